@@ -1,0 +1,126 @@
+# hopwatch build.
+#   make            build/hopwatch (BPF embedded through one skeleton)
+#   make static     build/hopwatch-static (no shared-library dependencies)
+#   make test       every test tier (unit, fuzz smoke, bad input, bpf as root)
+#   make bench      benchmarks (not part of make test)
+#   make deps       install the Debian packages the build and the tests need
+#   V=1             show the commands
+
+BUILD       ?= build
+CC          ?= cc
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
+	-e 's/s390x/s390/' -e 's/riscv64/riscv/' -e 's/loongarch64/loongarch/')
+
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation -Wstrict-prototypes
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' \
+	     -Iinclude -Iuser -I$(BUILD)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
+	      -Iinclude -I$(BUILD) -Ibpf
+LIBS      := -lbpf -linih -lelf -lz
+STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -Wl,-Bdynamic
+
+HDRS      := $(wildcard include/hopwatch/*.h)
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+USER_SRCS := $(shell find user -name '*.c' | sort)
+USER_HDRS := $(shell find user -name '*.h')
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+MAIN_OBJ  := $(BUILD)/user/main.o
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
+
+.PHONY: all static test unit bench deps clean fuzz check-format
+all: $(BUILD)/hopwatch
+
+$(BUILD)/vmlinux.h:
+	$(Q)mkdir -p $(@D)
+	$(call msg,BTF,$@)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at '$(VMLINUX_BTF)' (set VMLINUX_BTF=FILE)" >&2; exit 2; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(HDRS) $(wildcard bpf/*.bpf.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# All programs linked into one object, one skeleton.
+$(BUILD)/hopwatch.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/hopwatch.skel.h: $(BUILD)/hopwatch.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name hopwatch_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/test.h $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/hopwatch: $(MAIN_OBJ) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+static: $(BUILD)/hopwatch-static
+$(BUILD)/hopwatch-static: $(MAIN_OBJ) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -o $@
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+# libFuzzer targets: one per parser of outside input.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out user/main.c user/loader.c,$(USER_SRCS)) $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(filter-out user/main.c user/loader.c,$(USER_SRCS)) -lbpf -linih -lelf -lz -o $@
+fuzz: $(FUZZ_BINS)
+
+unit: $(BUILD)/unit-tests
+	$(Q)$(BUILD)/unit-tests
+
+test: deps-test all static $(BUILD)/unit-tests $(FUZZ_BINS)
+	$(Q)python3 tests/run.py
+
+bench: all
+	$(Q)python3 tests/bench/bench.py
+
+# Debian packages: build, then what the tests drive for real.
+DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config
+DEPS_TEST  := python3 libclang-rt-14-dev iproute2 util-linux procps
+deps:
+	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+deps-build:
+	$(Q)./tools/deps.sh $(DEPS_BUILD)
+deps-test:
+	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+
+check-format:
+	$(Q)clang-format --dry-run -Werror $(USER_SRCS) $(USER_HDRS) $(BPF_SRCS) $(HDRS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,13 @@
+/* The one definition of every shared map and load-time setting (declared in maps.bpf.h). */
+#include "maps.bpf.h"
+
+const volatile __u32 hw_agent_tgid = 0;
+const volatile __u32 hw_netns_filter = 0;
+const volatile __u32 hw_args_max = HW_ARGS_MAX_DEFAULT;
+const volatile __u64 hw_wakeup_bytes = 256 << 10;
+
+struct hw_events_map events SEC(".maps");
+struct hw_stats_map stats SEC(".maps");
+struct hw_scratch_map scratch SEC(".maps");
+
+char LICENSE[] SEC("license") = "GPL";

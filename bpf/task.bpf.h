@@ -1,0 +1,120 @@
+/* Reading a task's identity and paths from kernel memory (BPF side only). */
+#ifndef HW_TASK_BPF_H
+#define HW_TASK_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "hopwatch/events.h"
+
+/* Fills what identifies and describes the process of task. cgroup_id is the current task's:
+ * every caller runs in the process itself or in the parent a new child inherits it from. */
+static __always_inline void hw_fill_proc(struct hw_proc *p, struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+
+	p->start_ns = BPF_CORE_READ(leader, start_boottime);
+	p->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	p->cgroup_id = bpf_get_current_cgroup_id();
+	p->pid = BPF_CORE_READ(task, tgid);
+	p->tid = BPF_CORE_READ(task, pid);
+	p->ppid = BPF_CORE_READ(parent, tgid);
+	p->uid = BPF_CORE_READ(cred, uid.val);
+	p->euid = BPF_CORE_READ(cred, euid.val);
+	p->gid = BPF_CORE_READ(cred, gid.val);
+	p->egid = BPF_CORE_READ(cred, egid.val);
+	/* loginuid/sessionid exist only with CONFIG_AUDIT(SYSCALL) */
+	if (bpf_core_field_exists(task->loginuid)) {
+		p->loginuid = BPF_CORE_READ(task, loginuid.val);
+		p->sessionid = BPF_CORE_READ(task, sessionid);
+	} else {
+		p->loginuid = (__u32)-1;
+		p->sessionid = (__u32)-1;
+	}
+	p->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	p->tty_major = 0;
+	p->tty_minor = 0;
+	p->tty[0] = 0;
+	if (tty) {
+		p->tty_major = BPF_CORE_READ(tty, driver, major);
+		p->tty_minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+		bpf_probe_read_kernel_str(p->tty, sizeof(p->tty), &tty->name);
+	}
+	bpf_probe_read_kernel_str(p->comm, sizeof(p->comm), &task->comm);
+}
+
+/* hw_read_path() result bits */
+#define HW_PATH_CUT     1 /* deeper than HW_PATH_DEPTH or longer than the buffer */
+#define HW_PATH_UNLINKED 2 /* the file itself is no longer linked (deleted, memfd) */
+
+static __always_inline long hw_read_name(struct hw_path *out, __u32 off, struct dentry *dentry)
+{
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+
+	/* a fixed read size at a masked offset: provably inside names[] */
+	return bpf_probe_read_kernel_str(&out->names[off & (HW_PATH_OFF_MAX - 1)],
+					 HW_PATH_NAME_MAX, name);
+}
+
+/* Walks path from its dentry up to the global root, crossing mount points, and stores the
+ * names leaf first (struct hw_path). Returns HW_PATH_* bits.
+ *
+ * Verifier: the loop is bounded, and the running length and count live in out (map memory)
+ * and are re-read through a volatile pointer each round, so the verifier sees the same
+ * unknown-but-bounded scalar at every loop head and prunes; kept in registers, each branch
+ * (mount crossing, name, root) would be explored separately and the walk exceeds the
+ * 1M-instruction limit. */
+static __always_inline int hw_read_path(struct hw_path *out, const struct path *path)
+{
+	volatile __u16 *lenp = &out->len, *countp = &out->count;
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	int i, ret = 0;
+	__u32 off;
+	long n;
+
+	*lenp = 0;
+	*countp = 0;
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
+		ret |= HW_PATH_UNLINKED;
+	for (i = 0; i < HW_PATH_DEPTH; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+		if (dentry == mnt_root) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (mnt_parent == mnt)
+				return ret; /* the root of the mount tree */
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = __builtin_preserve_access_index(&mnt->mnt);
+			continue;
+		}
+		off = *lenp;
+		if (dentry == parent) {
+			/* a pseudo file (memfd, pipe) is its own root: keep its name */
+			if (!off && (n = hw_read_name(out, 0, dentry)) > 0) {
+				*lenp = n;
+				*countp = 1;
+				ret |= HW_PATH_UNLINKED;
+			}
+			return ret;
+		}
+		if (off >= HW_PATH_OFF_MAX)
+			break;
+		n = hw_read_name(out, off, dentry);
+		if (n <= 0)
+			break;
+		*lenp = off + n;
+		*countp += 1;
+		dentry = parent;
+	}
+	return ret | HW_PATH_CUT;
+}
+
+#endif

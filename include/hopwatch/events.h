@@ -1,0 +1,104 @@
+/* Event records written by the BPF programs into the ring buffer and decoded by the agent.
+ *
+ * Shared byte-for-byte by both sides: fixed-width types only, largest fields first, explicit
+ * padding, no bool/enum/long/pointers. Every record starts with struct hw_event_header; its
+ * size field is the number of bytes the kernel wrote (records with variable tails are shorter
+ * than their struct). user/decode.c checks each size before it reads a field.
+ */
+#ifndef HOPWATCH_EVENTS_H
+#define HOPWATCH_EVENTS_H
+
+#ifdef __BPF__
+/* vmlinux.h provides the __uN types on the BPF side. */
+#else
+#include <linux/types.h>
+#endif
+
+#include "hopwatch/limits.h"
+
+/* hw_event_header.type */
+#define HW_EV_EXEC 1
+#define HW_EV_FORK 2
+#define HW_EV_EXIT 3
+#define HW_EV_TYPE_MAX 3
+
+/* hw_exec_event.flags */
+#define HW_EXEC_ARGS_TRUNCATED (1u << 0) /* argv longer than the configured bound */
+#define HW_EXEC_EXE_TRUNCATED  (1u << 1) /* executable path deeper/longer than HW_PATH_MAX */
+#define HW_EXEC_CWD_TRUNCATED  (1u << 2)
+#define HW_EXEC_ARGS_FAULT     (1u << 3) /* argv could not be read from the new mm */
+#define HW_EXEC_EXE_UNLINKED   (1u << 4) /* the executable is deleted or never had a name (memfd) */
+
+struct hw_event_header {
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	__u32 type;  /* HW_EV_* */
+	__u32 size;  /* bytes in this record, header included */
+};
+
+/* What identifies and describes one process at the moment of an event. */
+struct hw_proc {
+	__u64 start_ns;        /* thread-group leader start, CLOCK_BOOTTIME (as /proc starttime) */
+	__u64 parent_start_ns; /* the real parent's start_ns: with pid, its entity id */
+	__u64 cgroup_id;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u32 egid;
+	__u32 loginuid;  /* audit login uid, (u32)-1 when unset */
+	__u32 sessionid; /* audit session id, (u32)-1 when unset */
+	__u32 netns;     /* network namespace inode */
+	__u32 tty_major;
+	__u32 tty_minor;
+	char comm[HW_COMM_LEN];
+	char tty[HW_TTY_LEN]; /* e.g. "pts/3", empty without a controlling terminal */
+};
+
+/* A path as the kernel's dentries give it: names from the leaf up to the root, each ending in
+ * NUL ("true\0bin\0usr\0" is /usr/bin/true); count is the number of names. */
+struct hw_path {
+	__u16 len;   /* bytes used in names */
+	__u16 count; /* names present */
+	__u32 pad;
+	char names[HW_PATH_MAX];
+};
+
+/* sched_process_exec: the new image of a process. Variable tail: args[args_len]. */
+struct hw_exec_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__u32 old_pid;  /* pid before exec (differs when a non-leader thread execs) */
+	__u32 args_len; /* bytes in args: NUL-separated argv */
+	__u32 args_total; /* bytes the whole argv has (> args_len when truncated) */
+	__u32 flags;      /* HW_EXEC_* */
+	struct hw_path exe;
+	struct hw_path cwd;
+	char args[HW_ARGS_MAX];
+};
+
+/* sched_process_fork of a new process (not a thread): proc is the child. */
+struct hw_fork_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+};
+
+/* sched_process_exit of the last thread of a process. */
+struct hw_exit_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__u32 exit_code; /* as wait(2) reports it: status << 8 | signal */
+	__u32 pad;
+};
+
+#define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))
+
+/* Per-CPU counters in the 'stats' map, indexed by these. */
+#define HW_STAT_EVENTS          0 /* records submitted */
+#define HW_STAT_DROP_RINGBUF    1 /* ring buffer full: record lost */
+#define HW_STAT_ERR_SCRATCH     2 /* per-CPU scratch lookup failed: record lost */
+#define HW_STAT_ERR_READ        3 /* a kernel/user read failed: record sent with a flag */
+#define HW_STAT_MAX             4
+
+#endif

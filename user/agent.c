@@ -1,0 +1,347 @@
+/* The agent: ring-buffer records -> process table -> encoder -> sink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+
+#include "agent.h"
+#include "decode.h"
+#include "loader.h"
+#include "model/host.h"
+#include "model/proc_table.h"
+#include "model/snapshot.h"
+#include "model/users.h"
+#include "output/ecs.h"
+#include "output/sink.h"
+#include "output/text.h"
+
+struct hw_agent {
+	const struct hw_config *cfg;
+	struct hw_host host;
+	struct hw_users *users;
+	struct hw_proc_table *procs;
+	struct hw_sink *sink;
+	int text; /* text lines rather than ECS JSON */
+	struct hw_json json;
+	struct hw_text tline;
+	struct hw_agent_counters counters;
+	const char *netns_path;
+};
+
+static volatile sig_atomic_t stop_requested, reopen_requested;
+
+static void on_stop(int sig)
+{
+	stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	reopen_requested = 1;
+}
+
+static __u64 boot_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static void write_line(struct hw_agent *a, const char *buf, size_t len, int error)
+{
+	if (error || hw_sink__write(a->sink, buf, len))
+		a->counters.lost_output++;
+	else
+		a->counters.events++;
+}
+
+static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
+		      const struct hw_process *p)
+{
+	struct hw_proc_event e = {
+		.action = action,
+		.ts_ns = ts_ns,
+		.p = p,
+		.user_name = hw_users__name(a->users, p->k.uid),
+	};
+
+	e.euser_name = p->k.euid == p->k.uid ? e.user_name : hw_users__name(a->users, p->k.euid);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__proc_event(&a->tline, &a->host, &e);
+		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
+	} else {
+		hw_json__reset(&a->json);
+		hw_ecs__proc_event(&a->json, &a->host, &e);
+		write_line(a, a->json.buf, a->json.len, a->json.error);
+	}
+}
+
+static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
+		       const struct hw_agent_counters *c)
+{
+	struct hw_agent_event e = {
+		.action = action,
+		.ts_ns = boot_now(),
+		.version = HW_VERSION,
+		.pid = (__u32)getpid(),
+		.netns = a->netns_path,
+		.snapshot_procs = snapshot_procs,
+		.counters = c,
+	};
+
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__agent_event(&a->tline, &a->host, &e);
+		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
+	} else {
+		hw_json__reset(&a->json);
+		hw_ecs__agent_event(&a->json, &a->host, &e);
+		write_line(a, a->json.buf, a->json.len, a->json.error);
+	}
+}
+
+static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
+{
+	char exe[HW_PATH_MAX + 8], cwd[HW_PATH_MAX + 8];
+	struct hw_process *p = hw_proc_table__upsert(a->procs, &e->proc);
+
+	if (!p) {
+		a->counters.lost_output++;
+		return;
+	}
+	hw_decode_path(&e->exe, e->flags & HW_EXEC_EXE_TRUNCATED, exe, sizeof(exe));
+	hw_decode_path(&e->cwd, e->flags & HW_EXEC_CWD_TRUNCATED, cwd, sizeof(cwd));
+	if (hw_process__set_image(p, exe, cwd, e->args, e->args_len, e->flags)) {
+		a->counters.lost_output++;
+		return;
+	}
+	emit_proc(a, "exec", e->hdr.ts_ns, p);
+}
+
+static void handle_fork(struct hw_agent *a, const struct hw_fork_event *e)
+{
+	struct hw_process *child = hw_proc_table__upsert(a->procs, &e->proc), *parent;
+
+	if (!child) {
+		a->counters.lost_output++;
+		return;
+	}
+	parent = hw_proc_table__get(a->procs, e->proc.ppid, e->proc.parent_start_ns);
+	if (parent)
+		hw_process__inherit(child, parent);
+	emit_proc(a, "fork", e->hdr.ts_ns, child);
+}
+
+static void handle_exit(struct hw_agent *a, const struct hw_exit_event *e)
+{
+	struct hw_process *p = hw_proc_table__upsert(a->procs, &e->proc);
+
+	if (!p) {
+		a->counters.lost_output++;
+		return;
+	}
+	hw_proc_table__exit(a->procs, p, e->hdr.ts_ns, e->exit_code);
+	emit_proc(a, "exit", e->hdr.ts_ns, p);
+}
+
+/* Ring-buffer callback: the record lives only during this call. */
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct hw_agent *a = ctx;
+
+	switch (hw_decode_check(data, size)) {
+	case HW_EV_EXEC:
+		handle_exec(a, data);
+		break;
+	case HW_EV_FORK:
+		handle_fork(a, data);
+		break;
+	case HW_EV_EXIT:
+		handle_exit(a, data);
+		break;
+	default:
+		a->counters.decode_errors++;
+	}
+	return 0;
+}
+
+/* The snapshot is taken before agent-started and reported after it. */
+struct snap_list {
+	struct hw_process **v;
+	size_t n, cap;
+};
+
+static void on_snapshot(struct hw_process *p, void *ctx)
+{
+	struct snap_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct hw_process **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return; /* in the table, not reported */
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = p;
+}
+
+/* The inode of the network namespace at path, checked to be one. */
+static int netns_inode(const char *path, __u32 *ino, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), type;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "--netns '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type != CLONE_NEWNET || fstat(fd, &st)) {
+		snprintf(err, errlen, "--netns '%s': not a network namespace", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	*ino = (__u32)st.st_ino;
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void collect_stats(struct hw_agent *a, struct hw_loader *l)
+{
+	__u64 s[HW_STAT_MAX];
+
+	if (hw_loader__stats(l, s))
+		return;
+	a->counters.drops = s[HW_STAT_DROP_RINGBUF];
+	a->counters.errors = s[HW_STAT_ERR_SCRATCH];
+	a->counters.read_errors = s[HW_STAT_ERR_READ];
+}
+
+static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_run_opts *o)
+{
+	__u64 deadline = o->duration_ns ? boot_now() + o->duration_ns : 0;
+	int timeout_ms = (int)(a->cfg->poll_interval_ns / 1000000ULL);
+
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	while (!stop_requested) {
+		__u64 now;
+		int err = ring_buffer__poll(l->rb, timeout_ms);
+
+		if (err < 0 && err != -EINTR)
+			return err;
+		/* records queued without a wakeup (BPF_RB_NO_WAKEUP) */
+		ring_buffer__consume(l->rb);
+		hw_sink__flush(a->sink);
+		now = boot_now();
+		hw_proc_table__expire(a->procs, now);
+		if (reopen_requested) {
+			reopen_requested = 0;
+			hw_sink__reopen(a->sink);
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	return 0;
+}
+
+int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
+{
+	const struct hw_config *cfg = o->cfg;
+	struct hw_loader_opts lo = {
+		.agent_tgid = (__u32)getpid(),
+		.args_max = cfg->args_max,
+		.ringbuf_size = cfg->ringbuf_size,
+		.wakeup_bytes = cfg->ringbuf_size / 8,
+	};
+	struct hw_loader l = {0};
+	struct hw_agent a = {.cfg = cfg, .netns_path = cfg->netns};
+	const char *out_path = o->output ? o->output : cfg->file;
+	struct snap_list snap = {0};
+	int ret = 1, n;
+
+	hw_loader__set_verbose(o->verbose);
+	if (cfg->netns && netns_inode(cfg->netns, &lo.netns, err, errlen))
+		return 2;
+	if (hw_host__init(&a.host, cfg->host_name)) {
+		snprintf(err, errlen, "cannot read the boot id: %s", strerror(errno));
+		return 1;
+	}
+	a.sink = hw_sink__new(out_path);
+	if (!a.sink) {
+		snprintf(err, errlen, "cannot open output '%s': %s", out_path, strerror(errno));
+		return 2;
+	}
+	a.text = cfg->format == HW_FORMAT_TEXT ||
+		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
+	a.users = hw_users__new(NULL);
+	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
+	if (!a.users || !a.procs) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	install_signals();
+	if (hw_loader__preflight(&l) || hw_loader__open(&l, &lo) || hw_loader__load(&l) ||
+	    hw_loader__attach(&l) || hw_loader__ring(&l, on_record, &a)) {
+		snprintf(err, errlen, "%s", l.err);
+		goto out;
+	}
+	/* attached first, then the snapshot: nothing falls between the two */
+	n = hw_snapshot__procs(a.procs, "/proc", lo.netns, lo.agent_tgid, on_snapshot, &snap);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot read /proc: %s", strerror(-n));
+		goto out;
+	}
+	emit_agent(&a, "agent-started", (__u64)n, NULL);
+	for (size_t i = 0; i < snap.n; i++)
+		emit_proc(&a, "existing_process", boot_now(), snap.v[i]);
+	free(snap.v);
+	snap.v = NULL;
+	hw_sink__flush(a.sink);
+	n = poll_loop(&a, &l, o);
+	if (n) {
+		snprintf(err, errlen, "reading the ring buffer failed: %s", strerror(-n));
+		goto out;
+	}
+	ring_buffer__consume(l.rb); /* drain */
+	collect_stats(&a, &l);
+	emit_agent(&a, "agent-stopped", 0, &a.counters);
+	ret = hw_sink__flush(a.sink) ? 1 : 0;
+	if (ret)
+		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
+			 strerror(errno));
+out:
+	free(snap.v);
+	hw_loader__close(&l);
+	hw_proc_table__free(a.procs);
+	hw_users__free(a.users);
+	hw_sink__free(a.sink);
+	hw_json__free(&a.json);
+	hw_text__free(&a.tline);
+	return ret;
+}

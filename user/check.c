@@ -1,0 +1,56 @@
+/* hopwatch check: the same preflight, load and attach steps as run, reported one by one. */
+#include <errno.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "hopwatch.skel.h"
+#include "loader.h"
+
+int hw_check(FILE *out)
+{
+	struct hw_loader_opts lo = {
+		.agent_tgid = (__u32)getpid(),
+		.args_max = HW_ARGS_MAX_DEFAULT,
+		.ringbuf_size = 1 << 20,
+		.wakeup_bytes = 1 << 17,
+	};
+	struct hw_loader l = {0};
+	struct bpf_program *prog;
+	struct utsname u;
+	int failed = 0;
+
+	if (uname(&u) == 0)
+		fprintf(out, "kernel:     %s %s %s\n", u.sysname, u.release, u.machine);
+	if (hw_loader__preflight(&l)) {
+		fprintf(out, "preflight:  FAILED: %s\n", l.err);
+		return 1;
+	}
+	fprintf(out, "btf:        ok (/sys/kernel/btf/vmlinux)\n");
+	fprintf(out, "privileges: ok (root)\n");
+	if (hw_loader__open(&l, &lo) || hw_loader__load(&l)) {
+		fprintf(out, "load:       FAILED: %s\n", l.err);
+		hw_loader__close(&l);
+		return 1;
+	}
+	fprintf(out, "load:       ok (ring buffer, %s)\n", "tracepoints");
+	bpf_object__for_each_program(prog, l.skel->obj)
+	{
+		struct bpf_link *link = bpf_program__attach(prog);
+
+		if (link) {
+			fprintf(out, "program:    %-16s %-32s ok\n", bpf_program__name(prog),
+				bpf_program__section_name(prog));
+			bpf_link__destroy(link);
+		} else {
+			fprintf(out, "program:    %-16s %-32s FAILED: %s\n", bpf_program__name(prog),
+				bpf_program__section_name(prog), strerror(errno));
+			failed = 1;
+		}
+	}
+	hw_loader__close(&l);
+	fprintf(out, "result:     %s\n",
+		failed ? "hopwatch run would fail" : "hopwatch run would work");
+	return failed;
+}

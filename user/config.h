@@ -1,0 +1,98 @@
+/* Agent configuration: every key of docs/configuration.md with its default, loaded from an INI
+ * file and overridden by --set section.key=value. The struct holds parsed, validated values.
+ */
+#ifndef HW_CONFIG_H
+#define HW_CONFIG_H
+
+#include <stddef.h>
+
+#include "parse.h"
+
+#define HW_CONFIG_LINE_MAX 4096      /* bytes per line of a config file, newline included */
+#define HW_CONFIG_FILE_MAX (1 << 20) /* bytes per config file */
+
+enum hw_format {
+	HW_FORMAT_AUTO, /* JSON, or text when stdout is a terminal */
+	HW_FORMAT_JSON,
+	HW_FORMAT_TEXT,
+};
+
+/* Lists own their arrays (and, for strings, each string); empty lists have v == NULL. */
+struct hw_cidr_list {
+	struct hw_cidr *v;
+	size_t n;
+};
+
+struct hw_str_list {
+	char **v;
+	size_t n;
+};
+
+struct hw_port_list {
+	unsigned short *v;
+	size_t n;
+};
+
+struct hw_config {
+	/* [agent] */
+	char *host_name;                     /* host_name: NULL = the machine's hostname */
+	char *netns;                         /* netns: network namespace path, NULL = all */
+	unsigned int args_max;               /* args_max: argv bytes per exec */
+	unsigned long long ringbuf_size;     /* ringbuf_size: bytes, a power of two */
+	unsigned long long poll_interval_ns; /* poll_interval */
+	unsigned int proc_table_max;         /* proc_table_max: exited processes kept */
+	unsigned long long proc_exited_ttl_ns; /* proc_exited_ttl */
+
+	/* [detect] */
+	struct hw_cidr_list internal_nets;
+	struct hw_port_list admin_ports;
+	struct hw_str_list remote_services;
+	unsigned long long long_session_ns;
+	unsigned long long long_connection_ns;
+	unsigned long long fanout_window_ns;
+	unsigned long long bruteforce_window_ns;
+	unsigned int fanout_hosts;
+	unsigned int bruteforce_failures;
+	struct hw_cidr_list allow_sources;
+	struct hw_str_list allow_programs;
+
+	/* [output] */
+	enum hw_format format;
+	char *file;         /* NULL = none */
+	char *nats_url;     /* comma-separated server URLs as written, NULL = no NATS sink */
+	char *nats_subject; /* subject prefix, never NULL after init */
+	char *syslog;       /* "host:port" (validated), NULL = none */
+	char *spool_dir;    /* never NULL after init */
+	unsigned long long spool_max;
+};
+
+/* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */
+int hw_config__init(struct hw_config *c);
+
+/* Frees what c owns and zeroes it; safe after init, after a failed load, on a zeroed struct,
+ * and twice. */
+void hw_config__free(struct hw_config *c);
+
+/* Loads an INI file over the current values. On error returns a negative errno and writes one
+ * line into err (no trailing newline) naming the file, line and key, e.g.
+ * "/etc/hopwatch/hopwatch.conf:12: detect.long_session: invalid duration '8x' (use 500ms, 30s,
+ * 10m, 8h, 2d)" or "cannot read config 'x.conf': No such file or directory". Parsing stops at
+ * the first error; the keys before it stay applied. */
+int hw_config__load_file(struct hw_config *c, const char *path, char *err, size_t errlen);
+
+/* As hw_config__load_file() on len bytes in memory (NUL bytes included, which are an error);
+ * name stands for the file in messages. */
+int hw_config__load_buffer(struct hw_config *c, const void *data, size_t len, const char *name,
+			   char *err, size_t errlen);
+
+/* Applies "section.key=value" (the --set flag); whitespace around the key and the value is
+ * ignored. Messages: "--set detect.fanout_hosts: '0' is out of range (1..100000)". */
+int hw_config__set(struct hw_config *c, const char *assignment, char *err, size_t errlen);
+
+/* Applies one key: the path shared by the file, --set and the defaults. origin is printed
+ * verbatim before the message ("hopwatch.conf:12: ", "--set "; NULL for none). A failed apply
+ * leaves the key's old value in place. */
+int hw_config__apply(struct hw_config *c, const char *section, const char *key, const char *value,
+		     const char *origin, char *err, size_t errlen);
+
+#endif

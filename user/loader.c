@@ -1,0 +1,155 @@
+/* Loading the embedded BPF object (build/hopwatch.skel.h) and reading its ring buffer. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+
+#include "hopwatch.skel.h"
+#include "loader.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+static int verbose;
+static char last_libbpf_msg[384];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	if (verbose)
+		return vfprintf(stderr, fmt, ap);
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	/* keep the line that names a program, it says the most */
+	if (strstr(line, "prog '") || !last_libbpf_msg[0])
+		snprintf(last_libbpf_msg, sizeof(last_libbpf_msg), "%s", line);
+	return 0;
+}
+
+void hw_loader__set_verbose(int v)
+{
+	verbose = v;
+	libbpf_set_print(libbpf_print);
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct hw_loader *l, int err,
+						       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->err, sizeof(l->err), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -err;
+}
+
+int hw_loader__preflight(struct hw_loader *l)
+{
+	struct stat st;
+
+	libbpf_set_print(libbpf_print);
+	if (stat(BTF_PATH, &st))
+		return fail(l, -errno,
+			    "kernel BTF not found at '%s': this kernel was built without "
+			    "CONFIG_DEBUG_INFO_BTF, which hopwatch needs (CO-RE)",
+			    BTF_PATH);
+	if (geteuid() != 0)
+		return fail(l, -EPERM,
+			    "hopwatch must run as root (or with CAP_BPF, CAP_PERFMON, "
+			    "CAP_SYS_RESOURCE and CAP_SYS_PTRACE) to load BPF programs");
+	return 0;
+}
+
+int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
+{
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	l->skel = hopwatch_bpf__open();
+	if (!l->skel)
+		return fail(l, -errno, "failed to open the embedded BPF object: %s", strerror(errno));
+	l->skel->rodata->hw_agent_tgid = o->agent_tgid;
+	l->skel->rodata->hw_netns_filter = o->netns;
+	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX - 1;
+	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
+	err = bpf_map__set_max_entries(l->skel->maps.events, (__u32)o->ringbuf_size);
+	if (err)
+		return fail(l, err, "invalid ring buffer size %llu: %s",
+			    (unsigned long long)o->ringbuf_size, strerror(-err));
+	return 0;
+}
+
+int hw_loader__load(struct hw_loader *l)
+{
+	int err;
+
+	last_libbpf_msg[0] = 0;
+	err = hopwatch_bpf__load(l->skel);
+	if (err)
+		return fail(l, err, "failed to load the BPF programs: %s%s%s", strerror(-err),
+			    last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
+	return 0;
+}
+
+int hw_loader__attach(struct hw_loader *l)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, l->skel->obj)
+	{
+		struct bpf_link *link = bpf_program__attach(prog);
+
+		if (!link) {
+			int err = -errno;
+
+			return fail(l, err, "failed to attach '%s': %s", bpf_program__name(prog),
+				    strerror(-err));
+		}
+		/* the skeleton destroys links it knows; keep ours with the programs */
+		for (int i = 0; i < l->skel->skeleton->prog_cnt; i++)
+			if (*l->skel->skeleton->progs[i].prog == prog)
+				*l->skel->skeleton->progs[i].link = link;
+	}
+	return 0;
+}
+
+int hw_loader__ring(struct hw_loader *l, ring_buffer_sample_fn fn, void *ctx)
+{
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), fn, ctx, NULL);
+	if (!l->rb)
+		return fail(l, -errno, "failed to map the ring buffer: %s", strerror(errno));
+	return 0;
+}
+
+int hw_loader__stats(struct hw_loader *l, __u64 out[HW_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 vals[ncpu > 0 ? ncpu : 1];
+
+	memset(out, 0, sizeof(__u64) * HW_STAT_MAX);
+	if (ncpu <= 0)
+		return ncpu;
+	for (__u32 i = 0; i < HW_STAT_MAX; i++) {
+		int err = bpf_map__lookup_elem(l->skel->maps.stats, &i, sizeof(i), vals,
+					       sizeof(__u64) * (size_t)ncpu, 0);
+
+		if (err)
+			return err;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	return 0;
+}
+
+void hw_loader__close(struct hw_loader *l)
+{
+	ring_buffer__free(l->rb);
+	l->rb = NULL;
+	hopwatch_bpf__destroy(l->skel);
+	l->skel = NULL;
+}

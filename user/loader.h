@@ -1,0 +1,43 @@
+/* The BPF side's lifecycle: open -> configure -> load -> attach -> poll, each a separate step
+ * that reports what failed in one line naming the program and the cause. */
+#ifndef HW_LOADER_H
+#define HW_LOADER_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+
+#include "hopwatch/events.h"
+
+struct hw_loader_opts {
+	__u32 agent_tgid;   /* not traced */
+	__u32 netns;        /* network namespace inode to scope to, 0 = all */
+	__u32 args_max;     /* argv bytes per exec (clamped below HW_ARGS_MAX) */
+	__u64 ringbuf_size; /* bytes, a power of two */
+	__u64 wakeup_bytes; /* wake the reader once this much is queued */
+};
+
+struct hopwatch_bpf;
+
+struct hw_loader {
+	struct hopwatch_bpf *skel;
+	struct ring_buffer *rb;
+	char err[512]; /* the last failure, one line */
+};
+
+/* Checks what the kernel needs before anything is loaded: kernel BTF, privileges. */
+int hw_loader__preflight(struct hw_loader *l);
+int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o);
+int hw_loader__load(struct hw_loader *l);
+int hw_loader__attach(struct hw_loader *l);
+/* Sets up the ring buffer reader calling fn(ctx, data, size) for every record. */
+int hw_loader__ring(struct hw_loader *l, ring_buffer_sample_fn fn, void *ctx);
+/* Sums the per-CPU counters into out[HW_STAT_MAX]. */
+int hw_loader__stats(struct hw_loader *l, __u64 out[HW_STAT_MAX]);
+void hw_loader__close(struct hw_loader *l);
+
+/* When verbose, libbpf's messages go to stderr; otherwise only the last failure is kept for
+ * hw_loader's error line. */
+void hw_loader__set_verbose(int verbose);
+
+#endif

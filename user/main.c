@@ -1,0 +1,231 @@
+/* hopwatch: command line, wiring, and the only place that exits.
+ * Exit codes: 0 success, 1 the system refused (no BTF, no privileges, a program that does not
+ * load), 2 bad usage (flags, config, files). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "check.h"
+#include "config.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"Usage: hopwatch COMMAND [OPTIONS]\n"
+	"\n"
+	"eBPF endpoint telemetry for Linux: traces processes in the kernel and writes them as\n"
+	"ECS JSON lines (or text on a terminal), so remote access and lateral movement can be\n"
+	"followed from the first second, including what started before the agent.\n"
+	"\n"
+	"Commands:\n"
+	"  run        load the BPF programs, report running processes, then stream events\n"
+	"  check      report what this kernel supports and what would not work; exit 1 if\n"
+	"             'run' would fail\n"
+	"  version    print the version\n"
+	"  help       print this help ('hopwatch run --help' for the options of run)\n"
+	"\n"
+	"Exit status: 0 success; 1 the kernel or system refused (no BTF, not root, a program\n"
+	"that does not load or attach); 2 bad usage (flags, config values, unreadable files).\n"
+	"\n"
+	"Documentation: README.md, docs/configuration.md, docs/events.md.\n";
+
+static const char run_usage_text[] =
+	"Usage: hopwatch run [OPTIONS]\n"
+	"\n"
+	"Loads the BPF programs, attaches them, takes a snapshot of the running processes from\n"
+	"/proc, writes an 'agent-started' event, one 'existing_process' event per process that\n"
+	"was already running, then one event per exec, fork and exit until stopped. SIGINT and\n"
+	"SIGTERM (or --duration) stop it cleanly: the ring buffer is drained, an 'agent-stopped'\n"
+	"event with the counters (events, drops, errors) is written, and it exits 0. SIGHUP\n"
+	"reopens the output file (for logrotate).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE       read settings from an INI file (none by default: the\n"
+	"                          embedded defaults; the service uses\n"
+	"                          /etc/hopwatch/hopwatch.conf)\n"
+	"  -o, --format json|text  ECS JSON lines, or one readable line per event (default:\n"
+	"                          text when standard output is a terminal, else json);\n"
+	"                          same as --set output.format=...\n"
+	"      --output PATH|-     write events to PATH (appended) or '-' for standard output\n"
+	"                          (default: output.file if set, else standard output)\n"
+	"  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
+	"  -s, --set SECTION.KEY=VALUE\n"
+	"                          override one config key; may be repeated; applied after\n"
+	"                          the config file (e.g. --set agent.args_max=8192)\n"
+	"      --netns PATH        report only processes of the network namespace at PATH\n"
+	"                          (e.g. /run/netns/NAME or /proc/PID/ns/net); same as\n"
+	"                          --set agent.netns=PATH\n"
+	"      --host-name NAME    host.name in every event (default: the hostname); same as\n"
+	"                          --set agent.host_name=NAME\n"
+	"  -v, --verbose           print libbpf's messages (verifier logs) to stderr\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"Keys, defaults and formats: docs/configuration.md. Event fields: docs/events.md.\n";
+
+static int usage_error(const char *cmd, const char *msg)
+{
+	fprintf(stderr, "hopwatch: %s\n", msg);
+	fprintf(stderr, "Try 'hopwatch %s--help' for more information.\n", cmd);
+	return EXIT_USAGE;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'o'},
+		{"output", required_argument, NULL, 'O'},
+		{"duration", required_argument, NULL, 'd'},
+		{"set", required_argument, NULL, 's'},
+		{"netns", required_argument, NULL, 'n'},
+		{"host-name", required_argument, NULL, 'H'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"record", required_argument, NULL, 'R'},
+		{0},
+	};
+	struct hw_config cfg;
+	struct hw_run_opts ro = {.cfg = &cfg};
+	const char *config_path = NULL, *duration = NULL;
+	/* flags that are config keys, applied in order after the file */
+	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	char err[1024], msg[1200];
+	int nsets = 0, nowned = 0, c, ret = EXIT_USAGE;
+
+	if (!sets || !owned || hw_config__init(&cfg)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		free(sets);
+		free(owned);
+		return 1;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:o:d:s:vh", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			key = "output.format";
+			break;
+		case 'O':
+			ro.output = optarg;
+			break;
+		case 'd':
+			duration = optarg;
+			break;
+		case 's':
+			sets[nsets++] = optarg;
+			break;
+		case 'n':
+			key = "agent.netns";
+			break;
+		case 'H':
+			key = "agent.host_name";
+			break;
+		case 'v':
+			ro.verbose = 1;
+			break;
+		case 'h':
+			fputs(run_usage_text, stdout);
+			ret = 0;
+			goto out;
+		case 'R':
+			ret = usage_error("run ", "--record is not available yet in this version");
+			goto out;
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+			ret = usage_error("run ", msg);
+			goto out;
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+			ret = usage_error("run ", msg);
+			goto out;
+		}
+		if (key) {
+			char *kv;
+
+			if (asprintf(&kv, "%s=%s", key, optarg) < 0) {
+				ret = 1;
+				goto out;
+			}
+			owned[nowned++] = kv;
+			sets[nsets++] = kv;
+		}
+	}
+	if (optind < argc) {
+		snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
+		ret = usage_error("run ", msg);
+		goto out;
+	}
+	if (duration && (hw_parse_duration(duration, &ro.duration_ns) || !ro.duration_ns)) {
+		fprintf(stderr,
+			"hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
+			duration);
+		goto out;
+	}
+	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "hopwatch: %s\n", err);
+		goto out;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
+			fprintf(stderr, "hopwatch: %s\n", err);
+			goto out;
+		}
+	}
+	ret = hw_agent_run(&ro, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "hopwatch: %s\n", err);
+out:
+	for (int i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	free(sets);
+	hw_config__free(&cfg);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(usage_text, cmd ? stdout : stderr);
+		return cmd ? 0 : EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("hopwatch %s\n", HW_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check")) {
+		if (argc > 2) {
+			if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+				puts("Usage: hopwatch check\n\nReports the kernel, its BTF, the "
+				     "privileges, and whether every BPF program loads and attaches.\n"
+				     "Exit status 0 when 'hopwatch run' would work, 1 when not.");
+				return 0;
+			}
+			return usage_error("check ", "check takes no arguments");
+		}
+		return hw_check(stdout);
+	}
+	if (!strcmp(cmd, "replay") || !strcmp(cmd, "collect")) {
+		fprintf(stderr, "hopwatch: '%s' is not available yet in this version\n", cmd);
+		return EXIT_USAGE;
+	}
+	{
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "unknown command '%s'", cmd);
+		return usage_error("", msg);
+	}
+}

@@ -1,0 +1,266 @@
+/* Process table: a chained hash on pid (all incarnations of a pid share a chain) and an
+ * intrusive FIFO of exited entries. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/proc_table.h"
+
+struct hw_proc_table {
+	const struct hw_host *host;
+	struct hw_process **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+	struct hw_process *ehead, *etail; /* exited, oldest first */
+	size_t nexited, max_exited;
+	__u64 ttl_ns;
+};
+
+static size_t bucket_of(const struct hw_proc_table *t, __u32 pid)
+{
+	return (pid * 0x9E3779B1u) & (t->nbuckets - 1);
+}
+
+static __u64 ticks(const struct hw_proc_table *t, __u64 ns)
+{
+	return ns / t->host->ns_per_tick;
+}
+
+struct hw_proc_table *hw_proc_table__new(const struct hw_host *host, size_t max_exited,
+					 __u64 ttl_ns)
+{
+	struct hw_proc_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->host = host;
+	t->nbuckets = 1024;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->max_exited = max_exited;
+	t->ttl_ns = ttl_ns;
+	return t;
+}
+
+static void process_free(struct hw_process *p)
+{
+	free(p->exe);
+	free(p->cwd);
+	free(p->args);
+	free(p);
+}
+
+void hw_proc_table__free(struct hw_proc_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct hw_process *p = t->buckets[i], *next;
+
+		for (; p; p = next) {
+			next = p->hnext;
+			process_free(p);
+		}
+	}
+	free(t->buckets);
+	free(t);
+}
+
+struct hw_process *hw_proc_table__get(struct hw_proc_table *t, __u32 pid, __u64 start_ns)
+{
+	__u64 want = ticks(t, start_ns);
+
+	for (struct hw_process *p = t->buckets[bucket_of(t, pid)]; p; p = p->hnext)
+		if (p->k.pid == pid && ticks(t, p->k.start_ns) == want)
+			return p;
+	return NULL;
+}
+
+static void grow(struct hw_proc_table *t)
+{
+	size_t n = t->nbuckets * 2;
+	struct hw_process **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct hw_process *p = t->buckets[i], *next;
+
+		for (; p; p = next) {
+			size_t j = (p->k.pid * 0x9E3779B1u) & (n - 1);
+
+			next = p->hnext;
+			p->hnext = b[j];
+			b[j] = p;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = n;
+}
+
+static void exited_append(struct hw_proc_table *t, struct hw_process *p)
+{
+	p->enext = NULL;
+	p->eprev = t->etail;
+	if (t->etail)
+		t->etail->enext = p;
+	else
+		t->ehead = p;
+	t->etail = p;
+	t->nexited++;
+}
+
+static void mark_exited(struct hw_proc_table *t, struct hw_process *p, __u64 ts_ns,
+			__u32 exit_code)
+{
+	if (p->flags & HW_PROC_EXITED)
+		return;
+	p->flags |= HW_PROC_EXITED;
+	p->exit_ns = ts_ns;
+	p->exit_code = exit_code;
+	exited_append(t, p);
+}
+
+static void set_parent_id(struct hw_proc_table *t, struct hw_process *p, const struct hw_proc *k)
+{
+	if (k->ppid)
+		hw_host__entity_id(t->host, k->ppid, k->parent_start_ns, p->parent_entity_id);
+	else
+		p->parent_entity_id[0] = 0;
+}
+
+struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct hw_proc *k)
+{
+	__u64 want = ticks(t, k->start_ns);
+	struct hw_process *p, *found = NULL;
+	size_t b = bucket_of(t, k->pid);
+
+	for (p = t->buckets[b]; p; p = p->hnext) {
+		if (p->k.pid != k->pid)
+			continue;
+		if (ticks(t, p->k.start_ns) == want)
+			found = p;
+		else if (!(p->flags & HW_PROC_EXITED) && p->k.start_ns < k->start_ns)
+			mark_exited(t, p, k->start_ns, 0); /* its exit was not seen */
+	}
+	if (found) {
+		/* reparented (its parent exited) or first seen with a parent now */
+		if (k->ppid != found->k.ppid || k->parent_start_ns != found->k.parent_start_ns)
+			set_parent_id(t, found, k);
+		found->k = *k;
+		return found;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->k = *k;
+	hw_host__entity_id(t->host, k->pid, k->start_ns, p->entity_id);
+	set_parent_id(t, p, k);
+	p->hnext = t->buckets[b];
+	t->buckets[b] = p;
+	if (++t->count > t->nbuckets)
+		grow(t);
+	return p;
+}
+
+static int dup_or_null(char **dst, const char *src)
+{
+	char *s = NULL;
+
+	if (src && !(s = strdup(src)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd,
+			  const char *args, __u32 args_len, __u32 flags)
+{
+	char *a = NULL;
+
+	if (args_len) {
+		a = malloc(args_len);
+		if (!a)
+			return -ENOMEM;
+		memcpy(a, args, args_len);
+	}
+	if (dup_or_null(&p->exe, exe) || dup_or_null(&p->cwd, cwd)) {
+		free(a);
+		return -ENOMEM;
+	}
+	free(p->args);
+	p->args = a;
+	p->args_len = args_len;
+	p->flags = (p->flags & ~0xffffu) | (flags & 0xffffu) | HW_PROC_EXEC;
+	return 0;
+}
+
+int hw_process__inherit(struct hw_process *child, const struct hw_process *parent)
+{
+	if (child->flags & HW_PROC_EXEC)
+		return 0; /* the child already exec'd: its own image wins */
+	if (hw_process__set_image(child, parent->exe, parent->cwd, parent->args,
+				  parent->args_len, parent->flags & 0xffffu))
+		return -ENOMEM;
+	child->flags &= ~HW_PROC_EXEC; /* inherited, not its own exec */
+	return 0;
+}
+
+void hw_proc_table__exit(struct hw_proc_table *t, struct hw_process *p, __u64 ts_ns,
+			 __u32 exit_code)
+{
+	mark_exited(t, p, ts_ns, exit_code);
+}
+
+static void remove_entry(struct hw_proc_table *t, struct hw_process *p)
+{
+	struct hw_process **pp = &t->buckets[bucket_of(t, p->k.pid)];
+
+	while (*pp && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = p->hnext;
+	if (p->eprev)
+		p->eprev->enext = p->enext;
+	else
+		t->ehead = p->enext;
+	if (p->enext)
+		p->enext->eprev = p->eprev;
+	else
+		t->etail = p->eprev;
+	t->nexited--;
+	t->count--;
+	process_free(p);
+}
+
+size_t hw_proc_table__expire(struct hw_proc_table *t, __u64 now_ns)
+{
+	size_t freed = 0;
+
+	while (t->ehead && (t->nexited > t->max_exited || t->ehead->exit_ns + t->ttl_ns <= now_ns)) {
+		remove_entry(t, t->ehead);
+		freed++;
+	}
+	return freed;
+}
+
+size_t hw_proc_table__count(const struct hw_proc_table *t)
+{
+	return t->count;
+}
+
+size_t hw_proc_table__exited(const struct hw_proc_table *t)
+{
+	return t->nexited;
+}
+
+__u64 hw_proc_table__ns_per_tick(const struct hw_proc_table *t)
+{
+	return t->host->ns_per_tick;
+}

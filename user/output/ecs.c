@@ -1,0 +1,222 @@
+/* ECS JSON for process and agent events (field reference: docs/events.md). */
+#include <string.h>
+
+#include "output/ecs.h"
+
+static void timestamp(struct hw_json *j, const char *key, const struct hw_host *h, __u64 boot_ns)
+{
+	char t[HW_TIME_LEN];
+
+	hw_format_time(hw_host__wall_ns(h, boot_ns), t);
+	hw_json__string(j, key, t);
+}
+
+static void id_string(struct hw_json *j, const char *key, __u32 id)
+{
+	char buf[16];
+	int n = 0;
+	char tmp[12];
+	int k = 0;
+
+	do {
+		tmp[k++] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id);
+	while (k)
+		buf[n++] = tmp[--k];
+	buf[n] = 0;
+	hw_json__string(j, key, buf);
+}
+
+static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		   const char *category, const char *type, const char *action,
+		   const char *dataset)
+{
+	hw_json__begin_object(j, NULL);
+	timestamp(j, "@timestamp", h, ts_ns);
+	hw_json__begin_object(j, "event");
+	hw_json__string(j, "kind", kind);
+	hw_json__begin_array(j, "category");
+	hw_json__string(j, NULL, category);
+	hw_json__end_array(j);
+	hw_json__begin_array(j, "type");
+	hw_json__string(j, NULL, type);
+	hw_json__end_array(j);
+	hw_json__string(j, "action", action);
+	hw_json__string(j, "dataset", dataset);
+	hw_json__string(j, "module", "hopwatch");
+	hw_json__end_object(j);
+	hw_json__begin_object(j, "host");
+	hw_json__string(j, "name", h->name);
+	hw_json__string(j, "id", h->id);
+	hw_json__begin_object(j, "boot");
+	hw_json__string(j, "id", h->boot_id);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static void args(struct hw_json *j, const struct hw_process *p)
+{
+	__u32 i = 0, count = 0;
+
+	hw_json__begin_array(j, "args");
+	while (i < p->args_len) {
+		const char *a = p->args + i;
+		const char *nul = memchr(a, 0, p->args_len - i);
+		__u32 n = nul ? (__u32)(nul - a) : p->args_len - i;
+
+		hw_json__string_n(j, NULL, a, n);
+		count++;
+		i += n + 1;
+	}
+	hw_json__end_array(j);
+	hw_json__u64(j, "args_count", count);
+}
+
+static void process(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
+{
+	const struct hw_process *p = e->p;
+	const struct hw_proc *k = &p->k;
+
+	hw_json__begin_object(j, "process");
+	hw_json__u64(j, "pid", k->pid);
+	hw_json__string(j, "entity_id", p->entity_id);
+	hw_json__string(j, "name", p->exe ? base_name(p->exe) : k->comm);
+	if (p->exe)
+		hw_json__string(j, "executable", p->exe);
+	if (p->flags & HW_PROC_EXEC || p->args_len) {
+		args(j, p);
+	}
+	if (p->cwd)
+		hw_json__string(j, "working_directory", p->cwd);
+	timestamp(j, "start", h, k->start_ns);
+	hw_json__begin_object(j, "thread");
+	hw_json__u64(j, "id", k->tid);
+	hw_json__end_object(j);
+	if (k->tty[0]) {
+		hw_json__begin_object(j, "tty");
+		hw_json__begin_object(j, "char_device");
+		hw_json__u64(j, "major", k->tty_major);
+		hw_json__u64(j, "minor", k->tty_minor);
+		hw_json__end_object(j);
+		hw_json__end_object(j);
+	}
+	if (k->ppid) {
+		hw_json__begin_object(j, "parent");
+		hw_json__u64(j, "pid", k->ppid);
+		hw_json__string(j, "entity_id", p->parent_entity_id);
+		hw_json__end_object(j);
+	}
+	if (p->flags & HW_PROC_EXITED) {
+		__u32 sig = p->exit_code & 0x7f;
+
+		/* a signal death reads as the shell shows it: 128 + signal */
+		hw_json__i64(j, "exit_code", sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
+		timestamp(j, "end", h, p->exit_ns);
+	}
+	hw_json__end_object(j);
+
+	hw_json__begin_object(j, "user");
+	id_string(j, "id", k->uid);
+	if (e->user_name)
+		hw_json__string(j, "name", e->user_name);
+	hw_json__begin_object(j, "effective");
+	id_string(j, "id", k->euid);
+	if (e->euser_name)
+		hw_json__string(j, "name", e->euser_name);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__begin_object(j, "group");
+	id_string(j, "id", k->gid);
+	hw_json__end_object(j);
+
+	hw_json__begin_object(j, "hopwatch");
+	hw_json__string(j, "comm", k->comm);
+	if (k->loginuid != (__u32)-1 || k->sessionid != (__u32)-1) {
+		hw_json__begin_object(j, "audit");
+		if (k->loginuid != (__u32)-1)
+			hw_json__u64(j, "loginuid", k->loginuid);
+		if (k->sessionid != (__u32)-1)
+			hw_json__u64(j, "sessionid", k->sessionid);
+		hw_json__end_object(j);
+	}
+	if (k->tty[0])
+		hw_json__string(j, "tty", k->tty);
+	if (k->netns)
+		hw_json__u64(j, "netns", k->netns);
+	if (k->cgroup_id)
+		hw_json__u64(j, "cgroup_id", k->cgroup_id);
+	if (p->flags & HW_EXEC_EXE_UNLINKED)
+		hw_json__bool(j, "exe_unlinked", 1);
+	if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED | HW_EXEC_CWD_TRUNCATED |
+			HW_EXEC_ARGS_FAULT)) {
+		hw_json__begin_array(j, "truncated");
+		if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_ARGS_FAULT))
+			hw_json__string(j, NULL, "process.args");
+		if (p->flags & HW_EXEC_EXE_TRUNCATED)
+			hw_json__string(j, NULL, "process.executable");
+		if (p->flags & HW_EXEC_CWD_TRUNCATED)
+			hw_json__string(j, NULL, "process.working_directory");
+		hw_json__end_array(j);
+	}
+	if (p->flags & HW_PROC_EXITED && p->exit_code & 0x7f) {
+		hw_json__begin_object(j, "exit");
+		hw_json__u64(j, "signal", p->exit_code & 0x7f);
+		hw_json__bool(j, "core_dumped", !!(p->exit_code & 0x80));
+		hw_json__end_object(j);
+	}
+	hw_json__end_object(j);
+}
+
+void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
+{
+	int snapshot = !strcmp(e->action, "existing_process");
+	int exiting = !strcmp(e->action, "exit");
+
+	header(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
+	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
+	process(j, h, e);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}
+
+void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
+			 const struct hw_agent_event *e)
+{
+	const struct hw_agent_counters *c = e->counters;
+
+	header(j, h, e->ts_ns, "state", "host", "info", e->action, "hopwatch.agent");
+	hw_json__begin_object(j, "agent");
+	hw_json__string(j, "type", "hopwatch");
+	hw_json__string(j, "version", e->version);
+	hw_json__end_object(j);
+	hw_json__begin_object(j, "hopwatch");
+	hw_json__begin_object(j, "agent");
+	hw_json__u64(j, "pid", e->pid);
+	if (e->netns)
+		hw_json__string(j, "netns", e->netns);
+	if (!c) {
+		hw_json__begin_object(j, "snapshot");
+		hw_json__u64(j, "processes", e->snapshot_procs);
+		hw_json__end_object(j);
+	} else {
+		hw_json__u64(j, "events", c->events);
+		hw_json__u64(j, "alerts", c->alerts);
+		hw_json__u64(j, "drops", c->drops);
+		hw_json__u64(j, "errors", c->errors);
+		hw_json__u64(j, "read_errors", c->read_errors);
+		hw_json__u64(j, "decode_errors", c->decode_errors);
+		hw_json__u64(j, "lost_output", c->lost_output);
+	}
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}

@@ -1,0 +1,171 @@
+/* Text lines: "TIME ACTION pid=.. ppid=.. user=.. [sid=..] [tty=..] EXE ARGS". */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/text.h"
+
+static int reserve(struct hw_text *t, size_t more)
+{
+	size_t cap;
+	char *b;
+
+	if (t->error)
+		return -1;
+	if (t->len + more + 1 <= t->cap)
+		return 0;
+	cap = t->cap ? t->cap : 256;
+	while (cap < t->len + more + 1)
+		cap *= 2;
+	b = realloc(t->buf, cap);
+	if (!b) {
+		t->error = -ENOMEM;
+		return -1;
+	}
+	t->buf = b;
+	t->cap = cap;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void put(struct hw_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (reserve(t, 128))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= t->cap - t->len) {
+		if (reserve(t, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+	}
+	t->len += (size_t)n;
+}
+
+/* One argument or path: printable ASCII as is, the rest as \xNN; quoted when it has spaces or
+ * quotes or is empty. UTF-8 is escaped too: a terminal line must not hide anything. */
+static void word(struct hw_text *t, const char *s, size_t n)
+{
+	int quote = n == 0;
+	size_t i;
+
+	for (i = 0; i < n && !quote; i++)
+		quote = s[i] == ' ' || s[i] == '"' || s[i] == '\'';
+	if (reserve(t, n * 4 + 2))
+		return;
+	if (quote)
+		t->buf[t->len++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			t->buf[t->len++] = (char)c;
+		} else if (c == '\\' || c == '"') {
+			t->buf[t->len++] = '\\';
+			t->buf[t->len++] = (char)c;
+		} else {
+			t->len += (size_t)snprintf(t->buf + t->len, 5, "\\x%02x", c);
+		}
+	}
+	if (quote)
+		t->buf[t->len++] = '"';
+	t->buf[t->len] = 0;
+}
+
+static void when(struct hw_text *t, const struct hw_host *h, __u64 ts_ns)
+{
+	char ts[HW_TIME_LEN];
+
+	hw_format_time(hw_host__wall_ns(h, ts_ns), ts);
+	ts[23] = 0; /* milliseconds are enough on a terminal */
+	put(t, "%s ", ts);
+}
+
+void hw_text__reset(struct hw_text *t)
+{
+	t->len = 0;
+	t->error = 0;
+	if (t->buf)
+		t->buf[0] = 0;
+}
+
+void hw_text__free(struct hw_text *t)
+{
+	free(t->buf);
+	memset(t, 0, sizeof(*t));
+}
+
+void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
+			 const struct hw_proc_event *e)
+{
+	const struct hw_process *p = e->p;
+	const struct hw_proc *k = &p->k;
+
+	when(t, h, e->ts_ns);
+	put(t, "%-8s pid=%u ppid=%u user=", e->action, k->pid, k->ppid);
+	if (e->user_name)
+		word(t, e->user_name, strlen(e->user_name));
+	else
+		put(t, "%u", k->uid);
+	if (k->euid != k->uid)
+		put(t, " euid=%u", k->euid);
+	if (k->sessionid != (__u32)-1)
+		put(t, " auid=%u sid=%u", k->loginuid, k->sessionid);
+	if (k->tty[0])
+		put(t, " tty=%s", k->tty);
+	if (p->flags & HW_PROC_EXITED) {
+		__u32 sig = p->exit_code & 0x7f;
+
+		if (sig)
+			put(t, " signal=%u", sig);
+		else
+			put(t, " code=%u", (p->exit_code >> 8) & 0xff);
+	}
+	put(t, " ");
+	if (p->exe)
+		word(t, p->exe, strlen(p->exe));
+	else
+		put(t, "[%s]", k->comm);
+	/* argv[0] is usually the executable again: show the rest */
+	for (__u32 i = 0, n = 0; i < p->args_len; n++) {
+		const char *a = p->args + i;
+		const char *nul = memchr(a, 0, p->args_len - i);
+		__u32 len = nul ? (__u32)(nul - a) : p->args_len - i;
+
+		if (n > 0) {
+			put(t, " ");
+			word(t, a, len);
+		}
+		i += len + 1;
+	}
+	if (p->flags & HW_EXEC_ARGS_TRUNCATED)
+		put(t, " [...]");
+	put(t, "\n");
+}
+
+void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
+			  const struct hw_agent_event *e)
+{
+	const struct hw_agent_counters *c = e->counters;
+
+	when(t, h, e->ts_ns);
+	put(t, "%-8s hopwatch %s pid=%u host=%s", e->action, e->version, e->pid, h->name);
+	if (e->netns)
+		put(t, " netns=%s", e->netns);
+	if (c)
+		put(t, " events=%llu alerts=%llu drops=%llu errors=%llu", (unsigned long long)c->events,
+		    (unsigned long long)c->alerts, (unsigned long long)c->drops,
+		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));
+	else
+		put(t, " snapshot_processes=%llu", (unsigned long long)e->snapshot_procs);
+	put(t, "\n");
+}

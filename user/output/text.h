@@ -1,0 +1,23 @@
+/* Human-readable encoder: one line per event, for a terminal. Non-printable bytes are shown
+ * as \xNN, arguments with spaces or quotes are quoted, so one event is always one line. */
+#ifndef HW_OUTPUT_TEXT_H
+#define HW_OUTPUT_TEXT_H
+
+#include <stddef.h>
+
+#include "output/event.h"
+
+struct hw_text {
+	char *buf;
+	size_t len, cap;
+	int error; /* -ENOMEM after a failed growth; the line is then dropped */
+};
+
+void hw_text__reset(struct hw_text *t);
+void hw_text__free(struct hw_text *t);
+void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
+			 const struct hw_proc_event *e);
+void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
+			  const struct hw_agent_event *e);
+
+#endif
