@@ -8,7 +8,7 @@
 
 #include "parse.h"
 
-#define HW_CONFIG_LINE_MAX 4096      /* bytes per line of a config file, newline included */
+#define HW_CONFIG_LINE_MAX 4096	     /* bytes per line of a config file, newline included */
 #define HW_CONFIG_FILE_MAX (1 << 20) /* bytes per config file */
 
 enum hw_format {
@@ -35,34 +35,34 @@ struct hw_port_list {
 
 struct hw_config {
 	/* [agent] */
-	char *host_name;                     /* host_name: NULL = the machine's hostname */
-	char *netns;                         /* netns: network namespace path, NULL = all */
-	unsigned int args_max;               /* args_max: argv bytes per exec */
-	unsigned long long ringbuf_size;     /* ringbuf_size: bytes, a power of two */
-	unsigned long long poll_interval_ns; /* poll_interval */
-	unsigned int proc_table_max;         /* proc_table_max: exited processes kept */
+	char *host_name;		       /* host_name: NULL = the machine's hostname */
+	char *netns;			       /* netns: network namespace path, NULL = all */
+	unsigned int args_max;		       /* args_max: argv bytes per exec */
+	unsigned long long ringbuf_size;       /* ringbuf_size: bytes, a power of two */
+	unsigned long long poll_interval_ns;   /* poll_interval */
+	unsigned int proc_table_max;	       /* proc_table_max: exited processes kept */
 	unsigned long long proc_exited_ttl_ns; /* proc_exited_ttl */
 
-	/* [detect] */
-	struct hw_cidr_list internal_nets;
-	struct hw_port_list admin_ports;
-	struct hw_str_list remote_services;
-	unsigned long long long_session_ns;
-	unsigned long long long_connection_ns;
-	unsigned long long fanout_window_ns;
-	unsigned long long bruteforce_window_ns;
-	unsigned int fanout_hosts;
-	unsigned int bruteforce_failures;
-	struct hw_cidr_list allow_sources;
-	struct hw_str_list allow_programs;
+	/* [detect] (durations in ns) */
+	struct hw_cidr_list internal_nets;	 /* internal_nets: hosts counted as internal */
+	struct hw_port_list admin_ports;	 /* admin_ports: remote-administration ports */
+	struct hw_str_list remote_services;	 /* remote_services: programs accepting logins */
+	unsigned long long long_session_ns;	 /* long_session */
+	unsigned long long long_connection_ns;	 /* long_connection */
+	unsigned long long fanout_window_ns;	 /* fanout_window */
+	unsigned long long bruteforce_window_ns; /* bruteforce_window */
+	unsigned int fanout_hosts;		 /* fanout_hosts */
+	unsigned int bruteforce_failures;	 /* bruteforce_failures */
+	struct hw_cidr_list allow_sources;	 /* allow_sources: jump hosts, may be empty */
+	struct hw_str_list allow_programs;	 /* allow_programs: may hold long connections */
 
 	/* [output] */
-	enum hw_format format;
-	char *file;         /* NULL = none */
-	char *nats_url;     /* comma-separated server URLs as written, NULL = no NATS sink */
-	char *nats_subject; /* subject prefix, never NULL after init */
-	char *syslog;       /* "host:port" (validated), NULL = none */
-	char *spool_dir;    /* never NULL after init */
+	enum hw_format format; /* format */
+	char *file;	       /* NULL = none */
+	char *nats_url;	       /* comma-separated server URLs as written, NULL = no NATS sink */
+	char *nats_subject;    /* subject prefix, never NULL after init */
+	char *syslog;	       /* "host:port" (validated), NULL = none */
+	char *spool_dir;       /* never NULL after init */
 	unsigned long long spool_max;
 };
 
@@ -73,7 +73,9 @@ int hw_config__init(struct hw_config *c);
  * and twice. */
 void hw_config__free(struct hw_config *c);
 
-/* Loads an INI file over the current values. On error returns a negative errno and writes one
+/* Loading is not thread-safe: it raises libinih's line limit (a global) while it parses.
+ *
+ * Loads an INI file over the current values. On error returns a negative errno and writes one
  * line into err (no trailing newline) naming the file, line and key, e.g.
  * "/etc/hopwatch/hopwatch.conf:12: detect.long_session: invalid duration '8x' (use 500ms, 30s,
  * 10m, 8h, 2d)" or "cannot read config 'x.conf': No such file or directory". Parsing stops at

@@ -18,11 +18,8 @@ struct unit {
 };
 
 static const struct unit duration_units[] = {
-	{"ms", HW_NSEC_PER_MSEC},
-	{"s", HW_NSEC_PER_SEC},
-	{"m", 60 * HW_NSEC_PER_SEC},
-	{"h", 3600 * HW_NSEC_PER_SEC},
-	{"d", 86400 * HW_NSEC_PER_SEC},
+    {"ms", HW_NSEC_PER_MSEC},	   {"s", HW_NSEC_PER_SEC},	   {"m", 60 * HW_NSEC_PER_SEC},
+    {"h", 3600 * HW_NSEC_PER_SEC}, {"d", 86400 * HW_NSEC_PER_SEC},
 };
 
 /* Reads the decimal digits at the start of s into *v. Returns how many there were; *ovf is set
@@ -268,7 +265,7 @@ int hw_parse_host_port(const char *s, char *host, size_t hostlen, unsigned short
 	unsigned int p;
 	size_t n;
 
-	if (!s || !port)
+	if (!s)
 		return -EINVAL;
 	if (*s == '[') {
 		colon = strstr(s, "]:");
@@ -296,8 +293,52 @@ int hw_parse_host_port(const char *s, char *host, size_t hostlen, unsigned short
 		memcpy(host, h, n);
 		host[n] = '\0';
 	}
-	*port = (unsigned short)p;
+	if (port)
+		*port = (unsigned short)p;
 	return 0;
+}
+
+int hw_parse_nats_subject(const char *s)
+{
+	bool token = false;
+
+	if (!s || strlen(s) > 255)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s == '.' && token)
+			token = false;
+		else if (isalnum((unsigned char)*s) || *s == '_' || *s == '-')
+			token = true;
+		else
+			return -EINVAL;
+	}
+	return token ? 0 : -EINVAL;
+}
+
+int hw_parse_nats_urls(const char *s)
+{
+	static const char *const schemes[] = {"nats://", "tls://", "ws://", "wss://"};
+	struct hw_parse_list it;
+	const char *item, *sep;
+	size_t n, i;
+	int ret;
+
+	hw_parse_list_init(&it, s);
+	if (!it.next)
+		return -EINVAL;
+	while ((ret = hw_parse_list_next(&it, &item, &n)) > 0) {
+		for (i = 0; i < n; i++)
+			if (!isgraph((unsigned char)item[i]))
+				return -EINVAL;
+		sep = memmem(item, n, "://", 3);
+		for (i = 0; sep && i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (sep + 3 - item == (long)strlen(schemes[i]) && sep + 3 < item + n &&
+			    !strncmp(item, schemes[i], strlen(schemes[i])))
+				sep = NULL;
+		if (sep)
+			return -EINVAL;
+	}
+	return ret;
 }
 
 static const char *skip_space(const char *s)

@@ -1,5 +1,5 @@
 /* Parsers for the values of configuration keys and command-line flags: durations, sizes,
- * integers, booleans, CIDRs, host:port and comma-separated lists.
+ * integers, booleans, CIDRs, host:port, NATS subjects and URLs, and comma-separated lists.
  *
  * Every parser accepts any NUL-terminated string (NULL too), never allocates, and returns 0,
  * -EINVAL (malformed) or -ERANGE (well formed but too large or outside the bounds). On error
@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #define HW_NSEC_PER_MSEC 1000000ULL
-#define HW_NSEC_PER_SEC  1000000000ULL
+#define HW_NSEC_PER_SEC	 1000000000ULL
 
 /* "500ms", "30s", "10m", "8h", "2d": a decimal integer and a unit, which is required. */
 int hw_parse_duration(const char *s, unsigned long long *ns);
@@ -28,8 +28,8 @@ int hw_parse_bool(const char *s, int *out);
 
 struct hw_cidr {
 	unsigned char addr[16]; /* network address; IPv4 in the first 4 bytes, the rest zero */
-	unsigned char prefix;   /* 0..32 or 0..128 */
-	unsigned char family;   /* AF_INET or AF_INET6 */
+	unsigned char prefix;	/* 0..32 or 0..128 */
+	unsigned char family;	/* AF_INET or AF_INET6 */
 };
 
 /* "10.0.0.0/8", "fc00::/7"; a bare address is a /32 or /128. Host bits set after the prefix
@@ -50,9 +50,15 @@ int hw_cidr_contains(const struct hw_cidr *c, int family, const void *addr);
 int hw_cidrs_contain(const struct hw_cidr *v, size_t n, int family, const void *addr);
 
 /* "host:port" with a DNS name or IPv4 address, or "[IPv6]:port"; port 1..65535. The host,
- * without brackets, is copied into host[hostlen] (-ERANGE when it does not fit); host may be
- * NULL to only validate. */
+ * without brackets, is copied into host[hostlen] (-ERANGE when it does not fit). host and port
+ * may be NULL to only validate. */
 int hw_parse_host_port(const char *s, char *host, size_t hostlen, unsigned short *port);
+
+/* Validators, 0 or -EINVAL. A NATS subject: tokens of A-Z a-z 0-9 _ - separated by single dots
+ * ("corp.hopwatch"), at most 255 bytes. NATS server URLs: a comma-separated list of
+ * "[scheme://]host:port" (schemes nats, tls, ws, wss), no spaces inside an item. */
+int hw_parse_nats_subject(const char *s);
+int hw_parse_nats_urls(const char *s);
 
 /* Iterates over a comma-separated list. Items are trimmed of whitespace; an empty or
  * all-whitespace string is a list of no items; an empty item ("a,,b", "a,") is an error.

@@ -1,6 +1,6 @@
 /* Minimal self-registering unit test framework for hopwatch.
  *
- * A test is declared with TEST(name) { ... } in any tests/unit/*.c file; a constructor adds it
+ * A test is declared with TEST(name) { ... } in any tests/unit .c file; a constructor adds it
  * to a list that tests/unit/main.c runs. CHECK* macros record a failure with file:line and
  * return false, so a test can `goto cleanup` on a failed check:
  *

@@ -1,0 +1,568 @@
+#!/usr/bin/env python3
+"""make bench: what hopwatch costs the programs it watches.
+
+Runs a load generator (tests/bench/storm.c) without and with the agent, interleaved,
+and reports what docs/DESIGN.md "Performance rules" asks for: wall-time ratio agent/none
+median [min-max], a none-vs-none noise check taken in the same run, added us per
+operation, agent CPU per event, peak RSS, drops, and events received vs expected (exact).
+docs/benchmarks.md explains the protocol and how to read the output.
+
+Needs root (the agent loads BPF programs). Python 3 standard library only. Exits 0 when
+every expected event arrived and the agent dropped nothing, 1 otherwise (everything is
+still printed), 2 on bad usage.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+OUTDIR = os.path.join(BUILD, "bench")
+STORM_SRC = os.path.join(ROOT, "tests", "bench", "storm.c")
+STORM = os.path.join(OUTDIR, "storm")
+AGENT = os.path.join(BUILD, "hopwatch")
+TRUE_EXE = "/usr/bin/true"  # what /bin/true resolves to on Debian 12 (merged /usr)
+
+# Defaults sized for the 2-vCPU development VMs (see docs/benchmarks.md).
+FULL = {"exec": 20000, "fork": 20000, "rounds": 7}
+QUICK = {"exec": 2000, "fork": 5000, "rounds": 3}
+VARIANTS = ("none", "none2", "agent")
+# programs that trace what the storm does; one running besides our agent skews every variant
+TRACERS = {"hopwatch", "bpftrace", "auditd", "falco", "tetragon", "tracee", "execsnoop",
+           "execsnoop-bpfcc", "sysdig"}
+START_TIMEOUT = 60.0  # seconds for the agent to write agent-started
+STOP_TIMEOUT = 120.0  # seconds for the agent to drain and exit after SIGINT
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def build_storm():
+    """cc -O2 storm.c when the binary is missing or older than its source."""
+    os.makedirs(OUTDIR, exist_ok=True)
+    if os.path.exists(STORM) and os.path.getmtime(STORM) >= os.path.getmtime(STORM_SRC):
+        return
+    cc = os.environ.get("CC", "cc")
+    cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", STORM, STORM_SRC]
+    log("bench: " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+
+
+def proc_cpu_seconds(pid):
+    """utime+stime of a whole process (all threads) from /proc/PID/stat, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_hwm_kib(pid):
+    """VmHWM (peak resident set) of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def machine_busy_seconds():
+    """user+nice+system+irq+softirq of all CPUs from /proc/stat, in seconds (steal excluded)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
+
+
+def other_tracers(own_agent=None):
+    """Pids of tracers (another hopwatch, bpftrace, ...) running besides our own agent."""
+    found = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == own_agent:
+            continue
+        try:
+            with open(f"/proc/{d}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm in TRACERS:
+            found.add(f"{comm}:{d}")
+    return found
+
+
+def first_line(path):
+    """The first complete line of a file, or None."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline()
+    except FileNotFoundError:
+        return None
+    return line if line.endswith(b"\n") else None
+
+
+def tail(path, n=5):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:]).strip()
+    except OSError:
+        return ""
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+# ---------------------------------------------------------------- runs
+
+
+class Runner:
+    """Starts storms and agents, and ends whatever is still running, by pid."""
+
+    def __init__(self, agent, keep):
+        self.agent = agent
+        self.keep = keep
+        self.seq = 0
+        self.storm = None  # Popen of the storm running now
+        self.agent_proc = None  # Popen of the agent running now
+        self.files = []
+
+    def tmp(self, tag, ext):
+        self.seq += 1
+        path = os.path.join(OUTDIR, f"run-{os.getpid()}-{self.seq:03d}-{tag}.{ext}")
+        self.files.append(path)
+        return path
+
+    def remove(self, path):
+        if not self.keep:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    def run_storm(self, kind, n, agent_pid=None):
+        """One storm; returns its pid, loop seconds, CPU and what else ran meanwhile."""
+        tracers = other_tracers(agent_pid)
+        busy0 = machine_busy_seconds()
+        self.storm = subprocess.Popen(
+            [STORM, kind, str(n)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        pid = self.storm.pid
+        out = self.storm.stdout.read()
+        err = self.storm.stderr.read()
+        _, status, ru = os.wait4(pid, 0)
+        self.storm.returncode = rc = os.waitstatus_to_exitcode(status)
+        self.storm.stdout.close()
+        self.storm.stderr.close()
+        self.storm = None
+        busy1 = machine_busy_seconds()
+        tracers |= other_tracers(agent_pid)
+        fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
+        if rc != 0 or int(fields.get("pid", -1)) != pid or "elapsed" not in fields:
+            raise BenchError(f"storm {kind} {n} failed (exit {rc}): {out.strip()} {err.strip()}")
+        return {
+            "pid": pid,
+            "elapsed": float(fields["elapsed"]),
+            # the storm and its children (waited for), user+system
+            "storm_cpu_s": ru.ru_utime + ru.ru_stime,
+            # user+system of the whole machine over the storm's lifetime
+            "machine_busy_s": busy1 - busy0,
+            "other_tracers": sorted(tracers),
+        }
+
+    def run_agent(self, kind, n, tag):
+        """Agent started and ready, one storm, agent stopped; returns the measurements."""
+        out = self.tmp(tag, "ndjson")
+        errpath = self.tmp(tag, "stderr")
+        with open(errpath, "wb") as errf:
+            self.agent_proc = subprocess.Popen(
+                [self.agent, "run", "--output", out], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=errf)
+        apid = self.agent_proc.pid
+        t0 = time.monotonic()
+        while True:
+            line = first_line(out)
+            if line is not None:
+                action = json.loads(line).get("event", {}).get("action")
+                if action != "agent-started":
+                    raise BenchError(f"agent: first line is '{action}', not agent-started")
+                break
+            if self.agent_proc.poll() is not None:
+                raise BenchError(f"agent exited {self.agent_proc.returncode} before "
+                                 f"agent-started: {tail(errpath)}")
+            if time.monotonic() - t0 > START_TIMEOUT:
+                raise BenchError(f"agent wrote no agent-started in {START_TIMEOUT:.0f}s")
+            time.sleep(0.02)
+        startup = time.monotonic() - t0
+        cpu_started = proc_cpu_seconds(apid)
+
+        st = self.run_storm(kind, n, apid)
+        spid, elapsed = st["pid"], st["elapsed"]
+
+        hwm = proc_hwm_kib(apid)
+        cpu_before_stop = proc_cpu_seconds(apid)
+        rc, ru = self.stop_agent()
+        if rc != 0:
+            raise BenchError(f"agent exited {rc} after SIGINT: {tail(errpath)}")
+        cpu_total = ru.ru_utime + ru.ru_stime
+        res = dict(st)
+        res.update({
+            "storm_pid": spid,
+            "elapsed": elapsed,
+            "agent_pid": apid,
+            "agent_startup_s": startup,
+            "cpu_total_s": cpu_total,
+            "cpu_at_started_s": cpu_started,
+            "cpu_before_stop_s": cpu_before_stop,
+            # from agent-started to exit: the storm, other activity, drain, shutdown
+            "cpu_run_s": max(cpu_total - cpu_started, 0.0),
+            "rss_peak_kib": max(hwm, ru.ru_maxrss),
+        })
+        # CPU nobody in this run used: other programs on the machine
+        res["other_cpu_s"] = max(res["machine_busy_s"] - res["storm_cpu_s"]
+                                 - (cpu_before_stop - cpu_started), 0.0)
+        res.update(count_events(out, kind, spid, n))
+        self.remove(out)
+        self.remove(errpath)
+        return res
+
+    def stop_agent(self):
+        """SIGINT the agent and reap it with its rusage; SIGKILL if it does not stop."""
+        p = self.agent_proc
+        pid = p.pid
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while True:
+            wpid, status, ru = os.wait4(pid, os.WNOHANG)
+            if wpid == pid:
+                break
+            if time.monotonic() > deadline:
+                log(f"bench: agent {pid} still running {STOP_TIMEOUT:.0f}s after SIGINT, killing")
+                os.kill(pid, signal.SIGKILL)
+                wpid, status, ru = os.wait4(pid, 0)
+                break
+            time.sleep(0.02)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        self.agent_proc = None
+        return p.returncode, ru
+
+    def cleanup(self):
+        """End what is still running (by pid) and remove this run's files."""
+        if self.storm is not None and self.storm.poll() is None:
+            self.storm.kill()
+            self.storm.wait()
+        if self.agent_proc is not None and self.agent_proc.poll() is None:
+            try:
+                self.stop_agent()
+            except (OSError, ChildProcessError):
+                self.agent_proc.kill()
+                self.agent_proc.wait()
+        for path in self.files:
+            self.remove(path)
+
+
+def count_events(path, kind, spid, n):
+    """Exact counts of the storm's events in the agent's output, and the agent's counters."""
+    got = {"exec": 0, "fork": 0, "exit": 0}
+    other_exec = 0  # execs by the storm's children of something other than /bin/true
+    stream = 0  # every exec/fork/exit the agent wrote, the storm's or not
+    stopped = None
+    with open(path, "rb") as f:
+        for raw in f:
+            d = json.loads(raw)
+            action = d.get("event", {}).get("action")
+            if action in got:
+                stream += 1
+                p = d.get("process", {})
+                if p.get("pid") == spid or p.get("parent", {}).get("pid") != spid:
+                    continue
+                if action == "exec" and p.get("executable") != TRUE_EXE:
+                    other_exec += 1
+                    continue
+                got[action] += 1
+            elif action == "agent-stopped":
+                stopped = d.get("hopwatch", {}).get("agent", {})
+    expected = {"exec": n if kind == "exec" else 0, "fork": n, "exit": n}
+    received = sum(got.values())
+    exp_total = sum(expected.values())
+    # per kind: a shortfall is lost, a surplus is extra; neither is netted against the other
+    lost = sum(max(expected[k] - got[k], 0) for k in got)
+    extra = sum(max(got[k] - expected[k], 0) for k in got) + other_exec
+    counters = stopped or {}
+    return {
+        "received": received,
+        "expected": exp_total,
+        "received_by_action": got,
+        "expected_by_action": expected,
+        "lost": lost,
+        "extra": extra,
+        "stream_events": stream,
+        "agent_stopped_seen": stopped is not None,
+        "counters": {k: counters.get(k) for k in
+                     ("events", "drops", "errors", "read_errors", "decode_errors",
+                      "lost_output")},
+    }
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def run_scenario(runner, kind, n, rounds, rng, warmup_n):
+    def one(variant, count, tag):
+        if variant == "agent":
+            return runner.run_agent(kind, count, tag)
+        st = runner.run_storm(kind, count)
+        st["other_cpu_s"] = max(st["machine_busy_s"] - st["storm_cpu_s"], 0.0)
+        return st
+
+    def settle():
+        # the agent's output was written and unlinked; keep writeback out of the next run
+        os.sync()
+        time.sleep(0.5)
+
+    order = rng.sample(VARIANTS, len(VARIANTS))
+    log(f"bench: {kind}: warm-up N={warmup_n} order {' '.join(order)}")
+    for v in order:
+        one(v, warmup_n, f"{kind}-warmup-{v}")
+        settle()
+
+    results = []
+    for r in range(1, rounds + 1):
+        order = rng.sample(VARIANTS, len(VARIANTS))
+        row = {"round": r, "order": order}
+        for v in order:
+            row[v] = one(v, n, f"{kind}-r{r}-{v}")
+            settle()
+        a = row["agent"]
+        log(f"bench: {kind} round {r}/{rounds} [{' '.join(order)}] "
+            f"none {row['none']['elapsed']:.2f}s none2 {row['none2']['elapsed']:.2f}s "
+            f"agent {a['elapsed']:.2f}s events {a['received']}/{a['expected']} "
+            f"drops {a['counters']['drops']}")
+        results.append(row)
+    return results
+
+
+def summarize(kind, n, rows):
+    none = [r["none"]["elapsed"] for r in rows]
+    none2 = [r["none2"]["elapsed"] for r in rows]
+    agent = [r["agent"]["elapsed"] for r in rows]
+    ratio = [r["agent"]["elapsed"] / r["none"]["elapsed"] for r in rows]
+    noise = [r["none2"]["elapsed"] / r["none"]["elapsed"] for r in rows]
+    ag = [r["agent"] for r in rows]
+    cpu = [a["cpu_run_s"] for a in ag]
+    cpu_per_ev = [a["cpu_run_s"] / a["stream_events"] * 1e6 if a["stream_events"] else
+                  float("nan") for a in ag]
+    rate = [a["received"] / a["elapsed"] for a in ag]
+    drops = sum(a["counters"]["drops"] or 0 for a in ag)
+    other = {k: sum(a["counters"][k] or 0 for a in ag)
+             for k in ("errors", "read_errors", "decode_errors", "lost_output")}
+    received = sum(a["received"] for a in ag)
+    expected = sum(a["expected"] for a in ag)
+    lost = sum(a["lost"] for a in ag)
+    extra = sum(a["extra"] for a in ag)
+    missing_stop = sum(not a["agent_stopped_seen"] for a in ag)
+    runs = [r[v] for r in rows for v in VARIANTS]
+    tracers = sorted({t for x in runs for t in x["other_tracers"]})
+    ok = lost == 0 and extra == 0 and drops == 0 and missing_stop == 0
+    return {
+        "scenario": kind,
+        "n": n,
+        "rounds": len(rows),
+        "wall_s": {"none": mmm(none), "none2": mmm(none2), "agent": mmm(agent)},
+        "ratio_agent_none": mmm(ratio),
+        "noise_none2_none": mmm(noise),
+        "added_us_per_op": (median(agent) - median(none)) / n * 1e6,
+        "agent_cpu_s": mmm(cpu),
+        "agent_cpu_us_per_event": mmm(cpu_per_ev),
+        "agent_rss_peak_mib": max(a["rss_peak_kib"] for a in ag) / 1024,
+        "agent_startup_s": mmm([a["agent_startup_s"] for a in ag]),
+        "storm_events_per_s": mmm(rate),
+        "drops": drops,
+        "other_counters": other,
+        "received": received,
+        "expected": expected,
+        "lost": lost,
+        "extra": extra,
+        "agent_stopped_missing": missing_stop,
+        "other_cpu_s": mmm([x["other_cpu_s"] for x in runs]),
+        "runs_with_other_tracers": sum(bool(x["other_tracers"]) for x in runs),
+        "other_tracers": tracers,
+        "ok": ok,
+    }
+
+
+def mmm(xs):
+    return {"median": median(xs), "min": min(xs), "max": max(xs)}
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_mmm(m, spec):
+    return f"{m['median']:{spec}} [{m['min']:{spec}}–{m['max']:{spec}}]"
+
+
+def print_report(meta, scen):
+    print()
+    print(f"hopwatch bench — {meta['agent_version']} on {meta['kernel']}, "
+          f"{meta['cpus']} CPUs, {meta['rounds']} rounds, seed {meta['seed']}"
+          f"{' (quick)' if meta['quick'] else ''}")
+    for name, (sm, rows) in scen.items():
+        print()
+        print(f"== {name} storm: N={sm['n']} ({'fork+execve /bin/true' if name == 'exec' else 'fork+_exit'}"
+              f" + waitpid), {sm['rounds']} rounds after 1 warm-up of each variant")
+        print(f"{'round':>5}  {'order':<17} {'none s':>8} {'none2 s':>8} {'agent s':>8} "
+              f"{'agent/none':>10} {'none2/none':>10} {'CPU s':>6} {'µs/ev':>6} "
+              f"{'RSS MiB':>7} {'drops':>5} {'other CPU':>9}  events recv/exp")
+        for r in rows:
+            a = r["agent"]
+            other = max(r[v]["other_cpu_s"] for v in VARIANTS)
+            mark = " *" if any(r[v]["other_tracers"] for v in VARIANTS) else "  "
+            cpe = a["cpu_run_s"] / a["stream_events"] * 1e6 if a["stream_events"] else float("nan")
+            print(f"{r['round']:>5}  {','.join(r['order']):<17} {r['none']['elapsed']:>8.3f} "
+                  f"{r['none2']['elapsed']:>8.3f} {a['elapsed']:>8.3f} "
+                  f"{a['elapsed'] / r['none']['elapsed']:>10.3f} "
+                  f"{r['none2']['elapsed'] / r['none']['elapsed']:>10.3f} "
+                  f"{a['cpu_run_s']:>6.2f} {cpe:>6.2f} {a['rss_peak_kib'] / 1024:>7.1f} "
+                  f"{a['counters']['drops'] if a['counters']['drops'] is not None else '?':>5} "
+                  f"{other:>7.1f}{mark}  {a['received']}/{a['expected']}")
+
+    print()
+    print("== summary (median [min–max] over rounds)")
+    hdr = (f"{'scenario':<8} {'N':>6}  {'ratio agent/none':<23} {'noise none2/none':<23} "
+           f"{'+µs/op':>7} {'CPU s':>6} {'CPU µs/ev':>9} {'RSS MiB':>7} {'ev/s':>7} "
+           f"{'drops':>5}  {'events recv/exp':<17} result")
+    print(hdr)
+    for name, (sm, _) in scen.items():
+        lost_txt = "OK" if sm["ok"] else "FAIL"
+        print(f"{name:<8} {sm['n']:>6}  {fmt_mmm(sm['ratio_agent_none'], '.3f'):<23} "
+              f"{fmt_mmm(sm['noise_none2_none'], '.3f'):<23} {sm['added_us_per_op']:>7.1f} "
+              f"{sm['agent_cpu_s']['median']:>6.2f} "
+              f"{sm['agent_cpu_us_per_event']['median']:>9.2f} "
+              f"{sm['agent_rss_peak_mib']:>7.1f} {sm['storm_events_per_s']['median']:>7.0f} "
+              f"{sm['drops']:>5}  {str(sm['received']) + '/' + str(sm['expected']):<17} "
+              f"{lost_txt}")
+    for name, (sm, _) in scen.items():
+        if sm["lost"] or sm["extra"]:
+            print(f"{name}: LOST {sm['lost']} events, {sm['extra']} unexpected, "
+                  f"over {sm['rounds']} agent runs")
+        if sm["agent_stopped_missing"]:
+            print(f"{name}: {sm['agent_stopped_missing']} agent runs wrote no agent-stopped")
+        if sm["runs_with_other_tracers"]:
+            print(f"{name}: WARNING {sm['runs_with_other_tracers']} of {3 * sm['rounds']} runs "
+                  f"had another tracer running ({', '.join(sm['other_tracers'])}); rounds "
+                  f"marked * measure it too")
+        bad = {k: v for k, v in sm["other_counters"].items() if v}
+        if bad:
+            print(f"{name}: agent counters " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+    print()
+    print("CPU = agent utime+stime from agent-started to exit (per run); CPU µs/ev divides it"
+          " by every exec/fork/exit the agent wrote; RSS = peak (VmHWM) over all rounds;"
+          " ev/s = storm events received / agent-run storm seconds; other CPU = the most CPU"
+          " seconds used by anything but the storm and the agent in one run of the round"
+          " (load from elsewhere; compare with the noise ratio).")
+
+
+# ---------------------------------------------------------------- main
+
+
+def agent_version(agent):
+    try:
+        out = subprocess.run([agent, "version"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "hopwatch ?"
+    except (OSError, subprocess.SubprocessError):
+        return "hopwatch ?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller N and fewer rounds")
+    ap.add_argument("--scenario", choices=("exec", "fork", "all"), default="all")
+    ap.add_argument("--rounds", type=int, help="rounds (default 7, quick 3)")
+    ap.add_argument("--exec-n", type=int, help="exec storm size (default 20000, quick 2000)")
+    ap.add_argument("--fork-n", type=int, help="fork storm size (default 20000, quick 5000)")
+    ap.add_argument("--warmup-n", type=int,
+                    help="size of each warm-up run (default N/10, at least 1000)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the run order (default 1)")
+    ap.add_argument("--agent", default=AGENT, help="agent binary (default build/hopwatch)")
+    ap.add_argument("--keep", action="store_true", help="keep the agent output files")
+    ap.add_argument("--json", default=os.path.join(OUTDIR, "results.json"),
+                    help="results file (default build/bench/results.json)")
+    args = ap.parse_args()
+
+    base = QUICK if args.quick else FULL
+    rounds = args.rounds or base["rounds"]
+    sizes = {"exec": args.exec_n or base["exec"], "fork": args.fork_n or base["fork"]}
+    kinds = ["exec", "fork"] if args.scenario == "all" else [args.scenario]
+    if rounds < 1 or any(sizes[k] < 1 for k in kinds):
+        ap.error("rounds and N must be positive")
+    if os.geteuid() != 0:
+        print("bench: must run as root (the agent loads BPF programs)", file=sys.stderr)
+        return 2
+    if not os.access(args.agent, os.X_OK):
+        print(f"bench: no agent at '{args.agent}' (run make)", file=sys.stderr)
+        return 2
+    build_storm()
+
+    meta = {
+        "agent": args.agent,
+        "agent_version": agent_version(args.agent),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "rounds": rounds,
+        "seed": args.seed,
+        "quick": args.quick,
+        "sizes": {k: sizes[k] for k in kinds},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    rng = random.Random(args.seed)
+    runner = Runner(args.agent, args.keep)
+    scen = {}
+    t0 = time.monotonic()
+    try:
+        for kind in kinds:
+            n = sizes[kind]
+            wn = args.warmup_n or min(n, max(n // 10, 1000))
+            rows = run_scenario(runner, kind, n, rounds, rng, wn)
+            scen[kind] = (summarize(kind, n, rows), rows)
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        runner.cleanup()
+    meta["duration_s"] = time.monotonic() - t0
+
+    ok = all(sm["ok"] for sm, _ in scen.values())
+    print_report(meta, scen)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"meta": meta, "ok": ok,
+                   "scenarios": {k: {"summary": sm, "rounds": rows}
+                                 for k, (sm, rows) in scen.items()}}, f, indent=2)
+        f.write("\n")
+    print(f"results: {os.path.relpath(args.json, ROOT) if args.json.startswith(ROOT) else args.json}"
+          f" ({meta['duration_s']:.0f}s)")
+    if not ok:
+        print("bench: FAILED — events were lost or dropped (see above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Bad flags, config values and files: one clear line on stderr naming what is wrong, exit 2,
+nothing started. These run without root: every check happens before anything is loaded."""
+import os
+import subprocess
+import tempfile
+
+import hw
+from hw import check, check_eq, hopwatch
+
+
+def expect_usage_error(args, *needles, input_files=None):
+    p = hopwatch(*args)
+    check_eq(p.returncode, 2, "exit code of hopwatch %s" % " ".join(args))
+    check_eq(p.stdout, "", "stdout of hopwatch %s" % " ".join(args))
+    first = p.stderr.splitlines()[0] if p.stderr else ""
+    check(first.startswith("hopwatch: "), "message should start with 'hopwatch: ': %r" % first)
+    for n in needles:
+        check(n in first, "message %r should mention %r" % (first, n))
+    check("agent-started" not in p.stdout, "nothing may start")
+    return first
+
+
+def conf(text):
+    fd, path = tempfile.mkstemp(prefix=hw.RUN_ID + "-", suffix=".conf")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_unknown_command():
+    expect_usage_error(["frobnicate"], "unknown command 'frobnicate'")
+
+
+def test_no_command():
+    p = hopwatch()
+    check_eq(p.returncode, 2, "exit code without a command")
+    check("Usage: hopwatch" in p.stderr, "usage on stderr")
+
+
+def test_unknown_option():
+    expect_usage_error(["run", "--bogus"], "unknown option '--bogus'")
+
+
+def test_missing_option_value():
+    expect_usage_error(["run", "--duration"], "'--duration' needs a value")
+
+
+def test_extra_argument():
+    expect_usage_error(["run", "stray"], "unexpected argument 'stray'")
+
+
+def test_bad_durations():
+    for bad in ["5x", "10", "-1s", "", "1.5s", "99999999999999999999d", "0s"]:
+        expect_usage_error(["run", "--duration", bad], "--duration", "invalid duration")
+
+
+def test_bad_format():
+    expect_usage_error(["run", "-o", "yaml"], "output.format", "yaml")
+
+
+def test_missing_config_file():
+    expect_usage_error(["run", "-c", "/nonexistent/hw.conf"], "/nonexistent/hw.conf",
+                       "No such file")
+
+
+def test_unknown_config_key():
+    path = conf("[detect]\nlong_session = 8h\nbogus_key = 1\n")
+    try:
+        first = expect_usage_error(["run", "-c", path], path, "detect.bogus_key")
+        check(":3:" in first, "the line number 3 should be named: %r" % first)
+    finally:
+        os.unlink(path)
+
+
+def test_bad_config_values():
+    cases = [
+        ("[detect]\nlong_session = 8x\n", "detect.long_session"),
+        ("[detect]\ninternal_nets = 10.0.0.1/8\n", "detect.internal_nets"),
+        ("[detect]\ninternal_nets = 300.0.0.0/8\n", "detect.internal_nets"),
+        ("[detect]\nadmin_ports = 22,99999\n", "detect.admin_ports"),
+        ("[agent]\nargs_max = 10\n", "agent.args_max"),
+        ("[nosuchsection]\nkey = 1\n", "nosuchsection"),
+        ("not an ini line\n", ""),
+    ]
+    for text, needle in cases:
+        path = conf(text)
+        try:
+            expect_usage_error(["run", "-c", path], path, needle)
+        finally:
+            os.unlink(path)
+
+
+def test_bad_set():
+    expect_usage_error(["run", "--set", "detect.fanout_hosts=zero"], "detect.fanout_hosts")
+    expect_usage_error(["run", "--set", "novalue"], "novalue")
+    expect_usage_error(["run", "--set", "agent.nosuch=1"], "agent.nosuch")
+
+
+def test_binary_garbage_config():
+    fd, path = tempfile.mkstemp(prefix=hw.RUN_ID + "-", suffix=".conf")
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"\x00\xff\xfe[agent\x00]\n" * 100)
+    try:
+        expect_usage_error(["run", "-c", path], path)
+    finally:
+        os.unlink(path)
+
+
+def test_netns_not_a_namespace():
+    expect_usage_error(["run", "--netns", "/etc/hostname"], "/etc/hostname",
+                       "not a network namespace")
+    expect_usage_error(["run", "--netns", "/nonexistent/ns"], "/nonexistent/ns")
+
+
+def test_unwritable_output():
+    expect_usage_error(["run", "--output", "/nonexistent/dir/out.json"],
+                       "/nonexistent/dir/out.json")
+
+
+def test_help_and_version():
+    p = hopwatch("--help")
+    check_eq(p.returncode, 0, "hopwatch --help exit code")
+    for word in ["run", "check", "version", "Exit status"]:
+        check(word in p.stdout, "--help mentions %r" % word)
+    p = hopwatch("run", "--help")
+    check_eq(p.returncode, 0, "hopwatch run --help exit code")
+    for opt in ["--config", "--format", "--output", "--duration", "--set", "--netns",
+                "--host-name", "SIGHUP"]:
+        check(opt in p.stdout, "run --help documents %s" % opt)
+    p = hopwatch("version")
+    check_eq(p.returncode, 0, "version exit code")
+    check(p.stdout.startswith("hopwatch "), "version output: %r" % p.stdout)
+
+
+def test_not_root_is_refused_clearly():
+    """Without privileges: one line saying so, exit 1, no stack of libbpf noise."""
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        hw.BIN, "run", "--duration", "1s"], capture_output=True, text=True,
+                       timeout=30)
+    check_eq(p.returncode, 1, "exit code as an unprivileged user")
+    lines = p.stderr.splitlines()
+    check_eq(len(lines), 1, "one line on stderr: %r" % p.stderr)
+    check("root" in lines[0], "the message says root is needed: %r" % lines[0])

@@ -1,0 +1,149 @@
+"""Helpers shared by the Python test tiers: run the agent, read its events, make namespaces.
+
+Everything started here is ended by PID, and every name carries this run's pid so two runs
+never collide.
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "build", "hopwatch")
+STATIC_BIN = os.path.join(ROOT, "build", "hopwatch-static")
+RUN_ID = "hw%d" % os.getpid()
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise TestFailure("%s: got %r, want %r" % (what, got, want))
+
+
+def hopwatch(*args, binary=BIN, timeout=60, **kw):
+    """Runs hopwatch to completion; returns the CompletedProcess (text mode)."""
+    return subprocess.run([binary] + list(args), capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def get(ev, dotted, default=None):
+    cur = ev
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+class Agent:
+    """A running `hopwatch run` writing JSON lines to a temporary file."""
+
+    def __init__(self, *args, binary=BIN, fmt="json"):
+        self.dir = tempfile.mkdtemp(prefix=RUN_ID + "-agent-")
+        self.path = os.path.join(self.dir, "events.out")
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        self.args = [binary, "run", "-o", fmt, "--output", self.path] + list(args)
+        self.proc = None
+        self.rc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, timeout=30):
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise TestFailure("agent exited early with %d: %s" % (self.proc.returncode,
+                                                                      self.read_stderr()))
+            if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise TestFailure("agent did not start within %ds" % timeout)
+
+    def stop(self, sig=signal.SIGINT, timeout=30):
+        if self.proc is None:
+            return self.rc
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.rc = self.proc.returncode
+        self.proc = None
+        self.stderr.close()
+        return self.rc
+
+    def wait(self, timeout=60):
+        self.proc.wait(timeout)
+        return self.stop()
+
+    def read_stderr(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def lines(self):
+        with open(self.path, "rb") as f:
+            return f.read().decode("utf-8").splitlines()
+
+    def events(self):
+        """Every event written so far; read incrementally (the file only grows)."""
+        if not hasattr(self, "_events") or self._inode != os.stat(self.path).st_ino:
+            self._events, self._offset, self._partial = [], 0, b""
+            self._inode = os.stat(self.path).st_ino
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            data = self._partial + f.read()
+            self._offset = f.tell()
+        *complete, self._partial = data.split(b"\n")
+        self._events.extend(json.loads(line) for line in complete if line)
+        return list(self._events)
+
+    def wait_for(self, pred, timeout=10):
+        """Waits until an event matching pred has been written; returns it."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for ev in self.events():
+                if pred(ev):
+                    return ev
+            time.sleep(0.1)
+        raise TestFailure("no matching event within %ds" % timeout)
+
+
+class Netns:
+    """A network namespace named for this run, deleted on exit."""
+
+    def __init__(self, suffix):
+        self.name = "%s-%s" % (RUN_ID, suffix)
+        self.path = "/run/netns/" + self.name
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+
+    def popen(self, argv, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", self.name] + argv, **kw)
+
+    def run(self, argv, **kw):
+        return subprocess.run(["ip", "netns", "exec", self.name] + argv, **kw)

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Runs every test tier and prints one closing line "N passed, N failed[, N skipped]".
+
+Tiers: unit (C, no root), fuzz (short libFuzzer runs), cli (bad input, no root), bpf (root:
+the real programs on the real kernel). Root tiers fail, never skip, when CI is set or the
+caller is root; a developer without root sees them skipped.
+
+Usage: tests/run.py [TIER|NAME-SUBSTRING]...
+"""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "lib"))
+import hw  # noqa: E402
+
+FUZZ_SECONDS = int(os.environ.get("HW_FUZZ_SECONDS", "15"))
+results = {"passed": 0, "failed": 0, "skipped": 0}
+failures = []
+
+
+def record(name, status, detail=""):
+    results[status] += 1
+    tag = {"passed": "ok  ", "failed": "FAIL", "skipped": "skip"}[status]
+    print("%s %s%s" % (tag, name, (" - " + detail) if detail else ""), flush=True)
+    if status == "failed":
+        failures.append(name)
+
+
+def wanted(name, filters):
+    return not filters or any(f in name for f in filters)
+
+
+def run_unit(filters):
+    if not wanted("unit", filters):
+        return
+    p = subprocess.run([os.path.join(ROOT, "build", "unit-tests")], capture_output=True,
+                       text=True)
+    m = None
+    for line in p.stdout.splitlines():
+        m2 = re.match(r"^(\d+) passed, (\d+) failed$", line)
+        if m2:
+            m = m2
+            continue
+        if line.startswith("ok   "):
+            results["passed"] += 1
+            print(line)
+        elif line.startswith("FAIL "):
+            results["failed"] += 1
+            failures.append(line[5:])
+            print(line)
+        else:
+            print(line)
+    if not m or p.returncode not in (0, 1):
+        record("unit/runner", "failed", "exit %d, no closing line: %s" % (p.returncode,
+                                                                        p.stderr[-500:]))
+
+
+def run_fuzz(filters):
+    fuzz_dir = os.path.join(ROOT, "build", "fuzz")
+    if not os.path.isdir(fuzz_dir):
+        record("fuzz", "failed", "no fuzz targets built (make fuzz)")
+        return
+    for name in sorted(os.listdir(fuzz_dir)):
+        full = "fuzz/" + name
+        path = os.path.join(fuzz_dir, name)
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)) or not wanted(full, filters):
+            continue
+        corpus = os.path.join(ROOT, "build", "fuzz-corpus", name)
+        seeds = os.path.join(ROOT, "tests", "fuzz", "corpus", name)
+        os.makedirs(corpus, exist_ok=True)
+        artifacts = os.path.join(ROOT, "build", "fuzz-artifacts") + "/"
+        os.makedirs(artifacts, exist_ok=True)
+        args = [path, "-max_total_time=%d" % FUZZ_SECONDS, "-rss_limit_mb=1024",
+                "-artifact_prefix=" + artifacts,
+                "-print_final_stats=1", corpus]
+        if os.path.isdir(seeds):
+            args.append(seeds)
+        p = subprocess.run(args, capture_output=True, text=True)
+        runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", p.stderr)
+        if p.returncode == 0:
+            record(full, "passed", "%s runs in %ds" % (runs[-1] if runs else "?", FUZZ_SECONDS))
+        else:
+            record(full, "failed", p.stderr[-2000:])
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_python_tier(tier, needs_root, filters):
+    tier_dir = os.path.join(HERE, tier)
+    can_root = os.geteuid() == 0
+    must_run = os.environ.get("CI") or can_root
+    for fname in sorted(os.listdir(tier_dir)):
+        if not (fname.startswith("test_") and fname.endswith(".py")):
+            continue
+        mod = load_module(os.path.join(tier_dir, fname))
+        for attr in sorted(dir(mod)):
+            if not attr.startswith("test_"):
+                continue
+            name = "%s/%s.%s" % (tier, fname[5:-3], attr[5:])
+            if not wanted(name, filters):
+                continue
+            if needs_root and not can_root:
+                if must_run:
+                    record(name, "failed", "needs root, which CI has")
+                else:
+                    record(name, "skipped", "needs root")
+                continue
+            start = time.time()
+            try:
+                getattr(mod, attr)()
+                record(name, "passed", "%.1fs" % (time.time() - start))
+            except Exception as e:  # noqa: BLE001 - every failure is reported
+                detail = str(e) if isinstance(e, hw.TestFailure) else traceback.format_exc()
+                record(name, "failed", detail)
+
+
+def main():
+    filters = sys.argv[1:]
+    run_unit(filters)
+    run_fuzz(filters)
+    run_python_tier("cli", False, filters)
+    run_python_tier("bpf", True, filters)
+    if failures:
+        print("\nfailed: " + ", ".join(failures))
+    line = "%d passed, %d failed" % (results["passed"], results["failed"])
+    if results["skipped"]:
+        line += ", %d skipped" % results["skipped"]
+    print(line)
+    sys.exit(1 if results["failed"] or not (results["passed"]) else 0)
+
+
+if __name__ == "__main__":
+    main()
