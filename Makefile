@@ -43,10 +43,11 @@ MAIN_OBJ  := $(BUILD)/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
 
-.PHONY: all static test unit bench deps clean fuzz check-format
+.PHONY: all static test unit bench deps deps-build deps-test clean fuzz check-format
 all: $(BUILD)/hopwatch
 
-$(BUILD)/vmlinux.h:
+# Debian packages are installed first when missing (tools/deps.sh; needs root then).
+$(BUILD)/vmlinux.h: | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,BTF,$@)
 	$(Q)test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at '$(VMLINUX_BTF)' (set VMLINUX_BTF=FILE)" >&2; exit 2; }
@@ -103,7 +104,8 @@ fuzz: $(FUZZ_BINS)
 unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
 
-test: deps-test all static $(BUILD)/unit-tests $(FUZZ_BINS)
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
 bench: all
