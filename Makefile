@@ -93,19 +93,26 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 # libFuzzer targets: one per parser of outside input.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
-	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(filter-out user/main.c user/loader.c,$(USER_SRCS)) $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinclude -Iuser \
+	       -I$(BUILD) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# the parsers and the model, without what needs the kernel
+FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent.c user/check.c,$(USER_SRCS))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(filter-out user/main.c user/loader.c,$(USER_SRCS)) -lbpf -linih -lelf -lz -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB) -linih -o $@
 fuzz: $(FUZZ_BINS)
+
+# load generator shared by the tests and the benchmarks
+$(BUILD)/storm: tests/bench/storm.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
 
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(FUZZ_BINS)
+	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(BUILD)/storm $(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
 bench: all
