@@ -51,9 +51,10 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		len = hw_args_max;
 		flags |= HW_EXEC_ARGS_TRUNCATED;
 	}
-	/* the mask bounds the read, and so the record size, for the verifier; the agent keeps
-	 * hw_args_max below HW_ARGS_MAX */
-	len &= HW_ARGS_MAX - 1;
+	/* the mask bounds the read, and so the record size, to 1..HW_ARGS_MAX for the verifier
+	 * (a plain comparison is lost in clang's code); hw_args_max <= HW_ARGS_MAX already */
+	if (len)
+		len = ((len - 1) & (HW_ARGS_MAX - 1)) + 1;
 	if (len && bpf_probe_read_user(e->args, len, (void *)arg_start)) {
 		hw_stat_inc(HW_STAT_ERR_READ);
 		flags |= HW_EXEC_ARGS_FAULT;

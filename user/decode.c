@@ -30,7 +30,7 @@ int hw_decode_check(const void *data, size_t size)
 	case HW_EV_EXEC: {
 		const struct hw_exec_event *e = data;
 
-		if (h->size < HW_EXEC_FIXED_SIZE || e->args_len >= HW_ARGS_MAX ||
+		if (h->size < HW_EXEC_FIXED_SIZE || e->args_len > HW_ARGS_MAX ||
 		    h->size != HW_EXEC_FIXED_SIZE + e->args_len || !path_ok(&e->exe) ||
 		    !path_ok(&e->cwd))
 			return -EBADMSG;

@@ -75,7 +75,7 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 		return fail(l, -errno, "failed to open the embedded BPF object: %s", strerror(errno));
 	l->skel->rodata->hw_agent_tgid = o->agent_tgid;
 	l->skel->rodata->hw_netns_filter = o->netns;
-	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX - 1;
+	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX;
 	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
 	err = bpf_map__set_max_entries(l->skel->maps.events, (__u32)o->ringbuf_size);
 	if (err)

@@ -12,8 +12,7 @@
 #define HW_PATH_NAME_MAX 256
 #define HW_PATH_DEPTH    32 /* names walked per path: a bounded loop for the verifier */
 
-/* argv bytes per exec: a power of two, the mask bounds the read for the verifier. The agent's
- * agent.args_max (default 4096) picks the bound at load time, at most this. */
+/* argv bytes per exec at most; agent.args_max (default 4096) picks the bound at load time. */
 #define HW_ARGS_MAX         16384
 #define HW_ARGS_MAX_DEFAULT 4096
 

@@ -252,3 +252,16 @@ def test_netns_scoping():
           "the snapshot holds only the namespace's process: %r" %
           [get(e, "process.args") for e in snap])
     check_eq(get(events[0], "hopwatch.agent.netns"), ns.path, "agent-started names the netns")
+
+
+def test_args_max_upper_bound():
+    huge = [TRUE.encode()] + [b"z" * 1000 for _ in range(20)]  # 20 KB
+    with Agent("--set", "agent.args_max=16384") as agent:
+        p = subprocess.Popen(huge)
+        p.wait()
+        agent.wait_for(lambda e: get(e, "event.action") == "exit"
+                       and get(e, "process.pid") == p.pid)
+    ex = by_pid(agent.events(), p.pid, "exec")[0]
+    check_eq(get(ex, "hopwatch.truncated"), ["process.args"], "truncated at the maximum")
+    kept = "\0".join(get(ex, "process.args")).encode()
+    check_eq(len(kept), 16384, "exactly agent.args_max bytes kept")

@@ -234,7 +234,10 @@ TEST(decode_check_sizes)
 	CHECK_EQ(hw_decode_check(e, e->hdr.size), -EBADMSG);
 	e->args_len = HW_ARGS_MAX;
 	e->hdr.size = HW_EXEC_FIXED_SIZE + HW_ARGS_MAX;
-	CHECK_EQ(hw_decode_check(e, sizeof(*e)), -EBADMSG);
+	CHECK_EQ(hw_decode_check(e, sizeof(*e)), HW_EV_EXEC);
+	e->args_len = HW_ARGS_MAX + 1;
+	e->hdr.size = HW_EXEC_FIXED_SIZE + HW_ARGS_MAX + 1;
+	CHECK_EQ(hw_decode_check(e, e->hdr.size), -EBADMSG);
 	e->args_len = 0;
 	e->hdr.size = HW_EXEC_FIXED_SIZE;
 	e->exe.len = 5; /* names[4] is not NUL */
