@@ -40,7 +40,7 @@ def wanted(name, filters):
 def run_unit(filters):
     if not wanted("unit", filters):
         return
-    p = subprocess.run([os.path.join(ROOT, "build", "unit-tests")], capture_output=True,
+    p = subprocess.run([os.path.join(ROOT, "build", "unit-tests")], capture_output=True, cwd=ROOT,
                        text=True)
     m = None
     for line in p.stdout.splitlines():

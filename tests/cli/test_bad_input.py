@@ -141,3 +141,11 @@ def test_not_root_is_refused_clearly():
     lines = p.stderr.splitlines()
     check_eq(len(lines), 1, "one line on stderr: %r" % p.stderr)
     check("root" in lines[0], "the message says root is needed: %r" % lines[0])
+
+
+def test_unbuilt_sinks_are_refused():
+    """A sink this version cannot deliver to must not be accepted silently."""
+    expect_usage_error(["run", "--set", "output.nats_url=nats://127.0.0.1:4222"],
+                       "output.nats_url", "not available")
+    expect_usage_error(["run", "--set", "output.syslog=127.0.0.1:514"], "output.syslog",
+                       "not available")

@@ -536,3 +536,43 @@ TEST(config_lookup_cidr)
 	CHECK_EQ(hw_cidrs_contain(c.internal_nets.v, c.internal_nets.n, AF_INET6, a), 1);
 	hw_config__free(&c);
 }
+
+/* deploy/hopwatch.conf, the file the package installs, loads and states the defaults. */
+TEST(deploy_config_is_the_defaults)
+{
+	struct hw_config def, c;
+	char err[512] = "";
+
+	if (!CHECK(!hw_config__init(&def)) || !CHECK(!hw_config__init(&c)))
+		return;
+	if (!CHECK(!hw_config__load_file(&c, "deploy/hopwatch.conf", err, sizeof(err))))
+		printf("    %s\n", err);
+	CHECK_STREQ(c.file, "/var/log/hopwatch/events.ndjson");
+	CHECK_EQ(c.format, HW_FORMAT_JSON);
+	CHECK(c.host_name == NULL && c.netns == NULL);
+	CHECK_EQ(c.args_max, def.args_max);
+	CHECK_EQ(c.ringbuf_size, def.ringbuf_size);
+	CHECK_EQ(c.poll_interval_ns, def.poll_interval_ns);
+	CHECK_EQ(c.proc_table_max, def.proc_table_max);
+	CHECK_EQ(c.proc_exited_ttl_ns, def.proc_exited_ttl_ns);
+	CHECK_EQ(c.internal_nets.n, def.internal_nets.n);
+	CHECK(!memcmp(c.internal_nets.v, def.internal_nets.v, def.internal_nets.n * sizeof(*def.internal_nets.v)));
+	CHECK_EQ(c.admin_ports.n, def.admin_ports.n);
+	CHECK(!memcmp(c.admin_ports.v, def.admin_ports.v, def.admin_ports.n * sizeof(*def.admin_ports.v)));
+	CHECK_EQ(c.remote_services.n, def.remote_services.n);
+	for (size_t i = 0; i < c.remote_services.n && i < def.remote_services.n; i++)
+		CHECK_STREQ(c.remote_services.v[i], def.remote_services.v[i]);
+	CHECK_EQ(c.long_session_ns, def.long_session_ns);
+	CHECK_EQ(c.long_connection_ns, def.long_connection_ns);
+	CHECK_EQ(c.fanout_hosts, def.fanout_hosts);
+	CHECK_EQ(c.fanout_window_ns, def.fanout_window_ns);
+	CHECK_EQ(c.bruteforce_failures, def.bruteforce_failures);
+	CHECK_EQ(c.bruteforce_window_ns, def.bruteforce_window_ns);
+	CHECK_EQ(c.allow_sources.n, 0);
+	CHECK_EQ(c.allow_programs.n, 0);
+	CHECK_STREQ(c.nats_subject, def.nats_subject);
+	CHECK_STREQ(c.spool_dir, def.spool_dir);
+	CHECK_EQ(c.spool_max, def.spool_max);
+	hw_config__free(&c);
+	hw_config__free(&def);
+}
