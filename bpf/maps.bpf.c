@@ -5,9 +5,13 @@ const volatile __u32 hw_agent_tgid = 0;
 const volatile __u32 hw_netns_filter = 0;
 const volatile __u32 hw_args_max = HW_ARGS_MAX_DEFAULT;
 const volatile __u64 hw_wakeup_bytes = 256 << 10;
+const volatile __u64 hw_udp_reemit_ns = 600000000000ULL;
 
 struct hw_events_map events SEC(".maps");
 struct hw_stats_map stats SEC(".maps");
 struct hw_scratch_map scratch SEC(".maps");
+struct hw_conns_map conns SEC(".maps");
+struct hw_connecting_map connecting SEC(".maps");
+struct hw_udp_flows_map udp_flows SEC(".maps");
 
 char LICENSE[] SEC("license") = "GPL";

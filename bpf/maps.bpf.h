@@ -44,6 +44,63 @@ struct hw_scratch_map {
 };
 extern struct hw_scratch_map scratch SEC(".maps");
 
+/* conns: the TCP connections the kernel side follows between their state changes, keyed
+ * by struct sock address. Written by handle_sock_state (connect, established, close) and the
+ * accept exits (owner); read at close. LRU: a connection evicted under pressure is counted
+ * (HW_STAT_CONN_MISS) when its close or accept finds nothing. Size: agent.conn_table_max. */
+struct hw_conn_state {
+	__u64 start_ns;       /* SYN sent (egress) or established (ingress) */
+	__u64 owner_start_ns; /* owner process: pid + start time */
+	__u32 owner_pid;
+	__u8 direction;
+	__u8 closed_by;
+	__u8 pad[2];
+};
+
+struct hw_conns_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct hw_conn_state);
+};
+extern struct hw_conns_map conns SEC(".maps");
+
+/* connecting: a connect() in flight, per thread, from sys_enter_connect to sys_exit_connect,
+ * so a connect that fails before any state change (no route) is still reported once. */
+struct hw_connecting {
+	__u64 uaddr; /* user pointer to the sockaddr */
+	__u32 fd;
+	__u32 addrlen;
+	__u8 reached; /* a SYN was sent: the state path reports the outcome */
+	__u8 pad[7];
+};
+
+struct hw_connecting_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct hw_connecting);
+};
+extern struct hw_connecting_map connecting SEC(".maps");
+
+/* udp_flows: destinations each process already sent UDP to, so a flow is reported once (and
+ * again after hw_udp_reemit_ns), not per packet. Written and read by the send handlers. */
+struct hw_udp_key {
+	__u8 daddr[16];
+	__u32 tgid;
+	__u16 dport;
+	__u16 family;
+};
+
+struct hw_udp_flows_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct hw_udp_key);
+	__type(value, __u64);
+};
+extern struct hw_udp_flows_map udp_flows SEC(".maps");
+extern const volatile __u64 hw_udp_reemit_ns;
+
 static __always_inline void hw_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);

@@ -5,14 +5,6 @@
 #include "task.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-/* A task the agent should report: not the agent itself, and in the scoped netns if any. */
-static __always_inline int hw_wanted(struct task_struct *task)
-{
-	if (BPF_CORE_READ(task, tgid) == hw_agent_tgid)
-		return 0;
-	return !hw_netns_filter || BPF_CORE_READ(task, nsproxy, net_ns, ns.inum) == hw_netns_filter;
-}
-
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {

@@ -6,6 +6,16 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "hopwatch/events.h"
+#include "maps.bpf.h"
+
+/* A task the agent should report: not the agent itself, and in the scoped netns if any.
+ * (needs maps.bpf.h for the settings) */
+static __always_inline int hw_wanted(struct task_struct *task)
+{
+	if (BPF_CORE_READ(task, tgid) == hw_agent_tgid)
+		return 0;
+	return !hw_netns_filter || BPF_CORE_READ(task, nsproxy, net_ns, ns.inum) == hw_netns_filter;
+}
 
 /* Fills what identifies and describes the process of task. cgroup_id is the current task's:
  * every caller runs in the process itself or in the parent a new child inherits it from. */

@@ -13,6 +13,7 @@
 #include <sched.h>
 
 #include "agent.h"
+#include "agent_int.h"
 #include "decode.h"
 #include "loader.h"
 #include "model/host.h"
@@ -22,19 +23,6 @@
 #include "output/ecs.h"
 #include "output/sink.h"
 #include "output/text.h"
-
-struct hw_agent {
-	const struct hw_config *cfg;
-	struct hw_host host;
-	struct hw_users *users;
-	struct hw_proc_table *procs;
-	struct hw_sink *sink;
-	int text; /* text lines rather than ECS JSON */
-	struct hw_json json;
-	struct hw_text tline;
-	struct hw_agent_counters counters;
-	const char *netns_path;
-};
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
@@ -48,7 +36,7 @@ static void on_hup(int sig)
 	reopen_requested = 1;
 }
 
-static __u64 boot_now(void)
+__u64 hw_agent__now(void)
 {
 	struct timespec ts;
 
@@ -56,7 +44,7 @@ static __u64 boot_now(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-static void write_line(struct hw_agent *a, const char *buf, size_t len, int error)
+void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 {
 	if (error || hw_sink__write(a->sink, buf, len))
 		a->counters.lost_output++;
@@ -78,11 +66,11 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 	if (a->text) {
 		hw_text__reset(&a->tline);
 		hw_text__proc_event(&a->tline, &a->host, &e);
-		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
+		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
 	} else {
 		hw_json__reset(&a->json);
 		hw_ecs__proc_event(&a->json, &a->host, &e);
-		write_line(a, a->json.buf, a->json.len, a->json.error);
+		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
 	}
 }
 
@@ -91,7 +79,7 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 {
 	struct hw_agent_event e = {
 		.action = action,
-		.ts_ns = boot_now(),
+		.ts_ns = hw_agent__now(),
 		.version = HW_VERSION,
 		.pid = (__u32)getpid(),
 		.netns = a->netns_path,
@@ -102,11 +90,11 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 	if (a->text) {
 		hw_text__reset(&a->tline);
 		hw_text__agent_event(&a->tline, &a->host, &e);
-		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
+		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
 	} else {
 		hw_json__reset(&a->json);
 		hw_ecs__agent_event(&a->json, &a->host, &e);
-		write_line(a, a->json.buf, a->json.len, a->json.error);
+		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
 	}
 }
 
@@ -168,6 +156,13 @@ static int on_record(void *ctx, void *data, size_t size)
 		break;
 	case HW_EV_EXIT:
 		handle_exit(a, data);
+		break;
+	case HW_EV_CONNECT:
+	case HW_EV_ACCEPT:
+	case HW_EV_CLOSE:
+	case HW_EV_LISTEN:
+	case HW_EV_UDP:
+		hw_agent__net_record(a, data);
 		break;
 	default:
 		a->counters.decode_errors++;
@@ -240,11 +235,12 @@ static void collect_stats(struct hw_agent *a, struct hw_loader *l)
 	a->counters.drops = s[HW_STAT_DROP_RINGBUF];
 	a->counters.errors = s[HW_STAT_ERR_SCRATCH];
 	a->counters.read_errors = s[HW_STAT_ERR_READ];
+	a->counters.conn_misses = s[HW_STAT_CONN_MISS];
 }
 
 static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_run_opts *o)
 {
-	__u64 deadline = o->duration_ns ? boot_now() + o->duration_ns : 0;
+	__u64 deadline = o->duration_ns ? hw_agent__now() + o->duration_ns : 0;
 	int timeout_ms = (int)(a->cfg->poll_interval_ns / 1000000ULL);
 
 	if (timeout_ms < 1)
@@ -258,7 +254,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		/* records queued without a wakeup (BPF_RB_NO_WAKEUP) */
 		ring_buffer__consume(l->rb);
 		hw_sink__flush(a->sink);
-		now = boot_now();
+		now = hw_agent__now();
 		hw_proc_table__expire(a->procs, now);
 		if (reopen_requested) {
 			reopen_requested = 0;
@@ -301,7 +297,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
-	if (!a.users || !a.procs) {
+	a.conns = hw_conn_table__new(&a.host, HW_CONN_TABLE_MAX);
+	if (!a.users || !a.procs || !a.conns) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -319,7 +316,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	emit_agent(&a, "agent-started", (__u64)n, NULL);
 	for (size_t i = 0; i < snap.n; i++)
-		emit_proc(&a, "existing_process", boot_now(), snap.v[i]);
+		emit_proc(&a, "existing_process", hw_agent__now(), snap.v[i]);
 	free(snap.v);
 	snap.v = NULL;
 	hw_sink__flush(a.sink);
@@ -339,6 +336,7 @@ out:
 	free(snap.v);
 	hw_loader__close(&l);
 	hw_proc_table__free(a.procs);
+	hw_conn_table__free(a.conns);
 	hw_users__free(a.users);
 	hw_sink__free(a.sink);
 	hw_json__free(&a.json);

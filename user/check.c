@@ -40,11 +40,11 @@ int hw_check(FILE *out)
 		struct bpf_link *link = bpf_program__attach(prog);
 
 		if (link) {
-			fprintf(out, "program:    %-16s %-32s ok\n", bpf_program__name(prog),
+			fprintf(out, "program:    %-20s %-32s ok\n", bpf_program__name(prog),
 				bpf_program__section_name(prog));
 			bpf_link__destroy(link);
 		} else {
-			fprintf(out, "program:    %-16s %-32s FAILED: %s\n", bpf_program__name(prog),
+			fprintf(out, "program:    %-20s %-32s FAILED: %s\n", bpf_program__name(prog),
 				bpf_program__section_name(prog), strerror(errno));
 			failed = 1;
 		}

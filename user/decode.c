@@ -10,6 +10,8 @@ _Static_assert(sizeof(struct hw_path) == 8 + HW_PATH_MAX, "hw_path layout");
 _Static_assert(sizeof(struct hw_fork_event) == 120, "fork layout");
 _Static_assert(sizeof(struct hw_exit_event) == 128, "exit layout");
 _Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 16 + 2 * (8 + HW_PATH_MAX), "exec layout");
+_Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
+_Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");
 _Static_assert((HW_ARGS_MAX & (HW_ARGS_MAX - 1)) == 0, "HW_ARGS_MAX must be a power of two");
 
 static int path_ok(const struct hw_path *p)
@@ -40,6 +42,18 @@ int hw_decode_check(const void *data, size_t size)
 		return h->size == sizeof(struct hw_fork_event) ? HW_EV_FORK : -EBADMSG;
 	case HW_EV_EXIT:
 		return h->size == sizeof(struct hw_exit_event) ? HW_EV_EXIT : -EBADMSG;
+	case HW_EV_CONNECT:
+	case HW_EV_ACCEPT:
+	case HW_EV_CLOSE:
+	case HW_EV_LISTEN:
+	case HW_EV_UDP: {
+		const struct hw_net_event *n = data;
+
+		if (h->size != sizeof(*n) ||
+		    (n->addr.family != 2 && n->addr.family != 10) /* AF_INET, AF_INET6 */)
+			return -EBADMSG;
+		return (int)h->type;
+	}
 	default:
 		return -ENOTSUP;
 	}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
@@ -62,6 +63,14 @@ int hw_loader__preflight(struct hw_loader *l)
 		return fail(l, -EPERM,
 			    "hopwatch must run as root (or with CAP_BPF, CAP_PERFMON, "
 			    "CAP_SYS_RESOURCE and CAP_SYS_PTRACE) to load BPF programs");
+	/* syscall tracepoints (tp/syscalls) are attached through tracefs ids */
+	if (access("/sys/kernel/tracing/events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/events", F_OK) &&
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return fail(l, -errno,
+			    "tracefs is not mounted and mounting it on '/sys/kernel/tracing' "
+			    "failed: %s",
+			    strerror(errno));
 	return 0;
 }
 

@@ -20,7 +20,12 @@
 #define HW_EV_EXEC 1
 #define HW_EV_FORK 2
 #define HW_EV_EXIT 3
-#define HW_EV_TYPE_MAX 3
+#define HW_EV_CONNECT 4 /* outbound TCP connect: its outcome (established or failed) */
+#define HW_EV_ACCEPT  5 /* inbound TCP connection returned by accept() */
+#define HW_EV_CLOSE   6 /* an established TCP connection closed */
+#define HW_EV_LISTEN  7 /* a TCP socket started listening */
+#define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
+#define HW_EV_TYPE_MAX 8
 
 /* hw_exec_event.flags */
 #define HW_EXEC_ARGS_TRUNCATED (1u << 0) /* argv longer than the configured bound */
@@ -92,6 +97,47 @@ struct hw_exit_event {
 	__u32 pad;
 };
 
+/* hw_net_event.direction */
+#define HW_DIR_EGRESS  1
+#define HW_DIR_INGRESS 2
+/* hw_net_event.closed_by */
+#define HW_CLOSED_LOCAL  1
+#define HW_CLOSED_REMOTE 2
+
+/* Both ends of a socket, addresses in network order, ports in host order. IPv4 addresses
+ * fill the first 4 bytes; a v4-mapped IPv6 address is reported as IPv4. */
+struct hw_sock_addr {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;  /* AF_INET or AF_INET6 */
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+/* Every network event. proc is the owning process: the connecting process (connect), the
+ * accept() caller (accept), the listen() caller (listen), the sender (udp); for close it is
+ * the current task when the close ran in process context, else zeroed (pid 0) and the agent
+ * names the owner from its connection table. */
+struct hw_net_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__u64 cookie;         /* socket cookie: the same in sock_diag, the connection's key */
+	__u64 start_ns;       /* CLOCK_BOOTTIME when the connection began (0 when unknown) */
+	__u64 bytes_sent;     /* close: tcp bytes_acked, raw (SYN and FIN count 1 each) */
+	__u64 bytes_received; /* close: tcp bytes_received, raw (a FIN counts 1) */
+	struct hw_sock_addr addr;
+	__u32 netns;     /* the socket's network namespace inode */
+	__s32 error;     /* connect: 0 when established, else the errno */
+	__u8 direction;  /* HW_DIR_* */
+	__u8 closed_by;  /* close: HW_CLOSED_*, 0 unknown */
+	__u8 has_proc;   /* proc is valid */
+	__u8 oldstate;   /* close: the TCP state it closed from */
+	__u8 fin_received; /* close: the peer's FIN arrived (it counts 1 in bytes_received) */
+	__u8 pad[3];
+};
+
 #define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))
 
 /* Per-CPU counters in the 'stats' map, indexed by these. */
@@ -99,6 +145,7 @@ struct hw_exit_event {
 #define HW_STAT_DROP_RINGBUF    1 /* ring buffer full: record lost */
 #define HW_STAT_ERR_SCRATCH     2 /* per-CPU scratch lookup failed: record lost */
 #define HW_STAT_ERR_READ        3 /* a kernel/user read failed: record sent with a flag */
-#define HW_STAT_MAX             4
+#define HW_STAT_CONN_MISS       4 /* a close or accept of a connection not in the conns map */
+#define HW_STAT_MAX             5
 
 #endif

@@ -1,4 +1,7 @@
 /* ECS JSON for process and agent events (field reference: docs/events.md). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "output/ecs.h"
@@ -45,6 +48,12 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 	hw_json__string(j, "action", action);
 	hw_json__string(j, "dataset", dataset);
 	hw_json__string(j, "module", "hopwatch");
+}
+
+/* Closes the event object left open by header() (after any event.outcome/duration) and
+ * writes host. */
+static void header_end(struct hw_json *j, const struct hw_host *h)
+{
 	hw_json__end_object(j);
 	hw_json__begin_object(j, "host");
 	hw_json__string(j, "name", h->name);
@@ -80,9 +89,9 @@ static void args(struct hw_json *j, const struct hw_process *p)
 	hw_json__u64(j, "args_count", count);
 }
 
-static void process(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
+static void process(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
+		    const char *user_name, const char *euser_name)
 {
-	const struct hw_process *p = e->p;
 	const struct hw_proc *k = &p->k;
 
 	hw_json__begin_object(j, "process");
@@ -125,12 +134,12 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 
 	hw_json__begin_object(j, "user");
 	id_string(j, "id", k->uid);
-	if (e->user_name)
-		hw_json__string(j, "name", e->user_name);
+	if (user_name)
+		hw_json__string(j, "name", user_name);
 	hw_json__begin_object(j, "effective");
 	id_string(j, "id", k->euid);
-	if (e->euser_name)
-		hw_json__string(j, "name", e->euser_name);
+	if (euser_name)
+		hw_json__string(j, "name", euser_name);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__begin_object(j, "group");
@@ -182,7 +191,118 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 
 	header(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
 	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
-	process(j, h, e);
+	header_end(j, h);
+	process(j, h, e->p, e->user_name, e->euser_name);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}
+
+static void ip_string(struct hw_json *j, const char *key, __u16 family, const __u8 *addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+		buf[0] = 0;
+	hw_json__string(j, key, buf);
+}
+
+static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes)
+{
+	hw_json__begin_object(j, key);
+	ip_string(j, "ip", family, addr);
+	hw_json__u64(j, "port", port);
+	if (have_bytes)
+		hw_json__u64(j, "bytes", bytes);
+	hw_json__end_object(j);
+}
+
+static const char *errno_name(__s32 err)
+{
+	switch (err) {
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ENETUNREACH: return "ENETUNREACH";
+	case ECONNRESET: return "ECONNRESET";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case EADDRINUSE: return "EADDRINUSE";
+	default: return NULL;
+	}
+}
+
+void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct hw_net_view *v)
+{
+	const struct hw_sock_addr *a = v->addr;
+	int ingress = v->direction == HW_DIR_INGRESS;
+	int listen = !strcmp(v->action, "listen") || !strcmp(v->action, "existing_listener");
+	int state = !strncmp(v->action, "existing_", 9) || !strcmp(v->action, "connection_open");
+	int end = !strcmp(v->action, "disconnect");
+	const char *type = listen ? "info" : end ? "end" : state ? "info" : "start";
+
+	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
+	       "hopwatch.network");
+	if (!strcmp(v->action, "connection_attempted"))
+		hw_json__string(j, "outcome", v->error ? "failure" : "success");
+	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns && v->ts_ns >= v->start_ns)
+		hw_json__u64(j, "duration", v->ts_ns - v->start_ns);
+	header_end(j, h);
+	/* local end and remote end, as ECS source/destination by direction */
+	if (listen) {
+		endpoint(j, "source", a->family, a->saddr, a->sport, 0, 0);
+	} else if (ingress) {
+		endpoint(j, "source", a->family, a->daddr, a->dport, v->have_bytes,
+			 v->bytes_received);
+		endpoint(j, "destination", a->family, a->saddr, a->sport, v->have_bytes,
+			 v->bytes_sent);
+	} else {
+		endpoint(j, "source", a->family, a->saddr, a->sport, v->have_bytes,
+			 v->bytes_sent);
+		endpoint(j, "destination", a->family, a->daddr, a->dport, v->have_bytes,
+			 v->bytes_received);
+	}
+	hw_json__begin_object(j, "network");
+	hw_json__string(j, "transport", a->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	hw_json__string(j, "type", a->family == AF_INET6 ? "ipv6" : "ipv4");
+	if (!listen)
+		hw_json__string(j, "direction", ingress ? "ingress" : "egress");
+	if (v->have_bytes)
+		hw_json__u64(j, "bytes", v->bytes_sent + v->bytes_received);
+	hw_json__end_object(j);
+	if (v->error) {
+		const char *name = errno_name(v->error);
+
+		hw_json__begin_object(j, "error");
+		if (name)
+			hw_json__string(j, "code", name);
+		else
+			hw_json__i64(j, "code", v->error);
+		hw_json__string(j, "message", strerror(v->error));
+		hw_json__end_object(j);
+	}
+	if (v->p) {
+		process(j, h, v->p, v->user_name, v->euser_name);
+	} else if (v->owner_pid) {
+		hw_json__begin_object(j, "process");
+		hw_json__u64(j, "pid", v->owner_pid);
+		hw_json__end_object(j);
+	}
+	hw_json__begin_object(j, "hopwatch");
+	if (v->conn_id) {
+		hw_json__begin_object(j, "connection");
+		hw_json__string(j, "id", v->conn_id);
+		if (v->start_ns)
+			timestamp(j, "start", h, v->start_ns);
+		if (v->closed_by)
+			hw_json__string(j, "closed_by",
+					v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
+		hw_json__end_object(j);
+	}
+	if (v->netns)
+		hw_json__u64(j, "netns", v->netns);
+	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
 }
@@ -193,6 +313,7 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 	const struct hw_agent_counters *c = e->counters;
 
 	header(j, h, e->ts_ns, "state", "host", "info", e->action, "hopwatch.agent");
+	header_end(j, h);
 	hw_json__begin_object(j, "agent");
 	hw_json__string(j, "type", "hopwatch");
 	hw_json__string(j, "version", e->version);

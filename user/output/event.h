@@ -16,6 +16,26 @@ struct hw_proc_event {
 	const char *euser_name; /* of p->k.euid */
 };
 
+/* connection_attempted, connection_accepted, disconnect, listen, udp_flow (kernel events);
+ * existing_connection, existing_listener (the start-up snapshot); connection_open (the
+ * periodic report of a connection still open). */
+struct hw_net_view {
+	const char *action;
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	const struct hw_sock_addr *addr;
+	const char *conn_id;        /* hopwatch.connection.id, NULL for listen and udp */
+	const struct hw_process *p; /* the owner, NULL when unknown */
+	__u32 owner_pid;            /* when p is NULL (0 unknown) */
+	const char *user_name, *euser_name;
+	__u64 start_ns; /* when it began, 0 unknown */
+	__u64 bytes_sent, bytes_received;
+	int have_bytes;
+	__s32 error; /* connection_attempted: 0 success, else errno */
+	__u32 netns;
+	__u8 direction; /* HW_DIR_* */
+	__u8 closed_by; /* HW_CLOSED_* */
+};
+
 /* Counters the agent reports when it stops. */
 struct hw_agent_counters {
 	__u64 events;        /* events written */
@@ -25,6 +45,8 @@ struct hw_agent_counters {
 	__u64 read_errors;   /* kernel reads that failed; the record was sent, flagged */
 	__u64 decode_errors; /* malformed records rejected by the agent */
 	__u64 lost_output;   /* events the agent could not encode or write */
+	__u64 conn_misses;   /* closes/accepts of connections the kernel map had lost */
+	__u64 conn_table_full; /* connections not followed: agent.conn_table_max reached */
 };
 
 /* agent-started, agent-stopped */
@@ -35,6 +57,7 @@ struct hw_agent_event {
 	__u32 pid;
 	const char *netns;     /* --netns path, NULL when unscoped */
 	__u64 snapshot_procs;  /* agent-started: processes found by the snapshot */
+	__u64 snapshot_socks;  /* agent-started: sockets found by the snapshot */
 	const struct hw_agent_counters *counters; /* agent-stopped */
 };
 

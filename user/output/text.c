@@ -1,5 +1,7 @@
 /* Text lines: "TIME ACTION pid=.. ppid=.. user=.. [sid=..] [tty=..] EXE ARGS". */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,5 +169,47 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));
 	else
 		put(t, " snapshot_processes=%llu", (unsigned long long)e->snapshot_procs);
+	put(t, "\n");
+}
+
+static void addr_port(struct hw_text *t, __u16 family, const __u8 *addr, __u16 port)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+		buf[0] = 0;
+	put(t, family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port);
+}
+
+void hw_text__net_event(struct hw_text *t, const struct hw_host *h, const struct hw_net_view *v)
+{
+	const struct hw_sock_addr *a = v->addr;
+
+	when(t, h, v->ts_ns);
+	put(t, "%-8s pid=%u", v->action, v->p ? v->p->k.pid : v->owner_pid);
+	if (v->user_name)
+		put(t, " user=%s", v->user_name);
+	if (v->p && v->p->k.sessionid != (__u32)-1)
+		put(t, " auid=%u sid=%u", v->p->k.loginuid, v->p->k.sessionid);
+	put(t, " %s ", a->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	addr_port(t, a->family, a->saddr, a->sport);
+	if (strcmp(v->action, "listen") && strcmp(v->action, "existing_listener")) {
+		put(t, v->direction == HW_DIR_INGRESS ? " <- " : " -> ");
+		addr_port(t, a->family, a->daddr, a->dport);
+	}
+	if (v->error)
+		put(t, " failed=%s", strerror(v->error));
+	if (v->have_bytes)
+		put(t, " sent=%llu recv=%llu", (unsigned long long)v->bytes_sent,
+		    (unsigned long long)v->bytes_received);
+	if (v->start_ns && v->ts_ns > v->start_ns && strcmp(v->action, "connection_attempted") &&
+	    strcmp(v->action, "connection_accepted"))
+		put(t, " age=%.3fs", (double)(v->ts_ns - v->start_ns) / 1e9);
+	if (v->closed_by)
+		put(t, " closed_by=%s", v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
+	if (v->p && v->p->exe) {
+		put(t, " ");
+		word(t, v->p->exe, strlen(v->p->exe));
+	}
 	put(t, "\n");
 }

@@ -1,0 +1,459 @@
+/* TCP lifecycle and UDP flows, each attributed to a process.
+ *
+ * The TCP state machine (sock/inet_sock_set_state) gives connect outcomes, inbound
+ * establishment, who closed first, and the close with bytes each way; the conns map carries
+ * a connection from one state change to the next, so only connect, accept, listen and close
+ * reach the agent (DESIGN.md: aggregate in the kernel). On one machine the inbound
+ * ESTABLISHED transition can run in the client's context, so the owner of an inbound
+ * connection is the task whose accept() returns it (syscalls/sys_exit_accept*).
+ */
+#include "maps.bpf.h"
+#include "task.bpf.h"
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#define AF_INET     2
+#define AF_INET6    10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define EINPROGRESS 115
+#define S_IFMT      00170000
+#define S_IFSOCK    0140000
+
+static __always_inline int hw_v4_mapped(const __u8 *a)
+{
+	__u64 lo;
+	__u32 mid;
+
+	__builtin_memcpy(&lo, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	return lo == 0 && mid == bpf_htonl(0x0000ffff);
+}
+
+/* A v4-mapped IPv6 pair is reported as IPv4 (the dual-stack form of the same peer). */
+static __always_inline void hw_unmap(struct hw_sock_addr *a)
+{
+	if (a->family != AF_INET6 || !hw_v4_mapped(a->daddr) ||
+	    (!hw_v4_mapped(a->saddr) && *(__u64 *)a->saddr != 0))
+		return;
+	__builtin_memcpy(a->saddr, a->saddr + 12, 4);
+	__builtin_memcpy(a->daddr, a->daddr + 12, 4);
+	__builtin_memset(a->saddr + 4, 0, 12);
+	__builtin_memset(a->daddr + 4, 0, 12);
+	a->family = AF_INET;
+}
+
+static __always_inline void hw_fill_addr(struct hw_sock_addr *a, const struct sock *sk)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	a->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	a->protocol = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	a->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!a->sport) /* unhashed at close: inet_sport keeps it */
+		a->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	a->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (a->family == AF_INET) {
+		bpf_core_read(a->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(a->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(a->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(a->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+		hw_unmap(a);
+	}
+}
+
+#define SOCK_DONE 1 /* enum sock_flags: set by tcp_fin() when the peer's FIN arrives */
+
+static __always_inline void hw_close_counts(struct hw_net_event *e, const struct sock *sk,
+					    int oldstate)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	e->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	e->oldstate = (__u8)oldstate;
+	e->fin_received = !!(BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE));
+}
+
+static __always_inline __u32 hw_sock_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* An inet TCP or UDP socket of the scoped namespace. */
+static __always_inline int hw_sock_wanted(const struct sock *sk, __u8 protocol)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != protocol)
+		return 0;
+	return !hw_netns_filter || hw_sock_netns(sk) == hw_netns_filter;
+}
+
+static __always_inline struct task_struct *hw_current(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* Reserves and fills what every network event has. proc: the current task's, when
+ * with_proc. Returns NULL (counted) when the ring buffer is full. */
+static __always_inline struct hw_net_event *hw_net_reserve(__u32 type, const struct sock *sk,
+							  int with_proc)
+{
+	struct hw_net_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		hw_stat_inc(HW_STAT_DROP_RINGBUF);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.type = type;
+	e->hdr.size = sizeof(*e);
+	hw_fill_addr(&e->addr, sk);
+	e->netns = hw_sock_netns(sk);
+	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (with_proc) {
+		hw_fill_proc(&e->proc, hw_current());
+		e->has_proc = 1;
+	}
+	return e;
+}
+
+static __always_inline void hw_net_submit(struct hw_net_event *e)
+{
+	bpf_ringbuf_submit(e, hw_rb_flags());
+	hw_stat_inc(HW_STAT_EVENTS);
+}
+
+/* An event for a connection the conns map knows: its owner and start. */
+static __always_inline void hw_net_from_state(struct hw_net_event *e,
+					      const struct hw_conn_state *st)
+{
+	e->start_ns = st->start_ns;
+	e->direction = st->direction;
+	e->closed_by = st->closed_by;
+	e->proc.pid = st->owner_pid;
+	e->proc.start_ns = st->owner_start_ns;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct hw_conn_state *st, fresh = {};
+	struct hw_net_event *e;
+	__u64 key = (__u64)sk;
+
+	if (!hw_sock_wanted(sk, IPPROTO_TCP))
+		return 0;
+	switch (newstate) {
+	case TCP_SYN_SENT: {
+		/* connect() runs this in the connecting task */
+		struct task_struct *task = hw_current();
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		struct hw_connecting *c;
+
+		if (BPF_CORE_READ(task, tgid) == hw_agent_tgid)
+			return 0;
+		fresh.start_ns = bpf_ktime_get_boot_ns();
+		fresh.owner_pid = BPF_CORE_READ(task, tgid);
+		fresh.owner_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+		fresh.direction = HW_DIR_EGRESS;
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		c = bpf_map_lookup_elem(&connecting, &tid);
+		if (c)
+			c->reached = 1;
+		return 0;
+	}
+	case TCP_LISTEN:
+		if (!hw_wanted(hw_current()))
+			return 0;
+		e = hw_net_reserve(HW_EV_LISTEN, sk, 1);
+		if (e)
+			hw_net_submit(e);
+		return 0;
+	case TCP_ESTABLISHED:
+		/* give the socket its cookie now: the agent keys connections by it */
+		bpf_get_socket_cookie((void *)sk);
+		if (oldstate == TCP_SYN_RECV) {
+			fresh.start_ns = bpf_ktime_get_boot_ns();
+			fresh.direction = HW_DIR_INGRESS;
+			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+			return 0;
+		}
+		if (oldstate != TCP_SYN_SENT)
+			return 0;
+		st = bpf_map_lookup_elem(&conns, &key);
+		if (!st) {
+			hw_stat_inc(HW_STAT_CONN_MISS);
+			return 0;
+		}
+		e = hw_net_reserve(HW_EV_CONNECT, sk, 0);
+		if (!e)
+			return 0;
+		hw_net_from_state(e, st);
+		hw_net_submit(e);
+		return 0;
+	case TCP_FIN_WAIT1:
+	case TCP_CLOSE_WAIT:
+		if (oldstate != TCP_ESTABLISHED)
+			return 0;
+		st = bpf_map_lookup_elem(&conns, &key);
+		if (st && !st->closed_by)
+			st->closed_by = newstate == TCP_FIN_WAIT1 ? HW_CLOSED_LOCAL : HW_CLOSED_REMOTE;
+		return 0;
+	case TCP_CLOSE:
+		break;
+	default:
+		return 0;
+	}
+
+	/* TCP_CLOSE */
+	if (oldstate == TCP_LISTEN || oldstate == TCP_SYN_RECV || oldstate == TCP_CLOSE)
+		goto forget;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (!st && oldstate == TCP_SYN_SENT)
+		return 0;
+	if (!st) {
+		/* established before the agent started (or evicted): the agent knows it from
+		 * its snapshot, so report the close with what the socket itself says */
+		hw_stat_inc(HW_STAT_CONN_MISS);
+		e = hw_net_reserve(HW_EV_CLOSE, sk, 0);
+		if (e) {
+			hw_close_counts(e, sk, oldstate);
+			hw_net_submit(e);
+		}
+		return 0;
+	}
+	if (oldstate == TCP_SYN_SENT) {
+		/* refused, timed out, unreachable: the attempt failed */
+		e = hw_net_reserve(HW_EV_CONNECT, sk, 0);
+		if (e) {
+			hw_net_from_state(e, st);
+			e->error = BPF_CORE_READ(sk, sk_err);
+			if (!e->error)
+				e->error = 111; /* ECONNREFUSED: a reset clears sk_err on some paths */
+			hw_net_submit(e);
+		}
+		goto forget;
+	}
+	e = hw_net_reserve(HW_EV_CLOSE, sk, 0);
+	if (e) {
+		hw_net_from_state(e, st);
+		hw_close_counts(e, sk, oldstate);
+		hw_net_submit(e);
+	}
+forget:
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* The struct sock behind fd in the current task, NULL when fd is not a socket. */
+static __always_inline struct sock *hw_fd_sock(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	struct socket *sock;
+	umode_t mode;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return NULL;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline int hw_on_accept(long fd)
+{
+	struct task_struct *task = hw_current();
+	struct hw_conn_state *st;
+	struct hw_net_event *e;
+	struct sock *sk;
+	__u64 key;
+
+	if (fd < 0 || BPF_CORE_READ(task, tgid) == hw_agent_tgid)
+		return 0;
+	sk = hw_fd_sock(task, fd);
+	if (!sk || !hw_sock_wanted(sk, IPPROTO_TCP))
+		return 0;
+	key = (__u64)sk;
+	e = hw_net_reserve(HW_EV_ACCEPT, sk, 1);
+	if (!e)
+		return 0;
+	e->direction = HW_DIR_INGRESS;
+	st = bpf_map_lookup_elem(&conns, &key);
+	if (st) {
+		st->owner_pid = e->proc.pid;
+		st->owner_start_ns = e->proc.start_ns;
+		e->start_ns = st->start_ns;
+	} else {
+		hw_stat_inc(HW_STAT_CONN_MISS); /* established before the agent, or evicted */
+	}
+	hw_net_submit(e);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int handle_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int handle_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept(ctx->ret);
+}
+
+/* Reads a user sockaddr into a's destination. Returns 0 when it is AF_INET/AF_INET6. */
+static __always_inline int hw_read_sockaddr(struct hw_sock_addr *a, __u64 uaddr, __u32 len)
+{
+	struct sockaddr_in6 sa = {};
+
+	if (!uaddr || len < sizeof(struct sockaddr_in))
+		return -1;
+	if (bpf_probe_read_user(&sa, len < sizeof(sa) ? sizeof(struct sockaddr_in) : sizeof(sa),
+				(void *)uaddr))
+		return -1;
+	a->family = sa.sin6_family;
+	a->dport = bpf_ntohs(sa.sin6_port);
+	if (sa.sin6_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		__builtin_memcpy(a->daddr, &in->sin_addr, 4);
+		return 0;
+	}
+	if (sa.sin6_family == AF_INET6 && len >= sizeof(sa)) {
+		__builtin_memcpy(a->daddr, &sa.sin6_addr, 16);
+		if (hw_v4_mapped(a->daddr)) {
+			__builtin_memcpy(a->daddr, a->daddr + 12, 4);
+			__builtin_memset(a->daddr + 4, 0, 12);
+			a->family = AF_INET;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* One UDP event per (process, destination), again after hw_udp_reemit_ns. */
+static __always_inline void hw_udp_flow(struct sock *sk, __u64 uaddr, __u32 len)
+{
+	struct task_struct *task = hw_current();
+	struct hw_udp_key k = {};
+	struct hw_net_event *e;
+	struct hw_sock_addr a = {};
+	__u64 now = bpf_ktime_get_boot_ns(), *last;
+
+	if (!sk || !hw_sock_wanted(sk, IPPROTO_UDP) || !hw_wanted(task))
+		return;
+	if (uaddr) {
+		if (hw_read_sockaddr(&a, uaddr, len))
+			return;
+	} else {
+		hw_fill_addr(&a, sk);
+	}
+	if (!a.dport)
+		return;
+	__builtin_memcpy(k.daddr, a.daddr, 16);
+	k.tgid = BPF_CORE_READ(task, tgid);
+	k.dport = a.dport;
+	k.family = a.family;
+	last = bpf_map_lookup_elem(&udp_flows, &k);
+	if (last && now - *last < hw_udp_reemit_ns)
+		return;
+	bpf_map_update_elem(&udp_flows, &k, &now, BPF_ANY);
+	e = hw_net_reserve(HW_EV_UDP, sk, 1);
+	if (!e)
+		return;
+	__builtin_memcpy(e->addr.daddr, a.daddr, 16);
+	e->addr.dport = a.dport;
+	if (a.family != e->addr.family) {
+		/* a v4 destination from a dual-stack socket: no v4 source to show */
+		__builtin_memset(e->addr.saddr, 0, 16);
+		e->addr.family = a.family;
+	}
+	e->direction = HW_DIR_EGRESS;
+	hw_net_submit(e);
+}
+
+SEC("tp/syscalls/sys_enter_connect")
+int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_connecting c = {
+		.fd = (__u32)ctx->args[0],
+		.uaddr = ctx->args[1],
+		.addrlen = (__u32)ctx->args[2],
+	};
+
+	if (!hw_wanted(hw_current()))
+		return 0;
+	bpf_map_update_elem(&connecting, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_connect")
+int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_connecting *c = bpf_map_lookup_elem(&connecting, &tid);
+	struct task_struct *task = hw_current();
+	struct hw_net_event *e;
+	struct sock *sk;
+	long ret = ctx->ret;
+
+	if (!c)
+		return 0;
+	sk = hw_fd_sock(task, c->fd);
+	if (!sk)
+		goto out;
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP) {
+		if (ret == 0)
+			hw_udp_flow(sk, 0, 0);
+		goto out;
+	}
+	/* a TCP connect that failed before any SYN: no state change reports it */
+	if (ret == 0 || ret == -EINPROGRESS || c->reached || !hw_sock_wanted(sk, IPPROTO_TCP))
+		goto out;
+	e = hw_net_reserve(HW_EV_CONNECT, sk, 1);
+	if (!e)
+		goto out;
+	hw_read_sockaddr(&e->addr, c->uaddr, c->addrlen);
+	e->direction = HW_DIR_EGRESS;
+	e->error = (__s32)-ret;
+	e->start_ns = e->hdr.ts_ns;
+	hw_net_submit(e);
+out:
+	bpf_map_delete_elem(&connecting, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int handle_sendto_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!ctx->args[4])
+		return 0; /* connected socket: reported at connect */
+	hw_udp_flow(hw_fd_sock(hw_current(), (long)ctx->args[0]), ctx->args[4],
+		    (__u32)ctx->args[5]);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int handle_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr msg = {};
+
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]) || !msg.msg_name)
+		return 0;
+	hw_udp_flow(hw_fd_sock(hw_current(), (long)ctx->args[0]), (__u64)msg.msg_name,
+		    (__u32)msg.msg_namelen);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* The agent's state, shared by the files of the agent (agent.c: process records, the loop;
+ * agent_net.c: network records). Nothing outside them includes this. */
+#ifndef HW_AGENT_INT_H
+#define HW_AGENT_INT_H
+
+#include "config.h"
+#include "model/conn_table.h"
+#include "model/host.h"
+#include "model/proc_table.h"
+#include "model/users.h"
+#include "output/event.h"
+#include "output/json.h"
+#include "output/sink.h"
+#include "output/text.h"
+
+#define HW_CONN_TABLE_MAX 65536 /* connections followed at once */
+
+struct hw_agent {
+	const struct hw_config *cfg;
+	struct hw_host host;
+	struct hw_users *users;
+	struct hw_proc_table *procs;
+	struct hw_conn_table *conns;
+	struct hw_sink *sink;
+	int text; /* text lines rather than ECS JSON */
+	struct hw_json json;
+	struct hw_text tline;
+	struct hw_agent_counters counters;
+	const char *netns_path;
+};
+
+__u64 hw_agent__now(void); /* CLOCK_BOOTTIME */
+/* Writes one encoded line (error: the encoder failed) and counts it. */
+void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error);
+/* A network record from the ring buffer (already checked by hw_decode_check). */
+void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e);
+/* Data bytes from the kernel's sequence-number counts of a close record. */
+void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
+/* Encodes and writes one network event. */
+void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v);
+
+#endif

@@ -1,0 +1,133 @@
+/* Network records -> connection table -> events. The kernel names the owner of a connection
+ * by pid and start time when it could not read the process itself (the close runs in
+ * softirq context); the process table turns that into the full process. */
+#include <string.h>
+
+#include "agent_int.h"
+#include "output/ecs.h"
+
+void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v)
+{
+	if (v->p) {
+		v->user_name = hw_users__name(a->users, v->p->k.uid);
+		v->euser_name = v->p->k.euid == v->p->k.uid
+					? v->user_name
+					: hw_users__name(a->users, v->p->k.euid);
+	}
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__net_event(&a->tline, &a->host, v);
+		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
+	} else {
+		hw_json__reset(&a->json);
+		hw_ecs__net_event(&a->json, &a->host, v);
+		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
+	}
+}
+
+/* The kernel counts sequence numbers: an active open's SYN and an acknowledged FIN are one
+ * byte each in bytes_acked, the peer's FIN one in bytes_received. Users want data bytes. */
+void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv)
+{
+	/* our FIN was acknowledged when it closed from these (TCP_FIN_WAIT2, TCP_CLOSING,
+	 * TCP_LAST_ACK) */
+	int fin_acked = e->oldstate == 5 || e->oldstate == 11 || e->oldstate == 9;
+	__u64 s = e->bytes_sent, r = e->bytes_received;
+	__u64 ctl = (direction == HW_DIR_EGRESS) + fin_acked;
+
+	*sent = s >= ctl ? s - ctl : 0;
+	*recv = r >= e->fin_received ? r - e->fin_received : 0;
+}
+
+static struct hw_process *owner_of(struct hw_agent *a, const struct hw_net_event *e)
+{
+	if (e->has_proc)
+		return hw_proc_table__upsert(a->procs, &e->proc);
+	if (e->proc.pid)
+		return hw_proc_table__get(a->procs, e->proc.pid, e->proc.start_ns);
+	return NULL;
+}
+
+/* Starts following an established connection. */
+static struct hw_conn *follow(struct hw_agent *a, const struct hw_net_event *e,
+			      const struct hw_process *p)
+{
+	struct hw_conn *c = hw_conn_table__add(a->conns, e->cookie);
+
+	if (!c) {
+		a->counters.conn_table_full++;
+		return NULL;
+	}
+	c->addr = e->addr;
+	c->start_ns = e->start_ns ? e->start_ns : e->hdr.ts_ns;
+	c->direction = e->direction;
+	c->netns = e->netns;
+	c->owner_pid = p ? p->k.pid : e->proc.pid;
+	c->owner_start_ns = p ? p->k.start_ns : e->proc.start_ns;
+	c->last_report_ns = e->hdr.ts_ns;
+	return c;
+}
+
+void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
+{
+	struct hw_net_view v = {
+		.ts_ns = e->hdr.ts_ns,
+		.addr = &e->addr,
+		.owner_pid = e->proc.pid,
+		.start_ns = e->start_ns,
+		.error = e->error,
+		.netns = e->netns,
+		.direction = e->direction,
+	};
+	struct hw_conn *c;
+	char id[HW_ENTITY_ID_LEN];
+
+	v.p = owner_of(a, e);
+	if (e->cookie && e->hdr.type != HW_EV_LISTEN && e->hdr.type != HW_EV_UDP) {
+		hw_host__conn_id(&a->host, e->cookie, id);
+		v.conn_id = id;
+	}
+	switch (e->hdr.type) {
+	case HW_EV_CONNECT:
+		v.action = "connection_attempted";
+		if (!e->error)
+			follow(a, e, v.p);
+		break;
+	case HW_EV_ACCEPT:
+		v.action = "connection_accepted";
+		follow(a, e, v.p);
+		break;
+	case HW_EV_LISTEN:
+		v.action = "listen";
+		break;
+	case HW_EV_UDP:
+		v.action = "udp_flow";
+		v.direction = HW_DIR_EGRESS;
+		break;
+	case HW_EV_CLOSE:
+		v.action = "disconnect";
+		v.have_bytes = 1;
+		v.closed_by = e->closed_by;
+		c = hw_conn_table__get(a->conns, e->cookie);
+		if (c) {
+			if (!v.p)
+				v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
+			if (!v.owner_pid)
+				v.owner_pid = c->owner_pid;
+			if (!v.start_ns)
+				v.start_ns = c->start_ns;
+			if (!v.direction)
+				v.direction = c->direction;
+		}
+		if (!v.direction)
+			v.direction = HW_DIR_EGRESS; /* unknown: neither map nor table had it */
+		hw_tcp_data_bytes(e, v.direction, &v.bytes_sent, &v.bytes_received);
+		hw_agent__emit_net(a, &v);
+		if (c)
+			hw_conn_table__remove(a->conns, e->cookie);
+		return;
+	default:
+		return;
+	}
+	hw_agent__emit_net(a, &v);
+}

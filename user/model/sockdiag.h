@@ -1,0 +1,48 @@
+/* The sockets that exist when the agent starts (and at each periodic resync), read from the
+ * kernel through NETLINK_SOCK_DIAG, and their owning processes, read from /proc/PID/fd. The
+ * cookie of each socket is the one bpf_get_socket_cookie() gives, so the kernel events of a
+ * connection opened before the agent started join its snapshot entry. */
+#ifndef HW_SOCKDIAG_H
+#define HW_SOCKDIAG_H
+
+#include <linux/types.h>
+
+struct hw_diag_sock {
+	__u64 cookie;		   /* idiag_cookie[0] | (u64)idiag_cookie[1] << 32 */
+	__u64 bytes_sent;	   /* tcp_info tcpi_bytes_acked (TCP only; 0 if not available);
+				    * the kernel counts the SYN of the connecting side and an
+				    * acked FIN in it: one or two more than the data */
+	__u64 bytes_received;	   /* tcp_info tcpi_bytes_received */
+	__u8 saddr[16], daddr[16]; /* network order; IPv4 in the first 4 bytes; a v4-mapped
+				    * IPv6 address converted to IPv4 (family then AF_INET) */
+	__u32 inode;		   /* idiag_inode (0 for sockets without one, e.g. SYN-RECV) */
+	__u32 uid;
+	__u16 sport, dport; /* host order */
+	__u16 family;	    /* AF_INET / AF_INET6 */
+	__u8 protocol;	    /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 state;	    /* TCP state number as in the kernel (1 ESTABLISHED ... 10 LISTEN) */
+};
+
+/* Non-zero stops the dump. */
+typedef int (*hw_sockdiag_cb)(const struct hw_diag_sock *s, void *ctx);
+
+/* Dumps the TCP sockets (states: established, syn-sent, syn-recv, fin-wait*, close-wait,
+ * last-ack, closing, listen; not time-wait) of both families, and UDP sockets, of the network
+ * namespace that netns_fd refers to (-1: the caller's own namespace). When netns_fd >= 0 the
+ * netlink socket is created inside that namespace (setns there and back on the calling thread,
+ * restoring the original even on error; skipped when netns_fd is the caller's own namespace).
+ * A kernel without UDP sock_diag (CONFIG_INET_UDP_DIAG off) gives the TCP sockets only.
+ * Returns the number of sockets reported (the one whose callback stopped the dump included)
+ * or a negative errno. */
+int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx);
+
+typedef void (*hw_sockdiag_owner_cb)(__u32 inode, __u32 pid, void *ctx);
+
+/* Owners of socket inodes: walks proc_root/PID/fd/ * (readlink "socket:[INODE]") for every
+ * process and calls cb(inode, pid, ctx) for each socket fd found. Processes and fds that
+ * vanish meanwhile (or that the caller may not read) are skipped. A socket shared by several
+ * processes gives one call per process (and one per fd). Returns the number of calls or a
+ * negative errno when proc_root cannot be read. */
+int hw_sockdiag__owners(const char *proc_root, hw_sockdiag_owner_cb cb, void *ctx);
+
+#endif
