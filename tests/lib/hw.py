@@ -147,3 +147,33 @@ class Netns:
 
     def run(self, argv, **kw):
         return subprocess.run(["ip", "netns", "exec", self.name] + argv, **kw)
+
+
+class Lab:
+    """Two hosts A (198.18.0.1) and B (198.18.0.2) joined by a veth pair; deleted on exit."""
+
+    def __init__(self):
+        self.a = Netns("a")
+        self.b = Netns("b")
+        self.veth = RUN_ID[-9:]  # interface names are at most 15 characters
+
+    def __enter__(self):
+        try:
+            self.a.__enter__()
+            self.b.__enter__()
+            va, vb = "va" + self.veth, "vb" + self.veth
+            sh = lambda *c: subprocess.run(list(c), check=True)  # noqa: E731
+            sh("ip", "link", "add", va, "netns", self.a.name, "type", "veth", "peer", "name", vb,
+               "netns", self.b.name)
+            sh("ip", "-n", self.a.name, "addr", "add", "198.18.0.1/24", "dev", va)
+            sh("ip", "-n", self.b.name, "addr", "add", "198.18.0.2/24", "dev", vb)
+            sh("ip", "-n", self.a.name, "link", "set", va, "up")
+            sh("ip", "-n", self.b.name, "link", "set", vb, "up")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.b.__exit__()
+        self.a.__exit__()

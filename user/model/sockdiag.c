@@ -167,7 +167,7 @@ static int dump_one(int fd, void *buf, __u32 seq, __u8 family, __u8 protocol, __
 		struct inet_diag_req_v2 r;
 	} req;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	int err;
+	int err = 0; /* stays 0 through a `continue` to the loop's test */
 
 	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_len = sizeof(req);

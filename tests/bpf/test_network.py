@@ -1,0 +1,216 @@
+"""TCP and UDP telemetry with real traffic between network namespaces (198.18.0.0/15 only):
+both ends of a connection with their processes, exact byte counts, failures, listeners."""
+import os
+import subprocess
+import sys
+import time
+
+import hw
+from hw import Agent, check, check_eq, get
+
+PY = sys.executable
+
+SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+print('ready', flush=True)
+c, _ = s.accept()
+got = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    got += len(d)
+c.sendall(b'r' * int(sys.argv[3]))
+c.close()
+print(got, flush=True)
+"""
+
+CLIENT = r"""
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c.sendall(b's' * int(sys.argv[3]))
+time.sleep(float(sys.argv[4]))
+c.shutdown(socket.SHUT_WR)
+got = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    got += len(d)
+c.close()
+print(got, flush=True)
+"""
+
+CONNECT = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    print('connected')
+except OSError as e:
+    print(e.errno)
+"""
+
+
+def net(events, action, pid=None):
+    return [e for e in events if get(e, "event.action") == action
+            and (pid is None or get(e, "process.pid") == pid)]
+
+
+def start_server(ns, addr, port, reply):
+    p = ns.popen([PY, "-c", SERVER, addr, str(port), str(reply)], stdout=subprocess.PIPE,
+                 text=True)
+    check_eq(p.stdout.readline().strip(), "ready", "server ready")
+    return p
+
+
+def test_connect_accept_disconnect_between_hosts():
+    sent, reply, hold = 123457, 4321, 0.5
+    with hw.Lab() as lab, Agent() as agent:
+        server = start_server(lab.b, "198.18.0.2", 2222, reply)
+        client = lab.a.popen([PY, "-c", CLIENT, "198.18.0.2", "2222", str(sent), str(hold)],
+                             stdout=subprocess.PIPE, text=True)
+        check_eq(client.stdout.readline().strip(), str(reply), "client received the reply")
+        check_eq(server.stdout.readline().strip(), str(sent), "server received the data")
+        client.wait()
+        server.wait()
+        agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                       and get(e, "process.pid") == client.pid)
+        agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                       and get(e, "process.pid") == server.pid)
+    events = agent.events()
+
+    lis = net(events, "listen", server.pid)
+    check_eq(len(lis), 1, "one listen event of the server")
+    check_eq((get(lis[0], "source.ip"), get(lis[0], "source.port")), ("198.18.0.2", 2222),
+             "listen address")
+    check_eq(get(lis[0], "network.transport"), "tcp", "listen transport")
+
+    att = net(events, "connection_attempted", client.pid)
+    check_eq(len(att), 1, "one connection_attempted of the client")
+    a = att[0]
+    check_eq(get(a, "event.outcome"), "success", "outcome")
+    check_eq(get(a, "network.direction"), "egress", "direction")
+    check_eq(get(a, "source.ip"), "198.18.0.1", "source ip")
+    check_eq((get(a, "destination.ip"), get(a, "destination.port")), ("198.18.0.2", 2222),
+             "destination")
+    cport = get(a, "source.port")
+    check(cport and cport > 1024, "ephemeral source port %r" % cport)
+    check_eq(get(a, "process.executable"), os.path.realpath(PY), "client executable")
+    check(get(a, "process.entity_id"), "client entity id")
+
+    acc = net(events, "connection_accepted", server.pid)
+    check_eq(len(acc), 1, "one connection_accepted, attributed to the accept() caller")
+    b = acc[0]
+    check_eq(get(b, "network.direction"), "ingress", "accepted direction")
+    check_eq((get(b, "source.ip"), get(b, "source.port")), ("198.18.0.1", cport),
+             "accepted peer = the client's source")
+    check_eq((get(b, "destination.ip"), get(b, "destination.port")), ("198.18.0.2", 2222),
+             "accepted local end")
+
+    dc = net(events, "disconnect", client.pid)
+    ds = net(events, "disconnect", server.pid)
+    check_eq((len(dc), len(ds)), (1, 1), "one disconnect each side")
+    dc, ds = dc[0], ds[0]
+    check_eq(get(dc, "source.bytes"), sent, "client sent bytes, exact")
+    check_eq(get(dc, "destination.bytes"), reply, "client received bytes, exact")
+    check_eq(get(ds, "source.bytes"), sent, "server: the peer sent")
+    check_eq(get(ds, "destination.bytes"), reply, "server: it sent")
+    check_eq(get(dc, "network.bytes"), sent + reply, "network.bytes")
+    check_eq(get(dc, "hopwatch.connection.closed_by"), "local", "the client closed first")
+    check_eq(get(ds, "hopwatch.connection.closed_by"), "remote", "the server saw the peer close")
+    dur = get(dc, "event.duration")
+    check(dur is not None and hold * 1e9 <= dur < 30e9, "plausible duration %r" % dur)
+    check_eq(get(dc, "hopwatch.connection.id"), get(a, "hopwatch.connection.id"),
+             "one connection id from connect to disconnect")
+    check_eq(get(ds, "hopwatch.connection.id"), get(b, "hopwatch.connection.id"),
+             "one connection id from accept to disconnect")
+    check(get(dc, "hopwatch.connection.id") != get(ds, "hopwatch.connection.id"),
+          "the two ends are two sockets")
+    check_eq(get(dc, "process.entity_id"), get(a, "process.entity_id"), "owner kept to the end")
+
+
+def test_refused_and_unreachable_are_failures():
+    with hw.Lab() as lab, Agent() as agent:
+        subprocess.run(["ip", "-n", lab.a.name, "route", "add", "unreachable",
+                        "198.19.0.0/24"], check=True)
+        refused = lab.a.popen([PY, "-c", CONNECT, "198.18.0.2", "2999"], stdout=subprocess.PIPE,
+                              text=True)
+        check_eq(refused.stdout.readline().strip(), "111", "ECONNREFUSED in the client")
+        unreach = lab.a.popen([PY, "-c", CONNECT, "198.19.0.1", "22"], stdout=subprocess.PIPE,
+                              text=True)
+        check_eq(unreach.stdout.readline().strip(), "113", "EHOSTUNREACH in the client")
+        refused.wait()
+        unreach.wait()
+        agent.wait_for(lambda e: get(e, "event.action") == "connection_attempted"
+                       and get(e, "process.pid") == unreach.pid)
+        time.sleep(0.2)
+    events = agent.events()
+    r = net(events, "connection_attempted", refused.pid)
+    check_eq(len(r), 1, "one attempt reported for the refused connect")
+    check_eq(get(r[0], "event.outcome"), "failure", "refused outcome")
+    check_eq(get(r[0], "error.code"), "ECONNREFUSED", "refused error")
+    check_eq((get(r[0], "destination.ip"), get(r[0], "destination.port")), ("198.18.0.2", 2999),
+             "refused destination")
+    u = net(events, "connection_attempted", unreach.pid)
+    check_eq(len(u), 1, "one attempt reported for the unreachable connect")
+    check_eq(get(u[0], "event.outcome"), "failure", "unreachable outcome")
+    check_eq(get(u[0], "error.code"), "EHOSTUNREACH", "unreachable error")
+    check_eq((get(u[0], "destination.ip"), get(u[0], "destination.port")), ("198.19.0.1", 22),
+             "unreachable destination")
+    check(not net(events, "disconnect", refused.pid), "no disconnect for a connection never made")
+
+
+def test_ipv6_and_udp():
+    with hw.Netns("v6") as ns, Agent() as agent:
+        server = start_server(ns, "::1", 2223, 10)
+        client = ns.popen([PY, "-c", CLIENT, "::1", "2223", "99", "0"], stdout=subprocess.PIPE,
+                          text=True)
+        check_eq(client.stdout.readline().strip(), "10", "v6 reply")
+        client.wait()
+        server.wait()
+        udp = ns.popen([PY, "-c", "import socket\n"
+                        "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                        "for _ in range(50): u.sendto(b'q', ('127.0.0.1', 5353))\n"
+                        "v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                        "v.connect(('::1', 5354)); v.send(b'q')\n"])
+        udp.wait()
+        agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                       and get(e, "process.pid") == client.pid)
+        agent.wait_for(lambda e: get(e, "event.action") == "udp_flow"
+                       and get(e, "destination.port") == 5354)
+    events = agent.events()
+    a = net(events, "connection_attempted", client.pid)[0]
+    check_eq(get(a, "network.type"), "ipv6", "network.type")
+    check_eq((get(a, "destination.ip"), get(a, "destination.port")), ("::1", 2223), "v6 dest")
+    d = net(events, "disconnect", client.pid)[0]
+    check_eq((get(d, "source.bytes"), get(d, "destination.bytes")), (99, 10), "v6 bytes")
+    flows = net(events, "udp_flow", udp.pid)
+    check_eq(len(flows), 2, "one event per UDP flow, not per packet: %r" %
+             [(get(f, "destination.ip"), get(f, "destination.port")) for f in flows])
+    f4 = [f for f in flows if get(f, "destination.port") == 5353][0]
+    check_eq(get(f4, "destination.ip"), "127.0.0.1", "udp sendto destination")
+    check_eq(get(f4, "network.transport"), "udp", "transport")
+    f6 = [f for f in flows if get(f, "destination.port") == 5354][0]
+    check_eq(get(f6, "destination.ip"), "::1", "udp connect destination")
+
+
+def test_netns_scoping_applies_to_sockets():
+    with hw.Lab() as lab:
+        ino_b = os.stat(lab.b.path).st_ino
+        with Agent("--netns", lab.b.path) as agent:
+            server = start_server(lab.b, "198.18.0.2", 2224, 5)
+            client = lab.a.popen([PY, "-c", CLIENT, "198.18.0.2", "2224", "7", "0"],
+                                 stdout=subprocess.PIPE, text=True)
+            client.stdout.readline()
+            client.wait()
+            server.wait()
+            agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                           and get(e, "process.pid") == server.pid)
+            time.sleep(0.3)
+    events = agent.events()
+    nets = [e for e in events if get(e, "event.category") == ["network"]]
+    check(net(events, "connection_accepted", server.pid), "B's accept is seen")
+    check(not net(events, "connection_attempted", client.pid), "A's connect is not")
+    for e in nets:
+        check_eq(get(e, "hopwatch.netns"), ino_b, "every network event is B's")
