@@ -75,7 +75,7 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 }
 
 static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
-		       const struct hw_agent_counters *c)
+		       __u64 snapshot_socks, const struct hw_agent_counters *c)
 {
 	struct hw_agent_event e = {
 		.action = action,
@@ -84,6 +84,7 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 		.pid = (__u32)getpid(),
 		.netns = a->netns_path,
 		.snapshot_procs = snapshot_procs,
+		.snapshot_socks = snapshot_socks,
 		.counters = c,
 	};
 
@@ -192,8 +193,8 @@ static void on_snapshot(struct hw_process *p, void *ctx)
 	l->v[l->n++] = p;
 }
 
-/* The inode of the network namespace at path, checked to be one. */
-static int netns_inode(const char *path, __u32 *ino, char *err, size_t errlen)
+/* Opens the network namespace at path (kept open for sock_diag), checked to be one. */
+static int netns_open(const char *path, int *fd_out, __u32 *ino, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), type;
@@ -208,7 +209,7 @@ static int netns_inode(const char *path, __u32 *ino, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	close(fd);
+	*fd_out = fd;
 	*ino = (__u32)st.st_ino;
 	return 0;
 }
@@ -241,6 +242,7 @@ static void collect_stats(struct hw_agent *a, struct hw_loader *l)
 static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_run_opts *o)
 {
 	__u64 deadline = o->duration_ns ? hw_agent__now() + o->duration_ns : 0;
+	__u64 next_report = hw_agent__now() + a->cfg->conn_report_interval_ns;
 	int timeout_ms = (int)(a->cfg->poll_interval_ns / 1000000ULL);
 
 	if (timeout_ms < 1)
@@ -256,6 +258,10 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		hw_sink__flush(a->sink);
 		now = hw_agent__now();
 		hw_proc_table__expire(a->procs, now);
+		if (now >= next_report) {
+			hw_agent__report_conns(a); /* a failed pass is tried again next time */
+			next_report = now + a->cfg->conn_report_interval_ns;
+		}
 		if (reopen_requested) {
 			reopen_requested = 0;
 			hw_sink__reopen(a->sink);
@@ -276,14 +282,16 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		.wakeup_bytes = cfg->ringbuf_size / 8,
 	};
 	struct hw_loader l = {0};
-	struct hw_agent a = {.cfg = cfg, .netns_path = cfg->netns};
+	struct hw_agent a = {.cfg = cfg, .netns_path = cfg->netns, .netns_fd = -1};
+	struct hw_sock_snapshot *socks = NULL;
 	const char *out_path = o->output ? o->output : cfg->file;
 	struct snap_list snap = {0};
-	int ret = 1, n;
+	int ret = 1, n, nsocks;
 
 	hw_loader__set_verbose(o->verbose);
-	if (cfg->netns && netns_inode(cfg->netns, &lo.netns, err, errlen))
+	if (cfg->netns && netns_open(cfg->netns, &a.netns_fd, &lo.netns, err, errlen))
 		return 2;
+	a.netns_ino = lo.netns;
 	if (hw_host__init(&a.host, cfg->host_name)) {
 		snprintf(err, errlen, "cannot read the boot id: %s", strerror(errno));
 		return 1;
@@ -314,11 +322,19 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read /proc: %s", strerror(-n));
 		goto out;
 	}
-	emit_agent(&a, "agent-started", (__u64)n, NULL);
+	nsocks = hw_agent__snapshot_socks(&a, &socks);
+	if (nsocks < 0) {
+		snprintf(err, errlen, "cannot read the sockets (sock_diag): %s", strerror(-nsocks));
+		goto out;
+	}
+	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, NULL);
 	for (size_t i = 0; i < snap.n; i++)
 		emit_proc(&a, "existing_process", hw_agent__now(), snap.v[i]);
 	free(snap.v);
 	snap.v = NULL;
+	hw_agent__emit_socks(&a, socks);
+	hw_agent__free_socks(socks);
+	socks = NULL;
 	hw_sink__flush(a.sink);
 	n = poll_loop(&a, &l, o);
 	if (n) {
@@ -327,13 +343,16 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	ring_buffer__consume(l.rb); /* drain */
 	collect_stats(&a, &l);
-	emit_agent(&a, "agent-stopped", 0, &a.counters);
+	emit_agent(&a, "agent-stopped", 0, 0, &a.counters);
 	ret = hw_sink__flush(a.sink) ? 1 : 0;
 	if (ret)
 		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
 			 strerror(errno));
 out:
 	free(snap.v);
+	hw_agent__free_socks(socks);
+	if (a.netns_fd >= 0)
+		close(a.netns_fd);
 	hw_loader__close(&l);
 	hw_proc_table__free(a.procs);
 	hw_conn_table__free(a.conns);

@@ -27,7 +27,19 @@ struct hw_agent {
 	struct hw_text tline;
 	struct hw_agent_counters counters;
 	const char *netns_path;
+	int netns_fd;       /* the scoped namespace, -1 when unscoped */
+	__u32 netns_ino;
 };
+
+struct hw_sock_snapshot;
+/* Reads the sockets that exist now into the connection table; returns how many (listeners
+ * included) or a negative errno. *out is emitted by hw_agent__emit_socks() once
+ * agent-started is written, then freed. */
+int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out);
+void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s);
+void hw_agent__free_socks(struct hw_sock_snapshot *s);
+/* The periodic connection_open report (agent.conn_report_interval). */
+int hw_agent__report_conns(struct hw_agent *a);
 
 __u64 hw_agent__now(void); /* CLOCK_BOOTTIME */
 /* Writes one encoded line (error: the encoder failed) and counts it. */

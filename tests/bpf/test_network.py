@@ -214,3 +214,69 @@ def test_netns_scoping_applies_to_sockets():
     check(not net(events, "connection_attempted", client.pid), "A's connect is not")
     for e in nets:
         check_eq(get(e, "hopwatch.netns"), ino_b, "every network event is B's")
+
+
+HOLDER = r"""
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+c.sendall(b'h' * int(sys.argv[3]))
+print('sent', flush=True)
+sys.stdin.readline()
+c.close()
+print('closed', flush=True)
+"""
+
+
+def test_snapshot_and_periodic_report_of_earlier_connection():
+    with hw.Lab() as lab:
+        server = start_server(lab.b, "198.18.0.2", 2225, 0)
+        holder = lab.a.popen([PY, "-c", HOLDER, "198.18.0.2", "2225", "3333"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            check_eq(holder.stdout.readline().strip(), "sent", "holder connected")
+            time.sleep(0.5)
+            with Agent("--set", "agent.conn_report_interval=1s") as agent:
+                agent.wait_for(lambda e: get(e, "event.action") == "connection_open"
+                               and get(e, "process.pid") == holder.pid, timeout=15)
+                holder.stdin.write("\n")
+                holder.stdin.flush()
+                check_eq(holder.stdout.readline().strip(), "closed", "holder closed")
+                holder.wait()
+                server.wait()
+                agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                               and get(e, "process.pid") == holder.pid)
+        finally:
+            for p in (holder, server):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+    events = agent.events()
+    started = events[0]
+    check(get(started, "hopwatch.agent.snapshot.sockets") >= 3, "agent-started counts sockets")
+    lis = [e for e in net(events, "existing_listener") if get(e, "source.port") == 2225]
+    check_eq(len(lis), 1, "the earlier listener is in the snapshot")
+    check_eq(get(lis[0], "process.pid"), server.pid, "listener owner")
+    check_eq(get(lis[0], "event.kind"), "state", "snapshot kind")
+    ex = net(events, "existing_connection", holder.pid)
+    check_eq(len(ex), 1, "the earlier connection of the holder")
+    c = ex[0]
+    check_eq(get(c, "network.direction"), "egress", "direction of the client end")
+    check_eq((get(c, "destination.ip"), get(c, "destination.port")), ("198.18.0.2", 2225),
+             "remote end")
+    check_eq(get(c, "source.bytes"), 3333, "bytes so far")
+    check_eq(get(c, "process.executable"), os.path.realpath(PY), "owner process")
+    exs = net(events, "existing_connection", server.pid)
+    check_eq(len(exs), 1, "the server's end of it")
+    check_eq(get(exs[0], "network.direction"), "ingress", "an accepted end is ingress")
+    check_eq(get(exs[0], "source.bytes"), 3333, "the server end: the peer sent")
+    rep = net(events, "connection_open", holder.pid)
+    check(rep, "periodic report of the open connection")
+    check_eq(get(rep[0], "hopwatch.connection.id"), get(c, "hopwatch.connection.id"),
+             "the report names the same connection")
+    check_eq(get(rep[0], "source.bytes"), 3333, "bytes so far in the report")
+    d = net(events, "disconnect", holder.pid)
+    check_eq(len(d), 1, "the earlier connection's close is reported with its owner")
+    check_eq(get(d[0], "hopwatch.connection.id"), get(c, "hopwatch.connection.id"),
+             "same connection id at the close")
+    check_eq((get(d[0], "source.bytes"), get(d[0], "destination.bytes")), (3333, 0),
+             "exact bytes at the close")

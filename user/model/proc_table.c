@@ -80,6 +80,14 @@ struct hw_process *hw_proc_table__get(struct hw_proc_table *t, __u32 pid, __u64 
 	return NULL;
 }
 
+struct hw_process *hw_proc_table__live(struct hw_proc_table *t, __u32 pid)
+{
+	for (struct hw_process *p = t->buckets[bucket_of(t, pid)]; p; p = p->hnext)
+		if (p->k.pid == pid && !(p->flags & HW_PROC_EXITED))
+			return p;
+	return NULL;
+}
+
 static void grow(struct hw_proc_table *t)
 {
 	size_t n = t->nbuckets * 2;

@@ -40,6 +40,8 @@ struct hw_proc_table *hw_proc_table__new(const struct hw_host *host, size_t max_
 void hw_proc_table__free(struct hw_proc_table *t);
 
 struct hw_process *hw_proc_table__get(struct hw_proc_table *t, __u32 pid, __u64 start_ns);
+/* The live (not exited) process with this pid, NULL when none. */
+struct hw_process *hw_proc_table__live(struct hw_proc_table *t, __u32 pid);
 
 /* Finds or creates the entry of k's process and updates its identity and credentials from k.
  * Another live entry with the same pid is an older incarnation: it is marked exited. Returns

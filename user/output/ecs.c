@@ -326,6 +326,7 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 	if (!c) {
 		hw_json__begin_object(j, "snapshot");
 		hw_json__u64(j, "processes", e->snapshot_procs);
+		hw_json__u64(j, "sockets", e->snapshot_socks);
 		hw_json__end_object(j);
 	} else {
 		hw_json__u64(j, "events", c->events);
@@ -335,6 +336,8 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__u64(j, "read_errors", c->read_errors);
 		hw_json__u64(j, "decode_errors", c->decode_errors);
 		hw_json__u64(j, "lost_output", c->lost_output);
+		hw_json__u64(j, "conn_misses", c->conn_misses);
+		hw_json__u64(j, "conn_table_full", c->conn_table_full);
 	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);

@@ -168,7 +168,8 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 		    (unsigned long long)c->alerts, (unsigned long long)c->drops,
 		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));
 	else
-		put(t, " snapshot_processes=%llu", (unsigned long long)e->snapshot_procs);
+		put(t, " snapshot_processes=%llu snapshot_sockets=%llu",
+		    (unsigned long long)e->snapshot_procs, (unsigned long long)e->snapshot_socks);
 	put(t, "\n");
 }
 

@@ -1,0 +1,314 @@
+/* Sockets the kernel events cannot tell about: those that existed before the agent started
+ * (the snapshot: a tunnel opened a month ago is in the model from the first second), and the
+ * periodic report of connections still open, with bytes so far and age, so a connection that
+ * lasts a week is visible during that week. Both read sock_diag in every watched network
+ * namespace and name owners through /proc/PID/fd. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_int.h"
+#include "model/sockdiag.h"
+
+#define TCP_STATE_ESTABLISHED 1
+#define TCP_STATE_SYN_RECV    3
+#define TCP_STATE_LISTEN      10
+#define IPPROTO_TCP_NUM       6
+
+struct sock_list {
+	struct hw_diag_sock *v;
+	__u32 *netns; /* per socket */
+	size_t n, cap;
+	__u32 cur_netns;
+};
+
+static int collect(const struct hw_diag_sock *s, void *ctx)
+{
+	struct sock_list *l = ctx;
+
+	if (s->protocol != IPPROTO_TCP_NUM || s->state == TCP_STATE_SYN_RECV)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct hw_diag_sock *v = realloc(l->v, cap * sizeof(*v));
+		__u32 *ns;
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		ns = realloc(l->netns, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		l->netns = ns;
+		l->cap = cap;
+	}
+	l->netns[l->n] = l->cur_netns;
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+/* Every watched network namespace: the scoped one, or one per distinct namespace that a
+ * process is in. */
+static int dump_all(struct hw_agent *a, struct sock_list *l)
+{
+	struct stat st;
+	struct dirent *d;
+	__u32 *seen = NULL;
+	size_t nseen = 0;
+	DIR *dir;
+	int err = 0;
+
+	if (a->netns_fd >= 0) {
+		l->cur_netns = a->netns_ino;
+		err = hw_sockdiag__dump(a->netns_fd, collect, l);
+		return err < 0 ? err : 0;
+	}
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		char path[64];
+		size_t i;
+		int fd;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
+		if (stat(path, &st))
+			continue;
+		for (i = 0; i < nseen && seen[i] != (__u32)st.st_ino; i++)
+			;
+		if (i < nseen)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!(nseen & 63)) {
+			__u32 *ns = realloc(seen, (nseen + 64) * sizeof(*ns));
+
+			if (!ns) {
+				close(fd);
+				err = -ENOMEM;
+				break;
+			}
+			seen = ns;
+		}
+		seen[nseen++] = (__u32)st.st_ino;
+		l->cur_netns = (__u32)st.st_ino;
+		err = hw_sockdiag__dump(fd, collect, l);
+		close(fd);
+		if (err == -ENOMEM)
+			break;
+		err = 0; /* a namespace gone meanwhile is not an error */
+	}
+	closedir(dir);
+	free(seen);
+	return err;
+}
+
+/* inode -> pid, open addressing; the first owner found wins */
+struct owners {
+	__u32 *ino, *pid;
+	size_t cap, n;
+};
+
+static void owner_add(__u32 inode, __u32 pid, void *ctx)
+{
+	struct owners *o = ctx;
+	size_t i;
+
+	if (!inode || !o->cap || o->n * 2 >= o->cap)
+		return;
+	for (i = (inode * 2654435761u) & (o->cap - 1); o->ino[i]; i = (i + 1) & (o->cap - 1))
+		if (o->ino[i] == inode)
+			return;
+	o->ino[i] = inode;
+	o->pid[i] = pid;
+	o->n++;
+}
+
+static __u32 owner_get(const struct owners *o, __u32 inode)
+{
+	size_t i;
+
+	if (!inode || !o->cap)
+		return 0;
+	for (i = (inode * 2654435761u) & (o->cap - 1); o->ino[i]; i = (i + 1) & (o->cap - 1))
+		if (o->ino[i] == inode)
+			return o->pid[i];
+	return 0;
+}
+
+static void to_addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->saddr, s->saddr, 16);
+	memcpy(a->daddr, s->daddr, 16);
+	a->sport = s->sport;
+	a->dport = s->dport;
+	a->family = s->family;
+	a->protocol = s->protocol;
+}
+
+static int is_listening(const struct sock_list *l, __u32 netns, __u16 port)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].state == TCP_STATE_LISTEN && l->netns[i] == netns &&
+		    l->v[i].sport == port)
+			return 1;
+	return 0;
+}
+
+static __u64 data_sent(const struct hw_diag_sock *s, __u8 direction)
+{
+	/* an active open's SYN counts one in bytes_acked */
+	__u64 syn = direction == HW_DIR_EGRESS;
+
+	return s->bytes_sent >= syn ? s->bytes_sent - syn : 0;
+}
+
+struct hw_sock_snapshot {
+	struct sock_list l;
+	struct owners o;
+};
+
+int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
+{
+	struct hw_sock_snapshot *s = calloc(1, sizeof(*s));
+	int err, count = 0;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	err = dump_all(a, &s->l);
+	if (err) {
+		hw_agent__free_socks(s);
+		return err;
+	}
+	s->o.cap = 1;
+	while (s->o.cap < s->l.n * 4 + 16)
+		s->o.cap <<= 1;
+	s->o.ino = calloc(s->o.cap, sizeof(__u32));
+	s->o.pid = calloc(s->o.cap, sizeof(__u32));
+	if (!s->o.ino || !s->o.pid) {
+		hw_agent__free_socks(s);
+		return -ENOMEM;
+	}
+	hw_sockdiag__owners("/proc", owner_add, &s->o);
+	for (size_t i = 0; i < s->l.n; i++) {
+		const struct hw_diag_sock *d = &s->l.v[i];
+		struct hw_conn *c;
+
+		count++;
+		if (d->state == TCP_STATE_LISTEN)
+			continue;
+		c = hw_conn_table__add(a->conns, d->cookie);
+		if (!c) {
+			a->counters.conn_table_full++;
+			continue;
+		}
+		to_addr(&c->addr, d);
+		c->netns = s->l.netns[i];
+		c->direction = is_listening(&s->l, c->netns, d->sport) ? HW_DIR_INGRESS
+									: HW_DIR_EGRESS;
+		c->from_snapshot = 1;
+		c->owner_pid = owner_get(&s->o, d->inode);
+		if (c->owner_pid) {
+			struct hw_process *p = hw_proc_table__live(a->procs, c->owner_pid);
+
+			if (p)
+				c->owner_start_ns = p->k.start_ns;
+		}
+		c->last_report_ns = hw_agent__now();
+	}
+	*out = s;
+	return count;
+}
+
+void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
+{
+	__u64 now = hw_agent__now();
+
+	for (size_t i = 0; s && i < s->l.n; i++) {
+		const struct hw_diag_sock *d = &s->l.v[i];
+		struct hw_sock_addr addr;
+		struct hw_net_view v = {.ts_ns = now, .addr = &addr, .netns = s->l.netns[i]};
+		struct hw_conn *c = NULL;
+
+		to_addr(&addr, d);
+		v.owner_pid = owner_get(&s->o, d->inode);
+		v.p = v.owner_pid ? hw_proc_table__live(a->procs, v.owner_pid) : NULL;
+		if (d->state == TCP_STATE_LISTEN) {
+			v.action = "existing_listener";
+		} else {
+			c = hw_conn_table__get(a->conns, d->cookie);
+			v.action = "existing_connection";
+			v.direction = c ? c->direction : HW_DIR_EGRESS;
+			v.conn_id = c ? c->id : NULL;
+			v.have_bytes = 1;
+			v.bytes_sent = data_sent(d, v.direction);
+			v.bytes_received = d->bytes_received;
+		}
+		hw_agent__emit_net(a, &v);
+	}
+}
+
+void hw_agent__free_socks(struct hw_sock_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->l.v);
+	free(s->l.netns);
+	free(s->o.ino);
+	free(s->o.pid);
+	free(s);
+}
+
+/* The periodic report: bytes so far and age of every connection open longer than the
+ * interval since its last report; connections sock_diag no longer has are forgotten. */
+int hw_agent__report_conns(struct hw_agent *a)
+{
+	struct sock_list l = {0};
+	__u64 now = hw_agent__now(), every = a->cfg->conn_report_interval_ns;
+	int err = dump_all(a, &l);
+
+	if (err) {
+		free(l.v);
+		free(l.netns);
+		return err;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct hw_diag_sock *d = &l.v[i];
+		struct hw_conn *c = hw_conn_table__get(a->conns, d->cookie);
+		struct hw_net_view v = {.action = "connection_open", .ts_ns = now};
+
+		if (!c)
+			continue;
+		c->seen = 1;
+		c->bytes_sent = data_sent(d, c->direction);
+		c->bytes_received = d->bytes_received;
+		if (now - c->last_report_ns < every)
+			continue;
+		c->last_report_ns = now;
+		v.addr = &c->addr;
+		v.conn_id = c->id;
+		v.owner_pid = c->owner_pid;
+		v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
+		v.start_ns = c->start_ns;
+		v.have_bytes = 1;
+		v.bytes_sent = c->bytes_sent;
+		v.bytes_received = c->bytes_received;
+		v.netns = c->netns;
+		v.direction = c->direction;
+		hw_agent__emit_net(a, &v);
+	}
+	hw_conn_table__sweep(a->conns);
+	free(l.v);
+	free(l.netns);
+	return 0;
+}
