@@ -279,6 +279,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		.agent_tgid = (__u32)getpid(),
 		.args_max = cfg->args_max,
 		.ringbuf_size = cfg->ringbuf_size,
+		.conn_table_max = cfg->conn_table_max,
 		.wakeup_bytes = cfg->ringbuf_size / 8,
 	};
 	struct hw_loader l = {0};
@@ -305,7 +306,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
-	a.conns = hw_conn_table__new(&a.host, HW_CONN_TABLE_MAX);
+	a.conns = hw_conn_table__new(&a.host, cfg->conn_table_max);
 	if (!a.users || !a.procs || !a.conns) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -13,8 +13,6 @@
 #include "output/sink.h"
 #include "output/text.h"
 
-#define HW_CONN_TABLE_MAX 65536 /* connections followed at once */
-
 struct hw_agent {
 	const struct hw_config *cfg;
 	struct hw_host host;
@@ -46,6 +44,9 @@ __u64 hw_agent__now(void); /* CLOCK_BOOTTIME */
 void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error);
 /* A network record from the ring buffer (already checked by hw_decode_check). */
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e);
+/* Records who owns c (p when known, else pid and start). */
+void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_process *p,
+			__u32 pid, __u64 start_ns);
 /* Data bytes from the kernel's sequence-number counts of a close record. */
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
 /* Encodes and writes one network event. */

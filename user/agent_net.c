@@ -1,6 +1,7 @@
 /* Network records -> connection table -> events. The kernel names the owner of a connection
  * by pid and start time when it could not read the process itself (the close runs in
  * softirq context); the process table turns that into the full process. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent_int.h"
@@ -48,6 +49,21 @@ static struct hw_process *owner_of(struct hw_agent *a, const struct hw_net_event
 	return NULL;
 }
 
+void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_process *p,
+			__u32 pid, __u64 start_ns)
+{
+	c->owner_pid = p ? p->k.pid : pid;
+	c->owner_start_ns = p ? p->k.start_ns : start_ns;
+	free(c->owner_exe);
+	c->owner_exe = p && p->exe ? strdup(p->exe) : NULL;
+	if (p)
+		memcpy(c->owner_entity_id, p->entity_id, sizeof(c->owner_entity_id));
+	else if (pid && start_ns)
+		hw_host__entity_id(&a->host, pid, start_ns, c->owner_entity_id);
+	else
+		c->owner_entity_id[0] = 0;
+}
+
 /* Starts following an established connection. */
 static struct hw_conn *follow(struct hw_agent *a, const struct hw_net_event *e,
 			      const struct hw_process *p)
@@ -62,8 +78,7 @@ static struct hw_conn *follow(struct hw_agent *a, const struct hw_net_event *e,
 	c->start_ns = e->start_ns ? e->start_ns : e->hdr.ts_ns;
 	c->direction = e->direction;
 	c->netns = e->netns;
-	c->owner_pid = p ? p->k.pid : e->proc.pid;
-	c->owner_start_ns = p ? p->k.start_ns : e->proc.start_ns;
+	hw_conn__set_owner(a, c, p, e->proc.pid, e->proc.start_ns);
 	c->last_report_ns = e->hdr.ts_ns;
 	return c;
 }
@@ -114,6 +129,9 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 				v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
 			if (!v.owner_pid)
 				v.owner_pid = c->owner_pid;
+			if (c->owner_entity_id[0])
+				v.owner_entity_id = c->owner_entity_id;
+			v.owner_exe = c->owner_exe;
 			if (!v.start_ns)
 				v.start_ns = c->start_ns;
 			if (!v.direction)

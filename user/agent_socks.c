@@ -217,12 +217,11 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		c->direction = is_listening(&s->l, c->netns, d->sport) ? HW_DIR_INGRESS
 									: HW_DIR_EGRESS;
 		c->from_snapshot = 1;
-		c->owner_pid = owner_get(&s->o, d->inode);
-		if (c->owner_pid) {
-			struct hw_process *p = hw_proc_table__live(a->procs, c->owner_pid);
+		{
+			__u32 pid = owner_get(&s->o, d->inode);
 
-			if (p)
-				c->owner_start_ns = p->k.start_ns;
+			hw_conn__set_owner(a, c, pid ? hw_proc_table__live(a->procs, pid) : NULL,
+					   pid, 0);
 		}
 		c->last_report_ns = hw_agent__now();
 	}
@@ -299,6 +298,8 @@ int hw_agent__report_conns(struct hw_agent *a)
 		v.conn_id = c->id;
 		v.owner_pid = c->owner_pid;
 		v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
+		v.owner_entity_id = c->owner_entity_id[0] ? c->owner_entity_id : NULL;
+		v.owner_exe = c->owner_exe;
 		v.start_ns = c->start_ns;
 		v.have_bytes = 1;
 		v.bytes_sent = c->bytes_sent;

@@ -80,6 +80,7 @@ static const struct key keys[] = {
     KEY("agent", "poll_interval", K_DURATION, poll_interval_ns, MSEC, SEC, "50ms"),
     KEY("agent", "proc_table_max", K_U32, proc_table_max, 16, 1000000, "4096"),
     KEY("agent", "proc_exited_ttl", K_DURATION, proc_exited_ttl_ns, SEC, DAY, "30s"),
+    KEY("agent", "conn_table_max", K_U32, conn_table_max, 1024, 4194304, "65536"),
     KEY("agent", "conn_report_interval", K_DURATION, conn_report_interval_ns, SEC, DAY, "10m"),
 
     KEY("detect", "internal_nets", K_CIDRS, internal_nets,

@@ -86,6 +86,12 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 	l->skel->rodata->hw_netns_filter = o->netns;
 	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX;
 	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
+	if (o->conn_table_max) {
+		err = bpf_map__set_max_entries(l->skel->maps.conns, o->conn_table_max);
+		if (err)
+			return fail(l, err, "invalid connection map size %u: %s", o->conn_table_max,
+				    strerror(-err));
+	}
 	err = bpf_map__set_max_entries(l->skel->maps.events, (__u32)o->ringbuf_size);
 	if (err)
 		return fail(l, err, "invalid ring buffer size %llu: %s",

@@ -14,6 +14,7 @@ struct hw_loader_opts {
 	__u32 netns;        /* network namespace inode to scope to, 0 = all */
 	__u32 args_max;     /* argv bytes per exec (clamped below HW_ARGS_MAX) */
 	__u64 ringbuf_size; /* bytes, a power of two */
+	__u32 conn_table_max; /* entries of the kernel's connection map; 0 = built-in */
 	__u64 wakeup_bytes; /* wake the reader once this much is queued */
 };
 

@@ -280,3 +280,40 @@ def test_snapshot_and_periodic_report_of_earlier_connection():
              "same connection id at the close")
     check_eq((get(d[0], "source.bytes"), get(d[0], "destination.bytes")), (3333, 0),
              "exact bytes at the close")
+
+
+ORPHAN = r"""
+import os, socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+print(os.getpid(), flush=True)
+if os.fork() == 0:
+    time.sleep(float(sys.argv[3]))  # the connecting parent is long gone by now
+    c.sendall(b'o' * 42)
+    c.close()
+    os._exit(0)
+os._exit(0)
+"""
+
+
+def test_owner_named_after_it_exited():
+    with hw.Lab() as lab, Agent("--set", "agent.proc_exited_ttl=1s") as agent:
+        server = start_server(lab.b, "198.18.0.2", 2226, 0)
+        p = lab.a.popen([PY, "-c", ORPHAN, "198.18.0.2", "2226", "2.5"], stdout=subprocess.PIPE,
+                        text=True)
+        owner = int(p.stdout.readline())
+        p.wait()
+        server.wait()
+        agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                       and get(e, "destination.port") == 2226
+                       and get(e, "network.direction") == "egress", timeout=15)
+    events = agent.events()
+    att = net(events, "connection_attempted", owner)
+    check_eq(len(att), 1, "the connect of the parent")
+    d = [e for e in net(events, "disconnect") if get(e, "destination.port") == 2226
+         and get(e, "network.direction") == "egress"]
+    check_eq(len(d), 1, "one disconnect of the client end")
+    check_eq(get(d[0], "process.pid"), owner, "owner: the connecting process")
+    check_eq(get(d[0], "process.entity_id"), get(att[0], "process.entity_id"),
+             "owner entity id kept after its exit and expiry")
+    check_eq(get(d[0], "process.executable"), os.path.realpath(PY), "owner executable kept")
+    check_eq(get(d[0], "source.bytes"), 42, "bytes sent by the inheriting child")

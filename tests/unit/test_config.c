@@ -556,6 +556,7 @@ TEST(deploy_config_is_the_defaults)
 	CHECK_EQ(c.proc_table_max, def.proc_table_max);
 	CHECK_EQ(c.proc_exited_ttl_ns, def.proc_exited_ttl_ns);
 	CHECK_EQ(c.conn_report_interval_ns, def.conn_report_interval_ns);
+	CHECK_EQ(c.conn_table_max, def.conn_table_max);
 	CHECK_EQ(c.internal_nets.n, def.internal_nets.n);
 	CHECK(!memcmp(c.internal_nets.v, def.internal_nets.v, def.internal_nets.n * sizeof(*def.internal_nets.v)));
 	CHECK_EQ(c.admin_ports.n, def.admin_ports.n);

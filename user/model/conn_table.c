@@ -61,6 +61,7 @@ void hw_conn_table__free(struct hw_conn_table *t)
 
 		for (; c; c = next) {
 			next = c->hnext;
+			free(c->owner_exe);
 			free(c);
 		}
 	}
@@ -131,6 +132,7 @@ void hw_conn_table__remove(struct hw_conn_table *t, __u64 cookie)
 			struct hw_conn *c = *pp;
 
 			*pp = c->hnext;
+			free(c->owner_exe);
 			free(c);
 			t->count--;
 			return;
@@ -163,6 +165,7 @@ size_t hw_conn_table__sweep(struct hw_conn_table *t)
 
 			if (!c->seen) {
 				*pp = c->hnext;
+				free(c->owner_exe);
 				free(c);
 				t->count--;
 				gone++;

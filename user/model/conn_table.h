@@ -25,6 +25,10 @@ struct hw_conn {
 	__u8 seen; /* mark for the periodic sweep */
 	__u8 pad;
 	char id[HW_ENTITY_ID_LEN]; /* hopwatch.connection.id */
+	/* the owner as it was when the connection began: it names the owner at the close even
+	 * when the process has exited and left the process table */
+	char owner_entity_id[HW_ENTITY_ID_LEN];
+	char *owner_exe; /* owned; NULL when unknown */
 };
 
 struct hw_conn_table;

@@ -287,6 +287,10 @@ void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct 
 	} else if (v->owner_pid) {
 		hw_json__begin_object(j, "process");
 		hw_json__u64(j, "pid", v->owner_pid);
+		if (v->owner_entity_id)
+			hw_json__string(j, "entity_id", v->owner_entity_id);
+		if (v->owner_exe)
+			hw_json__string(j, "executable", v->owner_exe);
 		hw_json__end_object(j);
 	}
 	hw_json__begin_object(j, "hopwatch");

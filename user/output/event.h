@@ -26,6 +26,8 @@ struct hw_net_view {
 	const char *conn_id;        /* hopwatch.connection.id, NULL for listen and udp */
 	const struct hw_process *p; /* the owner, NULL when unknown */
 	__u32 owner_pid;            /* when p is NULL (0 unknown) */
+	const char *owner_entity_id; /* when p is NULL, NULL unknown */
+	const char *owner_exe;       /* when p is NULL, NULL unknown */
 	const char *user_name, *euser_name;
 	__u64 start_ns; /* when it began, 0 unknown */
 	__u64 bytes_sent, bytes_received;
