@@ -34,7 +34,8 @@ LIBS      := -lbpf -linih -lelf -lz
 STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -Wl,-Bdynamic
 
 HDRS      := $(wildcard include/hopwatch/*.h)
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+# maps.bpf.c first: the definitions before the files that declare them extern
+BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 USER_SRCS := $(shell find user -name '*.c' | sort)
 USER_HDRS := $(shell find user -name '*.h')
@@ -120,7 +121,7 @@ bench: all
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config
-DEPS_TEST  := python3 libclang-rt-14-dev iproute2 util-linux procps
+DEPS_TEST  := python3 libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

@@ -317,6 +317,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", l.err);
 		goto out;
 	}
+	if (l.warn[0])
+		fprintf(stderr, "hopwatch: %s, ignoring\n", l.warn);
 	/* attached first, then the snapshot: nothing falls between the two */
 	n = hw_snapshot__procs(a.procs, "/proc", lo.netns, lo.agent_tgid, on_snapshot, &snap);
 	if (n < 0) {

@@ -79,6 +79,7 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 	int err;
 
 	libbpf_set_print(libbpf_print);
+	l->libpam_opt = o->libpam;
 	l->skel = hopwatch_bpf__open();
 	if (!l->skel)
 		return fail(l, -errno, "failed to open the embedded BPF object: %s", strerror(errno));
@@ -111,13 +112,83 @@ int hw_loader__load(struct hw_loader *l)
 	return 0;
 }
 
+/* libpam as the dynamic linker would find it on common layouts */
+static const char *find_libpam(const char *opt)
+{
+	static const char *const paths[] = {
+		"/lib/x86_64-linux-gnu/libpam.so.0", "/usr/lib/x86_64-linux-gnu/libpam.so.0",
+		"/lib/aarch64-linux-gnu/libpam.so.0", "/usr/lib/aarch64-linux-gnu/libpam.so.0",
+		"/usr/lib64/libpam.so.0", "/lib64/libpam.so.0", "/usr/lib/libpam.so.0",
+		"/lib/libpam.so.0", NULL,
+	};
+
+	if (opt)
+		return access(opt, R_OK) == 0 ? opt : NULL;
+	for (int i = 0; paths[i]; i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/* The libpam function and kind of probe of each login program. */
+static int pam_target(const char *prog, const char **func, int *ret)
+{
+	static const struct {
+		const char *prog, *func;
+		int ret;
+	} t[] = {
+		{"handle_pam_start", "pam_start", 0},
+		{"handle_pam_auth_ret", "pam_authenticate", 1},
+		{"handle_pam_acct_ret", "pam_acct_mgmt", 1},
+		{"handle_pam_open_ret", "pam_open_session", 1},
+		{"handle_pam_close", "pam_close_session", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!strcmp(prog, t[i].prog)) {
+			*func = t[i].func;
+			*ret = t[i].ret;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct bpf_link *hw_loader__attach_one(struct hw_loader *l, struct bpf_program *prog)
+{
+	const char *func, *lib;
+	int ret;
+
+	if (!pam_target(bpf_program__name(prog), &func, &ret))
+		return bpf_program__attach(prog);
+	lib = find_libpam(l->libpam_opt);
+	if (!lib) {
+		errno = ENOENT;
+		return NULL;
+	}
+	snprintf(l->libpam, sizeof(l->libpam), "%s", lib);
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = func, .retprobe = ret);
+	return bpf_program__attach_uprobe_opts(prog, -1, lib, 0, &uo);
+}
+
 int hw_loader__attach(struct hw_loader *l)
 {
 	struct bpf_program *prog;
+	const char *func;
+	int ret;
 
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
-		struct bpf_link *link = bpf_program__attach(prog);
+		struct bpf_link *link = hw_loader__attach_one(l, prog);
+
+		if (!link && pam_target(bpf_program__name(prog), &func, &ret)) {
+			/* no libpam: logins are still seen through sockets and audit ids */
+			snprintf(l->warn, sizeof(l->warn),
+				 "login probes not attached (%s in libpam%s%s): password failures "
+				 "will not be reported",
+				 func, l->libpam[0] ? " " : ": not found", l->libpam);
+			continue;
+		}
 
 		if (!link) {
 			int err = -errno;

@@ -15,6 +15,7 @@ struct hw_loader_opts {
 	__u32 args_max;     /* argv bytes per exec (clamped below HW_ARGS_MAX) */
 	__u64 ringbuf_size; /* bytes, a power of two */
 	__u32 conn_table_max; /* entries of the kernel's connection map; 0 = built-in */
+	const char *libpam;   /* path of libpam for the login probes; NULL = look for it */
 	__u64 wakeup_bytes; /* wake the reader once this much is queued */
 };
 
@@ -23,7 +24,10 @@ struct hopwatch_bpf;
 struct hw_loader {
 	struct hopwatch_bpf *skel;
 	struct ring_buffer *rb;
-	char err[512]; /* the last failure, one line */
+	char libpam[256]; /* the libpam the login probes are attached to, "" when none */
+	char warn[512];   /* a tolerated failure (no libpam), one line, "" when none */
+	char err[512];    /* the last failure, one line */
+	const char *libpam_opt;
 };
 
 /* Checks what the kernel needs before anything is loaded: kernel BTF, privileges. */
@@ -31,6 +35,8 @@ int hw_loader__preflight(struct hw_loader *l);
 int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o);
 int hw_loader__load(struct hw_loader *l);
 int hw_loader__attach(struct hw_loader *l);
+/* Attaches one program (the login probes to libpam); NULL with errno on failure. */
+struct bpf_link *hw_loader__attach_one(struct hw_loader *l, struct bpf_program *prog);
 /* Sets up the ring buffer reader calling fn(ctx, data, size) for every record. */
 int hw_loader__ring(struct hw_loader *l, ring_buffer_sample_fn fn, void *ctx);
 /* Sums the per-CPU counters into out[HW_STAT_MAX]. */

@@ -25,7 +25,8 @@
 #define HW_EV_CLOSE   6 /* an established TCP connection closed */
 #define HW_EV_LISTEN  7 /* a TCP socket started listening */
 #define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
-#define HW_EV_TYPE_MAX 8
+#define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
+#define HW_EV_TYPE_MAX 9
 
 /* hw_exec_event.flags */
 #define HW_EXEC_ARGS_TRUNCATED (1u << 0) /* argv longer than the configured bound */
@@ -136,6 +137,24 @@ struct hw_net_event {
 	__u8 oldstate;   /* close: the TCP state it closed from */
 	__u8 fin_received; /* close: the peer's FIN arrived (it counts 1 in bytes_received) */
 	__u8 pad[3];
+};
+
+/* hw_pam_event.op */
+#define HW_PAM_START   1 /* pam_start(service, user): the user name being tried */
+#define HW_PAM_AUTH    2 /* pam_authenticate returned ret (password, keyboard-interactive) */
+#define HW_PAM_ACCT    3 /* pam_acct_mgmt returned ret */
+#define HW_PAM_OPEN    4 /* pam_open_session returned ret: loginuid/sessionid now set */
+#define HW_PAM_CLOSE   5 /* pam_close_session called */
+
+/* A libpam call in a process of a login service. proc is the caller (after the call for
+ * the return probes, so HW_PAM_OPEN carries the audit loginuid/sessionid pam_loginuid set). */
+struct hw_pam_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__s32 ret; /* PAM return code (0 PAM_SUCCESS) */
+	__u32 op;  /* HW_PAM_* */
+	char service[32];
+	char user[64];
 };
 
 #define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))

@@ -23,7 +23,7 @@ def test_duration_stops_cleanly():
     check_eq(p.stderr, "", "nothing on stderr")
     check(1.4 <= took < 20, "stopped after about 1.5s (took %.1fs)" % took)
     with open(out) as f:
-        lines = [json.loads(x) for x in f]
+        lines = [hw.parse_event(x) for x in f]
     check_eq(get(lines[0], "event.action"), "agent-started", "first line")
     check_eq(get(lines[-1], "event.action"), "agent-stopped", "last line")
     stopped = lines[-1]
@@ -84,7 +84,7 @@ def test_output_file_reopened_on_sighup():
                        and get(e, "event.action") == "exec")
     check_eq(agent.rc, 0, "exit code")
     with open(rotated) as f:
-        old = [json.loads(x) for x in f]
+        old = [hw.parse_event(x) for x in f]
     check_eq(get(old[0], "event.action"), "agent-started", "the rotated file has the start")
     check(not [e for e in old if get(e, "process.pid") == p.pid], "new events not in old file")
 

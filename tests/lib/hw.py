@@ -36,6 +36,19 @@ def hopwatch(*args, binary=BIN, timeout=60, **kw):
                           timeout=timeout, **kw)
 
 
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise TestFailure("duplicate JSON keys in an event: %r" % keys)
+    return dict(pairs)
+
+
+def parse_event(line):
+    """One event line; every object of it must have unique keys (a consumer would silently
+    keep only one of two)."""
+    return json.loads(line, object_pairs_hook=_no_duplicates)
+
+
 def get(ev, dotted, default=None):
     cur = ev
     for part in dotted.split("."):
@@ -113,7 +126,7 @@ class Agent:
             data = self._partial + f.read()
             self._offset = f.tell()
         *complete, self._partial = data.split(b"\n")
-        self._events.extend(json.loads(line) for line in complete if line)
+        self._events.extend(parse_event(line) for line in complete if line)
         return list(self._events)
 
     def wait_for(self, pred, timeout=10):

@@ -258,6 +258,14 @@ size_t hw_proc_table__expire(struct hw_proc_table *t, __u64 now_ns)
 	return freed;
 }
 
+void hw_proc_table__each(struct hw_proc_table *t, void (*fn)(struct hw_process *p, void *ctx),
+			 void *ctx)
+{
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct hw_process *p = t->buckets[i]; p; p = p->hnext)
+			fn(p, ctx);
+}
+
 size_t hw_proc_table__count(const struct hw_proc_table *t)
 {
 	return t->count;

@@ -27,6 +27,7 @@ struct hw_process {
 	char *args; /* argv, NUL-separated, args_len bytes (may end without NUL if truncated) */
 	__u32 args_len;
 	__u32 flags;
+	char session_id[HW_ENTITY_ID_LEN]; /* hopwatch.session.id, "" outside a session */
 	__u64 exit_ns; /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
 	__u32 exit_code;
 };
@@ -64,6 +65,9 @@ void hw_proc_table__exit(struct hw_proc_table *t, struct hw_process *p, __u64 ts
 size_t hw_proc_table__expire(struct hw_proc_table *t, __u64 now_ns);
 
 size_t hw_proc_table__count(const struct hw_proc_table *t);
+/* Calls fn for every process (live and exited); fn may not add or remove. */
+void hw_proc_table__each(struct hw_proc_table *t, void (*fn)(struct hw_process *p, void *ctx),
+			 void *ctx);
 __u64 hw_proc_table__ns_per_tick(const struct hw_proc_table *t);
 size_t hw_proc_table__exited(const struct hw_proc_table *t);
 

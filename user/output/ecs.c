@@ -145,9 +145,25 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	hw_json__begin_object(j, "group");
 	id_string(j, "id", k->gid);
 	hw_json__end_object(j);
+}
 
-	hw_json__begin_object(j, "hopwatch");
+static void session_id(struct hw_json *j, const char *id)
+{
+	if (!id || !id[0])
+		return;
+	hw_json__begin_object(j, "session");
+	hw_json__string(j, "id", id);
+	hw_json__end_object(j);
+}
+
+/* The members of "hopwatch" that describe a process (process events only: a network event
+ * has its own hopwatch.netns, the socket's). */
+static void process_extras(struct hw_json *j, const struct hw_process *p)
+{
+	const struct hw_proc *k = &p->k;
+
 	hw_json__string(j, "comm", k->comm);
+	session_id(j, p->session_id);
 	if (k->loginuid != (__u32)-1 || k->sessionid != (__u32)-1) {
 		hw_json__begin_object(j, "audit");
 		if (k->loginuid != (__u32)-1)
@@ -181,7 +197,6 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 		hw_json__bool(j, "core_dumped", !!(p->exit_code & 0x80));
 		hw_json__end_object(j);
 	}
-	hw_json__end_object(j);
 }
 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
@@ -193,6 +208,9 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
 	header_end(j, h);
 	process(j, h, e->p, e->user_name, e->euser_name);
+	hw_json__begin_object(j, "hopwatch");
+	process_extras(j, e->p);
+	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
 }
@@ -294,6 +312,10 @@ void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct 
 		hw_json__end_object(j);
 	}
 	hw_json__begin_object(j, "hopwatch");
+	if (v->p)
+		session_id(j, v->p->session_id);
+	else
+		session_id(j, v->session_id);
 	if (v->conn_id) {
 		hw_json__begin_object(j, "connection");
 		hw_json__string(j, "id", v->conn_id);

@@ -28,6 +28,7 @@ struct hw_net_view {
 	__u32 owner_pid;            /* when p is NULL (0 unknown) */
 	const char *owner_entity_id; /* when p is NULL, NULL unknown */
 	const char *owner_exe;       /* when p is NULL, NULL unknown */
+	const char *session_id;      /* when p is NULL: the session the connection belongs to */
 	const char *user_name, *euser_name;
 	__u64 start_ns; /* when it began, 0 unknown */
 	__u64 bytes_sent, bytes_received;

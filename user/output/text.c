@@ -124,6 +124,8 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 		put(t, " auid=%u sid=%u", k->loginuid, k->sessionid);
 	if (k->tty[0])
 		put(t, " tty=%s", k->tty);
+	if (p->session_id[0])
+		put(t, " session=%s", p->session_id);
 	if (p->flags & HW_PROC_EXITED) {
 		__u32 sig = p->exit_code & 0x7f;
 
