@@ -75,7 +75,8 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 }
 
 static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
-		       __u64 snapshot_socks, const struct hw_agent_counters *c)
+		       __u64 snapshot_socks, __u64 snapshot_sessions,
+		       const struct hw_agent_counters *c)
 {
 	struct hw_agent_event e = {
 		.action = action,
@@ -85,6 +86,7 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 		.netns = a->netns_path,
 		.snapshot_procs = snapshot_procs,
 		.snapshot_socks = snapshot_socks,
+		.snapshot_sessions = snapshot_sessions,
 		.counters = c,
 	};
 
@@ -114,6 +116,7 @@ static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
 		a->counters.lost_output++;
 		return;
 	}
+	hw_agent__session_mark(a, p);
 	emit_proc(a, "exec", e->hdr.ts_ns, p);
 }
 
@@ -128,6 +131,8 @@ static void handle_fork(struct hw_agent *a, const struct hw_fork_event *e)
 	parent = hw_proc_table__get(a->procs, e->proc.ppid, e->proc.parent_start_ns);
 	if (parent)
 		hw_process__inherit(child, parent);
+	hw_agent__session_fork(a, child, parent);
+	hw_agent__session_mark(a, child);
 	emit_proc(a, "fork", e->hdr.ts_ns, child);
 }
 
@@ -140,6 +145,7 @@ static void handle_exit(struct hw_agent *a, const struct hw_exit_event *e)
 		return;
 	}
 	hw_proc_table__exit(a->procs, p, e->hdr.ts_ns, e->exit_code);
+	hw_agent__session_mark(a, p);
 	emit_proc(a, "exit", e->hdr.ts_ns, p);
 }
 
@@ -164,6 +170,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	case HW_EV_LISTEN:
 	case HW_EV_UDP:
 		hw_agent__net_record(a, data);
+		break;
+	case HW_EV_PAM:
+		hw_agent__pam_record(a, data);
 		break;
 	default:
 		a->counters.decode_errors++;
@@ -288,6 +297,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	const char *out_path = o->output ? o->output : cfg->file;
 	struct snap_list snap = {0};
 	int ret = 1, n, nsocks;
+	size_t nsess;
 
 	hw_loader__set_verbose(o->verbose);
 	if (cfg->netns && netns_open(cfg->netns, &a.netns_fd, &lo.netns, err, errlen))
@@ -307,7 +317,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
 	a.conns = hw_conn_table__new(&a.host, cfg->conn_table_max);
-	if (!a.users || !a.procs || !a.conns) {
+	a.sessions = hw_sessions__new(&a.host, 4096);
+	if (!a.users || !a.procs || !a.conns || !a.sessions) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -330,7 +341,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the sockets (sock_diag): %s", strerror(-nsocks));
 		goto out;
 	}
-	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, NULL);
+	nsess = hw_agent__snapshot_sessions(&a);
+	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL);
 	for (size_t i = 0; i < snap.n; i++)
 		emit_proc(&a, "existing_process", hw_agent__now(), snap.v[i]);
 	free(snap.v);
@@ -338,6 +350,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	hw_agent__emit_socks(&a, socks);
 	hw_agent__free_socks(socks);
 	socks = NULL;
+	hw_agent__emit_sessions(&a);
 	hw_sink__flush(a.sink);
 	n = poll_loop(&a, &l, o);
 	if (n) {
@@ -346,7 +359,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	ring_buffer__consume(l.rb); /* drain */
 	collect_stats(&a, &l);
-	emit_agent(&a, "agent-stopped", 0, 0, &a.counters);
+	emit_agent(&a, "agent-stopped", 0, 0, 0, &a.counters);
 	ret = hw_sink__flush(a.sink) ? 1 : 0;
 	if (ret)
 		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
@@ -359,6 +372,7 @@ out:
 	hw_loader__close(&l);
 	hw_proc_table__free(a.procs);
 	hw_conn_table__free(a.conns);
+	hw_sessions__free(a.sessions);
 	hw_users__free(a.users);
 	hw_sink__free(a.sink);
 	hw_json__free(&a.json);

@@ -7,6 +7,7 @@
 #include "model/conn_table.h"
 #include "model/host.h"
 #include "model/proc_table.h"
+#include "model/sessions.h"
 #include "model/users.h"
 #include "output/event.h"
 #include "output/json.h"
@@ -19,6 +20,7 @@ struct hw_agent {
 	struct hw_users *users;
 	struct hw_proc_table *procs;
 	struct hw_conn_table *conns;
+	struct hw_sessions *sessions;
 	struct hw_sink *sink;
 	int text; /* text lines rather than ECS JSON */
 	struct hw_json json;
@@ -36,6 +38,25 @@ struct hw_sock_snapshot;
 int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out);
 void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s);
 void hw_agent__free_socks(struct hw_sock_snapshot *s);
+/* Sessions (agent_login.c). */
+int hw_agent__is_service(const struct hw_agent *a, const struct hw_process *p);
+void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,
+			      const struct hw_process *listener);
+void hw_agent__session_fork(struct hw_agent *a, struct hw_process *child,
+			    const struct hw_process *parent);
+/* Marks p with the session its audit sessionid belongs to, if any. */
+void hw_agent__session_mark(struct hw_agent *a, struct hw_process *p);
+void hw_agent__session_close(struct hw_agent *a, const struct hw_net_event *e,
+			     const struct hw_session_bytes *b);
+void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e);
+void hw_agent__emit_session(struct hw_agent *a, const char *action, __u64 ts_ns,
+			    const struct hw_session *x, const char *outcome, const char *reason,
+			    const struct hw_process *p, const struct hw_session_bytes *b);
+/* Sessions that began before the agent, from the process and socket snapshots; marks their
+ * processes. Returns how many. */
+size_t hw_agent__snapshot_sessions(struct hw_agent *a);
+void hw_agent__emit_sessions(struct hw_agent *a);
+
 /* The periodic connection_open report (agent.conn_report_interval). */
 int hw_agent__report_conns(struct hw_agent *a);
 

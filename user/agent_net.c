@@ -95,9 +95,12 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 		.direction = e->direction,
 	};
 	struct hw_conn *c;
+	struct hw_process *owner;
 	char id[HW_ENTITY_ID_LEN];
 
-	v.p = owner_of(a, e);
+	owner = owner_of(a, e);
+	hw_agent__session_mark(a, owner);
+	v.p = owner;
 	if (e->cookie && e->hdr.type != HW_EV_LISTEN && e->hdr.type != HW_EV_UDP) {
 		hw_host__conn_id(&a->host, e->cookie, id);
 		v.conn_id = id;
@@ -111,6 +114,7 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	case HW_EV_ACCEPT:
 		v.action = "connection_accepted";
 		follow(a, e, v.p);
+		hw_agent__session_accept(a, e, v.p);
 		break;
 	case HW_EV_LISTEN:
 		v.action = "listen";
@@ -141,6 +145,15 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 			v.direction = HW_DIR_EGRESS; /* unknown: neither map nor table had it */
 		hw_tcp_data_bytes(e, v.direction, &v.bytes_sent, &v.bytes_received);
 		hw_agent__emit_net(a, &v);
+		if (v.direction == HW_DIR_INGRESS) {
+			struct hw_session_bytes b = {
+				.from_client = v.bytes_received,
+				.to_client = v.bytes_sent,
+				.closed_by = v.closed_by,
+			};
+
+			hw_agent__session_close(a, e, &b);
+		}
 		if (c)
 			hw_conn_table__remove(a->conns, e->cookie);
 		return;

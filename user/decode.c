@@ -42,6 +42,8 @@ int hw_decode_check(const void *data, size_t size)
 		return h->size == sizeof(struct hw_fork_event) ? HW_EV_FORK : -EBADMSG;
 	case HW_EV_EXIT:
 		return h->size == sizeof(struct hw_exit_event) ? HW_EV_EXIT : -EBADMSG;
+	case HW_EV_PAM:
+		return h->size == sizeof(struct hw_pam_event) ? HW_EV_PAM : -EBADMSG;
 	case HW_EV_CONNECT:
 	case HW_EV_ACCEPT:
 	case HW_EV_CLOSE:

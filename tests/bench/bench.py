@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make bench: what hopwatch costs the programs it watches.
 
-Runs a load generator (tests/bench/storm.c) without and with the agent, interleaved,
+Runs a load generator (tests/bench/storm.c: exec, fork and TCP connect storms) without and
+with the agent, interleaved,
 and reports what docs/DESIGN.md "Performance rules" asks for: wall-time ratio agent/none
 median [min-max], a none-vs-none noise check taken in the same run, added us per
 operation, agent CPU per event, peak RSS, drops, and events received vs expected (exact).
@@ -27,13 +28,26 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
 OUTDIR = os.path.join(BUILD, "bench")
 STORM_SRC = os.path.join(ROOT, "tests", "bench", "storm.c")
-STORM = os.path.join(OUTDIR, "storm")
+STORM = os.path.join(BUILD, "storm")  # the Makefile's `make build/storm`, shared with tests
 AGENT = os.path.join(BUILD, "hopwatch")
 TRUE_EXE = "/usr/bin/true"  # what /bin/true resolves to on Debian 12 (merged /usr)
 
-# Defaults sized for the 2-vCPU development VMs (see docs/benchmarks.md).
-FULL = {"exec": 20000, "fork": 20000, "rounds": 7}
-QUICK = {"exec": 2000, "fork": 5000, "rounds": 3}
+SCENARIOS = ("exec", "fork", "connect")
+DESCR = {
+    "exec": "fork+execve /bin/true + waitpid",
+    "fork": "fork+_exit + waitpid",
+    "connect": "TCP connect+accept on 127.0.0.1, 1 byte, close both",
+}
+# Defaults sized for the 2-vCPU development VMs (see docs/benchmarks.md): a full run of all
+# three scenarios takes about 25-30 minutes there, nearly all of it the exec storm.
+FULL = {"exec": 20000, "fork": 5000, "connect": 50000, "rounds": 7}
+QUICK = {"exec": 2000, "fork": 2000, "connect": 5000, "rounds": 3}
+# Rough cost of one operation without the agent on those VMs, in seconds, and of the agent
+# on it (agent run / none run): only for the run-time estimate printed at the start.
+OP_COST = {"exec": 3.2e-3, "fork": 1.0e-3, "connect": 70e-6}
+AGENT_FACTOR = {"exec": 1.15, "fork": 1.25, "connect": 1.6}
+RUN_OVERHEAD = 1.0  # s per run besides the storm: storm start, sync + settle
+AGENT_OVERHEAD = 1.5  # s per agent run more: start-up to agent-started, drain, exit
 VARIANTS = ("none", "none2", "agent")
 # programs that trace what the storm does; one running besides our agent skews every variant
 TRACERS = {"hopwatch", "bpftrace", "auditd", "falco", "tetragon", "tracee", "execsnoop",
@@ -54,12 +68,12 @@ def log(msg):
 
 
 def build_storm():
-    """cc -O2 storm.c when the binary is missing or older than its source."""
+    """build/storm, as `make build/storm` builds it, when it is missing or older than storm.c."""
     os.makedirs(OUTDIR, exist_ok=True)
-    if os.path.exists(STORM) and os.path.getmtime(STORM) >= os.path.getmtime(STORM_SRC):
+    if os.path.exists(STORM) and os.path.getmtime(STORM) > os.path.getmtime(STORM_SRC):
         return
     cc = os.environ.get("CC", "cc")
-    cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", STORM, STORM_SRC]
+    cmd = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", STORM, STORM_SRC]
     log("bench: " + " ".join(cmd))
     subprocess.run(cmd, check=True)
 
@@ -172,11 +186,14 @@ class Runner:
         busy1 = machine_busy_seconds()
         tracers |= other_tracers(agent_pid)
         fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
-        if rc != 0 or int(fields.get("pid", -1)) != pid or "elapsed" not in fields:
+        if (rc != 0 or int(fields.get("pid", -1)) != pid or "elapsed" not in fields
+                or (kind == "connect" and "port" not in fields)):
             raise BenchError(f"storm {kind} {n} failed (exit {rc}): {out.strip()} {err.strip()}")
         return {
             "pid": pid,
             "elapsed": float(fields["elapsed"]),
+            # connect: the listener's port, which every connection of the storm goes to
+            "port": int(fields["port"]) if "port" in fields else None,
             # the storm and its children (waited for), user+system
             "storm_cpu_s": ru.ru_utime + ru.ru_stime,
             # user+system of the whole machine over the storm's lifetime
@@ -235,7 +252,7 @@ class Runner:
         # CPU nobody in this run used: other programs on the machine
         res["other_cpu_s"] = max(res["machine_busy_s"] - res["storm_cpu_s"]
                                  - (cpu_before_stop - cpu_started), 0.0)
-        res.update(count_events(out, kind, spid, n))
+        res.update(count_events(out, kind, spid, n, st["port"]))
         self.remove(out)
         self.remove(errpath)
         return res
@@ -275,33 +292,83 @@ class Runner:
             self.remove(path)
 
 
-def count_events(path, kind, spid, n):
-    """Exact counts of the storm's events in the agent's output, and the agent's counters."""
-    got = {"exec": 0, "fork": 0, "exit": 0}
-    other_exec = 0  # execs by the storm's children of something other than /bin/true
-    stream = 0  # every exec/fork/exit the agent wrote, the storm's or not
+PROC_ACTIONS = ("exec", "fork", "exit")
+NET_ACTIONS = ("connection_attempted", "connection_accepted", "disconnect", "listen")
+COUNTERS = ("events", "drops", "errors", "read_errors", "decode_errors", "lost_output",
+            "conn_misses", "conn_table_full")
+
+
+def expected_events(kind, n):
+    """What the agent must report for one storm of kind and size n, by kind of event."""
+    if kind == "connect":
+        return {"connection_attempted": n, "connection_accepted": n,
+                "disconnect egress": n, "disconnect ingress": n, "listen": 1}
+    return {"exec": n if kind == "exec" else 0, "fork": n, "exit": n}
+
+
+def net_key(d, port):
+    """The expected-event key a network event of the connect storm counts under, or None
+    when it is not one the storm must cause (wrong port, direction, bytes or outcome)."""
+    action = d["event"]["action"]
+    src, dst = d.get("source", {}), d.get("destination", {})
+    direction = d.get("network", {}).get("direction")
+    if action == "listen":
+        return "listen" if src.get("port") == port else None
+    if dst.get("port") != port:
+        return None
+    if action == "connection_attempted":
+        ok = direction == "egress" and d["event"].get("outcome") == "success"
+        return action if ok else None
+    if action == "connection_accepted":
+        return action if direction == "ingress" else None
+    # disconnect: the client sent 1 byte; source is the client in both directions
+    if src.get("bytes") != 1 or direction not in ("egress", "ingress"):
+        return None
+    return f"disconnect {direction}"
+
+
+def count_events(path, kind, spid, n, port=None):
+    """Exact counts of the storm's events in the agent's output, and the agent's counters.
+
+    exec/fork: the fork, exec and exit events of processes whose parent is the storm.
+    connect: the network events of the storm's own pid (the listener, both ends of every
+    connection); each must have the expected port, direction, outcome and bytes.
+    """
+    expected = expected_events(kind, n)
+    got = dict.fromkeys(expected, 0)
+    other = 0  # events of the storm that match no expected one (wrong exe, port, bytes ...)
+    stream = 0  # every event the agent wrote after its snapshot, the storm's or not
     stopped = None
     with open(path, "rb") as f:
         for raw in f:
             d = json.loads(raw)
             action = d.get("event", {}).get("action")
-            if action in got:
-                stream += 1
-                p = d.get("process", {})
+            if action == "agent-stopped":
+                stopped = d.get("hopwatch", {}).get("agent", {})
+                continue
+            if action == "agent-started" or action is None or action.startswith("existing_"):
+                continue
+            stream += 1
+            p = d.get("process", {})
+            if action in PROC_ACTIONS:
                 if p.get("pid") == spid or p.get("parent", {}).get("pid") != spid:
                     continue
-                if action == "exec" and p.get("executable") != TRUE_EXE:
-                    other_exec += 1
+                if kind == "connect" or (action == "exec" and
+                                         (kind == "fork" or p.get("executable") != TRUE_EXE)):
+                    other += 1  # the connect storm forks nothing, the fork storm execs nothing
                     continue
                 got[action] += 1
-            elif action == "agent-stopped":
-                stopped = d.get("hopwatch", {}).get("agent", {})
-    expected = {"exec": n if kind == "exec" else 0, "fork": n, "exit": n}
+            elif action in NET_ACTIONS and p.get("pid") == spid:
+                key = net_key(d, port) if kind == "connect" else None
+                if key is None:
+                    other += 1
+                else:
+                    got[key] += 1
     received = sum(got.values())
     exp_total = sum(expected.values())
     # per kind: a shortfall is lost, a surplus is extra; neither is netted against the other
     lost = sum(max(expected[k] - got[k], 0) for k in got)
-    extra = sum(max(got[k] - expected[k], 0) for k in got) + other_exec
+    extra = sum(max(got[k] - expected[k], 0) for k in got) + other
     counters = stopped or {}
     return {
         "received": received,
@@ -310,11 +377,10 @@ def count_events(path, kind, spid, n):
         "expected_by_action": expected,
         "lost": lost,
         "extra": extra,
+        "unmatched": other,
         "stream_events": stream,
         "agent_stopped_seen": stopped is not None,
-        "counters": {k: counters.get(k) for k in
-                     ("events", "drops", "errors", "read_errors", "decode_errors",
-                      "lost_output")},
+        "counters": {k: counters.get(k) for k in COUNTERS},
     }
 
 
@@ -369,7 +435,7 @@ def summarize(kind, n, rows):
     rate = [a["received"] / a["elapsed"] for a in ag]
     drops = sum(a["counters"]["drops"] or 0 for a in ag)
     other = {k: sum(a["counters"][k] or 0 for a in ag)
-             for k in ("errors", "read_errors", "decode_errors", "lost_output")}
+             for k in COUNTERS if k not in ("events", "drops")}
     received = sum(a["received"] for a in ag)
     expected = sum(a["expected"] for a in ag)
     lost = sum(a["lost"] for a in ag)
@@ -395,6 +461,10 @@ def summarize(kind, n, rows):
         "other_counters": other,
         "received": received,
         "expected": expected,
+        "expected_per_run": dict(ag[0]["expected_by_action"]),
+        "received_by_action": {k: sum(a["received_by_action"][k] for a in ag)
+                               for k in ag[0]["received_by_action"]},
+        "unmatched": sum(a["unmatched"] for a in ag),
         "lost": lost,
         "extra": extra,
         "agent_stopped_missing": missing_stop,
@@ -423,8 +493,9 @@ def print_report(meta, scen):
           f"{' (quick)' if meta['quick'] else ''}")
     for name, (sm, rows) in scen.items():
         print()
-        print(f"== {name} storm: N={sm['n']} ({'fork+execve /bin/true' if name == 'exec' else 'fork+_exit'}"
-              f" + waitpid), {sm['rounds']} rounds after 1 warm-up of each variant")
+        print(f"== {name} storm: N={sm['n']} ({DESCR[name]}), {sm['rounds']} rounds after "
+              f"1 warm-up of each variant; {sm['expected'] // sm['rounds']} events expected "
+              f"per agent run ({', '.join(f'{v} {k}' for k, v in sm['expected_per_run'].items() if v)})")
         print(f"{'round':>5}  {'order':<17} {'none s':>8} {'none2 s':>8} {'agent s':>8} "
               f"{'agent/none':>10} {'none2/none':>10} {'CPU s':>6} {'µs/ev':>6} "
               f"{'RSS MiB':>7} {'drops':>5} {'other CPU':>9}  events recv/exp")
@@ -458,8 +529,12 @@ def print_report(meta, scen):
               f"{lost_txt}")
     for name, (sm, _) in scen.items():
         if sm["lost"] or sm["extra"]:
+            exp = {k: v * sm["rounds"] for k, v in sm["expected_per_run"].items()}
             print(f"{name}: LOST {sm['lost']} events, {sm['extra']} unexpected, "
-                  f"over {sm['rounds']} agent runs")
+                  f"over {sm['rounds']} agent runs; received/expected by event: "
+                  + ", ".join(f"{k} {sm['received_by_action'][k]}/{exp[k]}" for k in exp)
+                  + (f"; {sm['unmatched']} of the storm's events matched none (wrong "
+                     f"port, direction, bytes, outcome or program)" if sm["unmatched"] else ""))
         if sm["agent_stopped_missing"]:
             print(f"{name}: {sm['agent_stopped_missing']} agent runs wrote no agent-stopped")
         if sm["runs_with_other_tracers"]:
@@ -471,13 +546,30 @@ def print_report(meta, scen):
             print(f"{name}: agent counters " + ", ".join(f"{k} {v}" for k, v in bad.items()))
     print()
     print("CPU = agent utime+stime from agent-started to exit (per run); CPU µs/ev divides it"
-          " by every exec/fork/exit the agent wrote; RSS = peak (VmHWM) over all rounds;"
+          " by every event the agent wrote after its start-up snapshot (process and network,"
+          " the storm's and others'); RSS = peak (VmHWM) over all rounds;"
           " ev/s = storm events received / agent-run storm seconds; other CPU = the most CPU"
           " seconds used by anything but the storm and the agent in one run of the round"
           " (load from elsewhere; compare with the noise ratio).")
 
 
 # ---------------------------------------------------------------- main
+
+
+def estimate(kinds, sizes, warmups, rounds):
+    """A rough run time from the sizes, with the per-operation costs of the 2-vCPU VMs."""
+    total = 0.0
+    parts = []
+    for k in kinds:
+        ops = rounds * sizes[k] + warmups[k]  # per variant
+        storm_s = OP_COST[k] * ops * (2 + AGENT_FACTOR[k])
+        runs = 3 * (rounds + 1)
+        t = storm_s + runs * RUN_OVERHEAD + (rounds + 1) * AGENT_OVERHEAD
+        total += t
+        parts.append(f"{k} N={sizes[k]} ~{t / 60:.1f} min")
+    return (f"bench: {rounds} rounds + 1 warm-up, {', '.join(parts)}: expected run time about "
+            f"{total / 60:.0f} min (rough: {', '.join(f'{k} {OP_COST[k] * 1e6:.0f} µs/op' for k in kinds)}"
+            f" without the agent, as on a 2-vCPU VM)")
 
 
 def agent_version(agent):
@@ -490,11 +582,15 @@ def agent_version(agent):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smaller N and fewer rounds")
-    ap.add_argument("--scenario", choices=("exec", "fork", "all"), default="all")
-    ap.add_argument("--rounds", type=int, help="rounds (default 7, quick 3)")
-    ap.add_argument("--exec-n", type=int, help="exec storm size (default 20000, quick 2000)")
-    ap.add_argument("--fork-n", type=int, help="fork storm size (default 20000, quick 5000)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: small storms, 3 rounds (a few minutes)")
+    ap.add_argument("--scenario", choices=SCENARIOS + ("all",), default="all",
+                    help="one scenario (default all: " + ", ".join(SCENARIOS) + ")")
+    ap.add_argument("--rounds", type=int,
+                    help=f"rounds (default {FULL['rounds']}, quick {QUICK['rounds']})")
+    for k in SCENARIOS:
+        ap.add_argument(f"--{k}-n", type=int,
+                        help=f"{k} storm size (default {FULL[k]}, quick {QUICK[k]})")
     ap.add_argument("--warmup-n", type=int,
                     help="size of each warm-up run (default N/10, at least 1000)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the run order (default 1)")
@@ -506,10 +602,13 @@ def main():
 
     base = QUICK if args.quick else FULL
     rounds = args.rounds or base["rounds"]
-    sizes = {"exec": args.exec_n or base["exec"], "fork": args.fork_n or base["fork"]}
-    kinds = ["exec", "fork"] if args.scenario == "all" else [args.scenario]
+    sizes = {k: getattr(args, f"{k}_n") or base[k] for k in SCENARIOS}
+    kinds = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     if rounds < 1 or any(sizes[k] < 1 for k in kinds):
         ap.error("rounds and N must be positive")
+    if args.warmup_n is not None and args.warmup_n < 1:
+        ap.error("--warmup-n must be positive")
+    warmups = {k: args.warmup_n or min(sizes[k], max(sizes[k] // 10, 1000)) for k in kinds}
     if os.geteuid() != 0:
         print("bench: must run as root (the agent loads BPF programs)", file=sys.stderr)
         return 2
@@ -529,6 +628,7 @@ def main():
         "sizes": {k: sizes[k] for k in kinds},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    log(estimate(kinds, sizes, warmups, rounds))
     rng = random.Random(args.seed)
     runner = Runner(args.agent, args.keep)
     scen = {}
@@ -536,8 +636,7 @@ def main():
     try:
         for kind in kinds:
             n = sizes[kind]
-            wn = args.warmup_n or min(n, max(n // 10, 1000))
-            rows = run_scenario(runner, kind, n, rounds, rng, wn)
+            rows = run_scenario(runner, kind, n, rounds, rng, warmups[kind])
             scen[kind] = (summarize(kind, n, rows), rows)
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)

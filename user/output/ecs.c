@@ -333,6 +333,72 @@ void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct 
 	hw_json__end_line(j);
 }
 
+void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
+			   const struct hw_session_view *v)
+{
+	const struct hw_session *s = v->s;
+	const struct hw_sock_addr *a = &s->addr;
+	int logout = !strcmp(v->action, "user_logout");
+	int state = !strcmp(v->action, "existing_session");
+	header(j, h, v->ts_ns, state ? "state" : "event", logout || state ? "session"
+							       : "authentication",
+	       state ? "info" : logout ? "end" : "start", v->action, "hopwatch.session");
+	if (v->outcome)
+		hw_json__string(j, "outcome", v->outcome);
+	if (v->reason)
+		hw_json__string(j, "reason", v->reason);
+	if (logout && v->ts_ns >= s->start_ns)
+		hw_json__u64(j, "duration", v->ts_ns - s->start_ns);
+	header_end(j, h);
+	hw_json__begin_object(j, "user");
+	if (s->uid != (__u32)-1)
+		id_string(j, "id", s->uid);
+	if (s->user[0])
+		hw_json__string(j, "name", s->user);
+	hw_json__end_object(j);
+	/* the client is the source, the service's end the destination */
+	endpoint(j, "source", a->family, a->daddr, a->dport, !!v->bytes,
+		 v->bytes ? v->bytes->from_client : 0);
+	endpoint(j, "destination", a->family, a->saddr, a->sport, !!v->bytes,
+		 v->bytes ? v->bytes->to_client : 0);
+	hw_json__begin_object(j, "network");
+	hw_json__string(j, "transport", "tcp");
+	hw_json__string(j, "type", a->family == AF_INET6 ? "ipv6" : "ipv4");
+	hw_json__string(j, "direction", "ingress");
+	hw_json__end_object(j);
+	if (v->p) {
+		/* only the handler's identity: user.* above is the session's user */
+		hw_json__begin_object(j, "process");
+		hw_json__u64(j, "pid", v->p->k.pid);
+		hw_json__string(j, "entity_id", v->p->entity_id);
+		if (v->p->exe) {
+			hw_json__string(j, "name", base_name(v->p->exe));
+			hw_json__string(j, "executable", v->p->exe);
+		}
+		hw_json__end_object(j);
+	}
+	hw_json__begin_object(j, "hopwatch");
+	hw_json__begin_object(j, "session");
+	hw_json__string(j, "id", s->id);
+	hw_json__string(j, "service", s->service);
+	if (s->auth_method[0])
+		hw_json__string(j, "auth_method", s->auth_method);
+	timestamp(j, "start", h, s->start_ns);
+	if (s->login_ns)
+		timestamp(j, "login", h, s->login_ns);
+	if (s->audit_sid != (__u32)-1)
+		hw_json__u64(j, "audit_sessionid", s->audit_sid);
+	if (s->auth_failures)
+		hw_json__u64(j, "auth_failures", s->auth_failures);
+	if (v->bytes && v->bytes->closed_by)
+		hw_json__string(j, "ended_by",
+				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}
+
 void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 			 const struct hw_agent_event *e)
 {
@@ -353,6 +419,7 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__begin_object(j, "snapshot");
 		hw_json__u64(j, "processes", e->snapshot_procs);
 		hw_json__u64(j, "sockets", e->snapshot_socks);
+		hw_json__u64(j, "sessions", e->snapshot_sessions);
 		hw_json__end_object(j);
 	} else {
 		hw_json__u64(j, "events", c->events);

@@ -7,6 +7,8 @@
 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e);
 void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct hw_net_view *v);
+void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
+			   const struct hw_session_view *v);
 void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 			 const struct hw_agent_event *e);
 

@@ -6,6 +6,7 @@
 
 #include "model/host.h"
 #include "model/proc_table.h"
+#include "model/sessions.h"
 
 /* exec, fork, exit, existing_process (the start-up snapshot) */
 struct hw_proc_event {
@@ -39,6 +40,23 @@ struct hw_net_view {
 	__u8 closed_by; /* HW_CLOSED_* */
 };
 
+/* What a session's connection carried, at its close. */
+struct hw_session_bytes {
+	__u64 from_client, to_client;
+	__u8 closed_by; /* HW_CLOSED_*: local is the service's end */
+};
+
+/* user_login (success or failure), user_logout, existing_session (the snapshot). */
+struct hw_session_view {
+	const char *action;
+	__u64 ts_ns;
+	const struct hw_session *s;
+	const char *outcome; /* "success", "failure", NULL for existing_session */
+	const char *reason;  /* failures: why */
+	const struct hw_process *p; /* the service's handler process, NULL when unknown */
+	const struct hw_session_bytes *bytes; /* user_logout and closed failures */
+};
+
 /* Counters the agent reports when it stops. */
 struct hw_agent_counters {
 	__u64 events;        /* events written */
@@ -61,6 +79,7 @@ struct hw_agent_event {
 	const char *netns;     /* --netns path, NULL when unscoped */
 	__u64 snapshot_procs;  /* agent-started: processes found by the snapshot */
 	__u64 snapshot_socks;  /* agent-started: sockets found by the snapshot */
+	__u64 snapshot_sessions; /* agent-started: remote sessions found by the snapshot */
 	const struct hw_agent_counters *counters; /* agent-stopped */
 };
 

@@ -83,6 +83,8 @@ static void word(struct hw_text *t, const char *s, size_t n)
 	t->buf[t->len] = 0;
 }
 
+static void addr_port(struct hw_text *t, __u16 family, const __u8 *addr, __u16 port);
+
 static void when(struct hw_text *t, const struct hw_host *h, __u64 ts_ns)
 {
 	char ts[HW_TIME_LEN];
@@ -156,6 +158,43 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 	put(t, "\n");
 }
 
+void hw_text__session_event(struct hw_text *t, const struct hw_host *h,
+			    const struct hw_session_view *v)
+{
+	const struct hw_session *s = v->s;
+
+	when(t, h, v->ts_ns);
+	put(t, "%-8s", v->action);
+	if (v->outcome)
+		put(t, " %s", v->outcome);
+	put(t, " user=");
+	if (s->user[0])
+		word(t, s->user, strlen(s->user));
+	else
+		put(t, "?");
+	put(t, " from ");
+	addr_port(t, s->addr.family, s->addr.daddr, s->addr.dport);
+	put(t, " to ");
+	addr_port(t, s->addr.family, s->addr.saddr, s->addr.sport);
+	put(t, " service=%s", s->service);
+	if (s->auth_method[0])
+		put(t, " method=%s", s->auth_method);
+	if (v->reason)
+		put(t, " reason=\"%s\"", v->reason);
+	put(t, " session=%s", s->id);
+	if (v->bytes)
+		put(t, " sent=%llu recv=%llu", (unsigned long long)v->bytes->to_client,
+		    (unsigned long long)v->bytes->from_client);
+	if (!v->outcome || !strcmp(v->action, "user_logout")) {
+		char ts[HW_TIME_LEN];
+
+		hw_format_time(hw_host__wall_ns(h, s->start_ns), ts);
+		ts[19] = 0;
+		put(t, " since=%sZ", ts);
+	}
+	put(t, "\n");
+}
+
 void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 			  const struct hw_agent_event *e)
 {
@@ -170,8 +209,9 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 		    (unsigned long long)c->alerts, (unsigned long long)c->drops,
 		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));
 	else
-		put(t, " snapshot_processes=%llu snapshot_sockets=%llu",
-		    (unsigned long long)e->snapshot_procs, (unsigned long long)e->snapshot_socks);
+		put(t, " snapshot_processes=%llu snapshot_sockets=%llu snapshot_sessions=%llu",
+		    (unsigned long long)e->snapshot_procs, (unsigned long long)e->snapshot_socks,
+		    (unsigned long long)e->snapshot_sessions);
 	put(t, "\n");
 }
 
