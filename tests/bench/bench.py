@@ -2,10 +2,10 @@
 """make bench: what hopwatch costs the programs it watches.
 
 Runs a load generator (tests/bench/storm.c: exec, fork and TCP connect storms) without and
-with the agent, interleaved,
-and reports what docs/DESIGN.md "Performance rules" asks for: wall-time ratio agent/none
-median [min-max], a none-vs-none noise check taken in the same run, added us per
-operation, agent CPU per event, peak RSS, drops, and events received vs expected (exact).
+with the agent, interleaved, and reports what docs/DESIGN.md "Performance rules" asks for:
+wall-time ratio agent/none median [min-max], a none-vs-none noise check taken in the same
+run, added us per operation, agent CPU per event, peak RSS, drops, and events received vs
+expected (exact).
 docs/benchmarks.md explains the protocol and how to read the output.
 
 Needs root (the agent loads BPF programs). Python 3 standard library only. Exits 0 when
@@ -39,15 +39,16 @@ DESCR = {
     "connect": "TCP connect+accept on 127.0.0.1, 1 byte, close both",
 }
 # Defaults sized for the 2-vCPU development VMs (see docs/benchmarks.md): a full run of all
-# three scenarios takes about 25-30 minutes there, nearly all of it the exec storm.
+# three scenarios takes 26-30 minutes there, 22-25 of them the exec storm alone (exec
+# N >= 20000 and 7 rounds are a floor; fork and connect are sized to add only minutes).
 FULL = {"exec": 20000, "fork": 5000, "connect": 50000, "rounds": 7}
 QUICK = {"exec": 2000, "fork": 2000, "connect": 5000, "rounds": 3}
-# Rough cost of one operation without the agent on those VMs, in seconds, and of the agent
-# on it (agent run / none run): only for the run-time estimate printed at the start.
-OP_COST = {"exec": 3.2e-3, "fork": 1.0e-3, "connect": 70e-6}
-AGENT_FACTOR = {"exec": 1.15, "fork": 1.25, "connect": 1.6}
-RUN_OVERHEAD = 1.0  # s per run besides the storm: storm start, sync + settle
-AGENT_OVERHEAD = 1.5  # s per agent run more: start-up to agent-started, drain, exit
+# Rough cost of one operation without the agent on those VMs, in seconds, and the agent
+# run's wall time over a run without it: only for the run-time estimate printed at start.
+OP_COST = {"exec": 3.3e-3, "fork": 0.9e-3, "connect": 65e-6}
+AGENT_FACTOR = {"exec": 1.1, "fork": 1.1, "connect": 1.1}
+RUN_OVERHEAD = 0.7  # s per run besides the storm: storm start, sync + settle
+AGENT_OVERHEAD = 1.5  # s more per agent run: start-up to agent-started, drain, exit
 VARIANTS = ("none", "none2", "agent")
 # programs that trace what the storm does; one running besides our agent skews every variant
 TRACERS = {"hopwatch", "bpftrace", "auditd", "falco", "tetragon", "tracee", "execsnoop",
@@ -68,7 +69,7 @@ def log(msg):
 
 
 def build_storm():
-    """build/storm, as `make build/storm` builds it, when it is missing or older than storm.c."""
+    """Compile build/storm as `make build/storm` does, unless it is newer than storm.c."""
     os.makedirs(OUTDIR, exist_ok=True)
     if os.path.exists(STORM) and os.path.getmtime(STORM) > os.path.getmtime(STORM_SRC):
         return
@@ -293,7 +294,8 @@ class Runner:
 
 
 PROC_ACTIONS = ("exec", "fork", "exit")
-NET_ACTIONS = ("connection_attempted", "connection_accepted", "disconnect", "listen")
+NET_ACTIONS = ("connection_attempted", "connection_accepted", "disconnect", "listen",
+               "udp_flow")
 COUNTERS = ("events", "drops", "errors", "read_errors", "decode_errors", "lost_output",
             "conn_misses", "conn_table_full")
 
@@ -314,7 +316,7 @@ def net_key(d, port):
     direction = d.get("network", {}).get("direction")
     if action == "listen":
         return "listen" if src.get("port") == port else None
-    if dst.get("port") != port:
+    if action == "udp_flow" or dst.get("port") != port:
         return None
     if action == "connection_attempted":
         ok = direction == "egress" and d["event"].get("outcome") == "success"
@@ -567,9 +569,10 @@ def estimate(kinds, sizes, warmups, rounds):
         t = storm_s + runs * RUN_OVERHEAD + (rounds + 1) * AGENT_OVERHEAD
         total += t
         parts.append(f"{k} N={sizes[k]} ~{t / 60:.1f} min")
-    return (f"bench: {rounds} rounds + 1 warm-up, {', '.join(parts)}: expected run time about "
-            f"{total / 60:.0f} min (rough: {', '.join(f'{k} {OP_COST[k] * 1e6:.0f} µs/op' for k in kinds)}"
-            f" without the agent, as on a 2-vCPU VM)")
+    costs = ", ".join(f"{k} {OP_COST[k] * 1e6:.0f} µs/op" for k in kinds)
+    return (f"bench: {rounds} rounds + 1 warm-up of each variant; {'; '.join(parts)}: expected "
+            f"run time about {total / 60:.{0 if total >= 600 else 1}f} min (rough, from {costs}"
+            f" without the agent on a 2-vCPU VM)")
 
 
 def agent_version(agent):
