@@ -88,7 +88,8 @@ static const struct key keys[] = {
     KEY("detect", "admin_ports", K_PORTS, admin_ports,
 	.def = "22, 23, 135, 445, 3389, 5900, 5985, 5986"),
     KEY("detect", "remote_services", K_STRS, remote_services,
-	.def = "sshd, xrdp, xrdp-sesman, in.telnetd, telnetd, vncserver, Xvnc, x11vnc"),
+	.def = "sshd, sshd-session, xrdp, xrdp-sesman, in.telnetd, telnetd, vncserver, Xvnc, "
+	       "x11vnc"),
     KEY("detect", "long_session", K_DURATION, long_session_ns, MSEC, YEAR, "8h"),
     KEY("detect", "long_connection", K_DURATION, long_connection_ns, MSEC, YEAR, "4h"),
     KEY("detect", "fanout_hosts", K_U32, fanout_hosts, 1, 100000, "5"),

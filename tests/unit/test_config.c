@@ -53,8 +53,10 @@ TEST(config_defaults)
 	static const char *const nets[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
 					   "fc00::/7"};
 	static const unsigned short ports[] = {22, 23, 135, 445, 3389, 5900, 5985, 5986};
-	static const char *const services[] = {"sshd",	  "xrdp",      "xrdp-sesman", "in.telnetd",
-					       "telnetd", "vncserver", "Xvnc",	      "x11vnc"};
+	/* INTERFACE.md's list, with sshd-session (OpenSSH >= 9.8's per-connection handler) */
+	static const char *const services[] = {"sshd",	     "sshd-session", "xrdp",
+					       "xrdp-sesman", "in.telnetd",   "telnetd",
+					       "vncserver",   "Xvnc",	      "x11vnc"};
 	struct hw_config c;
 
 	if (!CHECK_EQ(hw_config__init(&c), 0))
