@@ -63,15 +63,7 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 	};
 
 	e.euser_name = p->k.euid == p->k.uid ? e.user_name : hw_users__name(a->users, p->k.euid);
-	if (a->text) {
-		hw_text__reset(&a->tline);
-		hw_text__proc_event(&a->tline, &a->host, &e);
-		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
-	} else {
-		hw_json__reset(&a->json);
-		hw_ecs__proc_event(&a->json, &a->host, &e);
-		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
-	}
+	HW_AGENT_EMIT(a, proc, &e);
 }
 
 static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
@@ -90,15 +82,7 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 		.counters = c,
 	};
 
-	if (a->text) {
-		hw_text__reset(&a->tline);
-		hw_text__agent_event(&a->tline, &a->host, &e);
-		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
-	} else {
-		hw_json__reset(&a->json);
-		hw_ecs__agent_event(&a->json, &a->host, &e);
-		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
-	}
+	HW_AGENT_EMIT(a, agent, &e);
 }
 
 static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)

@@ -70,6 +70,21 @@ void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_p
 			__u32 pid, __u64 start_ns);
 /* Data bytes from the kernel's sequence-number counts of a close record. */
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
+/* Encodes view (a struct hw_KIND_view/event) with hw_text__KIND_event or hw_ecs__KIND_event,
+ * as the agent's format says, and writes the line. */
+#define HW_AGENT_EMIT(a, kind, view)                                                               \
+	do {                                                                                       \
+		if ((a)->text) {                                                                   \
+			hw_text__reset(&(a)->tline);                                               \
+			hw_text__##kind##_event(&(a)->tline, &(a)->host, view);                    \
+			hw_agent__write(a, (a)->tline.buf, (a)->tline.len, (a)->tline.error);      \
+		} else {                                                                           \
+			hw_json__reset(&(a)->json);                                                \
+			hw_ecs__##kind##_event(&(a)->json, &(a)->host, view);                      \
+			hw_agent__write(a, (a)->json.buf, (a)->json.len, (a)->json.error);         \
+		}                                                                                  \
+	} while (0)
+
 /* Encodes and writes one network event. */
 void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v);
 

@@ -46,15 +46,7 @@ void hw_agent__emit_session(struct hw_agent *a, const char *action, __u64 ts_ns,
 		.bytes = b,
 	};
 
-	if (a->text) {
-		hw_text__reset(&a->tline);
-		hw_text__session_event(&a->tline, &a->host, &v);
-		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
-	} else {
-		hw_json__reset(&a->json);
-		hw_ecs__session_event(&a->json, &a->host, &v);
-		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
-	}
+	HW_AGENT_EMIT(a, session, &v);
 }
 
 void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,

@@ -15,15 +15,7 @@ void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v)
 					? v->user_name
 					: hw_users__name(a->users, v->p->k.euid);
 	}
-	if (a->text) {
-		hw_text__reset(&a->tline);
-		hw_text__net_event(&a->tline, &a->host, v);
-		hw_agent__write(a, a->tline.buf, a->tline.len, a->tline.error);
-	} else {
-		hw_json__reset(&a->json);
-		hw_ecs__net_event(&a->json, &a->host, v);
-		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
-	}
+	HW_AGENT_EMIT(a, net, v);
 }
 
 /* The kernel counts sequence numbers: an active open's SYN and an acknowledged FIN are one
