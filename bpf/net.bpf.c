@@ -161,7 +161,8 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 		fresh.owner_pid = BPF_CORE_READ(task, tgid);
 		fresh.owner_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 		fresh.direction = HW_DIR_EGRESS;
-		bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY))
+			hw_stat_inc(HW_STAT_ERR_MAP);
 		c = bpf_map_lookup_elem(&connecting, &tid);
 		if (c)
 			c->reached = 1;
@@ -180,7 +181,8 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 		if (oldstate == TCP_SYN_RECV) {
 			fresh.start_ns = bpf_ktime_get_boot_ns();
 			fresh.direction = HW_DIR_INGRESS;
-			bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
+			if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY))
+				hw_stat_inc(HW_STAT_ERR_MAP);
 			return 0;
 		}
 		if (oldstate != TCP_SYN_SENT)
@@ -369,7 +371,8 @@ static __always_inline void hw_udp_flow(struct sock *sk, __u64 uaddr, __u32 len)
 	last = bpf_map_lookup_elem(&udp_flows, &k);
 	if (last && now - *last < hw_udp_reemit_ns)
 		return;
-	bpf_map_update_elem(&udp_flows, &k, &now, BPF_ANY);
+	if (bpf_map_update_elem(&udp_flows, &k, &now, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP); /* reported anyway, maybe again next packet */
 	e = hw_net_reserve(HW_EV_UDP, sk, 1);
 	if (!e)
 		return;
@@ -396,7 +399,8 @@ int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (!hw_wanted(hw_current()))
 		return 0;
-	bpf_map_update_elem(&connecting, &tid, &c, BPF_ANY);
+	if (bpf_map_update_elem(&connecting, &tid, &c, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
 	return 0;
 }
 

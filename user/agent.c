@@ -227,7 +227,7 @@ static void collect_stats(struct hw_agent *a, struct hw_loader *l)
 	if (hw_loader__stats(l, s))
 		return;
 	a->counters.drops = s[HW_STAT_DROP_RINGBUF];
-	a->counters.errors = s[HW_STAT_ERR_SCRATCH];
+	a->counters.errors = s[HW_STAT_ERR_SCRATCH] + s[HW_STAT_ERR_MAP];
 	a->counters.read_errors = s[HW_STAT_ERR_READ];
 	a->counters.conn_misses = s[HW_STAT_CONN_MISS];
 }

@@ -165,6 +165,8 @@ struct hw_pam_event {
 #define HW_STAT_ERR_SCRATCH     2 /* per-CPU scratch lookup failed: record lost */
 #define HW_STAT_ERR_READ        3 /* a kernel/user read failed: record sent with a flag */
 #define HW_STAT_CONN_MISS       4 /* a close or accept of a connection not in the conns map */
-#define HW_STAT_MAX             5
+#define HW_STAT_ERR_MAP         5 /* a map update failed: the record it would have fed may lack
+				   * detail or (connect before any SYN) be lost */
+#define HW_STAT_MAX             6
 
 #endif
