@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 
 import hw
@@ -14,7 +13,7 @@ TRUE = os.path.realpath("/bin/true")
 
 
 def test_duration_stops_cleanly():
-    d = tempfile.mkdtemp(prefix=hw.RUN_ID + "-dur-")
+    d = hw.tempdir("dur")
     out = os.path.join(d, "e.json")
     t0 = time.time()
     p = hw.hopwatch("run", "--duration", "1500ms", "--output", out, timeout=60)

@@ -4,7 +4,6 @@ import os
 import pwd
 import signal
 import subprocess
-import tempfile
 import time
 
 import hw
@@ -38,7 +37,7 @@ def own_entity(events):
 
 
 def test_exec_fork_exit_fields():
-    cwd = tempfile.mkdtemp(prefix=hw.RUN_ID + "-cwd-")
+    cwd = hw.tempdir("cwd")
     argv = [SH.encode(), b"-c", b"exit 7", b"arg0"] + ODD_ARGS
     with Agent() as agent:
         child = subprocess.Popen(argv, cwd=cwd)
@@ -158,7 +157,7 @@ def test_signal_exit():
 
 
 def test_deleted_executable_flagged():
-    d = tempfile.mkdtemp(prefix=hw.RUN_ID + "-del-")
+    d = hw.tempdir("del")
     exe = os.path.join(d, "vanish")
     with open(TRUE, "rb") as src, open(exe, "wb") as dst:
         dst.write(src.read())
@@ -178,7 +177,7 @@ def test_deleted_executable_flagged():
 
 def test_snapshot_of_earlier_process():
     marker = "hw-snapshot-%s" % hw.RUN_ID
-    cwd = tempfile.mkdtemp(prefix=hw.RUN_ID + "-snap-")
+    cwd = hw.tempdir("snap")
     pre = subprocess.Popen([SH, "-c", "sleep 300; : %s" % marker], cwd=cwd)
     try:
         time.sleep(0.3)

@@ -3,8 +3,10 @@
 Everything started here is ended by PID, and every name carries this run's pid so two runs
 never collide.
 """
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -18,6 +20,14 @@ RUN_ID = "hw%d" % os.getpid()
 
 class TestFailure(Exception):
     pass
+
+
+def tempdir(tag):
+    """A temporary directory named for this run, removed when the test process exits (also
+    after a failure: the events stay readable until then)."""
+    d = tempfile.mkdtemp(prefix="%s-%s-" % (RUN_ID, tag))
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def check(cond, msg):
@@ -62,7 +72,7 @@ class Agent:
     """A running `hopwatch run` writing JSON lines to a temporary file."""
 
     def __init__(self, *args, binary=BIN, fmt="json"):
-        self.dir = tempfile.mkdtemp(prefix=RUN_ID + "-agent-")
+        self.dir = tempdir("agent")
         self.path = os.path.join(self.dir, "events.out")
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.args = [binary, "run", "-o", fmt, "--output", self.path] + list(args)
