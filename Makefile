@@ -121,7 +121,7 @@ bench: all
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config
-DEPS_TEST  := python3 libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo
+DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

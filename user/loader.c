@@ -61,8 +61,7 @@ int hw_loader__preflight(struct hw_loader *l)
 			    BTF_PATH);
 	if (geteuid() != 0)
 		return fail(l, -EPERM,
-			    "hopwatch must run as root (or with CAP_BPF, CAP_PERFMON, "
-			    "CAP_SYS_RESOURCE and CAP_SYS_PTRACE) to load BPF programs");
+			    "hopwatch must run as root to load its BPF programs");
 	/* syscall tracepoints (tp/syscalls) are attached through tracefs ids */
 	if (access("/sys/kernel/tracing/events", F_OK) &&
 	    access("/sys/kernel/debug/tracing/events", F_OK) &&
