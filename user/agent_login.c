@@ -90,8 +90,13 @@ void hw_agent__session_mark(struct hw_agent *a, struct hw_process *p)
 {
 	struct hw_session *x;
 
-	if (!p || p->k.sessionid == (__u32)-1)
+	/* once per process and audit sessionid: the lookup walks the session list, and this runs
+	 * for every event. An id is only ever given inside a login, whose handler lineage already
+	 * carries the session, so a miss need not be looked up again. */
+	if (!p || p->k.sessionid == (__u32)-1 || p->k.sessionid == p->sid_checked ||
+	    p->session_id[0])
 		return;
+	p->sid_checked = p->k.sessionid;
 	x = hw_sessions__by_audit(a->sessions, p->k.sessionid);
 	if (x)
 		memcpy(p->session_id, x->id, sizeof(p->session_id));

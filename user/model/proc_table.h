@@ -28,6 +28,7 @@ struct hw_process {
 	__u32 args_len;
 	__u32 flags;
 	char session_id[HW_ENTITY_ID_LEN]; /* hopwatch.session.id, "" outside a session */
+	__u32 sid_checked; /* the audit sessionid last looked up in the sessions, 0 none */
 	__u64 exit_ns; /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
 	__u32 exit_code;
 };
