@@ -127,4 +127,71 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 	return ret | HW_PATH_CUT;
 }
 
+
+/* What the standard descriptors of task refer to after exec (HW_STDIO_*): a shell whose stdin
+ * is a TCP socket is a reverse shell. Reads the fd table as of now; each read is bounded. */
+#define HW_S_IFMT   00170000
+#define HW_S_IFSOCK 0140000
+#define HW_S_IFCHR  0020000
+#define HW_S_IFIFO  0010000
+#define HW_S_IFREG  0100000
+#define HW_SOCK_STREAM 1
+#define HW_SOCK_DGRAM  2
+
+static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, int fd)
+{
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+	__u32 major;
+	__u16 family;
+	short type;
+
+	if ((unsigned int)fd >= max)
+		return HW_STDIO_CLOSED;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return HW_STDIO_CLOSED;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	switch (mode & HW_S_IFMT) {
+	case HW_S_IFSOCK:
+		sock = BPF_CORE_READ(f, private_data);
+		type = BPF_CORE_READ(sock, type);
+		sk = BPF_CORE_READ(sock, sk);
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (family == 1 /* AF_UNIX */)
+			return HW_STDIO_UNIX;
+		if (family == 2 /* AF_INET */ || family == 10 /* AF_INET6 */)
+			return type == HW_SOCK_STREAM	? HW_STDIO_TCP
+			       : type == HW_SOCK_DGRAM ? HW_STDIO_UDP
+						       : HW_STDIO_SOCKET;
+		return HW_STDIO_SOCKET;
+	case HW_S_IFCHR:
+		major = BPF_CORE_READ(f, f_inode, i_rdev) >> 20; /* MINORBITS */
+		if (major >= 136 && major <= 143)
+			return HW_STDIO_PTY;
+		if (major == 4 || major == 5)
+			return HW_STDIO_TTY;
+		return HW_STDIO_CHAR;
+	case HW_S_IFIFO:
+		return HW_STDIO_PIPE;
+	case HW_S_IFREG:
+		return HW_STDIO_FILE;
+	default:
+		return HW_STDIO_UNKNOWN;
+	}
+}
+
+static __always_inline void hw_fill_stdio(__u8 out[3], struct task_struct *task)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+
+	out[0] = hw_stdio_kind(fds, max, 0);
+	out[1] = hw_stdio_kind(fds, max, 1);
+	out[2] = hw_stdio_kind(fds, max, 2);
+}
+
 #endif

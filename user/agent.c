@@ -20,9 +20,12 @@
 #include "model/proc_table.h"
 #include "model/snapshot.h"
 #include "model/users.h"
+#include "output/alert.h"
 #include "output/ecs.h"
 #include "output/sink.h"
 #include "output/text.h"
+
+#define HW_TICK_NS 1000000000ULL /* the engine's clock: timed rules fire within a second */
 
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
@@ -50,6 +53,52 @@ void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 		a->counters.lost_output++;
 	else
 		a->counters.events++;
+}
+
+static void on_alert(const struct hw_alert *al, void *ctx)
+{
+	struct hw_agent *a = ctx;
+	int err;
+
+	if (a->text) {
+		hw_text__alert(&a->atext, al);
+		err = a->atext.error || hw_sink__write(a->sink, a->atext.buf, a->atext.len);
+	} else {
+		hw_json__reset(&a->ajson);
+		hw_ecs__alert(&a->ajson, al);
+		err = a->ajson.error || hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
+	}
+	if (err)
+		a->counters.lost_output++;
+	else
+		a->counters.alerts++;
+}
+
+void hw_agent__observe(struct hw_agent *a)
+{
+	char why[160];
+
+	if (a->json.error || !a->json.len)
+		return;
+	if (a->record && hw_sink__write(a->record, a->json.buf, a->json.len))
+		a->counters.lost_output++;
+	/* the agent's own JSON always parses; a failure here is memory */
+	if (hw_engine__feed_line(a->engine, a->json.buf, a->json.len, why, sizeof(why)))
+		a->counters.lost_output++;
+}
+
+/* The engine's clock: a tick line, recorded, then fed (timed rules fire on ticks). */
+static void tick(struct hw_agent *a, __u64 boot_ns)
+{
+	char why[160];
+
+	hw_json__reset(&a->ajson);
+	hw_ecs__tick(&a->ajson, hw_host__wall_ns(&a->host, boot_ns), a->host.name, a->host.id);
+	if (a->ajson.error)
+		return;
+	if (a->record && hw_sink__write(a->record, a->ajson.buf, a->ajson.len))
+		a->counters.lost_output++;
+	hw_engine__feed_line(a->engine, a->ajson.buf, a->ajson.len, why, sizeof(why));
 }
 
 static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
@@ -100,6 +149,8 @@ static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
 		a->counters.lost_output++;
 		return;
 	}
+	memcpy(p->stdio, e->stdio, sizeof(p->stdio));
+	p->stdio_known = 1;
 	hw_agent__session_mark(a, p);
 	emit_proc(a, "exec", e->hdr.ts_ns, p);
 }
@@ -236,6 +287,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 {
 	__u64 deadline = o->duration_ns ? hw_agent__now() + o->duration_ns : 0;
 	__u64 next_report = hw_agent__now() + a->cfg->conn_report_interval_ns;
+	__u64 next_tick = hw_agent__now() + HW_TICK_NS;
 	int timeout_ms = (int)(a->cfg->poll_interval_ns / 1000000ULL);
 
 	if (timeout_ms < 1)
@@ -248,8 +300,14 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 			return err;
 		/* records queued without a wakeup (BPF_RB_NO_WAKEUP) */
 		ring_buffer__consume(l->rb);
-		hw_sink__flush(a->sink);
 		now = hw_agent__now();
+		if (now >= next_tick) {
+			tick(a, now);
+			next_tick = now + HW_TICK_NS;
+		}
+		hw_sink__flush(a->sink);
+		if (a->record)
+			hw_sink__flush(a->record);
 		hw_proc_table__expire(a->procs, now);
 		if (now >= next_report) {
 			hw_agent__report_conns(a); /* a failed pass is tried again next time */
@@ -258,6 +316,8 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		if (reopen_requested) {
 			reopen_requested = 0;
 			hw_sink__reopen(a->sink);
+			if (a->record)
+				hw_sink__reopen(a->record);
 		}
 		if (deadline && now >= deadline)
 			break;
@@ -296,13 +356,23 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open output '%s': %s", out_path, strerror(errno));
 		return 2;
 	}
+	if (o->record) {
+		a.record = hw_sink__new(o->record);
+		if (!a.record) {
+			snprintf(err, errlen, "cannot open --record '%s': %s", o->record,
+				 strerror(errno));
+			ret = 2;
+			goto out;
+		}
+	}
 	a.text = cfg->format == HW_FORMAT_TEXT ||
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
 	a.conns = hw_conn_table__new(&a.host, cfg->conn_table_max);
 	a.sessions = hw_sessions__new(&a.host, 4096);
-	if (!a.users || !a.procs || !a.conns || !a.sessions) {
+	a.engine = hw_engine__new(cfg, on_alert, &a);
+	if (!a.users || !a.procs || !a.conns || !a.sessions || !a.engine) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -327,6 +397,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	nsess = hw_agent__snapshot_sessions(&a);
 	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL);
+	tick(&a, hw_agent__now()); /* the recording's clock starts with the agent */
 	for (size_t i = 0; i < snap.n; i++)
 		emit_proc(&a, "existing_process", hw_agent__now(), snap.v[i]);
 	free(snap.v);
@@ -345,6 +416,11 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	collect_stats(&a, &l);
 	emit_agent(&a, "agent-stopped", 0, 0, 0, &a.counters);
 	ret = hw_sink__flush(a.sink) ? 1 : 0;
+	if (!ret && a.record && hw_sink__flush(a.record)) {
+		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.record),
+			 strerror(errno));
+		ret = 1;
+	} else
 	if (ret)
 		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
 			 strerror(errno));
@@ -359,7 +435,11 @@ out:
 	hw_sessions__free(a.sessions);
 	hw_users__free(a.users);
 	hw_sink__free(a.sink);
+	hw_sink__free(a.record);
+	hw_engine__free(a.engine);
 	hw_json__free(&a.json);
 	hw_text__free(&a.tline);
+	hw_json__free(&a.ajson);
+	hw_text__free(&a.atext);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #define HW_AGENT_INT_H
 
 #include "config.h"
+#include "detect/engine.h"
 #include "model/conn_table.h"
 #include "model/host.h"
 #include "model/proc_table.h"
@@ -22,9 +23,13 @@ struct hw_agent {
 	struct hw_conn_table *conns;
 	struct hw_sessions *sessions;
 	struct hw_sink *sink;
+	struct hw_sink *record; /* --record: the events as ECS JSON and the ticks, or NULL */
+	struct hw_engine *engine;
 	int text; /* text lines rather than ECS JSON */
-	struct hw_json json;
+	struct hw_json json; /* the event being written: ECS JSON whatever the format */
 	struct hw_text tline;
+	struct hw_json ajson; /* an alert or tick being written */
+	struct hw_text atext;
 	struct hw_agent_counters counters;
 	const char *netns_path;
 	int netns_fd;       /* the scoped namespace, -1 when unscoped */
@@ -70,19 +75,23 @@ void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_p
 			__u32 pid, __u64 start_ns);
 /* Data bytes from the kernel's sequence-number counts of a close record. */
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
-/* Encodes view (a struct hw_KIND_view/event) with hw_text__KIND_event or hw_ecs__KIND_event,
- * as the agent's format says, and writes the line. */
+/* The event just encoded in a->json: to the recording and through the detection engine
+ * (whose alerts are written after the event). */
+void hw_agent__observe(struct hw_agent *a);
+/* Encodes view (a struct hw_KIND_view/event) as ECS JSON — the form the engine and the
+ * recording read — and writes it, or its hw_text__KIND_event line when the format is text. */
 #define HW_AGENT_EMIT(a, kind, view)                                                               \
 	do {                                                                                       \
+		hw_json__reset(&(a)->json);                                                        \
+		hw_ecs__##kind##_event(&(a)->json, &(a)->host, view);                              \
 		if ((a)->text) {                                                                   \
 			hw_text__reset(&(a)->tline);                                               \
 			hw_text__##kind##_event(&(a)->tline, &(a)->host, view);                    \
 			hw_agent__write(a, (a)->tline.buf, (a)->tline.len, (a)->tline.error);      \
 		} else {                                                                           \
-			hw_json__reset(&(a)->json);                                                \
-			hw_ecs__##kind##_event(&(a)->json, &(a)->host, view);                      \
 			hw_agent__write(a, (a)->json.buf, (a)->json.len, (a)->json.error);         \
 		}                                                                                  \
+		hw_agent__observe(a);                                                              \
 	} while (0)
 
 /* Encodes and writes one network event. */

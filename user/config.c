@@ -98,6 +98,8 @@ static const struct key keys[] = {
     KEY("detect", "bruteforce_window", K_DURATION, bruteforce_window_ns, MSEC, YEAR, "5m"),
     KEY("detect", "allow_sources", K_CIDRS, allow_sources),
     KEY("detect", "allow_programs", K_STRS, allow_programs),
+    KEY("detect", "allow_services", K_STRS, allow_services),
+    KEY("detect", "allow_relays", K_STRS, allow_relays),
 
     KEY("output", "format", K_FORMAT, format, .def = "auto"),
     KEY("output", "file", K_STR, file),

@@ -57,6 +57,8 @@ struct hw_config {
 	unsigned int bruteforce_failures;	 /* bruteforce_failures */
 	struct hw_cidr_list allow_sources;	 /* allow_sources: jump hosts, may be empty */
 	struct hw_str_list allow_programs;	 /* allow_programs: may hold long connections */
+	struct hw_str_list allow_services; /* allow_services: listeners that may run shells */
+	struct hw_str_list allow_relays;   /* allow_relays: may accept and connect on (proxies) */
 
 	/* [output] */
 	enum hw_format format; /* format */

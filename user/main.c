@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "check.h"
 #include "config.h"
+#include "replay.h"
 
 #define EXIT_USAGE 2
 
@@ -23,15 +25,19 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  run        load the BPF programs, report running processes, then stream events\n"
+	"             and the alerts of the detection rules\n"
+	"  replay     run the detection rules over recorded event streams (run --record)\n"
+	"             and write the alerts ('hopwatch replay --help')\n"
 	"  check      report what this kernel supports and what would not work; exit 1 if\n"
 	"             'run' would fail\n"
 	"  version    print the version\n"
 	"  help       print this help ('hopwatch run --help' for the options of run)\n"
 	"\n"
 	"Exit status: 0 success; 1 the kernel or system refused (no BTF, not root, a program\n"
-	"that does not load or attach); 2 bad usage (flags, config values, unreadable files).\n"
+	"that does not load or attach); 2 bad usage (flags, config values, unreadable files);\n"
+	"3 replay found malformed lines (and processed the rest).\n"
 	"\n"
-	"Documentation: README.md, docs/configuration.md, docs/events.md.\n";
+	"Documentation: README.md, docs/configuration.md, docs/events.md, docs/rules.md.\n";
 
 static const char run_usage_text[] =
 	"Usage: hopwatch run [OPTIONS]\n"
@@ -44,10 +50,13 @@ static const char run_usage_text[] =
 	"remote logins (user_login with success or failure, user_logout, existing_session for\n"
 	"sessions open before the agent; every process of a session carries its\n"
 	"hopwatch.session.id), plus a 'connection_open' report of every connection still open each\n"
-	"agent.conn_report_interval (10m), until stopped. SIGINT and SIGTERM (or --duration)\n"
-	"stop it cleanly: the ring buffer is drained, an 'agent-stopped' event with the\n"
-	"counters (events, drops, errors) is written, and it exits 0. SIGHUP reopens the output\n"
-	"file (for logrotate).\n"
+	"agent.conn_report_interval (10m), until stopped. Every event also goes through the\n"
+	"detection rules (lateral-movement, admin-fanout, long-session, long-connection,\n"
+	"reverse-shell, service-shell, brute-force, tunnel: docs/rules.md), whose alerts\n"
+	"(event.kind \"alert\") follow the event that raised them. SIGINT and SIGTERM (or\n"
+	"--duration) stop it cleanly: the ring buffer is drained, an 'agent-stopped' event with\n"
+	"the counters (events, alerts, drops, errors) is written, and it exits 0. SIGHUP reopens\n"
+	"the output file and the recording (for logrotate).\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE       read settings from an INI file (none by default: the\n"
@@ -67,10 +76,40 @@ static const char run_usage_text[] =
 	"                          --set agent.netns=PATH\n"
 	"      --host-name NAME    host.name in every event (default: the hostname); same as\n"
 	"                          --set agent.host_name=NAME\n"
+	"      --record PATH       also write the raw event stream to PATH (appended): every\n"
+	"                          event as ECS JSON plus the engine's clock ticks (one a\n"
+	"                          second), so 'hopwatch replay PATH' gives the same alerts\n"
 	"  -v, --verbose           print libbpf's messages (verifier logs) to stderr\n"
 	"  -h, --help              print this help\n"
 	"\n"
-	"Keys, defaults and formats: docs/configuration.md. Event fields: docs/events.md.\n";
+	"Keys, defaults and formats: docs/configuration.md. Event fields: docs/events.md.\n"
+	"Rules and their knobs: docs/rules.md.\n";
+
+static const char replay_usage_text[] =
+	"Usage: hopwatch replay [OPTIONS] FILE...\n"
+	"\n"
+	"Runs the detection rules over recorded event streams and writes their alerts (nothing\n"
+	"else) to standard output. FILE is a recording made with 'hopwatch run --record', or any\n"
+	"file of hopwatch ECS JSON lines (an output file); '-' reads standard input. Each host\n"
+	"(host.id) gets its own engine. A recording carries the agent's clock ticks, so timed\n"
+	"rules (long-session, long-connection) fire at the same moments as they did live and\n"
+	"the alerts are the same, byte for byte, when the same settings are given; a stream\n"
+	"without ticks is ticked at each event's time. Alert lines in the input are skipped.\n"
+	"\n"
+	"Malformed lines (bad JSON, no @timestamp or event.action, over 1 MiB) are reported on\n"
+	"standard error as FILE:LINE with the reason (the first 20), counted, and skipped; the\n"
+	"rest is processed. A summary line goes to standard error at the end.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE       read settings from an INI file (the [detect] keys matter)\n"
+	"  -o, --format json|text  ECS JSON lines or one readable line per alert (default: text\n"
+	"                          when standard output is a terminal, else json)\n"
+	"  -s, --set SECTION.KEY=VALUE\n"
+	"                          override one config key; may be repeated\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"Exit status: 0 success; 2 bad usage or a file that cannot be read; 1 the alerts could\n"
+	"not be written; 3 some lines were malformed (the alerts of the rest were written).\n";
 
 static int usage_error(const char *cmd, const char *msg)
 {
@@ -144,8 +183,8 @@ static int cmd_run(int argc, char **argv)
 			ret = 0;
 			goto out;
 		case 'R':
-			ret = usage_error("run ", "--record is not available yet in this version");
-			goto out;
+			ro.record = optarg;
+			break;
 		case ':':
 			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
 			ret = usage_error("run ", msg);
@@ -205,6 +244,101 @@ out:
 	return ret;
 }
 
+/* Applies -c and the --set list; returns 0 or prints the error and returns EXIT_USAGE. */
+static int load_config(struct hw_config *cfg, const char *path, const char **sets, int nsets)
+{
+	char err[1024];
+
+	if (path && hw_config__load_file(cfg, path, err, sizeof(err))) {
+		fprintf(stderr, "hopwatch: %s\n", err);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (hw_config__set(cfg, sets[i], err, sizeof(err))) {
+			fprintf(stderr, "hopwatch: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'o'},
+		{"set", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char **sets = calloc((size_t)argc + 2, sizeof(*sets));
+	const char *config_path = NULL;
+	char *fmt = NULL, msg[1200];
+	struct hw_config cfg;
+	struct hw_replay_stats st;
+	int nsets = 0, c, ret = EXIT_USAGE, text;
+
+	if (!sets || hw_config__init(&cfg)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		free(sets);
+		return 1;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:o:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			free(fmt);
+			if (asprintf(&fmt, "output.format=%s", optarg) < 0) {
+				fmt = NULL;
+				ret = 1;
+				goto out;
+			}
+			break;
+		case 's':
+			sets[nsets++] = optarg;
+			break;
+		case 'h':
+			fputs(replay_usage_text, stdout);
+			ret = 0;
+			goto out;
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+			ret = usage_error("replay ", msg);
+			goto out;
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+			ret = usage_error("replay ", msg);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		ret = usage_error("replay ", "no FILE to replay (a recording, or '-' for stdin)");
+		goto out;
+	}
+	if (fmt)
+		sets[nsets++] = fmt;
+	if (load_config(&cfg, config_path, sets, nsets))
+		goto out;
+	text = cfg.format == HW_FORMAT_TEXT ||
+	       (cfg.format == HW_FORMAT_AUTO && isatty(STDOUT_FILENO));
+	ret = hw_replay(&cfg, text, argv + optind, argc - optind, stdout, stderr, &st);
+	fprintf(stderr,
+		"hopwatch: replayed %llu lines: %llu events from %llu hosts, %llu alerts, %llu "
+		"malformed\n",
+		st.lines, st.events, st.hosts, st.alerts, st.malformed);
+	if (!ret && st.malformed)
+		ret = HW_EXIT_MALFORMED;
+out:
+	free(fmt);
+	free(sets);
+	hw_config__free(&cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -231,7 +365,9 @@ int main(int argc, char **argv)
 		}
 		return hw_check(stdout);
 	}
-	if (!strcmp(cmd, "replay") || !strcmp(cmd, "collect")) {
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "collect")) {
 		fprintf(stderr, "hopwatch: '%s' is not available yet in this version\n", cmd);
 		return EXIT_USAGE;
 	}

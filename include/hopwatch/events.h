@@ -28,6 +28,20 @@
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
 #define HW_EV_TYPE_MAX 9
 
+/* hw_exec_event.stdio: what a standard descriptor refers to (reverse shells: a shell whose
+ * stdin/stdout is a TCP socket, or a pty/socketpair held by a parent with one) */
+#define HW_STDIO_UNKNOWN 0
+#define HW_STDIO_TCP     1 /* AF_INET/AF_INET6 stream socket */
+#define HW_STDIO_UDP     2 /* AF_INET/AF_INET6 datagram socket */
+#define HW_STDIO_UNIX    3
+#define HW_STDIO_SOCKET  4 /* another family */
+#define HW_STDIO_PTY     5 /* a pseudo-terminal slave (majors 136-143) */
+#define HW_STDIO_TTY     6 /* another terminal (majors 4, 5) */
+#define HW_STDIO_PIPE    7
+#define HW_STDIO_FILE    8
+#define HW_STDIO_CHAR    9 /* another character device (/dev/null) */
+#define HW_STDIO_CLOSED  10
+
 /* hw_exec_event.flags */
 #define HW_EXEC_ARGS_TRUNCATED (1u << 0) /* argv longer than the configured bound */
 #define HW_EXEC_EXE_TRUNCATED  (1u << 1) /* executable path deeper/longer than HW_PATH_MAX */
@@ -79,6 +93,9 @@ struct hw_exec_event {
 	__u32 args_len; /* bytes in args: NUL-separated argv */
 	__u32 args_total; /* bytes the whole argv has (> args_len when truncated) */
 	__u32 flags;      /* HW_EXEC_* */
+	__u8 stdio[3];    /* HW_STDIO_* of fds 0, 1 and 2 after exec */
+	__u8 pad8;
+	__u32 pad32;
 	struct hw_path exe;
 	struct hw_path cwd;
 	char args[HW_ARGS_MAX];

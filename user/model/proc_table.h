@@ -29,6 +29,8 @@ struct hw_process {
 	__u32 flags;
 	char session_id[HW_ENTITY_ID_LEN]; /* hopwatch.session.id, "" outside a session */
 	__u32 sid_checked; /* the audit sessionid last looked up in the sessions, 0 none */
+	__u8 stdio[3];	 /* HW_STDIO_* of fds 0-2 at the last exec (or the snapshot) */
+	__u8 stdio_known; /* stdio was read: from the exec record or /proc */
 	__u64 exit_ns; /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
 	__u32 exit_code;
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "model/snapshot.h"
@@ -182,6 +183,72 @@ int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick,
 	return 0;
 }
 
+/* Is socket inode ino listed in /proc/PID/net/NAME (the process's own namespace)? The inode
+ * is the 10th column of tcp/udp lines and the 7th of unix lines. */
+static int net_has_inode(const char *proc_root, __u32 pid, const char *name, unsigned long ino)
+{
+	char path[96], line[512];
+	int found = 0, unix_file = !strcmp(name, "unix");
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%u/net/%s", proc_root, pid, name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long v = 0;
+
+		if (unix_file ? sscanf(line, "%*s %*s %*s %*s %*s %*s %lu", &v) == 1
+			      : sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", &v) == 1)
+			found = v == ino;
+	}
+	fclose(f);
+	return found;
+}
+
+void hw_snapshot__stdio(const char *proc_root, __u32 pid, __u8 out[3])
+{
+	for (int fd = 0; fd < 3; fd++) {
+		char path[64];
+		struct stat st;
+		unsigned int major;
+
+		snprintf(path, sizeof(path), "%s/%u/fd/%d", proc_root, pid, fd);
+		if (stat(path, &st)) {
+			out[fd] = errno == ENOENT ? HW_STDIO_CLOSED : HW_STDIO_UNKNOWN;
+			continue;
+		}
+		switch (st.st_mode & S_IFMT) {
+		case S_IFSOCK:
+			if (net_has_inode(proc_root, pid, "tcp", st.st_ino) ||
+			    net_has_inode(proc_root, pid, "tcp6", st.st_ino))
+				out[fd] = HW_STDIO_TCP;
+			else if (net_has_inode(proc_root, pid, "udp", st.st_ino) ||
+				 net_has_inode(proc_root, pid, "udp6", st.st_ino))
+				out[fd] = HW_STDIO_UDP;
+			else if (net_has_inode(proc_root, pid, "unix", st.st_ino))
+				out[fd] = HW_STDIO_UNIX;
+			else
+				out[fd] = HW_STDIO_SOCKET;
+			break;
+		case S_IFCHR:
+			major = major(st.st_rdev);
+			out[fd] = major >= 136 && major <= 143 ? HW_STDIO_PTY
+				  : major == 4 || major == 5  ? HW_STDIO_TTY
+							       : HW_STDIO_CHAR;
+			break;
+		case S_IFIFO:
+			out[fd] = HW_STDIO_PIPE;
+			break;
+		case S_IFREG:
+			out[fd] = HW_STDIO_FILE;
+			break;
+		default:
+			out[fd] = HW_STDIO_UNKNOWN;
+		}
+	}
+}
+
 struct snap_entry {
 	struct hw_proc k;
 	char *exe, *cwd, *args;
@@ -287,6 +354,8 @@ int hw_snapshot__procs(struct hw_proc_table *t, const char *proc_root, __u32 net
 		p = hw_proc_table__upsert(t, &e->k);
 		if (p && !hw_process__set_image(p, e->exe, e->cwd, e->args, e->args_len, flags)) {
 			p->flags |= HW_PROC_SNAPSHOT;
+			hw_snapshot__stdio(proc_root, e->k.pid, p->stdio);
+			p->stdio_known = 1;
 			if (cb)
 				cb(p, ctx);
 			count++;

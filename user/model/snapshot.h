@@ -23,4 +23,7 @@ int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick,
 			   struct hw_proc *out, char **exe, char **cwd, char **args,
 			   __u32 *args_len, int *kthread);
 
+/* What fds 0-2 of pid refer to now (HW_STDIO_*), from /proc/PID/fd and /proc/PID/net. */
+void hw_snapshot__stdio(const char *proc_root, __u32 pid, __u8 out[3]);
+
 #endif

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "detect/fact.h"
 #include "output/ecs.h"
 
 static void timestamp(struct hw_json *j, const char *key, const struct hw_host *h, __u64 boot_ns)
@@ -210,6 +211,12 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 	process(j, h, e->p, e->user_name, e->euser_name);
 	hw_json__begin_object(j, "hopwatch");
 	process_extras(j, e->p);
+	if (e->p->stdio_known && (snapshot || !strcmp(e->action, "exec"))) {
+		hw_json__begin_array(j, "stdio");
+		for (int i = 0; i < 3; i++)
+			hw_json__string(j, NULL, hw_stdio_name(e->p->stdio[i]));
+		hw_json__end_array(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/fact.h"
 #include "output/text.h"
 
 static int reserve(struct hw_text *t, size_t more)
@@ -94,6 +95,15 @@ static void when(struct hw_text *t, const struct hw_host *h, __u64 ts_ns)
 	put(t, "%s ", ts);
 }
 
+void hw_text__raw(struct hw_text *t, const char *s, size_t n)
+{
+	if (reserve(t, n))
+		return;
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = 0;
+}
+
 void hw_text__reset(struct hw_text *t)
 {
 	t->len = 0;
@@ -128,6 +138,10 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 		put(t, " tty=%s", k->tty);
 	if (p->session_id[0])
 		put(t, " session=%s", p->session_id);
+	if (p->stdio_known && strcmp(e->action, "fork") && strcmp(e->action, "exit") &&
+	    (hw_stdio_is_socket(p->stdio[0]) || hw_stdio_is_socket(p->stdio[1])))
+		put(t, " stdio=%s,%s,%s", hw_stdio_name(p->stdio[0]), hw_stdio_name(p->stdio[1]),
+		    hw_stdio_name(p->stdio[2]));
 	if (p->flags & HW_PROC_EXITED) {
 		__u32 sig = p->exit_code & 0x7f;
 

@@ -1,0 +1,531 @@
+/* The engine's model: processes, connections and sessions rebuilt from event facts, then
+ * handed to the rules (rules.c). Memory is bounded: exited processes are kept in a FIFO of
+ * HW_EXITED_KEPT, closed connections and ended sessions are freed, each table holds at most
+ * HW_TABLE_MAX entries (beyond that new entries are not followed and counted). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/engine_int.h"
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id)
+{
+	return entity_id && entity_id[0] ? (struct hw_eproc *)hw_smap__get(&e->procs, entity_id)
+					 : NULL;
+}
+
+struct hw_esession *hw_engine__session(struct hw_engine *e, const char *id)
+{
+	return id && id[0] ? (struct hw_esession *)hw_smap__get(&e->sessions, id) : NULL;
+}
+
+static int parse_ip(const char *ip, int *family, unsigned char addr[16])
+{
+	if (inet_pton(AF_INET, ip, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int hw_engine__internal(const struct hw_engine *e, const char *ip)
+{
+	unsigned char a[16];
+	int family;
+
+	return !parse_ip(ip, &family, a) &&
+	       hw_cidrs_contain(e->cfg->internal_nets.v, e->cfg->internal_nets.n, family, a);
+}
+
+int hw_engine__loopback(const char *ip)
+{
+	return !ip[0] || !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strcmp(ip, "0.0.0.0") ||
+	       !strcmp(ip, "::");
+}
+
+int hw_engine__admin_port(const struct hw_engine *e, unsigned int port)
+{
+	for (size_t i = 0; i < e->cfg->admin_ports.n; i++)
+		if (e->cfg->admin_ports.v[i] == port)
+			return 1;
+	return 0;
+}
+
+/* An executable against a list of names (its base name) and paths (the whole path). */
+int hw_engine__match(const struct hw_str_list *l, const char *exe)
+{
+	const char *base;
+
+	if (!exe || !exe[0])
+		return 0;
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i][0] == '/' ? !strcmp(l->v[i], exe) : !strcmp(l->v[i], base))
+			return 1;
+	return 0;
+}
+
+static int allowed_source(const struct hw_engine *e, const char *ip)
+{
+	unsigned char a[16];
+	int family;
+
+	return !parse_ip(ip, &family, a) &&
+	       hw_cidrs_contain(e->cfg->allow_sources.v, e->cfg->allow_sources.n, family, a);
+}
+
+/* A stable short id: FNV-1a 64 of the parts, in hex. */
+static void alert_id(char out[24], const char *host, const char *rule, const char *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[3] = {host, rule, key};
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *s = parts[i]; s && *s; s++)
+			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	snprintf(out, 24, "%016llx", (unsigned long long)h);
+}
+
+void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key)
+{
+	a->ts = e->now;
+	a->host_id = e->host_id;
+	a->host_name = e->host_name;
+	alert_id(a->id, e->host_id, a->rule_id, key);
+	e->alerts++;
+	if (e->fn)
+		e->fn(a, e->ctx);
+}
+
+struct hw_engine *hw_engine__new(const struct hw_config *cfg, hw_alert_fn fn, void *ctx)
+{
+	struct hw_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->cfg = cfg;
+	e->fn = fn;
+	e->ctx = ctx;
+	return e;
+}
+
+static void free_node(struct hw_snode *n, void *ctx)
+{
+	(void)ctx;
+	free(n);
+}
+
+void hw_engine__free(struct hw_engine *e)
+{
+	struct hw_smap *maps[5];
+
+	if (!e)
+		return;
+	maps[0] = &e->procs;
+	maps[1] = &e->conns;
+	maps[2] = &e->sessions;
+	maps[3] = &e->fanout;
+	maps[4] = &e->brute;
+	for (int i = 0; i < 5; i++) {
+		hw_smap__each(maps[i], free_node, NULL);
+		hw_smap__free(maps[i]);
+	}
+	hw_jdoc__free(&e->doc);
+	free(e);
+}
+
+/* Finds or creates a record of size bytes under key; NULL when the table is full. */
+static void *upsert(struct hw_engine *e, struct hw_smap *m, const char *key, size_t size,
+		    int *created)
+{
+	struct hw_snode *n = hw_smap__get(m, key);
+
+	*created = 0;
+	if (n)
+		return n;
+	if (m->n >= HW_TABLE_MAX) {
+		e->table_full++;
+		return NULL;
+	}
+	n = calloc(1, size);
+	if (!n)
+		return NULL;
+	if (hw_smap__put(m, n, key)) {
+		free(n);
+		return NULL;
+	}
+	*created = 1;
+	return n;
+}
+
+static void proc_forget_oldest_exited(struct hw_engine *e)
+{
+	while (e->nexited > HW_EXITED_KEPT && e->exited_head) {
+		struct hw_eproc *p = e->exited_head;
+
+		e->exited_head = p->exited_next;
+		if (!e->exited_head)
+			e->exited_tail = NULL;
+		e->nexited--;
+		hw_smap__del(&e->procs, &p->node);
+		free(p);
+	}
+}
+
+/* The process an event is about, created or refreshed from the fact. */
+static struct hw_eproc *proc_of(struct hw_engine *e, const struct hw_fact *f, int image)
+{
+	struct hw_eproc *p;
+	int created;
+
+	if (!f->entity_id[0])
+		return NULL;
+	p = upsert(e, &e->procs, f->entity_id, sizeof(*p), &created);
+	if (!p)
+		return NULL;
+	if (created) {
+		p->pid = f->pid;
+		copy(p->exe, sizeof(p->exe), f->executable);
+		copy(p->name, sizeof(p->name), f->name);
+	}
+	if (f->parent_entity_id[0])
+		copy(p->parent, sizeof(p->parent), f->parent_entity_id);
+	if (image && f->executable[0]) {
+		copy(p->exe, sizeof(p->exe), f->executable);
+		copy(p->name, sizeof(p->name), f->name);
+	}
+	if (f->session_id[0])
+		copy(p->session, sizeof(p->session), f->session_id);
+	return p;
+}
+
+static void proc_exit(struct hw_engine *e, struct hw_eproc *p)
+{
+	if (p->flags & EP_EXITED)
+		return;
+	p->flags |= EP_EXITED;
+	p->exited_next = NULL;
+	if (e->exited_tail)
+		e->exited_tail->exited_next = p;
+	else
+		e->exited_head = p;
+	e->exited_tail = p;
+	e->nexited++;
+	proc_forget_oldest_exited(e);
+}
+
+static void conn_close(struct hw_engine *e, struct hw_econn *c)
+{
+	struct hw_eproc *p = hw_engine__proc(e, c->owner);
+
+	if (p && c->remote_host) {
+		if (p->open_conns)
+			p->open_conns--;
+		if (c->egress && p->open_egress)
+			p->open_egress--;
+	}
+	hw_smap__del(&e->conns, &c->node);
+	free(c);
+}
+
+/* A connection the fact reports open (attempted with success, accepted, found, reported). */
+static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
+				  struct hw_eproc *p)
+{
+	struct hw_econn *c;
+	int created;
+
+	if (!f->conn_id[0] || f->udp)
+		return NULL;
+	c = upsert(e, &e->conns, f->conn_id, sizeof(*c), &created);
+	if (!c)
+		return NULL;
+	if (created) {
+		c->egress = f->egress;
+		/* source is the local end of an egress connection, the remote of an ingress one */
+		c->local = f->egress ? f->src : f->dst;
+		c->remote = f->egress ? f->dst : f->src;
+		c->remote_host = !hw_engine__loopback(c->remote.ip) && strcmp(c->remote.ip,
+									      c->local.ip);
+		c->start = f->conn_start ? f->conn_start : f->ts;
+		c->pid = f->pid;
+		copy(c->owner, sizeof(c->owner), f->entity_id);
+		copy(c->exe, sizeof(c->exe), f->executable[0] ? f->executable : p ? p->exe : "");
+		copy(c->session, sizeof(c->session), f->session_id);
+		if (p && c->remote_host) {
+			p->open_conns++;
+			if (c->egress)
+				p->open_egress++;
+		}
+	}
+	if (f->src.have_bytes) {
+		c->local.bytes = f->egress ? f->src.bytes : f->dst.bytes;
+		c->remote.bytes = f->egress ? f->dst.bytes : f->src.bytes;
+		c->local.have_bytes = c->remote.have_bytes = 1;
+	}
+	c->last_seen = f->ts;
+	return c;
+}
+
+/* The session whose connection this is (client = remote end, server = local end). */
+static struct hw_esession *session_of_conn(struct hw_engine *e, const struct hw_econn *c);
+
+struct conn_match {
+	const struct hw_econn *c;
+	struct hw_esession *found;
+};
+
+static void match_session(struct hw_snode *n, void *ctx)
+{
+	struct hw_esession *s = (struct hw_esession *)n;
+	struct conn_match *m = ctx;
+
+	if (!m->found && s->client.port == m->c->remote.port && s->server.port == m->c->local.port &&
+	    !strcmp(s->client.ip, m->c->remote.ip) && !strcmp(s->server.ip, m->c->local.ip))
+		m->found = s;
+}
+
+static struct hw_esession *session_of_conn(struct hw_engine *e, const struct hw_econn *c)
+{
+	struct conn_match m = {.c = c};
+
+	if (c->egress || !e->sessions.n)
+		return NULL;
+	hw_smap__each(&e->sessions, match_session, &m);
+	return m.found;
+}
+
+static void session_bytes(struct hw_engine *e, const struct hw_econn *c)
+{
+	struct hw_esession *s;
+
+	if (!c || c->egress || !c->remote.have_bytes)
+		return;
+	s = session_of_conn(e, c);
+	if (s) {
+		s->bytes_in = c->remote.bytes;
+		s->bytes_out = c->local.bytes;
+		s->have_bytes = 1;
+	}
+}
+
+static void session_open(struct hw_engine *e, const struct hw_fact *f)
+{
+	struct hw_esession *s;
+	int created;
+
+	if (!f->session_id[0])
+		return;
+	s = upsert(e, &e->sessions, f->session_id, sizeof(*s), &created);
+	if (!s)
+		return;
+	copy(s->user, sizeof(s->user), f->user);
+	copy(s->service, sizeof(s->service), f->service);
+	copy(s->handler, sizeof(s->handler), f->entity_id);
+	s->client = f->src;
+	s->server = f->dst;
+	s->client.have_bytes = s->server.have_bytes = 0;
+	if (created) {
+		s->start = f->session_start ? f->session_start : f->ts;
+		s->last_activity = f->ts;
+		s->allowed = allowed_source(e, s->client.ip);
+	}
+}
+
+static void sweep(struct hw_snode *n, void *ctx);
+
+struct sweep_ctx {
+	struct hw_engine *e;
+	struct hw_smap *m;
+	unsigned long long before;
+};
+
+static void sweep(struct hw_snode *n, void *ctx)
+{
+	struct sweep_ctx *s = ctx;
+	unsigned long long last;
+
+	if (s->m == &s->e->brute)
+		last = ((struct hw_ebrute *)n)->last;
+	else
+		last = ((struct hw_efanout *)n)->n ? ((struct hw_efanout *)n)->ts[((struct hw_efanout *)n)->n - 1] : 0;
+	if (last < s->before) {
+		hw_smap__del(s->m, n);
+		free(n);
+	}
+}
+
+/* Forgets fan-out and brute-force state older than its window (and the alert it raised: a new
+ * burst later alerts again). */
+static void sweep_windows(struct hw_engine *e)
+{
+	struct sweep_ctx c = {.e = e};
+
+	if (e->now - e->last_sweep < 60 * NS_PER_SEC)
+		return;
+	e->last_sweep = e->now;
+	c.m = &e->fanout;
+	c.before = e->now > e->cfg->fanout_window_ns ? e->now - e->cfg->fanout_window_ns : 0;
+	hw_smap__each(&e->fanout, sweep, &c);
+	c.m = &e->brute;
+	c.before = e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
+	hw_smap__each(&e->brute, sweep, &c);
+}
+
+void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
+{
+	struct hw_eproc *p = NULL;
+	struct hw_econn *c;
+	struct hw_esession *s;
+
+	if (f->kind == HW_F_OTHER || f->kind == HW_F_ALERT)
+		return;
+	if (f->ts > e->now)
+		e->now = f->ts;
+	if (f->host_id[0])
+		copy(e->host_id, sizeof(e->host_id), f->host_id);
+	if (f->host_name[0])
+		copy(e->host_name, sizeof(e->host_name), f->host_name);
+	e->cur = f;
+	if (f->session_id[0] && f->kind != HW_F_LOGOUT) {
+		s = hw_engine__session(e, f->session_id);
+		if (s && f->ts > s->last_activity)
+			s->last_activity = f->ts;
+	}
+	switch (f->kind) {
+	case HW_F_EXEC:
+	case HW_F_PROC_SNAPSHOT:
+		p = proc_of(e, f, 1);
+		if (p) {
+			if (f->unlinked)
+				p->flags |= EP_UNLINKED;
+			else
+				p->flags &= ~EP_UNLINKED;
+			hw_rules__exec(e, f, p);
+		}
+		break;
+	case HW_F_FORK: {
+		struct hw_eproc *parent;
+
+		p = proc_of(e, f, 0);
+		parent = p ? hw_engine__proc(e, p->parent) : NULL;
+		if (p && parent && !f->executable[0]) {
+			copy(p->exe, sizeof(p->exe), parent->exe);
+			copy(p->name, sizeof(p->name), parent->name);
+		}
+		/* the children of a reverse shell share its descriptors: one alert for all */
+		if (p && parent)
+			p->flags |= parent->flags & EP_FIRED_REVERSE;
+		break;
+	}
+	case HW_F_EXIT:
+		p = hw_engine__proc(e, f->entity_id);
+		if (p)
+			proc_exit(e, p);
+		break;
+	case HW_F_CONNECT:
+		if (f->udp)
+			break;
+		p = proc_of(e, f, 0);
+		if (!f->failure)
+			conn_open(e, f, p);
+		hw_rules__connect(e, f, p);
+		break;
+	case HW_F_ACCEPT:
+	case HW_F_CONN_SNAPSHOT:
+	case HW_F_CONN_OPEN:
+		p = proc_of(e, f, 0);
+		c = conn_open(e, f, p);
+		session_bytes(e, c);
+		if (f->kind == HW_F_ACCEPT && p && c && c->remote_host) {
+			p->accepted_ts = f->ts;
+			copy(p->accepted_peer, sizeof(p->accepted_peer), c->remote.ip);
+			copy(p->accepted_conn, sizeof(p->accepted_conn), f->conn_id);
+		}
+		break;
+	case HW_F_DISCONNECT:
+		c = (struct hw_econn *)hw_smap__get(&e->conns, f->conn_id);
+		if (c) {
+			c->local.bytes = f->egress ? f->src.bytes : f->dst.bytes;
+			c->remote.bytes = f->egress ? f->dst.bytes : f->src.bytes;
+			c->remote.have_bytes = f->src.have_bytes;
+			session_bytes(e, c);
+			conn_close(e, c);
+		}
+		break;
+	case HW_F_LISTEN:
+		p = proc_of(e, f, 0);
+		if (p && !f->udp) {
+			p->flags |= EP_LISTENER;
+			hw_rules__listen(e, f, p);
+		}
+		break;
+	case HW_F_LOGIN:
+		if (!f->failure)
+			session_open(e, f);
+		hw_rules__login(e, f);
+		break;
+	case HW_F_SESSION_SNAPSHOT:
+		session_open(e, f);
+		break;
+	case HW_F_LOGOUT:
+		s = hw_engine__session(e, f->session_id);
+		if (s) {
+			hw_smap__del(&e->sessions, &s->node);
+			free(s);
+		}
+		break;
+	case HW_F_TICK:
+		hw_rules__tick(e);
+		sweep_windows(e);
+		break;
+	default:
+		break;
+	}
+	e->cur = NULL;
+}
+
+int hw_engine__feed_line(struct hw_engine *e, const char *line, size_t len, char *err,
+			 size_t errlen)
+{
+	int r;
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	r = hw_jdoc__parse(&e->doc, line, len);
+	if (r) {
+		snprintf(err, errlen, "%s", e->doc.err);
+		return r;
+	}
+	r = hw_fact__from_json(&e->fact, &e->doc, err, errlen);
+	if (r)
+		return r;
+	e->last_kind = e->fact.kind;
+	hw_engine__feed(e, &e->fact);
+	return 0;
+}
+
+enum hw_fact_kind hw_engine__last_kind(const struct hw_engine *e)
+{
+	return e->last_kind;
+}
+
+unsigned long long hw_engine__alerts(const struct hw_engine *e)
+{
+	return e->alerts;
+}

@@ -1,0 +1,117 @@
+/* The engine's model and the rules' entry points, shared by engine.c (the model, fed by facts)
+ * and rules.c (the rules). Nothing else includes this. */
+#ifndef HW_DETECT_ENGINE_INT_H
+#define HW_DETECT_ENGINE_INT_H
+
+#include "detect/engine.h"
+#include "detect/smap.h"
+
+#define NS_PER_SEC 1000000000ULL
+#define HW_RELAY_WINDOW_NS NS_PER_SEC /* accept, then connect on within this: a relay */
+#define HW_EXITED_KEPT 8192	      /* exited processes kept for the lineage of late events */
+#define HW_TABLE_MAX 262144	      /* entries per table at most (memory bound) */
+#define HW_FANOUT_MAX 64	      /* hosts remembered per session or process */
+#define HW_BRUTE_MAX 64		      /* failure times remembered per source */
+#define HW_LATERAL_MAX 16	      /* destinations alerted per session */
+
+/* hw_eproc.flags */
+#define EP_EXITED        (1u << 0)
+#define EP_LISTENER      (1u << 1) /* holds a listening TCP socket (listen, existing_listener) */
+#define EP_FIRED_REVERSE (1u << 2)
+#define EP_FIRED_SERVICE (1u << 3) /* service-shell fired for this service process */
+#define EP_FIRED_TUNNEL  (1u << 4)
+#define EP_FIRED_RELAY   (1u << 5)
+#define EP_UNLINKED      (1u << 6)
+
+struct hw_eproc {
+	struct hw_snode node; /* entity id */
+	struct hw_eproc *exited_next; /* the exited FIFO */
+	char parent[HW_FACT_ID_LEN];
+	char exe[HW_FACT_PATH_LEN];
+	char name[HW_FACT_ARG_LEN];
+	char session[HW_FACT_ID_LEN];
+	unsigned int pid;
+	unsigned int flags;
+	unsigned int open_conns; /* open TCP connections to another host it owns */
+	unsigned int open_egress;
+	unsigned long long accepted_ts; /* its last accept from another host, 0 none */
+	char accepted_peer[HW_FACT_IP_LEN];
+	char accepted_conn[HW_FACT_ID_LEN];
+};
+
+struct hw_econn {
+	struct hw_snode node; /* connection id */
+	char owner[HW_FACT_ID_LEN];
+	char exe[HW_FACT_PATH_LEN];
+	char session[HW_FACT_ID_LEN];
+	struct hw_fact_ep local, remote;
+	unsigned long long start, last_seen;
+	unsigned int pid;
+	int egress, remote_host; /* remote_host: the peer is not this host (not loopback) */
+	int fired_long;
+};
+
+struct hw_esession {
+	struct hw_snode node; /* session id */
+	char user[64];
+	char service[32];
+	char handler[HW_FACT_ID_LEN];
+	struct hw_fact_ep client, server;
+	unsigned long long start, last_activity;
+	unsigned long long bytes_in, bytes_out; /* from and to the client, as last reported */
+	int have_bytes;
+	int allowed; /* from detect.allow_sources */
+	int fired_long;
+	int nlateral;
+	char lateral[HW_LATERAL_MAX][HW_FACT_IP_LEN + 8]; /* "ip:port" alerted */
+};
+
+struct hw_efanout {
+	struct hw_snode node; /* session id or process entity id */
+	unsigned long long ts[HW_FANOUT_MAX];
+	char ip[HW_FANOUT_MAX][HW_FACT_IP_LEN];
+	int n, failures, fired;
+};
+
+struct hw_ebrute {
+	struct hw_snode node; /* source ip */
+	unsigned long long ts[HW_BRUTE_MAX]; /* failure times, oldest first */
+	int n;
+	unsigned long long last;
+	int fired, fired_success;
+	char users[128]; /* users tried, comma-separated, for the message */
+};
+
+struct hw_engine {
+	const struct hw_config *cfg;
+	hw_alert_fn fn;
+	void *ctx;
+	struct hw_smap procs, conns, sessions, fanout, brute;
+	struct hw_eproc *exited_head, *exited_tail;
+	size_t nexited;
+	unsigned long long now, last_sweep;
+	unsigned long long alerts, table_full;
+	const struct hw_fact *cur; /* the fact being fed (host of alerts) */
+	char host_id[80], host_name[256];
+	struct hw_jdoc doc;
+	struct hw_fact fact;
+	enum hw_fact_kind last_kind;
+};
+
+/* model lookups (engine.c) */
+struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id);
+struct hw_esession *hw_engine__session(struct hw_engine *e, const char *id);
+int hw_engine__internal(const struct hw_engine *e, const char *ip);
+int hw_engine__loopback(const char *ip);
+int hw_engine__admin_port(const struct hw_engine *e, unsigned int port);
+int hw_engine__match(const struct hw_str_list *l, const char *exe);
+void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key);
+
+/* rules (rules.c): each is called after the model took the fact in */
+void hw_rules__exec(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__login(struct hw_engine *e, const struct hw_fact *f);
+void hw_rules__tick(struct hw_engine *e);
+
+#endif

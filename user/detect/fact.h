@@ -1,0 +1,109 @@
+/* What the detection engine knows of one event line: the fields its rules use, read back from
+ * the ECS JSON the agent writes. The live agent, `replay` and the collector all build facts
+ * from the same JSON, so the engine sees exactly the same thing in each. */
+#ifndef HW_DETECT_FACT_H
+#define HW_DETECT_FACT_H
+
+#include <stddef.h>
+
+#include "detect/jsonread.h"
+
+#define HW_FACT_ID_LEN 48   /* entity, session and connection ids (ours are 22 characters) */
+#define HW_FACT_IP_LEN 48   /* an IPv6 address in text */
+#define HW_FACT_PATH_LEN 256
+#define HW_FACT_ARG_LEN 64
+#define HW_FACT_ARGS 3      /* argv[0..2]: enough for "sh -c", "bash -i" */
+
+enum hw_fact_kind {
+	HW_F_OTHER = 0, /* ignored by the rules */
+	HW_F_EXEC,
+	HW_F_FORK,
+	HW_F_EXIT,
+	HW_F_PROC_SNAPSHOT, /* existing_process */
+	HW_F_CONNECT,	    /* connection_attempted */
+	HW_F_ACCEPT,	    /* connection_accepted */
+	HW_F_DISCONNECT,
+	HW_F_LISTEN,	   /* listen, existing_listener */
+	HW_F_CONN_SNAPSHOT, /* existing_connection */
+	HW_F_CONN_OPEN,	   /* connection_open: the periodic report */
+	HW_F_LOGIN,	   /* user_login */
+	HW_F_LOGOUT,	   /* user_logout */
+	HW_F_SESSION_SNAPSHOT, /* existing_session */
+	HW_F_AGENT_STARTED,
+	HW_F_AGENT_STOPPED,
+	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
+	HW_F_ALERT, /* an alert line: replay and the collector make their own */
+};
+
+/* The kind of file on a standard descriptor at exec (hopwatch.stdio). */
+enum hw_stdio {
+	HW_IO_UNKNOWN = 0,
+	HW_IO_TCP,
+	HW_IO_UDP,
+	HW_IO_UNIX,
+	HW_IO_SOCKET, /* another socket family */
+	HW_IO_PTY,
+	HW_IO_TTY,
+	HW_IO_PIPE,
+	HW_IO_FILE,
+	HW_IO_CHAR, /* a character device other than a terminal (/dev/null) */
+	HW_IO_CLOSED,
+};
+
+struct hw_fact_ep {
+	char ip[HW_FACT_IP_LEN];
+	unsigned int port;
+	unsigned long long bytes;
+	int have_bytes;
+};
+
+struct hw_fact {
+	enum hw_fact_kind kind;
+	unsigned long long ts; /* @timestamp, ns since the epoch */
+	char host_id[80];
+	char host_name[256];
+
+	/* process.* (the event's own process, or the owner of a connection) */
+	unsigned int pid, ppid;
+	char entity_id[HW_FACT_ID_LEN];
+	char parent_entity_id[HW_FACT_ID_LEN];
+	char executable[HW_FACT_PATH_LEN];
+	char name[HW_FACT_ARG_LEN];
+	char args[HW_FACT_ARGS][HW_FACT_ARG_LEN];
+	unsigned int nargs;
+	char user[64];
+	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
+	int unlinked;		/* hopwatch.exe_unlinked */
+
+	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
+
+	/* network */
+	struct hw_fact_ep src, dst;
+	char conn_id[HW_FACT_ID_LEN];
+	unsigned long long conn_start; /* hopwatch.connection.start, 0 unknown */
+	int egress;   /* network.direction */
+	int udp;      /* network.transport */
+	int failure;  /* event.outcome: failure */
+
+	/* sessions */
+	char service[32];
+	unsigned long long session_start; /* hopwatch.session.start */
+};
+
+/* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field
+ * (an event without @timestamp, event.action or a readable time is malformed). */
+int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen);
+
+/* "2026-11-27T16:00:00.123456789Z" (fraction optional, up to 9 digits, Z or +hh:mm) to ns
+ * since the epoch; -EINVAL when it is not RFC 3339. */
+int hw_parse_rfc3339(const char *s, unsigned long long *ns);
+
+/* "tcp", "pty", ... for hopwatch.stdio; and back (HW_IO_UNKNOWN for unknown names). */
+const char *hw_stdio_name(unsigned int kind);
+unsigned int hw_stdio_parse(const char *name);
+static inline int hw_stdio_is_socket(unsigned int kind)
+{
+	return kind == HW_IO_TCP || kind == HW_IO_UDP || kind == HW_IO_UNIX || kind == HW_IO_SOCKET;
+}
+
+#endif

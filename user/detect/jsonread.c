@@ -1,0 +1,506 @@
+/* JSON event lines into dotted-path leaves (see jsonread.h). Recursive descent bounded by
+ * HW_JREAD_MAX_DEPTH; the arena is sized once per line so pointers into it stay valid. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/jsonread.h"
+
+#define PATH_MAX_LEN 512
+
+struct parser {
+	struct hw_jdoc *d;
+	const char *s, *end, *start;
+	char path[PATH_MAX_LEN + 1];
+	size_t plen;
+	int depth;
+};
+
+static int fail(struct parser *p, const char *what)
+{
+	snprintf(p->d->err, sizeof(p->d->err), "%s at byte %zu", what, (size_t)(p->s - p->start));
+	return -EINVAL;
+}
+
+static void skip_ws(struct parser *p)
+{
+	while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
+		p->s++;
+}
+
+static char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
+{
+	char *r;
+
+	if (d->used + n + 1 > d->cap)
+		return NULL;
+	r = d->arena + d->used;
+	memcpy(r, s, n);
+	r[n] = 0;
+	d->used += n + 1;
+	return r;
+}
+
+static unsigned int hash_path(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static int hex4(const char *s, unsigned int *out)
+{
+	unsigned int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned int)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t put_utf8(char *o, unsigned int cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* A string at p->s (the opening quote), unescaped into the arena. */
+static int string(struct parser *p, const char **out, size_t *outlen)
+{
+	struct hw_jdoc *d = p->d;
+	char *o = d->arena + d->used, *o0 = o;
+
+	p->s++;
+	for (;;) {
+		unsigned char c;
+
+		if (p->s >= p->end)
+			return fail(p, "unterminated string");
+		/* the unescaped text is never longer than its source, and the arena holds twice the
+		 * line, so only the path copies can run it out: check room for one more char */
+		if ((size_t)(o - d->arena) + 5 >= d->cap)
+			return fail(p, "line too complex");
+		c = (unsigned char)*p->s;
+		if (c == '"') {
+			p->s++;
+			break;
+		}
+		if (c < 0x20)
+			return fail(p, "control character in string");
+		if (c != '\\') {
+			*o++ = (char)c;
+			p->s++;
+			continue;
+		}
+		if (p->s + 1 >= p->end)
+			return fail(p, "unterminated escape");
+		c = (unsigned char)p->s[1];
+		p->s += 2;
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '/': *o++ = '/'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			unsigned int cp, lo;
+
+			if (p->end - p->s < 4 || hex4(p->s, &cp))
+				return fail(p, "bad \\u escape");
+			p->s += 4;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return fail(p, "lone low surrogate");
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (p->end - p->s < 6 || p->s[0] != '\\' || p->s[1] != 'u' ||
+				    hex4(p->s + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
+					return fail(p, "lone high surrogate");
+				p->s += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			}
+			o += put_utf8(o, cp);
+			break;
+		}
+		default:
+			return fail(p, "bad escape");
+		}
+	}
+	*o = 0;
+	*out = o0;
+	*outlen = (size_t)(o - o0);
+	d->used += (size_t)(o - o0) + 1;
+	return 0;
+}
+
+static int number(struct parser *p, const char **out, size_t *outlen)
+{
+	const char *b = p->s;
+	char *r;
+
+	if (p->s < p->end && *p->s == '-')
+		p->s++;
+	if (p->s >= p->end || *p->s < '0' || *p->s > '9')
+		return fail(p, "bad number");
+	if (*p->s == '0')
+		p->s++;
+	else
+		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
+			p->s++;
+	if (p->s < p->end && *p->s == '.') {
+		p->s++;
+		if (p->s >= p->end || *p->s < '0' || *p->s > '9')
+			return fail(p, "bad number");
+		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
+			p->s++;
+	}
+	if (p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
+		p->s++;
+		if (p->s < p->end && (*p->s == '+' || *p->s == '-'))
+			p->s++;
+		if (p->s >= p->end || *p->s < '0' || *p->s > '9')
+			return fail(p, "bad number");
+		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
+			p->s++;
+	}
+	r = arena_put(p->d, b, (size_t)(p->s - b));
+	if (!r)
+		return fail(p, "line too complex");
+	*out = r;
+	*outlen = (size_t)(p->s - b);
+	return 0;
+}
+
+static int literal(struct parser *p, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(p->end - p->s) < n || memcmp(p->s, word, n))
+		return fail(p, "unexpected character");
+	p->s += n;
+	return 0;
+}
+
+static int add_leaf(struct parser *p, const char *path, int type, const char *val, size_t len,
+		    int in_array, unsigned int index)
+{
+	struct hw_jdoc *d = p->d;
+	struct hw_jleaf *l;
+	unsigned int h;
+
+	if (d->n >= HW_JREAD_MAX_LEAVES)
+		return fail(p, "too many values");
+	l = &d->leaves[d->n];
+	l->path = path;
+	l->val = val ? val : "";
+	l->len = len;
+	l->type = (unsigned char)type;
+	l->in_array = (unsigned char)in_array;
+	l->index = (unsigned short)(index > 65535 ? 65535 : index);
+	h = hash_path(path) & (HW_JREAD_SLOTS - 1);
+	while (d->slot[h]) {
+		const struct hw_jleaf *o = &d->leaves[d->slot[h] - 1];
+
+		if (!strcmp(o->path, path)) {
+			if (!in_array || !o->in_array || o->path != path) {
+				snprintf(d->err, sizeof(d->err), "duplicate member '%.64s'", path);
+				return -EINVAL;
+			}
+			d->n++; /* another element of the same array: the slot keeps the first */
+			return 0;
+		}
+		h = (h + 1) & (HW_JREAD_SLOTS - 1);
+	}
+	d->slot[h] = (unsigned short)(d->n + 1);
+	d->n++;
+	return 0;
+}
+
+static int value(struct parser *p, const char *path, int in_array, unsigned int index);
+
+static int push_key(struct parser *p, const char *key, size_t klen, size_t *saved)
+{
+	*saved = p->plen;
+	if (memchr(key, 0, klen))
+		return fail(p, "NUL in member name");
+	if (p->plen + klen + 1 > PATH_MAX_LEN)
+		return fail(p, "member path too long");
+	if (p->plen)
+		p->path[p->plen++] = '.';
+	memcpy(p->path + p->plen, key, klen);
+	p->plen += klen;
+	p->path[p->plen] = 0;
+	return 0;
+}
+
+static int object(struct parser *p)
+{
+	int err;
+
+	if (++p->depth > HW_JREAD_MAX_DEPTH)
+		return fail(p, "nested too deep");
+	p->s++;
+	skip_ws(p);
+	if (p->s < p->end && *p->s == '}') {
+		p->s++;
+		p->depth--;
+		return 0;
+	}
+	for (;;) {
+		const char *key, *path;
+		size_t klen, saved;
+
+		skip_ws(p);
+		if (p->s >= p->end || *p->s != '"')
+			return fail(p, "expected a member name");
+		err = string(p, &key, &klen);
+		if (err)
+			return err;
+		err = push_key(p, key, klen, &saved);
+		if (err)
+			return err;
+		skip_ws(p);
+		if (p->s >= p->end || *p->s != ':')
+			return fail(p, "expected ':'");
+		p->s++;
+		skip_ws(p);
+		path = arena_put(p->d, p->path, p->plen);
+		if (!path)
+			return fail(p, "line too complex");
+		err = value(p, path, 0, 0);
+		if (err)
+			return err;
+		p->plen = saved;
+		p->path[p->plen] = 0;
+		skip_ws(p);
+		if (p->s < p->end && *p->s == ',') {
+			p->s++;
+			continue;
+		}
+		if (p->s < p->end && *p->s == '}') {
+			p->s++;
+			break;
+		}
+		return fail(p, "expected ',' or '}'");
+	}
+	p->depth--;
+	return 0;
+}
+
+static int array(struct parser *p, const char *path)
+{
+	unsigned int i = 0;
+	int err;
+
+	if (++p->depth > HW_JREAD_MAX_DEPTH)
+		return fail(p, "nested too deep");
+	p->s++;
+	skip_ws(p);
+	if (p->s < p->end && *p->s == ']') {
+		p->s++;
+		p->depth--;
+		return 0;
+	}
+	for (;;) {
+		skip_ws(p);
+		err = value(p, path, 1, i++);
+		if (err)
+			return err;
+		skip_ws(p);
+		if (p->s < p->end && *p->s == ',') {
+			p->s++;
+			continue;
+		}
+		if (p->s < p->end && *p->s == ']') {
+			p->s++;
+			break;
+		}
+		return fail(p, "expected ',' or ']'");
+	}
+	p->depth--;
+	return 0;
+}
+
+static int value(struct parser *p, const char *path, int in_array, unsigned int index)
+{
+	const char *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (p->s >= p->end)
+		return fail(p, "unexpected end");
+	switch (*p->s) {
+	case '{': {
+		/* members of an object inside an array take the array's path */
+		size_t saved = p->plen;
+
+		if (in_array) {
+			size_t l = strlen(path);
+
+			if (l > PATH_MAX_LEN)
+				return fail(p, "member path too long");
+			memcpy(p->path, path, l + 1);
+			p->plen = l;
+		}
+		err = object(p);
+		p->plen = saved;
+		p->path[saved] = 0;
+		return err;
+	}
+	case '[':
+		return array(p, path);
+	case '"':
+		err = string(p, &v, &n);
+		if (err)
+			return err;
+		return add_leaf(p, path, HW_J_STRING, v, n, in_array, index);
+	case 't':
+		err = literal(p, "true");
+		return err ? err : add_leaf(p, path, HW_J_TRUE, NULL, 0, in_array, index);
+	case 'f':
+		err = literal(p, "false");
+		return err ? err : add_leaf(p, path, HW_J_FALSE, NULL, 0, in_array, index);
+	case 'n':
+		err = literal(p, "null");
+		return err ? err : add_leaf(p, path, HW_J_NULL, NULL, 0, in_array, index);
+	default:
+		err = number(p, &v, &n);
+		if (err)
+			return err;
+		return add_leaf(p, path, HW_J_NUMBER, v, n, in_array, index);
+	}
+}
+
+void hw_jdoc__free(struct hw_jdoc *d)
+{
+	free(d->arena);
+	d->arena = NULL;
+	d->cap = d->used = 0;
+}
+
+int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
+{
+	struct parser p = { .d = d, .s = s, .end = s + len, .start = s };
+	size_t need = 2 * len + 64 * 1024;
+	int err;
+
+	d->err[0] = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		/* clear only the slots in use: the table is large, lines are small */
+		unsigned int h = hash_path(d->leaves[i].path) & (HW_JREAD_SLOTS - 1);
+
+		while (d->slot[h]) {
+			d->slot[h] = 0;
+			h = (h + 1) & (HW_JREAD_SLOTS - 1);
+		}
+	}
+	d->n = 0;
+	d->used = 0;
+	if (len > HW_JREAD_MAX_LINE) {
+		snprintf(d->err, sizeof(d->err), "line longer than %u bytes", HW_JREAD_MAX_LINE);
+		return -EINVAL;
+	}
+	if (d->cap < need) {
+		char *a = realloc(d->arena, need);
+
+		if (!a) {
+			snprintf(d->err, sizeof(d->err), "out of memory");
+			return -ENOMEM;
+		}
+		d->arena = a;
+		d->cap = need;
+	}
+	skip_ws(&p);
+	if (p.s >= p.end || *p.s != '{')
+		return fail(&p, "expected a JSON object");
+	err = object(&p);
+	if (err) {
+		memset(d->slot, 0, sizeof(d->slot));
+		d->n = 0;
+		return err;
+	}
+	skip_ws(&p);
+	if (p.s != p.end) {
+		memset(d->slot, 0, sizeof(d->slot));
+		d->n = 0;
+		return fail(&p, "trailing characters");
+	}
+	return 0;
+}
+
+const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path)
+{
+	unsigned int h = hash_path(path) & (HW_JREAD_SLOTS - 1);
+
+	while (d->slot[h]) {
+		const struct hw_jleaf *l = &d->leaves[d->slot[h] - 1];
+
+		if (!strcmp(l->path, path))
+			return l;
+		h = (h + 1) & (HW_JREAD_SLOTS - 1);
+	}
+	return NULL;
+}
+
+const char *hw_jdoc__str(const struct hw_jdoc *d, const char *path)
+{
+	const struct hw_jleaf *l = hw_jdoc__get(d, path);
+
+	return l && l->type == HW_J_STRING ? l->val : NULL;
+}
+
+int hw_jdoc__u64(const struct hw_jdoc *d, const char *path, unsigned long long *out)
+{
+	const struct hw_jleaf *l = hw_jdoc__get(d, path);
+	unsigned long long v = 0;
+
+	if (!l)
+		return -ENOENT;
+	if ((l->type != HW_J_NUMBER && l->type != HW_J_STRING) || !l->len || l->len > 20)
+		return -EINVAL;
+	for (size_t i = 0; i < l->len; i++) {
+		unsigned int c = (unsigned char)l->val[i] - '0';
+
+		if (c > 9)
+			return -EINVAL;
+		if (v > (~0ULL - c) / 10)
+			return -EINVAL;
+		v = v * 10 + c;
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,641 @@
+/* The rules (docs/rules.md). Each judges kernel facts the model holds — lineage, sessions,
+ * sockets, descriptors — and fires once per entity (session, process, connection, source). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/engine_int.h"
+
+#define SEV_LOW 21
+#define SEV_MEDIUM 47
+#define SEV_HIGH 73
+#define SEV_CRITICAL 99
+
+static void severity(struct hw_alert *a, int sev)
+{
+	a->severity = sev;
+	a->severity_name = sev >= SEV_CRITICAL ? "critical"
+			   : sev >= SEV_HIGH	? "high"
+			   : sev >= SEV_MEDIUM	? "medium"
+						: "low";
+}
+
+static void technique(struct hw_alert *a, const char *id)
+{
+	if (id && a->ntechniques < HW_ALERT_TECHNIQUES)
+		a->techniques[a->ntechniques++] = id;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static const char *pname(const struct hw_eproc *p)
+{
+	return p->name[0] ? p->name : p->exe[0] ? base(p->exe) : "?";
+}
+
+/* The alert's process and its ancestors (oldest first), and "a → b → c" into buf. */
+static void chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
+		  size_t len)
+{
+	struct hw_eproc *v[HW_ALERT_CHAIN];
+	int n = 0;
+	size_t off = 0;
+
+	for (struct hw_eproc *q = p; q && n < HW_ALERT_CHAIN; q = hw_engine__proc(e, q->parent))
+		v[n++] = q;
+	a->nchain = n;
+	for (int i = 0; i < n; i++) {
+		a->chain[i] = pname(v[n - 1 - i]);
+		a->chain_ids[i] = v[n - 1 - i]->node.key;
+		if (buf && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " → " : "",
+						a->chain[i]);
+	}
+	if (p) {
+		a->entity_id = p->node.key;
+		a->executable = p->exe;
+		a->pid = p->pid;
+	}
+}
+
+static void session_context(struct hw_alert *a, const struct hw_esession *s)
+{
+	if (!s)
+		return;
+	a->session_id = s->node.key;
+	a->user = s->user;
+	a->service = s->service;
+	a->source_ip = s->client.ip;
+	a->source_port = s->client.port;
+}
+
+/* --- what a program is, by its executable ------------------------------------------------ */
+
+static int in_list(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return 1;
+	return 0;
+}
+
+/* name followed only by digits and dots: python3.11, php8.2 */
+static int versioned(const char *name, const char *stem)
+{
+	size_t n = strlen(stem);
+
+	if (strncmp(name, stem, n))
+		return 0;
+	for (name += n; *name; name++)
+		if ((*name < '0' || *name > '9') && *name != '.')
+			return 0;
+	return 1;
+}
+
+static int is_shell(const struct hw_eproc *p)
+{
+	static const char *const shells[] = {"sh",  "bash", "dash", "zsh",  "ksh",   "mksh",
+					     "ash", "fish", "tcsh", "csh",  "rbash", "busybox",
+					     "pwsh", NULL};
+	const char *n = p->exe[0] ? base(p->exe) : p->name;
+
+	return in_list(n, shells) || versioned(n, "python") || versioned(n, "perl") ||
+	       versioned(n, "ruby") || versioned(n, "php") || versioned(n, "lua") ||
+	       versioned(n, "node") || versioned(n, "tclsh");
+}
+
+static int is_recon(const struct hw_eproc *p)
+{
+	static const char *const tools[] = {
+		"id",	  "whoami", "uname", "hostname", "ifconfig", "ip",    "netstat",
+		"ss",	  "ps",	    "w",     "who",	 "groups",   "arp",   "route",
+		"getent", "last",   "users", "nslookup", "dig",      "lsb_release", NULL};
+
+	return in_list(p->exe[0] ? base(p->exe) : p->name, tools);
+}
+
+/* A program dropped somewhere anyone can write, or one without a file (memfd, deleted). */
+static int is_dropped(const struct hw_eproc *p)
+{
+	return (p->flags & EP_UNLINKED) || !strncmp(p->exe, "/tmp/", 5) ||
+	       !strncmp(p->exe, "/var/tmp/", 9) || !strncmp(p->exe, "/dev/shm/", 9);
+}
+
+static int is_service_binary(const struct hw_engine *e, const struct hw_eproc *p)
+{
+	return p && hw_engine__match(&e->cfg->remote_services, p->exe);
+}
+
+/* A session the rules judge: one with a login (or found by the snapshot). */
+static struct hw_esession *session_of(struct hw_engine *e, const struct hw_eproc *p,
+				      const struct hw_fact *f)
+{
+	const char *id = f && f->session_id[0] ? f->session_id : p ? p->session : NULL;
+
+	return hw_engine__session(e, id);
+}
+
+/* --- reverse-shell and service-shell: on exec (and processes found at start) ----------------- */
+
+static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
+{
+	struct hw_eproc *parent = hw_engine__proc(e, p->parent);
+	int in0 = f->stdio[0], out1 = f->stdio[1];
+	struct hw_alert a = {0};
+	char ch[256], how[160];
+
+	if (p->flags & EP_FIRED_REVERSE)
+		return;
+	if (in0 == HW_IO_TCP || out1 == HW_IO_TCP || in0 == HW_IO_UDP || out1 == HW_IO_UDP) {
+		/* sshd's pre-login re-exec (and inetd-style services re-executing themselves) run
+		 * with the accepted socket on stdin: a service binary started by a service */
+		if (is_service_binary(e, p) && (!parent || is_service_binary(e, parent)))
+			return;
+		if (parent && (parent->flags & EP_LISTENER) && !strcmp(parent->exe, p->exe))
+			return;
+		snprintf(how, sizeof(how), "its standard %s on a %s socket",
+			 in0 == HW_IO_TCP || in0 == HW_IO_UDP ? "input" : "output",
+			 in0 == HW_IO_TCP || out1 == HW_IO_TCP ? "TCP" : "UDP");
+	} else if ((in0 == HW_IO_UNIX || in0 == HW_IO_PTY || out1 == HW_IO_UNIX ||
+		    out1 == HW_IO_PTY) &&
+		   parent && parent->open_conns && !(parent->flags & EP_EXITED)) {
+		/* socat EXEC, python pty.spawn: the parent holds the connection and relays to the
+		 * child over a socketpair or a pty. Remote-access services do exactly this for
+		 * their logins: they are not reverse shells. */
+		if (is_service_binary(e, parent))
+			return;
+		snprintf(how, sizeof(how),
+			 "its standard %s on a %s whose other end is %s (pid %u), which holds a "
+			 "network connection",
+			 in0 == HW_IO_UNIX || in0 == HW_IO_PTY ? "input" : "output",
+			 (in0 == HW_IO_PTY || out1 == HW_IO_PTY) ? "pty" : "socketpair",
+			 pname(parent), parent->pid);
+	} else {
+		return;
+	}
+	p->flags |= EP_FIRED_REVERSE;
+	a.rule_id = "reverse-shell";
+	a.rule_name = "Reverse shell";
+	severity(&a, SEV_CRITICAL);
+	technique(&a, "T1059.004");
+	technique(&a, "T1071");
+	chain(e, &a, p, ch, sizeof(ch));
+	session_context(&a, session_of(e, p, f));
+	snprintf(a.message, sizeof(a.message), "%s (pid %u) runs with %s: a reverse shell (%s)",
+		 pname(p), p->pid, how, ch);
+	hw_engine__emit(e, &a, p->node.key);
+}
+
+static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
+{
+	struct hw_eproc *q = hw_engine__proc(e, p->parent);
+	struct hw_alert a = {0};
+	char ch[256];
+	const char *what;
+
+	if (!is_shell(p) && !is_recon(p) && !is_dropped(p))
+		return;
+	if (p->session[0])
+		return; /* a remote login's own processes */
+	for (int depth = 0; q && depth < 12; depth++, q = hw_engine__proc(e, q->parent)) {
+		if (q->session[0] || q->pid == 1 || is_service_binary(e, q) || is_shell(q))
+			return;
+		if (!(q->flags & EP_LISTENER))
+			continue;
+		if (hw_engine__match(&e->cfg->allow_services, q->exe) || (q->flags & EP_FIRED_SERVICE))
+			return;
+		q->flags |= EP_FIRED_SERVICE;
+		what = is_shell(p) ? "a shell" : is_recon(p) ? "a reconnaissance tool"
+							     : "a program from a writable or deleted file";
+		a.rule_id = "service-shell";
+		a.rule_name = "Network service starts a shell";
+		severity(&a, SEV_HIGH);
+		technique(&a, "T1505.003");
+		technique(&a, "T1190");
+		chain(e, &a, p, ch, sizeof(ch));
+		a.related_ids[a.nrelated++] = q->node.key;
+		snprintf(a.message, sizeof(a.message),
+			 "network service %s (pid %u, listening) started %s, %s: a web shell or an "
+			 "exploited service (%s)",
+			 pname(q), q->pid, what, f->executable[0] ? f->executable : pname(p), ch);
+		hw_engine__emit(e, &a, q->node.key);
+		return;
+	}
+}
+
+void hw_rules__exec(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
+{
+	reverse_shell(e, f, p);
+	service_shell(e, f, p);
+}
+
+/* --- lateral-movement, admin-fanout, tunnel (relays, forwarding): on connect -------------- */
+
+static const char *port_technique(unsigned int port)
+{
+	switch (port) {
+	case 22: return "T1021.004";
+	case 3389: return "T1021.001";
+	case 135:
+	case 445: return "T1021.002";
+	case 5900: return "T1021.005";
+	case 5985:
+	case 5986: return "T1021.006";
+	default: return NULL;
+	}
+}
+
+static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p,
+		    struct hw_esession *s)
+{
+	struct hw_alert a = {0};
+	char dest[HW_FACT_IP_LEN + 8], ch[256];
+	int via_service = is_service_binary(e, p);
+
+	if (!s || s->allowed)
+		return;
+	snprintf(dest, sizeof(dest), "%s:%u", f->dst.ip, f->dst.port);
+	for (int i = 0; i < s->nlateral; i++)
+		if (!strcmp(s->lateral[i], dest))
+			return;
+	if (s->nlateral < HW_LATERAL_MAX)
+		snprintf(s->lateral[s->nlateral++], sizeof(s->lateral[0]), "%s", dest);
+	a.rule_id = "lateral-movement";
+	a.rule_name = "Lateral movement from a remote session";
+	severity(&a, SEV_HIGH);
+	technique(&a, "T1021");
+	technique(&a, port_technique(f->dst.port));
+	if (via_service) {
+		technique(&a, "T1572");
+		technique(&a, "T1090.001");
+	}
+	chain(e, &a, p, ch, sizeof(ch));
+	session_context(&a, s);
+	a.destination_ip = f->dst.ip;
+	a.destination_port = f->dst.port;
+	a.connection_id = f->conn_id;
+	snprintf(a.message, sizeof(a.message),
+		 "%s, logged in over %s from %s, %s %s:%u%s%s (%s)", s->user[0] ? s->user : "a user",
+		 s->service[0] ? s->service : "a remote session", s->client.ip,
+		 f->failure ? "tried to connect to" : "connected to", f->dst.ip, f->dst.port,
+		 via_service ? " through the session's own service process (ssh -W / ProxyJump)"
+			     : " from this host",
+		 f->failure ? " (it failed)" : "", ch);
+	hw_engine__emit(e, &a, s->node.key);
+}
+
+static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p,
+		   struct hw_esession *s)
+{
+	const char *key = s ? s->node.key : p ? p->node.key : NULL;
+	unsigned long long from = e->now > e->cfg->fanout_window_ns ? e->now - e->cfg->fanout_window_ns
+								     : 0;
+	struct hw_efanout *fo;
+	struct hw_alert a = {0};
+	char ch[256];
+	int distinct = 0, k = 0;
+
+	if (!key || (s && s->allowed))
+		return;
+	fo = (struct hw_efanout *)hw_smap__get(&e->fanout, key);
+	if (!fo) {
+		if (e->fanout.n >= HW_TABLE_MAX) {
+			e->table_full++;
+			return;
+		}
+		fo = calloc(1, sizeof(*fo));
+		if (!fo || hw_smap__put(&e->fanout, &fo->node, key)) {
+			free(fo);
+			return;
+		}
+	}
+	/* drop what left the window, then add this host (once: a host already seen only
+	 * refreshes its time) */
+	for (int i = 0; i < fo->n; i++)
+		if (fo->ts[i] >= from && strcmp(fo->ip[i], f->dst.ip)) {
+			fo->ts[k] = fo->ts[i];
+			memcpy(fo->ip[k], fo->ip[i], sizeof(fo->ip[0]));
+			k++;
+		}
+	fo->n = k;
+	if (fo->n == HW_FANOUT_MAX) {
+		memmove(fo->ts, fo->ts + 1, sizeof(fo->ts[0]) * (HW_FANOUT_MAX - 1));
+		memmove(fo->ip, fo->ip + 1, sizeof(fo->ip[0]) * (HW_FANOUT_MAX - 1));
+		fo->n--;
+	}
+	fo->ts[fo->n] = f->ts;
+	snprintf(fo->ip[fo->n], sizeof(fo->ip[0]), "%s", f->dst.ip);
+	fo->n++;
+	if (f->failure)
+		fo->failures++;
+	distinct = fo->n;
+	if (fo->fired || (unsigned int)distinct < e->cfg->fanout_hosts)
+		return;
+	fo->fired = 1;
+	a.rule_id = "admin-fanout";
+	a.rule_name = "Fan-out to admin ports of many hosts";
+	severity(&a, SEV_HIGH);
+	technique(&a, "T1046");
+	technique(&a, "T1021");
+	chain(e, &a, p, ch, sizeof(ch));
+	session_context(&a, s);
+	a.count = (unsigned int)distinct;
+	for (int i = 0; i < fo->n && a.nhosts < 16; i++)
+		a.hosts[a.nhosts++] = fo->ip[i];
+	a.destination_ip = f->dst.ip;
+	a.destination_port = f->dst.port;
+	snprintf(a.message, sizeof(a.message),
+		 "%s%s%s reached admin ports of %d internal hosts within %llus (%d connects "
+		 "failed): a scan or credential spraying (%s)",
+		 s ? "the remote session of " : "", s ? (s->user[0] ? s->user : "a user") : "",
+		 s ? "" : p ? pname(p) : "a process", distinct,
+		 e->cfg->fanout_window_ns / NS_PER_SEC, fo->failures, ch);
+	hw_engine__emit(e, &a, key);
+}
+
+static void tunnel_alert(struct hw_engine *e, struct hw_eproc *p, struct hw_esession *s,
+			 const char *how, const struct hw_fact *f, const char *related, int relay)
+{
+	struct hw_alert a = {0};
+	char ch[256];
+
+	a.rule_id = "tunnel";
+	a.rule_name = relay ? "Connection relay" : "Port forwarding in a remote session";
+	severity(&a, SEV_HIGH);
+	technique(&a, "T1572");
+	technique(&a, relay ? "T1090.001" : "T1090");
+	chain(e, &a, p, ch, sizeof(ch));
+	session_context(&a, s);
+	if (f->dst.ip[0] && f->kind == HW_F_CONNECT) {
+		a.destination_ip = f->dst.ip;
+		a.destination_port = f->dst.port;
+		a.connection_id = f->conn_id;
+	}
+	if (related && related[0])
+		a.related_ids[a.nrelated++] = related;
+	snprintf(a.message, sizeof(a.message), "%s (%s)", how, ch);
+	hw_engine__emit(e, &a, p->node.key);
+}
+
+static void relay(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p,
+		  struct hw_esession *s)
+{
+	struct hw_eproc *q = p, *parent = hw_engine__proc(e, p->parent);
+	char how[400];
+
+	/* the acceptor itself, or the child it forked for the connection (socat fork) */
+	if (!q->accepted_ts && parent && parent->accepted_ts)
+		q = parent;
+	if (!q->accepted_ts || f->ts < q->accepted_ts ||
+	    f->ts - q->accepted_ts > HW_RELAY_WINDOW_NS || (q->flags & EP_FIRED_RELAY) ||
+	    !strcmp(q->accepted_peer, f->dst.ip) || is_service_binary(e, q) || q->pid == 1 ||
+	    hw_engine__match(&e->cfg->allow_relays, q->exe) ||
+	    hw_engine__match(&e->cfg->allow_relays, p->exe))
+		return;
+	q->flags |= EP_FIRED_RELAY;
+	snprintf(how, sizeof(how),
+		 "%s (pid %u) accepted a connection from %s and %s connected on to %s:%u within a "
+		 "second: a relay or tunnel",
+		 pname(q), q->pid, q->accepted_peer, q == p ? "then" : "its child",
+		 f->dst.ip, f->dst.port);
+	tunnel_alert(e, p, s, how, f, q->accepted_conn, 1);
+}
+
+void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
+{
+	struct hw_esession *s = session_of(e, p, f);
+	int other_host = !hw_engine__loopback(f->dst.ip) && strcmp(f->dst.ip, f->src.ip) &&
+			 (!s || strcmp(f->dst.ip, s->server.ip));
+
+	if (!other_host || !f->egress)
+		return;
+	if (hw_engine__internal(e, f->dst.ip) && hw_engine__admin_port(e, f->dst.port)) {
+		lateral(e, f, p, s);
+		fanout(e, f, p, s);
+	}
+	if (!p || f->failure)
+		return;
+	/* a logged-in session's service process connecting out forwards for its client
+	 * (ssh -L / -D / -W on the server side) */
+	if (s && !s->allowed && is_service_binary(e, p) && !(p->flags & EP_FIRED_TUNNEL)) {
+		char how[400];
+
+		p->flags |= EP_FIRED_TUNNEL;
+		snprintf(how, sizeof(how),
+			 "the %s session of %s from %s forwards a connection to %s:%u through its "
+			 "service process (ssh -L/-D/-W)",
+			 s->service, s->user[0] ? s->user : "a user", s->client.ip, f->dst.ip,
+			 f->dst.port);
+		tunnel_alert(e, p, s, how, f, NULL, 0);
+	}
+	relay(e, f, p, s);
+}
+
+/* --- tunnel: a forwarding listener inside a session ------------------------------------ */
+
+void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
+{
+	struct hw_esession *s = session_of(e, p, f);
+	char how[400];
+	const char *kind;
+
+	if (!s || s->allowed || (p->flags & EP_FIRED_TUNNEL))
+		return;
+	if (is_service_binary(e, p))
+		kind = "its service process listens for a remote forward (ssh -R)";
+	else if (p->open_egress)
+		kind = "a program with a connection to another host listens for a local "
+		       "forward (ssh -L/-D)";
+	else
+		return;
+	p->flags |= EP_FIRED_TUNNEL;
+	snprintf(how, sizeof(how), "in the %s session of %s from %s, %s on %s:%u", s->service,
+		 s->user[0] ? s->user : "a user", s->client.ip, kind,
+		 f->src.ip[0] ? f->src.ip : "*", f->src.port);
+	tunnel_alert(e, p, s, how, f, NULL, 0);
+}
+
+/* --- brute-force: failed logins from one source --------------------------------------- */
+
+void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
+{
+	unsigned long long from =
+		e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
+	struct hw_ebrute *b;
+	struct hw_alert a = {0};
+	int k = 0;
+
+	if (!f->src.ip[0])
+		return;
+	b = (struct hw_ebrute *)hw_smap__get(&e->brute, f->src.ip);
+	if (!f->failure) {
+		/* a success after the alert: the guessing worked */
+		if (!b || !b->fired || b->fired_success)
+			return;
+		b->fired_success = 1;
+		a.rule_id = "brute-force";
+		a.rule_name = "Brute force, then a successful login";
+		severity(&a, SEV_CRITICAL);
+		technique(&a, "T1110.001");
+		technique(&a, "T1078");
+		a.session_id = f->session_id;
+		a.user = f->user;
+		a.service = f->service;
+		a.source_ip = f->src.ip;
+		a.count = (unsigned int)b->n;
+		snprintf(a.message, sizeof(a.message),
+			 "after %d failed logins from %s (users tried: %s), %s logged in from there "
+			 "over %s",
+			 b->n, f->src.ip, b->users[0] ? b->users : "unknown",
+			 f->user[0] ? f->user : "a user", f->service[0] ? f->service : "a service");
+		hw_engine__emit(e, &a, f->session_id);
+		return;
+	}
+	if (!b) {
+		if (e->brute.n >= HW_TABLE_MAX) {
+			e->table_full++;
+			return;
+		}
+		b = calloc(1, sizeof(*b));
+		if (!b || hw_smap__put(&e->brute, &b->node, f->src.ip)) {
+			free(b);
+			return;
+		}
+	}
+	for (int i = 0; i < b->n; i++)
+		if (b->ts[i] >= from)
+			b->ts[k++] = b->ts[i];
+	b->n = k;
+	if (b->n == HW_BRUTE_MAX) {
+		memmove(b->ts, b->ts + 1, sizeof(b->ts[0]) * (HW_BRUTE_MAX - 1));
+		b->n--;
+	}
+	b->ts[b->n++] = f->ts;
+	b->last = f->ts;
+	if (f->user[0] && !strstr(b->users, f->user) &&
+	    strlen(b->users) + strlen(f->user) + 3 < sizeof(b->users))
+		snprintf(b->users + strlen(b->users), sizeof(b->users) - strlen(b->users), "%s%s",
+			 b->users[0] ? ", " : "", f->user);
+	if (b->fired || (unsigned int)b->n < e->cfg->bruteforce_failures)
+		return;
+	b->fired = 1;
+	a.rule_id = "brute-force";
+	a.rule_name = "Brute force of a login service";
+	severity(&a, SEV_MEDIUM);
+	technique(&a, "T1110.001");
+	a.source_ip = f->src.ip;
+	a.service = f->service;
+	a.count = (unsigned int)b->n;
+	snprintf(a.message, sizeof(a.message),
+		 "%d failed logins from %s within %llus over %s (users tried: %s)", b->n, f->src.ip,
+		 e->cfg->bruteforce_window_ns / NS_PER_SEC, f->service[0] ? f->service : "a service",
+		 b->users[0] ? b->users : "unknown");
+	hw_engine__emit(e, &a, f->src.ip);
+}
+
+/* --- timed rules: long-session, long-connection ---------------------------------------- */
+
+static void format_age(unsigned long long ns, char *buf, size_t len)
+{
+	unsigned long long s = ns / NS_PER_SEC;
+
+	if (s >= 86400)
+		snprintf(buf, len, "%llud %lluh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%lluh %llum", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%llum %llus", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%llus", s);
+}
+
+static void long_session(struct hw_snode *n, void *ctx)
+{
+	struct hw_engine *e = ctx;
+	struct hw_esession *s = (struct hw_esession *)n;
+	struct hw_alert a = {0};
+	char age[32], idle[32];
+
+	if (s->fired_long || e->now < s->start || e->now - s->start < e->cfg->long_session_ns)
+		return;
+	s->fired_long = 1;
+	a.rule_id = "long-session";
+	a.rule_name = "Long remote session";
+	severity(&a, SEV_MEDIUM);
+	technique(&a, "T1133");
+	technique(&a, "T1078");
+	session_context(&a, s);
+	a.destination_ip = s->server.ip;
+	a.destination_port = s->server.port;
+	a.age_ns = e->now - s->start;
+	a.idle_ns = e->now > s->last_activity ? e->now - s->last_activity : 0;
+	a.have_age = 1;
+	a.bytes_in = s->bytes_in;
+	a.bytes_out = s->bytes_out;
+	a.have_bytes = s->have_bytes;
+	if (s->handler[0])
+		a.related_ids[a.nrelated++] = s->handler;
+	format_age(a.age_ns, age, sizeof(age));
+	format_age(a.idle_ns, idle, sizeof(idle));
+	snprintf(a.message, sizeof(a.message),
+		 "%s has been logged in over %s from %s for %s and is still connected (idle %s)",
+		 s->user[0] ? s->user : "a user", s->service[0] ? s->service : "a remote session",
+		 s->client.ip, age, idle);
+	hw_engine__emit(e, &a, s->node.key);
+}
+
+static void long_connection(struct hw_snode *n, void *ctx)
+{
+	struct hw_engine *e = ctx;
+	struct hw_econn *c = (struct hw_econn *)n;
+	struct hw_eproc *p;
+	struct hw_alert a = {0};
+	char age[32], ch[256];
+
+	if (c->fired_long || !c->egress || !c->remote_host || e->now < c->start ||
+	    e->now - c->start < e->cfg->long_connection_ns)
+		return;
+	c->fired_long = 1;
+	if (hw_engine__match(&e->cfg->allow_programs, c->exe))
+		return;
+	p = hw_engine__proc(e, c->owner);
+	a.rule_id = "long-connection";
+	a.rule_name = "Long-lived outbound connection";
+	severity(&a, SEV_MEDIUM);
+	technique(&a, "T1572");
+	technique(&a, "T1071");
+	ch[0] = 0;
+	if (p)
+		chain(e, &a, p, ch, sizeof(ch));
+	a.entity_id = c->owner;
+	a.executable = c->exe;
+	a.pid = c->pid;
+	session_context(&a, hw_engine__session(e, c->session));
+	a.destination_ip = c->remote.ip;
+	a.destination_port = c->remote.port;
+	a.connection_id = c->node.key;
+	a.age_ns = e->now - c->start;
+	a.have_age = 1;
+	a.idle_ns = e->now > c->last_seen ? e->now - c->last_seen : 0;
+	a.bytes_out = c->local.bytes;
+	a.bytes_in = c->remote.bytes;
+	a.have_bytes = c->remote.have_bytes;
+	format_age(a.age_ns, age, sizeof(age));
+	snprintf(a.message, sizeof(a.message),
+		 "%s (pid %u) has held a connection to %s:%u open for %s: a tunnel, VPN bridge or "
+		 "implant channel unless the program is expected to%s%s%s",
+		 c->exe[0] ? c->exe : "a process", c->pid, c->remote.ip, c->remote.port, age,
+		 ch[0] ? " (" : "", ch, ch[0] ? ")" : "");
+	hw_engine__emit(e, &a, c->node.key);
+}
+
+void hw_rules__tick(struct hw_engine *e)
+{
+	hw_smap__each(&e->sessions, long_session, e);
+	hw_smap__each(&e->conns, long_connection, e);
+}

@@ -1,0 +1,178 @@
+/* Replay (see replay.h). Recordings carry the agent's clock ticks, so timed rules fire at the
+ * same moments as they did live; a stream without ticks (an output file) is ticked at each
+ * event's own time instead. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/engine.h"
+#include "output/alert.h"
+#include "replay.h"
+
+#define MAX_HOSTS 4096
+#define REPORT_MAX 20
+
+struct host_engine {
+	char id[80];
+	struct hw_engine *e;
+	int ticks_seen;
+};
+
+struct replay {
+	const struct hw_config *cfg;
+	int text;
+	FILE *out;
+	int write_error;
+	struct hw_json j;
+	struct hw_text t;
+	struct host_engine *v;
+	size_t n, cap;
+	struct hw_replay_stats *st;
+};
+
+static void on_alert(const struct hw_alert *a, void *ctx)
+{
+	struct replay *r = ctx;
+	const char *buf;
+	size_t len;
+
+	if (r->text) {
+		hw_text__alert(&r->t, a);
+		buf = r->t.buf;
+		len = r->t.error ? 0 : r->t.len;
+	} else {
+		hw_json__reset(&r->j);
+		hw_ecs__alert(&r->j, a);
+		buf = r->j.buf;
+		len = r->j.error ? 0 : r->j.len;
+	}
+	r->st->alerts++;
+	if (!len || fwrite(buf, 1, len, r->out) != len)
+		r->write_error = 1;
+}
+
+static struct host_engine *engine_for(struct replay *r, const char *host_id)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].id, host_id))
+			return &r->v[i];
+	if (r->n >= MAX_HOSTS)
+		return NULL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct host_engine *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->v = v;
+		r->cap = cap;
+	}
+	memset(&r->v[r->n], 0, sizeof(r->v[0]));
+	snprintf(r->v[r->n].id, sizeof(r->v[0].id), "%s", host_id);
+	r->v[r->n].e = hw_engine__new(r->cfg, on_alert, r);
+	if (!r->v[r->n].e)
+		return NULL;
+	r->st->hosts++;
+	return &r->v[r->n++];
+}
+
+static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
+		       struct hw_jdoc *doc, struct hw_fact *f)
+{
+	char *line = NULL, why[200];
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long long lineno = 0;
+
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		struct host_engine *he;
+		size_t n = (size_t)len;
+
+		lineno++;
+		r->st->lines++;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (!n)
+			continue; /* blank lines are not events */
+		if (hw_jdoc__parse(doc, line, n)) {
+			snprintf(why, sizeof(why), "%s", doc->err);
+			goto malformed;
+		}
+		if (hw_fact__from_json(f, doc, why, sizeof(why)))
+			goto malformed;
+		he = engine_for(r, f->host_id);
+		if (!he) {
+			snprintf(why, sizeof(why), "too many hosts, or out of memory");
+			goto malformed;
+		}
+		if (f->kind == HW_F_TICK) {
+			he->ticks_seen = 1;
+		} else if (!he->ticks_seen && f->kind != HW_F_AGENT_STARTED) {
+			struct hw_fact t = {.kind = HW_F_TICK, .ts = f->ts};
+
+			memcpy(t.host_id, f->host_id, sizeof(t.host_id));
+			memcpy(t.host_name, f->host_name, sizeof(t.host_name));
+			hw_engine__feed(he->e, &t);
+		}
+		if (f->kind != HW_F_ALERT)
+			r->st->events++;
+		hw_engine__feed(he->e, f);
+		continue;
+malformed:
+		r->st->malformed++;
+		if (r->st->malformed <= REPORT_MAX)
+			fprintf(err, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
+		else if (r->st->malformed == REPORT_MAX + 1)
+			fprintf(err, "hopwatch: more malformed lines; only the count is reported\n");
+	}
+	free(line);
+	if (ferror(in)) {
+		fprintf(err, "hopwatch: cannot read '%s': %s\n", name, strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
+int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfiles, FILE *out,
+	      FILE *err, struct hw_replay_stats *st)
+{
+	struct replay r = {.cfg = cfg, .text = text, .out = out, .st = st};
+	struct hw_jdoc *doc = calloc(1, sizeof(*doc));
+	struct hw_fact *f = calloc(1, sizeof(*f));
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (!doc || !f) {
+		fprintf(err, "hopwatch: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	for (int i = 0; i < nfiles && !ret; i++) {
+		int is_stdin = !strcmp(files[i], "-");
+		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
+
+		if (!in) {
+			fprintf(err, "hopwatch: cannot open '%s': %s\n", files[i], strerror(errno));
+			ret = 2;
+			break;
+		}
+		ret = replay_file(&r, is_stdin ? "(stdin)" : files[i], in, err, doc, f);
+		if (!is_stdin)
+			fclose(in);
+	}
+	if (fflush(out) || r.write_error) {
+		fprintf(err, "hopwatch: cannot write the alerts: %s\n", strerror(errno));
+		if (!ret)
+			ret = 1;
+	}
+out:
+	for (size_t i = 0; i < r.n; i++)
+		hw_engine__free(r.v[i].e);
+	free(r.v);
+	hw_jdoc__free(doc);
+	free(doc);
+	free(f);
+	hw_json__free(&r.j);
+	hw_text__free(&r.t);
+	return ret;
+}
