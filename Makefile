@@ -121,7 +121,8 @@ bench: all
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config
-DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd
+DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
+	      dpkg-dev lintian logrotate man-db curl
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:
@@ -134,3 +135,10 @@ check-format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Debian package from build/hopwatch: build/hopwatch_VERSION_ARCH.deb (tools/mkdeb.sh,
+# packaging/debian/, docs/install.md); DEB_VERSION=V sets the package version.
+.PHONY: deb
+deb: $(BUILD)/hopwatch
+	$(Q)./tools/deps.sh dpkg-dev
+	$(Q)./tools/mkdeb.sh --binary $(BUILD)/hopwatch --out $(BUILD) $(if $(DEB_VERSION),--version '$(DEB_VERSION)')

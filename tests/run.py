@@ -2,7 +2,8 @@
 """Runs every test tier and prints one closing line "N passed, N failed[, N skipped]".
 
 Tiers: unit (C, no root), fuzz (short libFuzzer runs), cli (bad input, no root), bpf (root:
-the real programs on the real kernel). Root tiers fail, never skip, when CI is set or the
+the real programs on the real kernel), e2e (root: real attacks between hosts in namespaces,
+with real sshd, judged by the detection rules). Root tiers fail, never skip, when CI is set or the
 caller is root; a developer without root sees them skipped.
 
 Usage: tests/run.py [TIER|NAME-SUBSTRING]...
@@ -132,6 +133,7 @@ def main():
     run_fuzz(filters)
     run_python_tier("cli", False, filters)
     run_python_tier("bpf", True, filters)
+    run_python_tier("e2e", True, filters)
     if failures:
         print("\nfailed: " + ", ".join(failures))
     line = "%d passed, %d failed" % (results["passed"], results["failed"])

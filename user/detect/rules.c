@@ -97,16 +97,28 @@ static int versioned(const char *name, const char *stem)
 	return 1;
 }
 
+static const char *exe_name(const struct hw_eproc *p)
+{
+	return p->exe[0] ? base(p->exe) : p->name;
+}
+
+/* A command shell (an interpreter is judged apart: the web application may be one) */
 static int is_shell(const struct hw_eproc *p)
 {
 	static const char *const shells[] = {"sh",  "bash", "dash", "zsh",  "ksh",   "mksh",
 					     "ash", "fish", "tcsh", "csh",  "rbash", "busybox",
 					     "pwsh", NULL};
-	const char *n = p->exe[0] ? base(p->exe) : p->name;
 
-	return in_list(n, shells) || versioned(n, "python") || versioned(n, "perl") ||
-	       versioned(n, "ruby") || versioned(n, "php") || versioned(n, "lua") ||
-	       versioned(n, "node") || versioned(n, "tclsh");
+	return in_list(exe_name(p), shells);
+}
+
+static int is_interpreter(const struct hw_eproc *p)
+{
+	const char *n = exe_name(p);
+
+	return versioned(n, "python") || versioned(n, "perl") || versioned(n, "ruby") ||
+	       versioned(n, "php") || versioned(n, "lua") || versioned(n, "node") ||
+	       versioned(n, "tclsh");
 }
 
 static int is_recon(const struct hw_eproc *p)
@@ -198,7 +210,7 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	char ch[256];
 	const char *what;
 
-	if (!is_shell(p) && !is_recon(p) && !is_dropped(p))
+	if (!is_shell(p) && !is_recon(p) && !is_dropped(p) && !is_interpreter(p))
 		return;
 	if (p->session[0])
 		return; /* a remote login's own processes */
@@ -209,9 +221,14 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 			continue;
 		if (hw_engine__match(&e->cfg->allow_services, q->exe) || (q->flags & EP_FIRED_SERVICE))
 			return;
+		/* an application server starting workers of its own interpreter */
+		if (!is_shell(p) && !is_recon(p) && !is_dropped(p) && !strcmp(p->exe, q->exe))
+			return;
 		q->flags |= EP_FIRED_SERVICE;
-		what = is_shell(p) ? "a shell" : is_recon(p) ? "a reconnaissance tool"
-							     : "a program from a writable or deleted file";
+		what = is_shell(p)	 ? "a shell"
+		       : is_recon(p)	 ? "a reconnaissance tool"
+		       : is_dropped(p)	 ? "a program from a writable or deleted file"
+					 : "an interpreter";
 		a.rule_id = "service-shell";
 		a.rule_name = "Network service starts a shell";
 		severity(&a, SEV_HIGH);
