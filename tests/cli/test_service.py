@@ -21,9 +21,18 @@ def unit_for_here():
     return path
 
 
+def man_path():
+    """A MANPATH holding docs/hopwatch.8, for the unit's Documentation=man:hopwatch(8) (the
+    package installs the page; verify runs man to check that it exists)."""
+    d = hw.tempdir("man")
+    os.mkdir(os.path.join(d, "man8"))
+    os.symlink(os.path.join(hw.ROOT, "docs", "hopwatch.8"), os.path.join(d, "man8", "hopwatch.8"))
+    return d
+
+
 def test_unit_verifies():
     p = subprocess.run(["systemd-analyze", "verify", unit_for_here()], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, env=dict(os.environ, MANPATH=man_path()))
     check_eq(p.returncode, 0, "systemd-analyze verify: " + p.stdout + p.stderr)
     check_eq(p.stderr.strip(), "", "no warnings from verify")
 
