@@ -13,7 +13,10 @@
 
 static void copy(char *dst, size_t len, const char *src)
 {
-	snprintf(dst, len, "%s", src ? src : "");
+	size_t n = src ? strnlen(src, len - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = 0;
 }
 
 struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id)

@@ -106,11 +106,10 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 
 static void copy(char *dst, size_t len, const char *src)
 {
-	if (!src) {
-		dst[0] = 0;
-		return;
-	}
-	snprintf(dst, len, "%s", src);
+	size_t n = src ? strnlen(src, len - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = 0;
 }
 
 static unsigned long long num(const struct hw_jdoc *d, const char *path)
@@ -128,17 +127,13 @@ static int time_field(const struct hw_jdoc *d, const char *path, unsigned long l
 	return s ? hw_parse_rfc3339(s, out) : 0;
 }
 
-static void endpoint(const struct hw_jdoc *d, const char *side, struct hw_fact_ep *ep)
+static void endpoint(const struct hw_jdoc *d, int source, struct hw_fact_ep *ep)
 {
-	char path[32];
 	unsigned long long v;
 
-	snprintf(path, sizeof(path), "%s.ip", side);
-	copy(ep->ip, sizeof(ep->ip), hw_jdoc__str(d, path));
-	snprintf(path, sizeof(path), "%s.port", side);
-	ep->port = (unsigned int)num(d, path);
-	snprintf(path, sizeof(path), "%s.bytes", side);
-	ep->have_bytes = !hw_jdoc__u64(d, path, &v);
+	copy(ep->ip, sizeof(ep->ip), hw_jdoc__str(d, source ? "source.ip" : "destination.ip"));
+	ep->port = (unsigned int)num(d, source ? "source.port" : "destination.port");
+	ep->have_bytes = !hw_jdoc__u64(d, source ? "source.bytes" : "destination.bytes", &v);
 	ep->bytes = ep->have_bytes ? v : 0;
 }
 
@@ -223,8 +218,8 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	l = hw_jdoc__get(d, "hopwatch.exe_unlinked");
 	f->unlinked = l && l->type == HW_J_TRUE;
 
-	endpoint(d, "source", &f->src);
-	endpoint(d, "destination", &f->dst);
+	endpoint(d, 1, &f->src);
+	endpoint(d, 0, &f->dst);
 	copy(f->conn_id, sizeof(f->conn_id), hw_jdoc__str(d, "hopwatch.connection.id"));
 	s = hw_jdoc__str(d, "network.direction");
 	f->egress = s && !strcmp(s, "egress");

@@ -220,7 +220,7 @@ static int add_leaf(struct parser *p, const char *path, int type, const char *va
 {
 	struct hw_jdoc *d = p->d;
 	struct hw_jleaf *l;
-	unsigned int h;
+	unsigned int h, full;
 
 	if (d->n >= HW_JREAD_MAX_LEAVES)
 		return fail(p, "too many values");
@@ -231,11 +231,14 @@ static int add_leaf(struct parser *p, const char *path, int type, const char *va
 	l->type = (unsigned char)type;
 	l->in_array = (unsigned char)in_array;
 	l->index = (unsigned short)(index > 65535 ? 65535 : index);
-	h = hash_path(path) & (HW_JREAD_SLOTS - 1);
+	/* elements of one array share the path: hash it once */
+	full = in_array && index && d->n && l[-1].path == path ? l[-1].hash : hash_path(path);
+	l->hash = full;
+	h = full & (HW_JREAD_SLOTS - 1);
 	while (d->slot[h]) {
 		const struct hw_jleaf *o = &d->leaves[d->slot[h] - 1];
 
-		if (!strcmp(o->path, path)) {
+		if (o->hash == full && !strcmp(o->path, path)) {
 			if (!in_array || !o->in_array || o->path != path) {
 				snprintf(d->err, sizeof(d->err), "duplicate member '%.64s'", path);
 				return -EINVAL;
@@ -421,7 +424,7 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 	d->err[0] = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		/* clear only the slots in use: the table is large, lines are small */
-		unsigned int h = hash_path(d->leaves[i].path) & (HW_JREAD_SLOTS - 1);
+		unsigned int h = d->leaves[i].hash & (HW_JREAD_SLOTS - 1);
 
 		while (d->slot[h]) {
 			d->slot[h] = 0;
@@ -464,12 +467,12 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 
 const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path)
 {
-	unsigned int h = hash_path(path) & (HW_JREAD_SLOTS - 1);
+	unsigned int full = hash_path(path), h = full & (HW_JREAD_SLOTS - 1);
 
 	while (d->slot[h]) {
 		const struct hw_jleaf *l = &d->leaves[d->slot[h] - 1];
 
-		if (!strcmp(l->path, path))
+		if (l->hash == full && !strcmp(l->path, path))
 			return l;
 		h = (h + 1) & (HW_JREAD_SLOTS - 1);
 	}

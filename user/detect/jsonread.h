@@ -26,6 +26,7 @@ struct hw_jleaf {
 	const char *path; /* NUL-terminated */
 	const char *val;  /* NUL-terminated */
 	size_t len;	  /* of val */
+	unsigned int hash;    /* of path */
 	unsigned short index; /* position in its array, 0 outside arrays */
 	unsigned char type;   /* enum hw_jtype */
 	unsigned char in_array;
