@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "agent_int.h"
+#include "caps.h"
 #include "decode.h"
 #include "loader.h"
 #include "model/host.h"
@@ -340,6 +341,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	struct hw_sock_snapshot *socks = NULL;
 	const char *out_path = o->output ? o->output : cfg->file;
 	struct snap_list snap = {0};
+	char why[256];
 	int ret = 1, n, nsocks;
 	size_t nsess;
 
@@ -396,6 +398,10 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	nsess = hw_agent__snapshot_sessions(&a);
+	/* everything is loaded and attached: keep only what reading /proc and entering network
+	 * namespaces (the periodic sock_diag report) needs */
+	if (hw_caps__drop(1, why, sizeof(why)))
+		fprintf(stderr, "hopwatch: dropping capabilities: %s, ignoring\n", why);
 	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL);
 	tick(&a, hw_agent__now()); /* the recording's clock starts with the agent */
 	for (size_t i = 0; i < snap.n; i++)
