@@ -145,9 +145,10 @@ chmod 0644 "$R/DEBIAN/conffiles"
 # shared-library dependencies, as dpkg-shlibdeps finds them (it wants a debian/control)
 mkdir -p "$WORK/src/debian"
 printf 'Source: hopwatch\n\nPackage: hopwatch\nArchitecture: any\n' >"$WORK/src/debian/control"
-DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps -O "$R/usr/sbin/hopwatch" 2>/dev/null |
+DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps -O "$R/usr/sbin/hopwatch" 2>"$WORK/shlibdeps.err" |
 	sed -n 's/^shlibs:Depends=//p')
-[ -n "$DEPENDS" ] || die "dpkg-shlibdeps found no dependencies of '$BIN'"
+[ -n "$DEPENDS" ] ||
+	die "dpkg-shlibdeps found no dependencies of '$BIN': $(cat "$WORK/shlibdeps.err")"
 
 # md5sums of everything but the conffiles (dpkg keeps theirs), as dh_md5sums does
 (cd "$R" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort |
