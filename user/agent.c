@@ -412,6 +412,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	hw_agent__free_socks(socks);
 	socks = NULL;
 	hw_agent__emit_sessions(&a);
+	tick(&a, hw_agent__now()); /* timed rules on what the snapshot found fire now */
 	hw_sink__flush(a.sink);
 	n = poll_loop(&a, &l, o);
 	if (n) {
