@@ -326,7 +326,8 @@ static int cmd_replay(int argc, char **argv)
 	text = cfg.format == HW_FORMAT_TEXT ||
 	       (cfg.format == HW_FORMAT_AUTO && isatty(STDOUT_FILENO));
 	ret = hw_replay(&cfg, text, argv + optind, argc - optind, stdout, stderr, &st);
-	fprintf(stderr,
+	if (!ret)
+		fprintf(stderr,
 		"hopwatch: replayed %llu lines: %llu events from %llu hosts, %llu alerts, %llu "
 		"malformed\n",
 		st.lines, st.events, st.hosts, st.alerts, st.malformed);

@@ -90,7 +90,8 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 
 		lineno++;
 		r->st->lines++;
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+			     line[n - 1] == '\t'))
 			n--;
 		if (!n)
 			continue; /* blank lines are not events */
@@ -119,6 +120,10 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		hw_engine__feed(he->e, f);
 		continue;
 malformed:
+		/* the reason may quote the input: keep the report one printable line */
+		for (char *c = why; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		r->st->malformed++;
 		if (r->st->malformed <= REPORT_MAX)
 			fprintf(err, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);

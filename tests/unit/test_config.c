@@ -233,9 +233,9 @@ TEST(config_bad_values_name_the_key)
 	} cases[] = {
 	    {"detect.long_session=8x", "--set detect.long_session: invalid duration '8x' (use "
 				       "500ms, 30s, 10m, 8h, 2d)"},
-	    {"detect.fanout_hosts=0", "--set detect.fanout_hosts: '0' is out of range (1..100000)"},
+	    {"detect.fanout_hosts=0", "--set detect.fanout_hosts: '0' is out of range (1..256)"},
 	    {"detect.fanout_hosts=five",
-	     "--set detect.fanout_hosts: invalid number 'five' (use 1..100000)"},
+	     "--set detect.fanout_hosts: invalid number 'five' (use 1..256)"},
 	    {"agent.poll_interval=2s", "--set agent.poll_interval: '2s' is out of range (1ms..1s)"},
 	    {"agent.args_max=255", "--set agent.args_max: '255' is out of range (256..16384)"},
 	    {"agent.ringbuf_size=3M",
@@ -410,7 +410,7 @@ TEST(config_file_syntax)
 	/* '#' is not an inline comment */
 	CHECK_EQ(load(&c, "[detect]\nfanout_hosts = 7 # seven\n", err), -EINVAL);
 	CHECK_STREQ(err, "t.conf:2: detect.fanout_hosts: invalid number '7 # seven' (use "
-			 "1..100000)");
+			 "1..256)");
 	CHECK_EQ(load(&c, "[detect\nfanout_hosts = 7\n", err), -EINVAL);
 	CHECK_STREQ(err, "t.conf:1: syntax error (expected '[section]' or 'key = value')");
 	CHECK_EQ(load(&c, "[detect] fanout_hosts = 6\n", err), -EINVAL);
@@ -423,7 +423,7 @@ TEST(config_file_syntax)
 	CHECK_EQ(load(&c, "[detect]\njunk\nfanout_hosts = 0\n", err), -EINVAL);
 	CHECK_STREQ(err, "t.conf:2: syntax error (expected '[section]' or 'key = value')");
 	CHECK_EQ(load(&c, "[detect]\nfanout_hosts = 0\njunk\n", err), -ERANGE);
-	CHECK_STREQ(err, "t.conf:2: detect.fanout_hosts: '0' is out of range (1..100000)");
+	CHECK_STREQ(err, "t.conf:2: detect.fanout_hosts: '0' is out of range (1..256)");
 	/* no trailing newline, empty file */
 	CHECK_EQ(load(&c, "[detect]\nfanout_hosts = 8", err), 0);
 	CHECK_EQ(c.fanout_hosts, 8);
@@ -472,7 +472,7 @@ TEST(config_file_hostile_input)
 	/* binary garbage and control characters stay out of the message */
 	CHECK_EQ(load(&c, "[detect]\nfanout_hosts = \x1b[31m\xff\n", err), -EINVAL);
 	CHECK_STREQ(err, "t.conf:2: detect.fanout_hosts: invalid number '?[31m\xff' (use "
-			 "1..100000)");
+			 "1..256)");
 	CHECK_EQ(load(&c, "\x7f\x45\x4c\x46\x02\x01\x01", err), -EINVAL);
 	CHECK_STREQ(err, "t.conf:1: syntax error (expected '[section]' or 'key = value')");
 	free(big);

@@ -90,8 +90,10 @@ static int allowed_source(const struct hw_engine *e, const char *ip)
 	       hw_cidrs_contain(e->cfg->allow_sources.v, e->cfg->allow_sources.n, family, a);
 }
 
-/* A stable short id: FNV-1a 64 of the parts, in hex. */
-static void alert_id(char out[24], const char *host, const char *rule, const char *key)
+/* A short id, the same in replay: FNV-1a 64 of host, rule, the entity it fired for and the
+ * moment (a rule fires once per entity, but may fire again for it after its window). */
+static void alert_id(char out[24], const char *host, const char *rule, const char *key,
+		     unsigned long long ts)
 {
 	uint64_t h = 1469598103934665603ULL;
 	const char *parts[3] = {host, rule, key};
@@ -101,6 +103,8 @@ static void alert_id(char out[24], const char *host, const char *rule, const cha
 			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 		h = (h ^ 0xff) * 1099511628211ULL;
 	}
+	for (int i = 0; i < 8; i++)
+		h = (h ^ ((ts >> (8 * i)) & 0xff)) * 1099511628211ULL;
 	snprintf(out, 24, "%016llx", (unsigned long long)h);
 }
 
@@ -109,7 +113,7 @@ void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key)
 	a->ts = e->now;
 	a->host_id = e->host_id;
 	a->host_name = e->host_name;
-	alert_id(a->id, e->host_id, a->rule_id, key);
+	alert_id(a->id, e->host_id, a->rule_id, key, a->ts);
 	e->alerts++;
 	if (e->fn)
 		e->fn(a, e->ctx);
@@ -363,8 +367,14 @@ static void sweep(struct hw_snode *n, void *ctx)
 	struct sweep_ctx *s = ctx;
 	unsigned long long last;
 
-	if (s->m == &s->e->brute)
-		last = ((struct hw_ebrute *)n)->last;
+	if (s->m == &s->e->brute) {
+		const struct hw_ebrute *b = (const struct hw_ebrute *)n;
+
+		/* a burst that alerted waits a day for the success that would escalate it */
+		last = b->last;
+		if (b->fired && !b->fired_success)
+			last += 86400 * NS_PER_SEC;
+	}
 	else
 		last = ((struct hw_efanout *)n)->n ? ((struct hw_efanout *)n)->ts[((struct hw_efanout *)n)->n - 1] : 0;
 	if (last < s->before) {

@@ -10,9 +10,9 @@
 #define HW_RELAY_WINDOW_NS NS_PER_SEC /* accept, then connect on within this: a relay */
 #define HW_EXITED_KEPT 8192	      /* exited processes kept for the lineage of late events */
 #define HW_TABLE_MAX 262144	      /* entries per table at most (memory bound) */
-#define HW_FANOUT_MAX 64	      /* hosts remembered per session or process */
-#define HW_BRUTE_MAX 64		      /* failure times remembered per source */
-#define HW_LATERAL_MAX 16	      /* destinations alerted per session */
+#define HW_FANOUT_MAX 256	      /* hosts remembered per key: detect.fanout_hosts at most */
+#define HW_BRUTE_MAX 256	      /* failures remembered per source: bruteforce_failures max */
+#define HW_LATERAL_MAX 64	      /* destinations alerted per session; then it stops */
 
 /* hw_eproc.flags */
 #define EP_EXITED        (1u << 0)
@@ -79,7 +79,7 @@ struct hw_ebrute {
 	int n;
 	unsigned long long last;
 	int fired, fired_success;
-	char users[128]; /* users tried, comma-separated, for the message */
+	char users[256]; /* users tried, comma-separated, for the message */
 };
 
 struct hw_engine {

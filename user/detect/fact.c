@@ -59,8 +59,15 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    digits(s + 17, 2, &sec))
 		return -EINVAL;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
+	{
+		static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+		if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+			return -EINVAL;
+	}
 	s += 19;
 	if (*s == '.') {
 		s++;
@@ -99,6 +106,10 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	tm.tm_sec = (int)sec;
 	t = timegm(&tm);
 	if (t == (time_t)-1 || (long long)t - off < 0)
+		return -EINVAL;
+	/* ns since the epoch must fit 64 bits: up to 2554-07-21T23:34:33.709551615Z */
+	if ((unsigned long long)((long long)t - off) > 18446744073ULL ||
+	    ((unsigned long long)((long long)t - off) == 18446744073ULL && frac > 709551615ULL))
 		return -EINVAL;
 	*ns = (unsigned long long)((long long)t - off) * 1000000000ULL + frac;
 	return 0;
@@ -175,6 +186,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	}
 	if (hw_parse_rfc3339(ts, &f->ts)) {
 		snprintf(err, errlen, "@timestamp '%.40s' is not RFC 3339", ts);
+		hw_jread__printable(err);
 		return -EINVAL;
 	}
 	if (!action) {

@@ -241,6 +241,7 @@ static int add_leaf(struct parser *p, const char *path, int type, const char *va
 		if (o->hash == full && !strcmp(o->path, path)) {
 			if (!in_array || !o->in_array || o->path != path) {
 				snprintf(d->err, sizeof(d->err), "duplicate member '%.64s'", path);
+				hw_jread__printable(d->err);
 				return -EINVAL;
 			}
 			d->n++; /* another element of the same array: the slot keeps the first */
@@ -406,6 +407,13 @@ static int value(struct parser *p, const char *path, int in_array, unsigned int 
 			return err;
 		return add_leaf(p, path, HW_J_NUMBER, v, n, in_array, index);
 	}
+}
+
+void hw_jread__printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 }
 
 void hw_jdoc__free(struct hw_jdoc *d)

@@ -51,6 +51,10 @@ void hw_jdoc__free(struct hw_jdoc *d);
  * "unexpected character 'x' at byte 17". */
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len);
 
+/* Replaces control characters in s by '?': messages that quote the input stay one printable
+ * line. */
+void hw_jread__printable(char *s);
+
 /* The first leaf at path, or NULL. */
 const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path);
 /* The string at path, or NULL when absent or not a string. */

@@ -280,8 +280,10 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 	for (int i = 0; i < s->nlateral; i++)
 		if (!strcmp(s->lateral[i], dest))
 			return;
-	if (s->nlateral < HW_LATERAL_MAX)
-		snprintf(s->lateral[s->nlateral++], sizeof(s->lateral[0]), "%s", dest);
+	/* beyond HW_LATERAL_MAX destinations the session has said enough (admin-fanout too) */
+	if (s->nlateral >= HW_LATERAL_MAX)
+		return;
+	snprintf(s->lateral[s->nlateral++], sizeof(s->lateral[0]), "%s", dest);
 	a.rule_id = "lateral-movement";
 	a.rule_name = "Lateral movement from a remote session";
 	severity(&a, SEV_HIGH);
@@ -303,7 +305,12 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 		 via_service ? " through the session's own service process (ssh -W / ProxyJump)"
 			     : " from this host",
 		 f->failure ? " (it failed)" : "", ch);
-	hw_engine__emit(e, &a, s->node.key);
+	{
+		char key[HW_SMAP_KEY_LEN + sizeof(dest)];
+
+		snprintf(key, sizeof(key), "%s/%s", s->node.key, dest);
+		hw_engine__emit(e, &a, key);
+	}
 }
 
 static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p,
@@ -479,6 +486,24 @@ void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_ep
 
 /* --- brute-force: failed logins from one source --------------------------------------- */
 
+/* Is name one of the ", "-separated items of list? */
+static int listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *s = list; *s;) {
+		const char *end = strstr(s, ", ");
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+
+		if (len == n && !memcmp(s, name, n))
+			return 1;
+		if (!end)
+			break;
+		s = end + 2;
+	}
+	return 0;
+}
+
 void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 {
 	unsigned long long from =
@@ -534,7 +559,7 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 	}
 	b->ts[b->n++] = f->ts;
 	b->last = f->ts;
-	if (f->user[0] && !strstr(b->users, f->user) &&
+	if (f->user[0] && !listed(b->users, f->user) &&
 	    strlen(b->users) + strlen(f->user) + 3 < sizeof(b->users))
 		snprintf(b->users + strlen(b->users), sizeof(b->users) - strlen(b->users), "%s%s",
 			 b->users[0] ? ", " : "", f->user);
