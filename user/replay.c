@@ -16,6 +16,7 @@ struct host_engine {
 	char id[80];
 	struct hw_engine *e;
 	int ticks_seen;
+	int started; /* an agent-started was fed: the next one is a new run */
 };
 
 struct replay {
@@ -101,11 +102,25 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		}
 		if (hw_fact__from_json(f, doc, why, sizeof(why)))
 			goto malformed;
+		if (f->kind == HW_F_ALERT)
+			continue; /* alerts of the input are not events: replay makes its own */
 		he = engine_for(r, f->host_id);
+		if (he && f->kind == HW_F_AGENT_STARTED && he->started) {
+			/* another run of the agent (recordings appended): it started afresh */
+			hw_engine__free(he->e);
+			he->e = hw_engine__new(r->cfg, on_alert, r);
+			he->ticks_seen = 0;
+			if (!he->e) {
+				snprintf(why, sizeof(why), "out of memory");
+				goto malformed;
+			}
+		}
 		if (!he) {
 			snprintf(why, sizeof(why), "too many hosts, or out of memory");
 			goto malformed;
 		}
+		if (f->kind == HW_F_AGENT_STARTED)
+			he->started = 1;
 		if (f->kind == HW_F_TICK) {
 			he->ticks_seen = 1;
 		} else if (!he->ticks_seen && f->kind != HW_F_AGENT_STARTED) {
@@ -115,8 +130,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 			memcpy(t.host_name, f->host_name, sizeof(t.host_name));
 			hw_engine__feed(he->e, &t);
 		}
-		if (f->kind != HW_F_ALERT)
-			r->st->events++;
+		r->st->events++;
 		hw_engine__feed(he->e, f);
 		continue;
 malformed:
