@@ -72,6 +72,18 @@ static int valid_host_port(const char *s)
 	return hw_parse_host_port(s, NULL, 0, NULL);
 }
 
+/* JetStream stream and consumer names: letters, digits, '_' and '-' */
+static int valid_stream_name(const char *s)
+{
+	if (!*s)
+		return -1;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return -1;
+	return 0;
+}
+
 static const struct key keys[] = {
     KEY("agent", "host_name", K_STR, host_name, .max = 255, .flags = F_NOSPACE),
     KEY("agent", "netns", K_STR, netns),
@@ -113,6 +125,22 @@ static const struct key keys[] = {
     KEY("output", "spool_dir", K_STR, spool_dir, .def = "/var/lib/hopwatch/spool",
 	.flags = F_NONEMPTY),
     KEY("output", "spool_max", K_SIZE, spool_max, 1 << 20, ~0ULL, "1G"),
+    KEY("output", "nats_stream", K_STR, nats_stream, .def = "HOPWATCH", .flags = F_NONEMPTY,
+	.max = 32, .valid = valid_stream_name, .what = "stream name",
+	.hint = "use A-Z a-z 0-9 _ -"),
+    KEY("output", "nats_ca", K_STR, nats_ca),
+    KEY("output", "nats_cert", K_STR, nats_cert),
+    KEY("output", "nats_key", K_STR, nats_key),
+    KEY("output", "syslog_ca", K_STR, syslog_ca),
+    KEY("output", "syslog_cert", K_STR, syslog_cert),
+    KEY("output", "syslog_key", K_STR, syslog_key),
+
+    KEY("collect", "durable", K_STR, collect_durable, .def = "hopwatch-collector",
+	.flags = F_NONEMPTY, .max = 64, .valid = valid_stream_name, .what = "consumer name",
+	.hint = "use A-Z a-z 0-9 _ -"),
+    KEY("collect", "subject", K_STR, collect_subject, .def = "hopwatch.collector.alerts",
+	.flags = F_NONEMPTY, .valid = hw_parse_nats_subject, .what = "subject",
+	.hint = "use tokens of A-Z a-z 0-9 _ - separated by '.'"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

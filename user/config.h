@@ -68,6 +68,13 @@ struct hw_config {
 	char *syslog;	       /* "host:port" (validated), NULL = none */
 	char *spool_dir;       /* never NULL after init */
 	unsigned long long spool_max;
+	char *nats_stream;     /* the JetStream stream the agent creates if missing */
+	char *nats_ca, *nats_cert, *nats_key;	  /* TLS: CA bundle, client cert and key, NULL */
+	char *syslog_ca, *syslog_cert, *syslog_key; /* syslog_ca set: TLS to the receiver */
+
+	/* [collect] */
+	char *collect_durable; /* the shared durable consumer of the collectors */
+	char *collect_subject; /* where the collector publishes its alerts */
 };
 
 /* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */

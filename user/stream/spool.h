@@ -1,0 +1,46 @@
+/* The on-disk spool of a streaming sink (NATS JetStream, syslog): every line the agent sends
+ * off the host is appended here first and leaves only once the sink has delivered it, so a
+ * sink that is down or slow never blocks the ring buffer, lines are delivered in order when it
+ * comes back, and they survive an agent restart (at least once: a line delivered just before
+ * a crash may be sent again; the NATS sink's message ids let the server drop the repeat).
+ *
+ * Layout: DIR/seg-NNNNNNNNNNNNNNNN (segments of up to HW_SPOOL_SEGMENT bytes, numbered in
+ * order) holding records [u32 length, little endian][bytes]; DIR/cursor holds the segment and
+ * offset of the first record not yet delivered (written by rename, so it is never torn). When
+ * the segments exceed max_bytes the oldest segment is deleted, its undelivered records counted
+ * as dropped. */
+#ifndef HW_STREAM_SPOOL_H
+#define HW_STREAM_SPOOL_H
+
+#include <stddef.h>
+
+#define HW_SPOOL_SEGMENT (8u << 20) /* at most; max_bytes / 4 when smaller */
+#define HW_SPOOL_RECORD_MAX (1u << 20) /* a longer record is refused (-E2BIG) */
+
+struct hw_spool;
+
+/* Opens (creating DIR, mode 0700, when missing) the spool in dir; max_bytes >= 1 MiB.
+ * A torn record at the end of the last segment (a crash while appending) is cut off. Returns
+ * NULL with errno set and err saying what failed. */
+struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, char *err,
+				size_t errlen);
+void hw_spool__close(struct hw_spool *s); /* writes what is buffered */
+
+/* Appends one record (buffered; written by hw_spool__flush or when the buffer fills).
+ * Returns 0, -E2BIG, or a negative errno from the disk. */
+int hw_spool__append(struct hw_spool *s, const void *data, size_t len);
+int hw_spool__flush(struct hw_spool *s);
+
+/* The next undelivered records, oldest first, without consuming them: up to max records and
+ * max_bytes bytes (at least one record when any is pending). Each rec[i]/len[i] points into
+ * memory owned by the spool, valid until the next call on s. Returns how many, or a negative
+ * errno. */
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+		   size_t *len);
+/* Marks the first n peeked records delivered (and persists the cursor). */
+int hw_spool__consume(struct hw_spool *s, size_t n);
+
+unsigned long long hw_spool__pending(const struct hw_spool *s); /* records not delivered */
+unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_bytes */
+
+#endif
