@@ -30,17 +30,22 @@ CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' \
 	     -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -Iinclude -I$(BUILD) -Ibpf
-LIBS      := -lbpf -linih -lelf -lz
+LIBS      := -lbpf -linih -lelf -lz -lnats
 STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -Wl,-Bdynamic
 
 HDRS      := $(wildcard include/hopwatch/*.h)
 # maps.bpf.c first: the definitions before the files that declare them extern
 BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-USER_SRCS := $(shell find user -name '*.c' | sort)
+USER_SRCS := $(shell find user -name '*.c' -not -path 'user/nonats/*' | sort)
 USER_HDRS := $(shell find user -name '*.h')
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 MAIN_OBJ  := $(BUILD)/user/main.o
+# what needs libnats, which has no static library: the static build links stubs instead
+NATS_SRCS := user/stream/nats.c $(wildcard user/collect/*.c)
+NONATS_SRCS := $(wildcard user/nonats/*.c)
+STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS)) \
+	       $(patsubst %.c,$(BUILD)/%.o,$(NONATS_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
 
@@ -83,7 +88,7 @@ $(BUILD)/hopwatch: $(MAIN_OBJ) $(LIB_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 static: $(BUILD)/hopwatch-static
-$(BUILD)/hopwatch-static: $(MAIN_OBJ) $(LIB_OBJS)
+$(BUILD)/hopwatch-static: $(MAIN_OBJ) $(STATIC_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -o $@
 
@@ -97,12 +102,18 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinclude -Iuser \
 	       -I$(BUILD) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # the parsers and the model, without what needs the kernel
-FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent%.c user/check.c,$(USER_SRCS))
+FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent%.c user/check.c $(NATS_SRCS),$(USER_SRCS)) \
+	     $(NONATS_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB) -linih -o $@
 fuzz: $(FUZZ_BINS)
+
+# the tests read JetStream streams with it
+$(BUILD)/jsdump: tests/tools/jsdump.c | deps-build
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnats
 
 # load generator shared by the tests and the benchmarks
 $(BUILD)/storm: tests/bench/storm.c
@@ -113,16 +124,18 @@ unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
 
 test: deps-test
-	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(BUILD)/storm $(FUZZ_BINS)
+	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(BUILD)/storm $(BUILD)/jsdump \
+		$(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
 bench: all
 	$(Q)python3 tests/bench/bench.py
 
 # Debian packages: build, then what the tests drive for real.
-DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config
+DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
+	      libnats-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
-	      dpkg-dev lintian logrotate man-db curl
+	      dpkg-dev lintian logrotate man-db curl nats-server
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

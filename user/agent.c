@@ -56,23 +56,32 @@ void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 		a->counters.events++;
 }
 
-static void on_alert(const struct hw_alert *al, void *ctx)
+void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_engine)
 {
-	struct hw_agent *a = ctx;
 	int err;
 
+	(void)from_engine;
+	if (!a->text || a->nstreams) {
+		hw_json__reset(&a->ajson);
+		hw_ecs__alert(&a->ajson, al);
+	}
 	if (a->text) {
 		hw_text__alert(&a->atext, al);
 		err = a->atext.error || hw_sink__write(a->sink, a->atext.buf, a->atext.len);
 	} else {
-		hw_json__reset(&a->ajson);
-		hw_ecs__alert(&a->ajson, al);
 		err = a->ajson.error || hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
 	}
 	if (err)
 		a->counters.lost_output++;
 	else
 		a->counters.alerts++;
+	if (!a->ajson.error)
+		hw_agent__stream_line(a, 'a', a->ajson.buf, a->ajson.len);
+}
+
+static void on_alert(const struct hw_alert *al, void *ctx)
+{
+	hw_agent__alert(ctx, al, 1);
 }
 
 void hw_agent__observe(struct hw_agent *a)
@@ -83,6 +92,7 @@ void hw_agent__observe(struct hw_agent *a)
 		return;
 	if (a->record && hw_sink__write(a->record, a->json.buf, a->json.len))
 		a->counters.lost_output++;
+	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len);
 	/* the agent's own JSON always parses; a failure here is memory */
 	if (hw_engine__feed_line(a->engine, a->json.buf, a->json.len, why, sizeof(why)))
 		a->counters.lost_output++;
@@ -309,6 +319,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		hw_sink__flush(a->sink);
 		if (a->record)
 			hw_sink__flush(a->record);
+		hw_agent__pump_streams(a, now);
 		hw_proc_table__expire(a->procs, now);
 		if (now >= next_report) {
 			hw_agent__report_conns(a); /* a failed pass is tried again next time */
@@ -402,6 +413,11 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	 * namespaces (the periodic sock_diag report) needs */
 	if (hw_caps__drop(1, why, sizeof(why)))
 		fprintf(stderr, "hopwatch: dropping capabilities: %s, ignoring\n", why);
+	/* after the drop: libnats starts threads, and capabilities belong to threads */
+	if (hw_agent__open_streams(&a, err, errlen)) {
+		ret = 2;
+		goto out;
+	}
 	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL);
 	tick(&a, hw_agent__now()); /* the recording's clock starts with the agent */
 	for (size_t i = 0; i < snap.n; i++)
@@ -421,6 +437,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	ring_buffer__consume(l.rb); /* drain */
 	collect_stats(&a, &l);
+	hw_agent__pump_streams(&a, hw_agent__now());
 	emit_agent(&a, "agent-stopped", 0, 0, 0, &a.counters);
 	ret = hw_sink__flush(a.sink) ? 1 : 0;
 	if (!ret && a.record && hw_sink__flush(a.record)) {
@@ -432,6 +449,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
 			 strerror(errno));
 out:
+	hw_agent__close_streams(&a); /* delivers what it can, the rest waits in the spool */
 	free(snap.v);
 	hw_agent__free_socks(socks);
 	if (a.netns_fd >= 0)

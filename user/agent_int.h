@@ -14,6 +14,7 @@
 #include "output/json.h"
 #include "output/sink.h"
 #include "output/text.h"
+#include "stream/sink.h"
 
 struct hw_agent {
 	const struct hw_config *cfg;
@@ -30,6 +31,14 @@ struct hw_agent {
 	struct hw_text tline;
 	struct hw_json ajson; /* an alert or tick being written */
 	struct hw_text atext;
+	/* streaming sinks (agent_stream.c) */
+	struct hw_stream *streams[2];
+	int nstreams;
+	char run_id[32];		/* part of every message id: this run */
+	unsigned long long stream_seq; /* the other part */
+	char *rec;			/* a spool record being built */
+	size_t rec_cap;
+	unsigned long long spool_dropped_reported, overflow_reported_ns;
 	struct hw_agent_counters counters;
 	const char *netns_path;
 	int netns_fd;       /* the scoped namespace, -1 when unscoped */
@@ -75,6 +84,16 @@ void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_p
 			__u32 pid, __u64 start_ns);
 /* Data bytes from the kernel's sequence-number counts of a close record. */
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
+/* Streaming sinks (agent_stream.c): opened once privileges are dropped (libnats starts
+ * threads); every event and alert line is spooled for each; pumped every poll round. */
+int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen);
+void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len);
+void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns);
+void hw_agent__close_streams(struct hw_agent *a);
+/* Writes an alert (engine or agent) to every sink and counts it. */
+struct hw_alert;
+void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_engine);
+
 /* The event just encoded in a->json: to the recording and through the detection engine
  * (whose alerts are written after the event). */
 void hw_agent__observe(struct hw_agent *a);

@@ -226,12 +226,6 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* accepted by the config so files stay valid, but not built yet: never drop silently */
-	if (cfg.nats_url || cfg.syslog) {
-		fprintf(stderr, "hopwatch: %s: this sink is not available yet in this version\n",
-			cfg.nats_url ? "output.nats_url" : "output.syslog");
-		goto out;
-	}
 	ret = hw_agent_run(&ro, err, sizeof(err));
 	if (ret)
 		fprintf(stderr, "hopwatch: %s\n", err);

@@ -1,0 +1,45 @@
+/* jsdump URL STREAM: prints every message of a JetStream stream, oldest first, one per line:
+ * SEQ TAB SUBJECT TAB Nats-Msg-Id TAB DATA. For the tests (no NATS client in Python here). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <nats/nats.h>
+
+int main(int argc, char **argv)
+{
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	natsStatus st;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: jsdump URL STREAM\n");
+		return 2;
+	}
+	st = natsConnection_ConnectTo(&nc, argv[1]);
+	if (st == NATS_OK)
+		st = natsConnection_JetStream(&js, nc, NULL);
+	if (st == NATS_OK)
+		st = js_GetStreamInfo(&si, js, argv[2], NULL, &jerr);
+	if (st != NATS_OK) {
+		fprintf(stderr, "jsdump: %s\n", natsStatus_GetText(st));
+		return 1;
+	}
+	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq;
+	     seq++) {
+		natsMsg *m = NULL;
+		const char *id = "";
+
+		if (js_GetMsg(&m, js, argv[2], seq, NULL, &jerr) != NATS_OK)
+			continue; /* deleted */
+		natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
+		printf("%llu\t%s\t%s\t%.*s\n", (unsigned long long)seq, natsMsg_GetSubject(m), id,
+		       natsMsg_GetDataLength(m), natsMsg_GetData(m));
+		natsMsg_Destroy(m);
+	}
+	jsStreamInfo_Destroy(si);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return 0;
+}

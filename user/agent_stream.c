@@ -1,0 +1,162 @@
+/* The agent's streaming sinks (NATS JetStream, syslog): every event and alert line goes into
+ * each sink's spool with a message id, and each sink is pumped once per poll round. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent_int.h"
+#include "output/alert.h"
+#include "stream/nats.h"
+#include "stream/spool.h"
+#if __has_include("stream/syslog.h")
+#include "stream/syslog.h"
+#define HW_HAVE_SYSLOG 1
+#endif
+
+#define PUMP_BUDGET_MS 20 /* per sink and poll round */
+#define CLOSE_BUDGET_MS 3000
+#define OVERFLOW_REPORT_NS (60ULL * 1000000000ULL)
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+static struct hw_spool *open_spool(const struct hw_config *cfg, const char *name, char *err,
+				   size_t errlen)
+{
+	char dir[4200];
+
+	if (mkdir(cfg->spool_dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "output.spool_dir '%s': %s", cfg->spool_dir, strerror(errno));
+		return NULL;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", cfg->spool_dir, name);
+	return hw_spool__open(dir, cfg->spool_max, err, errlen);
+}
+
+int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
+{
+	const struct hw_config *cfg = a->cfg;
+	struct hw_spool *sp;
+	struct hw_stream *st;
+
+	snprintf(a->run_id, sizeof(a->run_id), "%llx",
+		 (unsigned long long)hw_host__wall_ns(&a->host, hw_agent__now()));
+	if (cfg->nats_url) {
+		sp = open_spool(cfg, "nats", err, errlen);
+		if (!sp)
+			return -1;
+		st = hw_nats__new(cfg, sp, a->host.name, err, errlen);
+		if (!st) {
+			hw_spool__close(sp);
+			return -1;
+		}
+		a->streams[a->nstreams++] = st;
+	}
+	if (cfg->syslog) {
+#ifndef HW_HAVE_SYSLOG
+		snprintf(err, errlen, "output.syslog: this sink is not available yet in this version");
+		return -1;
+#else
+		sp = open_spool(cfg, "syslog", err, errlen);
+		if (!sp)
+			return -1;
+		st = hw_syslog__new(cfg, sp, a->host.name, err, errlen);
+		if (!st) {
+			hw_spool__close(sp);
+			return -1;
+		}
+		a->streams[a->nstreams++] = st;
+#endif
+	}
+	return 0;
+}
+
+/* kind 'e' or 'a', the message id, '\n', the line without its newline */
+void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len)
+{
+	char id[160];
+	size_t need;
+	int n;
+
+	if (!a->nstreams || !len)
+		return;
+	if (line[len - 1] == '\n')
+		len--;
+	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, a->run_id, ++a->stream_seq);
+	need = 1 + (size_t)n + 1 + len;
+	if (need > a->rec_cap) {
+		char *b = realloc(a->rec, need * 2);
+
+		if (!b) {
+			a->counters.lost_output++;
+			return;
+		}
+		a->rec = b;
+		a->rec_cap = need * 2;
+	}
+	a->rec[0] = kind;
+	memcpy(a->rec + 1, id, (size_t)n);
+	a->rec[1 + n] = '\n';
+	memcpy(a->rec + 2 + n, line, len);
+	for (int i = 0; i < a->nstreams; i++)
+		if (hw_spool__append(a->streams[i]->spool, a->rec, need))
+			a->counters.lost_output++;
+}
+
+void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
+{
+	unsigned long long now = mono_ns(), dropped = 0;
+
+	for (int i = 0; i < a->nstreams; i++) {
+		struct hw_stream *s = a->streams[i];
+
+		if (hw_spool__flush(s->spool))
+			a->counters.lost_output++;
+		s->pump(s, now, PUMP_BUDGET_MS);
+		dropped += hw_spool__dropped(s->spool);
+	}
+	a->counters.spool_dropped = dropped;
+	if (dropped > a->spool_dropped_reported &&
+	    (!a->overflow_reported_ns || now - a->overflow_reported_ns >= OVERFLOW_REPORT_NS)) {
+		struct hw_alert al = {0};
+
+		al.ts = hw_host__wall_ns(&a->host, boot_ns);
+		al.rule_id = "spool-overflow";
+		al.rule_name = "Events lost: a streaming sink's spool is full";
+		al.severity = 73;
+		al.severity_name = "high";
+		al.host_id = a->host.id;
+		al.host_name = a->host.name;
+		al.count = (unsigned int)(dropped - a->spool_dropped_reported);
+		snprintf(al.id, sizeof(al.id), "%016llx", (unsigned long long)al.ts);
+		snprintf(al.message, sizeof(al.message),
+			 "the spool of a streaming sink reached output.spool_max (%llu bytes) while "
+			 "the sink was down or slow: the %llu oldest lines were dropped",
+			 (unsigned long long)a->cfg->spool_max,
+			 dropped - a->spool_dropped_reported);
+		a->spool_dropped_reported = dropped;
+		a->overflow_reported_ns = now;
+		hw_agent__alert(a, &al, 0);
+	}
+}
+
+void hw_agent__close_streams(struct hw_agent *a)
+{
+	for (int i = 0; i < a->nstreams; i++) {
+		struct hw_stream *s = a->streams[i];
+
+		hw_spool__flush(s->spool);
+		s->close(s, CLOSE_BUDGET_MS);
+	}
+	a->nstreams = 0;
+	free(a->rec);
+	a->rec = NULL;
+}

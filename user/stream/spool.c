@@ -1,0 +1,450 @@
+/* The on-disk spool of a streaming sink (see spool.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stream/spool.h"
+
+#define WBUF_MAX (256u << 10) /* appended bytes kept before a write */
+#define PEEK_MAX 4096	      /* records per peek */
+
+struct hw_spool {
+	char dir[4096];
+	unsigned long long max_bytes, seg_size;
+	unsigned long long first_seg, wseg, rseg;
+	unsigned long long woff, roff; /* bytes of wseg on disk; read offset in rseg */
+	unsigned long long total;      /* bytes in all segments, buffered included */
+	unsigned long long pending, dropped;
+	int wfd, rfd;
+	unsigned long long rfd_seg; /* the segment rfd has open */
+	char *wbuf;
+	size_t wlen;
+	char *rbuf;
+	size_t rcap;
+	/* what the last peek returned: where each record ends */
+	size_t npeek;
+	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
+};
+
+static void seg_path(const struct hw_spool *s, unsigned long long seg, char *out, size_t len)
+{
+	snprintf(out, len, "%s/seg-%016llu", s->dir, seg);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int save_cursor(struct hw_spool *s)
+{
+	char path[4200], tmp[4200], line[64];
+	int fd, n, err = 0;
+
+	snprintf(path, sizeof(path), "%s/cursor", s->dir);
+	snprintf(tmp, sizeof(tmp), "%s/cursor.tmp", s->dir);
+	n = snprintf(line, sizeof(line), "%llu %llu\n", s->rseg, s->roff);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, line, (size_t)n);
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	return err;
+}
+
+static int open_writer(struct hw_spool *s)
+{
+	char path[4200];
+	struct stat st;
+
+	if (s->wfd >= 0)
+		close(s->wfd);
+	seg_path(s, s->wseg, path, sizeof(path));
+	s->wfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (s->wfd < 0)
+		return -errno;
+	if (fstat(s->wfd, &st))
+		return -errno;
+	s->woff = (unsigned long long)st.st_size;
+	return 0;
+}
+
+/* Walks the records of a segment from off; returns how many complete ones, and sets *end to
+ * the end of the last complete one. */
+static unsigned long long scan(int fd, unsigned long long off, unsigned long long size,
+			       unsigned long long *end)
+{
+	unsigned long long n = 0;
+	uint32_t len;
+
+	while (off + 4 <= size && pread(fd, &len, 4, (off_t)off) == 4 && len <= HW_SPOOL_RECORD_MAX &&
+	       off + 4 + len <= size) {
+		off += 4 + len;
+		n++;
+	}
+	*end = off;
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, char *err,
+				size_t errlen)
+{
+	struct hw_spool *s = calloc(1, sizeof(*s));
+	unsigned long long *segs = NULL, end;
+	size_t nseg = 0, cap = 0;
+	struct dirent *de;
+	char path[4200];
+	DIR *d;
+	FILE *f;
+	int e;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->wfd = s->rfd = -1;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->max_bytes = max_bytes;
+	s->seg_size = max_bytes / 4 < HW_SPOOL_SEGMENT ? max_bytes / 4 : HW_SPOOL_SEGMENT;
+	s->wbuf = malloc(WBUF_MAX + 8);
+	if (!s->wbuf) {
+		e = ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "cannot create spool directory '%s': %s", dir, strerror(e));
+		goto fail;
+	}
+	d = opendir(dir);
+	if (!d) {
+		e = errno;
+		snprintf(err, errlen, "cannot read spool directory '%s': %s", dir, strerror(e));
+		goto fail;
+	}
+	while ((de = readdir(d))) {
+		char *x;
+		unsigned long long n;
+
+		if (strncmp(de->d_name, "seg-", 4))
+			continue;
+		n = strtoull(de->d_name + 4, &x, 10);
+		if (*x || !n)
+			continue;
+		if (nseg == cap) {
+			unsigned long long *v = realloc(segs, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!v)
+				break;
+			segs = v;
+			cap = cap ? cap * 2 : 16;
+		}
+		segs[nseg++] = n;
+	}
+	closedir(d);
+	if (nseg) {
+		qsort(segs, nseg, sizeof(*segs), cmp_u64);
+		s->first_seg = segs[0];
+		s->wseg = segs[nseg - 1];
+	} else {
+		s->first_seg = s->wseg = 1;
+	}
+	free(segs);
+	s->rseg = s->first_seg;
+	snprintf(path, sizeof(path), "%s/cursor", dir);
+	f = fopen(path, "re");
+	if (f) {
+		unsigned long long seg, off;
+
+		if (fscanf(f, "%llu %llu", &seg, &off) == 2 && seg >= s->first_seg &&
+		    seg <= s->wseg) {
+			s->rseg = seg;
+			s->roff = off;
+		}
+		fclose(f);
+	}
+	e = -open_writer(s);
+	if (e) {
+		snprintf(err, errlen, "cannot open spool '%s': %s", dir, strerror(e));
+		goto fail;
+	}
+	/* a record torn by a crash while appending: cut it off */
+	{
+		int fd;
+
+		seg_path(s, s->wseg, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			scan(fd, 0, s->woff, &end);
+			close(fd);
+			if (end < s->woff && !truncate(path, (off_t)end))
+				s->woff = end;
+		}
+	}
+	/* count what is pending, and the bytes held */
+	for (unsigned long long seg = s->first_seg; seg <= s->wseg; seg++) {
+		struct stat st;
+		int fd;
+
+		seg_path(s, seg, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st)) {
+			s->total += (unsigned long long)st.st_size;
+			if (seg >= s->rseg)
+				s->pending += scan(fd, seg == s->rseg ? s->roff : 0,
+						   (unsigned long long)st.st_size, &end);
+		}
+		close(fd);
+	}
+	return s;
+fail:
+	hw_spool__close(s);
+	errno = e;
+	return NULL;
+}
+
+int hw_spool__flush(struct hw_spool *s)
+{
+	int err;
+
+	if (!s->wlen)
+		return 0;
+	err = write_all(s->wfd, s->wbuf, s->wlen);
+	s->wlen = 0;
+	return err;
+}
+
+void hw_spool__close(struct hw_spool *s)
+{
+	if (!s)
+		return;
+	if (s->wfd >= 0) {
+		hw_spool__flush(s);
+		close(s->wfd);
+	}
+	if (s->rfd >= 0)
+		close(s->rfd);
+	free(s->wbuf);
+	free(s->rbuf);
+	free(s);
+}
+
+/* Deletes the oldest segments while the spool is over its size. */
+static void enforce_max(struct hw_spool *s)
+{
+	while (s->total > s->max_bytes && s->first_seg < s->wseg) {
+		char path[4200];
+		struct stat st;
+		int fd;
+
+		seg_path(s, s->first_seg, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (!fstat(fd, &st)) {
+				s->total -= (unsigned long long)st.st_size < s->total
+						    ? (unsigned long long)st.st_size
+						    : s->total;
+				if (s->rseg == s->first_seg) {
+					unsigned long long end,
+						n = scan(fd, s->roff, (unsigned long long)st.st_size,
+							 &end);
+
+					s->dropped += n;
+					s->pending -= n < s->pending ? n : s->pending;
+				}
+			}
+			close(fd);
+		}
+		unlink(path);
+		if (s->rseg == s->first_seg) {
+			s->rseg++;
+			s->roff = 0;
+			s->npeek = 0;
+			save_cursor(s);
+		}
+		s->first_seg++;
+	}
+}
+
+int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
+{
+	uint32_t l = (uint32_t)len;
+	int err;
+
+	if (len > HW_SPOOL_RECORD_MAX)
+		return -E2BIG;
+	if (s->woff + s->wlen + 4 + len > s->seg_size && s->woff + s->wlen > 0) {
+		/* a new segment */
+		err = hw_spool__flush(s);
+		if (err)
+			return err;
+		s->wseg++;
+		err = open_writer(s);
+		if (err)
+			return err;
+		enforce_max(s);
+	}
+	if (s->wlen + 4 + len > WBUF_MAX) {
+		err = hw_spool__flush(s);
+		if (err)
+			return err;
+	}
+	if (4 + len > WBUF_MAX) {
+		err = write_all(s->wfd, (const char *)&l, 4);
+		if (!err)
+			err = write_all(s->wfd, data, len);
+		if (err)
+			return err;
+	} else {
+		memcpy(s->wbuf + s->wlen, &l, 4);
+		memcpy(s->wbuf + s->wlen + 4, data, len);
+		s->wlen += 4 + len;
+	}
+	s->woff += 4 + len;
+	s->total += 4 + len;
+	s->pending++;
+	return 0;
+}
+
+static int reader_at(struct hw_spool *s, unsigned long long seg)
+{
+	char path[4200];
+
+	if (s->rfd >= 0 && s->rfd_seg == seg)
+		return 0;
+	if (s->rfd >= 0)
+		close(s->rfd);
+	seg_path(s, seg, path, sizeof(path));
+	s->rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->rfd < 0)
+		return -errno;
+	s->rfd_seg = seg;
+	return 0;
+}
+
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+		   size_t *len)
+{
+	unsigned long long seg = s->rseg, off = s->roff, used = 0;
+	size_t n = 0;
+	int err;
+
+	s->npeek = 0;
+	if (!s->pending)
+		return 0;
+	err = hw_spool__flush(s);
+	if (err)
+		return err;
+	if (max > PEEK_MAX)
+		max = PEEK_MAX;
+	/* one buffer for the whole batch: offsets first, pointers once it stops moving */
+	while (n < max) {
+		struct stat st;
+		uint32_t l;
+
+		if (reader_at(s, seg))
+			break;
+		if (fstat(s->rfd, &st))
+			break;
+		if (off + 4 > (unsigned long long)st.st_size) {
+			if (seg >= s->wseg)
+				break;
+			seg++; /* the rest is in the next segment */
+			off = 0;
+			continue;
+		}
+		if (pread(s->rfd, &l, 4, (off_t)off) != 4 || l > HW_SPOOL_RECORD_MAX ||
+		    off + 4 + l > (unsigned long long)st.st_size)
+			break;
+		if (n && used + l > max_bytes)
+			break;
+		if (used + l + 1 > s->rcap) {
+			size_t cap = (size_t)(used + l + 1) * 2;
+			char *b = realloc(s->rbuf, cap);
+
+			if (!b)
+				return n ? (int)n : -ENOMEM;
+			s->rbuf = b;
+			s->rcap = cap;
+		}
+		if (pread(s->rfd, s->rbuf + used, l, (off_t)(off + 4)) != (ssize_t)l)
+			break;
+		len[n] = l;
+		rec[n] = (const char *)(uintptr_t)used; /* an offset for now */
+		used += l;
+		off += 4 + l;
+		s->peek_seg[n] = seg;
+		s->peek_end[n] = off;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		rec[i] = s->rbuf + (uintptr_t)rec[i];
+	s->npeek = n;
+	return (int)n;
+}
+
+int hw_spool__consume(struct hw_spool *s, size_t n)
+{
+	if (!n || n > s->npeek)
+		return n ? -EINVAL : 0;
+	s->rseg = s->peek_seg[n - 1];
+	s->roff = s->peek_end[n - 1];
+	s->pending -= n < s->pending ? n : s->pending;
+	/* the earlier peeked records are gone: what is left of the batch shifts down */
+	memmove(s->peek_seg, s->peek_seg + n, (s->npeek - n) * sizeof(s->peek_seg[0]));
+	memmove(s->peek_end, s->peek_end + n, (s->npeek - n) * sizeof(s->peek_end[0]));
+	s->npeek -= n;
+	/* fully delivered segments are deleted */
+	while (s->first_seg < s->rseg) {
+		char path[4200];
+		struct stat st;
+
+		seg_path(s, s->first_seg, path, sizeof(path));
+		if (!stat(path, &st))
+			s->total -= (unsigned long long)st.st_size < s->total
+					    ? (unsigned long long)st.st_size
+					    : s->total;
+		unlink(path);
+		s->first_seg++;
+	}
+	return save_cursor(s);
+}
+
+unsigned long long hw_spool__pending(const struct hw_spool *s)
+{
+	return s->pending;
+}
+
+unsigned long long hw_spool__dropped(const struct hw_spool *s)
+{
+	return s->dropped;
+}
