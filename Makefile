@@ -27,6 +27,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/pp
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation -Wstrict-prototypes
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' \
+	     $(if $(wildcard user/stream/syslog.c),-DHW_HAVE_SYSLOG) \
 	     -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -Iinclude -I$(BUILD) -Ibpf

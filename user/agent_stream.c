@@ -11,9 +11,8 @@
 #include "output/alert.h"
 #include "stream/nats.h"
 #include "stream/spool.h"
-#if __has_include("stream/syslog.h")
+#ifdef HW_HAVE_SYSLOG
 #include "stream/syslog.h"
-#define HW_HAVE_SYSLOG 1
 #endif
 
 #define PUMP_BUDGET_MS 20 /* per sink and poll round */

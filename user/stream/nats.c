@@ -27,6 +27,14 @@ struct nats_sink {
 	char id[128];
 };
 
+/* Given to libnats so that a first connect to a server that is down does not block: it
+ * carries on in the background. */
+static void on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+}
+
 static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
 {
 	struct nats_sink *n = closure;
@@ -236,7 +244,7 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 		st = natsOptions_SetReconnectBufSize(o, 0);
 	/* a server that is down at start is retried in the background, like a lost one */
 	if (st == NATS_OK)
-		st = natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL);
+		st = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
 	if (st == NATS_OK && (cfg->nats_ca || !strncmp(cfg->nats_url, "tls://", 6)))
 		st = natsOptions_SetSecure(o, true);
 	if (st == NATS_OK && cfg->nats_ca)

@@ -258,10 +258,10 @@ void hw_spool__close(struct hw_spool *s)
 	free(s);
 }
 
-/* Deletes the oldest segments while the spool is over its size. */
-static void enforce_max(struct hw_spool *s)
+/* Deletes the oldest segments while the spool, with incoming more bytes, is over its size. */
+static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 {
-	while (s->total > s->max_bytes && s->first_seg < s->wseg) {
+	while (s->total + incoming > s->max_bytes && s->first_seg < s->wseg) {
 		char path[4200];
 		struct stat st;
 		int fd;
@@ -302,8 +302,9 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 
 	if (len > HW_SPOOL_RECORD_MAX)
 		return -E2BIG;
-	if (s->woff + s->wlen + 4 + len > s->seg_size && s->woff + s->wlen > 0) {
-		/* a new segment */
+	if ((s->woff + 4 + len > s->seg_size || s->total + 4 + len > s->max_bytes) &&
+	    s->woff > 0) {
+		/* a new segment; the oldest go when the spool would grow past its size */
 		err = hw_spool__flush(s);
 		if (err)
 			return err;
@@ -311,8 +312,8 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 		err = open_writer(s);
 		if (err)
 			return err;
-		enforce_max(s);
 	}
+	enforce_max(s, 4 + len);
 	if (s->wlen + 4 + len > WBUF_MAX) {
 		err = hw_spool__flush(s);
 		if (err)

@@ -1,0 +1,131 @@
+"""The JetStream sink against a real nats-server: every event of a run arrives once and in
+order (the stream holds exactly the agent's output lines); a nats-server killed with -9 in the
+middle of a busy run and restarted loses nothing and duplicates nothing; an agent stopped with
+a non-empty spool delivers it at its next start; a full spool drops the oldest lines, counts
+them and says so in an alert."""
+import os
+import subprocess
+import time
+
+import hw
+from hw import Agent, check, check_eq, get
+from natslab import NatsServer, free_port
+
+STORM = os.path.join(hw.ROOT, "build", "storm")
+
+
+def nats_agent(url, spool, *extra):
+    return Agent("--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool,
+                 *extra)
+
+
+def check_stream_is(dump, lines, what):
+    """The stream holds exactly these lines, in this order, each once, with unique ids."""
+    data = [d for _, _, _, d in dump]
+    ids = [i for _, _, i, _ in dump]
+    check_eq(len(set(ids)), len(ids), "%s: duplicate message ids" % what)
+    if data != lines:
+        first = next((i for i, (a, b) in enumerate(zip(data, lines)) if a != b),
+                     min(len(data), len(lines)))
+        raise hw.TestFailure("%s: the stream holds %d lines, the agent wrote %d; first "
+                             "difference at %d:\n stream: %s\n agent:  %s"
+                             % (what, len(data), len(lines), first,
+                                data[first][:200] if first < len(data) else "(end)",
+                                lines[first][:200] if first < len(lines) else "(end)"))
+
+
+def wait_stream(srv, n, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            d = srv.dump()
+            if len(d) >= n:
+                return d
+        except hw.TestFailure:
+            pass  # the agent has not created the stream yet
+        time.sleep(0.3)
+    return srv.dump()
+
+
+def test_every_event_arrives_once_in_order():
+    spool = hw.tempdir("spool")
+    with NatsServer() as srv:
+        with nats_agent(srv.url, spool) as agent:
+            subprocess.run([STORM, "exec", "300"], check=True, capture_output=True)
+            time.sleep(0.5)
+        check_eq(agent.rc, 0, "agent exit")
+        lines = agent.lines()
+        dump = wait_stream(srv, len(lines))
+    check(len(lines) > 600, "a busy run: %d lines" % len(lines))
+    check_stream_is(dump, lines, "one run")
+    host = get(hw.parse_event(lines[0]), "host.name")
+    subjects = {s for _, s, _, _ in dump}
+    check(subjects <= {"hopwatch.%s.events" % host, "hopwatch.%s.alerts" % host},
+          "subjects: %r" % subjects)
+    check_eq(get(hw.parse_event(lines[-1]), "hopwatch.agent.spool_dropped"), 0,
+             "spool_dropped")
+
+
+def test_server_killed_and_restarted_loses_and_repeats_nothing():
+    spool = hw.tempdir("spool")
+    srv = NatsServer()
+    try:
+        srv.start()
+        with nats_agent(srv.url, spool) as agent:
+            storm = subprocess.Popen([STORM, "fork", "4000"], stdout=subprocess.DEVNULL)
+            time.sleep(1.0)
+            srv.kill9()  # in the middle of the storm
+            time.sleep(1.5)
+            srv.start()
+            storm.wait(120)
+            check_eq(storm.returncode, 0, "storm")
+            # everything written so far reaches the stream before the agent stops
+            wait_stream(srv, len(agent.lines()), timeout=60)
+        check_eq(agent.rc, 0, "agent exit")
+        lines = agent.lines()
+        dump = wait_stream(srv, len(lines))
+        check(len(lines) > 8000, "a busy run: %d lines" % len(lines))
+        check_stream_is(dump, lines, "kill -9 and restart")
+    finally:
+        srv.stop()
+
+
+def test_agent_restart_delivers_its_spool():
+    spool = hw.tempdir("spool")
+    srv = NatsServer(port=free_port())
+    try:
+        # the server is down: the first run only spools
+        with nats_agent(srv.url, spool) as a1:
+            subprocess.run([STORM, "exec", "100"], check=True, capture_output=True)
+        check_eq(a1.rc, 0, "first run exit")
+        first = a1.lines()
+        pending = sum(os.path.getsize(os.path.join(spool, "nats", f))
+                      for f in os.listdir(os.path.join(spool, "nats")) if f.startswith("seg-"))
+        check(pending > 0, "the first run left its lines in the spool")
+        srv.start()
+        with nats_agent(srv.url, spool) as a2:
+            wait_stream(srv, len(first) + 1, timeout=30)
+        check_eq(a2.rc, 0, "second run exit")
+        second = a2.lines()
+        dump = wait_stream(srv, len(first) + len(second))
+        check_stream_is(dump, first + second, "two runs, the first spooled")
+    finally:
+        srv.stop()
+
+
+def test_full_spool_drops_the_oldest_and_says_so():
+    spool = hw.tempdir("spool")
+    url = "nats://127.0.0.1:%d" % free_port()  # nothing listens
+    with nats_agent(url, spool, "--set", "output.spool_max=1M") as agent:
+        subprocess.run([STORM, "fork", "3000"], check=True, capture_output=True)
+        agent.wait_for(lambda e: get(e, "event.action") == "spool-overflow", timeout=90)
+    check_eq(agent.rc, 0, "agent exit")
+    events = agent.events()
+    over = [e for e in events if get(e, "event.action") == "spool-overflow"]
+    check_eq(get(over[0], "event.kind"), "alert", "kind")
+    check(get(over[0], "hopwatch.alert.count") > 0, "counts what it dropped")
+    dropped = get(events[-1], "hopwatch.agent.spool_dropped")
+    check(dropped and dropped > 0, "agent-stopped counts the drops: %r" % dropped)
+    held = sum(os.path.getsize(os.path.join(spool, "nats", f))
+               for f in os.listdir(os.path.join(spool, "nats")) if f.startswith("seg-"))
+    check(held <= 1 << 20, "the spool stays within output.spool_max: %d bytes" % held)
