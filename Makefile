@@ -31,7 +31,7 @@ CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' \
 	     -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -Iinclude -I$(BUILD) -Ibpf
-LIBS      := -lbpf -linih -lelf -lz -lnats
+LIBS      := -lbpf -linih -lelf -lz -lnats -lssl -lcrypto
 STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -Wl,-Bdynamic
 
 HDRS      := $(wildcard include/hopwatch/*.h)
@@ -91,7 +91,7 @@ $(BUILD)/hopwatch: $(MAIN_OBJ) $(LIB_OBJS)
 static: $(BUILD)/hopwatch-static
 $(BUILD)/hopwatch-static: $(MAIN_OBJ) $(STATIC_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -o $@
+	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -lssl -lcrypto -o $@
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -134,7 +134,7 @@ bench: all
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
-	      libnats-dev
+	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
 	      dpkg-dev lintian logrotate man-db curl nats-server
 deps:
