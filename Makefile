@@ -129,8 +129,9 @@ test: deps-test
 		$(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
-bench: all
+bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/bench.py
+	$(Q)python3 tests/bench/nats_bench.py
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \

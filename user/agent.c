@@ -305,7 +305,8 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		timeout_ms = 1;
 	while (!stop_requested) {
 		__u64 now;
-		int err = ring_buffer__poll(l->rb, timeout_ms);
+		/* a streaming sink with a backlog is pumped more often than the ring is idle-polled */
+		int err = ring_buffer__poll(l->rb, hw_agent__streams_behind(a) ? 2 : timeout_ms);
 
 		if (err < 0 && err != -EINTR)
 			return err;

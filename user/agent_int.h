@@ -90,6 +90,7 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen);
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len);
 void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns);
 void hw_agent__close_streams(struct hw_agent *a);
+int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has a backlog */
 /* Writes an alert (engine or agent) to every sink and counts it. */
 struct hw_alert;
 void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_engine);

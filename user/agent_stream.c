@@ -147,6 +147,14 @@ void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
 	}
 }
 
+int hw_agent__streams_behind(const struct hw_agent *a)
+{
+	for (int i = 0; i < a->nstreams; i++)
+		if (a->streams[i]->connected && hw_spool__pending(a->streams[i]->spool))
+			return 1;
+	return 0;
+}
+
 void hw_agent__close_streams(struct hw_agent *a)
 {
 	for (int i = 0; i < a->nstreams; i++) {

@@ -1,7 +1,9 @@
-/* jsdump URL STREAM: prints every message of a JetStream stream, oldest first, one per line:
- * SEQ TAB SUBJECT TAB Nats-Msg-Id TAB DATA. For the tests (no NATS client in Python here). */
+/* jsdump URL STREAM [count]: prints every message of a JetStream stream, oldest first, one per
+ * line: SEQ TAB SUBJECT TAB Nats-Msg-Id TAB DATA; with "count", only how many it holds. For
+ * the tests and benchmarks (no NATS client in Python here). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nats/nats.h>
 
@@ -13,8 +15,8 @@ int main(int argc, char **argv)
 	jsErrCode jerr = 0;
 	natsStatus st;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: jsdump URL STREAM\n");
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "count"))) {
+		fprintf(stderr, "usage: jsdump URL STREAM [count]\n");
 		return 2;
 	}
 	st = natsConnection_ConnectTo(&nc, argv[1]);
@@ -25,6 +27,10 @@ int main(int argc, char **argv)
 	if (st != NATS_OK) {
 		fprintf(stderr, "jsdump: %s\n", natsStatus_GetText(st));
 		return 1;
+	}
+	if (argc == 4) {
+		printf("%llu\n", (unsigned long long)si->State.Msgs);
+		return 0;
 	}
 	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq;
 	     seq++) {

@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nats/nats.h>
 
 #include "stream/nats.h"
 #include "stream/spool.h"
 
-#define BATCH 1024		 /* messages per publish round */
+#define BATCH 2048		 /* messages per acknowledged batch */
 #define BATCH_BYTES (4u << 20)
 #define DUPLICATES_NS (120ULL * 1000000000ULL) /* the stream's duplicates window */
 
@@ -118,7 +119,36 @@ static void forget_pending(struct nats_sink *n)
 		natsMsgList_Destroy(&list);
 }
 
+/* One batch: published, then waited for; returns how many were delivered, 0 when none were
+ * pending, -1 when the batch failed (it stays in the spool). */
+static int pump_batch(struct hw_stream *s, int budget_ms);
+
+static unsigned long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
 static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
+{
+	struct nats_sink *n = (struct nats_sink *)s;
+	unsigned long long start = mono_ms(), spent;
+
+	(void)now_ns;
+	s->connected = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+	if (!s->connected || ensure_stream(n))
+		return;
+	/* batches while there is time left: a backlog drains at the server's pace */
+	do {
+		if (pump_batch(s, budget_ms) <= 0)
+			return;
+		spent = mono_ms() - start;
+	} while ((int)spent < budget_ms);
+}
+
+static int pump_batch(struct hw_stream *s, int budget_ms)
 {
 	struct nats_sink *n = (struct nats_sink *)s;
 	const char *rec[BATCH];
@@ -127,13 +157,9 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 	natsStatus st;
 	int got, sent = 0;
 
-	(void)now_ns;
-	s->connected = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
-	if (!s->connected || ensure_stream(n))
-		return;
 	got = hw_spool__peek(s->spool, BATCH, BATCH_BYTES, rec, len);
 	if (got <= 0)
-		return;
+		return 0;
 	__atomic_store_n(&n->failed, 0, __ATOMIC_RELEASE);
 	for (int i = 0; i < got; i++) {
 		const char *id, *line;
@@ -144,12 +170,7 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 		if (hw_stream__split(rec[i], len[i], &kind, &id, &idlen, &line, &linelen) ||
 		    idlen >= sizeof(n->id)) {
 			/* cannot happen with the agent's records; skip it rather than stall */
-			if (i == sent) {
-				hw_spool__consume(s->spool, 1);
-				sent = 0;
-				continue;
-			}
-			break;
+			break; /* not an agent record: cannot happen; the batch ends before it */
 		}
 		memcpy(n->id, id, idlen);
 		n->id[idlen] = 0;
@@ -168,17 +189,19 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 		sent++;
 	}
 	if (!sent)
-		return;
+		return -1;
 	jsPubOptions_Init(&po);
 	po.MaxWait = budget_ms > 0 ? budget_ms : 1;
 	st = js_PublishAsyncComplete(n->js, &po);
 	if (st == NATS_OK && !__atomic_load_n(&n->failed, __ATOMIC_ACQUIRE)) {
 		hw_spool__consume(s->spool, (size_t)sent);
 		s->delivered += (unsigned long long)sent;
-		return;
+		return sent;
 	}
-	set_error(n, st == NATS_OK ? "a publish was refused" : "waiting for acks", st == NATS_OK ? NATS_ERR : st);
+	set_error(n, st == NATS_OK ? "a publish was refused" : "waiting for acks",
+		  st == NATS_OK ? NATS_ERR : st);
 	forget_pending(n);
+	return -1;
 }
 
 static void close_sink(struct hw_stream *s, int budget_ms)

@@ -367,45 +367,60 @@ int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char 
 		return err;
 	if (max > PEEK_MAX)
 		max = PEEK_MAX;
-	/* one buffer for the whole batch: offsets first, pointers once it stops moving */
-	while (n < max) {
+	/* whole runs of records in one read each; offsets into rbuf first, pointers once it
+	 * stops moving */
+	while (n < max && used < max_bytes) {
+		unsigned long long size, want, pos = 0;
 		struct stat st;
-		uint32_t l;
+		ssize_t got;
 
-		if (reader_at(s, seg))
+		if (reader_at(s, seg) || fstat(s->rfd, &st))
 			break;
-		if (fstat(s->rfd, &st))
-			break;
-		if (off + 4 > (unsigned long long)st.st_size) {
+		size = (unsigned long long)st.st_size;
+		if (off + 4 > size) {
 			if (seg >= s->wseg)
 				break;
 			seg++; /* the rest is in the next segment */
 			off = 0;
 			continue;
 		}
-		if (pread(s->rfd, &l, 4, (off_t)off) != 4 || l > HW_SPOOL_RECORD_MAX ||
-		    off + 4 + l > (unsigned long long)st.st_size)
-			break;
-		if (n && used + l > max_bytes)
-			break;
-		if (used + l + 1 > s->rcap) {
-			size_t cap = (size_t)(used + l + 1) * 2;
+		want = size - off;
+		if (want > max_bytes - used + HW_SPOOL_RECORD_MAX + 4)
+			want = max_bytes - used + HW_SPOOL_RECORD_MAX + 4;
+		if (used + want + 1 > s->rcap) {
+			size_t cap = (size_t)(used + want + 1);
 			char *b = realloc(s->rbuf, cap);
 
 			if (!b)
-				return n ? (int)n : -ENOMEM;
+				break;
 			s->rbuf = b;
 			s->rcap = cap;
 		}
-		if (pread(s->rfd, s->rbuf + used, l, (off_t)(off + 4)) != (ssize_t)l)
+		got = pread(s->rfd, s->rbuf + used, (size_t)want, (off_t)off);
+		if (got <= 0)
 			break;
-		len[n] = l;
-		rec[n] = (const char *)(uintptr_t)used; /* an offset for now */
-		used += l;
-		off += 4 + l;
-		s->peek_seg[n] = seg;
-		s->peek_end[n] = off;
-		n++;
+		while (n < max && pos + 4 <= (unsigned long long)got) {
+			uint32_t l;
+
+			memcpy(&l, s->rbuf + used + pos, 4);
+			if (l > HW_SPOOL_RECORD_MAX || pos + 4 + l > (unsigned long long)got)
+				break;
+			if (n && used + pos + l > max_bytes)
+				break;
+			/* records are packed: move the payload over its length word */
+			rec[n] = (const char *)(uintptr_t)(used + pos + 4);
+			len[n] = l;
+			pos += 4 + l;
+			s->peek_seg[n] = seg;
+			s->peek_end[n] = off + pos;
+			n++;
+		}
+		if (!pos)
+			break; /* a torn or oversized record: wait for more */
+		used += pos;
+		off += pos;
+		if (n >= max || used >= max_bytes)
+			break;
 	}
 	for (size_t i = 0; i < n; i++)
 		rec[i] = s->rbuf + (uintptr_t)rec[i];
