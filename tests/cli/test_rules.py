@@ -903,8 +903,36 @@ def test_reverse_shell_found_by_the_snapshot():
     s.proc_event(0.1, "existing_process", sh, stdio=["tcp", "tcp", "tcp"])
     s.tick(1)
     a = only(run(s).of("reverse-shell"), "reverse-shell")
-    expect(a, {"@timestamp": rfc3339(ns_at(0.1)), "process.entity_id": sh.eid,
+    # judged at the tick after the snapshot, once what surrounds it is known
+    expect(a, {"@timestamp": rfc3339(ns_at(1)), "process.entity_id": sh.eid,
                "process.pid": 3333})
+
+
+def test_service_shell_and_pty_shell_found_by_the_snapshot():
+    """Both need what the snapshot reports after the processes (listeners, connections):
+    judged at the tick after the snapshot. A child of the snapshot's reverse shell, reported
+    before it, adds no alert."""
+    s = Stream()
+    s.agent_started()
+    s.tick(0)
+    init = s.existing(0, 1, "/sbin/init", ["init"])
+    web = s.existing(0, 700, "/usr/sbin/nginx", ["nginx"], parent=init)
+    sh = s.existing(0, 701, "/usr/bin/dash", ["sh", "-c", "id"], parent=web)
+    py = s.existing(0, 800, "/usr/bin/python3.11", ["python3"], parent=init)
+    pty_sh = Proc(s, 801, "/usr/bin/bash", ["bash"], py, start=-30)
+    s.proc_event(0, "existing_process", pty_sh, stdio=["pty", "pty", "pty"])
+    rs = Proc(s, 900, "/usr/bin/bash", ["bash", "-i"], init, start=-50)
+    child = Proc(s, 901, "/usr/bin/sleep", ["sleep", "99"], rs, start=-40)
+    s.proc_event(0.1, "existing_process", child, stdio=["tcp", "tcp", "tcp"])
+    s.proc_event(0.1, "existing_process", rs, stdio=["tcp", "tcp", "tcp"])
+    s.listen(0.2, web, port=80)
+    s.existing_connection(0.3, py, ("10.0.0.5", 40001), ("198.51.100.9", 4444), True, -20)
+    s.tick(1)
+    r = run(s)
+    check_eq([hw.get(a, "process.entity_id") for a in r.of("service-shell")], [sh.eid],
+             "service-shell of the shell under the listening nginx")
+    got = sorted(hw.get(a, "process.entity_id") for a in r.of("reverse-shell"))
+    check_eq(got, sorted([pty_sh.eid, rs.eid]), "reverse shells (not the child)")
 
 
 def pty_stream(parent_exe="/usr/bin/python3.11", close=False):

@@ -400,6 +400,32 @@ static void sweep_windows(struct hw_engine *e)
 	hw_smap__each(&e->brute, sweep, &c);
 }
 
+/* A process found by the snapshot, judged by the exec rules as if it had just started, now
+ * that what the snapshot found around it is known. */
+static void judge_later(struct hw_snode *n, void *ctx)
+{
+	struct hw_engine *e = ctx;
+	struct hw_eproc *p = (struct hw_eproc *)n;
+	struct hw_fact *f = &e->judge_fact;
+
+	if (!(p->flags & EP_JUDGE_LATER))
+		return;
+	p->flags &= ~EP_JUDGE_LATER;
+	e->judge_later--;
+	memset(f, 0, sizeof(*f));
+	f->kind = HW_F_PROC_SNAPSHOT;
+	f->ts = e->now;
+	f->pid = p->pid;
+	copy(f->entity_id, sizeof(f->entity_id), p->node.key);
+	copy(f->parent_entity_id, sizeof(f->parent_entity_id), p->parent);
+	copy(f->executable, sizeof(f->executable), p->exe);
+	copy(f->name, sizeof(f->name), p->name);
+	copy(f->session_id, sizeof(f->session_id), p->session);
+	memcpy(f->stdio, p->stdio, sizeof(f->stdio));
+	f->unlinked = !!(p->flags & EP_UNLINKED);
+	hw_rules__exec(e, f, p);
+}
+
 void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 {
 	struct hw_eproc *p = NULL;
@@ -429,7 +455,14 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 				p->flags |= EP_UNLINKED;
 			else
 				p->flags &= ~EP_UNLINKED;
-			hw_rules__exec(e, f, p);
+			memcpy(p->stdio, f->stdio, sizeof(p->stdio));
+			if (f->kind == HW_F_PROC_SNAPSHOT) {
+				if (!(p->flags & EP_JUDGE_LATER))
+					e->judge_later++;
+				p->flags |= EP_JUDGE_LATER;
+			} else {
+				hw_rules__exec(e, f, p);
+			}
 		}
 		break;
 	case HW_F_FORK: {
@@ -504,6 +537,8 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		}
 		break;
 	case HW_F_TICK:
+		if (e->judge_later)
+			hw_smap__each(&e->procs, judge_later, e);
 		hw_rules__tick(e);
 		sweep_windows(e);
 		break;

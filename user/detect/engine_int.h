@@ -22,6 +22,8 @@
 #define EP_FIRED_TUNNEL  (1u << 4)
 #define EP_FIRED_RELAY   (1u << 5)
 #define EP_UNLINKED      (1u << 6)
+#define EP_JUDGE_LATER   (1u << 7) /* found by the snapshot: judged at the next tick, once the
+				    * snapshot's listeners, connections and sessions are known */
 
 struct hw_eproc {
 	struct hw_snode node; /* entity id */
@@ -32,6 +34,7 @@ struct hw_eproc {
 	char session[HW_FACT_ID_LEN];
 	unsigned int pid;
 	unsigned int flags;
+	unsigned char stdio[3]; /* at its exec (or the snapshot) */
 	unsigned int open_conns; /* open TCP connections to another host it owns */
 	unsigned int open_egress;
 	unsigned long long accepted_ts; /* its last accept from another host, 0 none */
@@ -91,10 +94,12 @@ struct hw_engine {
 	size_t nexited;
 	unsigned long long now, last_sweep;
 	unsigned long long alerts, table_full;
+	unsigned long long judge_later; /* processes flagged EP_JUDGE_LATER */
 	const struct hw_fact *cur; /* the fact being fed (host of alerts) */
 	char host_id[80], host_name[256];
 	struct hw_jdoc doc;
 	struct hw_fact fact;
+	struct hw_fact judge_fact; /* built for a snapshot process judged at a tick */
 	enum hw_fact_kind last_kind;
 };
 

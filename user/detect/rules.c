@@ -163,6 +163,16 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 
 	if (p->flags & EP_FIRED_REVERSE)
 		return;
+	/* a child sharing its parent's descriptors: the parent's alert covers it (the parent
+	 * may be judged after it when both were found by the snapshot) */
+	if (parent && ((parent->flags & EP_FIRED_REVERSE) ||
+		       ((parent->flags & EP_JUDGE_LATER) && parent->stdio[0] == in0 &&
+			parent->stdio[1] == out1))) {
+		if (hw_stdio_is_socket(in0) || hw_stdio_is_socket(out1)) {
+			p->flags |= EP_FIRED_REVERSE;
+			return;
+		}
+	}
 	if (in0 == HW_IO_TCP || out1 == HW_IO_TCP || in0 == HW_IO_UDP || out1 == HW_IO_UDP) {
 		/* sshd's pre-login re-exec (and inetd-style services re-executing themselves) run
 		 * with the accepted socket on stdin: a service binary started by a service */
