@@ -438,6 +438,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	ring_buffer__consume(l.rb); /* drain */
 	collect_stats(&a, &l);
+	a.counters.engine_full = hw_engine__table_full(a.engine);
 	hw_agent__pump_streams(&a, hw_agent__now());
 	emit_agent(&a, "agent-stopped", 0, 0, 0, &a.counters);
 	ret = hw_sink__flush(a.sink) ? 1 : 0;

@@ -577,3 +577,8 @@ unsigned long long hw_engine__alerts(const struct hw_engine *e)
 {
 	return e->alerts;
 }
+
+unsigned long long hw_engine__table_full(const struct hw_engine *e)
+{
+	return e->table_full;
+}

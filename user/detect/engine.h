@@ -66,5 +66,7 @@ int hw_engine__feed_line(struct hw_engine *e, const char *line, size_t len, char
 enum hw_fact_kind hw_engine__last_kind(const struct hw_engine *e);
 
 unsigned long long hw_engine__alerts(const struct hw_engine *e);
+/* Entities the engine could not follow: a table was at its bound (rules may miss them). */
+unsigned long long hw_engine__table_full(const struct hw_engine *e);
 
 #endif

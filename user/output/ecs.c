@@ -439,6 +439,7 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__u64(j, "conn_misses", c->conn_misses);
 		hw_json__u64(j, "conn_table_full", c->conn_table_full);
 		hw_json__u64(j, "spool_dropped", c->spool_dropped);
+		hw_json__u64(j, "engine_full", c->engine_full);
 	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);

@@ -69,6 +69,7 @@ struct hw_agent_counters {
 	__u64 conn_misses;   /* closes/accepts of connections the kernel map had lost */
 	__u64 conn_table_full; /* connections not followed: agent.conn_table_max reached */
 	__u64 spool_dropped;   /* lines a full spool dropped (output.spool_max) */
+	__u64 engine_full;     /* entities the detection engine could not follow (its bounds) */
 };
 
 /* agent-started, agent-stopped */
