@@ -103,7 +103,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinclude -Iuser \
 	       -I$(BUILD) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # the parsers and the model, without what needs the kernel
-FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent%.c user/check.c $(NATS_SRCS),$(USER_SRCS)) \
+FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent%.c user/check.c user/stream/syslog.c $(NATS_SRCS),$(USER_SRCS)) \
 	     $(NONATS_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)
@@ -137,7 +137,7 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
-	      dpkg-dev lintian logrotate man-db curl nats-server
+	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:
