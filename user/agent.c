@@ -370,6 +370,11 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open output '%s': %s", out_path, strerror(errno));
 		return 2;
 	}
+	/* the spools of the streaming sinks: a bad spool_dir is a bad setting, found first */
+	if (hw_agent__open_spools(&a, err, errlen)) {
+		ret = 2;
+		goto out;
+	}
 	if (o->record) {
 		a.record = hw_sink__new(o->record);
 		if (!a.record) {

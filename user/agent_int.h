@@ -34,6 +34,7 @@ struct hw_agent {
 	/* streaming sinks (agent_stream.c) */
 	struct hw_stream *streams[2];
 	int nstreams;
+	struct hw_spool *spools[2]; /* nats, syslog: opened before anything is loaded */
 	char run_id[32];		/* part of every message id: this run */
 	unsigned long long stream_seq; /* the other part */
 	char *rec;			/* a spool record being built */
@@ -86,6 +87,7 @@ void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_p
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
 /* Streaming sinks (agent_stream.c): opened once privileges are dropped (libnats starts
  * threads); every event and alert line is spooled for each; pumped every poll round. */
+int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen);
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len);
 void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns);

@@ -27,17 +27,55 @@ static unsigned long long mono_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
+/* mkdir -p, the last component 0700 */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (!n || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		buf[i] = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static struct hw_spool *open_spool(const struct hw_config *cfg, const char *name, char *err,
 				   size_t errlen)
 {
-	char dir[4200];
+	char dir[4200], why[300];
+	struct hw_spool *sp;
+	int e = make_dirs(cfg->spool_dir);
 
-	if (mkdir(cfg->spool_dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "output.spool_dir '%s': %s", cfg->spool_dir, strerror(errno));
+	if (e) {
+		snprintf(err, errlen, "output.spool_dir '%s': %s", cfg->spool_dir, strerror(-e));
 		return NULL;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", cfg->spool_dir, name);
-	return hw_spool__open(dir, cfg->spool_max, err, errlen);
+	sp = hw_spool__open(dir, cfg->spool_max, why, sizeof(why));
+	if (!sp)
+		snprintf(err, errlen, "output.spool_dir: %s", why);
+	return sp;
+}
+
+int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen)
+{
+	const struct hw_config *cfg = a->cfg;
+
+	if (cfg->nats_url && !(a->spools[0] = open_spool(cfg, "nats", err, errlen)))
+		return -1;
+	if (cfg->syslog && !(a->spools[1] = open_spool(cfg, "syslog", err, errlen)))
+		return -1;
+	return 0;
 }
 
 int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
@@ -49,9 +87,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 	snprintf(a->run_id, sizeof(a->run_id), "%llx",
 		 (unsigned long long)hw_host__wall_ns(&a->host, hw_agent__now()));
 	if (cfg->nats_url) {
-		sp = open_spool(cfg, "nats", err, errlen);
-		if (!sp)
-			return -1;
+		sp = a->spools[0];
+		a->spools[0] = NULL;
 		st = hw_nats__new(cfg, sp, a->host.name, err, errlen);
 		if (!st) {
 			hw_spool__close(sp);
@@ -64,9 +101,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "output.syslog: this sink is not available yet in this version");
 		return -1;
 #else
-		sp = open_spool(cfg, "syslog", err, errlen);
-		if (!sp)
-			return -1;
+		sp = a->spools[1];
+		a->spools[1] = NULL;
 		st = hw_syslog__new(cfg, sp, a->host.name, err, errlen);
 		if (!st) {
 			hw_spool__close(sp);
@@ -164,6 +200,10 @@ void hw_agent__close_streams(struct hw_agent *a)
 		s->close(s, CLOSE_BUDGET_MS);
 	}
 	a->nstreams = 0;
+	for (int i = 0; i < 2; i++) {
+		hw_spool__close(a->spools[i]); /* opened, never handed to a sink */
+		a->spools[i] = NULL;
+	}
 	free(a->rec);
 	a->rec = NULL;
 }

@@ -143,9 +143,9 @@ def test_not_root_is_refused_clearly():
     check("root" in lines[0], "the message says root is needed: %r" % lines[0])
 
 
-def test_unbuilt_sinks_are_refused():
-    """A sink this version cannot deliver to must not be accepted silently."""
-    expect_usage_error(["run", "--set", "output.nats_url=nats://127.0.0.1:4222"],
-                       "output.nats_url", "not available")
-    expect_usage_error(["run", "--set", "output.syslog=127.0.0.1:514"], "output.syslog",
-                       "not available")
+def test_unusable_spool_is_refused():
+    """A streaming sink whose spool cannot be made is refused before anything starts."""
+    expect_usage_error(["run", "--set", "output.nats_url=nats://127.0.0.1:4222",
+                        "--set", "output.spool_dir=/proc/hw-no-spool/x"], "output.spool_dir")
+    expect_usage_error(["run", "--set", "output.syslog=127.0.0.1:514",
+                        "--set", "output.spool_dir=/proc/hw-no-spool"], "output.spool_dir")
