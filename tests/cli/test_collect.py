@@ -1,0 +1,634 @@
+"""`hopwatch collect`, no root: hand-written streams of two hosts (the ECS shapes of the builder
+in test_rules.py) through --replay, in every arrival order; then the NATS mode against a real
+nats-server on 127.0.0.1 (tests/lib/natslab.py) fed by a few lines of the NATS protocol below:
+the hop-chain alert in the output and on collect.subject, malformed and hostile messages counted
+and skipped, collectors sharing the durable consumer splitting the messages, a restart resuming
+where the durable was, a deleted consumer made again, a server that comes late. Usage errors:
+one line, exit 2."""
+import importlib.util
+import json
+import contextlib
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import hw
+from hw import check, check_eq, hopwatch
+from natslab import NatsServer, free_port
+
+_spec = importlib.util.spec_from_file_location(
+    "hw_rules_builder", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_rules.py"))
+rules = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rules)
+
+A, B, C, D = "198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"
+INTERNAL = "detect.internal_nets=198.18.0.0/15"
+CHAIN_MESSAGE = ("alice hopped 198.18.0.1 → b (alice, sshd session, 10:00:10) → c (alice via "
+                 "/usr/bin/ssh, 10:00:16)")
+
+
+# --- streams ---------------------------------------------------------------------------------
+
+def two_hosts(b_name="b", c_name="c"):
+    """alice logs in to b from A (no agent), and from that session sshes on to c."""
+    b, c = rules.Stream(b_name), rules.Stream(c_name)
+    for st in (b, c):
+        st.agent_started()
+        st.sshd()
+    sb = b.ssh_session(10, "alice", client=(A, 50022), server=(B, 22))
+    ssh = b.spawn(15, sb.shell, "/usr/bin/ssh", ["ssh", C])
+    b.connect(16, ssh, (C, 22), src=(B, 41000))
+    sc = c.ssh_session(16, "alice", client=(B, 41000), server=(C, 22))
+    return b, c, sb, sc
+
+
+def interleave(streams, seed):
+    """The lines of several hosts merged at random, each host's own order kept."""
+    rnd = random.Random(seed)
+    left = [list(s.lines) for s in streams]
+    out = []
+    while any(left):
+        pick = rnd.choice([i for i, l in enumerate(left) if l])
+        out.append(left[pick].pop(0))
+    return out
+
+
+# --- running collect --replay ----------------------------------------------------------------
+
+class Collected:
+    def __init__(self, p):
+        self.rc, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        self.lines = [hw.parse_event(line) for line in p.stdout.splitlines()]
+        self.alerts = [e for e in self.lines if hw.get(e, "event.kind") == "alert"]
+        self.states = [e for e in self.lines if hw.get(e, "event.kind") == "state"]
+        self.errors = [line for line in p.stderr.splitlines()
+                       if not line.startswith("hopwatch: collected ")]
+
+    def of(self, rule):
+        return [a for a in self.alerts if hw.get(a, "rule.id") == rule]
+
+    def counters(self):
+        return hw.get(self.states[-1], "hopwatch.collector")
+
+
+def write(lines, name):
+    path = os.path.join(hw.tempdir("collect"), name)
+    with open(path, "w") as f:
+        for line in lines:
+            f.write(line + "\n")
+    return path
+
+
+def collect(*files, sets=(), args=(), stdin=None):
+    argv = ["collect", "-o", "json"] + list(args)
+    for s in sets:
+        argv += ["--set", s]
+    if files:
+        argv += ["--replay"] + list(files)
+    return Collected(hopwatch(*argv, input=stdin))
+
+
+def check_chain(a, hosts=(A, "b", "c"), message=CHAIN_MESSAGE):
+    rules.check_alert_common(a, rules.Stream(hosts[-1]))
+    rules.expect(a, {
+        "rule.id": "hop-chain",
+        "rule.name": "Hop chain across hosts",
+        "event.severity": 73,
+        "threat.technique.id": ["T1021", "T1021.004"],
+        "hopwatch.alert.hosts": list(hosts),
+        "hopwatch.alert.count": len(hosts) - 1,
+        "user.name": "alice",
+        "message": message,
+    })
+
+
+def check_states(r, nhosts):
+    check_eq([hw.get(e, "event.action") for e in r.states], ["collector-started",
+                                                            "collector-stopped"],
+             "state lines")
+    check_eq(hw.get(r.lines[0], "event.action"), "collector-started", "the first line")
+    check_eq(hw.get(r.lines[-1], "event.action"), "collector-stopped", "the last line")
+    c = r.counters()
+    check_eq(c["hosts"], nhosts, "hosts counted")
+    check_eq(c["alerts"], len(r.alerts), "alerts counted")
+    check_eq(c["hop_chains"], len(r.of("hop-chain")), "hop chains counted")
+    check(re.search(r"^hopwatch: collected %d messages: %d events from %d hosts, %d alerts "
+                    r"\(%d hop chains\), %d malformed" % (
+                        c["messages"], c["events"], nhosts, c["alerts"], c["hop_chains"],
+                        c["malformed"]), r.stderr, re.M),
+          "summary on stderr: %r" % r.stderr)
+
+
+# --- --replay --------------------------------------------------------------------------------
+
+def test_replay_two_hosts_one_hop_chain():
+    b, c, sb, sc = two_hosts()
+    r = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"), sets=[INTERNAL])
+    check_eq((r.rc, r.errors), (0, []), "exit status and messages")
+    a = rules.only(r.of("hop-chain"), "hop-chain")
+    check_chain(a)
+    rules.expect(a, {
+        "host.name": "c",
+        "hopwatch.session.id": sc.id,
+        "hopwatch.alert.related_ids": [sb.id, sc.id],
+        "source.ip": B, "source.port": 41000,
+        "destination.ip": C, "destination.port": 22,
+    })
+    # the per-host rules run too: b's session reached c's ssh port
+    lm = rules.only(r.of("lateral-movement"), "lateral-movement")
+    check_eq(hw.get(lm, "host.name"), "b", "host of lateral-movement")
+    check_states(r, 2)
+    check_eq(r.counters()["messages"], len(b.lines) + len(c.lines), "messages")
+    check_eq(r.counters()["malformed"], 0, "malformed")
+
+
+def test_replay_hosts_sharing_a_machine_id():
+    """Agents scoped to network namespaces of one machine (--netns, --host-name), or machines
+    cloned from one image, share host.id: host.name tells them apart."""
+    b, c = rules.Stream("b"), rules.Stream("c")
+    c.host_id = b.host_id
+    for st in (b, c):
+        st.agent_started()
+        st.sshd()
+    sb = b.ssh_session(10, "alice", client=(A, 50022), server=(B, 22))
+    ssh = b.spawn(15, sb.shell, "/usr/bin/ssh", ["ssh", C])
+    b.connect(16, ssh, (C, 22), src=(B, 41000))
+    c.ssh_session(16, "alice", client=(B, 41000), server=(C, 22))
+    r = collect(write(interleave([b, c], 7), "bc.ndjson"), sets=[INTERNAL])
+    check_eq((r.rc, r.errors), (0, []), "exit status and messages")
+    a = rules.only(r.of("hop-chain"), "hop-chain")
+    check_eq(hw.get(a, "hopwatch.alert.hosts"), [A, "b", "c"], "hosts")
+    check_eq(hw.get(a, "host.id"), b.host_id, "host.id")
+    check_eq(hw.get(rules.only(r.of("lateral-movement"), "lateral-movement"), "host.name"), "b",
+             "lateral-movement's host")
+    check_eq(r.counters()["hosts"], 2, "hosts")
+
+
+def test_replay_hosts_in_any_order():
+    """c's file before b's, and the two interleaved at random: the same one alert."""
+    b, c, _, _ = two_hosts()
+    first = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"))
+    want = rules.only(first.of("hop-chain"), "hop-chain")
+    orders = [[write(c.lines, "c.ndjson"), write(b.lines, "b.ndjson")]]
+    for seed in range(8):
+        orders.append([write(interleave([b, c], seed), "mixed-%d.ndjson" % seed)])
+    for files in orders:
+        r = collect(*files)
+        check_eq((r.rc, r.errors), (0, []), "exit status and messages")
+        a = rules.only(r.of("hop-chain"), "hop-chain of %s" % files)
+        check_chain(a)
+        check_eq(hw.get(a, "event.id"), hw.get(want, "event.id"), "the alert's id")
+
+
+def test_replay_chain_of_three_and_unrelated_hops():
+    b, c, _, sc = two_hosts()
+    d = rules.Stream("d")
+    d.agent_started()
+    d.sshd()
+    # from c's session on to d: a chain of three, reported for its new end
+    ssh = c.spawn(30, sc.shell, "/usr/bin/ssh", ["ssh", D])
+    c.connect(31, ssh, (D, 22), src=(C, 42000))
+    d.ssh_session(31, "alice", client=(C, 42000), server=(D, 22))
+    # b's cron connects to d from outside any session: a hop, but no chain
+    cron = b.existing(1, 600, "/usr/sbin/cron", ["cron"], b.systemd)
+    job = b.spawn(40, cron, "/usr/bin/rsync", ["rsync", D + ":/backup"])
+    b.connect(41, job, (D, 22), src=(B, 43000))
+    d.ssh_session(41, "backup", client=(B, 43000), server=(D, 22))
+    r = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"), write(d.lines, "d.ndjson"))
+    check_eq((r.rc, r.errors), (0, []), "exit status and messages")
+    chains = r.of("hop-chain")
+    check_eq([hw.get(a, "hopwatch.alert.hosts") for a in chains],
+             [[A, "b", "c"], [A, "b", "c", "d"]], "hosts of the chains")
+    check_eq(hw.get(chains[1], "host.name"), "d", "host of the longer chain")
+    check(hw.get(chains[1], "message").endswith(
+        "→ d (alice via /usr/bin/ssh, 10:00:31)"), hw.get(chains[1], "message"))
+    check_states(r, 3)
+
+
+def test_replay_same_per_host_alerts_as_hopwatch_replay():
+    b, c, _, _ = two_hosts()
+    # something for the per-host rules: a reverse shell on c
+    cron = c.existing(1, 600, "/usr/sbin/cron", ["cron"], c.systemd)
+    c.spawn(50, cron, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"))
+    files = [write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson")]
+    r = collect(*files, sets=[INTERNAL])
+    p = hopwatch("replay", "-o", "json", "--set", INTERNAL, *files)
+    check_eq(p.returncode, 0, "replay's exit status")
+    ours = [json.dumps(a, sort_keys=True) for a in r.alerts if hw.get(a, "rule.id") != "hop-chain"]
+    theirs = [json.dumps(hw.parse_event(line), sort_keys=True) for line in p.stdout.splitlines()]
+    check_eq(sorted(ours), sorted(theirs), "per-host alerts of collect and of replay")
+    check_eq(sorted(hw.get(a, "rule.id") for a in r.alerts),
+             ["hop-chain", "lateral-movement", "reverse-shell"], "rules that fired")
+
+
+def test_replay_malformed_lines_counted_and_skipped():
+    b, c, _, _ = two_hosts()
+    bad = ['{"not": "an event"}', "garbage", '{"@timestamp":"2026-11-27T10:00:00Z"}',
+           # no host.id
+           '{"@timestamp":"2026-11-27T10:00:00Z","event":{"action":"exec"},"host":{"name":"x"}}',
+           # no host.name
+           '{"@timestamp":"2026-11-27T10:00:00Z","event":{"action":"exec"},"host":{"id":"x"}}',
+           "\x01\x02 binary"]
+    lines = c.lines[:3] + bad + c.lines[3:]
+    # an alert line among them: skipped, not malformed
+    alert_line = collect(write(b.lines, "b0"), write(c.lines, "c0")).stdout.splitlines()[1]
+    lines.insert(5, alert_line)
+    r = collect(write(b.lines, "b.ndjson"), write(lines, "c.ndjson"))
+    check_eq(r.rc, 3, "exit status with malformed lines")
+    check_eq(len(r.errors), len(bad), "one message per malformed line: %r" % r.errors)
+    for e in r.errors:
+        check(re.match(r"^hopwatch: .*c\.ndjson:\d+: malformed event: \S", e), e)
+        check(e.isprintable(), "printable: %r" % e)
+    check_chain(rules.only(r.of("hop-chain"), "hop-chain despite malformed lines"))
+    check_eq(r.counters()["malformed"], len(bad), "malformed counted")
+    check_eq(r.counters()["skipped"], 1, "the alert line skipped")
+
+
+def test_replay_stdin_and_text_output():
+    b, c, _, _ = two_hosts()
+    p = hopwatch("collect", "-o", "text", "--replay", "-",
+                 input="\n".join(interleave([b, c], 3)) + "\n")
+    check_eq(p.returncode, 0, "exit status: " + p.stderr)
+    lines = p.stdout.splitlines()
+    check_eq(len(lines), 3, "started, the alert, stopped: %r" % lines)
+    check(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+ collector-started hopwatch \S+ pid=\d+ host=\S+ "
+                   r"source=replay$", lines[0]), lines[0])
+    check(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+ ALERT    high hop-chain: %s$" % re.escape(
+        CHAIN_MESSAGE), lines[1]), lines[1])
+    check(re.search(r" collector-stopped .* messages=%d .* hop_chains=1 " % (
+        len(b.lines) + len(c.lines)), lines[2]), lines[2])
+
+
+def test_usage_errors():
+    f = write(["{}"], "x.ndjson")
+    cases = [
+        ([], "no NATS server: give --nats URL"),
+        (["--nats", "nats://127.0.0.1:4222", "--replay", f], "give one of --replay and --nats"),
+        (["--replay", f, "--duration", "soon"], "--duration: invalid duration 'soon'"),
+        (["--replay", f, "--bogus"], "unknown option '--bogus'"),
+        (["--replay"], "option '--replay' needs a value"),
+        (["extra"], "unexpected argument 'extra'"),
+        (["--nats", "http://x:1"], "output.nats_url"),
+        (["--replay", f, "--set", "collect.durable=a.b"], "collect.durable"),
+        (["--replay", f, "--set", "collect.subject=a..b"], "collect.subject"),
+        (["--replay", f, "-c", "/nonexistent/hw.conf"], "/nonexistent/hw.conf"),
+        (["--replay", "/nonexistent/events"], "cannot open '/nonexistent/events'"),
+    ]
+    for args, want in cases:
+        p = hopwatch("collect", *args)
+        check_eq(p.returncode, 2, "exit status of collect %r (%s)" % (args, p.stderr))
+        first = p.stderr.splitlines()[0] if p.stderr else ""
+        check(want in first and first.startswith("hopwatch: "),
+              "collect %r: %r should say %r" % (args, p.stderr, want))
+    p = hopwatch("collect", "--help")
+    check_eq(p.returncode, 0, "--help")
+    check("--replay FILE" in p.stdout and "collect.durable" in p.stdout, "help text")
+
+
+# --- NATS --------------------------------------------------------------------------------------
+
+class Nats:
+    """Just enough of the NATS text protocol to publish with a message id, wait for JetStream's
+    acknowledgement, and make API requests (there is no NATS client library for Python here)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.rd = self.sock.makefile("rb")
+        check(self.rd.readline().startswith(b"INFO "), "the server's INFO")
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
+                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.hwtest.* 1\r\n'
+                          b'PING\r\n')
+        self._until_pong()
+        self.n = 0
+
+    def close(self):
+        self.rd.close()
+        self.sock.close()
+
+    def _until_pong(self):
+        while True:
+            line = self.rd.readline()
+            check(line, "the server closed the connection")
+            if line.startswith(b"PONG"):
+                return
+            check(not line.startswith(b"-ERR"), "server error: %r" % line)
+
+    def _reply(self):
+        """The next message on our inbox: (headers, payload)."""
+        while True:
+            line = self.rd.readline()
+            check(line, "the server closed the connection")
+            if line.startswith(b"PING"):
+                self.sock.sendall(b"PONG\r\n")
+                continue
+            check(not line.startswith(b"-ERR"), "server error: %r" % line)
+            parts = line.split()
+            if parts[0] == b"MSG":
+                data = self.rd.read(int(parts[-1]) + 2)[:-2]
+                return b"", data
+            if parts[0] == b"HMSG":
+                hlen, tlen = int(parts[-2]), int(parts[-1])
+                data = self.rd.read(tlen + 2)[:-2]
+                return data[:hlen], data[hlen:]
+
+    def request(self, subject, payload=b"", msg_id=None):
+        self.n += 1
+        inbox = b"_INBOX.hwtest.%d" % self.n
+        subj = subject.encode() if isinstance(subject, str) else subject
+        if msg_id is None:
+            self.sock.sendall(b"PUB %s %s %d\r\n%s\r\n" % (subj, inbox, len(payload), payload))
+        else:
+            hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
+            self.sock.sendall(b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+                subj, inbox, len(hdr), len(hdr) + len(payload), hdr, payload))
+        hdr, data = self._reply()
+        check(b" 503" not in hdr, "no responders for %r" % subj)
+        return json.loads(data) if data else {}
+
+    def publish(self, subject, line, msg_id=None):
+        """Into the stream, acknowledged (the agent's way: a message id per line)."""
+        data = line if isinstance(line, bytes) else line.encode()
+        ack = self.request(subject, data, msg_id or "t.%d.%d" % (os.getpid(), self.n + 1))
+        check("error" not in ack and ack.get("seq"), "publish to %s: %r" % (subject, ack))
+        return ack
+
+    def consumer(self, durable, stream="HOPWATCH"):
+        return self.request("$JS.API.CONSUMER.INFO.%s.%s" % (stream, durable))
+
+    def stream_info(self, stream="HOPWATCH"):
+        return self.request("$JS.API.STREAM.INFO.%s" % stream)
+
+
+class Collector:
+    """`hopwatch collect --nats` in the background, its output in a file."""
+
+    def __init__(self, url, *args, name="collector"):
+        self.dir = hw.tempdir(name)
+        self.path = os.path.join(self.dir, "out.ndjson")
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.argv = [hw.BIN, "collect", "--nats", url, "-o", "json", "--output", self.path]
+        self.argv += list(args)
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        """Ends it, if a failed check left it running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            self.err.close()
+
+    def start(self, wait=True):
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=self.err,
+                                     stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_for(lambda e: hw.get(e, "event.action") == "collector-started", 20)
+        return self
+
+    def lines(self):
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, "rb") as f:
+            data = f.read().decode()
+        return [hw.parse_event(l) for l in data.split("\n")[:-1] if l]
+
+    def alerts(self, rule=None):
+        return [e for e in self.lines() if hw.get(e, "event.kind") == "alert" and
+                (rule is None or hw.get(e, "rule.id") == rule)]
+
+    def wait_for(self, pred, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for e in self.lines():
+                if pred(e):
+                    return e
+            if self.proc.poll() is not None:
+                raise hw.TestFailure("collector exited with %d: %s" % (self.proc.returncode,
+                                                                       self.stderr()))
+            time.sleep(0.05)
+        raise hw.TestFailure("no matching line from the collector within %ds: %s" % (
+            timeout, self.stderr()))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise hw.TestFailure("the collector did not stop on signal %d" % sig)
+        self.err.close()
+        return rc
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def final(self):
+        last = self.lines()[-1]
+        check_eq(hw.get(last, "event.action"), "collector-stopped", "the last line")
+        return hw.get(last, "hopwatch.collector")
+
+
+def drained(nc, durable, timeout=20):
+    """Waits until the consumer has delivered every message and seen each acknowledged."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = nc.consumer(durable)
+        if info.get("num_pending") == 0 and info.get("num_ack_pending") == 0:
+            return info
+        time.sleep(0.1)
+    raise hw.TestFailure("consumer %s not drained: %r" % (durable, nc.consumer(durable)))
+
+
+def publish_hosts(nc, streams, seed=0, prefix="hopwatch"):
+    """Each host's lines on its subject, hosts interleaved; returns how many."""
+    lines = interleave(streams, seed)
+    for line in lines:
+        host = json.loads(line)["host"]["name"]
+        nc.publish("%s.%s.events" % (prefix, host.replace(".", "_")), line)
+    return len(lines)
+
+
+def test_nats_hop_chain_published_and_acknowledged():
+    with NatsServer() as srv, Collector(srv.url, "--set", INTERNAL) as col:
+        nc = Nats(srv.port)
+        b, c, _, sc = two_hosts()
+        total = publish_hosts(nc, [b, c])
+        a = col.wait_for(lambda e: hw.get(e, "rule.id") == "hop-chain")
+        check_chain(a)
+        check_eq(hw.get(a, "hopwatch.session.id"), sc.id, "session of the chain's end")
+        drained(nc, "hopwatch-collector")
+        check_eq(col.stop(), 0, "exit status on SIGTERM: " + col.stderr())
+        check_eq(len(col.alerts("hop-chain")), 1, "hop-chain alerts")
+        k = col.final()
+        check_eq((k["messages"], k["events"], k["acked"], k["malformed"], k["hosts"]),
+                 (total, total, total, 0, 2), "counters")
+        check_eq((k["hop_chains"], k["published"], k["publish_errors"]),
+                 (1, len(col.alerts()), 0), "alerts published")
+        check_eq((k["stream"], k["durable"], k["subject"]),
+                 ("HOPWATCH", "hopwatch-collector", "hopwatch.*.events"), "what it consumed")
+        # every alert on collect.subject, once, with its event.id as the message id
+        published = [(mid, hw.parse_event(data)) for _, subj, mid, data in srv.dump()
+                     if subj == "hopwatch.collector.alerts"]
+        check_eq(sorted(mid for mid, _ in published),
+                 sorted(hw.get(e, "event.id") for e in col.alerts()), "published alert ids")
+        chain = [e for _, e in published if hw.get(e, "rule.id") == "hop-chain"]
+        check_eq(len(chain), 1, "hop-chain alerts on collect.subject")
+        check_chain(chain[0])
+        err = col.stderr()
+        check(re.search(r"^hopwatch: collected %d messages: .* %d acknowledged, %d alerts "
+                        r"published \(0 failed\)$" % (total, total, len(col.alerts())), err,
+                        re.M), "summary: %r" % err)
+        nc.close()
+
+
+def test_nats_hostile_messages_counted_and_skipped():
+    with NatsServer() as srv, Collector(srv.url) as col:
+        nc = Nats(srv.port)
+        b, c, _, _ = two_hosts(b_name="b.example")  # subject token b_example
+        good = interleave([b, c], 5)
+        exec_line = b.lines[3]
+        bad = [
+            ("hopwatch.x.events", b"{not json"),
+            ("hopwatch.x.events", b""),
+            ("hopwatch.x.events", os.urandom(2000)),
+            ("hopwatch.x.events", b'{"a":' * 40 + b"1" + b"}" * 40),  # too deep
+            ("hopwatch.x.events", b'{"s":"' + b"x" * 900000 + b'"}'),  # huge
+            ("hopwatch.x.events", b'{"@timestamp":"2026-13-45T99:00:00Z",'
+                                  b'"event":{"action":"exec"}}'),
+            # a good line on another host's subject, and on its name unmapped
+            ("hopwatch.c.events", exec_line),
+            ("hopwatch.b.events", exec_line),
+            # no host
+            ("hopwatch.unknown.events", b'{"@timestamp":"2026-11-27T10:00:00Z",'
+                                        b'"event":{"action":"exec"}}'),
+        ]
+        for i, (subj, data) in enumerate(bad):
+            nc.publish(subj, data)
+            if i == 4:
+                publish_hosts(nc, [b, c], seed=5)  # the real events, among the bad ones
+        # not PREFIX.*.events: never delivered to the collector
+        nc.publish("hopwatch.b_example.alerts", exec_line)
+        nc.publish("hopwatch.b.example.events", exec_line)
+        drained(nc, "hopwatch-collector")
+        check_eq(col.proc.poll(), None, "the collector is still running")
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        a = rules.only(col.alerts("hop-chain"), "hop-chain among hostile messages")
+        check_chain(a, hosts=(A, "b.example", "c"), message=CHAIN_MESSAGE.replace(
+            "→ b (", "→ b.example ("))
+        k = col.final()
+        check_eq(k["malformed"], len(bad), "malformed counted: %s" % col.stderr())
+        check_eq(k["messages"], len(bad) + len(good), "messages consumed")
+        check_eq(k["acked"], k["messages"], "every message acknowledged")
+        err = [l for l in col.stderr().splitlines() if "malformed event" in l]
+        check_eq(len(err), len(bad), "one line per malformed message: %r" % err)
+        for line in err:
+            check(line.isprintable() and len(line) < 1000, "one short printable line: %r" % line)
+        check(any("is not hopwatch.b_example.events" in l for l in err),
+              "the subject check says why: %r" % err)
+        nc.close()
+
+
+def test_nats_collectors_share_the_durable_and_resume():
+    with NatsServer() as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, name="c%d" % i)) for i in range(2)]
+        nc = Nats(srv.port)
+        s = rules.Stream("web-1")
+        s.agent_started()
+        cron = s.existing(0, 600, "/usr/sbin/cron", ["cron"])
+        for burst in range(30):
+            for i in range(10):
+                s.spawn(burst + i * 0.01, cron, "/usr/bin/true", ["true"])
+        for i, line in enumerate(s.lines):
+            nc.publish("hopwatch.web-1.events", line)
+            if i % 20 == 19:
+                time.sleep(0.05)
+        total = len(s.lines)
+        drained(nc, "hopwatch-collector")
+        for col in cols:
+            check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        got = [col.final()["messages"] for col in cols]
+        check_eq(sum(got), total, "messages split between the collectors (%r)" % got)
+        check(all(got), "both collectors got messages: %r" % got)
+        # stopped, more events come; a new collector on the durable reads only those
+        more = rules.Stream("web-2")
+        more.agent_started()
+        more.existing(0, 600, "/usr/sbin/cron", ["cron"])
+        for line in more.lines:
+            nc.publish("hopwatch.web-2.events", line)
+        col = stack.enter_context(Collector(srv.url, "--duration", "30s", name="c3"))
+        drained(nc, "hopwatch-collector")
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        check_eq(col.final()["messages"], len(more.lines), "messages after the restart")
+        # another durable reads the whole stream
+        other = stack.enter_context(Collector(srv.url, "--set", "collect.durable=audit",
+                                              name="c4"))
+        drained(nc, "audit")
+        check_eq(other.stop(), 0, "exit status: " + other.stderr())
+        check_eq(other.final()["messages"], total + len(more.lines), "messages of a new durable")
+        nc.close()
+
+
+def test_nats_deleted_consumer_is_made_again():
+    with NatsServer() as srv, Collector(srv.url, name="del") as col:
+        nc = Nats(srv.port)
+        check(nc.request("$JS.API.CONSUMER.DELETE.HOPWATCH.hopwatch-collector").get("success"),
+              "the consumer deleted")
+        b, c, _, _ = two_hosts()
+        publish_hosts(nc, [b, c])
+        check_chain(col.wait_for(lambda e: hw.get(e, "rule.id") == "hop-chain", 30))
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        check("consumer 'hopwatch-collector' of stream 'HOPWATCH' is gone; making it again"
+              in col.stderr(), "it says so: %r" % col.stderr())
+        nc.close()
+
+
+def test_nats_server_late_and_never():
+    port = free_port()
+    # nothing listens: --duration ends it, exit 1, it says why
+    p = hopwatch("collect", "--nats", "nats://127.0.0.1:%d" % port, "--duration", "1500ms",
+                 "-o", "json")
+    check_eq(p.returncode, 1, "exit status when NATS is never reached")
+    check(re.search(r"^hopwatch: never consumed from NATS: ", p.stderr, re.M), p.stderr)
+    check_eq(p.stdout, "", "no output")
+    # the server comes a little later: the collector connects then
+    col = Collector("nats://127.0.0.1:%d" % port, name="late")
+    with contextlib.ExitStack() as stack:
+        stack.push(col.__exit__)
+        col.start(wait=False)
+        time.sleep(1.5)
+        srv = stack.enter_context(NatsServer(port=port))
+        col.wait_for(lambda e: hw.get(e, "event.action") == "collector-started", 30)
+        nc = Nats(srv.port)
+        b, c, _, _ = two_hosts()
+        publish_hosts(nc, [b, c])
+        check_chain(col.wait_for(lambda e: hw.get(e, "rule.id") == "hop-chain"))
+        check_eq(col.stop(signal.SIGINT), 0, "exit status on SIGINT: " + col.stderr())
+        nc.close()
+
+
+def test_nats_stream_subjects_follow_the_prefix():
+    """output.nats_subject and output.nats_stream: the collector creates the stream when no
+    agent did, and consumes PREFIX.*.events."""
+    with NatsServer() as srv, Collector(srv.url, "--set", "output.nats_subject=corp.hw", "--set",
+                                        "output.nats_stream=FLEET", "--set",
+                                        "collect.subject=corp.hw.sec.alerts") as col:
+        nc = Nats(srv.port)
+        info = nc.stream_info("FLEET")
+        check_eq(info["config"]["subjects"], ["corp.hw.>"], "subjects of the stream")
+        b, c, _, _ = two_hosts()
+        publish_hosts(nc, [b, c], prefix="corp.hw")
+        check_chain(col.wait_for(lambda e: hw.get(e, "rule.id") == "hop-chain"))
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        subjects = {subj for _, subj, _, _ in srv.dump("FLEET")}
+        check("corp.hw.sec.alerts" in subjects, "alerts published: %r" % subjects)
+        nc.close()

@@ -1,0 +1,197 @@
+"""The collector end to end: hosts A, B, C in network namespaces (tests/lib/lab3.py) with real
+sshd on B and C, an agent on each of B and C (`hopwatch run --netns ... --host-name b|c`)
+publishing to a real nats-server on 127.0.0.1 (tests/lib/natslab.py, a temporary store), and
+`hopwatch collect` consuming the stream. ssh A -> B, then from that session B -> C: exactly one
+hop-chain alert A -> B -> C (A has no agent), naming the user, the programs and the times, in
+the collector's output and on collect.subject. ssh -J through B (ProxyJump: B's sshd makes the
+hop to C) is one more. Benign twins stay quiet: the same ssh B -> C by a process outside any
+session, and a direct ssh A -> C.
+
+The scenario runs once (the first test runs it, the others read the result)."""
+import importlib.util
+import os
+import re
+import time
+
+import hw
+from hw import Agent, check, check_eq, get
+from lab3 import ADDR, Lab3
+from natslab import NatsServer
+from sshlab import SshServer, TestUser, ssh
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# the attack lab's helpers, and the collector and NATS helpers of the cli tier
+attacks = _load("hw_e2e_attacks", os.path.join(HERE, "test_attacks.py"))
+cli = _load("hw_cli_collect", os.path.join(os.path.dirname(HERE), "cli", "test_collect.py"))
+
+A, B, C = ADDR["a"], ADDR["b"], ADDR["c"]
+SETTINGS = ["detect.internal_nets=198.18.0.0/15"]
+_RESULT = None
+
+
+def _scenario():
+    spool = hw.tempdir("spools")
+    with NatsServer() as srv, Lab3() as lab, SshServer(lab.b, B) as sb, \
+            SshServer(lab.c, C) as sc, TestUser("k") as u:
+        u.authorize(sb)
+        u.authorize(sc)
+        attacks._give_key(u)
+        sets = sum((["--set", s] for s in SETTINGS), [])
+        col = cli.Collector(srv.url, *sets)
+        agents = {}
+        try:
+            col.start()
+            for name, ns in (("b", lab.b), ("c", lab.c)):
+                agents[name] = Agent("--netns", ns.path, "--host-name", name,
+                                     "--set", "output.nats_url=" + srv.url,
+                                     "--set", "output.spool_dir=" + os.path.join(spool, name),
+                                     *sets).start()
+            # the hop chain: A -> B, and from that session B -> C
+            r = ssh(lab.a, u, B, "echo %s; ssh %s %s true" % (
+                attacks._marker("chain"), attacks.SSH_OPTS, C))
+            check_eq(r.returncode, 0, "ssh A->B->C: " + r.stderr)
+            col.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+            # ProxyJump through B: nothing runs on B, its sshd connects on to C
+            jump = "ssh %s -o IdentitiesOnly=yes -i %s -l %s -W %%h:%%p %s" % (
+                attacks.SSH_OPTS.replace("-i ~/.ssh/id_ed25519", ""), u.key_path, u.name, B)
+            r = ssh(lab.a, u, C, "true", extra_opts=["-o", "ProxyCommand=" + jump])
+            check_eq(r.returncode, 0, "ssh -J B C: " + r.stderr)
+            # benign: B -> C by root outside any session, and A -> C directly
+            r = lab.b.run(["ssh"] + attacks.SSH_OPTS.replace("~/.ssh/id_ed25519",
+                                                             u.key_path).split()
+                          + ["-l", u.name, C, "true"], capture_output=True, text=True,
+                          timeout=30)
+            check_eq(r.returncode, 0, "ssh B->C outside a session: " + r.stderr)
+            r = ssh(lab.a, u, C, "true")
+            check_eq(r.returncode, 0, "ssh A->C: " + r.stderr)
+            col.wait_for(lambda e: "/usr/sbin/sshd" in get(e, "message", ""), 30)
+            time.sleep(1.5)  # the last logouts reach the agents
+            for a in agents.values():
+                a.stop()
+            nc = cli.Nats(srv.port)
+            try:
+                cli.drained(nc, "hopwatch-collector", 30)
+            finally:
+                nc.close()
+            rc = col.stop()
+        finally:
+            for a in agents.values():
+                a.stop()  # does nothing when stopped
+            col.__exit__()  # ends it if a failure left it running
+        check_eq(rc, 0, "collector exit: " + col.stderr())
+        for name, a in agents.items():
+            check_eq(a.rc, 0, "agent %s exit: %s" % (name, a.read_stderr()))
+        published = [(mid, hw.parse_event(data)) for _, subj, mid, data in srv.dump()
+                     if subj == "hopwatch.collector.alerts"]
+        return {"collector": col.lines(), "stderr": col.stderr(), "user": u.name,
+                "agents": {n: a.events() for n, a in agents.items()}, "published": published}
+
+
+def result():
+    global _RESULT
+    if _RESULT is None:
+        try:
+            _RESULT = _scenario()
+        except BaseException as e:  # noqa: BLE001 - every test reports the same failure
+            _RESULT = e
+    if isinstance(_RESULT, BaseException):
+        raise hw.TestFailure("the collector scenario failed: %s" % _RESULT)
+    return _RESULT
+
+
+def alerts(rule=None):
+    return [e for e in result()["collector"] if get(e, "event.kind") == "alert" and
+            (rule is None or get(e, "rule.id") == rule)]
+
+
+def login(host, client_ip):
+    """The session id of the successful login on host from client_ip."""
+    found = [get(e, "hopwatch.session.id") for e in result()["agents"][host]
+             if get(e, "event.action") == "user_login" and get(e, "event.outcome") == "success"
+             and get(e, "source.ip") == client_ip]
+    check(found, "no login on %s from %s" % (host, client_ip))
+    return found
+
+
+def chains(via):
+    return [a for a in alerts("hop-chain") if "via %s," % via in get(a, "message")]
+
+
+def test_one_hop_chain_a_b_c():
+    every = [get(a, "message") for a in alerts("hop-chain")]
+    check_eq(len(every), 2, "hop-chain alerts (ssh in the session, ProxyJump): %r" % every)
+    found = chains("/usr/bin/ssh")
+    check_eq(len(found), 1, "hop-chain alerts of ssh in the session: %r" % every)
+    a = found[0]
+    u = result()["user"]
+    check_eq(get(a, "hopwatch.alert.hosts"), [A, "b", "c"], "the hosts of the chain")
+    check_eq(get(a, "hopwatch.alert.count"), 2, "hops")
+    check_eq(get(a, "host.name"), "c", "host of the alert: the chain's end")
+    check_eq(get(a, "user.name"), u, "user")
+    check_eq(get(a, "event.severity"), 73, "severity")
+    check_eq(get(a, "threat.technique.id"), ["T1021", "T1021.004"], "techniques")
+    check(re.fullmatch(r"%s hopped %s → b \(%s, sshd session, \d\d:\d\d:\d\d\) → c \(%s via "
+                       r"/usr/bin/ssh, \d\d:\d\d:\d\d\)" % (u, re.escape(A), u, u),
+                       get(a, "message")), "message: %r" % get(a, "message"))
+    sb = login("b", A)
+    sc = login("c", B)
+    check_eq(len(sb), 2, "logins on b from A (the ssh, the ProxyJump)")
+    check(get(a, "hopwatch.session.id") in sc, "the session on c: %r not in %r"
+          % (get(a, "hopwatch.session.id"), sc))
+    check_eq(len(get(a, "hopwatch.alert.related_ids")), 2, "the sessions of the chain")
+    check(get(a, "hopwatch.alert.related_ids")[0] in sb, "the chain's session on b")
+    check_eq(get(a, "hopwatch.alert.related_ids")[1], get(a, "hopwatch.session.id"),
+             "the chain's session on c")
+    check_eq((get(a, "source.ip"), get(a, "destination.ip"), get(a, "destination.port")),
+             (B, C, 22), "the last hop")
+
+
+def test_proxyjump_is_a_hop_chain_too():
+    found = chains("/usr/sbin/sshd")
+    check_eq(len(found), 1, "hop-chain alerts of ssh -J: %r"
+             % [get(a, "message") for a in alerts("hop-chain")])
+    a = found[0]
+    u = result()["user"]
+    check_eq(get(a, "hopwatch.alert.hosts"), [A, "b", "c"], "the hosts of the chain")
+    check(re.fullmatch(r"%s hopped %s → b \(%s, sshd session, \d\d:\d\d:\d\d\) → c \(%s via "
+                       r"/usr/sbin/sshd, \d\d:\d\d:\d\d\)" % (u, re.escape(A), u, u),
+                       get(a, "message")), "message: %r" % get(a, "message"))
+
+
+def test_hop_chain_published_to_collect_subject():
+    pub = result()["published"]
+    published = [e for _, e in pub if get(e, "rule.id") == "hop-chain"]
+    check_eq(published, alerts("hop-chain"), "hop-chain alerts on hopwatch.collector.alerts")
+    check_eq(sorted(mid for mid, _ in pub), sorted(get(e, "event.id") for e in alerts()),
+             "every alert published once, its event.id as message id")
+
+
+def test_collector_runs_the_per_host_rules():
+    # b's session reached c's ssh port: lateral-movement on b, as the agent on b says too
+    ours = [get(a, "hopwatch.session.id") for a in alerts("lateral-movement")
+            if get(a, "host.name") == "b"]
+    theirs = [get(a, "hopwatch.session.id") for a in result()["agents"]["b"]
+              if get(a, "rule.id") == "lateral-movement"]
+    check_eq(len(theirs), 2, "the agent's lateral-movement alerts (ssh, ProxyJump)")
+    check_eq(ours, theirs, "the collector's lateral-movement alerts for b")
+
+
+def test_collector_consumed_every_event_once():
+    last = result()["collector"][-1]
+    check_eq(get(last, "event.action"), "collector-stopped", "the last line")
+    k = get(last, "hopwatch.collector")
+    events = sum(len([e for e in evs if get(e, "event.kind") != "alert"])
+                 for evs in result()["agents"].values())
+    check_eq((k["messages"], k["events"], k["acked"], k["malformed"], k["hosts"]),
+             (events, events, events, 0, 2), "counters against the agents' output")
+    check_eq(k["hop_chains"], 2, "hop chains counted")
+    check_eq(k["publish_errors"], 0, "publish errors")

@@ -1,0 +1,897 @@
+/* hopwatch collect (see collect.h): options, the NATS JetStream consumer loop or the files of
+ * --replay, and the output. The judging is fleet.c's (engines per host, the stitcher).
+ *
+ * Delivery is at least once: a batch is fetched, every message fed, the output flushed and the
+ * alerts published, then the batch acknowledged. A collector that dies before the ack leaves
+ * the batch to be delivered again (to itself after a restart, or to another instance sharing
+ * the durable consumer). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "collect/collect.h"
+#include "collect/fleet.h"
+#include "config.h"
+#include "model/host.h"
+#include "output/alert.h"
+#include "output/json.h"
+#include "output/sink.h"
+#include "output/text.h"
+#include "parse.h"
+
+#define EXIT_REFUSED	1
+#define EXIT_USAGE	2
+#define EXIT_MALFORMED	3
+#define REPORT_MAX	20   /* malformed messages described on stderr; then only counted */
+#define BATCH		1024 /* messages per fetch */
+#define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
+#define RETRY_MS	1000 /* between attempts to set up the consumer */
+#define CHECK_MS	5000 /* while idle, whether the consumer still exists */
+#define PUBLISH_MS	2000 /* an alert's publish waits this long for its ack */
+#define ACK_WAIT_NS	(60ULL * 1000000000ULL) /* unacknowledged: delivered again after this */
+#define MAX_ACK_PENDING 20000
+#define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
+#define NS_PER_MS	1000000ULL
+
+static const char usage_text[] =
+    "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
+    "       hopwatch collect [OPTIONS] --replay FILE...\n"
+    "\n"
+    "Reads the events that agents publish to NATS JetStream (hopwatch run --set\n"
+    "output.nats_url=...) from the stream output.nats_stream, subjects PREFIX.HOST.events,\n"
+    "through the durable pull consumer collect.durable (created when missing; collectors\n"
+    "sharing it share the messages). Each host (host.id) gets its own detection engine, so\n"
+    "the rules of 'hopwatch run' fire here too, and the hosts' connections are stitched\n"
+    "together: an outbound connection on one host and the session or accepted connection it\n"
+    "opened on another are one hop, and a chain of two hops or more (A -> B -> C, each hop made\n"
+    "from the session the previous one opened) raises a 'hop-chain' alert naming the host,\n"
+    "user, program and time of every hop. Alerts go to the output (ECS JSON lines, or text)\n"
+    "and are published to collect.subject. The first line is a 'collector-started' state\n"
+    "event, the last a 'collector-stopped' one with the counters, which also go to standard\n"
+    "error. Malformed messages are counted and skipped (the first 20 described on standard\n"
+    "error). SIGINT, SIGTERM or --duration stop it cleanly; SIGHUP reopens the output file.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE       read settings from an INI file ([output] nats_*, [collect],\n"
+    "                          [detect])\n"
+    "      --nats URL[,URL]... NATS servers (nats://host:4222, tls://...); same as --set\n"
+    "                          output.nats_url=...; TLS files: output.nats_ca, nats_cert,\n"
+    "                          nats_key\n"
+    "      --replay FILE...    read recorded streams or output files of several hosts\n"
+    "                          instead of NATS ('-' for standard input), then stop\n"
+    "  -o, --format json|text  ECS JSON lines or one readable line per alert (default: text\n"
+    "                          when standard output is a terminal, else json)\n"
+    "      --output PATH|-     write to PATH (appended) or '-' for standard output (default:\n"
+    "                          output.file if set, else standard output)\n"
+    "  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
+    "  -s, --set SECTION.KEY=VALUE\n"
+    "                          override one config key; may be repeated\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Keys: collect.durable (hopwatch-collector), collect.subject\n"
+    "(hopwatch.collector.alerts), output.nats_subject (hopwatch), output.nats_stream\n"
+    "(HOPWATCH). Deployment: docs/collector.md.\n"
+    "\n"
+    "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
+    "could not be written; 2 bad usage or unreadable files; 3 --replay found malformed lines\n"
+    "(the rest was processed).\n";
+
+static volatile sig_atomic_t stop_requested, reopen_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reopen_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+static unsigned long long wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+struct collector {
+	const struct hw_config *cfg;
+	int text;
+	struct hw_sink *out;
+	struct hw_fleet *fleet;
+	struct hw_json j, pj; /* the output's encoder, the published alert's */
+	struct hw_text t;
+	char host_name[256];
+	const char *source; /* "nats" or "replay" */
+
+	/* NATS */
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+	char filter[300];
+	int core_publish; /* collect.subject is in no stream: plain NATS publish */
+	int subscribed_once;
+	char last_error[300];
+
+	unsigned long long acked, ack_errors, fetch_errors, published, publish_errors;
+	unsigned long long lost_output;
+	unsigned long long reported; /* malformed messages described */
+};
+
+/* --- output ------------------------------------------------------------------------------- */
+
+static void write_out(struct collector *c, const char *buf, size_t len, int error)
+{
+	if (error || !len || hw_sink__write(c->out, buf, len))
+		c->lost_output++;
+}
+
+static void publish_alert(struct collector *c, const struct hw_alert *a)
+{
+	jsPubOptions po;
+	jsPubAck *pa = NULL;
+	jsErrCode jerr = 0;
+	natsMsg *m = NULL;
+	natsStatus st;
+
+	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED) {
+		/* no waiting for acks that cannot come: the output has the alert */
+		c->publish_errors++;
+		return;
+	}
+	hw_json__reset(&c->pj);
+	hw_ecs__alert(&c->pj, a);
+	if (c->pj.error || c->pj.len < 2) {
+		c->publish_errors++;
+		return;
+	}
+	st = natsMsg_Create(&m, c->cfg->collect_subject, NULL, c->pj.buf, (int)c->pj.len - 1);
+	if (st == NATS_OK && !c->core_publish) {
+		jsPubOptions_Init(&po);
+		po.MsgId =
+		    a->id; /* a redelivered batch raises the same alert: the server drops it */
+		po.MaxWait = PUBLISH_MS;
+		st = js_PublishMsg(&pa, c->js, m, &po, &jerr);
+		if (st == NATS_NO_RESPONDERS) {
+			fprintf(
+			    stderr,
+			    "hopwatch: collect.subject '%s' is in no JetStream stream: alerts are "
+			    "published without persistence\n",
+			    c->cfg->collect_subject);
+			c->core_publish = 1;
+		}
+	}
+	if (st == NATS_OK || c->core_publish) {
+		if (c->core_publish) {
+			st = natsMsgHeader_Set(m, "Nats-Msg-Id", a->id);
+			if (st == NATS_OK)
+				st = natsConnection_PublishMsg(c->nc, m);
+		}
+	}
+	if (st == NATS_OK) {
+		c->published++;
+	} else {
+		if (!c->publish_errors)
+			fprintf(stderr, "hopwatch: cannot publish an alert to '%s': %s, ignoring\n",
+				c->cfg->collect_subject, natsStatus_GetText(st));
+		c->publish_errors++;
+	}
+	jsPubAck_Destroy(pa);
+	natsMsg_Destroy(m);
+}
+
+static void on_alert(const struct hw_alert *a, void *ctx)
+{
+	struct collector *c = ctx;
+
+	if (c->text) {
+		hw_text__alert(&c->t, a);
+		write_out(c, c->t.buf, c->t.len, c->t.error);
+	} else {
+		hw_json__reset(&c->j);
+		hw_ecs__alert(&c->j, a);
+		write_out(c, c->j.buf, c->j.len, c->j.error);
+	}
+	if (c->js)
+		publish_alert(c, a);
+}
+
+/* collector-started / collector-stopped: a state event, the counters on the last */
+static void state_line(struct collector *c, const char *action, int final)
+{
+	/* clang-format off */
+	static const char *const names[] = {
+		"messages", "events", "hosts", "alerts", "hop_chains", "hops", "malformed",
+		"skipped", "failed", "acked", "ack_errors", "fetch_errors", "published",
+		"publish_errors", "lost_output", "stitch_expired", "stitch_table_full",
+	};
+	/* clang-format on */
+	struct hw_fleet_stats fs;
+	struct hw_stitch_stats ss;
+	char ts[HW_TIME_LEN];
+
+	hw_fleet__stats(c->fleet, &fs, &ss);
+	/* clang-format off */
+	const unsigned long long v[] = {
+		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, ss.hops, fs.malformed,
+		fs.skipped, fs.failed, c->acked, c->ack_errors, c->fetch_errors, c->published,
+		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
+	};
+	/* clang-format on */
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
+		       "a name per counter");
+	size_t n = final ? sizeof(v) / sizeof(v[0]) : 0;
+
+	hw_format_time(wall_ns(), ts);
+	if (c->text) {
+		char line[1024];
+		int off;
+
+		ts[23] = 0;
+		off = snprintf(line, sizeof(line), "%s %s hopwatch %s pid=%d host=%s source=%s", ts,
+			       action, HW_VERSION, (int)getpid(), c->host_name, c->source);
+		for (size_t i = 0; i < n && off > 0 && (size_t)off < sizeof(line); i++)
+			off += snprintf(line + off, sizeof(line) - (size_t)off, " %s=%llu",
+					names[i], v[i]);
+		if (off > 0 && (size_t)off < sizeof(line) - 1) {
+			line[off++] = '\n';
+			hw_text__reset(&c->t);
+			hw_text__raw(&c->t, line, (size_t)off);
+			write_out(c, c->t.buf, c->t.len, c->t.error);
+		}
+		return;
+	}
+	hw_json__reset(&c->j);
+	hw_json__begin_object(&c->j, NULL);
+	hw_json__string(&c->j, "@timestamp", ts);
+	hw_json__begin_object(&c->j, "event");
+	hw_json__string(&c->j, "kind", "state");
+	hw_json__begin_array(&c->j, "category");
+	hw_json__string(&c->j, NULL, "host");
+	hw_json__end_array(&c->j);
+	hw_json__begin_array(&c->j, "type");
+	hw_json__string(&c->j, NULL, "info");
+	hw_json__end_array(&c->j);
+	hw_json__string(&c->j, "action", action);
+	hw_json__string(&c->j, "dataset", "hopwatch.collector");
+	hw_json__string(&c->j, "module", "hopwatch");
+	hw_json__end_object(&c->j);
+	hw_json__begin_object(&c->j, "host");
+	hw_json__string(&c->j, "name", c->host_name);
+	hw_json__end_object(&c->j);
+	hw_json__begin_object(&c->j, "agent");
+	hw_json__string(&c->j, "type", "hopwatch");
+	hw_json__string(&c->j, "version", HW_VERSION);
+	hw_json__end_object(&c->j);
+	hw_json__begin_object(&c->j, "hopwatch");
+	hw_json__begin_object(&c->j, "collector");
+	hw_json__u64(&c->j, "pid", (unsigned long long)getpid());
+	hw_json__string(&c->j, "source", c->source);
+	if (c->js) {
+		hw_json__string(&c->j, "stream", c->cfg->nats_stream);
+		hw_json__string(&c->j, "durable", c->cfg->collect_durable);
+		hw_json__string(&c->j, "subject", c->filter);
+	}
+	for (size_t i = 0; i < n; i++)
+		hw_json__u64(&c->j, names[i], v[i]);
+	hw_json__end_object(&c->j);
+	hw_json__end_object(&c->j);
+	hw_json__end_object(&c->j);
+	hw_json__end_line(&c->j);
+	write_out(c, c->j.buf, c->j.len, c->j.error);
+}
+
+static void summary(struct collector *c)
+{
+	struct hw_fleet_stats fs;
+	struct hw_stitch_stats ss;
+
+	hw_fleet__stats(c->fleet, &fs, &ss);
+	fprintf(stderr,
+		"hopwatch: collected %llu messages: %llu events from %llu hosts, %llu alerts "
+		"(%llu hop chains), %llu malformed, %llu skipped",
+		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, fs.malformed, fs.skipped);
+	if (!strcmp(c->source, "nats"))
+		fprintf(stderr, "; %llu acknowledged, %llu alerts published (%llu failed)",
+			c->acked, c->published, c->publish_errors);
+	if (c->lost_output)
+		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
+	fputc('\n', stderr);
+}
+
+static void report_malformed(struct collector *c, const char *where, const char *why)
+{
+	if (++c->reported <= REPORT_MAX)
+		fprintf(stderr, "hopwatch: %s: malformed event: %s\n", where, why);
+	else if (c->reported == REPORT_MAX + 1)
+		fprintf(stderr, "hopwatch: more malformed messages; only the count is reported\n");
+}
+
+static void handle_signals(struct collector *c)
+{
+	if (reopen_requested) {
+		reopen_requested = 0;
+		if (hw_sink__reopen(c->out))
+			fprintf(stderr, "hopwatch: cannot reopen '%s': %s, ignoring\n",
+				hw_sink__name(c->out), strerror(errno));
+	}
+}
+
+/* --- --replay ----------------------------------------------------------------------------- */
+
+static int replay_file(struct collector *c, const char *name, FILE *in)
+{
+	char *line = NULL, why[300], where[600];
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long long lineno = 0;
+	int ret = 0;
+
+	while (!stop_requested && (len = getline(&line, &cap, in)) >= 0) {
+		int r;
+
+		lineno++;
+		r = hw_fleet__feed(c->fleet, NULL, line, (size_t)len, why, sizeof(why));
+		if (r == -EINVAL) {
+			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
+			report_malformed(c, where, why);
+		} else if (r) {
+			fprintf(stderr, "hopwatch: %s:%llu: %s\n", name, lineno, why);
+			ret = EXIT_REFUSED;
+			break;
+		}
+		handle_signals(c);
+	}
+	free(line);
+	if (!ret && ferror(in)) {
+		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(errno));
+		ret = EXIT_USAGE;
+	}
+	return ret;
+}
+
+static int run_replay(struct collector *c, char **files, int nfiles)
+{
+	struct hw_fleet_stats fs;
+	int ret = 0;
+
+	state_line(c, "collector-started", 0);
+	for (int i = 0; i < nfiles && !ret && !stop_requested; i++) {
+		int is_stdin = !strcmp(files[i], "-");
+		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
+
+		if (!in) {
+			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
+				strerror(errno));
+			ret = EXIT_USAGE;
+			break;
+		}
+		ret = replay_file(c, is_stdin ? "(stdin)" : files[i], in);
+		if (!is_stdin)
+			fclose(in);
+	}
+	hw_fleet__flush(c->fleet);
+	state_line(c, "collector-stopped", 1);
+	if (hw_sink__flush(c->out))
+		c->lost_output++;
+	summary(c);
+	hw_fleet__stats(c->fleet, &fs, NULL);
+	if (!ret && c->lost_output)
+		ret = EXIT_REFUSED;
+	if (!ret && fs.malformed)
+		ret = EXIT_MALFORMED;
+	return ret;
+}
+
+/* --- NATS --------------------------------------------------------------------------------- */
+
+static void set_error(struct collector *c, const char *what, natsStatus st, jsErrCode jerr)
+{
+	const char *last = nats_GetLastError(NULL);
+
+	if (jerr)
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %s (JetStream error %d)", what,
+			 last && last[0] ? last : natsStatus_GetText(st), (int)jerr);
+	else
+		snprintf(c->last_error, sizeof(c->last_error), "%s: %s", what,
+			 last && last[0] ? last : natsStatus_GetText(st));
+}
+
+/* The stream (created as the agents create it when missing), the durable consumer (created
+ * when missing), and a pull subscription bound to it. Returns 0, or -1 with c->last_error. */
+static int setup(struct collector *c)
+{
+	const struct hw_config *cfg = c->cfg;
+	jsStreamInfo *si = NULL;
+	jsConsumerInfo *ci = NULL;
+	jsStreamConfig sc;
+	jsConsumerConfig cc;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus st;
+	char subj[300];
+	const char *subjects[1] = {subj};
+
+	st = js_GetStreamInfo(&si, c->js, cfg->nats_stream, NULL, &jerr);
+	if (st == NATS_NOT_FOUND) {
+		snprintf(subj, sizeof(subj), "%s.>", cfg->nats_subject);
+		jsStreamConfig_Init(&sc);
+		sc.Name = cfg->nats_stream;
+		sc.Subjects = subjects;
+		sc.SubjectsLen = 1;
+		sc.Storage = js_FileStorage;
+		sc.Duplicates = (int64_t)DUPLICATES_NS;
+		jerr = 0;
+		st = js_AddStream(&si, c->js, &sc, NULL, &jerr);
+		if (st != NATS_OK && jerr == JSStreamNameExistErr)
+			st = NATS_OK; /* an agent made it meanwhile */
+	}
+	jsStreamInfo_Destroy(si);
+	if (st != NATS_OK) {
+		set_error(c, "stream", st, jerr);
+		return -1;
+	}
+	jerr = 0;
+	st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable, NULL, &jerr);
+	if (st == NATS_NOT_FOUND) {
+		jsConsumerConfig_Init(&cc);
+		cc.Durable = cfg->collect_durable;
+		cc.Description = "hopwatch collect";
+		cc.DeliverPolicy = js_DeliverAll;
+		cc.AckPolicy = js_AckExplicit;
+		cc.AckWait = (int64_t)ACK_WAIT_NS;
+		cc.MaxAckPending = MAX_ACK_PENDING;
+		cc.FilterSubject = c->filter;
+		jerr = 0;
+		st = js_AddConsumer(&ci, c->js, cfg->nats_stream, &cc, NULL, &jerr);
+		if (st != NATS_OK && jerr == JSConsumerNameExistErr) {
+			jerr = 0; /* another collector made it meanwhile */
+			st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable,
+						NULL, &jerr);
+		}
+	}
+	if (st != NATS_OK) {
+		jsConsumerInfo_Destroy(ci);
+		set_error(c, "durable consumer", st, jerr);
+		return -1;
+	}
+	if (!ci->Config || !ci->Config->FilterSubject ||
+	    strcmp(ci->Config->FilterSubject, c->filter) || ci->Config->DeliverSubject) {
+		snprintf(c->last_error, sizeof(c->last_error),
+			 "consumer '%s' of stream '%s' exists and is not a pull consumer of '%s' "
+			 "(delete it or set collect.durable)",
+			 cfg->collect_durable, cfg->nats_stream, c->filter);
+		jsConsumerInfo_Destroy(ci);
+		return -2;
+	}
+	jsConsumerInfo_Destroy(ci);
+	jsSubOptions_Init(&so);
+	so.Stream = cfg->nats_stream;
+	so.Consumer = cfg->collect_durable; /* bound: never deleted by the library */
+	jerr = 0;
+	st = js_PullSubscribe(&c->sub, c->js, c->filter, cfg->collect_durable, NULL, &so, &jerr);
+	if (st != NATS_OK) {
+		c->sub = NULL;
+		set_error(c, "pull subscription", st, jerr);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+	(void)nc;
+	(void)closure;
+}
+
+static int nats_connect(struct collector *c)
+{
+	const struct hw_config *cfg = c->cfg;
+	natsOptions *o = NULL;
+	const char *servers[16];
+	char *urls = strdup(cfg->nats_url), *save = NULL, *tok;
+	natsStatus st;
+	int ns = 0;
+
+	if (!urls) {
+		snprintf(c->last_error, sizeof(c->last_error), "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(urls, ", ", &save); tok && ns < 16; tok = strtok_r(NULL, ", ", &save))
+		servers[ns++] = tok;
+	st = natsOptions_Create(&o);
+	if (st == NATS_OK)
+		st = natsOptions_SetServers(o, servers, ns);
+	if (st == NATS_OK)
+		st = natsOptions_SetName(o, "hopwatch collect");
+	if (st == NATS_OK)
+		st = natsOptions_SetMaxReconnect(o, -1);
+	if (st == NATS_OK)
+		st = natsOptions_SetReconnectWait(o, 500);
+	if (st == NATS_OK)
+		st = natsOptions_SetTimeout(o, 2000);
+	if (st == NATS_OK)
+		st = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
+	if (st == NATS_OK && (cfg->nats_ca || !strncmp(cfg->nats_url, "tls://", 6)))
+		st = natsOptions_SetSecure(o, true);
+	if (st == NATS_OK && cfg->nats_ca)
+		st = natsOptions_LoadCATrustedCertificates(o, cfg->nats_ca);
+	if (st == NATS_OK && (cfg->nats_cert || cfg->nats_key))
+		st = natsOptions_LoadCertificatesChain(o, cfg->nats_cert ? cfg->nats_cert : "",
+						       cfg->nats_key ? cfg->nats_key : "");
+	if (st == NATS_OK) {
+		st = natsConnection_Connect(&c->nc, o);
+		if (st == NATS_NOT_YET_CONNECTED)
+			st = NATS_OK;
+	}
+	if (st == NATS_OK)
+		st = natsConnection_JetStream(&c->js, c->nc, NULL);
+	natsOptions_Destroy(o);
+	free(urls);
+	if (st != NATS_OK) {
+		set_error(c, "output.nats_url", st, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* The durable consumer was deleted (not: the server cannot be asked now). */
+static int consumer_gone(struct collector *c)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	natsStatus st;
+
+	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
+		return 0;
+	st = js_GetConsumerInfo(&ci, c->js, c->cfg->nats_stream, c->cfg->collect_durable, NULL,
+				&jerr);
+	jsConsumerInfo_Destroy(ci);
+	return st == NATS_NOT_FOUND;
+}
+
+/* One fetched batch: fed, the output flushed, then acknowledged. */
+static void handle_batch(struct collector *c, natsMsgList *list)
+{
+	char why[300], where[400];
+
+	for (int i = 0; i < list->Count; i++) {
+		natsMsg *m = list->Msgs[i];
+		const char *subject = natsMsg_GetSubject(m);
+		int r = hw_fleet__feed(c->fleet, subject ? subject : "", natsMsg_GetData(m),
+				       (size_t)natsMsg_GetDataLength(m), why, sizeof(why));
+
+		if (r == -EINVAL) {
+			snprintf(where, sizeof(where), "message on '%.200s'",
+				 subject ? subject : "");
+			report_malformed(c, where, why);
+		} else if (r) {
+			fprintf(stderr, "hopwatch: %s, ignoring\n", why);
+		}
+	}
+	if (hw_sink__flush(c->out))
+		c->lost_output++;
+	for (int i = 0; i < list->Count; i++) {
+		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
+			c->acked++;
+		else
+			c->ack_errors++;
+	}
+}
+
+static int run_nats(struct collector *c, unsigned long long deadline)
+{
+	unsigned long long next_setup = 0, last_msg = mono_ns(), now, next_check = 0;
+	int reported_error = 0, ret = 0;
+
+	snprintf(c->filter, sizeof(c->filter), "%s.*.events", c->cfg->nats_subject);
+	if (nats_connect(c)) {
+		fprintf(stderr, "hopwatch: %s\n", c->last_error);
+		return EXIT_REFUSED;
+	}
+	while (!stop_requested && (!deadline || mono_ns() < deadline)) {
+		natsMsgList list = {0};
+		jsErrCode jerr = 0;
+		natsStatus st;
+
+		handle_signals(c);
+		now = mono_ns();
+		if (!c->sub) {
+			int r = -1;
+
+			if (now >= next_setup) {
+				if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
+					r = setup(c);
+				else
+					snprintf(c->last_error, sizeof(c->last_error),
+						 "cannot connect to '%s'", c->cfg->nats_url);
+				next_setup = now + RETRY_MS * NS_PER_MS;
+			}
+			if (r == -2) {
+				fprintf(stderr, "hopwatch: %s\n", c->last_error);
+				ret = EXIT_REFUSED;
+				break;
+			}
+			if (r) {
+				if (!reported_error && now >= next_setup - RETRY_MS * NS_PER_MS) {
+					fprintf(stderr, "hopwatch: %s; retrying\n", c->last_error);
+					reported_error = 1;
+				}
+				nats_Sleep(100);
+				continue;
+			}
+			if (reported_error)
+				fprintf(stderr, "hopwatch: consuming '%s' of stream '%s' now\n",
+					c->filter, c->cfg->nats_stream);
+			reported_error = 0;
+			if (!c->subscribed_once) {
+				state_line(c, "collector-started", 0);
+				if (hw_sink__flush(c->out))
+					c->lost_output++;
+			}
+			c->subscribed_once = 1;
+		}
+		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
+		if (st == NATS_OK && list.Count > 0) {
+			handle_batch(c, &list);
+			natsMsgList_Destroy(&list);
+			last_msg = mono_ns();
+			continue;
+		}
+		natsMsgList_Destroy(&list);
+		if (st != NATS_OK && st != NATS_TIMEOUT) {
+			c->fetch_errors++;
+			nats_Sleep(100);
+		}
+		/* a deleted consumer only makes fetches time out: look now and then */
+		now = mono_ns();
+		if (now >= next_check) {
+			next_check = now + CHECK_MS * NS_PER_MS;
+			if (consumer_gone(c)) {
+				fprintf(stderr,
+					"hopwatch: consumer '%s' of stream '%s' is gone; making it "
+					"again\n",
+					c->cfg->collect_durable, c->cfg->nats_stream);
+				natsSubscription_Destroy(c->sub);
+				c->sub = NULL;
+				next_setup = 0;
+				continue;
+			}
+		}
+		/* no events: the fleet's clock goes on, so an alert waiting for a login fires */
+		if (hw_fleet__now(c->fleet)) {
+			now = mono_ns();
+			hw_fleet__tick(c->fleet, hw_fleet__now(c->fleet) + (now - last_msg));
+			if (hw_sink__flush(c->out))
+				c->lost_output++;
+		}
+	}
+	if (!c->subscribed_once && !ret) {
+		fprintf(stderr, "hopwatch: never consumed from NATS: %s\n", c->last_error);
+		ret = EXIT_REFUSED;
+	}
+	hw_fleet__flush(c->fleet);
+	if (c->subscribed_once)
+		state_line(c, "collector-stopped", 1);
+	if (hw_sink__flush(c->out))
+		c->lost_output++;
+	summary(c);
+	if (c->sub)
+		natsSubscription_Destroy(c->sub); /* bound to the durable: it stays */
+	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
+		natsConnection_FlushTimeout(c->nc, 1000); /* the last acks */
+	jsCtx_Destroy(c->js);
+	c->js = NULL;
+	if (c->nc) {
+		natsConnection_Close(c->nc);
+		natsConnection_Destroy(c->nc);
+	}
+	if (!ret && c->lost_output)
+		ret = EXIT_REFUSED;
+	return ret;
+}
+
+/* --- the command -------------------------------------------------------------------------- */
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "hopwatch: %s\n", msg);
+	fprintf(stderr, "Try 'hopwatch collect --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int hw_collect_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"nats", required_argument, NULL, 'N'},
+	    {"set", required_argument, NULL, 's'},
+	    {"format", required_argument, NULL, 'o'},
+	    {"output", required_argument, NULL, 'O'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"replay", required_argument, NULL, 'R'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct hw_config cfg;
+	struct collector c = {.cfg = &cfg};
+	const char *config_path = NULL, *duration = NULL, *output = NULL;
+	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	char **files = calloc((size_t)argc + 1, sizeof(*files));
+	char err[1024], msg[1200];
+	int nsets = 0, nowned = 0, nfiles = 0, have_nats = 0, ch, ret = EXIT_USAGE;
+	unsigned long long duration_ns = 0;
+
+	if (!sets || !owned || !files || hw_config__init(&cfg)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		free(sets);
+		free(owned);
+		free(files);
+		return EXIT_REFUSED;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":c:o:d:s:h", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'N':
+			key = "output.nats_url";
+			have_nats = 1;
+			break;
+		case 's':
+			sets[nsets++] = optarg;
+			break;
+		case 'o':
+			key = "output.format";
+			break;
+		case 'O':
+			output = optarg;
+			break;
+		case 'd':
+			duration = optarg;
+			break;
+		case 'R':
+			files[nfiles++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			ret = 0;
+			goto out;
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+			ret = usage_error(msg);
+			goto out;
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+			ret = usage_error(msg);
+			goto out;
+		}
+		if (key) {
+			char *kv;
+
+			if (asprintf(&kv, "%s=%s", key, optarg) < 0) {
+				ret = EXIT_REFUSED;
+				goto out;
+			}
+			owned[nowned++] = kv;
+			sets[nsets++] = kv;
+		}
+	}
+	/* --replay a b c: the files after the first are arguments */
+	for (; optind < argc; optind++) {
+		if (!nfiles) {
+			snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
+			ret = usage_error(msg);
+			goto out;
+		}
+		files[nfiles++] = argv[optind];
+	}
+	if (nfiles && have_nats) {
+		ret = usage_error("--replay reads files instead of NATS: give one of --replay and "
+				  "--nats");
+		goto out;
+	}
+	if (duration && (hw_parse_duration(duration, &duration_ns) || !duration_ns)) {
+		fprintf(
+		    stderr,
+		    "hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
+		    duration);
+		goto out;
+	}
+	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "hopwatch: %s\n", err);
+		goto out;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
+			fprintf(stderr, "hopwatch: %s\n", err);
+			goto out;
+		}
+	}
+	if (!nfiles && !cfg.nats_url) {
+		ret = usage_error("no NATS server: give --nats URL (or output.nats_url), or "
+				  "--replay FILE...");
+		goto out;
+	}
+	/* every file readable before anything starts */
+	for (int i = 0; i < nfiles; i++) {
+		if (strcmp(files[i], "-") && access(files[i], R_OK)) {
+			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
+				strerror(errno));
+			goto out;
+		}
+	}
+	if (!output)
+		output = cfg.file;
+	c.out = hw_sink__new(output);
+	if (!c.out) {
+		fprintf(stderr, "hopwatch: cannot open '%s': %s\n", output, strerror(errno));
+		goto out;
+	}
+	c.text = cfg.format == HW_FORMAT_TEXT ||
+		 (cfg.format == HW_FORMAT_AUTO && (!output || !strcmp(output, "-")) &&
+		  isatty(STDOUT_FILENO));
+	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
+		snprintf(c.host_name, sizeof(c.host_name), "unknown");
+	c.fleet = hw_fleet__new(&cfg, on_alert, &c);
+	if (!c.fleet) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
+	stop_requested = reopen_requested = 0;
+	install_signals();
+	if (nfiles) {
+		c.source = "replay";
+		ret = run_replay(&c, files, nfiles);
+	} else {
+		c.source = "nats";
+		ret = run_nats(&c, duration_ns ? mono_ns() + duration_ns : 0);
+	}
+out:
+	hw_fleet__free(c.fleet);
+	hw_sink__free(c.out);
+	hw_json__free(&c.j);
+	hw_json__free(&c.pj);
+	hw_text__free(&c.t);
+	for (int i = 0; i < nowned; i++)
+		free(owned[i]);
+	free(owned);
+	free(sets);
+	free(files);
+	hw_config__free(&cfg);
+	return ret;
+}
