@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "check.h"
+#include "collect/collect.h"
 #include "config.h"
 #include "replay.h"
 
@@ -28,6 +29,9 @@ static const char usage_text[] =
 	"             and the alerts of the detection rules\n"
 	"  replay     run the detection rules over recorded event streams (run --record)\n"
 	"             and write the alerts ('hopwatch replay --help')\n"
+	"  collect    consume a fleet's events from NATS JetStream, run the rules per host\n"
+	"             and stitch ssh hops across hosts into hop-chain alerts\n"
+	"             ('hopwatch collect --help')\n"
 	"  check      report what this kernel supports and what would not work; exit 1 if\n"
 	"             'run' would fail\n"
 	"  version    print the version\n"
@@ -362,10 +366,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
-	if (!strcmp(cmd, "collect")) {
-		fprintf(stderr, "hopwatch: '%s' is not available yet in this version\n", cmd);
-		return EXIT_USAGE;
-	}
+	if (!strcmp(cmd, "collect"))
+		return hw_collect_main(argc - 1, argv + 1);
 	{
 		char msg[300];
 
