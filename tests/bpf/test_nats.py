@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import hw
+from certs import make_certs
 from hw import Agent, check, check_eq, get
 from natslab import NatsServer, free_port
 
@@ -129,3 +130,29 @@ def test_full_spool_drops_the_oldest_and_says_so():
     held = sum(os.path.getsize(os.path.join(spool, "nats", f))
                for f in os.listdir(os.path.join(spool, "nats")) if f.startswith("seg-"))
     check(held <= 1 << 20, "the spool stays within output.spool_max: %d bytes" % held)
+
+
+def test_mutual_tls():
+    """tls:// with the CA and a client certificate: everything arrives; without the client
+    certificate the server refuses the agent, which keeps running and keeps its lines."""
+    d = hw.tempdir("tls")
+    make_certs(d, "IP:127.0.0.1")
+    ca, cert, key = (os.path.join(d, f) for f in ("ca.pem", "client.pem", "client.key"))
+    with NatsServer(tls_dir=d) as srv:
+        spool = hw.tempdir("spool")
+        with nats_agent(srv.url, spool, "--set", "output.nats_ca=" + ca,
+                        "--set", "output.nats_cert=" + cert,
+                        "--set", "output.nats_key=" + key) as agent:
+            subprocess.run([STORM, "exec", "50"], check=True, capture_output=True)
+        check_eq(agent.rc, 0, "agent exit")
+        lines = agent.lines()
+        check_stream_is(wait_stream(srv, len(lines)), lines, "mutual TLS")
+        before = len(srv.dump())
+        spool2 = hw.tempdir("spool")
+        with nats_agent(srv.url, spool2, "--set", "output.nats_ca=" + ca) as agent:
+            time.sleep(2)
+        check_eq(agent.rc, 0, "agent without a client certificate exits cleanly")
+        check_eq(len(srv.dump()), before, "nothing accepted without a client certificate")
+        held = sum(os.path.getsize(os.path.join(spool2, "nats", f))
+                   for f in os.listdir(os.path.join(spool2, "nats")) if f.startswith("seg-"))
+        check(held > 0, "its lines wait in the spool")

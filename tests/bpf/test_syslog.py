@@ -18,6 +18,7 @@ import threading
 import time
 
 import hw
+from certs import make_certs
 from hw import Agent, check, check_eq, get
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
@@ -290,26 +291,6 @@ def test_receiver_restarted_mid_run():
 
 
 # ---- TLS ----
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
-
-
-def make_certs(d, server_san):
-    """A CA, a server certificate for server_san, a client certificate, all signed by the
-    CA, in d: ca.pem, server.pem/server.key, client.pem/client.key."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=hopwatch test CA", "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
-    for name, ext in (("server", "subjectAltName=%s\nextendedKeyUsage=serverAuth" % server_san),
-                      ("client", "extendedKeyUsage=clientAuth")):
-        with open(os.path.join(d, name + ".ext"), "w") as f:
-            f.write(ext + "\n")
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
-                "-keyout", name + ".key", "-out", name + ".csr", cwd=d)
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", name + ".ext",
-                "-out", name + ".pem", cwd=d)
-
 
 class TlsReceiver:
     """A TLS syslog receiver in a thread: requires a client certificate signed by the CA,

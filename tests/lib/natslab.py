@@ -22,20 +22,34 @@ def free_port():
 
 
 class NatsServer:
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls_dir=None):
+        """tls_dir: ca.pem, server.pem/key there (tests/lib/certs.py); clients must then show
+        a certificate signed by the CA (mutual TLS)."""
         self.port = port or free_port()
         self.dir = hw.tempdir("nats")
+        self.tls_dir = tls_dir
         self.proc = None
         self.log = None
 
     @property
     def url(self):
-        return "nats://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("tls" if self.tls_dir else "nats", self.port)
+
+    def _config(self):
+        path = os.path.join(self.dir, "server.conf")
+        t = self.tls_dir
+        with open(path, "w") as f:
+            f.write("listen: 127.0.0.1:%d\njetstream { store_dir: %s }\n"
+                    % (self.port, os.path.join(self.dir, "store")))
+            if t:
+                f.write("tls { cert_file: %s\n key_file: %s\n ca_file: %s\n verify: true }\n"
+                        % (os.path.join(t, "server.pem"), os.path.join(t, "server.key"),
+                           os.path.join(t, "ca.pem")))
+        return path
 
     def start(self, timeout=10):
         self.log = open(os.path.join(self.dir, "server.log"), "a")
-        self.proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port),
-                                      "-js", "-sd", os.path.join(self.dir, "store")],
+        self.proc = subprocess.Popen([NATS_SERVER, "-c", self._config()],
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
@@ -75,8 +89,13 @@ class NatsServer:
 
     def dump(self, stream="HOPWATCH"):
         """[(seq, subject, msg id, data line)] of every message of the stream."""
+        env = dict(os.environ)
+        if self.tls_dir:
+            env.update(HW_NATS_CA=os.path.join(self.tls_dir, "ca.pem"),
+                       HW_NATS_CERT=os.path.join(self.tls_dir, "client.pem"),
+                       HW_NATS_KEY=os.path.join(self.tls_dir, "client.key"))
         p = subprocess.run([JSDUMP, self.url, stream], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, env=env)
         if p.returncode != 0:
             raise hw.TestFailure("jsdump: %s" % p.stderr.strip())
         out = []

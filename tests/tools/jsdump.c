@@ -19,7 +19,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: jsdump URL STREAM [count]\n");
 		return 2;
 	}
-	st = natsConnection_ConnectTo(&nc, argv[1]);
+	/* TLS from the environment: HW_NATS_CA, HW_NATS_CERT, HW_NATS_KEY */
+	{
+		natsOptions *o = NULL;
+		const char *ca = getenv("HW_NATS_CA"), *cert = getenv("HW_NATS_CERT"),
+			   *key = getenv("HW_NATS_KEY");
+
+		st = natsOptions_Create(&o);
+		if (st == NATS_OK)
+			st = natsOptions_SetURL(o, argv[1]);
+		if (st == NATS_OK && ca)
+			st = natsOptions_SetSecure(o, true);
+		if (st == NATS_OK && ca)
+			st = natsOptions_LoadCATrustedCertificates(o, ca);
+		if (st == NATS_OK && cert && key)
+			st = natsOptions_LoadCertificatesChain(o, cert, key);
+		if (st == NATS_OK)
+			st = natsConnection_Connect(&nc, o);
+		natsOptions_Destroy(o);
+	}
 	if (st == NATS_OK)
 		st = natsConnection_JetStream(&js, nc, NULL);
 	if (st == NATS_OK)
