@@ -17,6 +17,7 @@
 #include <nats/nats.h>
 
 #include "collect/collect.h"
+#include "stream/nats_opts.h"
 #include "collect/fleet.h"
 #include "config.h"
 #include "model/host.h"
@@ -493,47 +494,11 @@ static int setup(struct collector *c)
 	return 0;
 }
 
-static void on_connected(natsConnection *nc, void *closure)
-{
-	(void)nc;
-	(void)closure;
-}
-
 static int nats_connect(struct collector *c)
 {
-	const struct hw_config *cfg = c->cfg;
 	natsOptions *o = NULL;
-	const char *servers[16];
-	char *urls = strdup(cfg->nats_url), *save = NULL, *tok;
-	natsStatus st;
-	int ns = 0;
+	natsStatus st = hw_nats__options(c->cfg, "hopwatch collect", &o);
 
-	if (!urls) {
-		snprintf(c->last_error, sizeof(c->last_error), "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(urls, ", ", &save); tok && ns < 16; tok = strtok_r(NULL, ", ", &save))
-		servers[ns++] = tok;
-	st = natsOptions_Create(&o);
-	if (st == NATS_OK)
-		st = natsOptions_SetServers(o, servers, ns);
-	if (st == NATS_OK)
-		st = natsOptions_SetName(o, "hopwatch collect");
-	if (st == NATS_OK)
-		st = natsOptions_SetMaxReconnect(o, -1);
-	if (st == NATS_OK)
-		st = natsOptions_SetReconnectWait(o, 500);
-	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(o, 2000);
-	if (st == NATS_OK)
-		st = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
-	if (st == NATS_OK && (cfg->nats_ca || !strncmp(cfg->nats_url, "tls://", 6)))
-		st = natsOptions_SetSecure(o, true);
-	if (st == NATS_OK && cfg->nats_ca)
-		st = natsOptions_LoadCATrustedCertificates(o, cfg->nats_ca);
-	if (st == NATS_OK && (cfg->nats_cert || cfg->nats_key))
-		st = natsOptions_LoadCertificatesChain(o, cfg->nats_cert ? cfg->nats_cert : "",
-						       cfg->nats_key ? cfg->nats_key : "");
 	if (st == NATS_OK) {
 		st = natsConnection_Connect(&c->nc, o);
 		if (st == NATS_NOT_YET_CONNECTED)
@@ -542,7 +507,6 @@ static int nats_connect(struct collector *c)
 	if (st == NATS_OK)
 		st = natsConnection_JetStream(&c->js, c->nc, NULL);
 	natsOptions_Destroy(o);
-	free(urls);
 	if (st != NATS_OK) {
 		set_error(c, "output.nats_url", st, 0);
 		return -1;

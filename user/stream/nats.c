@@ -11,6 +11,7 @@
 #include <nats/nats.h>
 
 #include "stream/nats.h"
+#include "stream/nats_opts.h"
 #include "stream/spool.h"
 
 #define BATCH 2048		 /* messages per acknowledged batch */
@@ -221,17 +222,58 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	free(n);
 }
 
+natsStatus hw_nats__options(const struct hw_config *cfg, const char *client_name,
+			    natsOptions **out)
+{
+	const char *servers[16];
+	char *urls = strdup(cfg->nats_url), *save = NULL, *tok;
+	natsOptions *o = NULL;
+	natsStatus st;
+	int ns = 0;
+
+	*out = NULL;
+	if (!urls)
+		return NATS_NO_MEMORY;
+	for (tok = strtok_r(urls, ", ", &save); tok && ns < 16; tok = strtok_r(NULL, ", ", &save))
+		servers[ns++] = tok;
+	st = natsOptions_Create(&o);
+	if (st == NATS_OK)
+		st = natsOptions_SetServers(o, servers, ns);
+	if (st == NATS_OK)
+		st = natsOptions_SetName(o, client_name);
+	if (st == NATS_OK)
+		st = natsOptions_SetMaxReconnect(o, -1);
+	if (st == NATS_OK)
+		st = natsOptions_SetReconnectWait(o, 500);
+	if (st == NATS_OK)
+		st = natsOptions_SetTimeout(o, 2000);
+	/* a server that is down at start is retried in the background, like a lost one */
+	if (st == NATS_OK)
+		st = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
+	if (st == NATS_OK && (cfg->nats_ca || !strncmp(cfg->nats_url, "tls://", 6)))
+		st = natsOptions_SetSecure(o, true);
+	if (st == NATS_OK && cfg->nats_ca)
+		st = natsOptions_LoadCATrustedCertificates(o, cfg->nats_ca);
+	if (st == NATS_OK && (cfg->nats_cert || cfg->nats_key))
+		st = natsOptions_LoadCertificatesChain(o, cfg->nats_cert ? cfg->nats_cert : "",
+						       cfg->nats_key ? cfg->nats_key : "");
+	free(urls);
+	if (st != NATS_OK) {
+		natsOptions_Destroy(o);
+		return st;
+	}
+	*out = o;
+	return NATS_OK;
+}
+
 struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spool,
 			       const char *host_name, char *err, size_t errlen)
 {
 	struct nats_sink *n = calloc(1, sizeof(*n));
 	natsOptions *o = NULL;
-	const char *servers[16];
-	char *urls = NULL, *save = NULL, *tok;
 	char host[256];
 	jsOptions jo;
 	natsStatus st;
-	int ns = 0;
 
 	if (!n) {
 		snprintf(err, errlen, "out of memory");
@@ -246,35 +288,10 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	token(host, sizeof(host), host_name);
 	snprintf(n->subj_events, sizeof(n->subj_events), "%s.%s.events", n->prefix, host);
 	snprintf(n->subj_alerts, sizeof(n->subj_alerts), "%s.%s.alerts", n->prefix, host);
-	urls = strdup(cfg->nats_url);
-	if (!urls) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (tok = strtok_r(urls, ", ", &save); tok && ns < 16; tok = strtok_r(NULL, ", ", &save))
-		servers[ns++] = tok;
-	st = natsOptions_Create(&o);
-	if (st == NATS_OK)
-		st = natsOptions_SetServers(o, servers, ns);
-	if (st == NATS_OK)
-		st = natsOptions_SetMaxReconnect(o, -1);
-	if (st == NATS_OK)
-		st = natsOptions_SetReconnectWait(o, 500);
-	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(o, 2000);
+	st = hw_nats__options(cfg, "hopwatch agent", &o);
 	/* nothing is buffered by libnats while away: the spool is the buffer */
 	if (st == NATS_OK)
 		st = natsOptions_SetReconnectBufSize(o, 0);
-	/* a server that is down at start is retried in the background, like a lost one */
-	if (st == NATS_OK)
-		st = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, NULL);
-	if (st == NATS_OK && (cfg->nats_ca || !strncmp(cfg->nats_url, "tls://", 6)))
-		st = natsOptions_SetSecure(o, true);
-	if (st == NATS_OK && cfg->nats_ca)
-		st = natsOptions_LoadCATrustedCertificates(o, cfg->nats_ca);
-	if (st == NATS_OK && (cfg->nats_cert || cfg->nats_key))
-		st = natsOptions_LoadCertificatesChain(o, cfg->nats_cert ? cfg->nats_cert : "",
-						       cfg->nats_key ? cfg->nats_key : "");
 	if (st != NATS_OK) {
 		snprintf(err, errlen, "output.nats_url: %s", nats_GetLastError(NULL) ?
 			 nats_GetLastError(NULL) : natsStatus_GetText(st));
@@ -296,11 +313,9 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 		goto fail;
 	}
 	natsOptions_Destroy(o);
-	free(urls);
 	return &n->s;
 fail:
 	natsOptions_Destroy(o);
-	free(urls);
 	if (n->nc)
 		natsConnection_Destroy(n->nc);
 	free(n);
