@@ -56,11 +56,10 @@ void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 		a->counters.events++;
 }
 
-void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_engine)
+void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al)
 {
 	int err;
 
-	(void)from_engine;
 	if (!a->text || a->nstreams) {
 		hw_json__reset(&a->ajson);
 		hw_ecs__alert(&a->ajson, al);
@@ -81,7 +80,7 @@ void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_eng
 
 static void on_alert(const struct hw_alert *al, void *ctx)
 {
-	hw_agent__alert(ctx, al, 1);
+	hw_agent__alert(ctx, al);
 }
 
 void hw_agent__observe(struct hw_agent *a)

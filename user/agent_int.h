@@ -95,7 +95,7 @@ void hw_agent__close_streams(struct hw_agent *a);
 int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has a backlog */
 /* Writes an alert (engine or agent) to every sink and counts it. */
 struct hw_alert;
-void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al, int from_engine);
+void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al);
 
 /* The event just encoded in a->json: to the recording and through the detection engine
  * (whose alerts are written after the event). */

@@ -179,7 +179,7 @@ void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
 			 dropped - a->spool_dropped_reported);
 		a->spool_dropped_reported = dropped;
 		a->overflow_reported_ns = now;
-		hw_agent__alert(a, &al, 0);
+		hw_agent__alert(a, &al);
 	}
 }
 

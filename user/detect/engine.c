@@ -440,7 +440,6 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		copy(e->host_id, sizeof(e->host_id), f->host_id);
 	if (f->host_name[0])
 		copy(e->host_name, sizeof(e->host_name), f->host_name);
-	e->cur = f;
 	if (f->session_id[0] && f->kind != HW_F_LOGOUT) {
 		s = hw_engine__session(e, f->session_id);
 		if (s && f->ts > s->last_activity)
@@ -545,7 +544,6 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 	default:
 		break;
 	}
-	e->cur = NULL;
 }
 
 int hw_engine__feed_line(struct hw_engine *e, const char *line, size_t len, char *err,

@@ -95,7 +95,6 @@ struct hw_engine {
 	unsigned long long now, last_sweep;
 	unsigned long long alerts, table_full;
 	unsigned long long judge_later; /* processes flagged EP_JUDGE_LATER */
-	const struct hw_fact *cur; /* the fact being fed (host of alerts) */
 	char host_id[80], host_name[256];
 	struct hw_jdoc doc;
 	struct hw_fact fact;

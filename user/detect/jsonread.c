@@ -368,23 +368,10 @@ static int value(struct parser *p, const char *path, int in_array, unsigned int 
 	if (p->s >= p->end)
 		return fail(p, "unexpected end");
 	switch (*p->s) {
-	case '{': {
-		/* members of an object inside an array take the array's path */
-		size_t saved = p->plen;
-
-		if (in_array) {
-			size_t l = strlen(path);
-
-			if (l > PATH_MAX_LEN)
-				return fail(p, "member path too long");
-			memcpy(p->path, path, l + 1);
-			p->plen = l;
-		}
-		err = object(p);
-		p->plen = saved;
-		p->path[saved] = 0;
-		return err;
-	}
+	case '{':
+		/* members of an object inside an array take the array's path: p->path is still
+		 * that path here */
+		return object(p);
 	case '[':
 		return array(p, path);
 	case '"':
