@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "agent_int.h"
 #include "caps.h"
+#include "seccomp.h"
 #include "decode.h"
 #include "loader.h"
 #include "model/host.h"
@@ -414,11 +415,14 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	nsess = hw_agent__snapshot_sessions(&a);
-	/* everything is loaded and attached: keep only what reading /proc and entering network
-	 * namespaces (the periodic sock_diag report) needs */
-	if (hw_caps__drop(1, why, sizeof(why)))
+	/* everything is loaded and attached, /proc read, and a sock_diag socket opened in every
+	 * network namespace: the running agent needs no capability. After the drop, then, the
+	 * allow-list of what it still does. Both before the streams: libnats starts threads, and
+	 * capabilities belong to threads (the filter is synchronised to all of them anyway). */
+	if (hw_caps__drop(0, why, sizeof(why)))
 		fprintf(stderr, "hopwatch: dropping capabilities: %s, ignoring\n", why);
-	/* after the drop: libnats starts threads, and capabilities belong to threads */
+	if (cfg->seccomp && hw_seccomp__install(why, sizeof(why)))
+		fprintf(stderr, "hopwatch: %s, ignoring\n", why);
 	if (hw_agent__open_streams(&a, err, errlen)) {
 		ret = 2;
 		goto out;
@@ -456,6 +460,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 			 strerror(errno));
 out:
 	hw_agent__close_streams(&a); /* delivers what it can, the rest waits in the spool */
+	hw_agent__close_diag(&a);
 	free(snap.v);
 	hw_agent__free_socks(socks);
 	if (a.netns_fd >= 0)

@@ -44,15 +44,23 @@ struct hw_agent {
 	const char *netns_path;
 	int netns_fd;       /* the scoped namespace, -1 when unscoped */
 	__u32 netns_ino;
+	/* sock_diag sockets, one per watched network namespace (agent_socks.c) */
+	struct hw_diag_ns *diag;
+	size_t ndiag, diag_cap;
+	int diag_opened, diag_warned;
+	__u32 own_netns_ino;
 };
 
 struct hw_sock_snapshot;
 /* Reads the sockets that exist now into the connection table; returns how many (listeners
  * included) or a negative errno. *out is emitted by hw_agent__emit_socks() once
- * agent-started is written, then freed. */
+ * agent-started is written, then freed. Opens the sock_diag socket of every watched network
+ * namespace first, which the later reports use: call it before the capability drop. */
 int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out);
 void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s);
 void hw_agent__free_socks(struct hw_sock_snapshot *s);
+/* Closes the sock_diag sockets the snapshot opened (one per network namespace). */
+void hw_agent__close_diag(struct hw_agent *a);
 /* Sessions (agent_login.c). */
 int hw_agent__is_service(const struct hw_agent *a, const struct hw_process *p);
 void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,

@@ -2,7 +2,9 @@
  * (the snapshot: a tunnel opened a month ago is in the model from the first second), and the
  * periodic report of connections still open, with bytes so far and age, so a connection that
  * lasts a week is visible during that week. Both read sock_diag in every watched network
- * namespace and name owners through /proc/PID/fd. */
+ * namespace, through one NETLINK_SOCK_DIAG socket per namespace opened at start-up (the
+ * running agent may not enter namespaces), and the snapshot names owners through
+ * /proc/PID/fd. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,22 +54,53 @@ static int collect(const struct hw_diag_sock *s, void *ctx)
 	return 0;
 }
 
-/* Every watched network namespace: the scoped one, or one per distinct namespace that a
- * process is in. */
-static int dump_all(struct hw_agent *a, struct sock_list *l)
+/* The sock_diag socket of one namespace (a->diag): opened during start-up, while the agent may
+ * still enter the namespace; closed when no live process of the model is in it any more (an
+ * open socket keeps its namespace alive: a container's veth would outlive the container). */
+struct hw_diag_ns {
+	__u32 ino;
+	int fd;
+	int dumped; /* the last pass read it */
+};
+
+static int diag_add(struct hw_agent *a, __u32 ino, int netns_fd)
+{
+	int fd;
+
+	if (a->ndiag == a->diag_cap) {
+		size_t cap = a->diag_cap ? a->diag_cap * 2 : 16;
+		struct hw_diag_ns *v = realloc(a->diag, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		a->diag = v;
+		a->diag_cap = cap;
+	}
+	fd = hw_sockdiag__socket(netns_fd);
+	if (fd < 0)
+		return fd;
+	a->diag[a->ndiag].ino = ino;
+	a->diag[a->ndiag].fd = fd;
+	a->diag[a->ndiag].dumped = 0;
+	a->ndiag++;
+	return 0;
+}
+
+/* Opens the sockets of every watched network namespace: the scoped one, or one per distinct
+ * namespace that a process is in. Before the capability drop: entering another namespace
+ * (setns) needs CAP_SYS_ADMIN, reading /proc/PID/ns/net of another user CAP_SYS_PTRACE. */
+static int diag_open(struct hw_agent *a)
 {
 	struct stat st;
 	struct dirent *d;
-	__u32 *seen = NULL;
-	size_t nseen = 0;
 	DIR *dir;
 	int err = 0;
 
-	if (a->netns_fd >= 0) {
-		l->cur_netns = a->netns_ino;
-		err = hw_sockdiag__dump(a->netns_fd, collect, l);
-		return err < 0 ? err : 0;
-	}
+	a->diag_opened = 1;
+	if (stat("/proc/self/ns/net", &st) == 0)
+		a->own_netns_ino = (__u32)st.st_ino;
+	if (a->netns_fd >= 0)
+		return diag_add(a, a->netns_ino, a->netns_fd);
 	dir = opendir("/proc");
 	if (!dir)
 		return -errno;
@@ -81,34 +114,137 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
 		if (stat(path, &st))
 			continue;
-		for (i = 0; i < nseen && seen[i] != (__u32)st.st_ino; i++)
+		for (i = 0; i < a->ndiag && a->diag[i].ino != (__u32)st.st_ino; i++)
 			;
-		if (i < nseen)
+		if (i < a->ndiag)
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (!(nseen & 63)) {
-			__u32 *ns = realloc(seen, (nseen + 64) * sizeof(*ns));
-
-			if (!ns) {
-				close(fd);
-				err = -ENOMEM;
-				break;
-			}
-			seen = ns;
-		}
-		seen[nseen++] = (__u32)st.st_ino;
-		l->cur_netns = (__u32)st.st_ino;
-		err = hw_sockdiag__dump(fd, collect, l);
+		err = diag_add(a, (__u32)st.st_ino, fd);
 		close(fd);
 		if (err == -ENOMEM)
 			break;
 		err = 0; /* a namespace gone meanwhile is not an error */
 	}
 	closedir(dir);
-	free(seen);
 	return err;
+}
+
+void hw_agent__close_diag(struct hw_agent *a)
+{
+	for (size_t i = 0; i < a->ndiag; i++)
+		close(a->diag[i].fd);
+	free(a->diag);
+	a->diag = NULL;
+	a->ndiag = a->diag_cap = 0;
+}
+
+/* Dumps every namespace of a->diag into l. */
+static int dump_all(struct hw_agent *a, struct sock_list *l)
+{
+	int err;
+
+	if (!a->diag_opened) {
+		err = diag_open(a);
+		if (err && (err == -ENOMEM || a->netns_fd >= 0))
+			return err;
+	}
+	for (size_t i = 0; i < a->ndiag; i++) {
+		l->cur_netns = a->diag[i].ino;
+		err = hw_sockdiag__dump_socket(a->diag[i].fd, collect, l);
+		a->diag[i].dumped = err >= 0;
+		if (err == -ENOMEM || (err < 0 && a->netns_fd >= 0))
+			return err;
+	}
+	return 0;
+}
+
+/* Namespaces live processes are in, for the pruning of a->diag after a report. */
+struct ns_set {
+	__u32 *v;
+	size_t n, cap;
+	int failed;
+};
+
+static void ns_collect(struct hw_process *p, void *ctx)
+{
+	struct ns_set *s = ctx;
+	size_t i;
+
+	if ((p->flags & HW_PROC_EXITED) || !p->k.netns)
+		return;
+	for (i = 0; i < s->n && s->v[i] != p->k.netns; i++)
+		;
+	if (i < s->n)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		__u32 *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v) {
+			s->failed = 1;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = p->k.netns;
+}
+
+static int diag_has(const struct hw_agent *a, __u32 ino, int dumped)
+{
+	for (size_t i = 0; i < a->ndiag; i++)
+		if (a->diag[i].ino == ino)
+			return !dumped || a->diag[i].dumped;
+	return 0;
+}
+
+/* The sweep forgets connections sock_diag no longer has: only in namespaces it just read. */
+static void keep_unread(struct hw_conn *c, void *ctx)
+{
+	if (!diag_has(ctx, c->netns, 1))
+		c->seen = 1;
+}
+
+/* Closes the socket of every namespace no live process is in (the agent's own and the scoped
+ * one stay), and says once that a namespace created after the start is not in the report:
+ * the agent can no longer enter it. */
+static void diag_prune(struct hw_agent *a)
+{
+	struct ns_set live = {0};
+	size_t i, j = 0;
+
+	if (a->netns_fd >= 0)
+		return;
+	hw_proc_table__each(a->procs, ns_collect, &live);
+	if (live.failed) {
+		free(live.v);
+		return;
+	}
+	for (i = 0; i < a->ndiag; i++) {
+		struct hw_diag_ns *e = &a->diag[i];
+		size_t k;
+
+		for (k = 0; k < live.n && live.v[k] != e->ino; k++)
+			;
+		if (k == live.n && e->ino != a->own_netns_ino) {
+			close(e->fd);
+			continue;
+		}
+		a->diag[j++] = *e;
+	}
+	a->ndiag = j;
+	for (i = 0; i < live.n && !a->diag_warned; i++) {
+		if (diag_has(a, live.v[i], 0))
+			continue;
+		fprintf(stderr,
+			"hopwatch: network namespace %u appeared after the start: its connections "
+			"are reported when they open and close, not by the periodic report\n",
+			live.v[i]);
+		a->diag_warned = 1;
+	}
+	free(live.v);
 }
 
 /* inode -> pid, open addressing; the first owner found wins */
@@ -308,7 +444,9 @@ int hw_agent__report_conns(struct hw_agent *a)
 		v.direction = c->direction;
 		hw_agent__emit_net(a, &v);
 	}
+	hw_conn_table__each(a->conns, keep_unread, a);
 	hw_conn_table__sweep(a->conns);
+	diag_prune(a);
 	free(l.v);
 	free(l.netns);
 	return 0;

@@ -46,15 +46,6 @@ static int caps_set(const struct hw_caps *c)
 	return syscall(SYS_capset, &hdr, d) ? -errno : 0;
 }
 
-__u64 hw_caps__keep_mask(int keep_sys_admin)
-{
-	__u64 m = HW_CAP_BIT(CAP_SYS_PTRACE) | HW_CAP_BIT(CAP_DAC_READ_SEARCH);
-
-	if (keep_sys_admin)
-		m |= HW_CAP_BIT(CAP_SYS_ADMIN);
-	return m;
-}
-
 /* Threads of this process, or 0 when /proc cannot tell. */
 static int thread_count(void)
 {
@@ -98,10 +89,9 @@ static int fail(char *err, size_t errlen, int ret, const char *what)
 	return ret;
 }
 
-int hw_caps__drop(int keep_sys_admin, char *err, size_t errlen)
+int hw_caps__drop(__u64 keep, char *err, size_t errlen)
 {
 	struct hw_caps cur, want, got;
-	__u64 keep;
 	int ret, n;
 
 	ret = hw_caps__get(&cur);
@@ -117,7 +107,7 @@ int hw_caps__drop(int keep_sys_admin, char *err, size_t errlen)
 		    n);
 		return -EBUSY;
 	}
-	keep = hw_caps__keep_mask(keep_sys_admin) & cur.permitted;
+	keep &= cur.permitted;
 	if ((cur.permitted & HW_CAP_BIT(CAP_BPF)) && !(keep & HW_CAP_BIT(CAP_SYS_ADMIN)) &&
 	    bpf_needs_cap(&cur, keep))
 		keep |= HW_CAP_BIT(CAP_BPF);

@@ -20,7 +20,7 @@
 #define XSTR_(x) #x
 #define XSTR(x)	 XSTR_(x)
 
-enum kind { K_U32, K_DURATION, K_SIZE, K_FORMAT, K_STR, K_CIDRS, K_PORTS, K_STRS };
+enum kind { K_U32, K_DURATION, K_SIZE, K_FORMAT, K_BOOL, K_STR, K_CIDRS, K_PORTS, K_STRS };
 
 /* What a malformed value of each kind is called in a message, and how to write one. */
 static const char *const kind_what[K_STRS + 1][2] = {
@@ -28,6 +28,7 @@ static const char *const kind_what[K_STRS + 1][2] = {
     [K_DURATION] = {"duration", "use 500ms, 30s, 10m, 8h, 2d"},
     [K_SIZE] = {"size", "use 100, 64K, 512M, 1G"},
     [K_FORMAT] = {"format", "use json, text or auto"},
+    [K_BOOL] = {"switch", "use on or off"},
     [K_PORTS] = {"port", "use 1..65535"},
 };
 
@@ -53,6 +54,7 @@ struct key {
 #define T_K_DURATION unsigned long long
 #define T_K_SIZE     unsigned long long
 #define T_K_FORMAT   enum hw_format
+#define T_K_BOOL     int
 #define T_K_STR	     char *
 #define T_K_CIDRS    struct hw_cidr_list
 #define T_K_PORTS    struct hw_port_list
@@ -94,6 +96,7 @@ static const struct key keys[] = {
     KEY("agent", "proc_exited_ttl", K_DURATION, proc_exited_ttl_ns, SEC, DAY, "30s"),
     KEY("agent", "conn_table_max", K_U32, conn_table_max, 1024, 4194304, "65536"),
     KEY("agent", "conn_report_interval", K_DURATION, conn_report_interval_ns, SEC, DAY, "10m"),
+    KEY("agent", "seccomp", K_BOOL, seccomp, .def = "on"),
 
     KEY("detect", "internal_nets", K_CIDRS, internal_nets,
 	.def = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7"),
@@ -299,6 +302,12 @@ static int parse_value(const struct key *k, const char *value, void *out, char *
 				*(enum hw_format *)out = (enum hw_format)u;
 				ret = 0;
 			}
+		}
+		break;
+	case K_BOOL:
+		if (!strcmp(value, "on") || !strcmp(value, "off")) {
+			*(int *)out = value[1] == 'n';
+			ret = 0;
 		}
 		break;
 	case K_CIDRS:

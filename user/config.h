@@ -44,6 +44,7 @@ struct hw_config {
 	unsigned long long proc_exited_ttl_ns; /* proc_exited_ttl */
 	unsigned long long conn_report_interval_ns; /* conn_report_interval: open connections */
 	unsigned int conn_table_max; /* conn_table_max: TCP connections followed at once */
+	int seccomp; /* seccomp: the syscall allow-list once started (on), or none (off) */
 
 	/* [detect] (durations in ns) */
 	struct hw_cidr_list internal_nets;	 /* internal_nets: hosts counted as internal */

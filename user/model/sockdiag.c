@@ -269,7 +269,12 @@ close_orig:
 	return err;
 }
 
-int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
+int hw_sockdiag__socket(int netns_fd)
+{
+	return netns_fd >= 0 ? diag_socket_in(netns_fd) : diag_socket();
+}
+
+int hw_sockdiag__dump_socket(int diag_fd, hw_sockdiag_cb cb, void *ctx)
 {
 	static const struct {
 		__u8 family, protocol;
@@ -281,31 +286,34 @@ int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
 	    {AF_INET6, IPPROTO_UDP, SD_UDP_STATES},
 	};
 	struct sd_dump d = {.cb = cb, .ctx = ctx};
-	int fd, err = 0;
+	int err = 0;
 	void *buf;
 
 	buf = malloc(SD_BUF_LEN);
 	if (!buf)
 		return -ENOMEM;
-	fd = netns_fd >= 0 ? diag_socket_in(netns_fd) : diag_socket();
-	if (fd < 0) {
-		err = fd;
-		goto free_buf;
-	}
 	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]) && !d.stop; i++) {
-		err = dump_one(fd, buf, (__u32)i + 1, dumps[i].family, dumps[i].protocol,
+		err = dump_one(diag_fd, buf, (__u32)i + 1, dumps[i].family, dumps[i].protocol,
 			       dumps[i].states, &d);
 		/* no udp_diag module (CONFIG_INET_UDP_DIAG off): TCP only */
 		if (err == -ENOENT && dumps[i].protocol == IPPROTO_UDP)
 			err = 0;
 		if (err)
-			goto close_fd;
+			break;
 	}
-close_fd:
-	close(fd);
-free_buf:
 	free(buf);
 	return err ? err : d.count;
+}
+
+int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
+{
+	int fd = hw_sockdiag__socket(netns_fd), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = hw_sockdiag__dump_socket(fd, cb, ctx);
+	close(fd);
+	return ret;
 }
 
 /* "socket:[12345]" -> 12345 */

@@ -36,6 +36,16 @@ typedef int (*hw_sockdiag_cb)(const struct hw_diag_sock *s, void *ctx);
  * or a negative errno. */
 int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx);
 
+/* The two halves of hw_sockdiag__dump(), for a caller that gives up CAP_SYS_ADMIN after
+ * start-up: a NETLINK_SOCK_DIAG socket stays in the namespace it was created in, so one
+ * socket per namespace opened while the caller may still setns() there serves every later
+ * dump. hw_sockdiag__socket() returns the socket (close-on-exec) or a negative errno; it
+ * holds a reference on the namespace for as long as it is open. */
+int hw_sockdiag__socket(int netns_fd);
+/* Dumps on a socket from hw_sockdiag__socket(), as hw_sockdiag__dump() does. Needs no
+ * privilege: the kernel answers inet_diag dumps to anyone, with owner uid and inode. */
+int hw_sockdiag__dump_socket(int diag_fd, hw_sockdiag_cb cb, void *ctx);
+
 typedef void (*hw_sockdiag_owner_cb)(__u32 inode, __u32 pid, void *ctx);
 
 /* Owners of socket inodes: walks proc_root/PID/fd/ * (readlink "socket:[INODE]") for every
