@@ -1,26 +1,33 @@
-"""The capability drop after attach (user/caps.c, called by user/agent.c with keep_sys_admin):
-once agent-started is written the agent holds only CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH
-(/proc of every user) and CAP_SYS_ADMIN (setns: the periodic sock_diag report enters every
-network namespace, or the --netns one), nothing inheritable or ambient, a bounding set no
-larger, and no_new_privs. And it still does what needs them after the drop: the report of a
-connection held by another user in another namespace, with its owner; the scoped report;
-SIGHUP reopen; the counters at the stop."""
+"""The running agent's privileges (user/caps.c, user/seccomp.c, called by user/agent.c once
+everything is loaded, attached and snapshotted): once agent-started is written every thread of
+the agent holds no capability at all (effective, permitted, bounding, inheritable, ambient),
+has no_new_privs, and runs under the seccomp allow-list (Seccomp: 2). And it still does what
+it did with privileges: the periodic sock_diag report of a connection held by another user in
+another network namespace (through the socket opened there at start-up), the scoped report,
+SIGHUP reopen, the counters read from a BPF map at the stop, the JetStream sink over mutual
+TLS (libnats threads, OpenSSL) and the syslog sink to a host name (getaddrinfo). A namespace
+created after the start is said to be outside the report, and its connections still come
+from the kernel events; the socket of a namespace whose processes are gone is closed (it would
+keep the namespace alive). That the filter refuses what it should is shown by
+tests/unit/test_seccomp.c, which installs the same filter in forked children."""
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import hw
+from certs import make_certs
 from hw import Agent, check, check_eq, get
+from natslab import NatsServer, free_port
 
-CAP_DAC_READ_SEARCH = 2
-CAP_SYS_ADMIN = 21
-CAP_SYS_PTRACE = 19
-KEEP = (1 << CAP_SYS_PTRACE) | (1 << CAP_DAC_READ_SEARCH) | (1 << CAP_SYS_ADMIN)
+CAP_BPF = 39
 # /usr/bin's, not the test runner's (which may live where nobody cannot read)
 PY = "/usr/bin/python3"
 TRUE = os.path.realpath("/bin/true")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+STORM = os.path.join(hw.ROOT, "build", "storm")
 
 SERVER = r"""
 import socket, sys
@@ -40,25 +47,46 @@ sys.stdin.readline()
 """
 
 
-def status(pid):
+def status(path):
     out = {}
-    with open("/proc/%d/status" % pid) as f:
+    with open(path) as f:
         for line in f:
             k, _, v = line.partition(":")
             out[k] = v.strip()
     return out
 
 
-def check_caps(pid, want):
-    st = status(pid)
-    names = {CAP_SYS_PTRACE: "SYS_PTRACE", CAP_DAC_READ_SEARCH: "DAC_READ_SEARCH",
-             CAP_SYS_ADMIN: "SYS_ADMIN"}
-    show = "+".join(n for c, n in sorted(names.items()) if want >> c & 1)
-    for k in ("CapEff", "CapPrm", "CapBnd"):
-        check_eq(hex(int(st[k], 16)), hex(want), "%s of the agent (%s)" % (k, show))
-    check_eq(int(st["CapInh"], 16), 0, "CapInh of the agent")
-    check_eq(int(st.get("CapAmb", "0"), 16), 0, "CapAmb of the agent")
-    check_eq(st.get("NoNewPrivs"), "1", "NoNewPrivs of the agent")
+def threads(pid):
+    return sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+
+
+def check_privileges(pid, min_threads=1):
+    """Every thread: no capability (CAP_BPF aside on kernels that need it to read maps, see
+    caps.h), no_new_privs, the seccomp filter. Returns the number of threads."""
+    tids = threads(pid)
+    check(len(tids) >= min_threads, "threads of the agent: %r" % tids)
+    for tid in tids:
+        st = status("/proc/%d/task/%d/status" % (pid, tid))
+        what = "thread %d of the agent" % tid
+        for k in ("CapEff", "CapPrm", "CapBnd"):
+            check_eq(hex(int(st[k], 16) & ~(1 << CAP_BPF)), hex(0), "%s of %s" % (k, what))
+        check_eq(int(st["CapInh"], 16), 0, "CapInh of " + what)
+        check_eq(int(st.get("CapAmb", "0"), 16), 0, "CapAmb of " + what)
+        check_eq(st.get("NoNewPrivs"), "1", "NoNewPrivs of " + what)
+        check_eq(st.get("Seccomp"), "2", "Seccomp (filter mode) of " + what)
+        check(int(st.get("Seccomp_filters", "0")) >= 1,
+              "Seccomp_filters of %s: %r" % (what, st.get("Seccomp_filters")))
+    return len(tids)
+
+
+def socket_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
 
 
 def start_server(ns, port):
@@ -70,15 +98,15 @@ def start_server(ns, port):
 
 def end(*procs):
     for p in procs:
-        if p.poll() is None:
+        if p is not None and p.poll() is None:
             p.kill()
             p.wait()
 
 
-def test_caps_dropped_after_attach():
-    """Run by hand as root (full bounding set): everything else is dropped, and the periodic
-    report still finds a connection in another namespace (setns) held by another user
-    (nobody) and names its owner (/proc/PID/fd: CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH)."""
+def test_no_privileges_after_start():
+    """Run by hand as root (full bounding set): nothing is kept, every thread is filtered,
+    and the periodic report still finds a connection in another namespace held by another
+    user (nobody), with its owner from the snapshot."""
     with hw.Lab() as lab:
         server = start_server(lab.b, 2231)
         holder = lab.a.popen(NOBODY + [PY, "-c", HOLDER, "198.18.0.2", "2231"],
@@ -87,11 +115,18 @@ def test_caps_dropped_after_attach():
             check_eq(holder.stdout.readline().strip(), "sent", "holder connected")
             with Agent("--set", "agent.conn_report_interval=1s") as agent:
                 pid = agent.proc.pid
-                check_caps(pid, KEEP)
-                rep = agent.wait_for(lambda e: get(e, "event.action") == "connection_open"
-                                     and get(e, "destination.port") == 2231
-                                     and get(e, "network.direction") == "egress",
-                                     timeout=15)
+                check_privileges(pid)
+                # two reports after the drop: the first may still be the snapshot's
+                reps = []
+                deadline = time.time() + 20
+                while time.time() < deadline and len(reps) < 2:
+                    reps = [e for e in agent.events()
+                            if get(e, "event.action") == "connection_open"
+                            and get(e, "destination.port") == 2231
+                            and get(e, "network.direction") == "egress"]
+                    time.sleep(0.2)
+                check(len(reps) >= 2, "periodic reports of nobody's connection in another "
+                      "namespace: %d" % len(reps))
                 # SIGHUP reopens the output: opening files still works
                 rotated = agent.path + ".1"
                 os.rename(agent.path, rotated)
@@ -104,23 +139,26 @@ def test_caps_dropped_after_attach():
                     time.sleep(0.1)
                 agent.wait_for(lambda e: get(e, "process.pid") == p.pid
                                and get(e, "event.action") == "exec")
-                check_caps(pid, KEEP)
+                check_privileges(pid)
+                check_eq(agent.proc.poll(), None, "agent still running")
         finally:
             end(holder, server)
     check_eq(agent.rc, 0, "exit code")
-    check_eq(get(rep, "process.pid"), holder.pid, "owner of nobody's connection, from /proc")
+    rep = reps[-1]
+    check_eq(get(rep, "process.pid"), holder.pid, "owner of nobody's connection")
     check_eq(get(rep, "user.id"), "65534", "its user")
-    events = agent.events()
-    stopped = events[-1]
+    check(get(rep, "source.bytes") == 100, "bytes so far, read after the drop: %r"
+          % get(rep, "source.bytes"))
+    stopped = agent.events()[-1]
     check_eq(get(stopped, "event.action"), "agent-stopped", "last line")
-    for k in ("drops", "errors"):
-        check(get(stopped, "hopwatch.agent." + k) is not None,
-              "agent-stopped still has the %s counter (read from a BPF map)" % k)
+    check(get(stopped, "hopwatch.agent.drops") is not None,
+          "agent-stopped still has the drops counter (a bpf() map lookup under the filter)")
+    check("seccomp" not in agent.read_stderr(), "no complaint: %r" % agent.read_stderr())
 
 
-def test_caps_with_netns():
-    """--netns: the same sets; the periodic report enters that namespace (setns) for
-    sock_diag after the drop."""
+def test_scoped_netns():
+    """--netns: the same, and the periodic report reads that namespace through the socket
+    opened there before the drop."""
     with hw.Lab() as lab:
         server = start_server(lab.b, 2232)
         holder = lab.b.popen([PY, "-c", HOLDER, "198.18.0.2", "2232"],
@@ -128,10 +166,157 @@ def test_caps_with_netns():
         try:
             check_eq(holder.stdout.readline().strip(), "sent", "holder connected")
             with Agent("--netns", lab.b.path, "--set", "agent.conn_report_interval=1s") as agent:
-                check_caps(agent.proc.pid, KEEP)
+                check_privileges(agent.proc.pid)
                 # the first report comes a second after the start, after the drop
                 agent.wait_for(lambda e: get(e, "event.action") == "connection_open"
                                and get(e, "process.pid") == holder.pid, timeout=15)
         finally:
             end(holder, server)
     check_eq(agent.rc, 0, "exit code")
+
+
+class LineReceiver:
+    """A TCP receiver on 127.0.0.1 keeping what the syslog sink sends (octet-counted
+    frames); one connection at a time, in a thread."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.data = b""
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.done:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            c.settimeout(0.2)
+            while not self.done:
+                try:
+                    b = c.recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                if not b:
+                    break
+                self.data += b
+            c.close()
+
+    def close(self):
+        self.done = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_streams_under_the_filter():
+    """JetStream over mutual TLS (libnats starts its threads after the drop: they inherit no
+    capability and the filter) and syslog to a host name, resolved after the filter: both
+    still deliver every line."""
+    d = hw.tempdir("tls")
+    make_certs(d, "IP:127.0.0.1")
+    ca, cert, key = (os.path.join(d, f) for f in ("ca.pem", "client.pem", "client.key"))
+    rx = LineReceiver()
+    try:
+        with NatsServer(tls_dir=d) as srv:
+            spool = hw.tempdir("spool")
+            with Agent("--set", "output.nats_url=" + srv.url,
+                       "--set", "output.spool_dir=" + spool,
+                       "--set", "output.nats_ca=" + ca, "--set", "output.nats_cert=" + cert,
+                       "--set", "output.nats_key=" + key,
+                       "--set", "output.syslog=localhost:%d" % rx.port) as agent:
+                pid = agent.proc.pid
+                subprocess.run([STORM, "exec", "50"], check=True, capture_output=True)
+                time.sleep(1)
+                n = check_privileges(pid, min_threads=2)
+                marker = subprocess.Popen([TRUE, "streams-marker"])
+                marker.wait()
+                agent.wait_for(lambda e: get(e, "process.pid") == marker.pid
+                               and get(e, "event.action") == "exec")
+                time.sleep(1)
+            check_eq(agent.rc, 0, "agent exit")
+            lines = agent.lines()
+            deadline = time.time() + 20
+            dump = []
+            while time.time() < deadline:
+                try:
+                    dump = srv.dump()
+                except hw.TestFailure:
+                    dump = []
+                if len(dump) >= len(lines):
+                    break
+                time.sleep(0.3)
+    finally:
+        deadline = time.time() + 10
+        while time.time() < deadline and rx.data.count(b"agent-stopped") < 1:
+            time.sleep(0.1)
+        rx.close()
+    check(n >= 2, "libnats threads: %d threads" % n)
+    check_eq([x for _, _, _, x in dump], lines, "the JetStream stream holds every line")
+    got = rx.data.decode("utf-8", "replace")
+    check(any("streams-marker" in x for x in lines), "the marker exec in the output")
+    missing = [x for x in lines if got.count(x) != 1]
+    check_eq(len(missing), 0, "output lines not delivered once over syslog (of %d), first: %r"
+             % (len(lines), missing[:1]))
+    check("seccomp" not in agent.read_stderr(), "no complaint: %r" % agent.read_stderr())
+
+
+def test_namespaces_after_the_start():
+    """A network namespace created after the start cannot be entered any more: the agent
+    says once that it is outside the periodic report, and its connections still come from
+    the kernel events (attempt and disconnect, no sweep in between). The socket of a
+    namespace whose last process is gone is closed at the next report."""
+    gone = subprocess.Popen(["unshare", "--net", "sleep", "600"])
+    try:
+        time.sleep(0.3)
+        with Agent("--set", "agent.conn_report_interval=1s") as agent:
+            pid = agent.proc.pid
+            before = socket_fds(pid)
+            gone.kill()
+            gone.wait()
+            deadline = time.time() + 10
+            while time.time() < deadline and socket_fds(pid) >= before:
+                time.sleep(0.2)
+            check_eq(socket_fds(pid), before - 1,
+                     "sock_diag sockets once the namespace's only process exited")
+            with hw.Lab() as lab:
+                server = start_server(lab.b, 2233)
+                holder = lab.a.popen([PY, "-c", HOLDER, "198.18.0.2", "2233"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                try:
+                    check_eq(holder.stdout.readline().strip(), "sent", "holder connected")
+                    deadline = time.time() + 10
+                    while time.time() < deadline and "appeared after the start" not in \
+                            agent.read_stderr():
+                        time.sleep(0.2)
+                    time.sleep(2.5)  # two reports, two sweeps
+                    holder.stdin.write("\n")
+                    holder.stdin.flush()
+                    holder.wait()
+                    server.wait()
+                    agent.wait_for(lambda e: get(e, "event.action") == "disconnect"
+                                   and get(e, "process.pid") == holder.pid)
+                finally:
+                    end(holder, server)
+            check_privileges(pid)
+    finally:
+        end(gone)
+    check_eq(agent.rc, 0, "exit code")
+    err = agent.read_stderr()
+    check_eq(err.count("appeared after the start"), 1, "said once: %r" % err)
+    events = agent.events()
+    att = [e for e in events if get(e, "event.action") == "connection_attempted"
+           and get(e, "process.pid") == holder.pid]
+    disc = [e for e in events if get(e, "event.action") == "disconnect"
+            and get(e, "process.pid") == holder.pid]
+    check_eq(len(att), 1, "the attempt in a namespace newer than the agent")
+    check_eq(len(disc), 1, "its disconnect")
+    check_eq(get(disc[0], "hopwatch.connection.id"), get(att[0], "hopwatch.connection.id"),
+             "the disconnect is the same connection (not swept meanwhile)")
+    check_eq(get(disc[0], "source.bytes"), 100, "bytes of the disconnect")
