@@ -68,6 +68,7 @@ TEST(config_defaults)
 	CHECK_EQ(c.poll_interval_ns, 50 * HW_NSEC_PER_MSEC);
 	CHECK_EQ(c.proc_table_max, 4096);
 	CHECK_EQ(c.proc_exited_ttl_ns, 30 * SEC);
+	CHECK_EQ(c.seccomp, 1);
 
 	CHECK(cidrs_are(&c.internal_nets, nets, N(nets)));
 	CHECK(ports_are(&c.admin_ports, ports, N(ports)));
@@ -539,6 +540,25 @@ TEST(config_lookup_cidr)
 	hw_config__free(&c);
 }
 
+/* agent.seccomp: on or off, nothing else */
+TEST(config_seccomp_switch)
+{
+	struct hw_config c;
+	char err[256] = "";
+
+	if (!CHECK_EQ(hw_config__init(&c), 0))
+		return;
+	CHECK_EQ(hw_config__set(&c, "agent.seccomp=off", err, sizeof(err)), 0);
+	CHECK_EQ(c.seccomp, 0);
+	CHECK_EQ(hw_config__set(&c, "agent.seccomp=on", err, sizeof(err)), 0);
+	CHECK_EQ(c.seccomp, 1);
+	CHECK_EQ(hw_config__set(&c, "agent.seccomp=yes", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "invalid switch 'yes' (use on or off)") != NULL);
+	CHECK_EQ(c.seccomp, 1); /* unchanged by the refused value */
+	CHECK_EQ(hw_config__set(&c, "agent.seccomp=", err, sizeof(err)), -EINVAL);
+	hw_config__free(&c);
+}
+
 /* deploy/hopwatch.conf, the file the package installs, loads and states the defaults. */
 TEST(deploy_config_is_the_defaults)
 {
@@ -559,6 +579,7 @@ TEST(deploy_config_is_the_defaults)
 	CHECK_EQ(c.proc_exited_ttl_ns, def.proc_exited_ttl_ns);
 	CHECK_EQ(c.conn_report_interval_ns, def.conn_report_interval_ns);
 	CHECK_EQ(c.conn_table_max, def.conn_table_max);
+	CHECK_EQ(c.seccomp, def.seccomp);
 	CHECK_EQ(c.internal_nets.n, def.internal_nets.n);
 	CHECK(!memcmp(c.internal_nets.v, def.internal_nets.v, def.internal_nets.n * sizeof(*def.internal_nets.v)));
 	CHECK_EQ(c.admin_ports.n, def.admin_ports.n);
