@@ -49,7 +49,7 @@
 /* clone() flags that make anything but a thread of this process: new namespaces (a user
  * namespace needs no capability) */
 #define HW_CLONE_NS                                                                                \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |  \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
 	 CLONE_NEWCGROUP | CLONE_NEWTIME)
 
 #define HW_SC_MAX 512 /* instructions; the kernel takes 4096 */
@@ -68,6 +68,7 @@
 
 /* Calls allowed whatever their arguments, the frequent ones first (the list is scanned in
  * order). What each group is for: */
+/* clang-format off */
 static const int allowed[] = {
 /* the poll loop: ring buffer (epoll, mmap'ed pages), sinks, streams, threads */
 #ifdef __NR_epoll_wait
@@ -96,7 +97,12 @@ static const int allowed[] = {
 #ifdef __NR_open
     __NR_open,
 #endif
-    __NR_fstat, __NR_newfstatat,
+#ifdef __NR_fstat
+    __NR_fstat,
+#endif
+#ifdef __NR_newfstatat
+    __NR_newfstatat,
+#endif
 #ifdef __NR_stat
     __NR_stat, __NR_lstat,
 #endif
@@ -119,7 +125,10 @@ static const int allowed[] = {
     __NR_getdents,
 #endif
     __NR_getcwd, __NR_fcntl, __NR_flock, __NR_fsync, __NR_fdatasync, __NR_ftruncate,
-    __NR_fallocate, __NR_renameat,
+    __NR_fallocate,
+#ifdef __NR_renameat
+    __NR_renameat,
+#endif
 #ifdef __NR_renameat2
     __NR_renameat2,
 #endif
@@ -163,12 +172,17 @@ static const int allowed[] = {
     /* identity and limits */
     __NR_getpid, __NR_gettid, __NR_getppid, __NR_getuid, __NR_geteuid, __NR_getgid,
     __NR_getegid, __NR_getresuid, __NR_getresgid, __NR_getgroups, __NR_uname, __NR_sysinfo,
-    __NR_prlimit64, __NR_getrlimit, __NR_getrusage, __NR_getrandom,
+    __NR_prlimit64,
+#ifdef __NR_getrlimit
+    __NR_getrlimit,
+#endif
+    __NR_getrusage, __NR_getrandom,
     /* sockets: NATS, syslog over TCP/TLS, name lookups (DNS over UDP, nscd, netlink route),
      * sock_diag dumps on the sockets opened at start-up (socket() itself is checked) */
     __NR_connect, __NR_bind, __NR_shutdown, __NR_sendmmsg, __NR_recvmmsg, __NR_getsockopt,
     __NR_setsockopt, __NR_getsockname, __NR_getpeername, __NR_socketpair,
 };
+/* clang-format on */
 
 struct prog {
 	struct sock_filter f[HW_SC_MAX];
@@ -217,7 +231,7 @@ static void allow_arg(struct prog *p, int nr, int arg, const __u32 *vals, unsign
 
 #define ALLOW_ARG(p, nr, arg, ...)                                                                 \
 	do {                                                                                       \
-		const __u32 v_[] = {__VA_ARGS__};                                           \
+		const __u32 v_[] = {__VA_ARGS__};                                                  \
 		allow_arg(p, nr, arg, v_, sizeof(v_) / sizeof(v_[0]));                             \
 	} while (0)
 
@@ -298,8 +312,8 @@ int hw_seccomp__install(char *err, size_t errlen)
 
 	build(&p, (__u32)getpid());
 	if (p.overflow) {
-		snprintf(err, errlen, "cannot install the seccomp filter: more than %d instructions",
-			 HW_SC_MAX);
+		snprintf(err, errlen,
+			 "cannot install the seccomp filter: more than %d instructions", HW_SC_MAX);
 		return -E2BIG;
 	}
 	fprog.len = (unsigned short)p.n;
@@ -320,7 +334,8 @@ int hw_seccomp__install(char *err, size_t errlen)
 	}
 	if (r > 0) {
 		/* TSYNC: the thread that could not take it (another filter of its own) */
-		snprintf(err, errlen, "cannot install the seccomp filter: thread %ld refused it", r);
+		snprintf(err, errlen, "cannot install the seccomp filter: thread %ld refused it",
+			 r);
 		return -EBUSY;
 	}
 	return 0;

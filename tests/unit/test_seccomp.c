@@ -330,7 +330,7 @@ static const struct probe {
 	const char *name;
 	int (*fn)(void);
 	enum want want;
-	int control_must_work; /* the control succeeds here, as any user */
+	int control_must_work;	/* the control succeeds here, as any user */
 	int root_control_works; /* as root, the control succeeds */
 } probes[] = {
     {"read/write", p_read_write, ALLOWED, 1, 1},
