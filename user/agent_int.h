@@ -46,7 +46,7 @@ struct hw_agent {
 	__u32 netns_ino;
 	/* sock_diag sockets, one per watched network namespace (agent_socks.c) */
 	struct hw_diag_ns *diag;
-	size_t ndiag, diag_cap;
+	size_t ndiag, diag_cap, diag_max;
 	int diag_opened, diag_warned;
 	__u32 own_netns_ino;
 };

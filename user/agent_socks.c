@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,10 +64,30 @@ struct hw_diag_ns {
 	int dumped; /* the last pass read it */
 };
 
+/* At most half the open files the process may hold: the outputs, the spools and the sinks'
+ * sockets keep room. */
+static size_t diag_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 256;
+	/* the soft limit may be raised up to the hard one without privileges */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536
+										  : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2;
+}
+
 static int diag_add(struct hw_agent *a, __u32 ino, int netns_fd)
 {
 	int fd;
 
+	if (a->ndiag == a->diag_max)
+		return -EMFILE;
 	if (a->ndiag == a->diag_cap) {
 		size_t cap = a->diag_cap ? a->diag_cap * 2 : 16;
 		struct hw_diag_ns *v = realloc(a->diag, cap * sizeof(*v));
@@ -97,6 +118,7 @@ static int diag_open(struct hw_agent *a)
 	int err = 0;
 
 	a->diag_opened = 1;
+	a->diag_max = diag_max();
 	if (stat("/proc/self/ns/net", &st) == 0)
 		a->own_netns_ino = (__u32)st.st_ino;
 	if (a->netns_fd >= 0)
@@ -208,8 +230,8 @@ static void keep_unread(struct hw_conn *c, void *ctx)
 }
 
 /* Closes the socket of every namespace no live process is in (the agent's own and the scoped
- * one stay), and says once that a namespace created after the start is not in the report:
- * the agent can no longer enter it. */
+ * one stay), and says once that a namespace is not in the report: created after the start
+ * (the agent can no longer enter it), or one more than the open files allowed. */
 static void diag_prune(struct hw_agent *a)
 {
 	struct ns_set live = {0};
@@ -239,9 +261,10 @@ static void diag_prune(struct hw_agent *a)
 		if (diag_has(a, live.v[i], 0))
 			continue;
 		fprintf(stderr,
-			"hopwatch: network namespace %u appeared after the start: its connections "
-			"are reported when they open and close, not by the periodic report\n",
-			live.v[i]);
+			"hopwatch: network namespace %u has no sock_diag socket (created after the "
+			"start, or more namespaces than %zu): its connections are reported when "
+			"they open and close, not by the periodic report\n",
+			live.v[i], a->diag_max);
 		a->diag_warned = 1;
 	}
 	free(live.v);

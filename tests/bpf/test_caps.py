@@ -292,7 +292,7 @@ def test_namespaces_after_the_start():
                 try:
                     check_eq(holder.stdout.readline().strip(), "sent", "holder connected")
                     deadline = time.time() + 10
-                    while time.time() < deadline and "appeared after the start" not in \
+                    while time.time() < deadline and "created after the start" not in \
                             agent.read_stderr():
                         time.sleep(0.2)
                     time.sleep(2.5)  # two reports, two sweeps
@@ -309,7 +309,7 @@ def test_namespaces_after_the_start():
         end(gone)
     check_eq(agent.rc, 0, "exit code")
     err = agent.read_stderr()
-    check_eq(err.count("appeared after the start"), 1, "said once: %r" % err)
+    check_eq(err.count("created after the start"), 1, "said once: %r" % err)
     events = agent.events()
     att = [e for e in events if get(e, "event.action") == "connection_attempted"
            and get(e, "process.pid") == holder.pid]
@@ -320,3 +320,41 @@ def test_namespaces_after_the_start():
     check_eq(get(disc[0], "hopwatch.connection.id"), get(att[0], "hopwatch.connection.id"),
              "the disconnect is the same connection (not swept meanwhile)")
     check_eq(get(disc[0], "source.bytes"), 100, "bytes of the disconnect")
+
+
+def test_many_namespaces_leave_files_for_the_outputs():
+    """One sock_diag socket per namespace is held for the agent's life: at most half the
+    open files it may have (the soft limit raised to the hard one), so that with more
+    namespaces than that the outputs still open (SIGHUP) and the rest is said once."""
+    wrapper = os.path.join(hw.tempdir("prlimit"), "hopwatch")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec prlimit --nofile=100:160 %s \"$@\"\n" % hw.BIN)
+    os.chmod(wrapper, 0o755)
+    sleepers = []
+    try:
+        for _ in range(100):
+            sleepers.append(subprocess.Popen(["unshare", "--net", "sleep", "600"]))
+        time.sleep(0.5)
+        with Agent("--set", "agent.conn_report_interval=1s", binary=wrapper) as agent:
+            pid = agent.proc.pid
+            with open("/proc/%d/limits" % pid) as f:
+                soft = next(int(x.split()[3]) for x in f if x.startswith("Max open files"))
+            check_eq(soft, 160, "the soft limit raised to the hard one")
+            check_eq(socket_fds(pid), 80, "sock_diag sockets: half the open files")
+            time.sleep(1.5)  # a report
+            rotated = agent.path + ".1"
+            os.rename(agent.path, rotated)
+            agent.proc.send_signal(signal.SIGHUP)
+            p = subprocess.Popen([TRUE, "after-reopen"])
+            p.wait()
+            deadline = time.time() + 10
+            while time.time() < deadline and not os.path.exists(agent.path):
+                time.sleep(0.1)
+            agent.wait_for(lambda e: get(e, "process.pid") == p.pid
+                           and get(e, "event.action") == "exec")
+    finally:
+        end(*sleepers)
+    check_eq(agent.rc, 0, "exit code")
+    err = agent.read_stderr()
+    check_eq(err.count("has no sock_diag socket"), 1, "said once: %r" % err)
+    check("more namespaces than 80" in err, "with the limit: %r" % err)
