@@ -159,6 +159,7 @@ static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
 		a->counters.lost_output++;
 		return;
 	}
+	hw_process__set_exe_owner(p, e->exe_uid, e->exe_mode);
 	memcpy(p->stdio, e->stdio, sizeof(p->stdio));
 	p->stdio_known = 1;
 	hw_agent__session_mark(a, p);

@@ -21,7 +21,9 @@ int hw_agent__is_service(const struct hw_agent *a, const struct hw_process *p)
 {
 	const struct hw_str_list *l = &a->cfg->remote_services;
 
-	if (!p || !p->exe)
+	/* only a root-owned program in root-owned directories: a copy named sshd in a directory
+	 * a user can write is any other program (and its PAM calls are no login) */
+	if (!p || !p->exe || !hw_process__exe_trusted(p))
 		return 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const char *want = l->v[i];
@@ -102,6 +104,34 @@ void hw_agent__session_mark(struct hw_agent *a, struct hw_process *p)
 		memcpy(p->session_id, x->id, sizeof(p->session_id));
 }
 
+/* What the kernel confirms of a login by root-run service process p (its executable is
+ * trusted: hw_agent__is_service): pam_loginuid set p's audit loginuid, and it is the uid of the
+ * user PAM was asked for. The user then comes from the kernel. Without a loginuid (a PAM stack
+ * without pam_loginuid, e.g. xrdp's) the login is reported unverified with the user PAM named. */
+static void verify_login(struct hw_agent *a, struct hw_session *x, const struct hw_process *p)
+{
+	const char *n;
+
+	x->verified = 0;
+	x->audit_sid = p->k.sessionid;
+	x->uid = p->k.loginuid;
+	if (p->k.loginuid == (__u32)-1) {
+		x->unverified = "no audit loginuid: the service's PAM stack has no pam_loginuid";
+		return;
+	}
+	n = hw_users__name(a->users, p->k.loginuid);
+	if (x->user[0] && (!n || strcmp(n, x->user))) {
+		x->unverified = "the audit loginuid is not the user PAM was asked for";
+		if (n)
+			snprintf(x->user, sizeof(x->user), "%s", n);
+		return;
+	}
+	if (n)
+		snprintf(x->user, sizeof(x->user), "%s", n);
+	x->verified = 1;
+	x->unverified = NULL;
+}
+
 void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)
 {
 	struct hw_process *p = hw_proc_table__upsert(a->procs, &e->proc);
@@ -133,16 +163,20 @@ void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)
 	case HW_PAM_OPEN:
 		if (e->ret != 0)
 			break;
+		/* a service process that is not root cannot log anyone in: what it tells libpam
+		 * (pam_start's user) is its own choice, not a login */
+		if (p->k.uid != 0 || p->k.euid != 0) {
+			x->verified = 0;
+			x->unverified = "pam_open_session in a service process that does not run as "
+					"root";
+			x->failure_reported = 1;
+			hw_agent__emit_session(a, "user_login", e->hdr.ts_ns, x, "unknown",
+					       "not a login the kernel confirms", p, NULL);
+			break;
+		}
 		x->state = HW_SESS_ACTIVE;
 		x->login_ns = e->hdr.ts_ns;
-		x->audit_sid = p->k.sessionid;
-		x->uid = p->k.loginuid;
-		if (!x->user[0] && x->uid != (__u32)-1) {
-			const char *n = hw_users__name(a->users, x->uid);
-
-			if (n)
-				snprintf(x->user, sizeof(x->user), "%s", n);
-		}
+		verify_login(a, x, p);
 		/* publickey (and other methods sshd checks itself) never call pam_authenticate */
 		snprintf(x->auth_method, sizeof(x->auth_method), "%s",
 			 x->password_ok ? "password" : "publickey");
@@ -202,6 +236,8 @@ static void snap_conn(struct hw_conn *c, void *ctx)
 	memcpy(p->session_id, x->id, sizeof(p->session_id));
 	if (p->k.sessionid != (__u32)-1) {
 		const char *n = hw_users__name(a->users, p->k.loginuid);
+		struct hw_process *parent = hw_proc_table__get(a->procs, p->k.ppid,
+								p->k.parent_start_ns);
 
 		x->state = HW_SESS_ACTIVE;
 		x->audit_sid = p->k.sessionid;
@@ -209,6 +245,14 @@ static void snap_conn(struct hw_conn *c, void *ctx)
 		x->login_ns = p->k.start_ns;
 		if (n)
 			snprintf(x->user, sizeof(x->user), "%s", n);
+		/* the kernel set the loginuid, and the login runs under a root service process
+		 * (sshd's per-user process is the child of its root monitor) */
+		x->verified = p->k.loginuid != (__u32)-1 &&
+			      ((p->k.uid == 0 && p->k.euid == 0) ||
+			       (parent && parent->k.uid == 0 && hw_agent__is_service(a, parent)));
+		x->unverified = x->verified ? NULL : "the login is not under a root service process";
+	} else {
+		x->unverified = "no audit loginuid: the service's PAM stack has no pam_loginuid";
 	}
 	s->found++;
 }

@@ -37,7 +37,8 @@ struct hw_session {
 	__u8 state;
 	__u8 password_ok; /* pam_authenticate succeeded */
 	__u8 failure_reported;
-	__u8 pad;
+	__u8 verified; /* the kernel confirms the login (hw_session_verify) */
+	const char *unverified; /* why not, when logged in and not verified (a static string) */
 };
 
 struct hw_sessions;
