@@ -142,7 +142,11 @@ void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)
 	hw_agent__session_mark(a, p);
 	x = hw_sessions__by_id(a->sessions, p->session_id);
 	/* PAM inside a session already logged in (sudo, su) is not the login */
-	if (!x || x->state != HW_SESS_HANDLED)
+	if (!x || (x->state != HW_SESS_HANDLED && x->state != HW_SESS_CLOSING))
+		return;
+	/* closed meanwhile: only a failure returned before the close can still say why */
+	if (x->state == HW_SESS_CLOSING &&
+	    (e->op != HW_PAM_AUTH || e->ret == 0 || e->hdr.ts_ns > x->closed_ns))
 		return;
 	switch (e->op) {
 	case HW_PAM_START:
@@ -159,6 +163,10 @@ void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)
 		snprintf(x->auth_method, sizeof(x->auth_method), "password");
 		hw_agent__emit_session(a, "user_login", e->hdr.ts_ns, x, "failure",
 				       "authentication failed", p, NULL);
+		if (x->state == HW_SESS_CLOSING) {
+			a->closing_sessions--;
+			hw_sessions__end(a->sessions, x);
+		}
 		break;
 	case HW_PAM_OPEN:
 		if (e->ret != 0)
@@ -187,21 +195,76 @@ void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)
 	}
 }
 
+/* How long a session closed before any login waits for a libpam record that says why: a
+ * failed pam_authenticate reported by the kernel before the close may reach the agent after it
+ * (the records of several CPUs, a reader that fell behind). Its kernel time, not its arrival,
+ * decides: a failure returned before the close is "authentication failed". */
+#define HW_CLOSE_GRACE_NS 2000000000ULL
+
+static void end_closing(struct hw_agent *a, struct hw_session *x)
+{
+	struct hw_session_bytes b = {
+		.from_client = x->closed_from_client,
+		.to_client = x->closed_to_client,
+		.closed_by = x->closed_by,
+	};
+	struct hw_process *p = hw_proc_table__get(a->procs, x->handler_pid, x->handler_start_ns);
+
+	if (!x->failure_reported)
+		hw_agent__emit_session(a, "user_login", x->closed_ns, x, "failure",
+				       "closed before login", p, &b);
+	a->closing_sessions--;
+	hw_sessions__end(a->sessions, x);
+}
+
 void hw_agent__session_close(struct hw_agent *a, const struct hw_net_event *e,
 			     const struct hw_session_bytes *b)
 {
 	struct hw_session *x = hw_sessions__by_cookie(a->sessions, e->cookie);
 	struct hw_process *p;
 
-	if (!x)
+	if (!x || x->state == HW_SESS_CLOSING)
 		return;
 	p = hw_proc_table__get(a->procs, x->handler_pid, x->handler_start_ns);
-	if (x->state == HW_SESS_ACTIVE)
+	if (x->state == HW_SESS_ACTIVE) {
 		hw_agent__emit_session(a, "user_logout", e->hdr.ts_ns, x, "success", NULL, p, b);
-	else if (!x->failure_reported)
-		hw_agent__emit_session(a, "user_login", e->hdr.ts_ns, x, "failure",
-				       "closed before login", p, b);
-	hw_sessions__end(a->sessions, x);
+		hw_sessions__end(a->sessions, x);
+		return;
+	}
+	if (x->failure_reported) {
+		hw_sessions__end(a->sessions, x);
+		return;
+	}
+	x->state = HW_SESS_CLOSING;
+	a->closing_sessions++;
+	x->closed_ns = e->hdr.ts_ns;
+	x->closed_from_client = b->from_client;
+	x->closed_to_client = b->to_client;
+	x->closed_by = b->closed_by;
+}
+
+struct settle_ctx {
+	struct hw_agent *a;
+	__u64 now_ns;
+	int all;
+};
+
+static void settle_one(struct hw_session *x, void *ctx)
+{
+	struct settle_ctx *c = ctx;
+
+	if (x->state == HW_SESS_CLOSING &&
+	    (c->all || c->now_ns >= x->closed_ns + HW_CLOSE_GRACE_NS))
+		end_closing(c->a, x);
+}
+
+void hw_agent__settle_sessions(struct hw_agent *a, __u64 now_ns, int all)
+{
+	struct settle_ctx c = {.a = a, .now_ns = now_ns, .all = all};
+
+	if (!a->closing_sessions)
+		return;
+	hw_sessions__each(a->sessions, settle_one, &c);
 }
 
 /* The start-up snapshot: a service process holding an accepted connection is the handler
