@@ -9,6 +9,7 @@ import tempfile
 
 import hw
 from hw import check, check_eq, get
+from natslab import free_port
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PAMFORGE = os.path.join(hw.ROOT, "build", "pamforge")
@@ -140,7 +141,7 @@ def forge(agent, exe, service, user="root"):
     """Runs exe (a copy of pamforge) as nobody without a loginuid: it listens, we connect, it
     forks and its child calls pam_start(service, user) and pam_open_session, then sh -c.
     Returns (the pam_open_session result it printed, the sh's exec event)."""
-    port = hw_free_port()
+    port = free_port()
     marker = "hw-forged-%s-%d" % (hw.RUN_ID, port)
     p = subprocess.Popen(NOBODY + [exe, str(port), service, user, "echo %s; id" % marker],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -161,14 +162,6 @@ def forge(agent, exe, service, user="root"):
                         get(ev, "process.args", [""])[0] == "sh" and
                         marker in " ".join(get(ev, "process.args", [])))
     return int(ret[0].split(": ")[1]), sh
-
-
-def hw_free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_forged_login():
