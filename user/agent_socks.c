@@ -168,8 +168,8 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 	int err;
 
 	if (!a->diag_opened) {
-		err = diag_open(a);
-		if (err && (err == -ENOMEM || a->netns_fd >= 0))
+		err = diag_open(a); /* a namespace that could not be entered is skipped there */
+		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < a->ndiag; i++) {
