@@ -274,7 +274,10 @@ def test_namespaces_after_the_start():
     namespace whose last process is gone is closed at the next report."""
     gone = subprocess.Popen(["unshare", "--net", "sleep", "600"])
     try:
-        time.sleep(0.3)
+        deadline = time.time() + 10
+        while time.time() < deadline and \
+                os.readlink("/proc/%d/ns/net" % gone.pid) == os.readlink("/proc/self/ns/net"):
+            time.sleep(0.05)
         with Agent("--set", "agent.conn_report_interval=1s") as agent:
             pid = agent.proc.pid
             before = socket_fds(pid)
@@ -334,7 +337,11 @@ def test_many_namespaces_leave_files_for_the_outputs():
     try:
         for _ in range(100):
             sleepers.append(subprocess.Popen(["unshare", "--net", "sleep", "600"]))
-        time.sleep(0.5)
+        own = os.readlink("/proc/self/ns/net")
+        deadline = time.time() + 20
+        while time.time() < deadline and any(os.readlink("/proc/%d/ns/net" % s.pid) == own
+                                             for s in sleepers):
+            time.sleep(0.1)  # each in its own namespace (unshare has run)
         with Agent("--set", "agent.conn_report_interval=1s", binary=wrapper) as agent:
             pid = agent.proc.pid
             with open("/proc/%d/limits" % pid) as f:
