@@ -1,4 +1,5 @@
-/* The on-disk spool of a streaming sink (see spool.h). */
+/* The on-disk spool of a streaming sink (see spool.h). Every file is reached through the
+ * directory's descriptor, opened without following links once the directory is checked. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,8 @@
 
 struct hw_spool {
 	char dir[4096];
+	int dfd;    /* the directory, checked */
+	int lockfd; /* DIR/lock, write-locked while open */
 	unsigned long long max_bytes, seg_size;
 	unsigned long long first_seg, wseg, rseg;
 	unsigned long long woff, roff; /* bytes of wseg on disk; read offset in rseg */
@@ -32,9 +35,15 @@ struct hw_spool {
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
 };
 
+/* A segment's name in the directory. */
 static void seg_path(const struct hw_spool *s, unsigned long long seg, char *out, size_t len)
 {
-	snprintf(out, len, "%s/seg-%016llu", s->dir, seg);
+	snprintf(out, len, "seg-%016llu", seg);
+}
+
+static int open_in(const struct hw_spool *s, const char *name, int flags)
+{
+	return openat(s->dfd, name, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -55,18 +64,16 @@ static int write_all(int fd, const char *p, size_t n)
 
 static int save_cursor(struct hw_spool *s)
 {
-	char path[4200], tmp[4200], line[64];
+	char line[64];
 	int fd, n, err = 0;
 
-	snprintf(path, sizeof(path), "%s/cursor", s->dir);
-	snprintf(tmp, sizeof(tmp), "%s/cursor.tmp", s->dir);
 	n = snprintf(line, sizeof(line), "%llu %llu\n", s->rseg, s->roff);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_in(s, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return -errno;
 	err = write_all(fd, line, (size_t)n);
 	close(fd);
-	if (!err && rename(tmp, path))
+	if (!err && renameat(s->dfd, "cursor.tmp", s->dfd, "cursor"))
 		err = -errno;
 	return err;
 }
@@ -79,7 +86,7 @@ static int open_writer(struct hw_spool *s)
 	if (s->wfd >= 0)
 		close(s->wfd);
 	seg_path(s, s->wseg, path, sizeof(path));
-	s->wfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	s->wfd = open_in(s, path, O_WRONLY | O_CREAT | O_APPEND);
 	if (s->wfd < 0)
 		return -errno;
 	if (fstat(s->wfd, &st))
@@ -112,6 +119,106 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int hw_spool__check_dir(int fd, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot read spool directory '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		snprintf(err, errlen,
+			 "spool directory '%s' is owned by uid %u with mode %04o: it must be a "
+			 "directory of uid %u with mode 0700 (refused: another user could read or "
+			 "plant its files)",
+			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+int hw_spool__open_dir(const char *dir, char *err, size_t errlen)
+{
+	int created = !mkdir(dir, 0700), fd, e;
+
+	if (!created && errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "cannot create spool directory '%s': %s", dir, strerror(e));
+		return -e;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		struct stat st;
+
+		e = errno;
+		/* O_DIRECTORY with O_NOFOLLOW says ENOTDIR of a link */
+		if (e == ENOTDIR && !lstat(dir, &st) && S_ISLNK(st.st_mode))
+			e = ELOOP;
+		if (e == ELOOP || e == ENOTDIR)
+			snprintf(err, errlen,
+				 "spool directory '%s' is %s (refused: it must be a directory of "
+				 "uid %u with mode 0700)",
+				 dir, e == ELOOP ? "a symbolic link" : "not a directory",
+				 (unsigned)geteuid());
+		else
+			snprintf(err, errlen, "cannot open spool directory '%s': %s", dir,
+				 strerror(e));
+		return e == ELOOP || e == ENOTDIR ? -EPERM : -e;
+	}
+	/* made here: 0700 whatever the umask */
+	if (created && fchmod(fd, 0700)) {
+		e = errno;
+		snprintf(err, errlen, "cannot set the mode of '%s': %s", dir, strerror(e));
+		close(fd);
+		return -e;
+	}
+	e = hw_spool__check_dir(fd, dir, err, errlen);
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* One agent per spool: a write lock on DIR/lock for as long as the spool is open (released
+ * by the kernel when the agent dies). */
+static int take_lock(struct hw_spool *s, char *err, size_t errlen)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char pid[32];
+	int e, n;
+
+	s->lockfd = open_in(s, "lock", O_RDWR | O_CREAT);
+	if (s->lockfd < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot open '%s/lock': %s", s->dir, strerror(e));
+		return -e;
+	}
+	if (!fcntl(s->lockfd, F_SETLK, &fl)) {
+		/* for people: who holds it */
+		n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (!ftruncate(s->lockfd, 0))
+			write_all(s->lockfd, pid, (size_t)n);
+		return 0;
+	}
+	e = errno;
+	if (e != EAGAIN && e != EACCES) {
+		snprintf(err, errlen, "cannot lock '%s/lock': %s", s->dir, strerror(e));
+		return -e;
+	}
+	fl.l_type = F_WRLCK;
+	if (!fcntl(s->lockfd, F_GETLK, &fl) && fl.l_type != F_UNLCK && fl.l_pid > 0)
+		snprintf(err, errlen, "spool '%s' is in use by another agent (pid %d)", s->dir,
+			 (int)fl.l_pid);
+	else
+		snprintf(err, errlen,
+			 "spool '%s' is in use by another agent (a process of another pid "
+			 "namespace)",
+			 s->dir);
+	return -EBUSY;
+}
+
 struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, char *err,
 				size_t errlen)
 {
@@ -128,7 +235,7 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->wfd = s->rfd = -1;
+	s->wfd = s->rfd = s->dfd = s->lockfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->max_bytes = max_bytes;
 	s->seg_size = max_bytes / 4 < HW_SPOOL_SEGMENT ? max_bytes / 4 : HW_SPOOL_SEGMENT;
@@ -138,16 +245,26 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		e = errno;
-		snprintf(err, errlen, "cannot create spool directory '%s': %s", dir, strerror(e));
+	s->dfd = hw_spool__open_dir(dir, err, errlen);
+	if (s->dfd < 0) {
+		e = -s->dfd;
 		goto fail;
 	}
-	d = opendir(dir);
-	if (!d) {
-		e = errno;
-		snprintf(err, errlen, "cannot read spool directory '%s': %s", dir, strerror(e));
+	e = -take_lock(s, err, errlen);
+	if (e)
 		goto fail;
+	{
+		int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			e = errno;
+			if (fd >= 0)
+				close(fd);
+			snprintf(err, errlen, "cannot read spool directory '%s': %s", dir,
+				 strerror(e));
+			goto fail;
+		}
 	}
 	while ((de = readdir(d))) {
 		char *x;
@@ -178,8 +295,13 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 	}
 	free(segs);
 	s->rseg = s->first_seg;
-	snprintf(path, sizeof(path), "%s/cursor", dir);
-	f = fopen(path, "re");
+	{
+		int fd = open_in(s, "cursor", O_RDONLY);
+
+		f = fd >= 0 ? fdopen(fd, "re") : NULL;
+		if (!f && fd >= 0)
+			close(fd);
+	}
 	if (f) {
 		unsigned long long seg, off;
 
@@ -200,11 +322,11 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		int fd;
 
 		seg_path(s, s->wseg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd >= 0) {
 			scan(fd, 0, s->woff, &end);
 			close(fd);
-			if (end < s->woff && !truncate(path, (off_t)end))
+			if (end < s->woff && !ftruncate(s->wfd, (off_t)end))
 				s->woff = end;
 		}
 	}
@@ -214,7 +336,7 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		int fd;
 
 		seg_path(s, seg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd < 0)
 			continue;
 		if (!fstat(fd, &st)) {
@@ -253,6 +375,10 @@ void hw_spool__close(struct hw_spool *s)
 	}
 	if (s->rfd >= 0)
 		close(s->rfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* releases the lock */
+	if (s->dfd >= 0)
+		close(s->dfd);
 	free(s->wbuf);
 	free(s->rbuf);
 	free(s);
@@ -267,7 +393,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 		int fd;
 
 		seg_path(s, s->first_seg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd >= 0) {
 			if (!fstat(fd, &st)) {
 				s->total -= (unsigned long long)st.st_size < s->total
@@ -284,7 +410,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 			}
 			close(fd);
 		}
-		unlink(path);
+		unlinkat(s->dfd, path, 0);
 		if (s->rseg == s->first_seg) {
 			s->rseg++;
 			s->roff = 0;
@@ -345,7 +471,7 @@ static int reader_at(struct hw_spool *s, unsigned long long seg)
 	if (s->rfd >= 0)
 		close(s->rfd);
 	seg_path(s, seg, path, sizeof(path));
-	s->rfd = open(path, O_RDONLY | O_CLOEXEC);
+	s->rfd = open_in(s, path, O_RDONLY);
 	if (s->rfd < 0)
 		return -errno;
 	s->rfd_seg = seg;
@@ -445,11 +571,11 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 		struct stat st;
 
 		seg_path(s, s->first_seg, path, sizeof(path));
-		if (!stat(path, &st))
+		if (!fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW))
 			s->total -= (unsigned long long)st.st_size < s->total
 					    ? (unsigned long long)st.st_size
 					    : s->total;
-		unlink(path);
+		unlinkat(s->dfd, path, 0);
 		s->first_seg++;
 	}
 	return save_cursor(s);
