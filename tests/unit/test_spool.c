@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stream/sink.h"
@@ -190,4 +191,112 @@ TEST(stream_record_split)
 	CHECK_EQ(hw_stream__split("x1\n{}", 5, &kind, &id, &idl, &line, &ll), -EINVAL);
 	CHECK_EQ(hw_stream__split("e\n{}", 4, &kind, &id, &idl, &line, &ll), -EINVAL);
 	CHECK_EQ(hw_stream__split("eid", 3, &kind, &id, &idl, &line, &ll), -EINVAL);
+}
+
+/* Finding 8: two agents on one spool mixed their records. A second open, from another
+ * process, is refused with EBUSY and the holder's pid; once closed, it opens. */
+TEST(spool_one_holder)
+{
+	char *base = new_dir(), dir[600], err[300], want[64];
+	struct hw_spool *s = NULL;
+	int status = -1;
+	pid_t child;
+
+	if (!CHECK(base))
+		return;
+	snprintf(dir, sizeof(dir), "%s/s", base);
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (!CHECK(s))
+		goto out;
+	snprintf(want, sizeof(want), "(pid %d)", (int)getpid());
+	child = fork();
+	if (child == 0) {
+		struct hw_spool *t = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+
+		/* exit codes say which check failed */
+		_exit(t ? 1 : errno != EBUSY ? 2 : !strstr(err, want) ? 3 : !strstr(err, dir) ? 4 : 0);
+	}
+	if (!CHECK(child > 0))
+		goto out;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	hw_spool__close(s);
+	s = NULL;
+	child = fork();
+	if (child == 0) {
+		struct hw_spool *t = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+
+		_exit(t ? 0 : 1);
+	}
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+out:
+	hw_spool__close(s);
+	rm_dir(base);
+	free(base);
+}
+
+/* Finding 9: a spool reached through a symbolic link, one group or others can enter, one of
+ * another user, or a segment replaced by a link, is refused; made with mode 0700 whatever
+ * the umask. */
+TEST(spool_refuses_links_modes_and_owners)
+{
+	char *base = new_dir(), dir[600], link[600], victim[600], seg[700], err[400];
+	struct hw_spool *s;
+	struct stat st;
+	mode_t old_umask;
+	int fd;
+
+	if (!CHECK(base))
+		return;
+	snprintf(dir, sizeof(dir), "%s/real", base);
+	snprintf(link, sizeof(link), "%s/link", base);
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	/* made 0700 even under a umask that would leave it unusable or open */
+	old_umask = umask(0277);
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	umask(old_umask);
+	if (!CHECK(s))
+		goto out;
+	hw_spool__close(s);
+	CHECK(!stat(dir, &st) && (st.st_mode & 07777) == 0700);
+	/* through a link: refused, even to a good directory */
+	CHECK(!symlink(dir, link));
+	s = hw_spool__open(link, 1 << 20, err, sizeof(err));
+	CHECK(!s && errno == EPERM);
+	CHECK(strstr(err, "symbolic link") != NULL);
+	hw_spool__close(s);
+	/* open to the group or others */
+	CHECK(!chmod(dir, 0750));
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	CHECK(!s && errno == EPERM);
+	CHECK(strstr(err, "mode 0750") != NULL);
+	hw_spool__close(s);
+	CHECK(!chmod(dir, 0700));
+	/* another user's (root only can make one) */
+	if (geteuid() == 0) {
+		CHECK(!chown(dir, 65534, 65534));
+		s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+		CHECK(!s && errno == EPERM);
+		CHECK(strstr(err, "uid 65534") != NULL);
+		hw_spool__close(s);
+		CHECK(!chown(dir, 0, 0));
+	}
+	/* the segment being written replaced by a link: not followed */
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "secret\n", 7) == 7);
+	if (fd >= 0)
+		close(fd);
+	snprintf(seg, sizeof(seg), "%s/seg-%016llu", dir, 1ULL);
+	CHECK(!unlink(seg) && !symlink(victim, seg));
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (s) {
+		hw_spool__append(s, "xxxx", 4);
+		hw_spool__close(s);
+	}
+	CHECK(!stat(victim, &st) && st.st_size == 7);
+out:
+	rm_dir(base);
+	free(base);
 }
