@@ -9,6 +9,7 @@
 
 #include "agent_int.h"
 #include "output/sink.h"
+#include "stream/spool.h"
 
 int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record,
 			   char *err, size_t errlen)
@@ -65,7 +66,13 @@ void hw_agent__output_reopen(struct hw_agent *a)
 
 unsigned long long hw_agent__lost_writes(const struct hw_agent *a)
 {
-	return hw_sink__lost(a->sink) + (a->record ? hw_sink__lost(a->record) : 0) + a->spool_lost;
+	unsigned long long n = hw_sink__lost(a->sink) + a->spool_lost;
+
+	if (a->record)
+		n += hw_sink__lost(a->record);
+	for (int i = 0; i < a->nstreams; i++)
+		n += hw_spool__lost(a->streams[i]->spool);
+	return n;
 }
 
 int hw_agent__output_finish(struct hw_agent *a, char *err, size_t errlen)

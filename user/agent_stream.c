@@ -179,8 +179,7 @@ void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
 	for (int i = 0; i < a->nstreams; i++) {
 		struct hw_stream *s = a->streams[i];
 
-		if (hw_spool__flush(s->spool))
-			a->spool_lost++;
+		hw_spool__flush(s->spool); /* a failure is counted by the spool */
 		s->pump(s, now, PUMP_BUDGET_MS);
 		dropped += hw_spool__dropped(s->spool);
 	}

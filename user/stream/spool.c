@@ -27,7 +27,8 @@ struct hw_spool {
 	int wfd, rfd;
 	unsigned long long rfd_seg; /* the segment rfd has open */
 	char *wbuf;
-	size_t wlen;
+	size_t wlen, wrecs; /* bytes and records buffered */
+	unsigned long long lost; /* buffered records a failed write lost */
 	char *rbuf;
 	size_t rcap;
 	/* what the last peek returned: where each record ends */
@@ -82,15 +83,19 @@ static int open_writer(struct hw_spool *s)
 {
 	char path[4200];
 	struct stat st;
+	int fd;
 
+	seg_path(s, s->wseg, path, sizeof(path));
+	fd = open_in(s, path, O_WRONLY | O_CREAT | O_APPEND);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
 	if (s->wfd >= 0)
 		close(s->wfd);
-	seg_path(s, s->wseg, path, sizeof(path));
-	s->wfd = open_in(s, path, O_WRONLY | O_CREAT | O_APPEND);
-	if (s->wfd < 0)
-		return -errno;
-	if (fstat(s->wfd, &st))
-		return -errno;
+	s->wfd = fd;
 	s->woff = (unsigned long long)st.st_size;
 	return 0;
 }
@@ -354,6 +359,9 @@ fail:
 	return NULL;
 }
 
+/* Writes the buffered records. On a failure (a full disk) they are lost, counted, and the
+ * segment is cut back to its last whole record, so that later records never follow a torn
+ * one. */
 int hw_spool__flush(struct hw_spool *s)
 {
 	int err;
@@ -361,7 +369,19 @@ int hw_spool__flush(struct hw_spool *s)
 	if (!s->wlen)
 		return 0;
 	err = write_all(s->wfd, s->wbuf, s->wlen);
+	if (err) {
+		unsigned long long base = s->woff - s->wlen;
+
+		if (s->wfd >= 0 && ftruncate(s->wfd, (off_t)base)) {
+			/* the torn record stays; the reader stops at it until a new segment */
+		}
+		s->woff = base;
+		s->total -= s->wlen < s->total ? s->wlen : s->total;
+		s->pending -= s->wrecs < s->pending ? s->wrecs : s->pending;
+		s->lost += s->wrecs;
+	}
 	s->wlen = 0;
+	s->wrecs = 0;
 	return err;
 }
 
@@ -436,8 +456,10 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 			return err;
 		s->wseg++;
 		err = open_writer(s);
-		if (err)
+		if (err) {
+			s->wseg--; /* still writing the old one */
 			return err;
+		}
 	}
 	enforce_max(s, 4 + len);
 	if (s->wlen + 4 + len > WBUF_MAX) {
@@ -449,12 +471,17 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 		err = write_all(s->wfd, (const char *)&l, 4);
 		if (!err)
 			err = write_all(s->wfd, data, len);
-		if (err)
+		if (err) {
+			if (s->wfd >= 0 && ftruncate(s->wfd, (off_t)s->woff)) {
+				/* as in hw_spool__flush */
+			}
 			return err;
+		}
 	} else {
 		memcpy(s->wbuf + s->wlen, &l, 4);
 		memcpy(s->wbuf + s->wlen + 4, data, len);
 		s->wlen += 4 + len;
+		s->wrecs++;
 	}
 	s->woff += 4 + len;
 	s->total += 4 + len;
@@ -589,4 +616,9 @@ unsigned long long hw_spool__pending(const struct hw_spool *s)
 unsigned long long hw_spool__dropped(const struct hw_spool *s)
 {
 	return s->dropped;
+}
+
+unsigned long long hw_spool__lost(const struct hw_spool *s)
+{
+	return s->lost;
 }

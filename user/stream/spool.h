@@ -54,5 +54,8 @@ int hw_spool__consume(struct hw_spool *s, size_t n);
 
 unsigned long long hw_spool__pending(const struct hw_spool *s); /* records not delivered */
 unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_bytes */
+/* Buffered records a failed write lost (a full disk); the segment is cut back to its last
+ * whole record. A failed hw_spool__append() loses its own record, which the caller counts. */
+unsigned long long hw_spool__lost(const struct hw_spool *s);
 
 #endif
