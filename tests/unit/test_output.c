@@ -241,3 +241,23 @@ out:
 		fclose(f);
 	free(data);
 }
+
+/* The reader also takes a stream without a descriptor. */
+TEST(lineread_memory_stream)
+{
+	static char text[] = "one\ntwo";
+	FILE *f = fmemopen(text, sizeof(text) - 1, "r");
+	struct hw_lineread r;
+	const char *line;
+	size_t len;
+
+	if (!CHECK(f) || !CHECK(!hw_lineread__init(&r, f, 100)))
+		goto out;
+	CHECK(hw_lineread__next(&r, &line, &len) == 1 && len == 3 && !memcmp(line, "one", 3));
+	CHECK(hw_lineread__next(&r, &line, &len) == 1 && len == 3 && !memcmp(line, "two", 3));
+	CHECK_EQ(hw_lineread__next(&r, &line, &len), 0);
+	hw_lineread__free(&r);
+out:
+	if (f)
+		fclose(f);
+}

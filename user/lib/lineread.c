@@ -38,9 +38,16 @@ static size_t fill(struct hw_lineread *r)
 	}
 	if (r->eof || r->end == r->cap)
 		return 0;
-	do
-		got = read(fileno(r->f), r->buf + r->end, r->cap - r->end);
-	while (got < 0 && errno == EINTR);
+	if (fileno(r->f) < 0) {
+		/* a stream without a descriptor (fmemopen) */
+		got = (ssize_t)fread(r->buf + r->end, 1, r->cap - r->end, r->f);
+		if (!got && ferror(r->f))
+			got = -1;
+	} else {
+		do
+			got = read(fileno(r->f), r->buf + r->end, r->cap - r->end);
+		while (got < 0 && errno == EINTR);
+	}
 	if (got <= 0) {
 		r->eof = 1;
 		r->err = got < 0 ? errno : 0;

@@ -17,8 +17,8 @@ struct hw_lineread {
 	int err; /* the errno of a failed read */
 };
 
-/* Reads lines of at most max bytes from f (not owned; read through its descriptor, so f must
- * not have been read with stdio). Returns 0 or -ENOMEM. */
+/* Reads lines of at most max bytes from f (not owned; read through its descriptor when it has
+ * one, so f must not have been read with stdio before). Returns 0 or -ENOMEM. */
 int hw_lineread__init(struct hw_lineread *r, FILE *f, size_t max);
 void hw_lineread__free(struct hw_lineread *r);
 /* The next line, without its newline, in line and len (valid until the next call). Returns 1,
