@@ -36,7 +36,8 @@ static void report_resumed(struct hw_agent *a, struct hw_sink *s)
 	unsigned long long lost;
 	int e;
 
-	if (s && hw_sink__resumed(s, &lost, &e))
+	/* lost 0: only a line cut on a pipe, finished since */
+	if (s && hw_sink__resumed(s, &lost, &e) && lost)
 		hw_agent__emit_output(a, hw_sink__name(s), lost, strerror(e));
 }
 
