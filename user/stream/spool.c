@@ -1,5 +1,6 @@
 /* The on-disk spool of a streaming sink (see spool.h). Every file is reached through the
- * directory's descriptor, opened without following links once the directory is checked. */
+ * directory's descriptor, opened without following links once the directory is checked
+ * (spool_dir.c: the check and the lock). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -124,106 +125,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int hw_spool__check_dir(int fd, const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (fstat(fd, &st)) {
-		snprintf(err, errlen, "cannot read spool directory '%s': %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		snprintf(err, errlen,
-			 "spool directory '%s' is owned by uid %u with mode %04o: it must be a "
-			 "directory of uid %u with mode 0700 (refused: another user could read or "
-			 "plant its files)",
-			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
-		return -EPERM;
-	}
-	return 0;
-}
-
-int hw_spool__open_dir(const char *dir, char *err, size_t errlen)
-{
-	int created = !mkdir(dir, 0700), fd, e;
-
-	if (!created && errno != EEXIST) {
-		e = errno;
-		snprintf(err, errlen, "cannot create spool directory '%s': %s", dir, strerror(e));
-		return -e;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		struct stat st;
-
-		e = errno;
-		/* O_DIRECTORY with O_NOFOLLOW says ENOTDIR of a link */
-		if (e == ENOTDIR && !lstat(dir, &st) && S_ISLNK(st.st_mode))
-			e = ELOOP;
-		if (e == ELOOP || e == ENOTDIR)
-			snprintf(err, errlen,
-				 "spool directory '%s' is %s (refused: it must be a directory of "
-				 "uid %u with mode 0700)",
-				 dir, e == ELOOP ? "a symbolic link" : "not a directory",
-				 (unsigned)geteuid());
-		else
-			snprintf(err, errlen, "cannot open spool directory '%s': %s", dir,
-				 strerror(e));
-		return e == ELOOP || e == ENOTDIR ? -EPERM : -e;
-	}
-	/* made here: 0700 whatever the umask */
-	if (created && fchmod(fd, 0700)) {
-		e = errno;
-		snprintf(err, errlen, "cannot set the mode of '%s': %s", dir, strerror(e));
-		close(fd);
-		return -e;
-	}
-	e = hw_spool__check_dir(fd, dir, err, errlen);
-	if (e) {
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-/* One agent per spool: a write lock on DIR/lock for as long as the spool is open (released
- * by the kernel when the agent dies). */
-static int take_lock(struct hw_spool *s, char *err, size_t errlen)
-{
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	char pid[32];
-	int e, n;
-
-	s->lockfd = open_in(s, "lock", O_RDWR | O_CREAT);
-	if (s->lockfd < 0) {
-		e = errno;
-		snprintf(err, errlen, "cannot open '%s/lock': %s", s->dir, strerror(e));
-		return -e;
-	}
-	if (!fcntl(s->lockfd, F_SETLK, &fl)) {
-		/* for people: who holds it */
-		n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (!ftruncate(s->lockfd, 0))
-			write_all(s->lockfd, pid, (size_t)n);
-		return 0;
-	}
-	e = errno;
-	if (e != EAGAIN && e != EACCES) {
-		snprintf(err, errlen, "cannot lock '%s/lock': %s", s->dir, strerror(e));
-		return -e;
-	}
-	fl.l_type = F_WRLCK;
-	if (!fcntl(s->lockfd, F_GETLK, &fl) && fl.l_type != F_UNLCK && fl.l_pid > 0)
-		snprintf(err, errlen, "spool '%s' is in use by another agent (pid %d)", s->dir,
-			 (int)fl.l_pid);
-	else
-		snprintf(err, errlen,
-			 "spool '%s' is in use by another agent (a process of another pid "
-			 "namespace)",
-			 s->dir);
-	return -EBUSY;
-}
-
 struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, char *err,
 				size_t errlen)
 {
@@ -255,9 +156,11 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		e = -s->dfd;
 		goto fail;
 	}
-	e = -take_lock(s, err, errlen);
-	if (e)
+	s->lockfd = hw_spool__lock(s->dfd, dir, err, errlen);
+	if (s->lockfd < 0) {
+		e = -s->lockfd;
 		goto fail;
+	}
 	{
 		int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 

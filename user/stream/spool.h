@@ -37,6 +37,9 @@ void hw_spool__close(struct hw_spool *s); /* writes what is buffered, releases t
 int hw_spool__open_dir(const char *dir, char *err, size_t errlen);
 /* The check alone, on an open directory. */
 int hw_spool__check_dir(int fd, const char *dir, char *err, size_t errlen);
+/* Write-locks dfd's "lock" file (spool_dir.c); returns its descriptor (closing it releases the
+ * lock) or a negative errno: -EBUSY when another process holds it, err naming its pid. */
+int hw_spool__lock(int dfd, const char *dir, char *err, size_t errlen);
 
 /* Appends one record (buffered; written by hw_spool__flush or when the buffer fills).
  * Returns 0, -E2BIG, or a negative errno from the disk. */
