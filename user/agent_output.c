@@ -11,8 +11,8 @@
 #include "output/sink.h"
 #include "stream/spool.h"
 
-int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record,
-			   char *err, size_t errlen)
+int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record, char *err,
+			   size_t errlen)
 {
 	char why[4200];
 

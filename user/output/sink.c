@@ -43,8 +43,8 @@ static void classify(struct hw_sink *s)
 static int open_file(const char *path, char *err, size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging the agent */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-		      0640);
+	int fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	struct stat st;
 	int e;
 

@@ -22,7 +22,8 @@ int hw_spool__check_dir(int fd, const char *dir, char *err, size_t errlen)
 			 "spool directory '%s' is owned by uid %u with mode %04o: it must be a "
 			 "directory of uid %u with mode 0700 (refused: another user could read or "
 			 "plant its files)",
-			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+			 dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)geteuid());
 		return -EPERM;
 	}
 	return 0;
