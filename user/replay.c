@@ -100,7 +100,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		lineno++;
 		r->st->lines++;
 		if (got == -E2BIG) {
-			snprintf(why, sizeof(why), "line too long (over %u bytes)", HW_JREAD_MAX_LINE);
+			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 			goto malformed;
 		}
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
