@@ -195,6 +195,69 @@ def test_ipv6_and_udp():
     check_eq(get(f6, "destination.ip"), "::1", "udp connect destination")
 
 
+UDPSEND = os.path.join(os.path.dirname(os.path.abspath(hw.__file__)), "udpsend.py")
+
+
+def udpsend(ns, *args):
+    out = ns.run([PY, UDPSEND] + list(args), stdout=subprocess.PIPE, text=True,
+                 check=True).stdout.split("\n")
+    return int(out[0].split()[1]), int(out[1].split()[1])
+
+
+def flows_of(events, port):
+    return sorted(get(f, "destination.ip") for f in net(events, "udp_flow")
+                  if get(f, "destination.port") == port)
+
+
+def test_udp_destinations_on_untouched_pages_and_sendmmsg():
+    """Finding 5: a sockaddr on a page not mapped yet was missed (3 datagrams, 1 flow), and
+    sendmmsg was not traced at all. Every destination must be reported, from the kernel's
+    copy, and a sendmmsg longer than any fixed bound too."""
+    to = ["127.0.0.%d" % i for i in (2, 3, 4)]
+    batch = ["127.0.0.%d" % i for i in range(10, 30)]  # 20: more than the fallback reads
+    with hw.Netns("udp") as ns, Agent() as agent:
+        untouched, sent = udpsend(ns, "sendto", *["%s:5401" % ip for ip in to])
+        check_eq((untouched, sent), (3, 3), "3 sockaddrs on unmapped pages, 3 datagrams sent")
+        untouched, sent = udpsend(ns, "sendmmsg", *["%s:5402" % ip for ip in batch])
+        check_eq((untouched, sent), (2, 20), "sendmmsg from unmapped pages, 20 datagrams")
+        agent.wait_for(lambda e: len(flows_of(agent.events(), 5402)) >= 20
+                       and len(flows_of(agent.events(), 5401)) >= 3, timeout=15)
+        time.sleep(0.3)
+    events = agent.events()
+    check_eq(flows_of(events, 5401), sorted(to), "one udp_flow per sendto destination")
+    check_eq(flows_of(events, 5402), sorted(batch), "one udp_flow per sendmmsg destination")
+    f = [e for e in net(events, "udp_flow") if get(e, "destination.port") == 5402][0]
+    check_eq(get(f, "network.transport"), "udp", "transport")
+    check_eq(get(f, "network.direction"), "egress", "direction")
+    check_eq(get(f, "process.executable"), os.path.realpath(PY), "the sender")
+
+
+def test_udp_without_route_lookup_falls_back_and_counts():
+    """Link-local multicast with IP_MULTICAST_IF set takes no route lookup: the destinations are
+    read from user memory after the kernel's copy (mapped by then), up to 16 per sendmmsg; the
+    rest is counted in read_errors, never dropped silently."""
+    group = ["224.0.0.%d" % i for i in range(10, 30)]
+    with hw.Netns("mcast") as ns:
+        ip = ["ip", "-n", ns.name]
+        subprocess.run(ip + ["link", "add", "m0", "type", "veth", "peer", "name", "m1"],
+                       check=True)
+        for dev in ("m0", "m1"):
+            subprocess.run(ip + ["link", "set", dev, "up"], check=True)
+        subprocess.run(ip + ["addr", "add", "198.18.7.1/24", "dev", "m0"], check=True)
+        with Agent() as agent:
+            untouched, sent = udpsend(ns, "mcast", "198.18.7.1",
+                                      *["%s:5403" % g for g in group])
+            check_eq((untouched, sent), (2, 20), "20 multicast datagrams from unmapped pages")
+            agent.wait_for(lambda e: len(flows_of(agent.events(), 5403)) >= 16, timeout=15)
+        check_eq(agent.rc, 0, "agent exit status")
+    events = agent.events()
+    check_eq(flows_of(events, 5403), sorted(group[:16]), "the first 16 destinations")
+    stopped = [e for e in events if get(e, "event.action") == "agent-stopped"]
+    check_eq(len(stopped), 1, "agent-stopped written")
+    errs = get(stopped[0], "hopwatch.agent.read_errors")
+    check(errs >= 4, "the 4 destinations past the bound are counted: read_errors %r" % errs)
+
+
 def test_netns_scoping_applies_to_sockets():
     with hw.Lab() as lab:
         ino_b = os.stat(lab.b.path).st_ino
