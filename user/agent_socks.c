@@ -20,12 +20,41 @@
 #define TCP_STATE_LISTEN      10
 #define IPPROTO_TCP_NUM       6
 
+struct netns_range {
+	__u32 netns;
+	struct hw_port_range r;
+};
+
 struct sock_list {
 	struct hw_diag_sock *v;
 	__u32 *netns; /* per socket */
 	size_t n, cap;
 	__u32 cur_netns;
+	struct netns_range *ranges; /* per namespace, when want_ranges (the snapshot) */
+	size_t nranges;
+	int want_ranges;
 };
+
+/* Notes the ephemeral port range of the namespace just dumped (unknown if unreadable). */
+static void range_add(struct sock_list *l, int netns_fd)
+{
+	struct netns_range *r = realloc(l->ranges, (l->nranges + 1) * sizeof(*r));
+
+	if (!r)
+		return;
+	l->ranges = r;
+	r[l->nranges].netns = l->cur_netns;
+	hw_sockdiag__port_range(netns_fd, &r[l->nranges].r);
+	l->nranges++;
+}
+
+static const struct hw_port_range *range_of(const struct sock_list *l, __u32 netns)
+{
+	for (size_t i = 0; i < l->nranges; i++)
+		if (l->ranges[i].netns == netns)
+			return &l->ranges[i].r;
+	return NULL;
+}
 
 static int collect(const struct hw_diag_sock *s, void *ctx)
 {
@@ -66,6 +95,8 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 	if (a->netns_fd >= 0) {
 		l->cur_netns = a->netns_ino;
 		err = hw_sockdiag__dump(a->netns_fd, collect, l);
+		if (err >= 0 && l->want_ranges)
+			range_add(l, a->netns_fd);
 		return err < 0 ? err : 0;
 	}
 	dir = opendir("/proc");
@@ -101,6 +132,8 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 		seen[nseen++] = (__u32)st.st_ino;
 		l->cur_netns = (__u32)st.st_ino;
 		err = hw_sockdiag__dump(fd, collect, l);
+		if (err >= 0 && l->want_ranges)
+			range_add(l, fd);
 		close(fd);
 		if (err == -ENOMEM)
 			break;
@@ -185,6 +218,7 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	s->l.want_ranges = 1;
 	err = dump_all(a, &s->l);
 	if (err) {
 		hw_agent__free_socks(s);
@@ -214,8 +248,8 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		}
 		to_addr(&c->addr, d);
 		c->netns = s->l.netns[i];
-		c->direction = is_listening(&s->l, c->netns, d->sport) ? HW_DIR_INGRESS
-									: HW_DIR_EGRESS;
+		c->direction = hw_sockdiag__direction(is_listening(&s->l, c->netns, d->sport),
+						      d->sport, d->dport, range_of(&s->l, c->netns));
 		c->from_snapshot = 1;
 		{
 			__u32 pid = owner_get(&s->o, d->inode);
@@ -263,6 +297,7 @@ void hw_agent__free_socks(struct hw_sock_snapshot *s)
 		return;
 	free(s->l.v);
 	free(s->l.netns);
+	free(s->l.ranges);
 	free(s->o.ino);
 	free(s->o.pid);
 	free(s);

@@ -380,3 +380,60 @@ def test_owner_named_after_it_exited():
              "owner entity id kept after its exit and expiry")
     check_eq(get(d[0], "process.executable"), os.path.realpath(PY), "owner executable kept")
     check_eq(get(d[0], "source.bytes"), 42, "bytes sent by the inheriting child")
+
+
+ONESHOT = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+print('ready', flush=True)
+c, peer = s.accept()
+s.close()  # a one-shot bind shell: no listener left, only the accepted connection
+print(peer[1], flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_snapshot_direction_of_accepted_connection_without_listener():
+    """Finding 6: a connection accepted before the agent started, whose listener is gone, was
+    reported as egress from the service port. The ephemeral port range of each namespace (set
+    here to a non-default 20000-20999 in both) tells the two ends apart."""
+    with hw.Lab() as lab:
+        for ns in (lab.a, lab.b):
+            ns.run(["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=20000 20999"],
+                   check=True)
+        server = lab.b.popen([PY, "-c", ONESHOT, "198.18.0.2", "4444"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        holder = None
+        try:
+            check_eq(server.stdout.readline().strip(), "ready", "one-shot server ready")
+            holder = lab.a.popen([PY, "-c", HOLDER, "198.18.0.2", "4444", "0"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            check_eq(holder.stdout.readline().strip(), "sent", "client connected")
+            cport = int(server.stdout.readline())
+            check(20000 <= cport <= 20999, "client port %d from lab A's range" % cport)
+            ss = lab.b.run(["ss", "-Htln"], stdout=subprocess.PIPE, text=True).stdout
+            check(":4444" not in ss, "no listener left on 4444: %r" % ss)
+            with Agent() as agent:
+                for pid in (server.pid, holder.pid):
+                    agent.wait_for(lambda e: get(e, "event.action") == "existing_connection"
+                                   and get(e, "process.pid") == pid, timeout=15)
+        finally:
+            for p in (holder, server):
+                if p and p.poll() is None:
+                    p.kill()
+                    p.wait()
+    events = agent.events()
+    srv = net(events, "existing_connection", server.pid)
+    check_eq(len(srv), 1, "the accepted connection of the one-shot server")
+    check_eq(get(srv[0], "network.direction"), "ingress", "direction of the accepted end")
+    check_eq((get(srv[0], "source.ip"), get(srv[0], "source.port")), ("198.18.0.1", cport),
+             "source: the client")
+    check_eq((get(srv[0], "destination.ip"), get(srv[0], "destination.port")),
+             ("198.18.0.2", 4444), "destination: the service port here")
+    cli = net(events, "existing_connection", holder.pid)
+    check_eq(len(cli), 1, "the client's end")
+    check_eq(get(cli[0], "network.direction"), "egress", "direction of the connecting end")
+    check_eq((get(cli[0], "destination.ip"), get(cli[0], "destination.port")),
+             ("198.18.0.2", 4444), "client destination")
