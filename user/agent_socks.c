@@ -20,41 +20,12 @@
 #define TCP_STATE_LISTEN      10
 #define IPPROTO_TCP_NUM       6
 
-struct netns_range {
-	__u32 netns;
-	struct hw_port_range r;
-};
-
 struct sock_list {
 	struct hw_diag_sock *v;
 	__u32 *netns; /* per socket */
 	size_t n, cap;
 	__u32 cur_netns;
-	struct netns_range *ranges; /* per namespace, when want_ranges (the snapshot) */
-	size_t nranges;
-	int want_ranges;
 };
-
-/* Notes the ephemeral port range of the namespace just dumped (unknown if unreadable). */
-static void range_add(struct sock_list *l, int netns_fd)
-{
-	struct netns_range *r = realloc(l->ranges, (l->nranges + 1) * sizeof(*r));
-
-	if (!r)
-		return;
-	l->ranges = r;
-	r[l->nranges].netns = l->cur_netns;
-	hw_sockdiag__port_range(netns_fd, &r[l->nranges].r);
-	l->nranges++;
-}
-
-static const struct hw_port_range *range_of(const struct sock_list *l, __u32 netns)
-{
-	for (size_t i = 0; i < l->nranges; i++)
-		if (l->ranges[i].netns == netns)
-			return &l->ranges[i].r;
-	return NULL;
-}
 
 static int collect(const struct hw_diag_sock *s, void *ctx)
 {
@@ -95,8 +66,6 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 	if (a->netns_fd >= 0) {
 		l->cur_netns = a->netns_ino;
 		err = hw_sockdiag__dump(a->netns_fd, collect, l);
-		if (err >= 0 && l->want_ranges)
-			range_add(l, a->netns_fd);
 		return err < 0 ? err : 0;
 	}
 	dir = opendir("/proc");
@@ -132,8 +101,6 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 		seen[nseen++] = (__u32)st.st_ino;
 		l->cur_netns = (__u32)st.st_ino;
 		err = hw_sockdiag__dump(fd, collect, l);
-		if (err >= 0 && l->want_ranges)
-			range_add(l, fd);
 		close(fd);
 		if (err == -ENOMEM)
 			break;
@@ -205,10 +172,74 @@ static __u64 data_sent(const struct hw_diag_sock *s, __u8 direction)
 	return s->bytes_sent >= syn ? s->bytes_sent - syn : 0;
 }
 
+/* The ephemeral port range of each namespace the snapshot needed one for. */
+struct netns_range {
+	__u32 netns;
+	struct hw_port_range r;
+};
+
 struct hw_sock_snapshot {
 	struct sock_list l;
 	struct owners o;
+	struct netns_range *ranges;
+	size_t nranges;
 };
+
+/* /proc/PID/ns/net of a process in namespace netns: pid if it is there, else the first found. */
+static int open_netns_of(__u32 netns, __u32 pid)
+{
+	char path[64];
+	struct stat st;
+	struct dirent *d;
+	DIR *dir;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	if (pid && !stat(path, &st) && (__u32)st.st_ino == netns)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (fd < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
+		if (!stat(path, &st) && (__u32)st.st_ino == netns)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	closedir(dir);
+	return fd;
+}
+
+/* The ephemeral port range of namespace netns (0-0: unknown), read once per namespace. At the
+ * snapshot, before the capability drop: reading another namespace's sysctl means entering it. */
+static const struct hw_port_range *snapshot_range(struct hw_agent *a, struct hw_sock_snapshot *s,
+						  __u32 netns, __u32 owner)
+{
+	struct netns_range *r;
+	int fd;
+
+	for (size_t i = 0; i < s->nranges; i++)
+		if (s->ranges[i].netns == netns)
+			return &s->ranges[i].r;
+	r = realloc(s->ranges, (s->nranges + 1) * sizeof(*r));
+	if (!r)
+		return NULL;
+	s->ranges = r;
+	r += s->nranges++;
+	r->netns = netns;
+	r->r.lo = r->r.hi = 0;
+	if (a->netns_fd >= 0 && netns == a->netns_ino) {
+		hw_sockdiag__port_range(a->netns_fd, &r->r);
+	} else {
+		fd = open_netns_of(netns, owner);
+		if (fd >= 0) {
+			hw_sockdiag__port_range(fd, &r->r);
+			close(fd);
+		}
+	}
+	return &r->r;
+}
 
 int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 {
@@ -218,7 +249,6 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	s->l.want_ranges = 1;
 	err = dump_all(a, &s->l);
 	if (err) {
 		hw_agent__free_socks(s);
@@ -248,12 +278,15 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		}
 		to_addr(&c->addr, d);
 		c->netns = s->l.netns[i];
-		c->direction = hw_sockdiag__direction(is_listening(&s->l, c->netns, d->sport),
-						      d->sport, d->dport, range_of(&s->l, c->netns));
 		c->from_snapshot = 1;
 		{
 			__u32 pid = owner_get(&s->o, d->inode);
+			int listening = is_listening(&s->l, c->netns, d->sport);
+			const struct hw_port_range *r;
 
+			/* no listener: the port ranges tell (hw_sockdiag__direction) */
+			r = listening ? NULL : snapshot_range(a, s, c->netns, pid);
+			c->direction = hw_sockdiag__direction(listening, d->sport, d->dport, r);
 			hw_conn__set_owner(a, c, pid ? hw_proc_table__live(a->procs, pid) : NULL,
 					   pid, 0);
 		}
@@ -297,7 +330,7 @@ void hw_agent__free_socks(struct hw_sock_snapshot *s)
 		return;
 	free(s->l.v);
 	free(s->l.netns);
-	free(s->l.ranges);
+	free(s->ranges);
 	free(s->o.ino);
 	free(s->o.pid);
 	free(s);

@@ -419,6 +419,9 @@ def test_snapshot_direction_of_accepted_connection_without_listener():
                 for pid in (server.pid, holder.pid):
                     agent.wait_for(lambda e: get(e, "event.action") == "existing_connection"
                                    and get(e, "process.pid") == pid, timeout=15)
+            with Agent("--netns", lab.b.path) as scoped:  # the range through --netns
+                scoped.wait_for(lambda e: get(e, "event.action") == "existing_connection",
+                                timeout=15)
         finally:
             for p in (holder, server):
                 if p and p.poll() is None:
@@ -432,6 +435,11 @@ def test_snapshot_direction_of_accepted_connection_without_listener():
              "source: the client")
     check_eq((get(srv[0], "destination.ip"), get(srv[0], "destination.port")),
              ("198.18.0.2", 4444), "destination: the service port here")
+    srv = net(scoped.events(), "existing_connection")
+    check_eq(len(srv), 1, "the accepted connection, agent scoped to the server's namespace")
+    check_eq((get(srv[0], "network.direction"), get(srv[0], "source.port"),
+              get(srv[0], "destination.port")), ("ingress", cport, 4444),
+             "direction with --netns")
     cli = net(events, "existing_connection", holder.pid)
     check_eq(len(cli), 1, "the client's end")
     check_eq(get(cli[0], "network.direction"), "egress", "direction of the connecting end")

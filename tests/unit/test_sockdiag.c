@@ -503,7 +503,7 @@ TEST(sockdiag_direction_decision)
 	CHECK_EQ(hw_sockdiag__direction(1, 50000, 50001, &r), HW_DIR_INGRESS); /* listener wins */
 	/* one-shot bind shell: listener closed after its accept */
 	CHECK_EQ(hw_sockdiag__direction(0, 4444, 40000, &r), HW_DIR_INGRESS);
-	CHECK_EQ(hw_sockdiag__direction(0, 22, 32768, &r), HW_DIR_INGRESS);    /* range edges */
+	CHECK_EQ(hw_sockdiag__direction(0, 22, 32768, &r), HW_DIR_INGRESS); /* range edges */
 	CHECK_EQ(hw_sockdiag__direction(0, 32767, 60999, &r), HW_DIR_INGRESS);
 	/* an ordinary client: ephemeral port here, service port there */
 	CHECK_EQ(hw_sockdiag__direction(0, 40000, 4444, &r), HW_DIR_EGRESS);
@@ -556,8 +556,9 @@ TEST(sockdiag_port_range_per_netns)
 	CHECK(hw_sockdiag__port_range(9999, &r) < 0);
 	CHECK_EQ(r.lo, 0);
 	if (geteuid() != 0) {
-		printf("    note: not root, the other-namespace part of sockdiag_port_range_per_netns "
-		       "skipped\n");
+		printf(
+		    "    note: not root, the other-namespace part of sockdiag_port_range_per_netns "
+		    "skipped\n");
 		return;
 	}
 	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);

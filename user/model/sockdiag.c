@@ -271,6 +271,11 @@ close_orig:
 	return err;
 }
 
+static int diag_socket_in(int netns_fd)
+{
+	return open_in_netns(netns_fd, diag_socket);
+}
+
 int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
 {
 	static const struct {
@@ -289,7 +294,7 @@ int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
 	buf = malloc(SD_BUF_LEN);
 	if (!buf)
 		return -ENOMEM;
-	fd = netns_fd >= 0 ? open_in_netns(netns_fd, diag_socket) : diag_socket();
+	fd = netns_fd >= 0 ? diag_socket_in(netns_fd) : diag_socket();
 	if (fd < 0) {
 		err = fd;
 		goto free_buf;
@@ -345,8 +350,7 @@ static int ephemeral(const struct hw_port_range *r, __u16 port)
 	return port >= r->lo && port <= r->hi;
 }
 
-__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport,
-			    const struct hw_port_range *r)
+__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport, const struct hw_port_range *r)
 {
 	if (listening)
 		return HW_DIR_INGRESS;

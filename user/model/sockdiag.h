@@ -53,8 +53,7 @@ int hw_sockdiag__port_range(int netns_fd, struct hw_port_range *r);
  * picked, to a service port here, whose listener is gone: a one-shot `nc -l`), else egress.
  * The peer's range is taken to be this namespace's (both are 32768-60999 by default); r NULL
  * or 0-0: the listener alone decides. */
-__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport,
-			    const struct hw_port_range *r);
+__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport, const struct hw_port_range *r);
 
 typedef void (*hw_sockdiag_owner_cb)(__u32 inode, __u32 pid, void *ctx);
 
