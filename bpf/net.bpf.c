@@ -503,15 +503,21 @@ static __always_inline int hw_udp_send_enter(long fd, __u64 uarg, __u32 len, __u
 	return 0;
 }
 
-/* A route lookup of the current thread: reported when it is the output route of a datagram
- * of the UDP send in flight. */
-static __always_inline void hw_udp_route(struct hw_udp_send *s, __u8 proto, int iif,
-					 __u16 sport_be, const struct hw_sock_addr *dst)
+/* An output route lookup of a UDP flow in the current thread: reported when the thread is in
+ * a UDP send and the flow leaves from that socket's port. The handlers read the tp_btf
+ * arguments directly (CO-RE relocated loads, no helper call): most lookups (TCP, input
+ * routes) leave after two loads. */
+static __always_inline void hw_udp_route(__u16 sport_be, const struct hw_sock_addr *dst)
 {
-	struct sock *sk = (struct sock *)s->sk;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_udp_send *s;
+	struct sock *sk;
 
-	if (proto != IPPROTO_UDP || iif != LOOPBACK_IFINDEX ||
-	    sport_be != BPF_CORE_READ((struct inet_sock *)sk, inet_sport))
+	s = bpf_map_lookup_elem(&udp_sending, &tid);
+	if (!s)
+		return;
+	sk = (struct sock *)s->sk;
+	if (sport_be != BPF_CORE_READ((struct inet_sock *)sk, inet_sport))
 		return;
 	s->seen++;
 	hw_udp_report(sk, dst);
@@ -520,17 +526,14 @@ static __always_inline void hw_udp_route(struct hw_udp_send *s, __u8 proto, int 
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(handle_fib_lookup, __u32 tb_id, const struct flowi4 *flp)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct hw_udp_send *s = bpf_map_lookup_elem(&udp_sending, &tid);
 	struct hw_sock_addr dst = {.family = AF_INET};
 
-	if (!s)
+	if (flp->__fl_common.flowic_proto != IPPROTO_UDP ||
+	    flp->__fl_common.flowic_iif != LOOPBACK_IFINDEX)
 		return 0;
-	bpf_core_read(dst.daddr, 4, &flp->daddr);
-	dst.dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
-	hw_udp_route(s, BPF_CORE_READ(flp, __fl_common.flowic_proto),
-		     BPF_CORE_READ(flp, __fl_common.flowic_iif), BPF_CORE_READ(flp, uli.ports.sport),
-		     &dst);
+	__builtin_memcpy(dst.daddr, &flp->daddr, 4);
+	dst.dport = bpf_ntohs(flp->uli.ports.dport);
+	hw_udp_route(flp->uli.ports.sport, &dst);
 	return 0;
 }
 
@@ -538,17 +541,14 @@ SEC("tp_btf/fib6_table_lookup")
 int BPF_PROG(handle_fib6_lookup, const struct net *net, const struct fib6_result *res,
 	     struct fib6_table *table, const struct flowi6 *flp)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct hw_udp_send *s = bpf_map_lookup_elem(&udp_sending, &tid);
 	struct hw_sock_addr dst = {.family = AF_INET6};
 
-	if (!s)
+	if (flp->__fl_common.flowic_proto != IPPROTO_UDP ||
+	    flp->__fl_common.flowic_iif != LOOPBACK_IFINDEX)
 		return 0;
-	bpf_core_read(dst.daddr, 16, &flp->daddr);
-	dst.dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
-	hw_udp_route(s, BPF_CORE_READ(flp, __fl_common.flowic_proto),
-		     BPF_CORE_READ(flp, __fl_common.flowic_iif), BPF_CORE_READ(flp, uli.ports.sport),
-		     &dst);
+	bpf_probe_read_kernel(dst.daddr, 16, &flp->daddr);
+	dst.dport = bpf_ntohs(flp->uli.ports.dport);
+	hw_udp_route(flp->uli.ports.sport, &dst);
 	return 0;
 }
 

@@ -215,17 +215,24 @@ def test_udp_destinations_on_untouched_pages_and_sendmmsg():
     copy, and a sendmmsg longer than any fixed bound too."""
     to = ["127.0.0.%d" % i for i in (2, 3, 4)]
     batch = ["127.0.0.%d" % i for i in range(10, 30)]  # 20: more than the fallback reads
+    six = ["[::1]:5404", "[::ffff:127.0.0.5]:5404"]  # dual-stack socket: v6 and v4-mapped
     with hw.Netns("udp") as ns, Agent() as agent:
         untouched, sent = udpsend(ns, "sendto", *["%s:5401" % ip for ip in to])
         check_eq((untouched, sent), (3, 3), "3 sockaddrs on unmapped pages, 3 datagrams sent")
         untouched, sent = udpsend(ns, "sendmmsg", *["%s:5402" % ip for ip in batch])
         check_eq((untouched, sent), (2, 20), "sendmmsg from unmapped pages, 20 datagrams")
+        check_eq(udpsend(ns, "sendto", *six), (2, 2), "IPv6 sendto from unmapped pages")
+        check_eq(udpsend(ns, "sendmmsg", *[d.replace("5404", "5405") for d in six]), (2, 2),
+                 "IPv6 sendmmsg from unmapped pages")
         agent.wait_for(lambda e: len(flows_of(agent.events(), 5402)) >= 20
-                       and len(flows_of(agent.events(), 5401)) >= 3, timeout=15)
+                       and len(flows_of(agent.events(), 5401)) >= 3
+                       and len(flows_of(agent.events(), 5405)) >= 2, timeout=15)
         time.sleep(0.3)
     events = agent.events()
     check_eq(flows_of(events, 5401), sorted(to), "one udp_flow per sendto destination")
     check_eq(flows_of(events, 5402), sorted(batch), "one udp_flow per sendmmsg destination")
+    check_eq(flows_of(events, 5404), ["127.0.0.5", "::1"], "IPv6 and v4-mapped sendto")
+    check_eq(flows_of(events, 5405), ["127.0.0.5", "::1"], "IPv6 and v4-mapped sendmmsg")
     f = [e for e in net(events, "udp_flow") if get(e, "destination.port") == 5402][0]
     check_eq(get(f, "network.transport"), "udp", "transport")
     check_eq(get(f, "network.direction"), "egress", "direction")
