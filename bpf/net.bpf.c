@@ -467,10 +467,11 @@ out:
  * so every message of a sendmmsg is seen whatever its length. A lookup counts for the send
  * when it is an output lookup (iif loopback) of a UDP flow from the socket's own port (an ICMP
  * error computed in a softirq of the same thread is not). A send without a lookup (broadcast
- * or link-local multicast with an output interface set, a connected IPv6 socket's cached
- * route) falls back, at sys_exit, to user memory: the kernel has just read it, so its page is
- * mapped; what still cannot be read, and sendmmsg messages past HW_MMSG_MAX, are counted in
- * HW_STAT_ERR_READ (read_errors in agent-stopped). The device-level tracepoints
+ * or link-local multicast with an output interface set, a route the socket cached) falls
+ * back, at sys_exit, to user memory: the kernel has just read it, so its page is mapped; what
+ * still cannot be read, and sendmmsg messages past HW_MMSG_MAX, are counted in
+ * HW_STAT_ERR_READ (read_errors in agent-stopped). Only that fallback can be misled by a
+ * thread rewriting the address after the kernel's copy. The device-level tracepoints
  * (net:net_dev_queue) were not used: a datagram waiting for ARP leaves from a softirq, out of
  * the sender's context, and a send that fails before a device is never seen there. */
 #define HW_MMSG_MAX      16 /* sendmmsg messages the user-memory fallback reads */
