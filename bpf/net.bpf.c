@@ -566,7 +566,9 @@ static __always_inline void hw_udp_from_msghdr(struct sock *sk, __u64 umsg)
 		hw_udp_from_user(sk, (__u64)m.msg_name, (__u32)m.msg_namelen);
 }
 
-static __always_inline int hw_udp_send_exit(long ret)
+/* kind: the HW_UDP_* of the calling exit, a constant, so each exit program holds only its
+ * own fallback (the sendmmsg loop alone is most of the verifier's work) */
+static __always_inline int hw_udp_send_exit(long ret, __u8 kind)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct hw_udp_send *p = bpf_map_lookup_elem(&udp_sending, &tid);
@@ -578,15 +580,17 @@ static __always_inline int hw_udp_send_exit(long ret)
 		return 0;
 	s = *p;
 	bpf_map_delete_elem(&udp_sending, &tid);
-	if (ret == -EFAULT)
-		return 0; /* the kernel could not read it either: nothing was sent */
+	/* -EFAULT: the kernel could not read it either, nothing was sent; another kind: a
+	 * marker left by a send whose exit was not seen */
+	if (ret == -EFAULT || s.kind != kind)
+		return 0;
 	sk = (struct sock *)s.sk;
-	if (s.kind == HW_UDP_SENDTO) {
+	if (kind == HW_UDP_SENDTO) {
 		if (!s.seen)
 			hw_udp_from_user(sk, s.uarg, s.len);
 		return 0;
 	}
-	if (s.kind == HW_UDP_SENDMSG) {
+	if (kind == HW_UDP_SENDMSG) {
 		if (!s.seen)
 			hw_udp_from_msghdr(sk, s.uarg);
 		return 0;
@@ -618,7 +622,7 @@ int handle_sendto_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_exit_sendto")
 int handle_sendto_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return hw_udp_send_exit(ctx->ret);
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDTO);
 }
 
 SEC("tp/syscalls/sys_enter_sendmsg")
@@ -630,7 +634,7 @@ int handle_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_exit_sendmsg")
 int handle_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return hw_udp_send_exit(ctx->ret);
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDMSG);
 }
 
 SEC("tp/syscalls/sys_enter_sendmmsg")
@@ -643,5 +647,5 @@ int handle_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_exit_sendmmsg")
 int handle_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return hw_udp_send_exit(ctx->ret);
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDMMSG);
 }
