@@ -350,20 +350,25 @@ static __always_inline int hw_read_sockaddr(struct hw_sock_addr *a, __u64 uaddr,
 	return HW_SA_OTHER;
 }
 
-/* One UDP event per (process, destination), again after hw_udp_reemit_ns. dst: family,
- * daddr and dport of the destination. The caller checked the socket and the task. */
-static __noinline int hw_udp_report(struct sock *sk, const struct hw_sock_addr *dst)
+/* One UDP event per (process, destination), again after hw_udp_reemit_ns: the socket (its
+ * address, a number) and the destination's address (the two halves of daddr) and family <<
+ * 16 | port. A global function, so the verifier checks it once per program, not once per call
+ * (the sendmmsg fallback calls it 16 times); its arguments are numbers, as 5.10 requires. The
+ * caller checked the socket and the task. */
+__noinline int hw_udp_report_addr(__u64 skp, __u64 daddr_lo, __u64 daddr_hi, __u32 family_port)
 {
+	struct sock *sk = (struct sock *)skp;
 	struct hw_udp_key k = {};
 	struct hw_net_event *e;
 	__u64 now = bpf_ktime_get_boot_ns(), *last;
 
-	if (!sk || !dst->dport)
+	if (!sk || !(family_port & 0xffff))
 		return 0;
-	__builtin_memcpy(k.daddr, dst->daddr, 16);
+	__builtin_memcpy(k.daddr, &daddr_lo, 8);
+	__builtin_memcpy(k.daddr + 8, &daddr_hi, 8);
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
-	k.dport = dst->dport;
-	k.family = dst->family;
+	k.dport = (__u16)family_port;
+	k.family = (__u16)(family_port >> 16);
 	last = bpf_map_lookup_elem(&udp_flows, &k);
 	if (last && now - *last < hw_udp_reemit_ns)
 		return 0;
@@ -372,16 +377,25 @@ static __noinline int hw_udp_report(struct sock *sk, const struct hw_sock_addr *
 	e = hw_net_reserve(HW_EV_UDP, sk, 1);
 	if (!e)
 		return 0;
-	__builtin_memcpy(e->addr.daddr, dst->daddr, 16);
-	e->addr.dport = dst->dport;
-	if (dst->family != e->addr.family) {
+	__builtin_memcpy(e->addr.daddr, k.daddr, 16);
+	e->addr.dport = k.dport;
+	if (k.family != e->addr.family) {
 		/* a v4 destination from a dual-stack socket: no v4 source to show */
 		__builtin_memset(e->addr.saddr, 0, 16);
-		e->addr.family = dst->family;
+		e->addr.family = k.family;
 	}
 	e->direction = HW_DIR_EGRESS;
 	hw_net_submit(e);
 	return 0;
+}
+
+static __always_inline void hw_udp_report(struct sock *sk, const struct hw_sock_addr *dst)
+{
+	__u64 lo, hi;
+
+	__builtin_memcpy(&lo, dst->daddr, 8);
+	__builtin_memcpy(&hi, dst->daddr + 8, 8);
+	hw_udp_report_addr((__u64)sk, lo, hi, (__u32)dst->family << 16 | dst->dport);
 }
 
 /* A destination read from user memory at the exit of the send: reported, or counted
