@@ -503,14 +503,26 @@ TEST(stitch_memory_is_bounded)
 	hw_stitch__tick(s, T0 + 2700 * SEC);
 	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.inbound, 1); /* the new one */
-	/* the tables stop at their bound */
-	for (unsigned int i = 0; i < HW_STITCH_TABLE_MAX + 10; i++) {
+	/* one host holds at most HW_STITCH_HOST_HALVES (b has its session already) */
+	for (unsigned int i = 0; i < HW_STITCH_HOST_HALVES + 4; i++) {
 		snprintf(ip, sizeof(ip), "10.%u.%u.%u", 2 + i / 65025, i / 255 % 255, i % 255 + 1);
 		connect_(s, "b", 2700.0, B_IP, 20000 + i % 40000, ip, 22, "", "/usr/bin/ssh", "r");
 	}
 	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.outbound, HW_STITCH_HOST_HALVES - 1);
+	CHECK_EQ(st.host_full, 5);
+	CHECK_EQ(st.table_full, 0);
+	/* the tables stop at their bound */
+	for (unsigned int i = 0; i < HW_STITCH_TABLE_MAX + 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "h%u", i / HW_STITCH_HOST_HALVES);
+		snprintf(ip, sizeof(ip), "10.%u.%u.%u", 2 + i / 65025, i / 255 % 255, i % 255 + 1);
+		connect_(s, name, 2700.0, B_IP, 20000 + i % 40000, ip, 22, "", "/usr/bin/ssh", "r");
+	}
+	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.outbound, HW_STITCH_TABLE_MAX);
-	CHECK_EQ(st.table_full, 10);
+	CHECK_EQ(st.table_full, HW_STITCH_HOST_HALVES + 10 - 1);
 	CHECK_EQ(seen.n, 0);
 	hw_stitch__free(s);
 }

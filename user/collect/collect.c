@@ -26,6 +26,7 @@
 #include "output/sink.h"
 #include "output/text.h"
 #include "parse.h"
+#include "stream/url.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
@@ -40,6 +41,7 @@
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
+#define LINE_MAX_BYTES	(1 << 20) /* a line of --replay, as a message: the reader's limit */
 
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
@@ -220,6 +222,9 @@ static void state_line(struct collector *c, const char *action, int final)
 		"messages", "events", "hosts", "alerts", "hop_chains", "hops", "malformed",
 		"skipped", "failed", "acked", "ack_errors", "fetch_errors", "published",
 		"publish_errors", "lost_output", "stitch_expired", "stitch_table_full",
+		"identity_refused", "hosts_full", "idle_hosts", "evictions", "memory_evictions",
+		"alerts_dropped", "clamped", "ticks", "memory", "stitch_host_full",
+		"stitch_refused",
 	};
 	/* clang-format on */
 	struct hw_fleet_stats fs;
@@ -232,6 +237,8 @@ static void state_line(struct collector *c, const char *action, int final)
 		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, ss.hops, fs.malformed,
 		fs.skipped, fs.failed, c->acked, c->ack_errors, c->fetch_errors, c->published,
 		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
+		fs.identity, fs.hosts_full, fs.idle, fs.evictions, fs.memory_evictions,
+		fs.alerts_dropped, fs.clamped, fs.ticks, fs.memory, ss.host_full, ss.refused,
 	};
 	/* clang-format on */
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
@@ -240,7 +247,7 @@ static void state_line(struct collector *c, const char *action, int final)
 
 	hw_format_time(wall_ns(), ts);
 	if (c->text) {
-		char line[1024];
+		char line[2048];
 		int off;
 
 		ts[23] = 0;
@@ -312,6 +319,15 @@ static void summary(struct collector *c)
 			c->acked, c->published, c->publish_errors);
 	if (c->lost_output)
 		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
+	if (fs.identity || fs.hosts_full || ss.refused)
+		fprintf(stderr, "; refused: %llu lines not of their host's pinned identity, %llu of "
+			"hosts beyond the maximum, %llu claims on other hosts' addresses",
+			fs.identity, fs.hosts_full, ss.refused);
+	if (fs.evictions || fs.memory_evictions || fs.idle || fs.alerts_dropped || fs.clamped)
+		fprintf(stderr, "; limits: %llu engines started afresh over collect.host_memory_max, "
+			"%llu over collect.memory_max, %llu idle hosts forgotten, %llu alerts over "
+			"collect.host_alerts dropped, %llu event times bounded",
+			fs.evictions, fs.memory_evictions, fs.idle, fs.alerts_dropped, fs.clamped);
 	fputc('\n', stderr);
 }
 
@@ -335,18 +351,52 @@ static void handle_signals(struct collector *c)
 
 /* --- --replay ----------------------------------------------------------------------------- */
 
+/* One line of in into buf[LINE_MAX_BYTES + 1], newline dropped. Returns its length, -1 at the
+ * end of the input, or -2 for a line longer than LINE_MAX_BYTES: read no further than that,
+ * the rest of it skipped up to its newline. */
+static long read_line(FILE *in, char *buf)
+{
+	long n = 0;
+	int ch;
+
+	while ((ch = getc_unlocked(in)) != EOF && ch != '\n') {
+		if (n == LINE_MAX_BYTES) {
+			while ((ch = getc_unlocked(in)) != EOF && ch != '\n')
+				;
+			return -2;
+		}
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && !n)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
 static int replay_file(struct collector *c, const char *name, FILE *in)
 {
-	char *line = NULL, why[300], where[600];
-	size_t cap = 0;
-	ssize_t len;
+	char *line = malloc(LINE_MAX_BYTES + 1), why[300], where[600];
+	long len;
 	unsigned long long lineno = 0;
 	int ret = 0;
 
-	while (!stop_requested && (len = getline(&line, &cap, in)) >= 0) {
+	if (!line) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	while (!stop_requested && (len = read_line(in, line)) != -1) {
 		int r;
 
 		lineno++;
+		hw_fleet__bound(c->fleet, wall_ns()); /* nothing recorded is from the future */
+		if (len == -2) {
+			/* refused as the reader would, without holding it */
+			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
+			snprintf(why, sizeof(why), "line longer than %d bytes", LINE_MAX_BYTES);
+			hw_fleet__refuse(c->fleet);
+			report_malformed(c, where, why);
+			continue;
+		}
 		r = hw_fleet__feed(c->fleet, NULL, line, (size_t)len, why, sizeof(why));
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
@@ -404,13 +454,15 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 static void set_error(struct collector *c, const char *what, natsStatus st, jsErrCode jerr)
 {
 	const char *last = nats_GetLastError(NULL);
+	char raw[sizeof(c->last_error)];
 
 	if (jerr)
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s (JetStream error %d)", what,
+		snprintf(raw, sizeof(raw), "%s: %s (JetStream error %d)", what,
 			 last && last[0] ? last : natsStatus_GetText(st), (int)jerr);
 	else
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s", what,
+		snprintf(raw, sizeof(raw), "%s: %s", what,
 			 last && last[0] ? last : natsStatus_GetText(st));
+	hw_url__redact(raw, c->last_error, sizeof(c->last_error)); /* libnats may quote a URL */
 }
 
 /* The stream (created as the agents create it when missing), the durable consumer (created
@@ -560,8 +612,9 @@ static void handle_batch(struct collector *c, natsMsgList *list)
 
 static int run_nats(struct collector *c, unsigned long long deadline)
 {
-	unsigned long long next_setup = 0, last_msg = mono_ns(), now, next_check = 0;
+	unsigned long long next_setup = 0, now, next_check = 0;
 	int reported_error = 0, ret = 0;
+	char url[1024];
 
 	snprintf(c->filter, sizeof(c->filter), "%s.*.events", c->cfg->nats_subject);
 	if (nats_connect(c)) {
@@ -583,7 +636,8 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 					r = setup(c);
 				else
 					snprintf(c->last_error, sizeof(c->last_error),
-						 "cannot connect to '%s'", c->cfg->nats_url);
+						 "cannot connect to '%s'",
+						 hw_url__redact(c->cfg->nats_url, url, sizeof(url)));
 				next_setup = now + RETRY_MS * NS_PER_MS;
 			}
 			if (r == -2) {
@@ -612,9 +666,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		}
 		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
 		if (st == NATS_OK && list.Count > 0) {
+			/* the collector's clock: event times are bounded by it */
+			hw_fleet__tick(c->fleet, wall_ns());
 			handle_batch(c, &list);
 			natsMsgList_Destroy(&list);
-			last_msg = mono_ns();
 			continue;
 		}
 		natsMsgList_Destroy(&list);
@@ -637,13 +692,11 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 				continue;
 			}
 		}
-		/* no events: the fleet's clock goes on, so an alert waiting for a login fires */
-		if (hw_fleet__now(c->fleet)) {
-			now = mono_ns();
-			hw_fleet__tick(c->fleet, hw_fleet__now(c->fleet) + (now - last_msg));
-			if (hw_sink__flush(c->out))
-				c->lost_output++;
-		}
+		/* no events: the collector's clock goes on, so an alert waiting for a login fires
+		 * and silent hosts are forgotten */
+		hw_fleet__tick(c->fleet, wall_ns());
+		if (hw_sink__flush(c->out))
+			c->lost_output++;
 	}
 	if (!c->subscribed_once && !ret) {
 		fprintf(stderr, "hopwatch: never consumed from NATS: %s\n", c->last_error);

@@ -13,8 +13,10 @@
 
 #include "collect/stitch.h"
 
-#define NS_PER_SEC 1000000000ULL
-#define SWEEP_NS   (30 * NS_PER_SEC) /* how often old halves are looked for */
+#define NS_PER_SEC  1000000000ULL
+#define SWEEP_NS    (30 * NS_PER_SEC) /* how often old halves are looked for (collector's clock) */
+#define SWEEP_FACTS 65536	      /* or after this many facts (files have no such clock) */
+#define ROOM_FACTS  4096	      /* a full table is swept at most once per this many facts */
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
@@ -113,11 +115,24 @@ static uint64_t fnv_u64(uint64_t h, unsigned long long v)
 
 /* --- the records ------------------------------------------------------------------------- */
 
+struct st_in;
+
 struct st_host {
 	struct hnode node;	 /* by id and name */
-	unsigned long long last; /* its latest fact: the clock sessions age by */
+	struct st_in *ins;	 /* its inbound halves */
+	unsigned long long last; /* its latest fact: its clock, that its halves age by */
+	unsigned int halves;	 /* held now: at most HW_STITCH_HOST_HALVES */
+	int naddrs;		 /* addresses it showed as its own (listeners, accepts) */
+	char addrs[HW_STITCH_HOST_ADDRS][HW_FACT_IP_LEN];
 	char id[sizeof(((struct hw_fact *)0)->host_id)];
 	char name[sizeof(((struct hw_fact *)0)->host_name)];
+};
+
+/* The first host that showed an address as its own: it wins a hop over later claimants. */
+struct st_owner {
+	struct hnode node;
+	struct st_host *host;
+	char ip[HW_FACT_IP_LEN];
 };
 
 /* client -> server, addresses in canonical text (IPv4-mapped IPv6 as IPv4) */
@@ -135,6 +150,7 @@ struct st_out {
 	struct st_in *in; /* the inbound half: then it is a hop */
 	struct tuple t;
 	unsigned long long ts;
+	unsigned long long arrived; /* the collector's clock when it came, 0 unknown */
 	int approx; /* ts is when the agent found it (a snapshot), not when it was made */
 	unsigned int pid;
 	char session[HW_FACT_ID_LEN];
@@ -151,10 +167,13 @@ struct st_in {
 	struct st_host *host;
 	struct st_out *out;
 	struct st_in *pending_prev, *pending_next; /* waiting for a login to alert */
+	struct st_in *host_prev, *host_next;	    /* its host's list */
 	struct tuple t;
 	unsigned long long ts;	    /* the accept, or the session's start */
 	unsigned long long ended;   /* logout or close; 0 open */
-	unsigned long long pending; /* since when its alert waits; 0 none */
+	unsigned long long pending; /* since when its alert waits (its host's clock); 0 none */
+	unsigned long long pending_tick; /* and by the collector's clock, 0 unknown */
+	unsigned long long arrived;	  /* the collector's clock when it came, 0 unknown */
 	int approx, have_session, allowed;
 	int fired; /* hops in the last alert of the chain that ends here */
 	unsigned int visit, walk;
@@ -171,9 +190,11 @@ struct hw_stitch {
 	const struct hw_config *cfg;
 	hw_alert_fn fn;
 	void *ctx;
-	struct htab hosts, outs, outs_by_session, ins, ins_by_session;
+	struct htab hosts, owners, outs, outs_by_session, ins, ins_by_session;
 	struct st_in *pending; /* list of halves whose alert waits for a login */
+	/* the collector's clock (hw_stitch__tick), not any host's: 0 until ticked */
 	unsigned long long now, last_sweep;
+	unsigned long long facts, swept_at, room_at; /* facts fed; at the last sweeps */
 	unsigned int gen, walk;
 	struct hw_stitch_stats st;
 };
@@ -313,6 +334,63 @@ static struct st_host *host_of(struct hw_stitch *s, const struct hw_fact *f)
 	return host;
 }
 
+/* --- addresses hosts own ------------------------------------------------------------------ */
+
+static int owns(const struct st_host *h, const char *ip)
+{
+	int n = h->naddrs < HW_STITCH_HOST_ADDRS ? h->naddrs : HW_STITCH_HOST_ADDRS;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(h->addrs[i], ip))
+			return 1;
+	return 0;
+}
+
+static struct st_owner *owner_of(const struct hw_stitch *s, const char *ip)
+{
+	uint64_t h = fnv_str(FNV0, ip);
+
+	for (struct hnode *n = htab_first(&s->owners, h); n; n = htab_next(n, h)) {
+		struct st_owner *o = container_of(n, struct st_owner, node);
+
+		if (!strcmp(o->ip, ip))
+			return o;
+	}
+	return NULL;
+}
+
+/* host's half for a connection to ip may stand against another host's: ip's first owner wins */
+static int first_owner(const struct hw_stitch *s, const struct st_host *host, const char *ip)
+{
+	const struct st_owner *o = owner_of(s, ip);
+
+	return o && o->host == host;
+}
+
+/* The host showed ip (any spelling) as its own: a listener on it, a connection accepted on it.
+ * The last HW_STITCH_HOST_ADDRS are remembered. */
+static void own(struct hw_stitch *s, struct st_host *host, const char *raw)
+{
+	char ip[HW_FACT_IP_LEN];
+	struct st_owner *o;
+
+	if (canon_ip(raw, ip) || local_only(ip) || owns(host, ip))
+		return;
+	copy(host->addrs[host->naddrs % HW_STITCH_HOST_ADDRS], HW_FACT_IP_LEN, ip);
+	host->naddrs++;
+	if (host->naddrs == 2 * HW_STITCH_HOST_ADDRS)
+		host->naddrs = HW_STITCH_HOST_ADDRS; /* the same slots, no overflow */
+	if (owner_of(s, ip) || s->owners.n >= HW_STITCH_TABLE_MAX)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return;
+	o->host = host;
+	copy(o->ip, sizeof(o->ip), ip);
+	if (htab_add(&s->owners, &o->node, fnv_str(FNV0, ip)))
+		free(o);
+}
+
 /* --- freeing ------------------------------------------------------------------------------ */
 
 static void pending_drop(struct hw_stitch *s, struct st_in *in)
@@ -326,7 +404,7 @@ static void pending_drop(struct hw_stitch *s, struct st_in *in)
 	if (in->pending_next)
 		in->pending_next->pending_prev = in->pending_prev;
 	in->pending_prev = in->pending_next = NULL;
-	in->pending = 0;
+	in->pending = in->pending_tick = 0;
 }
 
 static void in_free(struct hw_stitch *s, struct st_in *in)
@@ -338,6 +416,13 @@ static void in_free(struct hw_stitch *s, struct st_in *in)
 	if (in->have_session)
 		htab_del(&s->ins_by_session, &in->by_session);
 	s->st.inbound--;
+	in->host->halves--;
+	if (in->host_prev)
+		in->host_prev->host_next = in->host_next;
+	else
+		in->host->ins = in->host_next;
+	if (in->host_next)
+		in->host_next->host_prev = in->host_prev;
 	free(in);
 }
 
@@ -349,9 +434,19 @@ static void out_free(struct hw_stitch *s, struct st_out *o)
 	if (o->session[0])
 		htab_del(&s->outs_by_session, &o->by_session);
 	s->st.outbound--;
+	o->host->halves--;
 	free(o);
 }
 
+/* Past age by the collector's clock: since the half came (or, not known, its time). */
+static int aged(const struct hw_stitch *s, unsigned long long arrived, unsigned long long ts,
+		unsigned long long age)
+{
+	return s->now && s->now > (arrived ? arrived : ts) + age;
+}
+
+/* Halves age by their own host's clock (no other host's clock moves them), and by the
+ * collector's: a host that went quiet keeps nothing for ever. */
 static void sweep_in(struct hnode *n, void *ctx)
 {
 	struct hw_stitch *s = ctx;
@@ -362,9 +457,12 @@ static void sweep_in(struct hnode *n, void *ctx)
 	if (in->have_session && !in->ended) /* open: hops may still leave it */
 		old = host_now > in->ts + HW_STITCH_OPEN_NS;
 	else if (in->have_session) /* ended: late events of hops out of it may still come */
-		old = host_now > in->ended + HW_STITCH_ENDED_NS || s->now > end + HW_STITCH_OPEN_NS;
+		old = host_now > in->ended + HW_STITCH_ENDED_NS ||
+		      aged(s, in->arrived, end, HW_STITCH_OPEN_NS);
 	else /* an accept: its session or its outbound half may still come */
-		old = s->now > end + HW_STITCH_WAIT_NS && !in->pending;
+		old = (host_now > end + HW_STITCH_WAIT_NS ||
+		       aged(s, in->arrived, end, HW_STITCH_WAIT_NS)) &&
+		      !in->pending;
 	if (old) {
 		in_free(s, in);
 		s->st.expired++;
@@ -377,7 +475,8 @@ static void sweep_out(struct hnode *n, void *ctx)
 	struct st_out *o = container_of(n, struct st_out, by_tuple);
 
 	/* a hop's outbound half lives as long as its inbound half */
-	if (!o->in && s->now > o->ts + HW_STITCH_WAIT_NS) {
+	if (!o->in && (o->host->last > o->ts + HW_STITCH_WAIT_NS ||
+		       aged(s, o->arrived, o->ts, HW_STITCH_WAIT_NS))) {
 		out_free(s, o);
 		s->st.expired++;
 	}
@@ -385,9 +484,10 @@ static void sweep_out(struct hnode *n, void *ctx)
 
 static void sweep(struct hw_stitch *s, int force)
 {
-	if (!force && s->now < s->last_sweep + SWEEP_NS)
+	if (!force && s->now < s->last_sweep + SWEEP_NS && s->facts < s->swept_at + SWEEP_FACTS)
 		return;
 	s->last_sweep = s->now;
+	s->swept_at = s->facts;
 	htab_each(&s->ins, sweep_in, s);
 	htab_each(&s->outs, sweep_out, s);
 }
@@ -485,7 +585,7 @@ static void emit(struct hw_stitch *s, struct st_in *const *v, int n)
 	technique(&a, "T1021");
 	for (int i = n - 1; i >= 0; i--)
 		technique(&a, port_technique(v[i]->t.sport));
-	a.ts = s->now;
+	a.ts = end->host->last ? end->host->last : s->now; /* the chain end's clock */
 	a.host_id = end->host->id;
 	a.host_name = end->host->name;
 	if (end->have_session) {
@@ -549,6 +649,16 @@ static void emit(struct hw_stitch *s, struct st_in *const *v, int n)
 		s->fn(&a, s->ctx);
 }
 
+/* An accepted last hop waited long enough for its login: by its host's clock, or by the
+ * collector's (its host said nothing more). */
+static int login_waited(const struct hw_stitch *s, const struct st_in *in)
+{
+	unsigned long long base = in->pending_tick ? in->pending_tick : in->pending;
+
+	return in->host->last >= in->pending + HW_STITCH_LOGIN_NS ||
+	       s->now >= base + HW_STITCH_LOGIN_NS;
+}
+
 /* Walks the chain that ends at end back to its origin; alerts when it has two hops or more and
  * is longer than when it last alerted. An accepted connection with no session yet waits for
  * its login (unless force). */
@@ -580,9 +690,10 @@ static void evaluate(struct hw_stitch *s, struct st_in *end, int force)
 	if (n < 2 || n <= end->fired)
 		return;
 	if (!end->have_session && !end->ended && !force &&
-	    (!end->pending || s->now < end->pending + HW_STITCH_LOGIN_NS)) {
+	    (!end->pending || !login_waited(s, end))) {
 		if (!end->pending) {
-			end->pending = s->now ? s->now : 1;
+			end->pending = end->host->last ? end->host->last : 1;
+			end->pending_tick = s->now;
 			end->pending_next = s->pending;
 			if (s->pending)
 				s->pending->pending_prev = end;
@@ -627,7 +738,7 @@ static void pending_run(struct hw_stitch *s, int force)
 
 	for (; in; in = next) {
 		next = in->pending_next;
-		if (force || in->ended || s->now >= in->pending + HW_STITCH_LOGIN_NS) {
+		if (force || in->ended || login_waited(s, in)) {
 			evaluate(s, in, 1);
 			pending_drop(s, in); /* also when its chain broke meanwhile */
 		}
@@ -648,6 +759,21 @@ static unsigned long long dist(unsigned long long a, unsigned long long b)
 	return a > b ? a - b : b - a;
 }
 
+/* Of two inbound halves for one outbound half, the one of the host that owned the server
+ * address first wins; then the nearer in time. */
+static int better_in(const struct hw_stitch *s, const struct st_out *o, const struct st_in *in,
+		     const struct st_in *best)
+{
+	int a = first_owner(s, in->host, in->t.sip), b;
+
+	if (!best)
+		return 1;
+	b = first_owner(s, best->host, best->t.sip);
+	if (a != b)
+		return a > b;
+	return dist(in->ts, o->ts) < dist(best->ts, o->ts);
+}
+
 static void link_out(struct hw_stitch *s, struct st_out *o)
 {
 	uint64_t h = tuple_hash(&o->t);
@@ -659,7 +785,7 @@ static void link_out(struct hw_stitch *s, struct st_out *o)
 		if (in->out || in->host == o->host || !tuple_eq(&in->t, &o->t) ||
 		    !times_match(o, in))
 			continue;
-		if (!best || dist(in->ts, o->ts) < dist(best->ts, o->ts))
+		if (better_in(s, o, in, best))
 			best = in;
 	}
 	if (best) {
@@ -676,16 +802,23 @@ static void link_in(struct hw_stitch *s, struct st_in *in)
 	struct st_out *best = NULL;
 
 	if (!in->out) {
+		/* the first owner of the address takes a hop from a later claimant */
+		int owner = first_owner(s, in->host, in->t.sip);
+
 		for (struct hnode *n = htab_first(&s->outs, h); n; n = htab_next(n, h)) {
 			struct st_out *o = container_of(n, struct st_out, by_tuple);
 
-			if (o->in || o->host == in->host || !tuple_eq(&in->t, &o->t) ||
-			    !times_match(o, in))
+			if ((o->in && (!owner || first_owner(s, o->in->host, o->in->t.sip))) ||
+			    o->host == in->host || !tuple_eq(&in->t, &o->t) || !times_match(o, in))
 				continue;
 			if (!best || dist(o->ts, in->ts) < dist(best->ts, in->ts))
 				best = o;
 		}
 		if (best) {
+			if (best->in) {
+				best->in->out = NULL;
+				s->st.refused++;
+			}
 			best->in = in;
 			in->out = best;
 			s->st.hops++;
@@ -694,14 +827,21 @@ static void link_in(struct hw_stitch *s, struct st_in *in)
 	changed(s, in);
 }
 
-/* Room for one more half in a table of n: old halves are swept first when it is full (at most
- * once a second of the facts' time: a flood must not make every fact cost a sweep). */
-static int room(struct hw_stitch *s, const unsigned long long *n)
+/* Room for one more half of host in a table of n: at most HW_STITCH_HOST_HALVES of one host,
+ * and old halves are swept first when the table is full (at most once per ROOM_FACTS facts: a
+ * flood must not make every fact cost a sweep). */
+static int room(struct hw_stitch *s, struct st_host *host, const unsigned long long *n)
 {
+	if (host->halves >= HW_STITCH_HOST_HALVES) {
+		s->st.host_full++;
+		return 0;
+	}
 	if (*n < HW_STITCH_TABLE_MAX)
 		return 1;
-	if (s->now >= s->last_sweep + NS_PER_SEC)
+	if (!s->room_at || s->facts >= s->room_at + ROOM_FACTS) {
+		s->room_at = s->facts;
 		sweep(s, 1);
+	}
 	if (*n < HW_STITCH_TABLE_MAX)
 		return 1;
 	s->st.table_full++;
@@ -733,7 +873,7 @@ static void out_add(struct hw_stitch *s, const struct hw_fact *f, int snapshot)
 		    (approx || o->approx || near(o->ts, ts, HW_STITCH_SKEW_NS)))
 			return;
 	}
-	if (!room(s, &s->st.outbound))
+	if (!room(s, host, &s->st.outbound))
 		return;
 	o = calloc(1, sizeof(*o));
 	if (!o)
@@ -741,6 +881,7 @@ static void out_add(struct hw_stitch *s, const struct hw_fact *f, int snapshot)
 	o->host = host;
 	o->t = t;
 	o->ts = ts;
+	o->arrived = s->now;
 	o->approx = approx;
 	o->pid = f->pid;
 	copy(o->session, sizeof(o->session), f->session_id);
@@ -759,6 +900,7 @@ static void out_add(struct hw_stitch *s, const struct hw_fact *f, int snapshot)
 		return;
 	}
 	s->st.outbound++;
+	host->halves++;
 	link_out(s, o);
 }
 
@@ -784,7 +926,7 @@ static struct st_in *in_new(struct hw_stitch *s, struct st_host *host, const str
 {
 	struct st_in *in;
 
-	if (!room(s, &s->st.inbound))
+	if (!room(s, host, &s->st.inbound))
 		return NULL;
 	in = calloc(1, sizeof(*in));
 	if (!in)
@@ -792,12 +934,18 @@ static struct st_in *in_new(struct hw_stitch *s, struct st_host *host, const str
 	in->host = host;
 	in->t = *t;
 	in->ts = ts;
+	in->arrived = s->now;
 	in->approx = approx;
 	if (htab_add(&s->ins, &in->by_tuple, tuple_hash(t))) {
 		free(in);
 		return NULL;
 	}
 	s->st.inbound++;
+	host->halves++;
+	in->host_next = host->ins;
+	if (host->ins)
+		host->ins->host_prev = in;
+	host->ins = in;
 	return in;
 }
 
@@ -819,10 +967,13 @@ static void in_accept(struct hw_stitch *s, const struct hw_fact *f, int snapshot
 	unsigned long long ts = f->conn_start ? f->conn_start : f->ts;
 	int approx = snapshot && !f->conn_start;
 
-	if (make_tuple(&t, &f->src, &f->dst) || !admin_port(s, t.sport))
+	if (make_tuple(&t, &f->src, &f->dst))
 		return;
 	host = host_of(s, f);
 	if (!host)
+		return;
+	own(s, host, t.sip); /* it took a connection on that address */
+	if (!admin_port(s, t.sport))
 		return;
 	in = in_find(s, host, &t, ts, approx);
 	if (!in) {
@@ -851,6 +1002,12 @@ static void in_session(struct hw_stitch *s, const struct hw_fact *f)
 	host = host_of(s, f);
 	if (!host)
 		return;
+	/* a session on an address another host showed as its own (a listener, an accept), and
+	 * this one never did, is a claim on that host's connections */
+	if (!owns(host, t.sip) && owner_of(s, t.sip)) {
+		s->st.refused++;
+		return;
+	}
 	in = session_in(s, host, f->session_id);
 	if (!in)
 		in = in_find(s, host, &t, ts, approx);
@@ -904,35 +1061,28 @@ static void in_end(struct hw_stitch *s, const struct hw_fact *f)
 		evaluate(s, in, 1);
 }
 
-struct restart_ctx {
-	struct hw_stitch *s;
-	const struct st_host *host;
-	unsigned long long ts;
-};
-
-static void end_session(struct hnode *n, void *ctx)
-{
-	struct restart_ctx *r = ctx;
-	struct st_in *in = container_of(n, struct st_in, by_tuple);
-
-	if (in->host == r->host && in->have_session && !in->ended)
-		in->ended = r->ts ? r->ts : 1;
-}
-
 /* A restarted agent reports the sessions still open (existing_session), which reopens them;
  * those it does not report ended while it was away. */
 static void agent_started(struct hw_stitch *s, const struct hw_fact *f)
 {
-	struct restart_ctx r = {.s = s, .host = host_of(s, f), .ts = f->ts};
+	struct st_host *host = host_of(s, f);
 
-	if (r.host)
-		htab_each(&s->ins, end_session, &r);
+	for (struct st_in *in = host ? host->ins : NULL; in; in = in->host_next)
+		if (in->have_session && !in->ended)
+			in->ended = f->ts ? f->ts : 1;
+}
+
+static void listener(struct hw_stitch *s, const struct hw_fact *f)
+{
+	struct st_host *host = host_of(s, f);
+
+	if (host && !f->udp)
+		own(s, host, f->src.ip);
 }
 
 void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 {
-	if (f->ts > s->now)
-		s->now = f->ts;
+	s->facts++;
 	if (f->host_id[0]) {
 		switch (f->kind) {
 		case HW_F_CONNECT:
@@ -968,6 +1118,9 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 		case HW_F_AGENT_STARTED:
 			agent_started(s, f);
 			break;
+		case HW_F_LISTEN:
+			listener(s, f);
+			break;
 		default:
 			host_of(s, f); /* its clock */
 			break;
@@ -995,6 +1148,18 @@ void hw_stitch__flush(struct hw_stitch *s)
 void hw_stitch__stats(const struct hw_stitch *s, struct hw_stitch_stats *st)
 {
 	*st = s->st;
+}
+
+size_t hw_stitch__memory(const struct hw_stitch *s)
+{
+	const struct htab *t[] = {&s->hosts, &s->owners, &s->outs, &s->outs_by_session, &s->ins,
+				  &s->ins_by_session};
+	size_t n = sizeof(*s);
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		n += t[i]->nb * sizeof(struct hnode *);
+	return n + s->hosts.n * sizeof(struct st_host) + s->owners.n * sizeof(struct st_owner) +
+	       s->st.outbound * sizeof(struct st_out) + s->st.inbound * sizeof(struct st_in);
 }
 
 struct hw_stitch *hw_stitch__new(const struct hw_config *cfg, hw_alert_fn fn, void *ctx)
@@ -1027,6 +1192,12 @@ static void free_host(struct hnode *n, void *ctx)
 	free(container_of(n, struct st_host, node));
 }
 
+static void free_owner(struct hnode *n, void *ctx)
+{
+	(void)ctx;
+	free(container_of(n, struct st_owner, node));
+}
+
 void hw_stitch__free(struct hw_stitch *s)
 {
 	if (!s)
@@ -1034,6 +1205,8 @@ void hw_stitch__free(struct hw_stitch *s)
 	htab_each(&s->ins, free_in, NULL);
 	htab_each(&s->outs, free_out, NULL);
 	htab_each(&s->hosts, free_host, NULL);
+	htab_each(&s->owners, free_owner, NULL);
+	free(s->owners.b);
 	free(s->ins.b);
 	free(s->ins_by_session.b);
 	free(s->outs.b);
