@@ -13,7 +13,14 @@
 #define TICK_NS	      1000000000ULL /* the agent's tick: at most one a second per host */
 #define TICK_WORK     64	    /* entries a tick may look at per event since the last one */
 #define MINUTE_NS     (60 * TICK_NS)
-#define IDLE_SWEEP_NS (10 * TICK_NS) /* how often silent hosts are looked for */
+#define IDLE_SWEEP_NS (10 * TICK_NS) /* how often silent hosts are looked for (at most) */
+#define RATE_RULES    16	     /* rules whose alerts are counted apart (there are fewer) */
+
+/* A host's alerts of one rule in the current minute */
+struct rate {
+	const char *rule;
+	unsigned long long window, n;
+};
 
 /* A host: the subject token its messages come on, and who it said it is the first time. */
 struct fhost {
@@ -28,7 +35,7 @@ struct fhost {
 	unsigned long long since_tick; /* events since */
 	unsigned long long arrived;    /* the collector's clock at its last message */
 	size_t mem;		       /* its engine's bytes at the last look */
-	unsigned long long window, in_window; /* the minute its alerts are counted in, and them */
+	struct rate rate[RATE_RULES];
 };
 
 struct hw_fleet {
@@ -68,21 +75,30 @@ static struct fhost *find_host(struct hw_fleet *f, const char *token)
 	return h && !strcmp(h->token, token) ? h : NULL;
 }
 
-/* Whether one more alert of h passes: at most collect.host_alerts a minute, by the collector's
- * clock when it has one, else by h's events' times. */
-static int alert_allowed(struct hw_fleet *f, struct fhost *h, unsigned long long ts)
+/* Whether one more alert of h passes: at most collect.host_alerts a minute of each rule (a
+ * flood of one rule does not silence the others), by the collector's clock when it has one,
+ * else by h's events' times. */
+static int alert_allowed(struct hw_fleet *f, struct fhost *h, const struct hw_alert *a)
 {
-	unsigned long long now = f->clock ? f->clock : ts;
+	unsigned long long now = f->clock ? f->clock : a->ts;
+	struct rate *r = NULL;
 
 	if (!h)
 		return 1;
-	if (!h->window || now >= h->window + MINUTE_NS || now < h->window) {
-		h->window = now ? now : 1;
-		h->in_window = 0;
+	for (int i = 0; i < RATE_RULES && !r; i++)
+		if (!h->rate[i].rule || !strcmp(h->rate[i].rule, a->rule_id))
+			r = &h->rate[i];
+	if (!r)
+		r = &h->rate[RATE_RULES - 1]; /* never: fewer rules */
+	if (!r->rule || strcmp(r->rule, a->rule_id) || !r->window ||
+	    now >= r->window + MINUTE_NS || now < r->window) {
+		r->rule = a->rule_id;
+		r->window = now ? now : 1;
+		r->n = 0;
 	}
-	if (h->in_window >= f->cfg->collect_host_alerts)
+	if (r->n >= f->cfg->collect_host_alerts)
 		return 0;
-	h->in_window++;
+	r->n++;
 	return 1;
 }
 
@@ -95,7 +111,7 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 		hw_fleet__subject_token(f->token, sizeof(f->token), a->host_name);
 		h = find_host(f, f->token);
 	}
-	if (!alert_allowed(f, h, a->ts)) {
+	if (!alert_allowed(f, h, a)) {
 		f->st.alerts_dropped++;
 		return;
 	}
@@ -452,7 +468,8 @@ void hw_fleet__tick(struct hw_fleet *f, unsigned long long now)
 	hw_fleet__bound(f, now);
 	if (now > f->clock)
 		f->clock = now;
-	if (f->clock >= f->last_idle_sweep + IDLE_SWEEP_NS) {
+	if (f->clock >= f->last_idle_sweep + IDLE_SWEEP_NS ||
+	    f->clock >= f->last_idle_sweep + f->cfg->collect_host_idle_ns / 2) {
 		struct idle_ctx c = {.f = f};
 
 		f->last_idle_sweep = f->clock;
