@@ -142,7 +142,7 @@ static const struct key keys[] = {
     KEY("collect", "subject", K_STR, collect_subject, .def = "hopwatch.collector.alerts",
 	.flags = F_NONEMPTY, .valid = hw_parse_nats_subject, .what = "subject",
 	.hint = "use tokens of A-Z a-z 0-9 _ - separated by '.'"),
-    KEY("collect", "memory_max", K_SIZE, collect_memory_max, 16 << 20, ~0ULL, "1G"),
+    KEY("collect", "memory_max", K_SIZE, collect_memory_max, 16 << 20, ~0ULL, "2G"),
     KEY("collect", "host_memory_max", K_SIZE, collect_host_memory_max, 1 << 20, ~0ULL, "64M"),
     KEY("collect", "host_alerts", K_U32, collect_host_alerts, 1, 1000000, "60"),
     KEY("collect", "host_idle", K_DURATION, collect_host_idle_ns, SEC, 30 * DAY, "1h"),

@@ -1002,9 +1002,10 @@ static void in_session(struct hw_stitch *s, const struct hw_fact *f)
 	host = host_of(s, f);
 	if (!host)
 		return;
-	/* a session on an address another host showed as its own (a listener, an accept), and
-	 * this one never did, is a claim on that host's connections */
-	if (!owns(host, t.sip) && owner_of(s, t.sip)) {
+	/* a session on an address the host never showed as its own (a listener on it, a
+	 * connection accepted on it, which come before their sessions) is a claim on another
+	 * host's connections */
+	if (!owns(host, t.sip)) {
 		s->st.refused++;
 		return;
 	}

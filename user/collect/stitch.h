@@ -12,10 +12,11 @@
  * each time it grows. A chain whose last hop is an accepted connection without a session yet
  * waits up to HW_STITCH_LOGIN_NS for the login, so that the alert names the user.
  *
- * Hosts are not trusted with each other's connections: a host may not claim a session (the
- * inbound half of a hop) on an address that another host showed as its own (a listener on it, a
- * connection accepted on it) unless it showed it too, and when two hosts claim one connection,
- * the host that showed the address first wins the hop (also from a claim that came before).
+ * Hosts are not trusted with each other's connections: a host may claim a session (the inbound
+ * half of a hop) only on an address it showed as its own before (a listener on it, a connection
+ * accepted on it: the agent reports those before the session), and when two hosts claim one
+ * connection, the host that showed the address first wins the hop (also from a claim that came
+ * before its own).
  * Each host has its own clock, its facts' times (the caller bounds them): its halves age by it
  * and no other host's facts move it. The caller's clock (hw_stitch__tick: the collector's, when
  * it reads NATS) ages every half too, so that a host that went quiet keeps nothing for ever.
