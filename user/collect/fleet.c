@@ -46,7 +46,7 @@ struct hw_fleet {
 	struct hw_stitch *stitch;
 	struct hw_jdoc *doc;
 	struct hw_fact *fact;
-	struct fhost *cur; /* the host being fed: its alerts count against it */
+	struct fhost *cur;	  /* the host being fed: its alerts count against it */
 	unsigned long long now;	  /* the latest event time */
 	unsigned long long clock; /* the collector's (hw_fleet__tick), 0 none */
 	unsigned long long bound; /* event times beyond this + HW_STITCH_SKEW_NS are bounded */
@@ -90,8 +90,8 @@ static int alert_allowed(struct hw_fleet *f, struct fhost *h, const struct hw_al
 			r = &h->rate[i];
 	if (!r)
 		r = &h->rate[RATE_RULES - 1]; /* never: fewer rules */
-	if (!r->rule || strcmp(r->rule, a->rule_id) || !r->window ||
-	    now >= r->window + MINUTE_NS || now < r->window) {
+	if (!r->rule || strcmp(r->rule, a->rule_id) || !r->window || now >= r->window + MINUTE_NS ||
+	    now < r->window) {
 		r->rule = a->rule_id;
 		r->window = now ? now : 1;
 		r->n = 0;
@@ -232,8 +232,8 @@ static void find_largest(struct hw_snode *n, void *ctx)
 
 static size_t memory(const struct hw_fleet *f)
 {
-	return f->engines_mem + hw_stitch__memory(f->stitch) +
-	       f->hosts.n * sizeof(struct fhost) + f->hosts.nb * sizeof(void *);
+	return f->engines_mem + hw_stitch__memory(f->stitch) + f->hosts.n * sizeof(struct fhost) +
+	       f->hosts.nb * sizeof(void *);
 }
 
 static void budgets(struct hw_fleet *f, struct fhost *h)
@@ -268,14 +268,18 @@ static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, ch
 	*r = -EINVAL;
 	if (h) {
 		if (strcmp(h->name, fact->host_name)) {
-			snprintf(err, errlen, "host.name '%.80s' is not '%.80s', the name first seen "
-				 "on this host's subject", fact->host_name, h->name);
+			snprintf(err, errlen,
+				 "host.name '%.80s' is not '%.80s', the name first seen "
+				 "on this host's subject",
+				 fact->host_name, h->name);
 			f->st.identity++;
 			return NULL;
 		}
 		if (strcmp(h->id, fact->host_id)) {
-			snprintf(err, errlen, "host.id '%.80s' of host '%.80s' is not '%.80s', the id "
-				 "first seen", fact->host_id, h->name, h->id);
+			snprintf(err, errlen,
+				 "host.id '%.80s' of host '%.80s' is not '%.80s', the id "
+				 "first seen",
+				 fact->host_id, h->name, h->id);
 			f->st.identity++;
 			return NULL;
 		}

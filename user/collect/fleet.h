@@ -35,22 +35,22 @@
 struct hw_fleet;
 
 struct hw_fleet_stats {
-	unsigned long long messages;  /* fed */
-	unsigned long long events;    /* fed to an engine and the stitcher */
-	unsigned long long skipped;   /* alert lines (the collector makes its own), blank lines */
-	unsigned long long malformed; /* refused (also those counted below) */
-	unsigned long long identity;  /* refused: host.id or host.name not the pinned ones */
+	unsigned long long messages;   /* fed */
+	unsigned long long events;     /* fed to an engine and the stitcher */
+	unsigned long long skipped;    /* alert lines (the collector makes its own), blank lines */
+	unsigned long long malformed;  /* refused (also those counted below) */
+	unsigned long long identity;   /* refused: host.id or host.name not the pinned ones */
 	unsigned long long hosts_full; /* refused: HW_FLEET_HOSTS_MAX hosts known */
-	unsigned long long failed;    /* not processed: out of memory */
-	unsigned long long hosts;     /* engines made (a restarted agent gets a new one) */
-	unsigned long long idle;      /* hosts forgotten after collect.host_idle */
-	unsigned long long evictions; /* engines started afresh over host_memory_max */
+	unsigned long long failed;     /* not processed: out of memory */
+	unsigned long long hosts;      /* engines made (a restarted agent gets a new one) */
+	unsigned long long idle;       /* hosts forgotten after collect.host_idle */
+	unsigned long long evictions;  /* engines started afresh over host_memory_max */
 	unsigned long long memory_evictions; /* engines started afresh over memory_max */
-	unsigned long long alerts;    /* raised by the engines and the stitcher, and passed on */
+	unsigned long long alerts; /* raised by the engines and the stitcher, and passed on */
 	unsigned long long alerts_dropped; /* over a host's collect.host_alerts a minute */
-	unsigned long long clamped;   /* event times later than the collector's clock allows */
-	unsigned long long ticks;     /* timed-rule ticks given to the engines */
-	unsigned long long memory;    /* bytes held now (engines and stitcher), about */
+	unsigned long long clamped;	   /* event times later than the collector's clock allows */
+	unsigned long long ticks;	   /* timed-rule ticks given to the engines */
+	unsigned long long memory;	   /* bytes held now (engines and stitcher), about */
 };
 
 /* cfg must outlive the fleet; fn gets every alert (per-host rules and hop-chain). NULL with

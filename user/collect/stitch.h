@@ -33,14 +33,14 @@
 #include "detect/engine.h"
 #include "detect/fact.h"
 
-#define HW_STITCH_MAX_HOPS  15 /* hops named in one alert (with the origin: 16 hosts) */
-#define HW_STITCH_WAIT_NS   (600ULL * 1000000000ULL)	   /* an unmatched half waits 10 min */
-#define HW_STITCH_ENDED_NS  (1800ULL * 1000000000ULL)	   /* an ended session is kept 30 min */
-#define HW_STITCH_OPEN_NS   (7ULL * 86400 * 1000000000ULL) /* a session never ended: 7 days */
-#define HW_STITCH_SKEW_NS   (120ULL * 1000000000ULL) /* two hosts' clocks may differ this much */
-#define HW_STITCH_LOGIN_NS  (60ULL * 1000000000ULL)  /* an accepted last hop waits for its login */
-#define HW_STITCH_TABLE_MAX 65536 /* outbound halves, and inbound halves, at most */
-#define HW_STITCH_HOSTS_MAX 65536
+#define HW_STITCH_MAX_HOPS    15 /* hops named in one alert (with the origin: 16 hosts) */
+#define HW_STITCH_WAIT_NS     (600ULL * 1000000000ULL)	     /* an unmatched half waits 10 min */
+#define HW_STITCH_ENDED_NS    (1800ULL * 1000000000ULL)	     /* an ended session is kept 30 min */
+#define HW_STITCH_OPEN_NS     (7ULL * 86400 * 1000000000ULL) /* a session never ended: 7 days */
+#define HW_STITCH_SKEW_NS     (120ULL * 1000000000ULL) /* two hosts' clocks may differ this much */
+#define HW_STITCH_LOGIN_NS    (60ULL * 1000000000ULL) /* an accepted last hop waits for its login */
+#define HW_STITCH_TABLE_MAX   65536 /* outbound halves, and inbound halves, at most */
+#define HW_STITCH_HOSTS_MAX   65536
 #define HW_STITCH_HOST_HALVES 8192 /* halves of one host at most: no host fills the tables */
 #define HW_STITCH_HOST_ADDRS  16   /* addresses a host owns, the last ones it showed */
 
