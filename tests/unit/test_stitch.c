@@ -565,3 +565,34 @@ TEST(stitch_ignores_loopback_and_failures)
 	CHECK_EQ(st.outbound, 0);
 	hw_stitch__free(s);
 }
+
+TEST(stitch_forgets_hosts_gone_quiet)
+{
+	struct seen seen;
+	struct hw_stitch *s = stitcher(&seen);
+	struct hw_stitch_stats st;
+	char name[16];
+
+	if (!CHECK(s))
+		return;
+	hw_stitch__tick(s, T0);
+	/* hosts that came and went (ephemeral machines): one half each, never matched */
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "vm%d", i);
+		accept_(s, name, 1.0, A_IP, 50000 + (unsigned int)i, B_IP, 22);
+	}
+	step(s, 0); /* b: a session that stays open */
+	hw_stitch__tick(s, T0 + 11 * 60 * SEC); /* the accepts waited 10 minutes: gone */
+	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.inbound, 1);
+	CHECK_EQ(st.forgotten, 0);
+	hw_stitch__tick(s, T0 + 45 * 60 * SEC); /* and their hosts, 30 minutes after */
+	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.forgotten, 100);
+	CHECK_EQ(st.inbound, 1); /* b keeps its session, and its address */
+	step(s, 1);
+	step(s, 2);
+	step(s, 3);
+	CHECK_EQ(seen.n, 1);
+	hw_stitch__free(s);
+}

@@ -52,6 +52,7 @@ struct hw_fleet {
 	unsigned long long bound; /* event times beyond this + HW_STITCH_SKEW_NS are bounded */
 	unsigned long long last_idle_sweep;
 	size_t engines_mem; /* the sum of the hosts' mem */
+	size_t retry_at;    /* over memory_max with nothing to evict: look again at this much */
 	struct hw_fleet_stats st;
 	char token[256];
 };
@@ -248,15 +249,24 @@ static void budgets(struct hw_fleet *f, struct fhost *h)
 		f->st.evictions++;
 		return;
 	}
-	while (memory(f) > f->cfg->collect_memory_max) {
+	if (memory(f) <= f->cfg->collect_memory_max || memory(f) < f->retry_at)
+		return;
+	/* down to 90% of the budget, so that the next eviction is some way off (each looks at
+	 * every host) */
+	while (memory(f) > f->cfg->collect_memory_max - f->cfg->collect_memory_max / 10) {
 		struct largest l = {0};
 
 		hw_smap__each(&f->hosts, find_largest, &l);
-		if (!l.h || l.h->mem < (64 << 10))
-			break; /* no engine is the problem: the stitcher's own bound holds */
+		if (!l.h || l.h->mem < (64 << 10)) {
+			/* no engine is the problem (the stitcher's own bound holds): look again only
+			 * when a megabyte more is held */
+			f->retry_at = memory(f) + (1 << 20);
+			return;
+		}
 		engine_free(f, l.h);
 		f->st.memory_evictions++;
 	}
+	f->retry_at = 0;
 }
 
 static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, char *err,

@@ -141,6 +141,7 @@ static struct st_host *host_of(struct hw_stitch *s, const struct hw_fact *f)
 	}
 	if (f->ts > host->last)
 		host->last = f->ts;
+	host->seen = s->now;
 	return host;
 }
 
@@ -278,6 +279,40 @@ static void sweep_out(struct hw_hnode *n, void *ctx)
 	}
 }
 
+/* A host with no halves left that said nothing for HW_STITCH_ENDED_NS of the collector's clock
+ * is forgotten (and what it owned), so that hosts that come and go do not fill the table. */
+static void host_gone(struct hw_hnode *n, void *ctx)
+{
+	struct hw_stitch *s = ctx;
+	struct st_host *h = container_of(n, struct st_host, node);
+
+	h->gone = !h->halves && s->now && s->now > h->seen + HW_STITCH_ENDED_NS;
+	s->gone += h->gone;
+}
+
+static void owner_gone(struct hw_hnode *n, void *ctx)
+{
+	struct hw_stitch *s = ctx;
+	struct st_owner *o = container_of(n, struct st_owner, node);
+
+	if (o->host->gone) {
+		hw_htab__del(&s->owners, n);
+		free(o);
+	}
+}
+
+static void host_free(struct hw_hnode *n, void *ctx)
+{
+	struct hw_stitch *s = ctx;
+	struct st_host *h = container_of(n, struct st_host, node);
+
+	if (h->gone) {
+		hw_htab__del(&s->hosts, n);
+		free(h);
+		s->st.forgotten++;
+	}
+}
+
 static void sweep(struct hw_stitch *s, int force)
 {
 	if (!force && s->now < s->last_sweep + SWEEP_NS && s->facts < s->swept_at + SWEEP_FACTS)
@@ -286,6 +321,12 @@ static void sweep(struct hw_stitch *s, int force)
 	s->swept_at = s->facts;
 	hw_htab__each(&s->ins, sweep_in, s);
 	hw_htab__each(&s->outs, sweep_out, s);
+	s->gone = 0;
+	hw_htab__each(&s->hosts, host_gone, s);
+	if (s->gone) {
+		hw_htab__each(&s->owners, owner_gone, s);
+		hw_htab__each(&s->hosts, host_free, s);
+	}
 }
 
 /* --- matching halves ---------------------------------------------------------------------- */

@@ -49,6 +49,7 @@ struct hw_stitch;
 struct hw_stitch_stats {
 	unsigned long long outbound, inbound; /* halves held now */
 	unsigned long long hosts;	      /* hosts seen */
+	unsigned long long forgotten; /* hosts forgotten: no halves, silent 30 min (collector's clock) */
 	unsigned long long hops;	      /* halves matched into hops, in all */
 	unsigned long long alerts;	      /* hop-chain alerts raised */
 	unsigned long long expired;	      /* halves forgotten by age */

@@ -20,7 +20,9 @@ struct st_host {
 	struct hw_hnode node;	 /* by id and name */
 	struct st_in *ins;	 /* its inbound halves */
 	unsigned long long last; /* its latest fact: its clock, that its halves age by */
+	unsigned long long seen; /* the collector's clock at its latest fact, 0 unknown */
 	unsigned int halves;	 /* held now: at most HW_STITCH_HOST_HALVES */
+	int gone;		 /* being forgotten (a sweep) */
 	int naddrs;		 /* addresses it showed as its own (listeners, accepts) */
 	char addrs[HW_STITCH_HOST_ADDRS][HW_FACT_IP_LEN];
 	char id[sizeof(((struct hw_fact *)0)->host_id)];
@@ -94,6 +96,7 @@ struct hw_stitch {
 	/* the collector's clock (hw_stitch__tick), not any host's: 0 until ticked */
 	unsigned long long now, last_sweep;
 	unsigned long long facts, swept_at, room_at; /* facts fed; at the last sweeps */
+	unsigned long long gone;		     /* hosts being forgotten by a sweep */
 	unsigned int gen, walk;
 	struct hw_stitch_stats st;
 };
