@@ -1,5 +1,6 @@
 /* hopwatch collect (see collect.h): options, the NATS JetStream consumer loop or the files of
- * --replay, and the output. The judging is fleet.c's (engines per host, the stitcher).
+ * --replay. The output is collect_out.c's, the judging fleet.c's (engines per host, the
+ * stitcher).
  *
  * Delivery is at least once: a batch is fetched, every message fed, the output flushed and the
  * alerts published, then the batch acknowledged. A collector that dies before the ack leaves
@@ -17,8 +18,8 @@
 #include <nats/nats.h>
 
 #include "collect/collect.h"
+#include "collect/collect_int.h"
 #include "stream/nats_opts.h"
-#include "collect/fleet.h"
 #include "config.h"
 #include "model/host.h"
 #include "output/alert.h"
@@ -27,22 +28,18 @@
 #include "output/text.h"
 #include "parse.h"
 #include "stream/url.h"
-
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
 #define EXIT_MALFORMED	3
-#define REPORT_MAX	20   /* malformed messages described on stderr; then only counted */
 #define BATCH		1024 /* messages per fetch */
 #define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
 #define RETRY_MS	1000 /* between attempts to set up the consumer */
 #define CHECK_MS	5000 /* while idle, whether the consumer still exists */
-#define PUBLISH_MS	2000 /* an alert's publish waits this long for its ack */
 #define ACK_WAIT_NS	(60ULL * 1000000000ULL) /* unacknowledged: delivered again after this */
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
 #define LINE_MAX_BYTES	(1 << 20) /* a line of --replay, as a message: the reader's limit */
-
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
     "       hopwatch collect [OPTIONS] --replay FILE...\n"
@@ -88,7 +85,6 @@ static const char usage_text[] =
     "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
     "could not be written; 2 bad usage or unreadable files; 3 --replay found malformed lines\n"
     "(the rest was processed).\n";
-
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_signal(int sig)
@@ -107,240 +103,12 @@ static unsigned long long mono_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
-static unsigned long long wall_ns(void)
+unsigned long long hw_collect__wall_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
-struct collector {
-	const struct hw_config *cfg;
-	int text;
-	struct hw_sink *out;
-	struct hw_fleet *fleet;
-	struct hw_json j, pj; /* the output's encoder, the published alert's */
-	struct hw_text t;
-	char host_name[256];
-	const char *source; /* "nats" or "replay" */
-
-	/* NATS */
-	natsConnection *nc;
-	jsCtx *js;
-	natsSubscription *sub;
-	char filter[300];
-	int core_publish; /* collect.subject is in no stream: plain NATS publish */
-	int subscribed_once;
-	char last_error[300];
-
-	unsigned long long acked, ack_errors, fetch_errors, published, publish_errors;
-	unsigned long long lost_output;
-	unsigned long long reported; /* malformed messages described */
-};
-
-/* --- output ------------------------------------------------------------------------------- */
-
-static void write_out(struct collector *c, const char *buf, size_t len, int error)
-{
-	if (error || !len || hw_sink__write(c->out, buf, len))
-		c->lost_output++;
-}
-
-static void publish_alert(struct collector *c, const struct hw_alert *a)
-{
-	jsPubOptions po;
-	jsPubAck *pa = NULL;
-	jsErrCode jerr = 0;
-	natsMsg *m = NULL;
-	natsStatus st;
-
-	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED) {
-		/* no waiting for acks that cannot come: the output has the alert */
-		c->publish_errors++;
-		return;
-	}
-	hw_json__reset(&c->pj);
-	hw_ecs__alert(&c->pj, a);
-	if (c->pj.error || c->pj.len < 2) {
-		c->publish_errors++;
-		return;
-	}
-	st = natsMsg_Create(&m, c->cfg->collect_subject, NULL, c->pj.buf, (int)c->pj.len - 1);
-	if (st == NATS_OK && !c->core_publish) {
-		jsPubOptions_Init(&po);
-		po.MsgId =
-		    a->id; /* a redelivered batch raises the same alert: the server drops it */
-		po.MaxWait = PUBLISH_MS;
-		st = js_PublishMsg(&pa, c->js, m, &po, &jerr);
-		if (st == NATS_NO_RESPONDERS) {
-			fprintf(
-			    stderr,
-			    "hopwatch: collect.subject '%s' is in no JetStream stream: alerts are "
-			    "published without persistence\n",
-			    c->cfg->collect_subject);
-			c->core_publish = 1;
-		}
-	}
-	if (st == NATS_OK || c->core_publish) {
-		if (c->core_publish) {
-			st = natsMsgHeader_Set(m, "Nats-Msg-Id", a->id);
-			if (st == NATS_OK)
-				st = natsConnection_PublishMsg(c->nc, m);
-		}
-	}
-	if (st == NATS_OK) {
-		c->published++;
-	} else {
-		if (!c->publish_errors)
-			fprintf(stderr, "hopwatch: cannot publish an alert to '%s': %s, ignoring\n",
-				c->cfg->collect_subject, natsStatus_GetText(st));
-		c->publish_errors++;
-	}
-	jsPubAck_Destroy(pa);
-	natsMsg_Destroy(m);
-}
-
-static void on_alert(const struct hw_alert *a, void *ctx)
-{
-	struct collector *c = ctx;
-
-	if (c->text) {
-		hw_text__alert(&c->t, a);
-		write_out(c, c->t.buf, c->t.len, c->t.error);
-	} else {
-		hw_json__reset(&c->j);
-		hw_ecs__alert(&c->j, a);
-		write_out(c, c->j.buf, c->j.len, c->j.error);
-	}
-	if (c->js)
-		publish_alert(c, a);
-}
-
-/* collector-started / collector-stopped: a state event, the counters on the last */
-static void state_line(struct collector *c, const char *action, int final)
-{
-	/* clang-format off */
-	static const char *const names[] = {
-		"messages", "events", "hosts", "alerts", "hop_chains", "hops", "malformed",
-		"skipped", "failed", "acked", "ack_errors", "fetch_errors", "published",
-		"publish_errors", "lost_output", "stitch_expired", "stitch_table_full",
-		"identity_refused", "hosts_full", "idle_hosts", "evictions", "memory_evictions",
-		"alerts_dropped", "clamped", "ticks", "memory", "stitch_host_full",
-		"stitch_refused", "stitch_hosts_forgotten",
-	};
-	/* clang-format on */
-	struct hw_fleet_stats fs;
-	struct hw_stitch_stats ss;
-	char ts[HW_TIME_LEN];
-
-	hw_fleet__stats(c->fleet, &fs, &ss);
-	/* clang-format off */
-	const unsigned long long v[] = {
-		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, ss.hops, fs.malformed,
-		fs.skipped, fs.failed, c->acked, c->ack_errors, c->fetch_errors, c->published,
-		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
-		fs.identity, fs.hosts_full, fs.idle, fs.evictions, fs.memory_evictions,
-		fs.alerts_dropped, fs.clamped, fs.ticks, fs.memory, ss.host_full, ss.refused,
-		ss.forgotten,
-	};
-	/* clang-format on */
-	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
-		       "a name per counter");
-	size_t n = final ? sizeof(v) / sizeof(v[0]) : 0;
-
-	hw_format_time(wall_ns(), ts);
-	if (c->text) {
-		char line[2048];
-		int off;
-
-		ts[23] = 0;
-		off = snprintf(line, sizeof(line), "%s %s hopwatch %s pid=%d host=%s source=%s", ts,
-			       action, HW_VERSION, (int)getpid(), c->host_name, c->source);
-		for (size_t i = 0; i < n && off > 0 && (size_t)off < sizeof(line); i++)
-			off += snprintf(line + off, sizeof(line) - (size_t)off, " %s=%llu",
-					names[i], v[i]);
-		if (off > 0 && (size_t)off < sizeof(line) - 1) {
-			line[off++] = '\n';
-			hw_text__reset(&c->t);
-			hw_text__raw(&c->t, line, (size_t)off);
-			write_out(c, c->t.buf, c->t.len, c->t.error);
-		}
-		return;
-	}
-	hw_json__reset(&c->j);
-	hw_json__begin_object(&c->j, NULL);
-	hw_json__string(&c->j, "@timestamp", ts);
-	hw_json__begin_object(&c->j, "event");
-	hw_json__string(&c->j, "kind", "state");
-	hw_json__begin_array(&c->j, "category");
-	hw_json__string(&c->j, NULL, "host");
-	hw_json__end_array(&c->j);
-	hw_json__begin_array(&c->j, "type");
-	hw_json__string(&c->j, NULL, "info");
-	hw_json__end_array(&c->j);
-	hw_json__string(&c->j, "action", action);
-	hw_json__string(&c->j, "dataset", "hopwatch.collector");
-	hw_json__string(&c->j, "module", "hopwatch");
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "host");
-	hw_json__string(&c->j, "name", c->host_name);
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "agent");
-	hw_json__string(&c->j, "type", "hopwatch");
-	hw_json__string(&c->j, "version", HW_VERSION);
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "hopwatch");
-	hw_json__begin_object(&c->j, "collector");
-	hw_json__u64(&c->j, "pid", (unsigned long long)getpid());
-	hw_json__string(&c->j, "source", c->source);
-	if (c->js) {
-		hw_json__string(&c->j, "stream", c->cfg->nats_stream);
-		hw_json__string(&c->j, "durable", c->cfg->collect_durable);
-		hw_json__string(&c->j, "subject", c->filter);
-	}
-	for (size_t i = 0; i < n; i++)
-		hw_json__u64(&c->j, names[i], v[i]);
-	hw_json__end_object(&c->j);
-	hw_json__end_object(&c->j);
-	hw_json__end_object(&c->j);
-	hw_json__end_line(&c->j);
-	write_out(c, c->j.buf, c->j.len, c->j.error);
-}
-
-static void summary(struct collector *c)
-{
-	struct hw_fleet_stats fs;
-	struct hw_stitch_stats ss;
-
-	hw_fleet__stats(c->fleet, &fs, &ss);
-	fprintf(stderr,
-		"hopwatch: collected %llu messages: %llu events from %llu hosts, %llu alerts "
-		"(%llu hop chains), %llu malformed, %llu skipped",
-		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, fs.malformed, fs.skipped);
-	if (!strcmp(c->source, "nats"))
-		fprintf(stderr, "; %llu acknowledged, %llu alerts published (%llu failed)",
-			c->acked, c->published, c->publish_errors);
-	if (c->lost_output)
-		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
-	if (fs.identity || fs.hosts_full || ss.refused)
-		fprintf(stderr, "; refused: %llu lines not of their host's pinned identity, %llu of "
-			"hosts beyond the maximum, %llu claims on other hosts' addresses",
-			fs.identity, fs.hosts_full, ss.refused);
-	if (fs.evictions || fs.memory_evictions || fs.idle || fs.alerts_dropped || fs.clamped)
-		fprintf(stderr, "; limits: %llu engines started afresh over collect.host_memory_max, "
-			"%llu over collect.memory_max, %llu idle hosts forgotten, %llu alerts over "
-			"collect.host_alerts dropped, %llu event times bounded",
-			fs.evictions, fs.memory_evictions, fs.idle, fs.alerts_dropped, fs.clamped);
-	fputc('\n', stderr);
-}
-
-static void report_malformed(struct collector *c, const char *where, const char *why)
-{
-	if (++c->reported <= REPORT_MAX)
-		fprintf(stderr, "hopwatch: %s: malformed event: %s\n", where, why);
-	else if (c->reported == REPORT_MAX + 1)
-		fprintf(stderr, "hopwatch: more malformed messages; only the count is reported\n");
 }
 
 static void handle_signals(struct collector *c)
@@ -392,19 +160,19 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		int r;
 
 		lineno++;
-		hw_fleet__bound(c->fleet, wall_ns()); /* nothing recorded is from the future */
+		hw_fleet__bound(c->fleet, hw_collect__wall_ns()); /* nothing recorded is from the future */
 		if (len == -2) {
 			/* refused as the reader would, without holding it */
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
 			snprintf(why, sizeof(why), "line longer than %d bytes", LINE_MAX_BYTES);
 			hw_fleet__refuse(c->fleet);
-			report_malformed(c, where, why);
+			hw_collect__report_malformed(c, where, why);
 			continue;
 		}
 		r = hw_fleet__feed(c->fleet, NULL, line, (size_t)len, why, sizeof(why));
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
-			report_malformed(c, where, why);
+			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s:%llu: %s\n", name, lineno, why);
 			ret = EXIT_REFUSED;
@@ -425,7 +193,7 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 	struct hw_fleet_stats fs;
 	int ret = 0;
 
-	state_line(c, "collector-started", 0);
+	hw_collect__state_line(c, "collector-started", 0);
 	for (int i = 0; i < nfiles && !ret && !stop_requested; i++) {
 		int is_stdin = !strcmp(files[i], "-");
 		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
@@ -441,10 +209,10 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 			fclose(in);
 	}
 	hw_fleet__flush(c->fleet);
-	state_line(c, "collector-stopped", 1);
+	hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	summary(c);
+	hw_collect__summary(c);
 	hw_fleet__stats(c->fleet, &fs, NULL);
 	if (!ret && c->lost_output)
 		ret = EXIT_REFUSED;
@@ -599,7 +367,7 @@ static void handle_batch(struct collector *c, natsMsgList *list)
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "message on '%.200s'",
 				 subject ? subject : "");
-			report_malformed(c, where, why);
+			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s, ignoring\n", why);
 		}
@@ -662,7 +430,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 					c->filter, c->cfg->nats_stream);
 			reported_error = 0;
 			if (!c->subscribed_once) {
-				state_line(c, "collector-started", 0);
+				hw_collect__state_line(c, "collector-started", 0);
 				if (hw_sink__flush(c->out))
 					c->lost_output++;
 			}
@@ -671,7 +439,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
 		if (st == NATS_OK && list.Count > 0) {
 			/* the collector's clock: event times are bounded by it */
-			hw_fleet__tick(c->fleet, wall_ns());
+			hw_fleet__tick(c->fleet, hw_collect__wall_ns());
 			handle_batch(c, &list);
 			natsMsgList_Destroy(&list);
 			continue;
@@ -698,7 +466,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		}
 		/* no events: the collector's clock goes on, so an alert waiting for a login fires
 		 * and silent hosts are forgotten */
-		hw_fleet__tick(c->fleet, wall_ns());
+		hw_fleet__tick(c->fleet, hw_collect__wall_ns());
 		if (hw_sink__flush(c->out))
 			c->lost_output++;
 	}
@@ -708,10 +476,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 	}
 	hw_fleet__flush(c->fleet);
 	if (c->subscribed_once)
-		state_line(c, "collector-stopped", 1);
+		hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	summary(c);
+	hw_collect__summary(c);
 	if (c->sub)
 		natsSubscription_Destroy(c->sub); /* bound to the durable: it stays */
 	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
@@ -887,7 +655,7 @@ int hw_collect_main(int argc, char **argv)
 		  isatty(STDOUT_FILENO));
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
 		snprintf(c.host_name, sizeof(c.host_name), "unknown");
-	c.fleet = hw_fleet__new(&cfg, on_alert, &c);
+	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
 	if (!c.fleet) {
 		fprintf(stderr, "hopwatch: out of memory\n");
 		ret = EXIT_REFUSED;
