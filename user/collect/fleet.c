@@ -196,7 +196,7 @@ static int check_subject(struct hw_fleet *f, const char *subject, const char *ho
 	return 0;
 }
 
-/* The engine's bytes looked at again: the budgets. */
+/* Frees h's engine (h and its pinned identity stay): its next event makes a new one. */
 static void engine_free(struct hw_fleet *f, struct fhost *h)
 {
 	hw_engine__free(h->e);
@@ -237,6 +237,8 @@ static size_t memory(const struct hw_fleet *f)
 	       f->hosts.nb * sizeof(void *);
 }
 
+/* After h's event: its engine's bytes looked at again against collect.host_memory_max, and
+ * everything against collect.memory_max. */
 static void budgets(struct hw_fleet *f, struct fhost *h)
 {
 	size_t mem = hw_engine__memory(h->e);
