@@ -411,3 +411,7 @@ def test_nats_url_password_never_printed():
     p = hw.hopwatch("collect", "-c", conf)
     check_eq(p.returncode, 2, "exit status")
     check(("pw%d" % port) not in p.stderr and "ftp://u:***@h:1" in p.stderr, p.stderr)
+    # the agent reads the same key the same way
+    p = hw.hopwatch("run", "-c", conf, "--duration", "1s")
+    check_eq(p.returncode, 2, "exit status of run")
+    check(("pw%d" % port) not in p.stderr and "ftp://u:***@h:1" in p.stderr, p.stderr)
