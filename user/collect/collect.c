@@ -21,6 +21,8 @@
 #include "collect/collect_int.h"
 #include "stream/nats_opts.h"
 #include "config.h"
+#include "detect/jsonread.h"
+#include "lib/lineread.h"
 #include "model/host.h"
 #include "output/alert.h"
 #include "output/json.h"
@@ -39,7 +41,6 @@
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
-#define LINE_MAX_BYTES	(1 << 20) /* a line of --replay, as a message: the reader's limit */
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
     "       hopwatch collect [OPTIONS] --replay FILE...\n"
@@ -123,53 +124,35 @@ static void handle_signals(struct collector *c)
 
 /* --- --replay ----------------------------------------------------------------------------- */
 
-/* One line of in into buf[LINE_MAX_BYTES + 1], newline dropped. Returns its length, -1 at the
- * end of the input, or -2 for a line longer than LINE_MAX_BYTES: read no further than that,
- * the rest of it skipped up to its newline. */
-static long read_line(FILE *in, char *buf)
-{
-	long n = 0;
-	int ch;
-
-	while ((ch = getc_unlocked(in)) != EOF && ch != '\n') {
-		if (n == LINE_MAX_BYTES) {
-			while ((ch = getc_unlocked(in)) != EOF && ch != '\n')
-				;
-			return -2;
-		}
-		buf[n++] = (char)ch;
-	}
-	if (ch == EOF && !n)
-		return -1;
-	buf[n] = 0;
-	return n;
-}
-
 static int replay_file(struct collector *c, const char *name, FILE *in)
 {
-	char *line = malloc(LINE_MAX_BYTES + 1), why[300], where[600];
-	long len;
+	struct hw_lineread lr;
+	const char *line;
+	char why[300], where[600];
+	size_t len;
 	unsigned long long lineno = 0;
-	int ret = 0;
+	int got = 0, ret = 0;
 
-	if (!line) {
+	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
 		return EXIT_REFUSED;
 	}
-	while (!stop_requested && (len = read_line(in, line)) != -1) {
+	while (!stop_requested &&
+	       ((got = hw_lineread__next(&lr, &line, &len)) > 0 || got == -E2BIG)) {
 		int r;
 
 		lineno++;
-		hw_fleet__bound(c->fleet, hw_collect__wall_ns()); /* nothing recorded is from the future */
-		if (len == -2) {
-			/* refused as the reader would, without holding it */
+		hw_fleet__bound(c->fleet,
+				hw_collect__wall_ns()); /* nothing recorded is from the future */
+		if (got == -E2BIG) {
+			/* refused as the reader would, without ever holding it whole */
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
-			snprintf(why, sizeof(why), "line longer than %d bytes", LINE_MAX_BYTES);
+			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 			hw_fleet__refuse(c->fleet);
 			hw_collect__report_malformed(c, where, why);
 			continue;
 		}
-		r = hw_fleet__feed(c->fleet, NULL, line, (size_t)len, why, sizeof(why));
+		r = hw_fleet__feed(c->fleet, NULL, line, len, why, sizeof(why));
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
 			hw_collect__report_malformed(c, where, why);
@@ -180,9 +163,9 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		}
 		handle_signals(c);
 	}
-	free(line);
-	if (!ret && ferror(in)) {
-		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(errno));
+	hw_lineread__free(&lr);
+	if (!ret && got == -EIO) {
+		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
 		ret = EXIT_USAGE;
 	}
 	return ret;
@@ -407,9 +390,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 				if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 					r = setup(c);
 				else
-					snprintf(c->last_error, sizeof(c->last_error),
-						 "cannot connect to '%s'",
-						 hw_url__redact(c->cfg->nats_url, url, sizeof(url)));
+					snprintf(
+					    c->last_error, sizeof(c->last_error),
+					    "cannot connect to '%s'",
+					    hw_url__redact(c->cfg->nats_url, url, sizeof(url)));
 				next_setup = now + RETRY_MS * NS_PER_MS;
 			}
 			if (r == -2) {
