@@ -142,8 +142,8 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		int r;
 
 		lineno++;
-		hw_fleet__bound(c->fleet,
-				hw_collect__wall_ns()); /* nothing recorded is from the future */
+		/* nothing recorded is from the future */
+		hw_fleet__bound(c->fleet, hw_collect__wall_ns());
 		if (got == -E2BIG) {
 			/* refused as the reader would, without ever holding it whole */
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
