@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "detect/fact.h"
@@ -181,6 +182,16 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 		hw_json__u64(j, "cgroup_id", k->cgroup_id);
 	if (p->flags & HW_EXEC_EXE_UNLINKED)
 		hw_json__bool(j, "exe_unlinked", 1);
+	if (p->exe && p->exe_mode) {
+		char mode[8];
+
+		snprintf(mode, sizeof(mode), "%04o", p->exe_mode & 07777);
+		hw_json__begin_object(j, "exe");
+		hw_json__u64(j, "uid", p->exe_uid);
+		hw_json__string(j, "mode", mode);
+		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
+		hw_json__end_object(j);
+	}
 	if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED | HW_EXEC_CWD_TRUNCATED |
 			HW_EXEC_ARGS_FAULT)) {
 		hw_json__begin_array(j, "truncated");
@@ -200,6 +211,9 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 	}
 }
 
+static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes);
+
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
 {
 	int snapshot = !strcmp(e->action, "existing_process");
@@ -216,6 +230,21 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 		for (int i = 0; i < 3; i++)
 			hw_json__string(j, NULL, hw_stdio_name(e->p->stdio[i]));
 		hw_json__end_array(j);
+	}
+	if (e->stdio_sock) {
+		const struct hw_sock_addr *s = e->stdio_sock;
+
+		/* the other end of a shell on a socket: where a reverse shell goes */
+		hw_json__begin_object(j, "stdio_socket");
+		hw_json__string(j, "transport", s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		endpoint(j, "local", s->family, s->saddr, s->sport, 0, 0);
+		endpoint(j, "remote", s->family, s->daddr, s->dport, 0, 0);
+		if (e->stdio_direction)
+			hw_json__string(j, "direction",
+					e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+		if (e->stdio_conn_id)
+			hw_json__string(j, "connection_id", e->stdio_conn_id);
+		hw_json__end_object(j);
 	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
@@ -401,6 +430,14 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__string(j, "ended_by",
 				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
 	hw_json__end_object(j);
+	/* a login (or an attempt that reached pam_open_session): what the kernel confirms */
+	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified) {
+		hw_json__begin_object(j, "login");
+		hw_json__bool(j, "verified", s->verified);
+		if (!s->verified && s->unverified)
+			hw_json__string(j, "unverified_reason", s->unverified);
+		hw_json__end_object(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
@@ -422,7 +459,13 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__u64(j, "pid", e->pid);
 	if (e->netns)
 		hw_json__string(j, "netns", e->netns);
-	if (!c) {
+	if (e->output) {
+		hw_json__end_object(j);
+		hw_json__begin_object(j, "output");
+		hw_json__string(j, "name", e->output);
+		hw_json__u64(j, "lost", e->output_lost);
+		hw_json__string(j, "error", e->output_error);
+	} else if (!c) {
 		hw_json__begin_object(j, "snapshot");
 		hw_json__u64(j, "processes", e->snapshot_procs);
 		hw_json__u64(j, "sockets", e->snapshot_socks);
