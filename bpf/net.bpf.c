@@ -423,7 +423,6 @@ out:
 	return 0;
 }
 
-
 /* UDP destinations.
  *
  * A destination read from user memory at sys_enter is missed when its page is not mapped yet
