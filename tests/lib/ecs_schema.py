@@ -44,7 +44,7 @@ def schema():
     global _schema
     if _schema is None:
         with open(SCHEMA_PATH) as f:
-            _schema = yaml.safe_load(f)
+            _schema = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         # an object field with children in the schema is walked into; one without (labels)
         # takes any members
         _schema = {"fields": _schema,
