@@ -80,6 +80,7 @@ def test_each_violation_is_found():
         ("another ECS version", mutated("ecs.version", "8.11.0"), "the schema checked"),
         ("unknown kind", mutated("event.kind", "weird"), "not an allowed value"),
         ("unknown category", mutated("event.category", ["shell"]), "not an allowed value"),
+        ("an unexpected direction", mutated("network.direction", "out"), "not an expected"),
         ("a category as a string", mutated("event.category", "network"), "to an array"),
         ("a custom field outside hopwatch", mutated("process.comm", "bash"), "not an ECS field"),
         ("a custom field set", mutated("shell", {"x": 1}), "not an ECS field set"),

@@ -7,8 +7,8 @@ A line conforms when:
   - each value has the field's type (keyword and text: a string; long: an integer; date: an
     RFC 3339 string; ip: an IPv4/IPv6 address; boolean: true/false); a list only where the
     schema normalizes the field to an array, and such a field is always a list;
-  - fields with allowed values (event.kind, event.category, event.type, event.outcome) hold
-    only those, and every event.type is one the schema expects for an event.category of the
+  - fields with allowed values (event.kind, event.category, event.type, event.outcome) or
+    expected values (network.direction) hold only those, and every event.type is one the schema expects for an event.category of the
     line (allowed_values[].expected_event_types);
   - the fields the schema marks required (@timestamp, ecs.version) are present, ecs.version
     names the schema's version;
@@ -113,6 +113,9 @@ def _leaf(path, v, errs):
         if allowed and x not in [a["name"] for a in allowed]:
             errs.append("%s: %r is not an allowed value (%s)" % (path, x, ", ".join(
                 a["name"] for a in allowed)))
+        expected = f.get("expected_values")
+        if expected and x not in expected:
+            errs.append("%s: %r is not an expected value (%s)" % (path, x, ", ".join(expected)))
 
 
 def _walk(prefix, obj, errs):
