@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include "hopwatch/events.h"
 #include "maps.bpf.h"
+#include "sock.bpf.h"
 
 /* A task the agent should report: not the agent itself, and in the scoped netns if any.
  * (needs maps.bpf.h for the settings) */
@@ -69,17 +70,32 @@ static __always_inline long hw_read_name(struct hw_path *out, __u32 off, struct 
 					 HW_PATH_NAME_MAX, name);
 }
 
+/* A directory an unprivileged user could have placed a file in, or replace one in: not owned
+ * by root, or writable by group or others (sticky /tmp included). */
+#define HW_S_IWGRP_IWOTH 0022
+static __always_inline int hw_dir_unsafe(struct dentry *dentry)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+
+	return BPF_CORE_READ(inode, i_uid.val) != 0 ||
+	       (BPF_CORE_READ(inode, i_mode) & HW_S_IWGRP_IWOTH);
+}
+
 /* Walks path from its dentry up to the global root, crossing mount points, and stores the
- * names leaf first (struct hw_path). Returns HW_PATH_* bits.
+ * names leaf first (struct hw_path). Returns HW_PATH_* bits. With check_dirs, out->unsafe_dirs
+ * counts the directories on the way (mount roots included) that hw_dir_unsafe() flags: a
+ * root-owned program in such a directory is no more trustworthy than its directory.
  *
  * Verifier: the loop is bounded, and the running length and count live in out (map memory)
  * and are re-read through a volatile pointer each round, so the verifier sees the same
  * unknown-but-bounded scalar at every loop head and prunes; kept in registers, each branch
  * (mount crossing, name, root) would be explored separately and the walk exceeds the
  * 1M-instruction limit. */
-static __always_inline int hw_read_path(struct hw_path *out, const struct path *path)
+static __always_inline int hw_read_path(struct hw_path *out, const struct path *path,
+					int check_dirs)
 {
 	volatile __u16 *lenp = &out->len, *countp = &out->count;
+	volatile __u32 *unsafep = &out->unsafe_dirs;
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
@@ -89,12 +105,16 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 
 	*lenp = 0;
 	*countp = 0;
+	*unsafep = 0;
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
 		ret |= HW_PATH_UNLINKED;
 	for (i = 0; i < HW_PATH_DEPTH; i++) {
 		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 
+		/* every dentry after the first is a directory of the path */
+		if (check_dirs && i > 0 && hw_dir_unsafe(dentry))
+			*unsafep += 1;
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -129,7 +149,9 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 
 
 /* What the standard descriptors of task refer to after exec (HW_STDIO_*): a shell whose stdin
- * is a TCP socket is a reverse shell. Reads the fd table as of now; each read is bounded. */
+ * is a TCP socket is a reverse shell, and the first inet socket among them is read whole into
+ * sock (family 0 when there is none): the other end is the responder's first question. Reads
+ * the fd table as of now; each read is bounded. */
 #define HW_S_IFMT   00170000
 #define HW_S_IFSOCK 0140000
 #define HW_S_IFCHR  0020000
@@ -138,7 +160,8 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 #define HW_SOCK_STREAM 1
 #define HW_SOCK_DGRAM  2
 
-static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, int fd)
+static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, int fd,
+					  struct hw_sock_addr *first)
 {
 	struct file *f = NULL;
 	struct socket *sock;
@@ -162,7 +185,9 @@ static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, i
 		family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		if (family == 1 /* AF_UNIX */)
 			return HW_STDIO_UNIX;
-		if (family == 2 /* AF_INET */ || family == 10 /* AF_INET6 */)
+		if ((family == AF_INET || family == AF_INET6) && !first->family)
+			hw_fill_addr(first, sk);
+		if (family == AF_INET || family == AF_INET6)
 			return type == HW_SOCK_STREAM	? HW_STDIO_TCP
 			       : type == HW_SOCK_DGRAM ? HW_STDIO_UDP
 						       : HW_STDIO_SOCKET;
@@ -183,15 +208,17 @@ static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, i
 	}
 }
 
-static __always_inline void hw_fill_stdio(__u8 out[3], struct task_struct *task)
+static __always_inline void hw_fill_stdio(__u8 out[3], struct hw_sock_addr *sock,
+					  struct task_struct *task)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	unsigned int max = BPF_CORE_READ(fdt, max_fds);
 
-	out[0] = hw_stdio_kind(fds, max, 0);
-	out[1] = hw_stdio_kind(fds, max, 1);
-	out[2] = hw_stdio_kind(fds, max, 2);
+	__builtin_memset(sock, 0, sizeof(*sock));
+	out[0] = hw_stdio_kind(fds, max, 0, sock);
+	out[1] = hw_stdio_kind(fds, max, 1, sock);
+	out[2] = hw_stdio_kind(fds, max, 2, sock);
 }
 
 #endif

@@ -48,6 +48,8 @@
 #define HW_EXEC_CWD_TRUNCATED  (1u << 2)
 #define HW_EXEC_ARGS_FAULT     (1u << 3) /* argv could not be read from the new mm */
 #define HW_EXEC_EXE_UNLINKED   (1u << 4) /* the executable is deleted or never had a name (memfd) */
+#define HW_EXEC_EXE_UNSAFE_DIR (1u << 5) /* a directory on the executable's path is not owned by
+					  * root or is writable by group or others (/tmp) */
 
 struct hw_event_header {
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
@@ -81,8 +83,20 @@ struct hw_proc {
 struct hw_path {
 	__u16 len;   /* bytes used in names */
 	__u16 count; /* names present */
-	__u32 pad;
+	__u32 unsafe_dirs; /* directories on the path not root-owned or writable by group/others */
 	char names[HW_PATH_MAX];
+};
+
+/* Both ends of a socket, addresses in network order, ports in host order. IPv4 addresses
+ * fill the first 4 bytes; a v4-mapped IPv6 address is reported as IPv4. */
+struct hw_sock_addr {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;  /* AF_INET or AF_INET6 */
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
 };
 
 /* sched_process_exec: the new image of a process. Variable tail: args[args_len]. */
@@ -95,7 +109,10 @@ struct hw_exec_event {
 	__u32 flags;      /* HW_EXEC_* */
 	__u8 stdio[3];    /* HW_STDIO_* of fds 0, 1 and 2 after exec */
 	__u8 pad8;
+	__u32 exe_uid;    /* owner of the executable's inode (kernel uid) */
+	__u32 exe_mode;   /* its i_mode: type and permission bits */
 	__u32 pad32;
+	struct hw_sock_addr stdio_sock; /* the first inet socket on fds 0-2; family 0 if none */
 	struct hw_path exe;
 	struct hw_path cwd;
 	char args[HW_ARGS_MAX];
@@ -121,18 +138,6 @@ struct hw_exit_event {
 /* hw_net_event.closed_by */
 #define HW_CLOSED_LOCAL  1
 #define HW_CLOSED_REMOTE 2
-
-/* Both ends of a socket, addresses in network order, ports in host order. IPv4 addresses
- * fill the first 4 bytes; a v4-mapped IPv6 address is reported as IPv4. */
-struct hw_sock_addr {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__u16 family;  /* AF_INET or AF_INET6 */
-	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad;
-};
 
 /* Every network event. proc is the owning process: the connecting process (connect), the
  * accept() caller (accept), the listen() caller (listen), the sender (udp); for close it is

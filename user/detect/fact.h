@@ -74,8 +74,15 @@ struct hw_fact {
 	char user[64];
 	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
 	int unlinked;		/* hopwatch.exe_unlinked */
+	int exe_trusted;	/* hopwatch.exe.trusted: root-owned file in root-owned directories */
+	int root;		/* user.id and user.effective.id are 0 */
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
+
+	/* exec: hopwatch.stdio_socket, the socket on its standard descriptors */
+	struct hw_fact_ep stdio_local, stdio_remote; /* ip "" when none */
+	char stdio_conn[HW_FACT_ID_LEN];
+	int stdio_ingress;
 
 	/* network */
 	struct hw_fact_ep src, dst;
@@ -88,6 +95,7 @@ struct hw_fact {
 	/* sessions */
 	char service[32];
 	unsigned long long session_start; /* hopwatch.session.start */
+	int login_verified; /* hopwatch.login.verified */
 };
 
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field

@@ -276,6 +276,16 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 		hw_json__u64(j, "cgroup_id", k->cgroup_id);
 	if (p->flags & HW_EXEC_EXE_UNLINKED)
 		hw_json__bool(j, "exe_unlinked", 1);
+	if (p->exe && p->exe_mode) {
+		char mode[8];
+
+		snprintf(mode, sizeof(mode), "%04o", p->exe_mode & 07777);
+		hw_json__begin_object(j, "exe");
+		hw_json__u64(j, "uid", p->exe_uid);
+		hw_json__string(j, "mode", mode);
+		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
+		hw_json__end_object(j);
+	}
 	truncated(j, p, b);
 	if (p->flags & HW_PROC_EXITED && p->exit_code & 0x7f) {
 		hw_json__begin_object(j, "exit");
@@ -284,6 +294,9 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 		hw_json__end_object(j);
 	}
 }
+
+static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes);
 
 static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
 		       struct args_bound *b)
@@ -302,6 +315,21 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 		for (int i = 0; i < 3; i++)
 			hw_json__string(j, NULL, hw_stdio_name(e->p->stdio[i]));
 		hw_json__end_array(j);
+	}
+	if (e->stdio_sock) {
+		const struct hw_sock_addr *s = e->stdio_sock;
+
+		/* the other end of a shell on a socket: where a reverse shell goes */
+		hw_json__begin_object(j, "stdio_socket");
+		hw_json__string(j, "transport", s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		endpoint(j, "local", s->family, s->saddr, s->sport, 0, 0);
+		endpoint(j, "remote", s->family, s->daddr, s->dport, 0, 0);
+		if (e->stdio_direction)
+			hw_json__string(j, "direction",
+					e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+		if (e->stdio_conn_id)
+			hw_json__string(j, "connection_id", e->stdio_conn_id);
+		hw_json__end_object(j);
 	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
@@ -504,6 +532,14 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__string(j, "ended_by",
 				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
 	hw_json__end_object(j);
+	/* a login (or an attempt that reached pam_open_session): what the kernel confirms */
+	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified) {
+		hw_json__begin_object(j, "login");
+		hw_json__bool(j, "verified", s->verified);
+		if (!s->verified && s->unverified)
+			hw_json__string(j, "unverified_reason", s->unverified);
+		hw_json__end_object(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
