@@ -201,6 +201,8 @@ static void build_proc(struct in *in, struct hw_process *p)
 		p->stdio[i] = byte(in) % 12;
 	p->exit_ns = u32(in);
 	p->exit_code = u32(in);
+	p->exe_uid = u32(in);
+	p->exe_mode = u32(in);
 }
 
 static void build_addr(struct in *in, struct hw_sock_addr *a)
@@ -253,8 +255,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: {
 			struct hw_proc_event e = { .action = proc_actions[byte(&in) % 4],
 						   .ts_ns = u32(&in), .p = &p };
+			struct hw_sock_addr sa;
 
 			build_proc(&in, &p);
+			build_addr(&in, &sa);
+			e.stdio_sock = byte(&in) & 1 ? &sa : NULL;
+			e.stdio_conn_id = byte(&in) & 1 ? p.parent_entity_id : NULL;
+			e.stdio_direction = byte(&in) % 3;
 			text(&in, uname1, sizeof(uname1));
 			text(&in, uname2, sizeof(uname2));
 			e.user_name = byte(&in) & 1 ? uname1 : NULL;
@@ -309,6 +316,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s.uid = u32(&in);
 			s.audit_sid = u32(&in);
 			s.auth_failures = u32(&in);
+			s.state = byte(&in) % 6;
+			s.verified = byte(&in) & 1;
+			s.unverified = byte(&in) & 1 ? "the service is not root" : NULL;
 			text(&in, uname1, sizeof(uname1));
 			v.outcome = byte(&in) & 1 ? uname1 : NULL;
 			v.reason = byte(&in) & 1 ? uname2 : NULL;
