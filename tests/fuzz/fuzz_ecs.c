@@ -30,7 +30,7 @@
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_ecs: check failed at line %d: %s\n", __LINE__,     \
+			fprintf(stderr, "fuzz_ecs: check failed at line %d: %s\n", __LINE__,       \
 				#cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
@@ -83,7 +83,8 @@ static __u32 argv_bytes(struct in *in, char *out)
 
 	for (int c = 0; c < chunks && len < HW_ARGS_MAX; c++) {
 		uint8_t mode = byte(in);
-		size_t k = byte(in) % 16 + 1, reps = (size_t)(byte(in) | byte(in) << 8) % HW_ARGS_MAX + 1;
+		size_t k = byte(in) % 16 + 1,
+		       reps = (size_t)(byte(in) | byte(in) << 8) % HW_ARGS_MAX + 1;
 		uint8_t chunk[16];
 
 		for (size_t i = 0; i < k; i++)
@@ -218,12 +219,12 @@ static void build_addr(struct in *in, struct hw_sock_addr *a)
 	a->protocol = byte(in) & 1 ? 17 : 6;
 }
 
-static const char *const proc_actions[] = { "exec", "fork", "exit", "existing_process" };
+static const char *const proc_actions[] = {"exec", "fork", "exit", "existing_process"};
 static const char *const net_actions[] = {
-	"connection_attempted", "connection_accepted", "disconnect", "listen", "udp_flow",
-	"existing_connection", "existing_listener", "connection_open",
+    "connection_attempted", "connection_accepted", "disconnect",      "listen", "udp_flow",
+    "existing_connection",  "existing_listener",   "connection_open",
 };
-static const char *const session_actions[] = { "user_login", "user_logout", "existing_session" };
+static const char *const session_actions[] = {"user_login", "user_logout", "existing_session"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -235,7 +236,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = { data, size };
+	struct in in = {data, size};
 	struct hw_host h;
 	struct hw_process p;
 	struct hw_json j;
@@ -253,8 +254,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hw_json__reset(&j);
 		switch (what % 6) {
 		case 0: {
-			struct hw_proc_event e = { .action = proc_actions[byte(&in) % 4],
-						   .ts_ns = u32(&in), .p = &p };
+			struct hw_proc_event e = {
+			    .action = proc_actions[byte(&in) % 4], .ts_ns = u32(&in), .p = &p};
 			struct hw_sock_addr sa;
 
 			build_proc(&in, &p);
@@ -272,8 +273,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 1: {
 			struct hw_sock_addr a;
-			struct hw_net_view v = { .action = net_actions[byte(&in) % 8],
-						 .ts_ns = u32(&in), .addr = &a };
+			struct hw_net_view v = {
+			    .action = net_actions[byte(&in) % 8], .ts_ns = u32(&in), .addr = &a};
 			int with_proc = byte(&in) & 1;
 
 			build_addr(&in, &a);
@@ -301,9 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 2: {
 			struct hw_session s;
-			struct hw_session_bytes b = { u32(&in), u32(&in), byte(&in) % 3 };
-			struct hw_session_view v = { .action = session_actions[byte(&in) % 3],
-						     .ts_ns = u32(&in), .s = &s };
+			struct hw_session_bytes b = {u32(&in), u32(&in), byte(&in) % 3};
+			struct hw_session_view v = {
+			    .action = session_actions[byte(&in) % 3], .ts_ns = u32(&in), .s = &s};
 
 			memset(&s, 0, sizeof(s));
 			text(&in, s.id, sizeof(s.id));
@@ -331,9 +332,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 3: {
 			struct hw_agent_counters c;
-			struct hw_agent_event e = { .action = byte(&in) & 1 ? "agent-started"
-									     : "agent-stopped",
-						    .ts_ns = u32(&in), .pid = u32(&in) };
+			struct hw_agent_event e = {.action = byte(&in) & 1 ? "agent-started"
+									   : "agent-stopped",
+						   .ts_ns = u32(&in),
+						   .pid = u32(&in)};
 
 			memset(&c, 0xff, sizeof(c));
 			text(&in, uname1, sizeof(uname1));
@@ -393,7 +395,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		default:
-			hw_ecs__tick(&j, (unsigned long long)u32(&in) * 1000000000ULL, h.name, h.id);
+			hw_ecs__tick(&j, (unsigned long long)u32(&in) * 1000000000ULL, h.name,
+				     h.id);
 			judge(&j, NULL, 0);
 			break;
 		}

@@ -89,7 +89,7 @@ TEST(ecs_exec_with_1100_args_is_read_back)
 	__u32 len;
 	char *args = many_args(1100, &len), err[160];
 	unsigned long long count = 0;
-	struct hw_proc_event e = { .action = "exec", .ts_ns = 1000, .user_name = "nobody" };
+	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000, .user_name = "nobody"};
 
 	proc(&p, args, len);
 	e.p = &p;
@@ -116,11 +116,15 @@ TEST(ecs_exec_with_1100_args_is_read_back)
 
 	/* the network events repeat the process: the same bound */
 	{
-		struct hw_sock_addr a = { .family = AF_INET, .protocol = 6, .sport = 40000,
-					  .dport = 4444 };
-		struct hw_net_view v = { .action = "connection_attempted", .ts_ns = 2000,
-					 .addr = &a, .conn_id = "C1", .p = &p,
-					 .direction = HW_DIR_EGRESS, .netns = 1 };
+		struct hw_sock_addr a = {
+		    .family = AF_INET, .protocol = 6, .sport = 40000, .dport = 4444};
+		struct hw_net_view v = {.action = "connection_attempted",
+					.ts_ns = 2000,
+					.addr = &a,
+					.conn_id = "C1",
+					.p = &p,
+					.direction = HW_DIR_EGRESS,
+					.netns = 1};
 
 		inet_pton(AF_INET, "127.0.0.1", a.saddr);
 		inet_pton(AF_INET, "127.0.0.1", a.daddr);
@@ -161,7 +165,7 @@ TEST(ecs_worst_argv_fits_the_reader)
 	struct hw_process p;
 	struct hw_json j;
 	char *args = malloc(HW_ARGS_MAX);
-	struct hw_proc_event e = { .action = "exec", .ts_ns = 1000 };
+	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000};
 	unsigned long long count = 0;
 
 	e.p = &p;
@@ -231,7 +235,7 @@ TEST(ecs_version_on_every_line_and_alert_type)
 	struct hw_host h = host();
 	struct hw_json j;
 	struct hw_alert a;
-	struct hw_agent_event ae = { .action = "agent-started", .version = "x", .pid = 1 };
+	struct hw_agent_event ae = {.action = "agent-started", .version = "x", .pid = 1};
 
 	memset(&a, 0, sizeof(a));
 	a.ts = 1795795200000000000ULL;
@@ -244,7 +248,8 @@ TEST(ecs_version_on_every_line_and_alert_type)
 	hw_json__init(&j);
 	hw_ecs__alert(&j, &a);
 	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
-	CHECK(strstr(hw_json__cstr(&j), "\"category\":[\"intrusion_detection\"],\"type\":[\"info\"]"));
+	CHECK(strstr(hw_json__cstr(&j),
+		     "\"category\":[\"intrusion_detection\"],\"type\":[\"info\"]"));
 	hw_json__reset(&j);
 	hw_ecs__tick(&j, 1795795200000000000ULL, "h1", "mid");
 	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));

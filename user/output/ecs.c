@@ -26,7 +26,7 @@ struct args_bound {
 
 static void bound_init(struct args_bound *b)
 {
-	*b = (struct args_bound){ .max = HW_ECS_ARGS_MAX, .bytes = HW_ECS_ARGS_BYTES };
+	*b = (struct args_bound){.max = HW_ECS_ARGS_MAX, .bytes = HW_ECS_ARGS_BYTES};
 }
 
 /* The line written since m fits the reader. */
@@ -239,7 +239,7 @@ static void session_id(struct hw_json *j, const char *id)
 static void truncated(struct hw_json *j, const struct hw_process *p, const struct args_bound *b)
 {
 	if (!b->cut && !(p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED |
-				      HW_EXEC_CWD_TRUNCATED | HW_EXEC_ARGS_FAULT)))
+				     HW_EXEC_CWD_TRUNCATED | HW_EXEC_ARGS_FAULT)))
 		return;
 	hw_json__begin_array(j, "truncated");
 	if (b->cut || p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_ARGS_FAULT))

@@ -13,7 +13,7 @@
 /* process.args written at most: the elements, and their bytes before escaping. The other
  * fields of the largest line are fewer than 100 values, so a line stays well inside the
  * reader's HW_JREAD_MAX_LEAVES (1024) and, escaped (6 bytes a byte at worst), HW_JREAD_MAX_LINE. */
-#define HW_ECS_ARGS_MAX   768
+#define HW_ECS_ARGS_MAX	  768
 #define HW_ECS_ARGS_BYTES HW_ARGS_MAX
 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e);

@@ -74,7 +74,7 @@ struct hw_json_mark {
 
 static inline struct hw_json_mark hw_json__mark(const struct hw_json *j)
 {
-	return (struct hw_json_mark){ .len = j->len, .values = j->values };
+	return (struct hw_json_mark){.len = j->len, .values = j->values};
 }
 
 /* Back to m, taken at the top level between lines; the line begun since m is gone. Does
