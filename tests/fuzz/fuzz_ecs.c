@@ -344,6 +344,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			e.netns = byte(&in) & 1 ? exe : NULL;
 			e.snapshot_procs = u32(&in);
 			e.counters = byte(&in) & 1 ? &c : NULL;
+			if (byte(&in) & 1) { /* output-resumed */
+				e.output = uname1;
+				e.output_lost = u32(&in);
+				e.output_error = byte(&in) & 1 ? exe : NULL;
+			}
 			hw_ecs__agent_event(&j, &h, &e);
 			judge(&j, NULL, 0);
 			break;
