@@ -111,15 +111,17 @@ static int dump_all(struct hw_agent *a, struct sock_list *l)
 	return err;
 }
 
-/* inode -> pid, open addressing; the first owner found wins */
+/* inode -> pid of the dumped sockets only, open addressing; the first owner found wins. The
+ * table holds their inodes before /proc is walked: the walk sees every process of the host
+ * (with --netns, mostly sockets of other namespaces), which must not take the room of the
+ * sockets being looked for. */
 struct owners {
 	__u32 *ino, *pid;
 	size_t cap, n;
 };
 
-static void owner_add(__u32 inode, __u32 pid, void *ctx)
+static void owner_want(struct owners *o, __u32 inode)
 {
-	struct owners *o = ctx;
 	size_t i;
 
 	if (!inode || !o->cap || o->n * 2 >= o->cap)
@@ -128,8 +130,22 @@ static void owner_add(__u32 inode, __u32 pid, void *ctx)
 		if (o->ino[i] == inode)
 			return;
 	o->ino[i] = inode;
-	o->pid[i] = pid;
 	o->n++;
+}
+
+static void owner_add(__u32 inode, __u32 pid, void *ctx)
+{
+	struct owners *o = ctx;
+	size_t i;
+
+	if (!inode || !o->cap)
+		return;
+	for (i = (inode * 2654435761u) & (o->cap - 1); o->ino[i]; i = (i + 1) & (o->cap - 1))
+		if (o->ino[i] == inode) {
+			if (!o->pid[i])
+				o->pid[i] = pid;
+			return;
+		}
 }
 
 static __u32 owner_get(const struct owners *o, __u32 inode)
@@ -263,6 +279,8 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		hw_agent__free_socks(s);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < s->l.n; i++)
+		owner_want(&s->o, s->l.v[i].inode);
 	hw_sockdiag__owners("/proc", owner_add, &s->o);
 	for (size_t i = 0; i < s->l.n; i++) {
 		const struct hw_diag_sock *d = &s->l.v[i];
