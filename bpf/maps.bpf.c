@@ -13,5 +13,6 @@ struct hw_scratch_map scratch SEC(".maps");
 struct hw_conns_map conns SEC(".maps");
 struct hw_connecting_map connecting SEC(".maps");
 struct hw_udp_flows_map udp_flows SEC(".maps");
+struct hw_udp_sending_map udp_sending SEC(".maps");
 
 char LICENSE[] SEC("license") = "GPL";

@@ -99,6 +99,31 @@ struct hw_udp_flows_map {
 	__type(value, __u64);
 };
 extern struct hw_udp_flows_map udp_flows SEC(".maps");
+
+/* udp_sending: a UDP send syscall in flight, per thread, from its sys_enter to its sys_exit.
+ * The route lookups of the send (fib tracepoints) read the destinations from kernel memory
+ * while it is there; the exit reads them from user memory only for what no lookup showed.
+ * Written by the send entries, read by the fib handlers and the send exits (net.bpf.c). */
+#define HW_UDP_SENDTO   1
+#define HW_UDP_SENDMSG  2
+#define HW_UDP_SENDMMSG 3
+
+struct hw_udp_send {
+	__u64 sk;   /* struct sock of the fd */
+	__u64 uarg; /* user pointer: sockaddr (sendto), msghdr (sendmsg), mmsghdr[] (sendmmsg) */
+	__u32 len;  /* sendto: addrlen; sendmmsg: vlen */
+	__u32 seen; /* route lookups of this send that gave a destination */
+	__u8 kind;  /* HW_UDP_* */
+	__u8 pad[7];
+};
+
+struct hw_udp_sending_map {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct hw_udp_send);
+};
+extern struct hw_udp_sending_map udp_sending SEC(".maps");
 extern const volatile __u64 hw_udp_reemit_ns;
 
 static __always_inline void hw_stat_inc(__u32 idx)

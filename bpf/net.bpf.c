@@ -269,23 +269,28 @@ int handle_accept_exit(struct trace_event_raw_sys_exit *ctx)
 	return hw_on_accept(ctx->ret);
 }
 
-/* Reads a user sockaddr into a's destination. Returns 0 when it is AF_INET/AF_INET6. */
+/* hw_read_sockaddr() results */
+#define HW_SA_OK    0
+#define HW_SA_OTHER 1  /* not an AF_INET/AF_INET6 address, or too short */
+#define HW_SA_FAULT -1 /* could not be read */
+
+/* Reads a user sockaddr into a's destination: HW_SA_*. */
 static __always_inline int hw_read_sockaddr(struct hw_sock_addr *a, __u64 uaddr, __u32 len)
 {
 	struct sockaddr_in6 sa = {};
 
 	if (!uaddr || len < sizeof(struct sockaddr_in))
-		return -1;
+		return HW_SA_OTHER;
 	if (bpf_probe_read_user(&sa, len < sizeof(sa) ? sizeof(struct sockaddr_in) : sizeof(sa),
 				(void *)uaddr))
-		return -1;
+		return HW_SA_FAULT;
 	a->family = sa.sin6_family;
 	a->dport = bpf_ntohs(sa.sin6_port);
 	if (sa.sin6_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
 
 		__builtin_memcpy(a->daddr, &in->sin_addr, 4);
-		return 0;
+		return HW_SA_OK;
 	}
 	if (sa.sin6_family == AF_INET6 && len >= sizeof(sa)) {
 		__builtin_memcpy(a->daddr, &sa.sin6_addr, 16);
@@ -294,51 +299,70 @@ static __always_inline int hw_read_sockaddr(struct hw_sock_addr *a, __u64 uaddr,
 			__builtin_memset(a->daddr + 4, 0, 12);
 			a->family = AF_INET;
 		}
-		return 0;
+		return HW_SA_OK;
 	}
-	return -1;
+	return HW_SA_OTHER;
 }
 
-/* One UDP event per (process, destination), again after hw_udp_reemit_ns. */
-static __always_inline void hw_udp_flow(struct sock *sk, __u64 uaddr, __u32 len)
+/* One UDP event per (process, destination), again after hw_udp_reemit_ns: the socket (its
+ * address, a number) and the destination's address (the two halves of daddr) and family <<
+ * 16 | port. A global function, so the verifier checks it once per program, not once per call
+ * (the sendmmsg fallback calls it 16 times); its arguments are numbers, as 5.10 requires. The
+ * caller checked the socket and the task. */
+__noinline int hw_udp_report_addr(__u64 skp, __u64 daddr_lo, __u64 daddr_hi, __u32 family_port)
 {
-	struct task_struct *task = hw_current();
+	struct sock *sk = (struct sock *)skp;
 	struct hw_udp_key k = {};
 	struct hw_net_event *e;
-	struct hw_sock_addr a = {};
 	__u64 now = bpf_ktime_get_boot_ns(), *last;
 
-	if (!sk || !hw_sock_wanted(sk, IPPROTO_UDP) || !hw_wanted(task))
-		return;
-	if (uaddr) {
-		if (hw_read_sockaddr(&a, uaddr, len))
-			return;
-	} else {
-		hw_fill_addr(&a, sk);
-	}
-	if (!a.dport)
-		return;
-	__builtin_memcpy(k.daddr, a.daddr, 16);
-	k.tgid = BPF_CORE_READ(task, tgid);
-	k.dport = a.dport;
-	k.family = a.family;
+	if (!sk || !(family_port & 0xffff))
+		return 0;
+	__builtin_memcpy(k.daddr, &daddr_lo, 8);
+	__builtin_memcpy(k.daddr + 8, &daddr_hi, 8);
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.dport = (__u16)family_port;
+	k.family = (__u16)(family_port >> 16);
 	last = bpf_map_lookup_elem(&udp_flows, &k);
 	if (last && now - *last < hw_udp_reemit_ns)
-		return;
+		return 0;
 	if (bpf_map_update_elem(&udp_flows, &k, &now, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP); /* reported anyway, maybe again next packet */
 	e = hw_net_reserve(HW_EV_UDP, sk, 1);
 	if (!e)
-		return;
-	__builtin_memcpy(e->addr.daddr, a.daddr, 16);
-	e->addr.dport = a.dport;
-	if (a.family != e->addr.family) {
+		return 0;
+	__builtin_memcpy(e->addr.daddr, k.daddr, 16);
+	e->addr.dport = k.dport;
+	if (k.family != e->addr.family) {
 		/* a v4 destination from a dual-stack socket: no v4 source to show */
 		__builtin_memset(e->addr.saddr, 0, 16);
-		e->addr.family = a.family;
+		e->addr.family = k.family;
 	}
 	e->direction = HW_DIR_EGRESS;
 	hw_net_submit(e);
+	return 0;
+}
+
+static __always_inline void hw_udp_report(struct sock *sk, const struct hw_sock_addr *dst)
+{
+	__u64 lo, hi;
+
+	__builtin_memcpy(&lo, dst->daddr, 8);
+	__builtin_memcpy(&hi, dst->daddr + 8, 8);
+	hw_udp_report_addr((__u64)sk, lo, hi, (__u32)dst->family << 16 | dst->dport);
+}
+
+/* A destination read from user memory at the exit of the send: reported, or counted
+ * (HW_STAT_ERR_READ) when it could not be read. */
+static __always_inline void hw_udp_from_user(struct sock *sk, __u64 uaddr, __u32 len)
+{
+	struct hw_sock_addr a = {};
+	int r = hw_read_sockaddr(&a, uaddr, len);
+
+	if (r == HW_SA_FAULT)
+		hw_stat_inc(HW_STAT_ERR_READ);
+	else if (r == HW_SA_OK)
+		hw_udp_report(sk, &a);
 }
 
 SEC("tp/syscalls/sys_enter_connect")
@@ -374,8 +398,13 @@ int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!sk)
 		goto out;
 	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP) {
-		if (ret == 0)
-			hw_udp_flow(sk, 0, 0);
+		struct hw_sock_addr a;
+
+		/* connected: the kernel's copy of the peer, in the socket */
+		if (ret == 0 && hw_sock_wanted(sk, IPPROTO_UDP)) {
+			hw_fill_addr(&a, sk);
+			hw_udp_report(sk, &a);
+		}
 		goto out;
 	}
 	/* a TCP connect that failed before any SYN: no state change reports it */
@@ -394,24 +423,196 @@ out:
 	return 0;
 }
 
+/* UDP destinations.
+ *
+ * A destination read from user memory at sys_enter is missed when its page is not mapped yet
+ * (probe reads do not fault it in), and can be rewritten by another thread once the kernel has
+ * copied it. So the send entries only note "this thread sends on this UDP socket"
+ * (udp_sending), and the destination is taken from the kernel's own copy: the route lookup of
+ * each datagram (fib:fib_table_lookup, fib6:fib6_table_lookup, 4.15+) runs in the sender,
+ * inside the syscall, with the destination and source port in kernel memory; one per datagram,
+ * so every message of a sendmmsg is seen whatever its length. A lookup counts for the send
+ * when it is an output lookup (iif loopback) of a UDP flow from the socket's own port (an ICMP
+ * error computed in a softirq of the same thread is not). A send without a lookup (broadcast
+ * or link-local multicast with an output interface set, a route the socket cached) falls
+ * back, at sys_exit, to user memory: the kernel has just read it, so its page is mapped; what
+ * still cannot be read, and sendmmsg messages past HW_MMSG_MAX, are counted in
+ * HW_STAT_ERR_READ (read_errors in agent-stopped). Only that fallback can be misled by a
+ * thread rewriting the address after the kernel's copy. The device-level tracepoints
+ * (net:net_dev_queue) were not used: a datagram waiting for ARP leaves from a softirq, out of
+ * the sender's context, and a send that fails before a device is never seen there. */
+#define HW_MMSG_MAX      16 /* sendmmsg messages the user-memory fallback reads */
+#define LOOPBACK_IFINDEX 1  /* flowi iif of every output route lookup */
+#define EFAULT           14
+
+static __always_inline void hw_stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline int hw_udp_send_enter(long fd, __u64 uarg, __u32 len, __u8 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = hw_current();
+	struct hw_udp_send s = {.uarg = uarg, .len = len, .kind = kind};
+	struct sock *sk;
+
+	if (!hw_wanted(task))
+		return 0;
+	sk = hw_fd_sock(task, fd);
+	if (!sk || !hw_sock_wanted(sk, IPPROTO_UDP))
+		return 0;
+	s.sk = (__u64)sk;
+	if (bpf_map_update_elem(&udp_sending, &tid, &s, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}
+
+/* An output route lookup of a UDP flow in the current thread: reported when the thread is in
+ * a UDP send and the flow leaves from that socket's port. The handlers read the tp_btf
+ * arguments directly (CO-RE relocated loads, no helper call): most lookups (TCP, input
+ * routes) leave after two loads. */
+static __always_inline void hw_udp_route(__u16 sport_be, const struct hw_sock_addr *dst)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_udp_send *s;
+	struct sock *sk;
+
+	s = bpf_map_lookup_elem(&udp_sending, &tid);
+	if (!s)
+		return;
+	sk = (struct sock *)s->sk;
+	if (sport_be != BPF_CORE_READ((struct inet_sock *)sk, inet_sport))
+		return;
+	s->seen++;
+	hw_udp_report(sk, dst);
+}
+
+SEC("tp_btf/fib_table_lookup")
+int BPF_PROG(handle_fib_lookup, __u32 tb_id, const struct flowi4 *flp)
+{
+	struct hw_sock_addr dst = {.family = AF_INET};
+
+	if (flp->__fl_common.flowic_proto != IPPROTO_UDP ||
+	    flp->__fl_common.flowic_iif != LOOPBACK_IFINDEX)
+		return 0;
+	__builtin_memcpy(dst.daddr, &flp->daddr, 4);
+	dst.dport = bpf_ntohs(flp->uli.ports.dport);
+	hw_udp_route(flp->uli.ports.sport, &dst);
+	return 0;
+}
+
+SEC("tp_btf/fib6_table_lookup")
+int BPF_PROG(handle_fib6_lookup, const struct net *net, const struct fib6_result *res,
+	     struct fib6_table *table, const struct flowi6 *flp)
+{
+	struct hw_sock_addr dst = {.family = AF_INET6};
+
+	if (flp->__fl_common.flowic_proto != IPPROTO_UDP ||
+	    flp->__fl_common.flowic_iif != LOOPBACK_IFINDEX)
+		return 0;
+	bpf_probe_read_kernel(dst.daddr, 16, &flp->daddr);
+	dst.dport = bpf_ntohs(flp->uli.ports.dport);
+	hw_udp_route(flp->uli.ports.sport, &dst);
+	return 0;
+}
+
+/* The fallback for a send no route lookup showed: its msghdr's destination. */
+static __always_inline void hw_udp_from_msghdr(struct sock *sk, __u64 umsg)
+{
+	struct user_msghdr m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)umsg)) {
+		hw_stat_inc(HW_STAT_ERR_READ);
+		return;
+	}
+	if (m.msg_name) /* else connected: reported at connect */
+		hw_udp_from_user(sk, (__u64)m.msg_name, (__u32)m.msg_namelen);
+}
+
+/* kind: the HW_UDP_* of the calling exit, a constant, so each exit program holds only its
+ * own fallback (the sendmmsg loop alone is most of the verifier's work) */
+static __always_inline int hw_udp_send_exit(long ret, __u8 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_udp_send *p = bpf_map_lookup_elem(&udp_sending, &tid);
+	struct hw_udp_send s;
+	struct sock *sk;
+	__u32 n;
+
+	if (!p)
+		return 0;
+	s = *p;
+	bpf_map_delete_elem(&udp_sending, &tid);
+	/* -EFAULT: the kernel could not read it either, nothing was sent; another kind: a
+	 * marker left by a send whose exit was not seen */
+	if (ret == -EFAULT || s.kind != kind)
+		return 0;
+	sk = (struct sock *)s.sk;
+	if (kind == HW_UDP_SENDTO) {
+		if (!s.seen)
+			hw_udp_from_user(sk, s.uarg, s.len);
+		return 0;
+	}
+	if (kind == HW_UDP_SENDMSG) {
+		if (!s.seen)
+			hw_udp_from_msghdr(sk, s.uarg);
+		return 0;
+	}
+	/* sendmmsg: ret messages sent; a failure of the first one returns its error */
+	n = ret > 0 ? (__u32)ret : 1;
+	if (n > s.len)
+		n = s.len;
+	if (s.seen >= n)
+		return 0;
+	for (__u32 i = 0; i < HW_MMSG_MAX; i++) {
+		if (i >= n)
+			return 0;
+		hw_udp_from_msghdr(sk, s.uarg + (__u64)i * sizeof(struct mmsghdr));
+	}
+	hw_stat_add(HW_STAT_ERR_READ, n - HW_MMSG_MAX);
+	return 0;
+}
+
 SEC("tp/syscalls/sys_enter_sendto")
 int handle_sendto_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!ctx->args[4])
 		return 0; /* connected socket: reported at connect */
-	hw_udp_flow(hw_fd_sock(hw_current(), (long)ctx->args[0]), ctx->args[4],
-		    (__u32)ctx->args[5]);
-	return 0;
+	return hw_udp_send_enter((long)ctx->args[0], ctx->args[4], (__u32)ctx->args[5],
+				 HW_UDP_SENDTO);
+}
+
+SEC("tp/syscalls/sys_exit_sendto")
+int handle_sendto_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDTO);
 }
 
 SEC("tp/syscalls/sys_enter_sendmsg")
 int handle_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	struct user_msghdr msg = {};
+	return hw_udp_send_enter((long)ctx->args[0], ctx->args[1], 0, HW_UDP_SENDMSG);
+}
 
-	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]) || !msg.msg_name)
-		return 0;
-	hw_udp_flow(hw_fd_sock(hw_current(), (long)ctx->args[0]), (__u64)msg.msg_name,
-		    (__u32)msg.msg_namelen);
-	return 0;
+SEC("tp/syscalls/sys_exit_sendmsg")
+int handle_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDMSG);
+}
+
+SEC("tp/syscalls/sys_enter_sendmmsg")
+int handle_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_udp_send_enter((long)ctx->args[0], ctx->args[1], (__u32)ctx->args[2],
+				 HW_UDP_SENDMMSG);
+}
+
+SEC("tp/syscalls/sys_exit_sendmmsg")
+int handle_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_udp_send_exit(ctx->ret, HW_UDP_SENDMMSG);
 }

@@ -270,15 +270,17 @@ static void diag_prune(struct hw_agent *a)
 	free(live.v);
 }
 
-/* inode -> pid, open addressing; the first owner found wins */
+/* inode -> pid of the dumped sockets only, open addressing; the first owner found wins. The
+ * table holds their inodes before /proc is walked: the walk sees every process of the host
+ * (with --netns, mostly sockets of other namespaces), which must not take the room of the
+ * sockets being looked for. */
 struct owners {
 	__u32 *ino, *pid;
 	size_t cap, n;
 };
 
-static void owner_add(__u32 inode, __u32 pid, void *ctx)
+static void owner_want(struct owners *o, __u32 inode)
 {
-	struct owners *o = ctx;
 	size_t i;
 
 	if (!inode || !o->cap || o->n * 2 >= o->cap)
@@ -287,8 +289,22 @@ static void owner_add(__u32 inode, __u32 pid, void *ctx)
 		if (o->ino[i] == inode)
 			return;
 	o->ino[i] = inode;
-	o->pid[i] = pid;
 	o->n++;
+}
+
+static void owner_add(__u32 inode, __u32 pid, void *ctx)
+{
+	struct owners *o = ctx;
+	size_t i;
+
+	if (!inode || !o->cap)
+		return;
+	for (i = (inode * 2654435761u) & (o->cap - 1); o->ino[i]; i = (i + 1) & (o->cap - 1))
+		if (o->ino[i] == inode) {
+			if (!o->pid[i])
+				o->pid[i] = pid;
+			return;
+		}
 }
 
 static __u32 owner_get(const struct owners *o, __u32 inode)
@@ -331,10 +347,74 @@ static __u64 data_sent(const struct hw_diag_sock *s, __u8 direction)
 	return s->bytes_sent >= syn ? s->bytes_sent - syn : 0;
 }
 
+/* The ephemeral port range of each namespace the snapshot needed one for. */
+struct netns_range {
+	__u32 netns;
+	struct hw_port_range r;
+};
+
 struct hw_sock_snapshot {
 	struct sock_list l;
 	struct owners o;
+	struct netns_range *ranges;
+	size_t nranges;
 };
+
+/* /proc/PID/ns/net of a process in namespace netns: pid if it is there, else the first found. */
+static int open_netns_of(__u32 netns, __u32 pid)
+{
+	char path[64];
+	struct stat st;
+	struct dirent *d;
+	DIR *dir;
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	if (pid && !stat(path, &st) && (__u32)st.st_ino == netns)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (fd < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
+		if (!stat(path, &st) && (__u32)st.st_ino == netns)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	closedir(dir);
+	return fd;
+}
+
+/* The ephemeral port range of namespace netns (0-0: unknown), read once per namespace. At the
+ * snapshot, before the capability drop: reading another namespace's sysctl means entering it. */
+static const struct hw_port_range *snapshot_range(struct hw_agent *a, struct hw_sock_snapshot *s,
+						  __u32 netns, __u32 owner)
+{
+	struct netns_range *r;
+	int fd;
+
+	for (size_t i = 0; i < s->nranges; i++)
+		if (s->ranges[i].netns == netns)
+			return &s->ranges[i].r;
+	r = realloc(s->ranges, (s->nranges + 1) * sizeof(*r));
+	if (!r)
+		return NULL;
+	s->ranges = r;
+	r += s->nranges++;
+	r->netns = netns;
+	r->r.lo = r->r.hi = 0;
+	if (a->netns_fd >= 0 && netns == a->netns_ino) {
+		hw_sockdiag__port_range(a->netns_fd, &r->r);
+	} else {
+		fd = open_netns_of(netns, owner);
+		if (fd >= 0) {
+			hw_sockdiag__port_range(fd, &r->r);
+			close(fd);
+		}
+	}
+	return &r->r;
+}
 
 int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 {
@@ -358,6 +438,8 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		hw_agent__free_socks(s);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < s->l.n; i++)
+		owner_want(&s->o, s->l.v[i].inode);
 	hw_sockdiag__owners("/proc", owner_add, &s->o);
 	for (size_t i = 0; i < s->l.n; i++) {
 		const struct hw_diag_sock *d = &s->l.v[i];
@@ -373,12 +455,15 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 		}
 		to_addr(&c->addr, d);
 		c->netns = s->l.netns[i];
-		c->direction = is_listening(&s->l, c->netns, d->sport) ? HW_DIR_INGRESS
-									: HW_DIR_EGRESS;
 		c->from_snapshot = 1;
 		{
 			__u32 pid = owner_get(&s->o, d->inode);
+			int listening = is_listening(&s->l, c->netns, d->sport);
+			const struct hw_port_range *r;
 
+			/* no listener: the port ranges tell (hw_sockdiag__direction) */
+			r = listening ? NULL : snapshot_range(a, s, c->netns, pid);
+			c->direction = hw_sockdiag__direction(listening, d->sport, d->dport, r);
 			hw_conn__set_owner(a, c, pid ? hw_proc_table__live(a->procs, pid) : NULL,
 					   pid, 0);
 		}
@@ -422,6 +507,7 @@ void hw_agent__free_socks(struct hw_sock_snapshot *s)
 		return;
 	free(s->l.v);
 	free(s->l.netns);
+	free(s->ranges);
 	free(s->o.ino);
 	free(s->o.pid);
 	free(s);

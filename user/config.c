@@ -15,6 +15,7 @@
 
 #include "hopwatch/limits.h"
 #include "config.h"
+#include "stream/url.h"
 
 #define MSEC	 HW_NSEC_PER_MSEC
 #define SEC	 HW_NSEC_PER_SEC
@@ -147,6 +148,10 @@ static const struct key keys[] = {
     KEY("collect", "subject", K_STR, collect_subject, .def = "hopwatch.collector.alerts",
 	.flags = F_NONEMPTY, .valid = hw_parse_nats_subject, .what = "subject",
 	.hint = "use tokens of A-Z a-z 0-9 _ - separated by '.'"),
+    KEY("collect", "memory_max", K_SIZE, collect_memory_max, 16 << 20, ~0ULL, "2G"),
+    KEY("collect", "host_memory_max", K_SIZE, collect_host_memory_max, 1 << 20, ~0ULL, "64M"),
+    KEY("collect", "host_alerts", K_U32, collect_host_alerts, 1, 1000000, "60"),
+    KEY("collect", "host_idle", K_DURATION, collect_host_idle_ns, SEC, 30 * DAY, "1h"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -190,13 +195,19 @@ __attribute__((format(printf, 5, 6))) static int fail(char *err, size_t errlen, 
 	return ret;
 }
 
-/* n bytes of v, shortened for a message. */
+/* n bytes of v, shortened for a message, the password of a URL in it redacted. */
 static void quote(const char *v, size_t n, char *buf, size_t len)
 {
+	char raw[HW_CONFIG_LINE_MAX + 1], red[HW_CONFIG_LINE_MAX + 1];
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)(n < HW_CONFIG_LINE_MAX ? n : HW_CONFIG_LINE_MAX),
+		 v);
+	hw_url__redact(raw, red, sizeof(red));
+	n = strlen(red);
 	if (n < len)
-		snprintf(buf, len, "%.*s", (int)n, v);
+		snprintf(buf, len, "%s", red);
 	else
-		snprintf(buf, len, "%.*s...", (int)(len - 4), v);
+		snprintf(buf, len, "%.*s...", (int)(len - 4), red);
 }
 
 /* Writes the bounds for a message: "1ms..1s", "256..16384" or "at least 1M". */

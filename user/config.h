@@ -76,6 +76,10 @@ struct hw_config {
 	/* [collect] */
 	char *collect_durable; /* the shared durable consumer of the collectors */
 	char *collect_subject; /* where the collector publishes its alerts */
+	unsigned long long collect_memory_max;	    /* memory_max: all engines and the stitcher */
+	unsigned long long collect_host_memory_max; /* host_memory_max: one host's engine */
+	unsigned int collect_host_alerts;	    /* host_alerts: per host and minute */
+	unsigned long long collect_host_idle_ns;    /* host_idle: a silent host is forgotten */
 };
 
 /* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */

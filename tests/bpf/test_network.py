@@ -195,6 +195,76 @@ def test_ipv6_and_udp():
     check_eq(get(f6, "destination.ip"), "::1", "udp connect destination")
 
 
+UDPSEND = os.path.join(os.path.dirname(os.path.abspath(hw.__file__)), "udpsend.py")
+
+
+def udpsend(ns, *args):
+    out = ns.run([PY, UDPSEND] + list(args), stdout=subprocess.PIPE, text=True,
+                 check=True).stdout.split("\n")
+    return int(out[0].split()[1]), int(out[1].split()[1])
+
+
+def flows_of(events, port):
+    return sorted(get(f, "destination.ip") for f in net(events, "udp_flow")
+                  if get(f, "destination.port") == port)
+
+
+def test_udp_destinations_on_untouched_pages_and_sendmmsg():
+    """Finding 5: a sockaddr on a page not mapped yet was missed (3 datagrams, 1 flow), and
+    sendmmsg was not traced at all. Every destination must be reported, from the kernel's
+    copy, and a sendmmsg longer than any fixed bound too."""
+    to = ["127.0.0.%d" % i for i in (2, 3, 4)]
+    batch = ["127.0.0.%d" % i for i in range(10, 30)]  # 20: more than the fallback reads
+    six = ["[::1]:5404", "[::ffff:127.0.0.5]:5404"]  # dual-stack socket: v6 and v4-mapped
+    with hw.Netns("udp") as ns, Agent() as agent:
+        untouched, sent = udpsend(ns, "sendto", *["%s:5401" % ip for ip in to])
+        check_eq((untouched, sent), (3, 3), "3 sockaddrs on unmapped pages, 3 datagrams sent")
+        untouched, sent = udpsend(ns, "sendmmsg", *["%s:5402" % ip for ip in batch])
+        check_eq((untouched, sent), (2, 20), "sendmmsg from unmapped pages, 20 datagrams")
+        check_eq(udpsend(ns, "sendto", *six), (2, 2), "IPv6 sendto from unmapped pages")
+        check_eq(udpsend(ns, "sendmmsg", *[d.replace("5404", "5405") for d in six]), (2, 2),
+                 "IPv6 sendmmsg from unmapped pages")
+        agent.wait_for(lambda e: len(flows_of(agent.events(), 5402)) >= 20
+                       and len(flows_of(agent.events(), 5401)) >= 3
+                       and len(flows_of(agent.events(), 5405)) >= 2, timeout=15)
+        time.sleep(0.3)
+    events = agent.events()
+    check_eq(flows_of(events, 5401), sorted(to), "one udp_flow per sendto destination")
+    check_eq(flows_of(events, 5402), sorted(batch), "one udp_flow per sendmmsg destination")
+    check_eq(flows_of(events, 5404), ["127.0.0.5", "::1"], "IPv6 and v4-mapped sendto")
+    check_eq(flows_of(events, 5405), ["127.0.0.5", "::1"], "IPv6 and v4-mapped sendmmsg")
+    f = [e for e in net(events, "udp_flow") if get(e, "destination.port") == 5402][0]
+    check_eq(get(f, "network.transport"), "udp", "transport")
+    check_eq(get(f, "network.direction"), "egress", "direction")
+    check_eq(get(f, "process.executable"), os.path.realpath(PY), "the sender")
+
+
+def test_udp_without_route_lookup_falls_back_and_counts():
+    """Link-local multicast with IP_MULTICAST_IF set takes no route lookup: the destinations are
+    read from user memory after the kernel's copy (mapped by then), up to 16 per sendmmsg; the
+    rest is counted in read_errors, never dropped silently."""
+    group = ["224.0.0.%d" % i for i in range(10, 30)]
+    with hw.Netns("mcast") as ns:
+        ip = ["ip", "-n", ns.name]
+        subprocess.run(ip + ["link", "add", "m0", "type", "veth", "peer", "name", "m1"],
+                       check=True)
+        for dev in ("m0", "m1"):
+            subprocess.run(ip + ["link", "set", dev, "up"], check=True)
+        subprocess.run(ip + ["addr", "add", "198.18.7.1/24", "dev", "m0"], check=True)
+        with Agent() as agent:
+            untouched, sent = udpsend(ns, "mcast", "198.18.7.1",
+                                      *["%s:5403" % g for g in group])
+            check_eq((untouched, sent), (2, 20), "20 multicast datagrams from unmapped pages")
+            agent.wait_for(lambda e: len(flows_of(agent.events(), 5403)) >= 16, timeout=15)
+        check_eq(agent.rc, 0, "agent exit status")
+    events = agent.events()
+    check_eq(flows_of(events, 5403), sorted(group[:16]), "the first 16 destinations")
+    stopped = [e for e in events if get(e, "event.action") == "agent-stopped"]
+    check_eq(len(stopped), 1, "agent-stopped written")
+    errs = get(stopped[0], "hopwatch.agent.read_errors")
+    check(errs >= 4, "the 4 destinations past the bound are counted: read_errors %r" % errs)
+
+
 def test_netns_scoping_applies_to_sockets():
     with hw.Lab() as lab:
         ino_b = os.stat(lab.b.path).st_ino
@@ -317,3 +387,68 @@ def test_owner_named_after_it_exited():
              "owner entity id kept after its exit and expiry")
     check_eq(get(d[0], "process.executable"), os.path.realpath(PY), "owner executable kept")
     check_eq(get(d[0], "source.bytes"), 42, "bytes sent by the inheriting child")
+
+
+ONESHOT = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+print('ready', flush=True)
+c, peer = s.accept()
+s.close()  # a one-shot bind shell: no listener left, only the accepted connection
+print(peer[1], flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_snapshot_direction_of_accepted_connection_without_listener():
+    """Finding 6: a connection accepted before the agent started, whose listener is gone, was
+    reported as egress from the service port. The ephemeral port range of each namespace (set
+    here to a non-default 20000-20999 in both) tells the two ends apart."""
+    with hw.Lab() as lab:
+        for ns in (lab.a, lab.b):
+            ns.run(["sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=20000 20999"],
+                   check=True)
+        server = lab.b.popen([PY, "-c", ONESHOT, "198.18.0.2", "4444"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        holder = None
+        try:
+            check_eq(server.stdout.readline().strip(), "ready", "one-shot server ready")
+            holder = lab.a.popen([PY, "-c", HOLDER, "198.18.0.2", "4444", "0"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            check_eq(holder.stdout.readline().strip(), "sent", "client connected")
+            cport = int(server.stdout.readline())
+            check(20000 <= cport <= 20999, "client port %d from lab A's range" % cport)
+            ss = lab.b.run(["ss", "-Htln"], stdout=subprocess.PIPE, text=True).stdout
+            check(":4444" not in ss, "no listener left on 4444: %r" % ss)
+            with Agent() as agent:
+                for pid in (server.pid, holder.pid):
+                    agent.wait_for(lambda e: get(e, "event.action") == "existing_connection"
+                                   and get(e, "process.pid") == pid, timeout=15)
+            with Agent("--netns", lab.b.path) as scoped:  # the range through --netns
+                scoped.wait_for(lambda e: get(e, "event.action") == "existing_connection",
+                                timeout=15)
+        finally:
+            for p in (holder, server):
+                if p and p.poll() is None:
+                    p.kill()
+                    p.wait()
+    events = agent.events()
+    srv = net(events, "existing_connection", server.pid)
+    check_eq(len(srv), 1, "the accepted connection of the one-shot server")
+    check_eq(get(srv[0], "network.direction"), "ingress", "direction of the accepted end")
+    check_eq((get(srv[0], "source.ip"), get(srv[0], "source.port")), ("198.18.0.1", cport),
+             "source: the client")
+    check_eq((get(srv[0], "destination.ip"), get(srv[0], "destination.port")),
+             ("198.18.0.2", 4444), "destination: the service port here")
+    srv = net(scoped.events(), "existing_connection")
+    check_eq(len(srv), 1, "the accepted connection, agent scoped to the server's namespace")
+    check_eq((get(srv[0], "network.direction"), get(srv[0], "source.port"),
+              get(srv[0], "destination.port")), ("ingress", cport, 4444),
+             "direction with --netns")
+    cli = net(events, "existing_connection", holder.pid)
+    check_eq(len(cli), 1, "the client's end")
+    check_eq(get(cli[0], "network.direction"), "egress", "direction of the connecting end")
+    check_eq((get(cli[0], "destination.ip"), get(cli[0], "destination.port")),
+             ("198.18.0.2", 4444), "client destination")

@@ -12,6 +12,7 @@ import os
 import re
 import time
 
+import ecs_schema
 import hw
 from hw import check, check_eq, hopwatch
 
@@ -118,7 +119,8 @@ class Stream:
         host = {"name": self.host_name, "id": self.host_id}
         if boot:
             host["boot"] = {"id": self.boot_id}
-        return {"@timestamp": rfc3339(ns_at(t)), "event": ev, "host": host}
+        return {"@timestamp": rfc3339(ns_at(t)), "ecs": {"version": ecs_schema.VERSION},
+                "event": ev, "host": host}
 
     def process_obj(self, p, exited=None):
         o = {"pid": p.pid, "entity_id": p.eid, "name": p.name, "executable": p.exe,
@@ -147,6 +149,7 @@ class Stream:
 
     def tick(self, t):
         return self.add({"@timestamp": rfc3339(ns_at(t)),
+                         "ecs": {"version": ecs_schema.VERSION},
                          "event": {"kind": "state", "action": "tick", "dataset": "hopwatch.agent",
                                    "module": "hopwatch"},
                          "host": {"name": self.host_name, "id": self.host_id}})
@@ -426,6 +429,8 @@ def check_alert_common(a, stream):
     check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", a["@timestamp"]),
           "@timestamp %r" % a["@timestamp"])
     check(hw.get(a, "message"), "a message")
+    # every alert conforms to Elastic's ECS schema (tests/schema/ecs)
+    check_eq(ecs_schema.validate(a), [], "ECS violations of the %s alert" % rid)
 
 
 def only(alerts, what):

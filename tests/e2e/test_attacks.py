@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 
+import ecs_schema
 import hw
 from hw import Agent, check, check_eq, get
 from lab3 import ADDR, Lab3
@@ -388,3 +389,14 @@ def test_replay_gives_the_same_alerts():
     check(len(live) >= 10, "alerts in the live run: %d" % len(live))
     check_eq(r.stdout.splitlines(), live, "replayed alerts")
     check("0 malformed" in r.stderr, r.stderr)
+
+
+def test_every_line_conforms_to_ecs():
+    """Every line of the run, and of its recording (ticks), against Elastic's ECS schema."""
+    res = result()
+    with open(res["rec"], encoding="utf-8") as f:
+        recorded = f.read().splitlines()
+    errs = ecs_schema.validate_lines(res["lines"], "output line") + \
+        ecs_schema.validate_lines(recorded, "recorded line")
+    check_eq(errs[:20], [], "ECS violations (%d in all)" % len(errs))
+    check(len(alerts()) >= 10, "alerts checked: %d" % len(alerts()))

@@ -195,3 +195,17 @@ def test_collector_consumed_every_event_once():
              (events, events, events, 0, 2), "counters against the agents' output")
     check_eq(k["hop_chains"], 2, "hop chains counted")
     check_eq(k["publish_errors"], 0, "publish errors")
+
+
+def test_real_agents_pass_the_collectors_limits():
+    """The limits against hostile hosts (issue 11: pinned identities, address ownership,
+    bounded clocks, budgets) refuse nothing of real agents: every session the chains need was
+    claimed on an address its host had shown (sshd's accepts), no time was bounded."""
+    k = get(result()["collector"][-1], "hopwatch.collector")
+    check_eq((k["identity_refused"], k["stitch_refused"], k["clamped"], k["evictions"],
+              k["memory_evictions"], k["alerts_dropped"], k["stitch_host_full"]),
+             (0, 0, 0, 0, 0, 0, 0), "refused, bounded, evicted, dropped")
+    accepts = [e for e in result()["agents"]["c"]
+               if get(e, "event.action") == "connection_accepted" and get(e, "source.ip") == B]
+    check(accepts, "c's sshd accepts from b reported (the address c shows as its own)")
+    check(k["ticks"] > 0, "the engines ticked")

@@ -3,8 +3,9 @@
  * (user/collect/stitch.c).
  *
  * The input is a stream of messages, one per line: "SUBJECT PAYLOAD" when the line starts with
- * "hopwatch." (a NATS message; the payload may be anything), else the whole line is a line of a
- * recorded file (no subject). Each payload is copied into a buffer of exactly its length, so an
+ * "hopwatch." (a NATS message; the payload may be anything), "@SECONDS" moves the collector's
+ * clock (hw_fleet__tick: bounded event times, idle hosts forgotten) to SECONDS after
+ * 2026-11-27T10:00:00Z, else the whole line is a line of a recorded file (no subject). Each payload is copied into a buffer of exactly its length, so an
  * overread is caught. Nothing may crash or leak, and:
  *   - a message is fed, skipped or refused; a refusal says why in one printable line that fits
  *     its buffer; the counters add up (messages = events + skipped + malformed + failed);
@@ -12,7 +13,10 @@
  *     strings, and for hop-chain a chain of 2 to HW_STITCH_MAX_HOPS hops naming one host more
  *     than it has hops; its ECS JSON is read back by the event reader as an alert of that rule;
  *   - the same messages fed again to a new fleet give the same alerts byte for byte, also when
- *     the clock is then moved on and the input ended (pending hop-chain alerts fire).
+ *     the clock is then moved on and the input ended (pending hop-chain alerts fire);
+ *   - the fleet stays within its budgets: after each message its memory is at most
+ *     collect.memory_max (the tight configuration's limits are small: 16M, 1M per host, 2
+ *     alerts a minute, idle after 1 s).
  *
  * Seeds (tests/fuzz/corpus/fuzz_collect/): hosts b and c (and d) of tests/cli/test_collect.py,
  * their lines interleaved, with their subjects.
@@ -50,6 +54,10 @@ static const char *const tight_sets[] = {
     "detect.internal_nets=198.18.0.0/15",
     "detect.admin_ports=22, 2222",
     "output.nats_subject=hopwatch",
+    "collect.memory_max=16M",
+    "collect.host_memory_max=1M",
+    "collect.host_alerts=2",
+    "collect.host_idle=1s",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -170,6 +178,15 @@ static void feed_all(const struct hw_config *cfg, const uint8_t *data, size_t si
 		const char *subj = NULL;
 		int ret;
 
+		if (n > 1 && n < 16 && line[0] == '@') {
+			unsigned long long sec = 0;
+
+			for (size_t i = 1; i < n && line[i] >= '0' && line[i] <= '9'; i++)
+				sec = sec * 10 + (unsigned long long)(line[i] - '0');
+			hw_fleet__tick(f, (1795860000ULL + sec) * 1000000000ULL);
+			line = nl ? nl + 1 : end;
+			continue;
+		}
 		if (n > 9 && !memcmp(line, "hopwatch.", 9)) {
 			const uint8_t *sp = memchr(line, ' ', n);
 			size_t sl = sp ? (size_t)(sp - line) : n;
@@ -193,6 +210,8 @@ static void feed_all(const struct hw_config *cfg, const uint8_t *data, size_t si
 		else
 			CHECK(ret == 0);
 		free(copy);
+		hw_fleet__stats(f, &st, NULL);
+		CHECK(st.memory <= cfg->collect_memory_max);
 		line = nl ? nl + 1 : end;
 	}
 	/* an hour on, then the end: alerts waiting for a login fire, old halves go */

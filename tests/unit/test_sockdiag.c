@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hopwatch/events.h"
 #include "model/sockdiag.h"
 #include "test.h"
 
@@ -490,4 +491,94 @@ out:
 	if (other >= 0)
 		close(other);
 	close(orig);
+}
+
+/* The direction of a snapshot connection: a listener decides; without one, a service port
+ * here and an ephemeral port there is an accepted connection whose listener is gone. */
+TEST(sockdiag_direction_decision)
+{
+	struct hw_port_range r = {32768, 60999}, unknown = {0, 0};
+
+	CHECK_EQ(hw_sockdiag__direction(1, 4444, 40000, &r), HW_DIR_INGRESS);
+	CHECK_EQ(hw_sockdiag__direction(1, 50000, 50001, &r), HW_DIR_INGRESS); /* listener wins */
+	/* one-shot bind shell: listener closed after its accept */
+	CHECK_EQ(hw_sockdiag__direction(0, 4444, 40000, &r), HW_DIR_INGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 22, 32768, &r), HW_DIR_INGRESS); /* range edges */
+	CHECK_EQ(hw_sockdiag__direction(0, 32767, 60999, &r), HW_DIR_INGRESS);
+	/* an ordinary client: ephemeral port here, service port there */
+	CHECK_EQ(hw_sockdiag__direction(0, 40000, 4444, &r), HW_DIR_EGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 60999, 443, &r), HW_DIR_EGRESS);
+	/* both or neither ephemeral: nothing to tell, egress as before */
+	CHECK_EQ(hw_sockdiag__direction(0, 40000, 50000, &r), HW_DIR_EGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 1022, 514, &r), HW_DIR_EGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 4444, 61000, &r), HW_DIR_EGRESS);
+	/* a namespace's own range, not the default */
+	r.lo = 1024;
+	r.hi = 2000;
+	CHECK_EQ(hw_sockdiag__direction(0, 40000, 1500, &r), HW_DIR_INGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 1500, 40000, &r), HW_DIR_EGRESS);
+	/* range unknown: the listener alone */
+	CHECK_EQ(hw_sockdiag__direction(0, 4444, 40000, &unknown), HW_DIR_EGRESS);
+	CHECK_EQ(hw_sockdiag__direction(0, 4444, 40000, NULL), HW_DIR_EGRESS);
+}
+
+static bool read_range_file(unsigned int *lo, unsigned int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	bool ok = f && fscanf(f, "%u %u", lo, hi) == 2;
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+static bool write_range_file(const char *text)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w");
+	bool ok = f && fputs(text, f) >= 0;
+
+	return f ? fclose(f) == 0 && ok : false;
+}
+
+/* The range is read per namespace: a new namespace with its own range gives that one through
+ * its fd, the caller's namespace keeps its own. Needs CAP_SYS_ADMIN for the second part. */
+TEST(sockdiag_port_range_per_netns)
+{
+	struct hw_port_range r;
+	unsigned int lo, hi;
+	int orig = -1, other = -1;
+
+	if (!CHECK(read_range_file(&lo, &hi)))
+		return;
+	CHECK_EQ(hw_sockdiag__port_range(-1, &r), 0);
+	CHECK_EQ(r.lo, lo);
+	CHECK_EQ(r.hi, hi);
+	CHECK(hw_sockdiag__port_range(9999, &r) < 0);
+	CHECK_EQ(r.lo, 0);
+	if (geteuid() != 0) {
+		printf(
+		    "    note: not root, the other-namespace part of sockdiag_port_range_per_netns "
+		    "skipped\n");
+		return;
+	}
+	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (!CHECK(orig >= 0) || !CHECK(unshare(CLONE_NEWNET) == 0))
+		goto out;
+	if (!CHECK(write_range_file("20000 20999")))
+		goto back;
+	other = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+back:
+	if (!CHECK(setns(orig, CLONE_NEWNET) == 0) || !CHECK(other >= 0))
+		goto out;
+	CHECK_EQ(hw_sockdiag__port_range(other, &r), 0);
+	CHECK_EQ(r.lo, 20000);
+	CHECK_EQ(r.hi, 20999);
+	CHECK_EQ(hw_sockdiag__port_range(-1, &r), 0);
+	CHECK_EQ(r.lo, lo);
+	CHECK_EQ(r.hi, hi);
+out:
+	if (other >= 0)
+		close(other);
+	if (orig >= 0)
+		close(orig);
 }

@@ -211,10 +211,12 @@ TEST(stitch_two_hops_in_order)
 	hw_stitch__free(s);
 }
 
-/* Every order of the four steps (hosts interleaved, either half first): one alert, the same. */
+/* Every order of the four steps that keeps each host's own order (an agent publishes in order:
+ * b's login before b's connection, c's accept before c's login), hosts interleaved, either half
+ * first: one alert, the same. */
 TEST(stitch_every_arrival_order)
 {
-	int perm[4] = {0, 1, 2, 3};
+	int perm[4] = {0, 1, 2, 3}, pos[4], orders = 0;
 	char first_id[24] = "";
 
 	for (int p = 0; p < 24; p++) {
@@ -237,6 +239,13 @@ TEST(stitch_every_arrival_order)
 			perm[i] = j;
 		}
 		for (int i = 0; i < 4; i++)
+			pos[perm[i]] = i;
+		if (pos[1] < pos[0] || pos[3] < pos[2]) {
+			hw_stitch__free(s);
+			continue; /* a host's own order reversed */
+		}
+		orders++;
+		for (int i = 0; i < 4; i++)
 			step(s, perm[i]);
 		hw_stitch__flush(s);
 		if (!CHECK_EQ(seen.n, 1) || !check_abc(&seen, 0)) {
@@ -249,6 +258,7 @@ TEST(stitch_every_arrival_order)
 		CHECK_STREQ(seen.id[0], first_id);
 		hw_stitch__free(s);
 	}
+	CHECK_EQ(orders, 6);
 }
 
 TEST(stitch_watched_origin_is_named)
@@ -336,6 +346,7 @@ TEST(stitch_once_per_chain_end_and_again_when_it_grows)
 	if (!CHECK_EQ(seen.n, 1))
 		goto out;
 	/* a's events come late: a was entered from Z, and its ssh ran in that session */
+	accept_(s, "a", 1.0, "203.0.113.9", 60000, A_IP, 22);
 	login(s, "a", 1.0, 1.2, "203.0.113.9", 60000, A_IP, "sess-a", "mallory");
 	connect_(s, "a", 1.9, A_IP, 50022, B_IP, 22, "sess-a", "/usr/bin/ssh", "mallory");
 	if (CHECK_EQ(seen.n, 3)) {
@@ -376,6 +387,7 @@ TEST(stitch_jump_host_sessions_start_afresh)
 	CHECK_EQ(seen.n, 0); /* b's session came from the jump host: its hop to c is expected */
 	/* but c's session came from b, which is not a jump host: c -> d chains b -> c -> d */
 	connect_(s, "c", 8.0, C_IP, 42000, D_IP, 22, "sess-c", "/usr/bin/ssh", "alice");
+	accept_(s, "d", 8.0, C_IP, 42000, D_IP, 22);
 	login(s, "d", 8.0, 8.2, C_IP, 42000, D_IP, "sess-d", "alice");
 	if (CHECK_EQ(seen.n, 1))
 		CHECK_STREQ(seen.hosts[0], "b,c,d");
@@ -434,6 +446,7 @@ TEST(stitch_hop_must_leave_an_open_session)
 	logout(s, "b", 3.0, "sess-b");
 	/* a connection with that session's id long after it ended: not from it */
 	connect_(s, "b", 400.0, B_IP, 41000, C_IP, 22, "sess-b", "/usr/bin/ssh", "alice");
+	accept_(s, "c", 400.0, B_IP, 41000, C_IP, 22);
 	login(s, "c", 400.0, 400.3, B_IP, 41000, C_IP, "sess-c", "alice");
 	hw_stitch__flush(s);
 	CHECK_EQ(seen.n, 0);
@@ -450,6 +463,7 @@ TEST(stitch_halves_far_apart_in_time_are_not_a_hop)
 	step(s, 0);
 	step(s, 1);
 	/* the same 4-tuple on c, ten minutes later: another connection (port reuse) */
+	accept_(s, "c", 605.0, B_IP, 41000, C_IP, 22);
 	login(s, "c", 605.0, 605.3, B_IP, 41000, C_IP, "sess-c", "alice");
 	hw_stitch__flush(s);
 	CHECK_EQ(seen.n, 0);
@@ -466,6 +480,7 @@ TEST(stitch_ipv4_mapped_addresses_match)
 	step(s, 0);
 	step(s, 1);
 	/* c's sshd listens on :: and sees the IPv4 client in its mapped form */
+	accept_(s, "c", 5.0, "::ffff:" B_IP, 41000, "::ffff:" C_IP, 22);
 	login(s, "c", 5.0, 5.3, "::ffff:" B_IP, 41000, "::ffff:" C_IP, "sess-c", "alice");
 	if (CHECK_EQ(seen.n, 1))
 		CHECK_STREQ(seen.hosts[0], A_IP ",b,c");
@@ -503,14 +518,26 @@ TEST(stitch_memory_is_bounded)
 	hw_stitch__tick(s, T0 + 2700 * SEC);
 	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.inbound, 1); /* the new one */
-	/* the tables stop at their bound */
-	for (unsigned int i = 0; i < HW_STITCH_TABLE_MAX + 10; i++) {
+	/* one host holds at most HW_STITCH_HOST_HALVES (b has its session already) */
+	for (unsigned int i = 0; i < HW_STITCH_HOST_HALVES + 4; i++) {
 		snprintf(ip, sizeof(ip), "10.%u.%u.%u", 2 + i / 65025, i / 255 % 255, i % 255 + 1);
 		connect_(s, "b", 2700.0, B_IP, 20000 + i % 40000, ip, 22, "", "/usr/bin/ssh", "r");
 	}
 	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.outbound, HW_STITCH_HOST_HALVES - 1);
+	CHECK_EQ(st.host_full, 5);
+	CHECK_EQ(st.table_full, 0);
+	/* the tables stop at their bound */
+	for (unsigned int i = 0; i < HW_STITCH_TABLE_MAX + 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "h%u", i / HW_STITCH_HOST_HALVES);
+		snprintf(ip, sizeof(ip), "10.%u.%u.%u", 2 + i / 65025, i / 255 % 255, i % 255 + 1);
+		connect_(s, name, 2700.0, B_IP, 20000 + i % 40000, ip, 22, "", "/usr/bin/ssh", "r");
+	}
+	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.outbound, HW_STITCH_TABLE_MAX);
-	CHECK_EQ(st.table_full, 10);
+	CHECK_EQ(st.table_full, HW_STITCH_HOST_HALVES + 10 - 1);
 	CHECK_EQ(seen.n, 0);
 	hw_stitch__free(s);
 }
@@ -536,5 +563,36 @@ TEST(stitch_ignores_loopback_and_failures)
 	hw_stitch__feed(s, &f);
 	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.outbound, 0);
+	hw_stitch__free(s);
+}
+
+TEST(stitch_forgets_hosts_gone_quiet)
+{
+	struct seen seen;
+	struct hw_stitch *s = stitcher(&seen);
+	struct hw_stitch_stats st;
+	char name[16];
+
+	if (!CHECK(s))
+		return;
+	hw_stitch__tick(s, T0);
+	/* hosts that came and went (ephemeral machines): one half each, never matched */
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "vm%d", i);
+		accept_(s, name, 1.0, A_IP, 50000 + (unsigned int)i, B_IP, 22);
+	}
+	step(s, 0); /* b: a session that stays open */
+	hw_stitch__tick(s, T0 + 11 * 60 * SEC); /* the accepts waited 10 minutes: gone */
+	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.inbound, 1);
+	CHECK_EQ(st.forgotten, 0);
+	hw_stitch__tick(s, T0 + 45 * 60 * SEC); /* and their hosts, 30 minutes after */
+	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.forgotten, 100);
+	CHECK_EQ(st.inbound, 1); /* b keeps its session, and its address */
+	step(s, 1);
+	step(s, 2);
+	step(s, 3);
+	CHECK_EQ(seen.n, 1);
 	hw_stitch__free(s);
 }

@@ -1,5 +1,6 @@
 /* hopwatch collect (see collect.h): options, the NATS JetStream consumer loop or the files of
- * --replay, and the output. The judging is fleet.c's (engines per host, the stitcher).
+ * --replay. The output is collect_out.c's, the judging fleet.c's (engines per host, the
+ * stitcher).
  *
  * Delivery is at least once: a batch is fetched, every message fed, the output flushed and the
  * alerts published, then the batch acknowledged. A collector that dies before the ack leaves
@@ -17,30 +18,29 @@
 #include <nats/nats.h>
 
 #include "collect/collect.h"
+#include "collect/collect_int.h"
 #include "stream/nats_opts.h"
-#include "collect/fleet.h"
 #include "config.h"
+#include "detect/jsonread.h"
+#include "lib/lineread.h"
 #include "model/host.h"
 #include "output/alert.h"
 #include "output/json.h"
 #include "output/sink.h"
 #include "output/text.h"
 #include "parse.h"
-
+#include "stream/url.h"
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
 #define EXIT_MALFORMED	3
-#define REPORT_MAX	20   /* malformed messages described on stderr; then only counted */
 #define BATCH		1024 /* messages per fetch */
 #define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
 #define RETRY_MS	1000 /* between attempts to set up the consumer */
 #define CHECK_MS	5000 /* while idle, whether the consumer still exists */
-#define PUBLISH_MS	2000 /* an alert's publish waits this long for its ack */
 #define ACK_WAIT_NS	(60ULL * 1000000000ULL) /* unacknowledged: delivered again after this */
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
-
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
     "       hopwatch collect [OPTIONS] --replay FILE...\n"
@@ -48,8 +48,9 @@ static const char usage_text[] =
     "Reads the events that agents publish to NATS JetStream (hopwatch run --set\n"
     "output.nats_url=...) from the stream output.nats_stream, subjects PREFIX.HOST.events,\n"
     "through the durable pull consumer collect.durable (created when missing; collectors\n"
-    "sharing it share the messages). Each host (host.id) gets its own detection engine, so\n"
-    "the rules of 'hopwatch run' fire here too, and the hosts' connections are stitched\n"
+    "sharing it share the messages). Each host (its subject, with the host.id and\n"
+    "host.name it first came with) gets its own detection engine, so the rules of\n"
+    "'hopwatch run' fire here too, and the hosts' connections are stitched\n"
     "together: an outbound connection on one host and the session or accepted connection it\n"
     "opened on another are one hop, and a chain of two hops or more (A -> B -> C, each hop made\n"
     "from the session the previous one opened) raises a 'hop-chain' alert naming the host,\n"
@@ -78,12 +79,13 @@ static const char usage_text[] =
     "\n"
     "Keys: collect.durable (hopwatch-collector), collect.subject\n"
     "(hopwatch.collector.alerts), output.nats_subject (hopwatch), output.nats_stream\n"
-    "(HOPWATCH). Deployment: docs/collector.md.\n"
+    "(HOPWATCH); limits: collect.memory_max (2G), collect.host_memory_max (64M),\n"
+    "collect.host_alerts (60 a minute per rule), collect.host_idle (1h). Deployment:\n"
+    "docs/collector.md.\n"
     "\n"
     "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
     "could not be written; 2 bad usage or unreadable files; 3 --replay found malformed lines\n"
     "(the rest was processed).\n";
-
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_signal(int sig)
@@ -102,225 +104,12 @@ static unsigned long long mono_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
-static unsigned long long wall_ns(void)
+unsigned long long hw_collect__wall_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
-struct collector {
-	const struct hw_config *cfg;
-	int text;
-	struct hw_sink *out;
-	struct hw_fleet *fleet;
-	struct hw_json j, pj; /* the output's encoder, the published alert's */
-	struct hw_text t;
-	char host_name[256];
-	const char *source; /* "nats" or "replay" */
-
-	/* NATS */
-	natsConnection *nc;
-	jsCtx *js;
-	natsSubscription *sub;
-	char filter[300];
-	int core_publish; /* collect.subject is in no stream: plain NATS publish */
-	int subscribed_once;
-	char last_error[300];
-
-	unsigned long long acked, ack_errors, fetch_errors, published, publish_errors;
-	unsigned long long lost_output;
-	unsigned long long reported; /* malformed messages described */
-};
-
-/* --- output ------------------------------------------------------------------------------- */
-
-static void write_out(struct collector *c, const char *buf, size_t len, int error)
-{
-	if (error || !len || hw_sink__write(c->out, buf, len))
-		c->lost_output++;
-}
-
-static void publish_alert(struct collector *c, const struct hw_alert *a)
-{
-	jsPubOptions po;
-	jsPubAck *pa = NULL;
-	jsErrCode jerr = 0;
-	natsMsg *m = NULL;
-	natsStatus st;
-
-	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED) {
-		/* no waiting for acks that cannot come: the output has the alert */
-		c->publish_errors++;
-		return;
-	}
-	hw_json__reset(&c->pj);
-	hw_ecs__alert(&c->pj, a);
-	if (c->pj.error || c->pj.len < 2) {
-		c->publish_errors++;
-		return;
-	}
-	st = natsMsg_Create(&m, c->cfg->collect_subject, NULL, c->pj.buf, (int)c->pj.len - 1);
-	if (st == NATS_OK && !c->core_publish) {
-		jsPubOptions_Init(&po);
-		po.MsgId =
-		    a->id; /* a redelivered batch raises the same alert: the server drops it */
-		po.MaxWait = PUBLISH_MS;
-		st = js_PublishMsg(&pa, c->js, m, &po, &jerr);
-		if (st == NATS_NO_RESPONDERS) {
-			fprintf(
-			    stderr,
-			    "hopwatch: collect.subject '%s' is in no JetStream stream: alerts are "
-			    "published without persistence\n",
-			    c->cfg->collect_subject);
-			c->core_publish = 1;
-		}
-	}
-	if (st == NATS_OK || c->core_publish) {
-		if (c->core_publish) {
-			st = natsMsgHeader_Set(m, "Nats-Msg-Id", a->id);
-			if (st == NATS_OK)
-				st = natsConnection_PublishMsg(c->nc, m);
-		}
-	}
-	if (st == NATS_OK) {
-		c->published++;
-	} else {
-		if (!c->publish_errors)
-			fprintf(stderr, "hopwatch: cannot publish an alert to '%s': %s, ignoring\n",
-				c->cfg->collect_subject, natsStatus_GetText(st));
-		c->publish_errors++;
-	}
-	jsPubAck_Destroy(pa);
-	natsMsg_Destroy(m);
-}
-
-static void on_alert(const struct hw_alert *a, void *ctx)
-{
-	struct collector *c = ctx;
-
-	if (c->text) {
-		hw_text__alert(&c->t, a);
-		write_out(c, c->t.buf, c->t.len, c->t.error);
-	} else {
-		hw_json__reset(&c->j);
-		hw_ecs__alert(&c->j, a);
-		write_out(c, c->j.buf, c->j.len, c->j.error);
-	}
-	if (c->js)
-		publish_alert(c, a);
-}
-
-/* collector-started / collector-stopped: a state event, the counters on the last */
-static void state_line(struct collector *c, const char *action, int final)
-{
-	/* clang-format off */
-	static const char *const names[] = {
-		"messages", "events", "hosts", "alerts", "hop_chains", "hops", "malformed",
-		"skipped", "failed", "acked", "ack_errors", "fetch_errors", "published",
-		"publish_errors", "lost_output", "stitch_expired", "stitch_table_full",
-	};
-	/* clang-format on */
-	struct hw_fleet_stats fs;
-	struct hw_stitch_stats ss;
-	char ts[HW_TIME_LEN];
-
-	hw_fleet__stats(c->fleet, &fs, &ss);
-	/* clang-format off */
-	const unsigned long long v[] = {
-		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, ss.hops, fs.malformed,
-		fs.skipped, fs.failed, c->acked, c->ack_errors, c->fetch_errors, c->published,
-		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
-	};
-	/* clang-format on */
-	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
-		       "a name per counter");
-	size_t n = final ? sizeof(v) / sizeof(v[0]) : 0;
-
-	hw_format_time(wall_ns(), ts);
-	if (c->text) {
-		char line[1024];
-		int off;
-
-		ts[23] = 0;
-		off = snprintf(line, sizeof(line), "%s %s hopwatch %s pid=%d host=%s source=%s", ts,
-			       action, HW_VERSION, (int)getpid(), c->host_name, c->source);
-		for (size_t i = 0; i < n && off > 0 && (size_t)off < sizeof(line); i++)
-			off += snprintf(line + off, sizeof(line) - (size_t)off, " %s=%llu",
-					names[i], v[i]);
-		if (off > 0 && (size_t)off < sizeof(line) - 1) {
-			line[off++] = '\n';
-			hw_text__reset(&c->t);
-			hw_text__raw(&c->t, line, (size_t)off);
-			write_out(c, c->t.buf, c->t.len, c->t.error);
-		}
-		return;
-	}
-	hw_json__reset(&c->j);
-	hw_json__begin_object(&c->j, NULL);
-	hw_json__string(&c->j, "@timestamp", ts);
-	hw_json__begin_object(&c->j, "event");
-	hw_json__string(&c->j, "kind", "state");
-	hw_json__begin_array(&c->j, "category");
-	hw_json__string(&c->j, NULL, "host");
-	hw_json__end_array(&c->j);
-	hw_json__begin_array(&c->j, "type");
-	hw_json__string(&c->j, NULL, "info");
-	hw_json__end_array(&c->j);
-	hw_json__string(&c->j, "action", action);
-	hw_json__string(&c->j, "dataset", "hopwatch.collector");
-	hw_json__string(&c->j, "module", "hopwatch");
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "host");
-	hw_json__string(&c->j, "name", c->host_name);
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "agent");
-	hw_json__string(&c->j, "type", "hopwatch");
-	hw_json__string(&c->j, "version", HW_VERSION);
-	hw_json__end_object(&c->j);
-	hw_json__begin_object(&c->j, "hopwatch");
-	hw_json__begin_object(&c->j, "collector");
-	hw_json__u64(&c->j, "pid", (unsigned long long)getpid());
-	hw_json__string(&c->j, "source", c->source);
-	if (c->js) {
-		hw_json__string(&c->j, "stream", c->cfg->nats_stream);
-		hw_json__string(&c->j, "durable", c->cfg->collect_durable);
-		hw_json__string(&c->j, "subject", c->filter);
-	}
-	for (size_t i = 0; i < n; i++)
-		hw_json__u64(&c->j, names[i], v[i]);
-	hw_json__end_object(&c->j);
-	hw_json__end_object(&c->j);
-	hw_json__end_object(&c->j);
-	hw_json__end_line(&c->j);
-	write_out(c, c->j.buf, c->j.len, c->j.error);
-}
-
-static void summary(struct collector *c)
-{
-	struct hw_fleet_stats fs;
-	struct hw_stitch_stats ss;
-
-	hw_fleet__stats(c->fleet, &fs, &ss);
-	fprintf(stderr,
-		"hopwatch: collected %llu messages: %llu events from %llu hosts, %llu alerts "
-		"(%llu hop chains), %llu malformed, %llu skipped",
-		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, fs.malformed, fs.skipped);
-	if (!strcmp(c->source, "nats"))
-		fprintf(stderr, "; %llu acknowledged, %llu alerts published (%llu failed)",
-			c->acked, c->published, c->publish_errors);
-	if (c->lost_output)
-		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
-	fputc('\n', stderr);
-}
-
-static void report_malformed(struct collector *c, const char *where, const char *why)
-{
-	if (++c->reported <= REPORT_MAX)
-		fprintf(stderr, "hopwatch: %s: malformed event: %s\n", where, why);
-	else if (c->reported == REPORT_MAX + 1)
-		fprintf(stderr, "hopwatch: more malformed messages; only the count is reported\n");
 }
 
 static void handle_signals(struct collector *c)
@@ -337,20 +126,36 @@ static void handle_signals(struct collector *c)
 
 static int replay_file(struct collector *c, const char *name, FILE *in)
 {
-	char *line = NULL, why[300], where[600];
-	size_t cap = 0;
-	ssize_t len;
+	struct hw_lineread lr;
+	const char *line;
+	char why[300], where[600];
+	size_t len;
 	unsigned long long lineno = 0;
-	int ret = 0;
+	int got = 0, ret = 0;
 
-	while (!stop_requested && (len = getline(&line, &cap, in)) >= 0) {
+	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		return EXIT_REFUSED;
+	}
+	while (!stop_requested &&
+	       ((got = hw_lineread__next(&lr, &line, &len)) > 0 || got == -E2BIG)) {
 		int r;
 
 		lineno++;
-		r = hw_fleet__feed(c->fleet, NULL, line, (size_t)len, why, sizeof(why));
+		/* nothing recorded is from the future */
+		hw_fleet__bound(c->fleet, hw_collect__wall_ns());
+		if (got == -E2BIG) {
+			/* refused as the reader would, without ever holding it whole */
+			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
+			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
+			hw_fleet__refuse(c->fleet);
+			hw_collect__report_malformed(c, where, why);
+			continue;
+		}
+		r = hw_fleet__feed(c->fleet, NULL, line, len, why, sizeof(why));
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "%s:%llu", name, lineno);
-			report_malformed(c, where, why);
+			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s:%llu: %s\n", name, lineno, why);
 			ret = EXIT_REFUSED;
@@ -358,9 +163,9 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		}
 		handle_signals(c);
 	}
-	free(line);
-	if (!ret && ferror(in)) {
-		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(errno));
+	hw_lineread__free(&lr);
+	if (!ret && got == -EIO) {
+		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
 		ret = EXIT_USAGE;
 	}
 	return ret;
@@ -371,7 +176,7 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 	struct hw_fleet_stats fs;
 	int ret = 0;
 
-	state_line(c, "collector-started", 0);
+	hw_collect__state_line(c, "collector-started", 0);
 	for (int i = 0; i < nfiles && !ret && !stop_requested; i++) {
 		int is_stdin = !strcmp(files[i], "-");
 		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
@@ -387,10 +192,10 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 			fclose(in);
 	}
 	hw_fleet__flush(c->fleet);
-	state_line(c, "collector-stopped", 1);
+	hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	summary(c);
+	hw_collect__summary(c);
 	hw_fleet__stats(c->fleet, &fs, NULL);
 	if (!ret && c->lost_output)
 		ret = EXIT_REFUSED;
@@ -404,13 +209,15 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 static void set_error(struct collector *c, const char *what, natsStatus st, jsErrCode jerr)
 {
 	const char *last = nats_GetLastError(NULL);
+	char raw[sizeof(c->last_error)];
 
 	if (jerr)
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s (JetStream error %d)", what,
+		snprintf(raw, sizeof(raw), "%s: %s (JetStream error %d)", what,
 			 last && last[0] ? last : natsStatus_GetText(st), (int)jerr);
 	else
-		snprintf(c->last_error, sizeof(c->last_error), "%s: %s", what,
+		snprintf(raw, sizeof(raw), "%s: %s", what,
 			 last && last[0] ? last : natsStatus_GetText(st));
+	hw_url__redact(raw, c->last_error, sizeof(c->last_error)); /* libnats may quote a URL */
 }
 
 /* The stream (created as the agents create it when missing), the durable consumer (created
@@ -543,7 +350,7 @@ static void handle_batch(struct collector *c, natsMsgList *list)
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "message on '%.200s'",
 				 subject ? subject : "");
-			report_malformed(c, where, why);
+			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s, ignoring\n", why);
 		}
@@ -560,8 +367,9 @@ static void handle_batch(struct collector *c, natsMsgList *list)
 
 static int run_nats(struct collector *c, unsigned long long deadline)
 {
-	unsigned long long next_setup = 0, last_msg = mono_ns(), now, next_check = 0;
+	unsigned long long next_setup = 0, now, next_check = 0;
 	int reported_error = 0, ret = 0;
+	char url[1024];
 
 	snprintf(c->filter, sizeof(c->filter), "%s.*.events", c->cfg->nats_subject);
 	if (nats_connect(c)) {
@@ -582,8 +390,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 				if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 					r = setup(c);
 				else
-					snprintf(c->last_error, sizeof(c->last_error),
-						 "cannot connect to '%s'", c->cfg->nats_url);
+					snprintf(
+					    c->last_error, sizeof(c->last_error),
+					    "cannot connect to '%s'",
+					    hw_url__redact(c->cfg->nats_url, url, sizeof(url)));
 				next_setup = now + RETRY_MS * NS_PER_MS;
 			}
 			if (r == -2) {
@@ -604,7 +414,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 					c->filter, c->cfg->nats_stream);
 			reported_error = 0;
 			if (!c->subscribed_once) {
-				state_line(c, "collector-started", 0);
+				hw_collect__state_line(c, "collector-started", 0);
 				if (hw_sink__flush(c->out))
 					c->lost_output++;
 			}
@@ -612,9 +422,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		}
 		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
 		if (st == NATS_OK && list.Count > 0) {
+			/* the collector's clock: event times are bounded by it */
+			hw_fleet__tick(c->fleet, hw_collect__wall_ns());
 			handle_batch(c, &list);
 			natsMsgList_Destroy(&list);
-			last_msg = mono_ns();
 			continue;
 		}
 		natsMsgList_Destroy(&list);
@@ -637,13 +448,11 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 				continue;
 			}
 		}
-		/* no events: the fleet's clock goes on, so an alert waiting for a login fires */
-		if (hw_fleet__now(c->fleet)) {
-			now = mono_ns();
-			hw_fleet__tick(c->fleet, hw_fleet__now(c->fleet) + (now - last_msg));
-			if (hw_sink__flush(c->out))
-				c->lost_output++;
-		}
+		/* no events: the collector's clock goes on, so an alert waiting for a login fires
+		 * and silent hosts are forgotten */
+		hw_fleet__tick(c->fleet, hw_collect__wall_ns());
+		if (hw_sink__flush(c->out))
+			c->lost_output++;
 	}
 	if (!c->subscribed_once && !ret) {
 		fprintf(stderr, "hopwatch: never consumed from NATS: %s\n", c->last_error);
@@ -651,10 +460,10 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 	}
 	hw_fleet__flush(c->fleet);
 	if (c->subscribed_once)
-		state_line(c, "collector-stopped", 1);
+		hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	summary(c);
+	hw_collect__summary(c);
 	if (c->sub)
 		natsSubscription_Destroy(c->sub); /* bound to the durable: it stays */
 	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
@@ -830,7 +639,7 @@ int hw_collect_main(int argc, char **argv)
 		  isatty(STDOUT_FILENO));
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
 		snprintf(c.host_name, sizeof(c.host_name), "unknown");
-	c.fleet = hw_fleet__new(&cfg, on_alert, &c);
+	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
 	if (!c.fleet) {
 		fprintf(stderr, "hopwatch: out of memory\n");
 		ret = EXIT_REFUSED;

@@ -1,8 +1,6 @@
 /* The collector's input (see fleet.h). Each host's stream is handled as `hopwatch replay`
  * handles a file: its engine started afresh at each agent-started (and freed at agent-stopped),
- * and a stream without the agent's ticks ticked at its events' times — here at most once a
- * second, as the agent ticks (replay ticks at every event, and a tick looks at every open
- * connection: quadratic on a busy host). */
+ * and a stream without the agent's ticks ticked at its events' times. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +10,32 @@
 #include "detect/jsonread.h"
 #include "detect/smap.h"
 
-#define TICK_NS 1000000000ULL /* the agent's tick */
+#define TICK_NS	      1000000000ULL /* the agent's tick: at most one a second per host */
+#define TICK_WORK     64	    /* entries a tick may look at per event since the last one */
+#define MINUTE_NS     (60 * TICK_NS)
+#define IDLE_SWEEP_NS (10 * TICK_NS) /* how often silent hosts are looked for (at most) */
+#define RATE_RULES    16	     /* rules whose alerts are counted apart (there are fewer) */
 
-/* A host is its host.id and host.name together: agents on one machine scoped to network
- * namespaces (--netns, --host-name), or machines cloned from one image, share a machine-id. */
+/* A host's alerts of one rule in the current minute */
+struct rate {
+	const char *rule;
+	unsigned long long window, n;
+};
+
+/* A host: the subject token its messages come on, and who it said it is the first time. */
 struct fhost {
-	struct hw_snode node; /* a hash of host.id and host.name */
-	struct hw_engine *e;
-	char id[sizeof(((struct hw_fact *)0)->host_id)];
-	char name[sizeof(((struct hw_fact *)0)->host_name)];
-	int ticks_seen;		      /* its stream carries the agent's ticks */
-	int started;		      /* an agent-started was fed: the next one is a new run */
-	unsigned long long last_tick; /* of a stream without ticks: when its engine last had one */
+	struct hw_snode node; /* a hash of the token */
+	struct hw_engine *e;  /* NULL: none now (stopped, evicted); made at its next event */
+	char token[256];
+	char id[sizeof(((struct hw_fact *)0)->host_id)];     /* pinned */
+	char name[sizeof(((struct hw_fact *)0)->host_name)]; /* pinned */
+	int ticks_seen;		       /* its stream carries the agent's ticks */
+	int started;		       /* an agent-started was fed: the next one is a new run */
+	unsigned long long last_tick;  /* event time of its engine's last tick */
+	unsigned long long since_tick; /* events since */
+	unsigned long long arrived;    /* the collector's clock at its last message */
+	size_t mem;		       /* its engine's bytes at the last look */
+	struct rate rate[RATE_RULES];
 };
 
 struct hw_fleet {
@@ -34,15 +46,76 @@ struct hw_fleet {
 	struct hw_stitch *stitch;
 	struct hw_jdoc *doc;
 	struct hw_fact *fact;
-	unsigned long long now;
+	struct fhost *cur;	  /* the host being fed: its alerts count against it */
+	unsigned long long now;	  /* the latest event time */
+	unsigned long long clock; /* the collector's (hw_fleet__tick), 0 none */
+	unsigned long long bound; /* event times beyond this + HW_STITCH_SKEW_NS are bounded */
+	unsigned long long last_idle_sweep;
+	size_t engines_mem; /* the sum of the hosts' mem */
+	size_t retry_at;    /* over memory_max with nothing to evict: look again at this much */
 	struct hw_fleet_stats st;
 	char token[256];
 };
 
+static void hash_key(char key[20], const char *token)
+{
+	unsigned long long hash = 1469598103934665603ULL;
+
+	for (const char *s = token; *s; s++)
+		hash = (hash ^ (unsigned char)*s) * 1099511628211ULL;
+	snprintf(key, 20, "%016llx", hash);
+}
+
+static struct fhost *find_host(struct hw_fleet *f, const char *token)
+{
+	struct fhost *h;
+	char key[20];
+
+	hash_key(key, token);
+	h = (struct fhost *)hw_smap__get(&f->hosts, key);
+	return h && !strcmp(h->token, token) ? h : NULL;
+}
+
+/* Whether one more alert of h passes: at most collect.host_alerts a minute of each rule (a
+ * flood of one rule does not silence the others), by the collector's clock when it has one,
+ * else by h's events' times. */
+static int alert_allowed(struct hw_fleet *f, struct fhost *h, const struct hw_alert *a)
+{
+	unsigned long long now = f->clock ? f->clock : a->ts;
+	struct rate *r = NULL;
+
+	if (!h)
+		return 1;
+	for (int i = 0; i < RATE_RULES && !r; i++)
+		if (!h->rate[i].rule || !strcmp(h->rate[i].rule, a->rule_id))
+			r = &h->rate[i];
+	if (!r)
+		r = &h->rate[RATE_RULES - 1]; /* never: fewer rules */
+	if (!r->rule || strcmp(r->rule, a->rule_id) || !r->window || now >= r->window + MINUTE_NS ||
+	    now < r->window) {
+		r->rule = a->rule_id;
+		r->window = now ? now : 1;
+		r->n = 0;
+	}
+	if (r->n >= f->cfg->collect_host_alerts)
+		return 0;
+	r->n++;
+	return 1;
+}
+
 static void on_alert(const struct hw_alert *a, void *ctx)
 {
 	struct hw_fleet *f = ctx;
+	struct fhost *h = f->cur;
 
+	if (!h) { /* a hop-chain that waited for a login: its last host's */
+		hw_fleet__subject_token(f->token, sizeof(f->token), a->host_name);
+		h = find_host(f, f->token);
+	}
+	if (!alert_allowed(f, h, a)) {
+		f->st.alerts_dropped++;
+		return;
+	}
 	f->st.alerts++;
 	if (f->fn)
 		f->fn(a, f->ctx);
@@ -106,15 +179,13 @@ void hw_fleet__subject_token(char *out, size_t len, const char *host)
 		snprintf(out, len, "unknown");
 }
 
-/* PREFIX.HOST.events, HOST the token of host_name */
+/* PREFIX.HOST.events, HOST the token of host_name (in f->token) */
 static int check_subject(struct hw_fleet *f, const char *subject, const char *host_name, char *err,
 			 size_t errlen)
 {
 	const char *prefix = f->cfg->nats_subject;
-	size_t plen = strlen(prefix), tlen;
+	size_t plen = strlen(prefix), tlen = strlen(f->token);
 
-	hw_fleet__subject_token(f->token, sizeof(f->token), host_name);
-	tlen = strlen(f->token);
 	if (strncmp(subject, prefix, plen) || subject[plen] != '.' ||
 	    strncmp(subject + plen + 1, f->token, tlen) ||
 	    strcmp(subject + plen + 1 + tlen, ".events")) {
@@ -125,55 +196,183 @@ static int check_subject(struct hw_fleet *f, const char *subject, const char *ho
 	return 0;
 }
 
-static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, int *err)
+/* Frees h's engine (h and its pinned identity stay): its next event makes a new one. */
+static void engine_free(struct hw_fleet *f, struct fhost *h)
 {
-	unsigned long long hash = 1469598103934665603ULL;
-	const char *parts[2] = {fact->host_id, fact->host_name};
+	hw_engine__free(h->e);
+	h->e = NULL;
+	f->engines_mem -= h->mem;
+	h->mem = 0;
+	h->ticks_seen = h->started = 0;
+	h->last_tick = h->since_tick = 0;
+}
+
+static int engine_make(struct hw_fleet *f, struct fhost *h)
+{
+	h->e = hw_engine__new(f->cfg, on_alert, f);
+	if (!h->e)
+		return -ENOMEM;
+	h->mem = hw_engine__memory(h->e);
+	f->engines_mem += h->mem;
+	f->st.hosts++;
+	return 0;
+}
+
+struct largest {
 	struct fhost *h;
+};
+
+static void find_largest(struct hw_snode *n, void *ctx)
+{
+	struct largest *l = ctx;
+	struct fhost *h = (struct fhost *)n;
+
+	if (h->e && (!l->h || h->mem > l->h->mem))
+		l->h = h;
+}
+
+static size_t memory(const struct hw_fleet *f)
+{
+	return f->engines_mem + hw_stitch__memory(f->stitch) + f->hosts.n * sizeof(struct fhost) +
+	       f->hosts.nb * sizeof(void *);
+}
+
+/* After h's event: its engine's bytes looked at again against collect.host_memory_max, and
+ * everything against collect.memory_max. */
+static void budgets(struct hw_fleet *f, struct fhost *h)
+{
+	size_t mem = hw_engine__memory(h->e);
+
+	f->engines_mem += mem - h->mem;
+	h->mem = mem;
+	if (mem > f->cfg->collect_host_memory_max) {
+		/* the host's own state goes: it starts afresh, as after its agent's restart */
+		engine_free(f, h);
+		f->st.evictions++;
+		return;
+	}
+	if (memory(f) <= f->cfg->collect_memory_max || memory(f) < f->retry_at)
+		return;
+	/* down to 90% of the budget, so that the next eviction is some way off (each looks at
+	 * every host) */
+	while (memory(f) > f->cfg->collect_memory_max - f->cfg->collect_memory_max / 10) {
+		struct largest l = {0};
+
+		hw_smap__each(&f->hosts, find_largest, &l);
+		if (!l.h || l.h->mem < (64 << 10)) {
+			/* no engine is the problem (the stitcher's own bound holds): look again only
+			 * when a megabyte more is held */
+			f->retry_at = memory(f) + (1 << 20);
+			return;
+		}
+		engine_free(f, l.h);
+		f->st.memory_evictions++;
+	}
+	f->retry_at = 0;
+}
+
+static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, char *err,
+			      size_t errlen, int *r)
+{
+	struct fhost *h = find_host(f, f->token);
 	char key[20];
 
-	for (int i = 0; i < 2; i++) {
-		for (const char *s = parts[i]; *s; s++)
-			hash = (hash ^ (unsigned char)*s) * 1099511628211ULL;
-		hash = (hash ^ 0xff) * 1099511628211ULL;
-	}
-	snprintf(key, sizeof(key), "%016llx", hash);
-	h = (struct fhost *)hw_smap__get(&f->hosts, key);
-	*err = 0;
+	*r = -EINVAL;
 	if (h) {
-		if (strcmp(h->id, fact->host_id) || strcmp(h->name, fact->host_name)) {
-			*err = -EEXIST; /* two hosts, one 64-bit hash: never seen */
+		if (strcmp(h->name, fact->host_name)) {
+			snprintf(err, errlen,
+				 "host.name '%.80s' is not '%.80s', the name first seen "
+				 "on this host's subject",
+				 fact->host_name, h->name);
+			f->st.identity++;
+			return NULL;
+		}
+		if (strcmp(h->id, fact->host_id)) {
+			snprintf(err, errlen,
+				 "host.id '%.80s' of host '%.80s' is not '%.80s', the id "
+				 "first seen",
+				 fact->host_id, h->name, h->id);
+			f->st.identity++;
 			return NULL;
 		}
 		return h;
 	}
 	if (f->hosts.n >= HW_FLEET_HOSTS_MAX) {
-		*err = -ENOSPC;
+		snprintf(err, errlen, "more than %d hosts at once", HW_FLEET_HOSTS_MAX);
+		f->st.hosts_full++;
+		return NULL;
+	}
+	*r = -ENOMEM;
+	hash_key(key, f->token);
+	if (hw_smap__get(&f->hosts, key)) {
+		snprintf(err, errlen, "host '%.80s' collides with another host's hash",
+			 fact->host_name); /* two tokens, one 64-bit hash: never seen */
+		*r = -EINVAL;
 		return NULL;
 	}
 	h = calloc(1, sizeof(*h));
-	if (h)
-		h->e = hw_engine__new(f->cfg, on_alert, f);
-	if (h) {
-		snprintf(h->id, sizeof(h->id), "%s", fact->host_id);
-		snprintf(h->name, sizeof(h->name), "%s", fact->host_name);
-	}
-	if (!h || !h->e || hw_smap__put(&f->hosts, &h->node, key)) {
-		if (h)
-			hw_engine__free(h->e);
+	if (!h || hw_smap__put(&f->hosts, &h->node, key)) {
 		free(h);
-		*err = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	f->st.hosts++;
+	snprintf(h->token, sizeof(h->token), "%s", f->token);
+	snprintf(h->id, sizeof(h->id), "%s", fact->host_id);
+	snprintf(h->name, sizeof(h->name), "%s", fact->host_name);
+	*r = 0;
 	return h;
 }
 
-static void host_drop(struct hw_fleet *f, struct fhost *h)
+struct idle_ctx {
+	struct hw_fleet *f;
+	unsigned long long before;
+};
+
+static void forget_idle(struct hw_snode *n, void *ctx)
 {
-	hw_smap__del(&f->hosts, &h->node);
-	hw_engine__free(h->e);
+	struct idle_ctx *c = ctx;
+	struct fhost *h = (struct fhost *)n;
+
+	if (h->arrived >= c->before)
+		return;
+	if (h->e)
+		engine_free(c->f, h);
+	hw_smap__del(&c->f->hosts, &h->node);
 	free(h);
+	c->f->st.idle++;
+}
+
+/* The host's clock: its event's time bounded by the collector's clock (and its start times
+ * by its time). */
+static void bound_time(struct hw_fleet *f, struct hw_fact *fact)
+{
+	if (f->bound && fact->ts > f->bound + HW_STITCH_SKEW_NS) {
+		fact->ts = f->bound + HW_STITCH_SKEW_NS;
+		f->st.clamped++;
+	}
+	if (fact->conn_start > fact->ts)
+		fact->conn_start = fact->ts;
+	if (fact->session_start > fact->ts)
+		fact->session_start = fact->ts;
+}
+
+/* A tick for h's engine at ts: at most once a second of its events' time, and only when the
+ * events since the last one pay for what it looks at (a flood of connections must not make
+ * every event cost a look at all of them). */
+static int tick_due(const struct fhost *h, unsigned long long ts)
+{
+	if (!h->last_tick)
+		return 1;
+	return ts >= h->last_tick + TICK_NS &&
+	       h->since_tick * TICK_WORK >= hw_engine__tick_work(h->e);
+}
+
+static void tick_engine(struct hw_fleet *f, struct fhost *h, const struct hw_fact *t)
+{
+	hw_engine__feed(h->e, t);
+	h->last_tick = t->ts;
+	h->since_tick = 0;
+	f->st.ticks++;
 }
 
 int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, size_t len, char *err,
@@ -209,61 +408,51 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 		snprintf(err, errlen, "no host.%s", fact->host_id[0] ? "name" : "id");
 		goto malformed;
 	}
+	hw_fleet__subject_token(f->token, sizeof(f->token), fact->host_name);
 	if (subject && check_subject(f, subject, fact->host_name, err, errlen))
 		goto malformed;
-	h = host_for(f, fact, &r);
-	if (!h) {
-		if (r == -ENOSPC || r == -EEXIST) {
-			if (r == -ENOSPC)
-				snprintf(err, errlen, "more than %d hosts at once",
-					 HW_FLEET_HOSTS_MAX);
-			else
-				snprintf(err, errlen,
-					 "host.id and host.name collide with another host's");
-			r = -EINVAL;
-			goto malformed;
-		}
+	h = host_for(f, fact, err, errlen, &r);
+	if (!h)
+		goto malformed;
+	h->arrived = f->clock;
+	bound_time(f, fact);
+	if (fact->kind == HW_F_AGENT_STARTED && h->started && h->e)
+		engine_free(f, h); /* another run of the agent: it starts afresh */
+	if (!h->e && engine_make(f, h)) {
 		snprintf(err, errlen, "out of memory");
-		f->st.failed++;
-		return r;
-	}
-	if (fact->kind == HW_F_AGENT_STARTED && h->started) {
-		/* another run of the agent (an appended recording): it started afresh */
-		struct hw_engine *e = hw_engine__new(f->cfg, on_alert, f);
-
-		if (!e) {
-			snprintf(err, errlen, "out of memory");
-			f->st.failed++;
-			return -ENOMEM;
-		}
-		hw_engine__free(h->e);
-		h->e = e;
-		h->ticks_seen = 0;
-		h->last_tick = 0;
-		f->st.hosts++;
+		r = -ENOMEM;
+		goto malformed;
 	}
 	if (fact->kind == HW_F_AGENT_STARTED)
 		h->started = 1;
+	f->cur = h;
 	if (fact->kind == HW_F_TICK) {
+		/* a recording's ticks are its clock (but not more often than they pay for) */
 		h->ticks_seen = 1;
-	} else if (!h->ticks_seen && fact->kind != HW_F_AGENT_STARTED &&
-		   (!h->last_tick || fact->ts >= h->last_tick + TICK_NS)) {
-		/* a stream without the agent's ticks (NATS, an output file): its events' times, at
-		 * most once a second as the agent ticks (a tick looks at every open connection) */
-		struct hw_fact t = {.kind = HW_F_TICK, .ts = fact->ts};
+		if (tick_due(h, fact->ts))
+			tick_engine(f, h, fact);
+	} else {
+		h->since_tick++;
+		if (!h->ticks_seen && fact->kind != HW_F_AGENT_STARTED && tick_due(h, fact->ts)) {
+			/* a stream without the agent's ticks (NATS, an output file): its events'
+			 * times */
+			struct hw_fact t = {.kind = HW_F_TICK, .ts = fact->ts};
 
-		memcpy(t.host_id, fact->host_id, sizeof(t.host_id));
-		memcpy(t.host_name, fact->host_name, sizeof(t.host_name));
-		hw_engine__feed(h->e, &t);
-		h->last_tick = fact->ts;
+			memcpy(t.host_id, fact->host_id, sizeof(t.host_id));
+			memcpy(t.host_name, fact->host_name, sizeof(t.host_name));
+			tick_engine(f, h, &t);
+		}
+		hw_engine__feed(h->e, fact);
 	}
 	if (fact->ts > f->now)
 		f->now = fact->ts;
 	f->st.events++;
-	hw_engine__feed(h->e, fact);
 	hw_stitch__feed(f->stitch, fact);
+	f->cur = NULL;
 	if (fact->kind == HW_F_AGENT_STOPPED)
-		host_drop(f, h); /* its next run starts with an agent-started */
+		engine_free(f, h); /* its next run starts with an agent-started */
+	else
+		budgets(f, h);
 	return 0;
 malformed:
 	/* the reason may quote the input: keep it one printable line */
@@ -278,9 +467,34 @@ malformed:
 	return -EINVAL;
 }
 
-void hw_fleet__tick(struct hw_fleet *f, unsigned long long ts)
+void hw_fleet__refuse(struct hw_fleet *f)
 {
-	hw_stitch__tick(f->stitch, ts);
+	f->st.messages++;
+	f->st.malformed++;
+}
+
+void hw_fleet__bound(struct hw_fleet *f, unsigned long long now)
+{
+	if (now > f->bound)
+		f->bound = now;
+}
+
+void hw_fleet__tick(struct hw_fleet *f, unsigned long long now)
+{
+	hw_fleet__bound(f, now);
+	if (now > f->clock)
+		f->clock = now;
+	if (f->clock >= f->last_idle_sweep + IDLE_SWEEP_NS ||
+	    f->clock >= f->last_idle_sweep + f->cfg->collect_host_idle_ns / 2) {
+		struct idle_ctx c = {.f = f};
+
+		f->last_idle_sweep = f->clock;
+		if (f->clock > f->cfg->collect_host_idle_ns) {
+			c.before = f->clock - f->cfg->collect_host_idle_ns;
+			hw_smap__each(&f->hosts, forget_idle, &c);
+		}
+	}
+	hw_stitch__tick(f->stitch, f->clock);
 }
 
 void hw_fleet__flush(struct hw_fleet *f)
@@ -296,8 +510,10 @@ unsigned long long hw_fleet__now(const struct hw_fleet *f)
 void hw_fleet__stats(const struct hw_fleet *f, struct hw_fleet_stats *st,
 		     struct hw_stitch_stats *stitch)
 {
-	if (st)
+	if (st) {
 		*st = f->st;
+		st->memory = memory(f);
+	}
 	if (stitch)
 		hw_stitch__stats(f->stitch, stitch);
 }

@@ -602,3 +602,20 @@ unsigned long long hw_engine__table_full(const struct hw_engine *e)
 {
 	return e->table_full;
 }
+
+size_t hw_engine__memory(const struct hw_engine *e)
+{
+	const struct hw_smap *m[] = {&e->procs, &e->conns, &e->sessions, &e->fanout, &e->brute};
+	size_t n = sizeof(*e) + e->doc.cap;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		n += m[i]->nb * sizeof(struct hw_snode *);
+	return n + e->procs.n * sizeof(struct hw_eproc) + e->conns.n * sizeof(struct hw_econn) +
+	       e->sessions.n * sizeof(struct hw_esession) +
+	       e->fanout.n * sizeof(struct hw_efanout) + e->brute.n * sizeof(struct hw_ebrute);
+}
+
+size_t hw_engine__tick_work(const struct hw_engine *e)
+{
+	return e->sessions.n + e->conns.n + (e->judge_later ? e->procs.n : 0);
+}

@@ -69,4 +69,11 @@ unsigned long long hw_engine__alerts(const struct hw_engine *e);
 /* Entities the engine could not follow: a table was at its bound (rules may miss them). */
 unsigned long long hw_engine__table_full(const struct hw_engine *e);
 
+/* Bytes the engine holds, about: its record, its tables' records and buckets (the collector's
+ * budgets). */
+size_t hw_engine__memory(const struct hw_engine *e);
+/* Entries a tick looks at now (open sessions and connections; processes while some found by
+ * the snapshot wait to be judged): what a tick costs. */
+size_t hw_engine__tick_work(const struct hw_engine *e);
+
 #endif

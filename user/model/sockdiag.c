@@ -1,4 +1,5 @@
-/* Socket snapshot through NETLINK_SOCK_DIAG (inet_diag) and socket owners from /proc. */
+/* Socket snapshot through NETLINK_SOCK_DIAG (inet_diag), socket owners from /proc, and the
+ * direction of a connection found in a snapshot. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 
+#include "hopwatch/events.h"
 #include "model/sockdiag.h"
 
 /* At least 32 KiB: the kernel sizes a dump's messages up to the largest receive buffer it has
@@ -232,9 +234,9 @@ static int open_own_netns(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A netlink socket inside the namespace netns_fd: sockets keep the namespace they were
- * created in, so the thread enters it only for socket(). */
-static int diag_socket_in(int netns_fd)
+/* fn() (an fd or -errno) run inside the namespace netns_fd: sockets and /proc/sys/net files
+ * keep the namespace they were opened in, so the thread enters it only for the open. */
+static int open_in_netns(int netns_fd, int (*fn)(void))
 {
 	struct stat own, target;
 	int orig, fd, err;
@@ -248,14 +250,14 @@ static int diag_socket_in(int netns_fd)
 	}
 	if (own.st_dev == target.st_dev && own.st_ino == target.st_ino) {
 		/* already there: no setns, which would need CAP_SYS_ADMIN */
-		err = diag_socket();
+		err = fn();
 		goto close_orig;
 	}
 	if (setns(netns_fd, CLONE_NEWNET)) {
 		err = -errno;
 		goto close_orig;
 	}
-	fd = diag_socket();
+	fd = fn();
 	if (setns(orig, CLONE_NEWNET)) {
 		/* cannot happen short of a kernel bug: the thread stays in the other namespace */
 		err = -errno;
@@ -267,6 +269,11 @@ static int diag_socket_in(int netns_fd)
 close_orig:
 	close(orig);
 	return err;
+}
+
+static int diag_socket_in(int netns_fd)
+{
+	return open_in_netns(netns_fd, diag_socket);
 }
 
 int hw_sockdiag__socket(int netns_fd)
@@ -314,6 +321,52 @@ int hw_sockdiag__dump(int netns_fd, hw_sockdiag_cb cb, void *ctx)
 	ret = hw_sockdiag__dump_socket(fd, cb, ctx);
 	close(fd);
 	return ret;
+}
+
+static int open_port_range(void)
+{
+	int fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int hw_sockdiag__port_range(int netns_fd, struct hw_port_range *r)
+{
+	char buf[64];
+	unsigned int lo, hi;
+	ssize_t n;
+	int fd;
+
+	r->lo = r->hi = 0;
+	fd = netns_fd >= 0 ? open_in_netns(netns_fd, open_port_range) : open_port_range();
+	if (fd < 0)
+		return fd;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	if (sscanf(buf, "%u %u", &lo, &hi) != 2 || !lo || lo > hi || hi > 65535)
+		return -EINVAL;
+	r->lo = (__u16)lo;
+	r->hi = (__u16)hi;
+	return 0;
+}
+
+static int ephemeral(const struct hw_port_range *r, __u16 port)
+{
+	return port >= r->lo && port <= r->hi;
+}
+
+__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport, const struct hw_port_range *r)
+{
+	if (listening)
+		return HW_DIR_INGRESS;
+	/* the listener is gone (a one-shot bind shell): a service port on this end and a port the
+	 * peer's kernel picked on the other end is an accepted connection */
+	if (r && r->lo && !ephemeral(r, sport) && ephemeral(r, dport))
+		return HW_DIR_INGRESS;
+	return HW_DIR_EGRESS;
 }
 
 /* "socket:[12345]" -> 12345 */

@@ -46,6 +46,25 @@ int hw_sockdiag__socket(int netns_fd);
  * privilege: the kernel answers inet_diag dumps to anyone, with owner uid and inode. */
 int hw_sockdiag__dump_socket(int diag_fd, hw_sockdiag_cb cb, void *ctx);
 
+/* net.ipv4.ip_local_port_range (IPv6 too): the ports the kernel picks for a connect; 0-0 when
+ * unknown. */
+struct hw_port_range {
+	__u16 lo, hi;
+};
+
+/* Reads the ephemeral port range of the network namespace netns_fd (-1: the caller's own;
+ * setns there and back as hw_sockdiag__dump does). 0, or a negative errno with r 0-0. */
+int hw_sockdiag__port_range(int netns_fd, struct hw_port_range *r);
+
+/* The direction (HW_DIR_INGRESS or HW_DIR_EGRESS) of an established TCP socket found in a
+ * snapshot, whose start no event showed: ingress when a listener of its namespace has its
+ * local port (listening), else ingress when its local port sport is outside the ephemeral
+ * range r and the remote port dport inside it (the peer connected from a port its kernel
+ * picked, to a service port here, whose listener is gone: a one-shot `nc -l`), else egress.
+ * The peer's range is taken to be this namespace's (both are 32768-60999 by default); r NULL
+ * or 0-0: the listener alone decides. */
+__u8 hw_sockdiag__direction(int listening, __u16 sport, __u16 dport, const struct hw_port_range *r);
+
 typedef void (*hw_sockdiag_owner_cb)(__u32 inode, __u32 pid, void *ctx);
 
 /* Owners of socket inodes: walks proc_root/PID/fd/ * (readlink "socket:[INODE]") for every

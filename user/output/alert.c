@@ -4,6 +4,7 @@
 
 #include "model/host.h"
 #include "output/alert.h"
+#include "output/ecs.h"
 
 static void str(struct hw_json *j, const char *key, const char *s)
 {
@@ -22,6 +23,13 @@ static void endpoint(struct hw_json *j, const char *key, const char *ip, unsigne
 	hw_json__end_object(j);
 }
 
+static void ecs_version(struct hw_json *j)
+{
+	hw_json__begin_object(j, "ecs");
+	hw_json__string(j, "version", HW_ECS_VERSION);
+	hw_json__end_object(j);
+}
+
 void hw_ecs__alert(struct hw_json *j, const struct hw_alert *a)
 {
 	char t[HW_TIME_LEN];
@@ -30,13 +38,15 @@ void hw_ecs__alert(struct hw_json *j, const struct hw_alert *a)
 	hw_json__begin_object(j, NULL);
 	hw_json__string(j, "@timestamp", t);
 	hw_json__string(j, "message", a->message);
+	ecs_version(j);
 	hw_json__begin_object(j, "event");
 	hw_json__string(j, "kind", "alert");
 	hw_json__begin_array(j, "category");
 	hw_json__string(j, NULL, "intrusion_detection");
 	hw_json__end_array(j);
+	/* ECS allows allowed, denied or info with intrusion_detection: the agent only reports */
 	hw_json__begin_array(j, "type");
-	hw_json__string(j, NULL, "indicator");
+	hw_json__string(j, NULL, "info");
 	hw_json__end_array(j);
 	hw_json__string(j, "action", a->rule_id);
 	hw_json__string(j, "id", a->id);
@@ -162,6 +172,7 @@ void hw_ecs__tick(struct hw_json *j, unsigned long long wall_ns, const char *hos
 	hw_format_time(wall_ns, t);
 	hw_json__begin_object(j, NULL);
 	hw_json__string(j, "@timestamp", t);
+	ecs_version(j);
 	hw_json__begin_object(j, "event");
 	hw_json__string(j, "kind", "state");
 	hw_json__string(j, "action", "tick");

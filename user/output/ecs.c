@@ -1,4 +1,11 @@
-/* ECS JSON for process and agent events (field reference: docs/events.md). */
+/* ECS JSON for process, network, session and agent events (field reference: docs/events.md).
+ *
+ * Every line written here is read back by the detection engine, replay and the collector
+ * (detect/jsonread.h): a line must never exceed what that reader takes. Everything but
+ * process.args is bounded by the structures it comes from (a few dozen values, paths of a
+ * few KiB); process.args is cut to HW_ECS_ARGS_MAX elements and HW_ECS_ARGS_BYTES bytes, and
+ * should a line still not fit, it is written again with fewer arguments (hopwatch.truncated
+ * says so, process.args_count keeps the whole count). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -6,7 +13,65 @@
 #include <string.h>
 
 #include "detect/fact.h"
+#include "detect/jsonread.h"
 #include "output/ecs.h"
+
+/* How much of argv a line may carry; args() records what it wrote and whether it cut. */
+struct args_bound {
+	__u32 max;   /* elements */
+	__u32 bytes; /* argv bytes, before escaping */
+	__u32 written, written_bytes;
+	int cut;
+};
+
+static void bound_init(struct args_bound *b)
+{
+	*b = (struct args_bound){.max = HW_ECS_ARGS_MAX, .bytes = HW_ECS_ARGS_BYTES};
+}
+
+/* The line written since m fits the reader. */
+static int fits(const struct hw_json *j, struct hw_json_mark m)
+{
+	return j->values - m.values <= HW_JREAD_MAX_LEAVES && j->len - m.len <= HW_JREAD_MAX_LINE;
+}
+
+/* After a line that does not fit: rewinds it and shrinks the bound by what was over (each
+ * argument is one value and each argv byte at least one output byte). Returns 1 to write the
+ * line again, 0 when there is nothing left to cut (the line is then dropped with -E2BIG). */
+static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
+{
+	size_t values = j->values - m.values, len = j->len - m.len;
+	size_t over_v = values > HW_JREAD_MAX_LEAVES ? values - HW_JREAD_MAX_LEAVES : 0;
+	size_t over_b = len > HW_JREAD_MAX_LINE ? len - HW_JREAD_MAX_LINE : 0;
+
+	hw_json__rewind(j, m);
+	if (!b->written || over_v > b->written || over_b > b->written_bytes) {
+		if (!b->written) {
+			hw_json__set_error(j, -E2BIG);
+			return 0;
+		}
+		b->max = 0;
+	} else {
+		b->max = b->written - (__u32)over_v;
+		b->bytes = b->written_bytes - (__u32)over_b;
+	}
+	b->cut = 0;
+	return 1;
+}
+
+/* Writes the line built by call until it fits the reader (see refit). */
+#define ENCODE_FITTED(j, call)                                                                     \
+	do {                                                                                       \
+		struct hw_json_mark m_ = hw_json__mark(j);                                         \
+		struct args_bound b_;                                                              \
+                                                                                                   \
+		bound_init(&b_);                                                                   \
+		for (;;) {                                                                         \
+			call;                                                                      \
+			if ((j)->error || fits(j, m_) || !refit(j, m_, &b_))                       \
+				break;                                                             \
+		}                                                                                  \
+	} while (0)
 
 static void timestamp(struct hw_json *j, const char *key, const struct hw_host *h, __u64 boot_ns)
 {
@@ -39,6 +104,9 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 {
 	hw_json__begin_object(j, NULL);
 	timestamp(j, "@timestamp", h, ts_ns);
+	hw_json__begin_object(j, "ecs");
+	hw_json__string(j, "version", HW_ECS_VERSION);
+	hw_json__end_object(j);
 	hw_json__begin_object(j, "event");
 	hw_json__string(j, "kind", kind);
 	hw_json__begin_array(j, "category");
@@ -73,17 +141,26 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static void args(struct hw_json *j, const struct hw_process *p)
+/* process.args within b (a prefix of argv: b->cut when some was left out); process.args_count
+ * is the count of the whole argv the agent has. */
+static void args(struct hw_json *j, const struct hw_process *p, struct args_bound *b)
 {
 	__u32 i = 0, count = 0;
 
+	b->written = b->written_bytes = 0;
 	hw_json__begin_array(j, "args");
 	while (i < p->args_len) {
 		const char *a = p->args + i;
 		const char *nul = memchr(a, 0, p->args_len - i);
 		__u32 n = nul ? (__u32)(nul - a) : p->args_len - i;
 
-		hw_json__string_n(j, NULL, a, n);
+		if (!b->cut && b->written < b->max && n <= b->bytes - b->written_bytes) {
+			hw_json__string_n(j, NULL, a, n);
+			b->written++;
+			b->written_bytes += n;
+		} else {
+			b->cut = 1;
+		}
 		count++;
 		i += n + 1;
 	}
@@ -92,7 +169,7 @@ static void args(struct hw_json *j, const struct hw_process *p)
 }
 
 static void process(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
-		    const char *user_name, const char *euser_name)
+		    const char *user_name, const char *euser_name, struct args_bound *b)
 {
 	const struct hw_proc *k = &p->k;
 
@@ -102,9 +179,8 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	hw_json__string(j, "name", p->exe ? base_name(p->exe) : k->comm);
 	if (p->exe)
 		hw_json__string(j, "executable", p->exe);
-	if (p->flags & HW_PROC_EXEC || p->args_len) {
-		args(j, p);
-	}
+	if (p->flags & HW_PROC_EXEC || p->args_len)
+		args(j, p, b);
 	if (p->cwd)
 		hw_json__string(j, "working_directory", p->cwd);
 	timestamp(j, "start", h, k->start_ns);
@@ -158,9 +234,27 @@ static void session_id(struct hw_json *j, const char *id)
 	hw_json__end_object(j);
 }
 
+/* hopwatch.truncated: the fields of p cut short, by the kernel side (agent.args_max, path
+ * depth) or by this encoder (b->cut). */
+static void truncated(struct hw_json *j, const struct hw_process *p, const struct args_bound *b)
+{
+	if (!b->cut && !(p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED |
+				     HW_EXEC_CWD_TRUNCATED | HW_EXEC_ARGS_FAULT)))
+		return;
+	hw_json__begin_array(j, "truncated");
+	if (b->cut || p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_ARGS_FAULT))
+		hw_json__string(j, NULL, "process.args");
+	if (p->flags & HW_EXEC_EXE_TRUNCATED)
+		hw_json__string(j, NULL, "process.executable");
+	if (p->flags & HW_EXEC_CWD_TRUNCATED)
+		hw_json__string(j, NULL, "process.working_directory");
+	hw_json__end_array(j);
+}
+
 /* The members of "hopwatch" that describe a process (process events only: a network event
  * has its own hopwatch.netns, the socket's). */
-static void process_extras(struct hw_json *j, const struct hw_process *p)
+static void process_extras(struct hw_json *j, const struct hw_process *p,
+			   const struct args_bound *b)
 {
 	const struct hw_proc *k = &p->k;
 
@@ -192,17 +286,7 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
 		hw_json__end_object(j);
 	}
-	if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED | HW_EXEC_CWD_TRUNCATED |
-			HW_EXEC_ARGS_FAULT)) {
-		hw_json__begin_array(j, "truncated");
-		if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_ARGS_FAULT))
-			hw_json__string(j, NULL, "process.args");
-		if (p->flags & HW_EXEC_EXE_TRUNCATED)
-			hw_json__string(j, NULL, "process.executable");
-		if (p->flags & HW_EXEC_CWD_TRUNCATED)
-			hw_json__string(j, NULL, "process.working_directory");
-		hw_json__end_array(j);
-	}
+	truncated(j, p, b);
 	if (p->flags & HW_PROC_EXITED && p->exit_code & 0x7f) {
 		hw_json__begin_object(j, "exit");
 		hw_json__u64(j, "signal", p->exit_code & 0x7f);
@@ -214,7 +298,8 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
 		     __u16 port, int have_bytes, __u64 bytes);
 
-void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
+static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
+		       struct args_bound *b)
 {
 	int snapshot = !strcmp(e->action, "existing_process");
 	int exiting = !strcmp(e->action, "exit");
@@ -222,9 +307,9 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 	header(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
 	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
 	header_end(j, h);
-	process(j, h, e->p, e->user_name, e->euser_name);
+	process(j, h, e->p, e->user_name, e->euser_name, b);
 	hw_json__begin_object(j, "hopwatch");
-	process_extras(j, e->p);
+	process_extras(j, e->p, b);
 	if (e->p->stdio_known && (snapshot || !strcmp(e->action, "exec"))) {
 		hw_json__begin_array(j, "stdio");
 		for (int i = 0; i < 3; i++)
@@ -249,6 +334,11 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
+}
+
+void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
+{
+	ENCODE_FITTED(j, proc_event(j, h, e, &b_));
 }
 
 static void ip_string(struct hw_json *j, const char *key, __u16 family, const __u8 *addr)
@@ -287,7 +377,8 @@ static const char *errno_name(__s32 err)
 	}
 }
 
-void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct hw_net_view *v)
+static void net_event(struct hw_json *j, const struct hw_host *h, const struct hw_net_view *v,
+		      struct args_bound *b)
 {
 	const struct hw_sock_addr *a = v->addr;
 	int ingress = v->direction == HW_DIR_INGRESS;
@@ -328,16 +419,20 @@ void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct 
 	if (v->error) {
 		const char *name = errno_name(v->error);
 
+		char num[16];
+
 		hw_json__begin_object(j, "error");
-		if (name)
-			hw_json__string(j, "code", name);
-		else
-			hw_json__i64(j, "code", v->error);
+		if (!name) {
+			/* error.code is a keyword in ECS: the number as a string */
+			snprintf(num, sizeof(num), "%d", (int)v->error);
+			name = num;
+		}
+		hw_json__string(j, "code", name);
 		hw_json__string(j, "message", strerror(v->error));
 		hw_json__end_object(j);
 	}
 	if (v->p) {
-		process(j, h, v->p, v->user_name, v->euser_name);
+		process(j, h, v->p, v->user_name, v->euser_name, b);
 	} else if (v->owner_pid) {
 		hw_json__begin_object(j, "process");
 		hw_json__u64(j, "pid", v->owner_pid);
@@ -364,9 +459,16 @@ void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct 
 	}
 	if (v->netns)
 		hw_json__u64(j, "netns", v->netns);
+	if (v->p)
+		truncated(j, v->p, b);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
+}
+
+void hw_ecs__net_event(struct hw_json *j, const struct hw_host *h, const struct hw_net_view *v)
+{
+	ENCODE_FITTED(j, net_event(j, h, v, &b_));
 }
 
 void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,

@@ -279,6 +279,7 @@ static void hw_json__value(struct hw_json *j, const char *key, const char *v, si
 {
 	if (hw_json__member(j, key) || hw_json__reserve(j, n))
 		return;
+	j->values++;
 	hw_json__put(j, v, n);
 	hw_json__terminate(j);
 }
@@ -327,6 +328,7 @@ void hw_json__init(struct hw_json *j)
 void hw_json__reset(struct hw_json *j)
 {
 	j->len = 0;
+	j->values = 0;
 	j->depth = 0;
 	j->arrays = 0;
 	j->error = 0;
@@ -369,6 +371,7 @@ void hw_json__string_n(struct hw_json *j, const char *key, const char *s, size_t
 	}
 	if (hw_json__member(j, key))
 		return;
+	j->values++;
 	hw_json__put_string(j, (const unsigned char *)s, n);
 	hw_json__terminate(j);
 }
@@ -453,4 +456,21 @@ void hw_json__end_line(struct hw_json *j)
 	hw_json__putc(j, '\n');
 	j->first[0] = 1;
 	hw_json__terminate(j);
+}
+
+void hw_json__rewind(struct hw_json *j, struct hw_json_mark m)
+{
+	if (j->error || m.len > j->len)
+		return;
+	j->len = m.len;
+	j->values = m.values;
+	j->depth = 0;
+	j->arrays = 0;
+	j->first[0] = 1;
+	hw_json__terminate(j);
+}
+
+void hw_json__set_error(struct hw_json *j, int err)
+{
+	hw_json__fail(j, err);
 }

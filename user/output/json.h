@@ -34,6 +34,8 @@ struct hw_json {
 	size_t len, cap;
 	int depth;	 /* open containers */
 	int error;	 /* 0, or the first error (-ENOMEM, -EINVAL, -E2BIG) */
+	size_t values;	 /* scalar values written (strings, numbers, literals): what a reader
+			  * that keeps one leaf per value (detect/jsonread.h) will count */
 	uint32_t arrays; /* bit d set: the container at depth d is an array */
 	/* per depth: no element written yet, so no comma before the next one */
 	unsigned char first[HW_JSON_MAX_DEPTH + 1];
@@ -63,6 +65,24 @@ void hw_json__raw(struct hw_json *j, const char *key, const char *raw_json);
 /* Ends a top-level value with '\n' (JSON lines); the next top-level value starts a new line.
  * Does nothing when no top-level value was written since the last line. */
 void hw_json__end_line(struct hw_json *j);
+
+/* A place between two lines: hw_json__rewind() drops everything written after it (encoders
+ * that must fit a line into a reader's limits try again with less). */
+struct hw_json_mark {
+	size_t len, values;
+};
+
+static inline struct hw_json_mark hw_json__mark(const struct hw_json *j)
+{
+	return (struct hw_json_mark){.len = j->len, .values = j->values};
+}
+
+/* Back to m, taken at the top level between lines; the line begun since m is gone. Does
+ * nothing after an error. */
+void hw_json__rewind(struct hw_json *j, struct hw_json_mark m);
+
+/* Records err (sticky, as the writer's own errors: the document is dropped). */
+void hw_json__set_error(struct hw_json *j, int err);
 
 /* The document so far as a C string ("" before anything was written). */
 static inline const char *hw_json__cstr(const struct hw_json *j)

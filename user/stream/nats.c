@@ -13,6 +13,7 @@
 #include "stream/nats.h"
 #include "stream/nats_opts.h"
 #include "stream/spool.h"
+#include "stream/url.h"
 
 #define BATCH 2048		 /* messages per acknowledged batch */
 #define BATCH_BYTES (4u << 20)
@@ -293,8 +294,13 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	if (st == NATS_OK)
 		st = natsOptions_SetReconnectBufSize(o, 0);
 	if (st != NATS_OK) {
-		snprintf(err, errlen, "output.nats_url: %s", nats_GetLastError(NULL) ?
-			 nats_GetLastError(NULL) : natsStatus_GetText(st));
+		char why[512];
+
+		/* libnats may quote the URL, password included */
+		hw_url__redact(nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+						      : natsStatus_GetText(st),
+			       why, sizeof(why));
+		snprintf(err, errlen, "output.nats_url: %s", why);
 		goto fail;
 	}
 	st = natsConnection_Connect(&n->nc, o);

@@ -1,0 +1,260 @@
+/* The ECS encoder against its own reader: a process with more arguments than the reader takes
+ * values (issue 11, finding 1) gives lines the reader and the engine's fact parser accept, with
+ * process.args cut, process.args_count the whole count and hopwatch.truncated saying so; every
+ * line carries ecs.version; alerts are event.type info. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/fact.h"
+#include "detect/jsonread.h"
+#include "output/alert.h"
+#include "output/ecs.h"
+#include "test.h"
+
+static struct hw_host host(void)
+{
+	struct hw_host h;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.name, sizeof(h.name), "h1");
+	snprintf(h.id, sizeof(h.id), "mid");
+	snprintf(h.boot_id, sizeof(h.boot_id), "bid");
+	h.ns_per_tick = 10000000;
+	h.boot_to_real_ns = 1795795200000000000LL;
+	return h;
+}
+
+/* argv "bash -i -s a a a ..." with n "a" (as `bash -i -s $(printf 'a %.0s' $(seq n))`). */
+static char *many_args(unsigned int n, __u32 *len)
+{
+	size_t cap = 16 + 2 * (size_t)n, off;
+	char *s = malloc(cap);
+
+	memcpy(s, "bash\0-i\0-s\0", 11);
+	off = 11;
+	for (unsigned int i = 0; i < n; i++) {
+		s[off++] = 'a';
+		s[off++] = 0;
+	}
+	*len = (__u32)off;
+	return s;
+}
+
+static void proc(struct hw_process *p, char *args, __u32 len)
+{
+	memset(p, 0, sizeof(*p));
+	p->k.pid = 4242;
+	p->k.tid = 4242;
+	p->k.ppid = 1;
+	p->k.uid = p->k.euid = p->k.gid = 65534;
+	p->k.loginuid = p->k.sessionid = (__u32)-1;
+	memcpy(p->k.comm, "bash", 5);
+	memcpy(p->entity_id, "E1", 3);
+	memcpy(p->parent_entity_id, "E0", 3);
+	p->exe = "/usr/bin/bash";
+	p->cwd = "/tmp";
+	p->args = args;
+	p->args_len = len;
+	p->flags = HW_PROC_EXEC;
+	p->stdio_known = 1;
+	p->stdio[0] = p->stdio[1] = p->stdio[2] = HW_STDIO_TCP;
+}
+
+static size_t count_path(const struct hw_jdoc *d, const char *path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += !strcmp(d->leaves[i].path, path);
+	return n;
+}
+
+static int has_value(const struct hw_jdoc *d, const char *path, const char *val)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->leaves[i].path, path) && !strcmp(d->leaves[i].val, val))
+			return 1;
+	return 0;
+}
+
+TEST(ecs_exec_with_1100_args_is_read_back)
+{
+	struct hw_host h = host();
+	struct hw_jdoc *d = calloc(1, sizeof(*d));
+	struct hw_fact f;
+	struct hw_process p;
+	struct hw_json j;
+	__u32 len;
+	char *args = many_args(1100, &len), err[160];
+	unsigned long long count = 0;
+	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000, .user_name = "nobody"};
+
+	proc(&p, args, len);
+	e.p = &p;
+	hw_json__init(&j);
+	hw_ecs__proc_event(&j, &h, &e);
+	if (!CHECK_EQ(j.error, 0))
+		goto out;
+	if (!CHECK(hw_jdoc__parse(d, j.buf, j.len) == 0)) {
+		printf("    reader: %s\n", d->err);
+		goto out;
+	}
+	CHECK(d->n <= HW_JREAD_MAX_LEAVES);
+	CHECK_EQ(count_path(d, "process.args"), HW_ECS_ARGS_MAX);
+	CHECK(!hw_jdoc__u64(d, "process.args_count", &count));
+	CHECK_EQ(count, 1103);
+	CHECK(has_value(d, "hopwatch.truncated", "process.args"));
+	CHECK_STREQ(hw_jdoc__str(d, "ecs.version"), HW_ECS_VERSION);
+	/* the engine's facts: the reverse-shell rule needs the name, argv[0..2] and stdio */
+	if (!CHECK(hw_fact__from_json(&f, d, err, sizeof(err)) == 0))
+		goto out;
+	CHECK_EQ(f.kind, HW_F_EXEC);
+	CHECK_STREQ(f.args[1], "-i");
+	CHECK_EQ(f.stdio[0], HW_IO_TCP);
+
+	/* the network events repeat the process: the same bound */
+	{
+		struct hw_sock_addr a = {
+		    .family = AF_INET, .protocol = 6, .sport = 40000, .dport = 4444};
+		struct hw_net_view v = {.action = "connection_attempted",
+					.ts_ns = 2000,
+					.addr = &a,
+					.conn_id = "C1",
+					.p = &p,
+					.direction = HW_DIR_EGRESS,
+					.netns = 1};
+
+		inet_pton(AF_INET, "127.0.0.1", a.saddr);
+		inet_pton(AF_INET, "127.0.0.1", a.daddr);
+		hw_json__reset(&j);
+		hw_ecs__net_event(&j, &h, &v);
+		CHECK_EQ(j.error, 0);
+		if (CHECK(hw_jdoc__parse(d, j.buf, j.len) == 0)) {
+			CHECK_EQ(count_path(d, "process.args"), HW_ECS_ARGS_MAX);
+			CHECK(has_value(d, "hopwatch.truncated", "process.args"));
+			CHECK(hw_fact__from_json(&f, d, err, sizeof(err)) == 0);
+			CHECK_EQ(f.kind, HW_F_CONNECT);
+		}
+	}
+
+	/* a short argv is whole and not flagged */
+	free(args);
+	args = many_args(3, &len);
+	proc(&p, args, len);
+	hw_json__reset(&j);
+	hw_ecs__proc_event(&j, &h, &e);
+	if (CHECK(hw_jdoc__parse(d, j.buf, j.len) == 0)) {
+		CHECK_EQ(count_path(d, "process.args"), 6);
+		CHECK(!hw_jdoc__get(d, "hopwatch.truncated"));
+	}
+out:
+	hw_json__free(&j);
+	hw_jdoc__free(d);
+	free(d);
+	free(args);
+}
+
+/* The worst argv the kernel side can give (HW_ARGS_MAX bytes): all empty arguments (the most
+ * values), all control bytes (the longest escapes). */
+TEST(ecs_worst_argv_fits_the_reader)
+{
+	struct hw_host h = host();
+	struct hw_jdoc *d = calloc(1, sizeof(*d));
+	struct hw_process p;
+	struct hw_json j;
+	char *args = malloc(HW_ARGS_MAX);
+	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000};
+	unsigned long long count = 0;
+
+	e.p = &p;
+	hw_json__init(&j);
+	for (int shape = 0; shape < 2; shape++) {
+		memset(args, shape ? 0x01 : 0, HW_ARGS_MAX);
+		proc(&p, args, HW_ARGS_MAX);
+		p.flags |= HW_EXEC_ARGS_TRUNCATED;
+		hw_json__reset(&j);
+		hw_ecs__proc_event(&j, &h, &e);
+		if (!CHECK_EQ(j.error, 0))
+			continue;
+		CHECK(j.values <= HW_JREAD_MAX_LEAVES);
+		if (!CHECK(hw_jdoc__parse(d, j.buf, j.len) == 0)) {
+			printf("    reader: %s\n", d->err);
+			continue;
+		}
+		CHECK(!hw_jdoc__u64(d, "process.args_count", &count));
+		CHECK_EQ(count, shape ? 1 : HW_ARGS_MAX);
+		CHECK(has_value(d, "hopwatch.truncated", "process.args"));
+	}
+	hw_json__free(&j);
+	hw_jdoc__free(d);
+	free(d);
+	free(args);
+}
+
+TEST(json_values_counted_and_rewind)
+{
+	struct hw_json j;
+	struct hw_json_mark m;
+
+	hw_json__init(&j);
+	hw_json__begin_object(&j, NULL);
+	hw_json__string(&j, "a", "x");
+	hw_json__begin_array(&j, "b");
+	hw_json__u64(&j, NULL, 1);
+	hw_json__bool(&j, NULL, 1);
+	hw_json__null(&j, NULL);
+	hw_json__end_array(&j);
+	hw_json__begin_object(&j, "empty");
+	hw_json__end_object(&j);
+	hw_json__end_object(&j);
+	hw_json__end_line(&j);
+	CHECK_EQ(j.values, 4);
+	m = hw_json__mark(&j);
+	hw_json__begin_object(&j, NULL);
+	hw_json__string(&j, "dropped", "y");
+	hw_json__end_object(&j);
+	hw_json__end_line(&j);
+	hw_json__rewind(&j, m);
+	CHECK_EQ(j.values, 4);
+	CHECK_STREQ(hw_json__cstr(&j), "{\"a\":\"x\",\"b\":[1,true,null],\"empty\":{}}\n");
+	hw_json__begin_object(&j, NULL);
+	hw_json__end_object(&j);
+	hw_json__end_line(&j);
+	CHECK_EQ(j.error, 0);
+	CHECK_STREQ(hw_json__cstr(&j), "{\"a\":\"x\",\"b\":[1,true,null],\"empty\":{}}\n{}\n");
+	hw_json__set_error(&j, -E2BIG);
+	CHECK_EQ(j.error, -E2BIG);
+	CHECK_EQ(j.len, 0);
+	hw_json__free(&j);
+}
+
+TEST(ecs_version_on_every_line_and_alert_type)
+{
+	struct hw_host h = host();
+	struct hw_json j;
+	struct hw_alert a;
+	struct hw_agent_event ae = {.action = "agent-started", .version = "x", .pid = 1};
+
+	memset(&a, 0, sizeof(a));
+	a.ts = 1795795200000000000ULL;
+	a.rule_id = "reverse-shell";
+	a.rule_name = "Reverse shell";
+	a.severity = 99;
+	a.severity_name = "critical";
+	a.host_id = "mid";
+	a.host_name = "h1";
+	hw_json__init(&j);
+	hw_ecs__alert(&j, &a);
+	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
+	CHECK(strstr(hw_json__cstr(&j),
+		     "\"category\":[\"intrusion_detection\"],\"type\":[\"info\"]"));
+	hw_json__reset(&j);
+	hw_ecs__tick(&j, 1795795200000000000ULL, "h1", "mid");
+	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
+	hw_json__reset(&j);
+	hw_ecs__agent_event(&j, &h, &ae);
+	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
+	hw_json__free(&j);
+}
