@@ -26,6 +26,10 @@
 #define HW_EV_LISTEN  7 /* a TCP socket started listening */
 #define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
+
+/* A connection key that is not a socket cookie (cookies are counters and never reach it):
+ * the kernel could not give the cookie (before 5.12), sock_diag matches by address. */
+#define HW_COOKIE_SYNTHETIC (1ULL << 63)
 #define HW_EV_TYPE_MAX 9
 
 /* hw_exec_event.stdio: what a standard descriptor refers to (reverse shells: a shell whose
@@ -141,7 +145,9 @@ struct hw_sock_addr {
 struct hw_net_event {
 	struct hw_event_header hdr;
 	struct hw_proc proc;
-	__u64 cookie;         /* socket cookie: the same in sock_diag, the connection's key */
+	__u64 cookie;         /* socket cookie: the same in sock_diag, the connection's key;
+			       * with HW_COOKIE_SYNTHETIC set, an id from the socket's address
+			       * and start (kernels before 5.12, bpf/net.bpf.c hw_conn_key) */
 	__u64 start_ns;       /* CLOCK_BOOTTIME when the connection began (0 when unknown) */
 	__u64 bytes_sent;     /* close: tcp bytes_acked, raw (SYN and FIN count 1 each) */
 	__u64 bytes_received; /* close: tcp bytes_received, raw (a FIN counts 1) */

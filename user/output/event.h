@@ -83,6 +83,8 @@ struct hw_agent_event {
 	__u64 snapshot_socks;  /* agent-started: sockets found by the snapshot */
 	__u64 snapshot_sessions; /* agent-started: remote sessions found by the snapshot */
 	const struct hw_agent_counters *counters; /* agent-stopped */
+	const char *const *degraded; /* agent-started: what the kernel cannot do (user/loader.h) */
+	int ndegraded;
 };
 
 #endif
