@@ -25,7 +25,7 @@ if [ $rc -ne 0 ]; then
 fi
 echo "==HW-CHECK-END=="
 hopwatch run -o json --output /tmp/events.json --set detect.remote_services=hwguest \
-	2>/tmp/agent.err &
+	--set agent.conn_report_interval=1s 2>/tmp/agent.err &
 agent=$!
 i=0
 while ! grep -q agent-started /tmp/events.json 2>/dev/null; do
@@ -47,6 +47,12 @@ wait $srv
 nc -w 5 127.0.0.1 1 </dev/null
 echo "refused=$?"
 hwguest udp 127.0.0.1 9999
+# a connection open across periodic reports (connection_open: sock_diag finds it by key)
+sleep 3 | nc -l -p 8081 >/dev/null &
+srv=$!
+sleep 0.5
+sleep 3 | nc -w 10 127.0.0.1 8081
+wait $srv
 hwguest serve hwok alice 2222 &
 srv=$!
 sleep 0.5
