@@ -53,12 +53,13 @@ int hw_check(FILE *out)
 	{
 		struct bpf_link *link = hw_loader__attach_one(&l, prog);
 		long insns = hw_loader__verified_insns(&l, prog);
-		char vi[48] = "";
+		char vi[32] = "";
 
+		/* the instructions the verifier walked: growth shows before a kernel refuses */
 		if (insns >= 0)
-			snprintf(vi, sizeof(vi), " (%ld insns verified)", insns);
+			snprintf(vi, sizeof(vi), "%ld insns", insns);
 		if (link) {
-			fprintf(out, "program:    %-20s %-32s ok%s\n", bpf_program__name(prog),
+			fprintf(out, "program:    %-20s %-32s %12s  ok\n", bpf_program__name(prog),
 				bpf_program__section_name(prog), vi);
 			bpf_link__destroy(link);
 		} else if (!strncmp(bpf_program__name(prog), "handle_pam_", 11) && !l.libpam[0]) {

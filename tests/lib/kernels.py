@@ -188,8 +188,14 @@ def initramfs(tree, release, out, agent, guest, init_script):
     if not os.path.isdir(mods):
         mods = os.path.join(tree, "usr", "lib", "modules", release)
     want = os.path.join(root, "lib", "modules", release)
+    builtin = ""
+    if os.path.exists(os.path.join(mods, "modules.builtin")):
+        builtin = open(os.path.join(mods, "modules.builtin")).read()
+    os.makedirs(want, exist_ok=True)
     for m in DIAG_MODULES:
         found = glob.glob(os.path.join(mods, "kernel", "net", "ipv4", m + ".ko*"))
+        if not found and "/%s.ko" % m in builtin:
+            continue  # built into the kernel
         if not found:
             raise KernelError("kernel %s: no %s module in the package" % (release, m))
         dest = os.path.join(want, "kernel", "net", "ipv4", m + ".ko")
