@@ -119,6 +119,11 @@ $(BUILD)/jsdump: tests/tools/jsdump.c | deps-build
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnats
 
+# a forged login: a program calling libpam as if it were a service (tests/bpf/test_trust.py)
+$(BUILD)/pamforge: tests/tools/pamforge.c | deps-test
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam
+
 # load generator shared by the tests and the benchmarks
 $(BUILD)/storm: tests/bench/storm.c
 	$(call msg,CC,$@)
@@ -138,7 +143,8 @@ unit: $(BUILD)/unit-tests
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(BUILD)/storm $(BUILD)/jsdump \
-		$(BUILD)/hwguest $(FUZZ_BINS)
+		$(BUILD)/pamforge $(BUILD)/hwguest \
+		$(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
 bench: all $(BUILD)/storm $(BUILD)/jsdump
@@ -148,9 +154,9 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
-DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
+DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
-	      qemu-system-x86 busybox-static cpio libpam0g-dev libpam-modules xz-utils zstd
+	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

@@ -29,12 +29,19 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	e->pad8 = 0;
 	e->pad32 = 0;
 
-	ret = hw_read_path(&e->exe, __builtin_preserve_access_index(&bprm->file->f_path));
+	ret = hw_read_path(&e->exe, __builtin_preserve_access_index(&bprm->file->f_path), 1);
 	if (ret & HW_PATH_CUT)
 		flags |= HW_EXEC_EXE_TRUNCATED;
 	if (ret & HW_PATH_UNLINKED)
 		flags |= HW_EXEC_EXE_UNLINKED;
-	if (hw_read_path(&e->cwd, __builtin_preserve_access_index(&task->fs->pwd)) & HW_PATH_CUT)
+	if (e->exe.unsafe_dirs)
+		flags |= HW_EXEC_EXE_UNSAFE_DIR;
+	/* who owns the program and who may write it: trust in a service or an allowlisted
+	 * program rests on these kernel facts, never on its name */
+	e->exe_uid = BPF_CORE_READ(bprm, file, f_inode, i_uid.val);
+	e->exe_mode = BPF_CORE_READ(bprm, file, f_inode, i_mode);
+	if (hw_read_path(&e->cwd, __builtin_preserve_access_index(&task->fs->pwd), 0) &
+	    HW_PATH_CUT)
 		flags |= HW_EXEC_CWD_TRUNCATED;
 
 	mm = BPF_CORE_READ(task, mm);

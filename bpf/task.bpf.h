@@ -69,17 +69,32 @@ static __always_inline long hw_read_name(struct hw_path *out, __u32 off, struct 
 					 HW_PATH_NAME_MAX, name);
 }
 
+/* A directory an unprivileged user could have placed a file in, or replace one in: not owned
+ * by root, or writable by group or others (sticky /tmp included). */
+#define HW_S_IWGRP_IWOTH 0022
+static __always_inline int hw_dir_unsafe(struct dentry *dentry)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+
+	return BPF_CORE_READ(inode, i_uid.val) != 0 ||
+	       (BPF_CORE_READ(inode, i_mode) & HW_S_IWGRP_IWOTH);
+}
+
 /* Walks path from its dentry up to the global root, crossing mount points, and stores the
- * names leaf first (struct hw_path). Returns HW_PATH_* bits.
+ * names leaf first (struct hw_path). Returns HW_PATH_* bits. With check_dirs, out->unsafe_dirs
+ * counts the directories on the way (mount roots included) that hw_dir_unsafe() flags: a
+ * root-owned program in such a directory is no more trustworthy than its directory.
  *
  * Verifier: the loop is bounded, and the running length and count live in out (map memory)
  * and are re-read through a volatile pointer each round, so the verifier sees the same
  * unknown-but-bounded scalar at every loop head and prunes; kept in registers, each branch
  * (mount crossing, name, root) would be explored separately and the walk exceeds the
  * 1M-instruction limit. */
-static __always_inline int hw_read_path(struct hw_path *out, const struct path *path)
+static __always_inline int hw_read_path(struct hw_path *out, const struct path *path,
+					int check_dirs)
 {
 	volatile __u16 *lenp = &out->len, *countp = &out->count;
+	volatile __u32 *unsafep = &out->unsafe_dirs;
 	struct dentry *dentry = BPF_CORE_READ(path, dentry);
 	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
@@ -89,12 +104,16 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 
 	*lenp = 0;
 	*countp = 0;
+	*unsafep = 0;
 	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry)
 		ret |= HW_PATH_UNLINKED;
 	for (i = 0; i < HW_PATH_DEPTH; i++) {
 		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 
+		/* every dentry after the first is a directory of the path */
+		if (check_dirs && i > 0 && hw_dir_unsafe(dentry))
+			*unsafep += 1;
 		if (dentry == mnt_root) {
 			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 

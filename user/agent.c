@@ -161,6 +161,7 @@ static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
 		a->counters.lost_output++;
 		return;
 	}
+	hw_process__set_exe_owner(p, e->exe_uid, e->exe_mode);
 	memcpy(p->stdio, e->stdio, sizeof(p->stdio));
 	p->stdio_known = 1;
 	hw_agent__session_mark(a, p);
@@ -314,6 +315,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		/* records queued without a wakeup (BPF_RB_NO_WAKEUP) */
 		ring_buffer__consume(l->rb);
 		now = hw_agent__now();
+		hw_agent__settle_sessions(a, now, 0);
 		if (now >= next_tick) {
 			tick(a, now);
 			next_tick = now + HW_TICK_NS;
@@ -443,6 +445,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	ring_buffer__consume(l.rb); /* drain */
+	hw_agent__settle_sessions(&a, 0, 1);
 	collect_stats(&a, &l);
 	a.counters.engine_full = hw_engine__table_full(a.engine);
 	hw_agent__pump_streams(&a, hw_agent__now());

@@ -41,6 +41,7 @@ struct hw_agent {
 	size_t rec_cap;
 	unsigned long long spool_dropped_reported, overflow_reported_ns;
 	struct hw_agent_counters counters;
+	unsigned int closing_sessions; /* sessions in HW_SESS_CLOSING (agent_login.c) */
 	const char *netns_path;
 	int netns_fd;       /* the scoped namespace, -1 when unscoped */
 	__u32 netns_ino;
@@ -64,6 +65,9 @@ void hw_agent__session_mark(struct hw_agent *a, struct hw_process *p);
 void hw_agent__session_close(struct hw_agent *a, const struct hw_net_event *e,
 			     const struct hw_session_bytes *b);
 void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e);
+/* Reports the sessions closed before a login whose grace period is over at now_ns (all of
+ * them when all is set: the agent stops). */
+void hw_agent__settle_sessions(struct hw_agent *a, __u64 now_ns, int all);
 void hw_agent__emit_session(struct hw_agent *a, const char *action, __u64 ts_ns,
 			    const struct hw_session *x, const char *outcome, const char *reason,
 			    const struct hw_process *p, const struct hw_session_bytes *b);

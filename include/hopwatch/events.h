@@ -52,6 +52,8 @@
 #define HW_EXEC_CWD_TRUNCATED  (1u << 2)
 #define HW_EXEC_ARGS_FAULT     (1u << 3) /* argv could not be read from the new mm */
 #define HW_EXEC_EXE_UNLINKED   (1u << 4) /* the executable is deleted or never had a name (memfd) */
+#define HW_EXEC_EXE_UNSAFE_DIR (1u << 5) /* a directory on the executable's path is not owned by
+					  * root or is writable by group or others (/tmp) */
 
 struct hw_event_header {
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
@@ -85,7 +87,7 @@ struct hw_proc {
 struct hw_path {
 	__u16 len;   /* bytes used in names */
 	__u16 count; /* names present */
-	__u32 pad;
+	__u32 unsafe_dirs; /* directories on the path not root-owned or writable by group/others */
 	char names[HW_PATH_MAX];
 };
 
@@ -99,6 +101,8 @@ struct hw_exec_event {
 	__u32 flags;      /* HW_EXEC_* */
 	__u8 stdio[3];    /* HW_STDIO_* of fds 0, 1 and 2 after exec */
 	__u8 pad8;
+	__u32 exe_uid;    /* owner of the executable's inode (kernel uid) */
+	__u32 exe_mode;   /* its i_mode: type and permission bits */
 	__u32 pad32;
 	struct hw_path exe;
 	struct hw_path cwd;

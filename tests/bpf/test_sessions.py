@@ -68,6 +68,8 @@ def test_key_login_session_and_logout():
     check_eq((get(lg, "destination.ip"), get(lg, "destination.port")), (SERVER, 22), "local end")
     check_eq(get(lg, "hopwatch.session.service"), "sshd", "service")
     check_eq(get(lg, "hopwatch.session.auth_method"), "publickey", "auth method")
+    # root sshd, pam_loginuid gave the login the user's uid: the kernel confirms it
+    check_eq(get(lg, "hopwatch.login.verified"), True, "verified")
     sid = get(lg, "hopwatch.session.id")
     check(sid, "session id")
     procs = session_procs(events, sid)

@@ -42,10 +42,17 @@ def ns_at(t):
     return T0 + int(round(t * SEC))
 
 
+SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/", "/lib/", "/opt/")
+
+
 class Proc:
+    """trusted: the agent's hopwatch.exe.trusted (a root-owned file in root-owned directories);
+    by default true for the system directories, false elsewhere (/tmp, home directories)."""
+
     def __init__(self, stream, pid, exe, args, parent=None, user="root", uid=0, session=None,
-                 start=0.0):
+                 start=0.0, trusted=None):
         self.pid, self.exe, self.args = pid, exe, list(args)
+        self.trusted_override = trusted
         self.parent, self.user, self.uid, self.session = parent, user, uid, session
         self.eid = ident(stream.id_scope, "proc", pid, exe, start)
         self.start = ns_at(start)
@@ -53,6 +60,12 @@ class Proc:
     @property
     def name(self):
         return os.path.basename(self.exe)
+
+    @property
+    def trusted(self):
+        if self.trusted_override is not None:
+            return self.trusted_override
+        return self.exe.startswith(SYSTEM_DIRS)
 
 
 class Conn:
@@ -63,7 +76,9 @@ class Conn:
 
 
 class Session:
-    def __init__(self, stream, user, client, server, handler, start, uid=1000, service="sshd"):
+    def __init__(self, stream, user, client, server, handler, start, uid=1000, service="sshd",
+                 verified=True):
+        self.verified = verified  # hopwatch.login.verified
         self.user, self.uid, self.client, self.server = user, uid, client, server
         self.handler, self.service = handler, service
         self.id = ident(stream.host_id, "session", client, start)
@@ -154,6 +169,7 @@ class Stream:
         hwm["cgroup_id"] = 1
         if unlinked:
             hwm["exe_unlinked"] = True
+        hwm["exe"] = {"uid": 0 if p.trusted else p.uid, "mode": "0755", "trusted": p.trusted}
         if stdio is not None and action in ("exec", "existing_process"):
             hwm["stdio"] = list(stdio)
         ev["hopwatch"] = hwm
@@ -166,12 +182,14 @@ class Stream:
 
     def fork(self, t, parent, pid=None):
         p = Proc(self, pid or self.next_pid(), parent.exe, parent.args, parent, parent.user,
-                 parent.uid, parent.session, start=t)
+                 parent.uid, parent.session, start=t, trusted=parent.trusted_override)
         self.proc_event(t, "fork", p)
         return p
 
-    def exec(self, t, p, exe, args=None, stdio=("char", "pipe", "file"), unlinked=False):
+    def exec(self, t, p, exe, args=None, stdio=("char", "pipe", "file"), unlinked=False,
+             trusted=None):
         p.exe, p.args = exe, list(args or [os.path.basename(exe)])
+        p.trusted_override = trusted
         return self.proc_event(t, "exec", p, stdio=stdio, unlinked=unlinked)
 
     def spawn(self, t, parent, exe, args=None, stdio=("char", "pipe", "file"), pid=None, **kw):
@@ -289,6 +307,8 @@ class Stream:
         if failures:
             sess["auth_failures"] = failures
         ev["hopwatch"] = {"session": sess}
+        if (action == "user_login" and outcome != "failure") or state:
+            ev["hopwatch"]["login"] = {"verified": s.verified}
         return self.add(ev)
 
     def login(self, t, s):
@@ -1625,3 +1645,81 @@ def test_replay_is_deterministic_and_text_output():
                               "logged in over sshd from 203.0.113.5, connected to 10.0.0.7:22"),
           "text line: %r" % lines[1])
 
+
+
+# --- trust: exemptions rest on kernel facts, never on names (issue 11, findings 2 and 3) ---
+
+def test_lookalike_names_exempt_nothing():
+    """A copy of bash named sshd (or nginx, curl, socat) that a user placed somewhere it can
+    write: hopwatch.exe.trusted is false, so it is judged like any other program."""
+    # the reverse shell of `cp /bin/bash /tmp/x/sshd`, started by another copy named sshd
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    fake = s.existing(0, 500, "/tmp/x/sshd", ["sshd"], init, user="nobody", uid=65534)
+    sh = s.spawn(10, fake, "/tmp/x/sshd", ["sshd", "-i"], stdio=("tcp", "tcp", "tcp"))
+    a = only(run(s).of("reverse-shell"), "reverse-shell of a lookalike sshd")
+    check_eq(hw.get(a, "process.entity_id"), sh.eid, "the lookalike is named")
+    # the same under the real path but not a trusted file (hopwatch.exe.trusted false)
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    fake = s.existing(0, 500, "/usr/sbin/sshd", ["sshd"], init, trusted=False)
+    s.spawn(10, fake, "/usr/sbin/sshd", ["sshd", "-R"], stdio=("tcp", "tcp", "char"),
+            trusted=False)
+    only(run(s).of("reverse-shell"), "reverse-shell of an untrusted sshd file")
+    # the real sshd binary re-executed with a socket on stdin, but not as root (a user ran it)
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    d = s.existing(0, 500, "/usr/sbin/sshd", ["sshd"], init, user="nobody", uid=65534)
+    kid = s.fork(10, d)
+    kid.user, kid.uid = "nobody", 65534
+    s.exec(10.1, kid, "/usr/sbin/sshd", ["sshd", "-R"], stdio=("tcp", "tcp", "char"))
+    only(run(s).of("reverse-shell"), "reverse-shell of sshd re-executed by nobody")
+    # a bind shell re-executing the interpreter that listens is not an inetd-style service
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    py = s.existing(0, 600, "/usr/bin/python3.11", ["python3"], init, user="nobody", uid=65534)
+    s.listen(1, py, "0.0.0.0", 7777)
+    s.spawn(10, py, "/usr/bin/python3.11", ["python3", "-i"], stdio=("tcp", "tcp", "tcp"))
+    only(run(s).of("reverse-shell"), "reverse-shell of a listener re-executing its interpreter")
+    # allowlists by name match only trusted files: nginx in /tmp is not the allowed nginx
+    s, *_ = service_stream(service_exe="/tmp/nginx")
+    only(run(s, "detect.allow_services=nginx").of("service-shell"),
+         "service-shell of a lookalike nginx allowed by name")
+    s, *_ = conn_stream(exe="/home/u/curl")
+    s.ticks(3611)
+    only(run(s, "detect.long_connection=1h", "detect.allow_programs=curl").of("long-connection"),
+         "long-connection of a lookalike curl allowed by name")
+    # and a lookalike sshd starting a shell is a service starting a shell, not a login
+    s, *_ = service_stream(service_exe="/tmp/sshd", port=2222)
+    only(run(s).of("service-shell"), "service-shell of a shell under a lookalike sshd")
+
+
+def test_unverified_sessions_exempt_nothing():
+    """A session whose login the kernel did not confirm (hopwatch.login.verified false: a
+    program calling pam_open_session without being root, or a PAM stack without
+    pam_loginuid) still raises the session rules, but does not excuse its processes."""
+    def stream(verified):
+        s = Stream()
+        s.agent_started()
+        s.tick(0)
+        s.sshd()
+        web = s.existing(0, 700, "/usr/sbin/nginx", ["nginx"], s.systemd, user="www-data",
+                         uid=33)
+        s.listen(1, web, "0.0.0.0", 80)
+        worker = s.fork(8, web)
+        sess = Session(s, "root", (CLIENT_IP, 50099), (LOCAL_IP, 22), worker, 9, uid=0,
+                       verified=verified)
+        worker.session = sess
+        s.login(9.5, sess)
+        s.spawn(12, worker, "/bin/sh", ["sh", "-c", "id"])
+        return s
+    a = only(run(stream(False)).of("service-shell"), "service-shell despite an unverified session")
+    check(a["message"].startswith("network service nginx"), "message: %r" % a["message"])
+    none_of(run(stream(True)), "service-shell", "the same shell in a verified login")
+    # the verified twin: the shell of a login inside the service's tree is excused
+    s, *_ = service_stream(in_session=True)
+    none_of(run(s), "service-shell", "a verified login's own shell")

@@ -58,6 +58,8 @@ def test_reverse_shell_and_session_found_by_the_snapshot():
     check_eq(len(ls), 1, "long-session alerts")
     ex = [e for e in events if get(e, "event.action") == "existing_session"]
     check_eq(len(ex), 1, "the session found by the snapshot")
+    check_eq(get(ex[0], "hopwatch.login.verified"), True,
+             "a root sshd's login with pam_loginuid, found by the snapshot, is verified")
     check_eq(get(ls[0], "hopwatch.session.id"), get(ex[0], "hopwatch.session.id"), "its id")
     check(get(ls[0], "hopwatch.alert.age") >= 3 * 10**9,
           "age from the true start: %r" % get(ls[0], "hopwatch.alert.age"))

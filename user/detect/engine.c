@@ -67,11 +67,11 @@ int hw_engine__admin_port(const struct hw_engine *e, unsigned int port)
 }
 
 /* An executable against a list of names (its base name) and paths (the whole path). */
-int hw_engine__match(const struct hw_str_list *l, const char *exe)
+int hw_engine__match(const struct hw_str_list *l, const char *exe, int trusted)
 {
 	const char *base;
 
-	if (!exe || !exe[0])
+	if (!trusted || !exe || !exe[0])
 		return 0;
 	base = strrchr(exe, '/');
 	base = base ? base + 1 : exe;
@@ -194,6 +194,17 @@ static void proc_forget_oldest_exited(struct hw_engine *e)
 	}
 }
 
+/* What a process event says of the program and credentials (not network events, whose
+ * process object is the owner's, as last known). */
+static void proc_trust(struct hw_eproc *p, const struct hw_fact *f)
+{
+	p->flags &= ~(EP_TRUSTED | EP_ROOT);
+	if (f->exe_trusted)
+		p->flags |= EP_TRUSTED;
+	if (f->root)
+		p->flags |= EP_ROOT;
+}
+
 /* The process an event is about, created or refreshed from the fact. */
 static struct hw_eproc *proc_of(struct hw_engine *e, const struct hw_fact *f, int image)
 {
@@ -274,6 +285,7 @@ static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
 		copy(c->owner, sizeof(c->owner), f->entity_id);
 		copy(c->exe, sizeof(c->exe), f->executable[0] ? f->executable : p ? p->exe : "");
 		copy(c->session, sizeof(c->session), f->session_id);
+		c->exe_trusted = p && (p->flags & EP_TRUSTED) && !strcmp(c->exe, p->exe);
 		if (p && c->remote_host) {
 			p->open_conns++;
 			if (c->egress)
@@ -344,6 +356,7 @@ static void session_open(struct hw_engine *e, const struct hw_fact *f)
 	copy(s->user, sizeof(s->user), f->user);
 	copy(s->service, sizeof(s->service), f->service);
 	copy(s->handler, sizeof(s->handler), f->entity_id);
+	s->verified = f->login_verified;
 	s->client = f->src;
 	s->server = f->dst;
 	s->client.have_bytes = s->server.have_bytes = 0;
@@ -423,6 +436,8 @@ static void judge_later(struct hw_snode *n, void *ctx)
 	copy(f->session_id, sizeof(f->session_id), p->session);
 	memcpy(f->stdio, p->stdio, sizeof(f->stdio));
 	f->unlinked = !!(p->flags & EP_UNLINKED);
+	f->exe_trusted = !!(p->flags & EP_TRUSTED);
+	f->root = !!(p->flags & EP_ROOT);
 	hw_rules__exec(e, f, p);
 }
 
@@ -450,6 +465,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 	case HW_F_PROC_SNAPSHOT:
 		p = proc_of(e, f, 1);
 		if (p) {
+			proc_trust(p, f);
 			if (f->unlinked)
 				p->flags |= EP_UNLINKED;
 			else
@@ -468,6 +484,8 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		struct hw_eproc *parent;
 
 		p = proc_of(e, f, 0);
+		if (p)
+			proc_trust(p, f);
 		parent = p ? hw_engine__proc(e, p->parent) : NULL;
 		if (p && parent && !f->executable[0]) {
 			copy(p->exe, sizeof(p->exe), parent->exe);

@@ -24,6 +24,8 @@
 #define EP_UNLINKED      (1u << 6)
 #define EP_JUDGE_LATER   (1u << 7) /* found by the snapshot: judged at the next tick, once the
 				    * snapshot's listeners, connections and sessions are known */
+#define EP_TRUSTED       (1u << 8) /* its executable is root-owned in root-owned directories */
+#define EP_ROOT          (1u << 9) /* runs as root (real and effective uid 0) */
 
 struct hw_eproc {
 	struct hw_snode node; /* entity id */
@@ -51,6 +53,7 @@ struct hw_econn {
 	unsigned long long start, last_seen;
 	unsigned int pid;
 	int egress, remote_host; /* remote_host: the peer is not this host (not loopback) */
+	int exe_trusted; /* the owner's executable, when the connection was first seen */
 	int fired_long;
 };
 
@@ -64,6 +67,7 @@ struct hw_esession {
 	unsigned long long bytes_in, bytes_out; /* from and to the client, as last reported */
 	int have_bytes;
 	int allowed; /* from detect.allow_sources */
+	int verified; /* hopwatch.login.verified: the kernel confirmed the login */
 	int fired_long;
 	int nlateral;
 	char lateral[HW_LATERAL_MAX][HW_FACT_IP_LEN + 8]; /* "ip:port" alerted */
@@ -108,7 +112,10 @@ struct hw_esession *hw_engine__session(struct hw_engine *e, const char *id);
 int hw_engine__internal(const struct hw_engine *e, const char *ip);
 int hw_engine__loopback(const char *ip);
 int hw_engine__admin_port(const struct hw_engine *e, unsigned int port);
-int hw_engine__match(const struct hw_str_list *l, const char *exe);
+/* exe is in the list (a full path, or a bare name for its last component) and trusted: the
+ * kernel said it is a root-owned file in root-owned directories (hopwatch.exe.trusted). A
+ * lookalike anywhere else matches nothing. */
+int hw_engine__match(const struct hw_str_list *l, const char *exe, int trusted);
 void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key);
 
 /* rules (rules.c): each is called after the model took the fact in */

@@ -229,6 +229,13 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	copy(f->session_id, sizeof(f->session_id), hw_jdoc__str(d, "hopwatch.session.id"));
 	l = hw_jdoc__get(d, "hopwatch.exe_unlinked");
 	f->unlinked = l && l->type == HW_J_TRUE;
+	l = hw_jdoc__get(d, "hopwatch.exe.trusted");
+	f->exe_trusted = l && l->type == HW_J_TRUE;
+	s = hw_jdoc__str(d, "user.id");
+	f->root = s && !strcmp(s, "0");
+	s = hw_jdoc__str(d, "user.effective.id");
+	if (s && strcmp(s, "0"))
+		f->root = 0;
 
 	endpoint(d, 1, &f->src);
 	endpoint(d, 0, &f->dst);
@@ -240,6 +247,8 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	s = hw_jdoc__str(d, "event.outcome");
 	f->failure = s && !strcmp(s, "failure");
 	copy(f->service, sizeof(f->service), hw_jdoc__str(d, "hopwatch.session.service"));
+	l = hw_jdoc__get(d, "hopwatch.login.verified");
+	f->login_verified = l && l->type == HW_J_TRUE;
 	if (time_field(d, "hopwatch.connection.start", &f->conn_start) ||
 	    time_field(d, "hopwatch.session.start", &f->session_start)) {
 		snprintf(err, errlen, "a start time is not RFC 3339");

@@ -74,6 +74,8 @@ struct hw_fact {
 	char user[64];
 	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
 	int unlinked;		/* hopwatch.exe_unlinked */
+	int exe_trusted;	/* hopwatch.exe.trusted: root-owned file in root-owned directories */
+	int root;		/* user.id and user.effective.id are 0 */
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
 
@@ -88,6 +90,7 @@ struct hw_fact {
 	/* sessions */
 	char service[32];
 	unsigned long long session_start; /* hopwatch.session.start */
+	int login_verified; /* hopwatch.login.verified */
 };
 
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field

@@ -138,9 +138,26 @@ static int is_dropped(const struct hw_eproc *p)
 	       !strncmp(p->exe, "/var/tmp/", 9) || !strncmp(p->exe, "/dev/shm/", 9);
 }
 
+/* A remote-access service (detect.remote_services) by its trusted executable: a copy named
+ * sshd anywhere a user can write is any other program. */
 static int is_service_binary(const struct hw_engine *e, const struct hw_eproc *p)
 {
-	return p && hw_engine__match(&e->cfg->remote_services, p->exe);
+	return p && hw_engine__match(&e->cfg->remote_services, p->exe, p->flags & EP_TRUSTED);
+}
+
+/* In the process's allowlist l: its trusted executable by path or name. */
+static int allowed(const struct hw_str_list *l, const struct hw_eproc *p)
+{
+	return p && hw_engine__match(l, p->exe, p->flags & EP_TRUSTED);
+}
+
+/* p belongs to a login the kernel confirmed: only such a session exempts its processes (a
+ * session an unprivileged program made up with libpam exempts nothing). */
+static int in_verified_session(struct hw_engine *e, const char *session)
+{
+	struct hw_esession *s = session && session[0] ? hw_engine__session(e, session) : NULL;
+
+	return s && s->verified;
 }
 
 /* A session the rules judge: one with a login (or found by the snapshot). */
@@ -176,9 +193,13 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	if (in0 == HW_IO_TCP || out1 == HW_IO_TCP || in0 == HW_IO_UDP || out1 == HW_IO_UDP) {
 		/* sshd's pre-login re-exec (and inetd-style services re-executing themselves) run
 		 * with the accepted socket on stdin: a service binary started by a service */
-		if (is_service_binary(e, p) && (!parent || is_service_binary(e, parent)))
+		if (is_service_binary(e, p) && (p->flags & EP_ROOT) &&
+		    (!parent || is_service_binary(e, parent)))
 			return;
-		if (parent && (parent->flags & EP_LISTENER) && !strcmp(parent->exe, p->exe))
+		/* an inetd-style service re-executing itself (not a shell or an interpreter a
+		 * bind shell could be) */
+		if (parent && (parent->flags & EP_LISTENER) && (p->flags & EP_TRUSTED) &&
+		    !is_shell(p) && !is_interpreter(p) && !strcmp(parent->exe, p->exe))
 			return;
 		snprintf(how, sizeof(how), "its standard %s on a %s socket",
 			 in0 == HW_IO_TCP || in0 == HW_IO_UDP ? "input" : "output",
@@ -189,7 +210,8 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 		/* socat EXEC, python pty.spawn: the parent holds the connection and relays to the
 		 * child over a socketpair or a pty. Remote-access services do exactly this for
 		 * their logins: they are not reverse shells. */
-		if (is_service_binary(e, parent))
+		if (is_service_binary(e, parent) &&
+		    ((parent->flags & EP_ROOT) || in_verified_session(e, parent->session)))
 			return;
 		snprintf(how, sizeof(how),
 			 "its standard %s on a %s whose other end is %s (pid %u), which holds a "
@@ -222,14 +244,15 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 
 	if (!is_shell(p) && !is_recon(p) && !is_dropped(p) && !is_interpreter(p))
 		return;
-	if (p->session[0])
+	if (in_verified_session(e, p->session))
 		return; /* a remote login's own processes */
 	for (int depth = 0; q && depth < 12; depth++, q = hw_engine__proc(e, q->parent)) {
-		if (q->session[0] || q->pid == 1 || is_service_binary(e, q) || is_shell(q))
+		if (in_verified_session(e, q->session) || q->pid == 1 || is_service_binary(e, q) ||
+		    is_shell(q))
 			return;
 		if (!(q->flags & EP_LISTENER))
 			continue;
-		if (hw_engine__match(&e->cfg->allow_services, q->exe) || (q->flags & EP_FIRED_SERVICE))
+		if (allowed(&e->cfg->allow_services, q) || (q->flags & EP_FIRED_SERVICE))
 			return;
 		/* an application server starting workers of its own interpreter */
 		if (!is_shell(p) && !is_recon(p) && !is_dropped(p) && !strcmp(p->exe, q->exe))
@@ -428,8 +451,7 @@ static void relay(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc 
 	if (!q->accepted_ts || f->ts < q->accepted_ts ||
 	    f->ts - q->accepted_ts > HW_RELAY_WINDOW_NS || (q->flags & EP_FIRED_RELAY) ||
 	    !strcmp(q->accepted_peer, f->dst.ip) || is_service_binary(e, q) || q->pid == 1 ||
-	    hw_engine__match(&e->cfg->allow_relays, q->exe) ||
-	    hw_engine__match(&e->cfg->allow_relays, p->exe))
+	    allowed(&e->cfg->allow_relays, q) || allowed(&e->cfg->allow_relays, p))
 		return;
 	q->flags |= EP_FIRED_RELAY;
 	snprintf(how, sizeof(how),
@@ -653,7 +675,7 @@ static void long_connection(struct hw_snode *n, void *ctx)
 	    e->now - c->start < e->cfg->long_connection_ns)
 		return;
 	c->fired_long = 1;
-	if (hw_engine__match(&e->cfg->allow_programs, c->exe))
+	if (hw_engine__match(&e->cfg->allow_programs, c->exe, c->exe_trusted))
 		return;
 	p = hw_engine__proc(e, c->owner);
 	a.rule_id = "long-connection";

@@ -167,6 +167,7 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 	if (!p)
 		return NULL;
 	p->k = *k;
+	p->exe_uid = (__u32)-1;
 	hw_host__entity_id(t->host, k->pid, k->start_ns, p->entity_id);
 	set_parent_id(t, p, k);
 	p->hnext = t->buckets[b];
@@ -209,6 +210,19 @@ int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd
 	return 0;
 }
 
+void hw_process__set_exe_owner(struct hw_process *p, __u32 uid, __u32 mode)
+{
+	p->exe_uid = uid;
+	p->exe_mode = mode;
+}
+
+int hw_process__exe_trusted(const struct hw_process *p)
+{
+	return p->exe && p->exe[0] == '/' && p->exe_mode && p->exe_uid == 0 &&
+	       !(p->exe_mode & 0022) &&
+	       !(p->flags & (HW_EXEC_EXE_UNSAFE_DIR | HW_EXEC_EXE_UNLINKED | HW_EXEC_EXE_TRUNCATED));
+}
+
 int hw_process__inherit(struct hw_process *child, const struct hw_process *parent)
 {
 	if (child->flags & HW_PROC_EXEC)
@@ -216,6 +230,7 @@ int hw_process__inherit(struct hw_process *child, const struct hw_process *paren
 	if (hw_process__set_image(child, parent->exe, parent->cwd, parent->args,
 				  parent->args_len, parent->flags & 0xffffu))
 		return -ENOMEM;
+	hw_process__set_exe_owner(child, parent->exe_uid, parent->exe_mode);
 	child->flags &= ~HW_PROC_EXEC; /* inherited, not its own exec */
 	return 0;
 }

@@ -33,6 +33,8 @@ struct hw_process {
 	__u8 stdio_known; /* stdio was read: from the exec record or /proc */
 	__u64 exit_ns; /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
 	__u32 exit_code;
+	__u32 exe_uid;	/* owner of the executable's inode, (u32)-1 unknown */
+	__u32 exe_mode; /* its mode (type and permission bits), 0 unknown */
 };
 
 struct hw_proc_table;
@@ -56,6 +58,16 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
  * Returns 0 or -ENOMEM (p then keeps what it had). */
 int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd,
 			  const char *args, __u32 args_len, __u32 flags);
+
+/* Records who owns the executable and its mode (kernel facts: the exec record, or a stat of
+ * /proc/PID/exe). */
+void hw_process__set_exe_owner(struct hw_process *p, __u32 uid, __u32 mode);
+
+/* The executable is a file only root can have placed and changed: owned by root, not writable
+ * by group or others, every directory of its path likewise (HW_EXEC_EXE_UNSAFE_DIR clear), still
+ * linked, its path whole. Exemptions and service recognition rest on this, never on a name: a
+ * copy of bash named sshd in /tmp, or any file an unprivileged user made, is not trusted. */
+int hw_process__exe_trusted(const struct hw_process *p);
 
 /* A forked child starts with its parent's image. */
 int hw_process__inherit(struct hw_process *child, const struct hw_process *parent);

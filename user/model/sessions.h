@@ -18,6 +18,7 @@
 #define HW_SESS_HANDLED 1 /* a handler process owns it: authenticating */
 #define HW_SESS_ACTIVE  2 /* logged in */
 #define HW_SESS_ENDED   3
+#define HW_SESS_CLOSING 4 /* closed before a login; its failure is decided a moment later */
 
 struct hw_session {
 	struct hw_session *next;
@@ -37,7 +38,11 @@ struct hw_session {
 	__u8 state;
 	__u8 password_ok; /* pam_authenticate succeeded */
 	__u8 failure_reported;
-	__u8 pad;
+	__u8 verified; /* the kernel confirms the login (hw_session_verify) */
+	const char *unverified; /* why not, when logged in and not verified (a static string) */
+	/* HW_SESS_CLOSING: the close, kept until the records before it have surely arrived */
+	__u64 closed_ns, closed_from_client, closed_to_client;
+	__u8 closed_by;
 };
 
 struct hw_sessions;

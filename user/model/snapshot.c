@@ -249,6 +249,41 @@ void hw_snapshot__stdio(const char *proc_root, __u32 pid, __u8 out[3])
 	}
 }
 
+/* Owner and mode of pid's executable, and whether a directory of its path (as the process
+ * sees it, through /proc/PID/root) is not root-owned or is writable by group or others: the
+ * kernel facts an exec record carries, for processes that predate the agent. */
+static void exe_owner(const char *proc_root, __u32 pid, const char *exe, __u32 *uid,
+		      __u32 *mode, __u32 *flags)
+{
+	char path[HW_PATH_MAX + 64];
+	size_t root_len, l;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%u/exe", proc_root, pid);
+	if (stat(path, &st))
+		return;
+	*uid = st.st_uid;
+	*mode = st.st_mode;
+	if (!exe || exe[0] != '/')
+		return;
+	root_len = (size_t)snprintf(path, sizeof(path), "%s/%u/root", proc_root, pid);
+	/* every directory of the path, the deepest first: exe[0..l) for each '/' at l, then "/" */
+	for (l = strlen(exe); l-- > 0;) {
+		if (exe[l] != '/')
+			continue;
+		if (root_len + l + 2 >= sizeof(path)) {
+			*flags |= HW_EXEC_EXE_UNSAFE_DIR; /* not checked: not trusted */
+			return;
+		}
+		memcpy(path + root_len, exe, l ? l : 1);
+		path[root_len + (l ? l : 1)] = 0;
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid || (st.st_mode & 0022)) {
+			*flags |= HW_EXEC_EXE_UNSAFE_DIR;
+			return;
+		}
+	}
+}
+
 struct snap_entry {
 	struct hw_proc k;
 	char *exe, *cwd, *args;
@@ -349,10 +384,14 @@ int hw_snapshot__procs(struct hw_proc_table *t, const char *proc_root, __u32 net
 			e->exe[l - 10] = 0;
 			flags |= HW_EXEC_EXE_UNLINKED;
 		}
+		__u32 exe_uid = (__u32)-1, exe_mode = 0;
+
+		exe_owner(proc_root, e->k.pid, e->exe, &exe_uid, &exe_mode, &flags);
 		e->k.start_ns *= tick;
 		e->k.parent_start_ns *= tick;
 		p = hw_proc_table__upsert(t, &e->k);
 		if (p && !hw_process__set_image(p, e->exe, e->cwd, e->args, e->args_len, flags)) {
+			hw_process__set_exe_owner(p, exe_uid, exe_mode);
 			p->flags |= HW_PROC_SNAPSHOT;
 			hw_snapshot__stdio(proc_root, e->k.pid, p->stdio);
 			p->stdio_known = 1;

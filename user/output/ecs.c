@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "detect/fact.h"
@@ -181,6 +182,16 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 		hw_json__u64(j, "cgroup_id", k->cgroup_id);
 	if (p->flags & HW_EXEC_EXE_UNLINKED)
 		hw_json__bool(j, "exe_unlinked", 1);
+	if (p->exe && p->exe_mode) {
+		char mode[8];
+
+		snprintf(mode, sizeof(mode), "%04o", p->exe_mode & 07777);
+		hw_json__begin_object(j, "exe");
+		hw_json__u64(j, "uid", p->exe_uid);
+		hw_json__string(j, "mode", mode);
+		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
+		hw_json__end_object(j);
+	}
 	if (p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED | HW_EXEC_CWD_TRUNCATED |
 			HW_EXEC_ARGS_FAULT)) {
 		hw_json__begin_array(j, "truncated");
@@ -401,6 +412,14 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__string(j, "ended_by",
 				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
 	hw_json__end_object(j);
+	/* a login (or an attempt that reached pam_open_session): what the kernel confirms */
+	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified) {
+		hw_json__begin_object(j, "login");
+		hw_json__bool(j, "verified", s->verified);
+		if (!s->verified && s->unverified)
+			hw_json__string(j, "unverified_reason", s->unverified);
+		hw_json__end_object(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
