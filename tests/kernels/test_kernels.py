@@ -100,6 +100,10 @@ def judge(name, release, console, want_degraded):
              "%s: no udp_flow to port 9999" % tag)
     outcomes = sorted(hw.get(e, "event.outcome") for e in by["user_login"])
     hw.check_eq(outcomes, ["failure", "success"], "%s: user_login outcomes" % tag)
+    ok = [e for e in by["user_login"] if hw.get(e, "event.outcome") == "success"][0]
+    hw.check(hw.get(ok, "hopwatch.login.verified") is True and hw.get(ok, "user.name") == "alice",
+             "%s: the accepted login is not alice's verified login: %s" % (
+                 tag, hw.get(ok, "hopwatch")))
     # one connection, one id: its connect, its periodic reports and its close
     for port in (8080, 8081, 2222):
         conn = [e for e in by["connection_attempted"] if hw.get(e, "destination.port") == port

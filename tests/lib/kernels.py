@@ -152,7 +152,7 @@ def _pam_dir():
 
 def initramfs(tree, release, out, agent, guest, init_script):
     """Writes a gzip'd newc initramfs to out: busybox, the agent, the workload program with
-    the host's glibc and libpam, two PAM services, the kernel's sock_diag modules."""
+    the host's glibc and libpam, two PAM services (pam_permit with pam_loginuid, pam_deny), the kernel's sock_diag modules."""
     root = out + ".root"
     shutil.rmtree(root, True)
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/pam.d", "proc", "sys", "dev", "tmp", "run", "root"):
@@ -161,11 +161,12 @@ def initramfs(tree, release, out, agent, guest, init_script):
     _copy(agent, root, "/bin/hopwatch")
     _copy(guest, root, "/bin/hwguest")
     pam = _pam_dir()
-    for f in [guest, os.path.join(pam, "pam_permit.so"), os.path.join(pam, "pam_deny.so")]:
+    modules = [os.path.join(pam, m) for m in ("pam_permit.so", "pam_deny.so", "pam_loginuid.so")]
+    for f in [guest] + modules:
         for lib in _shared_libs(f):
             _copy(lib, root)
-    for m in ("pam_permit.so", "pam_deny.so"):
-        _copy(os.path.join(pam, m), root)
+    for m in modules:
+        _copy(m, root)
     files = {
         "etc/machine-id": "0123456789abcdef0123456789abcdef\n",
         "etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"
@@ -173,8 +174,9 @@ def initramfs(tree, release, out, agent, guest, init_script):
                       "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
         "etc/group": "root:x:0:\nalice:x:1000:\nnogroup:x:65534:\n",
         "etc/hostname": "hwguest\n",
+        # the accepted login sets the audit loginuid, as sshd's stack does: a verified login
         "etc/pam.d/hwok": "auth required pam_permit.so\naccount required pam_permit.so\n"
-                          "session required pam_permit.so\n",
+                          "session required pam_loginuid.so\n",
         "etc/pam.d/hwbad": "auth required pam_deny.so\naccount required pam_deny.so\n"
                            "session required pam_deny.so\n",
         "init": init_script,
@@ -212,7 +214,7 @@ def initramfs(tree, release, out, agent, guest, init_script):
         if os.path.exists(os.path.join(mods, f)):
             shutil.copy2(os.path.join(mods, f), os.path.join(want, f))
     subprocess.run(["busybox", "depmod", "-b", root, release], check=True, capture_output=True)
-    p1 = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
+    p1 = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     names = []
     for dirpath, dirnames, filenames in os.walk(root):
