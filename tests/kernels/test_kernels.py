@@ -115,6 +115,16 @@ def judge(name, release, console, want_degraded):
         hw.check(len(closes) == 1 and hw.get(closes[0], "network.direction") == "egress",
                  "%s: the connect to %d (id %s) has %d egress disconnects" % (
                      tag, port, cid, len(closes)))
+        acc = [e for e in by["connection_accepted"] if hw.get(e, "source.port") == port or
+               hw.get(e, "destination.port") == port]
+        hw.check(len(acc) == 1, "%s: %d accepts on %d" % (tag, len(acc), port))
+        aid = hw.get(acc[0], "hopwatch.connection.id")
+        hw.check(aid and aid != cid, "%s: the accepted end of %d has id %r (connect: %r)" % (
+            tag, port, aid, cid))
+        closes = [e for e in by["disconnect"] if hw.get(e, "hopwatch.connection.id") == aid]
+        hw.check(len(closes) == 1 and hw.get(closes[0], "network.direction") == "ingress",
+                 "%s: the accepted end of %d (id %s) has %d ingress disconnects" % (
+                     tag, port, aid, len(closes)))
         if port == 8081:
             opens = [e for e in by["connection_open"]
                      if hw.get(e, "hopwatch.connection.id") == cid]
