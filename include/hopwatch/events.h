@@ -26,11 +26,11 @@
 #define HW_EV_LISTEN  7 /* a TCP socket started listening */
 #define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
+#define HW_EV_TYPE_MAX 9
 
 /* A connection key that is not a socket cookie (cookies are counters and never reach it):
  * the kernel could not give the cookie (before 5.12), sock_diag matches by address. */
 #define HW_COOKIE_SYNTHETIC (1ULL << 63)
-#define HW_EV_TYPE_MAX 9
 
 /* hw_exec_event.stdio: what a standard descriptor refers to (reverse shells: a shell whose
  * stdin/stdout is a TCP socket, or a pty/socketpair held by a parent with one) */
