@@ -25,7 +25,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->hdr.type = HW_EV_EXEC;
 	e->old_pid = old_pid;
-	hw_fill_stdio(e->stdio, task);
+	hw_fill_stdio(e->stdio, &e->stdio_sock, task);
 	e->pad8 = 0;
 	e->pad32 = 0;
 

@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include "hopwatch/events.h"
 #include "maps.bpf.h"
+#include "sock.bpf.h"
 
 /* A task the agent should report: not the agent itself, and in the scoped netns if any.
  * (needs maps.bpf.h for the settings) */
@@ -148,7 +149,9 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 
 
 /* What the standard descriptors of task refer to after exec (HW_STDIO_*): a shell whose stdin
- * is a TCP socket is a reverse shell. Reads the fd table as of now; each read is bounded. */
+ * is a TCP socket is a reverse shell, and the first inet socket among them is read whole into
+ * sock (family 0 when there is none): the other end is the responder's first question. Reads
+ * the fd table as of now; each read is bounded. */
 #define HW_S_IFMT   00170000
 #define HW_S_IFSOCK 0140000
 #define HW_S_IFCHR  0020000
@@ -157,7 +160,8 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 #define HW_SOCK_STREAM 1
 #define HW_SOCK_DGRAM  2
 
-static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, int fd)
+static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, int fd,
+					  struct hw_sock_addr *first)
 {
 	struct file *f = NULL;
 	struct socket *sock;
@@ -181,7 +185,9 @@ static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, i
 		family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		if (family == 1 /* AF_UNIX */)
 			return HW_STDIO_UNIX;
-		if (family == 2 /* AF_INET */ || family == 10 /* AF_INET6 */)
+		if ((family == AF_INET || family == AF_INET6) && !first->family)
+			hw_fill_addr(first, sk);
+		if (family == AF_INET || family == AF_INET6)
 			return type == HW_SOCK_STREAM	? HW_STDIO_TCP
 			       : type == HW_SOCK_DGRAM ? HW_STDIO_UDP
 						       : HW_STDIO_SOCKET;
@@ -202,15 +208,17 @@ static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, i
 	}
 }
 
-static __always_inline void hw_fill_stdio(__u8 out[3], struct task_struct *task)
+static __always_inline void hw_fill_stdio(__u8 out[3], struct hw_sock_addr *sock,
+					  struct task_struct *task)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	unsigned int max = BPF_CORE_READ(fdt, max_fds);
 
-	out[0] = hw_stdio_kind(fds, max, 0);
-	out[1] = hw_stdio_kind(fds, max, 1);
-	out[2] = hw_stdio_kind(fds, max, 2);
+	__builtin_memset(sock, 0, sizeof(*sock));
+	out[0] = hw_stdio_kind(fds, max, 0, sock);
+	out[1] = hw_stdio_kind(fds, max, 1, sock);
+	out[2] = hw_stdio_kind(fds, max, 2, sock);
 }
 
 #endif

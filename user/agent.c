@@ -111,8 +111,8 @@ static void tick(struct hw_agent *a, __u64 boot_ns)
 	hw_engine__feed_line(a->engine, a->ajson.buf, a->ajson.len, why, sizeof(why));
 }
 
-static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
-		      const struct hw_process *p)
+static void emit_proc_sock(struct hw_agent *a, const char *action, __u64 ts_ns,
+			   const struct hw_process *p, const struct hw_sock_addr *stdio_sock)
 {
 	struct hw_proc_event e = {
 		.action = action,
@@ -121,8 +121,24 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 		.user_name = hw_users__name(a->users, p->k.uid),
 	};
 
+	if (stdio_sock && stdio_sock->family) {
+		const struct hw_conn *c = hw_conn_table__find_addr(a->conns, stdio_sock, p->k.netns);
+
+		e.stdio_sock = stdio_sock;
+		if (c) {
+			e.stdio_conn_id = c->id;
+			e.stdio_direction = c->direction;
+		}
+	}
+
 	e.euser_name = p->k.euid == p->k.uid ? e.user_name : hw_users__name(a->users, p->k.euid);
 	HW_AGENT_EMIT(a, proc, &e);
+}
+
+static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
+		      const struct hw_process *p)
+{
+	emit_proc_sock(a, action, ts_ns, p, NULL);
 }
 
 static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
@@ -165,7 +181,7 @@ static void handle_exec(struct hw_agent *a, const struct hw_exec_event *e)
 	memcpy(p->stdio, e->stdio, sizeof(p->stdio));
 	p->stdio_known = 1;
 	hw_agent__session_mark(a, p);
-	emit_proc(a, "exec", e->hdr.ts_ns, p);
+	emit_proc_sock(a, "exec", e->hdr.ts_ns, p, &e->stdio_sock);
 }
 
 static void handle_fork(struct hw_agent *a, const struct hw_fork_event *e)

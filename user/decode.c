@@ -9,7 +9,7 @@ _Static_assert(sizeof(struct hw_proc) == 104, "hw_proc layout");
 _Static_assert(sizeof(struct hw_path) == 8 + HW_PATH_MAX, "hw_path layout");
 _Static_assert(sizeof(struct hw_fork_event) == 120, "fork layout");
 _Static_assert(sizeof(struct hw_exit_event) == 128, "exit layout");
-_Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 32 + 2 * (8 + HW_PATH_MAX), "exec layout");
+_Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 32 + 40 + 2 * (8 + HW_PATH_MAX), "exec layout");
 _Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
 _Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");
 _Static_assert((HW_ARGS_MAX & (HW_ARGS_MAX - 1)) == 0, "HW_ARGS_MAX must be a power of two");

@@ -91,6 +91,18 @@ struct hw_path {
 	char names[HW_PATH_MAX];
 };
 
+/* Both ends of a socket, addresses in network order, ports in host order. IPv4 addresses
+ * fill the first 4 bytes; a v4-mapped IPv6 address is reported as IPv4. */
+struct hw_sock_addr {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;  /* AF_INET or AF_INET6 */
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
 /* sched_process_exec: the new image of a process. Variable tail: args[args_len]. */
 struct hw_exec_event {
 	struct hw_event_header hdr;
@@ -104,6 +116,7 @@ struct hw_exec_event {
 	__u32 exe_uid;    /* owner of the executable's inode (kernel uid) */
 	__u32 exe_mode;   /* its i_mode: type and permission bits */
 	__u32 pad32;
+	struct hw_sock_addr stdio_sock; /* the first inet socket on fds 0-2; family 0 if none */
 	struct hw_path exe;
 	struct hw_path cwd;
 	char args[HW_ARGS_MAX];
@@ -129,18 +142,6 @@ struct hw_exit_event {
 /* hw_net_event.closed_by */
 #define HW_CLOSED_LOCAL  1
 #define HW_CLOSED_REMOTE 2
-
-/* Both ends of a socket, addresses in network order, ports in host order. IPv4 addresses
- * fill the first 4 bytes; a v4-mapped IPv6 address is reported as IPv4. */
-struct hw_sock_addr {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__u16 family;  /* AF_INET or AF_INET6 */
-	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 pad;
-};
 
 /* Every network event. proc is the owning process: the connecting process (connect), the
  * accept() caller (accept), the listen() caller (listen), the sender (udp); for close it is

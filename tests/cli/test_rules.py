@@ -156,7 +156,8 @@ class Stream:
             self.tick(t)
 
     # processes
-    def proc_event(self, t, action, p, stdio=None, unlinked=False, exited=None):
+    def proc_event(self, t, action, p, stdio=None, unlinked=False, exited=None,
+                   stdio_socket=None):
         snapshot = action == "existing_process"
         ev = self.header(t, "state" if snapshot else "event", "process",
                          "info" if snapshot else "end" if action == "exit" else "start", action,
@@ -172,6 +173,8 @@ class Stream:
         hwm["exe"] = {"uid": 0 if p.trusted else p.uid, "mode": "0755", "trusted": p.trusted}
         if stdio is not None and action in ("exec", "existing_process"):
             hwm["stdio"] = list(stdio)
+        if stdio_socket is not None:
+            hwm["stdio_socket"] = stdio_socket
         ev["hopwatch"] = hwm
         return self.add(ev)
 
@@ -187,10 +190,11 @@ class Stream:
         return p
 
     def exec(self, t, p, exe, args=None, stdio=("char", "pipe", "file"), unlinked=False,
-             trusted=None):
+             trusted=None, stdio_socket=None):
         p.exe, p.args = exe, list(args or [os.path.basename(exe)])
         p.trusted_override = trusted
-        return self.proc_event(t, "exec", p, stdio=stdio, unlinked=unlinked)
+        return self.proc_event(t, "exec", p, stdio=stdio, unlinked=unlinked,
+                               stdio_socket=stdio_socket)
 
     def spawn(self, t, parent, exe, args=None, stdio=("char", "pipe", "file"), pid=None, **kw):
         """fork then exec, 1 ms apart"""
@@ -961,6 +965,7 @@ def pty_stream(parent_exe="/usr/bin/python3.11", close=False):
     cron = s.existing(0, 600, "/usr/sbin/cron", ["cron"])
     py = s.spawn(10, cron, parent_exe, [os.path.basename(parent_exe)])
     conn = s.connect(11, py, ("198.51.100.9", 4444))
+    s.pty_conn = conn
     if close:
         s.disconnect(11.5, py, conn)
     sh = s.spawn(12, py, "/usr/bin/bash", ["bash"], stdio=("pty", "pty", "pty"))
@@ -973,8 +978,15 @@ def test_reverse_shell_behind_a_pty():
     expect(a, {
         "message": "bash (pid %d) runs with its standard input on a pty whose other end is "
                    "python3.11 (pid %d), which holds a network connection: a reverse shell "
-                   "(cron → python3.11 → bash)" % (sh.pid, py.pid),
+                   "to 198.51.100.9:4444 (cron → python3.11 → bash)" % (sh.pid, py.pid),
         "process.entity_id": sh.eid,
+        # the far end: the connection the relaying parent holds
+        "destination.ip": "198.51.100.9",
+        "destination.port": 4444,
+        "source.ip": s.pty_conn.local[0],
+        "source.port": s.pty_conn.local[1],
+        "hopwatch.connection.id": s.pty_conn.id,
+        "hopwatch.alert.related_ids": [s.pty_conn.id],
     })
 
 
@@ -1723,3 +1735,37 @@ def test_unverified_sessions_exempt_nothing():
     # the verified twin: the shell of a login inside the service's tree is excused
     s, *_ = service_stream(in_session=True)
     none_of(run(s), "service-shell", "a verified login's own shell")
+
+
+def test_reverse_shell_names_the_other_end():
+    """The socket on the shell's standard descriptors (hopwatch.stdio_socket) is the far end:
+    the destination of a shell that connected out, the source of a bind shell's client."""
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    web = s.existing(0, 700, "/usr/sbin/apache2", ["apache2"], init, user="www-data", uid=33)
+    conn = s.connect(9, web, (ATTACKER_IP, 4444), src=(LOCAL_IP, 41000))
+    sh = s.fork(10, web)
+    s.exec(10.001, sh, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"),
+           stdio_socket={"transport": "tcp", "local": {"ip": LOCAL_IP, "port": 41000},
+                         "remote": {"ip": ATTACKER_IP, "port": 4444}, "direction": "egress",
+                         "connection_id": conn.id})
+    a = only(run(s).of("reverse-shell"), "reverse-shell")
+    expect(a, {"destination.ip": ATTACKER_IP, "destination.port": 4444,
+               "source.ip": LOCAL_IP, "source.port": 41000,
+               "hopwatch.connection.id": conn.id,
+               "hopwatch.alert.related_ids": [conn.id]})
+    check(" to %s:4444 " % ATTACKER_IP in a["message"], "message: %r" % a["message"])
+    # a bind shell: the client connected to it
+    s = Stream()
+    s.tick(0)
+    init = s.existing(0, 1, "/usr/lib/systemd/systemd", ["/sbin/init"])
+    nc = s.existing(0, 800, "/usr/bin/nc.openbsd", ["nc", "-l", "-p", "31337"], init)
+    s.exec(10, nc, "/usr/bin/dash", ["sh"], stdio=("tcp", "tcp", "tcp"),
+           stdio_socket={"transport": "tcp", "local": {"ip": LOCAL_IP, "port": 31337},
+                         "remote": {"ip": "2001:db8::66", "port": 51000},
+                         "direction": "ingress"})
+    a = only(run(s).of("reverse-shell"), "reverse-shell of a bind shell")
+    expect(a, {"source.ip": "2001:db8::66", "source.port": 51000,
+               "destination.ip": LOCAL_IP, "destination.port": 31337})
+    check(" from [2001:db8::66]:51000 " in a["message"], "message: %r" % a["message"])

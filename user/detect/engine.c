@@ -287,6 +287,10 @@ static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
 		copy(c->session, sizeof(c->session), f->session_id);
 		c->exe_trusted = p && (p->flags & EP_TRUSTED) && !strcmp(c->exe, p->exe);
 		if (p && c->remote_host) {
+			p->last_local = c->local;
+			p->last_remote = c->remote;
+			p->last_ingress = !c->egress;
+			copy(p->last_conn, sizeof(p->last_conn), c->node.key);
 			p->open_conns++;
 			if (c->egress)
 				p->open_egress++;

@@ -42,6 +42,10 @@ struct hw_eproc {
 	unsigned long long accepted_ts; /* its last accept from another host, 0 none */
 	char accepted_peer[HW_FACT_IP_LEN];
 	char accepted_conn[HW_FACT_ID_LEN];
+	/* its latest connection to another host: the far end of a shell it relays (a pty) */
+	struct hw_fact_ep last_local, last_remote;
+	char last_conn[HW_FACT_ID_LEN];
+	int last_ingress;
 };
 
 struct hw_econn {

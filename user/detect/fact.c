@@ -229,6 +229,16 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	copy(f->session_id, sizeof(f->session_id), hw_jdoc__str(d, "hopwatch.session.id"));
 	l = hw_jdoc__get(d, "hopwatch.exe_unlinked");
 	f->unlinked = l && l->type == HW_J_TRUE;
+	copy(f->stdio_local.ip, sizeof(f->stdio_local.ip),
+	     hw_jdoc__str(d, "hopwatch.stdio_socket.local.ip"));
+	f->stdio_local.port = (unsigned int)num(d, "hopwatch.stdio_socket.local.port");
+	copy(f->stdio_remote.ip, sizeof(f->stdio_remote.ip),
+	     hw_jdoc__str(d, "hopwatch.stdio_socket.remote.ip"));
+	f->stdio_remote.port = (unsigned int)num(d, "hopwatch.stdio_socket.remote.port");
+	copy(f->stdio_conn, sizeof(f->stdio_conn),
+	     hw_jdoc__str(d, "hopwatch.stdio_socket.connection_id"));
+	s = hw_jdoc__str(d, "hopwatch.stdio_socket.direction");
+	f->stdio_ingress = s && !strcmp(s, "ingress");
 	l = hw_jdoc__get(d, "hopwatch.exe.trusted");
 	f->exe_trusted = l && l->type == HW_J_TRUE;
 	s = hw_jdoc__str(d, "user.id");

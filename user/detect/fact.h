@@ -79,6 +79,11 @@ struct hw_fact {
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
 
+	/* exec: hopwatch.stdio_socket, the socket on its standard descriptors */
+	struct hw_fact_ep stdio_local, stdio_remote; /* ip "" when none */
+	char stdio_conn[HW_FACT_ID_LEN];
+	int stdio_ingress;
+
 	/* network */
 	struct hw_fact_ep src, dst;
 	char conn_id[HW_FACT_ID_LEN];

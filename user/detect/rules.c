@@ -171,12 +171,33 @@ static struct hw_esession *session_of(struct hw_engine *e, const struct hw_eproc
 
 /* --- reverse-shell and service-shell: on exec (and processes found at start) ----------------- */
 
+/* The far end of a shell on a connection into the alert: the destination of a shell that
+ * connected out, the source of one that was connected to (a bind shell); " to ip:port" or
+ * " from ip:port" into peer for the message. */
+static void far_end(struct hw_alert *a, const struct hw_fact_ep *local,
+		    const struct hw_fact_ep *remote, int ingress, const char *conn, char *peer,
+		    size_t len)
+{
+	const struct hw_fact_ep *src = ingress ? remote : local, *dst = ingress ? local : remote;
+
+	a->source_ip = src->ip;
+	a->source_port = src->port;
+	a->destination_ip = dst->ip;
+	a->destination_port = dst->port;
+	if (conn && conn[0]) {
+		a->connection_id = conn;
+		a->related_ids[a->nrelated++] = conn;
+	}
+	snprintf(peer, len, strchr(remote->ip, ':') ? " %s [%s]:%u" : " %s %s:%u",
+		 ingress ? "from" : "to", remote->ip, remote->port);
+}
+
 static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
 {
 	struct hw_eproc *parent = hw_engine__proc(e, p->parent);
 	int in0 = f->stdio[0], out1 = f->stdio[1];
 	struct hw_alert a = {0};
-	char ch[256], how[160];
+	char ch[256], how[160], peer[HW_FACT_IP_LEN + 16];
 
 	if (p->flags & EP_FIRED_REVERSE)
 		return;
@@ -230,8 +251,16 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	technique(&a, "T1071");
 	chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, session_of(e, p, f));
-	snprintf(a.message, sizeof(a.message), "%s (pid %u) runs with %s: a reverse shell (%s)",
-		 pname(p), p->pid, how, ch);
+	/* the other end: the socket on its stdio, or the connection its relaying parent holds */
+	peer[0] = 0;
+	if (f->stdio_remote.ip[0])
+		far_end(&a, &f->stdio_local, &f->stdio_remote, f->stdio_ingress, f->stdio_conn,
+			peer, sizeof(peer));
+	else if (parent && parent->last_remote.ip[0])
+		far_end(&a, &parent->last_local, &parent->last_remote, parent->last_ingress,
+			parent->last_conn, peer, sizeof(peer));
+	snprintf(a.message, sizeof(a.message), "%s (pid %u) runs with %s: a reverse shell%s (%s)",
+		 pname(p), p->pid, how, peer, ch);
 	hw_engine__emit(e, &a, p->node.key);
 }
 

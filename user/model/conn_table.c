@@ -153,6 +153,19 @@ void hw_conn_table__each(struct hw_conn_table *t, void (*fn)(struct hw_conn *c, 
 			fn(c, ctx);
 }
 
+struct hw_conn *hw_conn_table__find_addr(struct hw_conn_table *t, const struct hw_sock_addr *a,
+					 __u32 netns)
+{
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct hw_conn *c = t->buckets[i]; c; c = c->hnext)
+			if (c->netns == netns && c->addr.family == a->family &&
+			    c->addr.sport == a->sport && c->addr.dport == a->dport &&
+			    !memcmp(c->addr.saddr, a->saddr, sizeof(a->saddr)) &&
+			    !memcmp(c->addr.daddr, a->daddr, sizeof(a->daddr)))
+				return c;
+	return NULL;
+}
+
 size_t hw_conn_table__sweep(struct hw_conn_table *t)
 {
 	size_t gone = 0;

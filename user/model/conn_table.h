@@ -40,6 +40,10 @@ struct hw_conn *hw_conn_table__get(struct hw_conn_table *t, __u64 cookie);
 struct hw_conn *hw_conn_table__add(struct hw_conn_table *t, __u64 cookie);
 void hw_conn_table__remove(struct hw_conn_table *t, __u64 cookie);
 size_t hw_conn_table__count(const struct hw_conn_table *t);
+/* The connection with both ends a (local saddr:sport, remote daddr:dport) in netns, NULL when
+ * none. A walk of the whole table: for rare events only (an exec with a socket on its stdio). */
+struct hw_conn *hw_conn_table__find_addr(struct hw_conn_table *t, const struct hw_sock_addr *a,
+					 __u32 netns);
 /* Calls fn for every connection; fn may not add or remove. */
 void hw_conn_table__each(struct hw_conn_table *t, void (*fn)(struct hw_conn *c, void *ctx),
 			 void *ctx);

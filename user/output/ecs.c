@@ -211,6 +211,9 @@ static void process_extras(struct hw_json *j, const struct hw_process *p)
 	}
 }
 
+static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes);
+
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
 {
 	int snapshot = !strcmp(e->action, "existing_process");
@@ -227,6 +230,21 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 		for (int i = 0; i < 3; i++)
 			hw_json__string(j, NULL, hw_stdio_name(e->p->stdio[i]));
 		hw_json__end_array(j);
+	}
+	if (e->stdio_sock) {
+		const struct hw_sock_addr *s = e->stdio_sock;
+
+		/* the other end of a shell on a socket: where a reverse shell goes */
+		hw_json__begin_object(j, "stdio_socket");
+		hw_json__string(j, "transport", s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		endpoint(j, "local", s->family, s->saddr, s->sport, 0, 0);
+		endpoint(j, "remote", s->family, s->daddr, s->dport, 0, 0);
+		if (e->stdio_direction)
+			hw_json__string(j, "direction",
+					e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+		if (e->stdio_conn_id)
+			hw_json__string(j, "connection_id", e->stdio_conn_id);
+		hw_json__end_object(j);
 	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);

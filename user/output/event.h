@@ -15,6 +15,11 @@ struct hw_proc_event {
 	const struct hw_process *p;
 	const char *user_name;  /* of p->k.uid, NULL when it has none */
 	const char *euser_name; /* of p->k.euid */
+	/* exec: the first inet socket on fds 0-2 (NULL none), and its connection when the agent
+	 * knows it (NULL otherwise) */
+	const struct hw_sock_addr *stdio_sock;
+	const char *stdio_conn_id;
+	__u8 stdio_direction; /* HW_DIR_* of that connection, 0 unknown */
 };
 
 /* connection_attempted, connection_accepted, disconnect, listen, udp_flow (kernel events);
