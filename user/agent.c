@@ -48,12 +48,15 @@ __u64 hw_agent__now(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/* A line the sink could not write is counted by the sink (agent_output.c). */
 void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 {
-	if (error || hw_sink__write(a->sink, buf, len))
+	if (error) {
 		a->counters.lost_output++;
-	else
-		a->counters.events++;
+		return;
+	}
+	hw_sink__write(a->sink, buf, len);
+	a->counters.events++;
 }
 
 void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al)
@@ -66,9 +69,13 @@ void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al)
 	}
 	if (a->text) {
 		hw_text__alert(&a->atext, al);
-		err = a->atext.error || hw_sink__write(a->sink, a->atext.buf, a->atext.len);
+		err = a->atext.error;
+		if (!err)
+			hw_sink__write(a->sink, a->atext.buf, a->atext.len);
 	} else {
-		err = a->ajson.error || hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
+		err = a->ajson.error;
+		if (!err)
+			hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
 	}
 	if (err)
 		a->counters.lost_output++;
@@ -89,8 +96,8 @@ void hw_agent__observe(struct hw_agent *a)
 
 	if (a->json.error || !a->json.len)
 		return;
-	if (a->record && hw_sink__write(a->record, a->json.buf, a->json.len))
-		a->counters.lost_output++;
+	if (a->record)
+		hw_sink__write(a->record, a->json.buf, a->json.len);
 	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len);
 	/* the agent's own JSON always parses; a failure here is memory */
 	if (hw_engine__feed_line(a->engine, a->json.buf, a->json.len, why, sizeof(why)))
@@ -106,8 +113,8 @@ static void tick(struct hw_agent *a, __u64 boot_ns)
 	hw_ecs__tick(&a->ajson, hw_host__wall_ns(&a->host, boot_ns), a->host.name, a->host.id);
 	if (a->ajson.error)
 		return;
-	if (a->record && hw_sink__write(a->record, a->ajson.buf, a->ajson.len))
-		a->counters.lost_output++;
+	if (a->record)
+		hw_sink__write(a->record, a->ajson.buf, a->ajson.len);
 	hw_engine__feed_line(a->engine, a->ajson.buf, a->ajson.len, why, sizeof(why));
 }
 
@@ -157,6 +164,23 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 		.counters = c,
 		.degraded = l ? l->degraded : NULL,
 		.ndegraded = l ? l->ndegraded : 0,
+	};
+
+	HW_AGENT_EMIT(a, agent, &e);
+}
+
+void hw_agent__emit_output(struct hw_agent *a, const char *output, unsigned long long lost,
+			   const char *error)
+{
+	struct hw_agent_event e = {
+		.action = "output-resumed",
+		.ts_ns = hw_agent__now(),
+		.version = HW_VERSION,
+		.pid = (__u32)getpid(),
+		.netns = a->netns_path,
+		.output = output,
+		.output_lost = lost,
+		.output_error = error,
 	};
 
 	HW_AGENT_EMIT(a, agent, &e);
@@ -336,9 +360,8 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 			tick(a, now);
 			next_tick = now + HW_TICK_NS;
 		}
-		hw_sink__flush(a->sink);
-		if (a->record)
-			hw_sink__flush(a->record);
+		if (hw_agent__output_round(a))
+			break; /* standard output was closed: 'hopwatch run | head' */
 		hw_agent__pump_streams(a, now);
 		hw_proc_table__expire(a->procs, now);
 		if (now >= next_report) {
@@ -347,9 +370,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
-			hw_sink__reopen(a->sink);
-			if (a->record)
-				hw_sink__reopen(a->record);
+			hw_agent__output_reopen(a);
 		}
 		if (deadline && now >= deadline)
 			break;
@@ -384,24 +405,16 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the boot id: %s", strerror(errno));
 		return 1;
 	}
-	a.sink = hw_sink__new(out_path);
-	if (!a.sink) {
-		snprintf(err, errlen, "cannot open output '%s': %s", out_path, strerror(errno));
-		return 2;
-	}
-	/* the spools of the streaming sinks: a bad spool_dir is a bad setting, found first */
-	if (hw_agent__open_spools(&a, err, errlen)) {
+	if (hw_agent__open_outputs(&a, out_path, o->record, err, errlen)) {
 		ret = 2;
 		goto out;
 	}
-	if (o->record) {
-		a.record = hw_sink__new(o->record);
-		if (!a.record) {
-			snprintf(err, errlen, "cannot open --record '%s': %s", o->record,
-				 strerror(errno));
-			ret = 2;
-			goto out;
-		}
+	/* the spools of the streaming sinks: a bad spool_dir is a bad setting, found first; one
+	 * another agent holds is a refusal (1) */
+	n = hw_agent__open_spools(&a, err, errlen);
+	if (n) {
+		ret = n;
+		goto out;
 	}
 	a.text = cfg->format == HW_FORMAT_TEXT ||
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
@@ -465,16 +478,13 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	collect_stats(&a, &l);
 	a.counters.engine_full = hw_engine__table_full(a.engine);
 	hw_agent__pump_streams(&a, hw_agent__now());
-	emit_agent(&a, "agent-stopped", 0, 0, 0, &a.counters, NULL);
-	ret = hw_sink__flush(a.sink) ? 1 : 0;
-	if (!ret && a.record && hw_sink__flush(a.record)) {
-		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.record),
-			 strerror(errno));
-		ret = 1;
-	} else
-	if (ret)
-		snprintf(err, errlen, "cannot write to '%s': %s", hw_sink__name(a.sink),
-			 strerror(errno));
+	if (!a.output_closed && !hw_agent__output_round(&a)) {
+		struct hw_agent_counters c = a.counters;
+
+		c.lost_output += hw_agent__lost_writes(&a);
+		emit_agent(&a, "agent-stopped", 0, 0, 0, &c, NULL);
+	}
+	ret = hw_agent__output_finish(&a, err, errlen);
 out:
 	hw_agent__close_streams(&a); /* delivers what it can, the rest waits in the spool */
 	free(snap.v);

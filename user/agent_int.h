@@ -40,6 +40,8 @@ struct hw_agent {
 	char *rec;			/* a spool record being built */
 	size_t rec_cap;
 	unsigned long long spool_dropped_reported, overflow_reported_ns;
+	unsigned long long spool_lost; /* lines a spool could not take (a disk error) */
+	int output_closed;	       /* standard output's reader went away */
 	struct hw_agent_counters counters;
 	unsigned int closing_sessions; /* sessions in HW_SESS_CLOSING (agent_login.c) */
 	const char *netns_path;
@@ -91,12 +93,26 @@ void hw_conn__set_owner(struct hw_agent *a, struct hw_conn *c, const struct hw_p
 void hw_tcp_data_bytes(const struct hw_net_event *e, __u8 direction, __u64 *sent, __u64 *recv);
 /* Streaming sinks (agent_stream.c): opened once privileges are dropped (libnats starts
  * threads); every event and alert line is spooled for each; pumped every poll round. */
+/* Returns 0, or the exit status: 2 a bad spool_dir, 1 a spool another agent holds. */
 int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen);
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len);
 void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns);
 void hw_agent__close_streams(struct hw_agent *a);
 int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has a backlog */
+/* The line outputs (agent_output.c): opened before anything is loaded; each poll round
+ * flushes them, reports an output that works again after losing lines (output-resumed) and
+ * returns 1 when standard output's reader has gone; finish returns the exit status (1 when
+ * lines were lost, err saying so). */
+int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record,
+			   char *err, size_t errlen);
+int hw_agent__output_round(struct hw_agent *a);
+void hw_agent__output_reopen(struct hw_agent *a);
+unsigned long long hw_agent__lost_writes(const struct hw_agent *a);
+int hw_agent__output_finish(struct hw_agent *a, char *err, size_t errlen);
+/* Writes an output-resumed event (agent.c). */
+void hw_agent__emit_output(struct hw_agent *a, const char *output, unsigned long long lost,
+			   const char *error);
 /* Writes an alert (engine or agent) to every sink and counts it. */
 struct hw_alert;
 void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent_int.h"
 #include "output/alert.h"
@@ -27,43 +28,68 @@ static unsigned long long mono_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
 }
 
-/* mkdir -p, the last component 0700 */
-static int make_dirs(const char *path)
+/* mkdir -p of the spool directory's parents with the modes the package gives them (its
+ * parent, /var/lib/hopwatch, 0750 root:root; the ones above 0755), whatever the umask.
+ * Directories that exist are left as they are. */
+static int make_parents(const char *path)
 {
 	char buf[4096];
-	size_t n = strlen(path);
+	size_t n = strlen(path), last = 0;
 
 	if (!n || n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i < n; i++) {
-		if (buf[i] != '/')
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = 0;
+	for (size_t i = 1; i < n; i++)
+		if (buf[i] == '/' && buf[i - 1] != '/')
+			last = i;
+	for (size_t i = 1; i <= last; i++) {
+		mode_t mode = i == last ? 0750 : 0755;
+
+		if (buf[i] != '/' || buf[i - 1] == '/')
 			continue;
 		buf[i] = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
+		if (!mkdir(buf, mode)) {
+			if (chmod(buf, mode))
+				return -errno;
+		} else if (errno != EEXIST) {
 			return -errno;
+		}
 		buf[i] = '/';
 	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 
+/* The spool of one sink: output.spool_dir/NAME, both directories of this user, mode 0700
+ * (made so when missing), never through a symbolic link. Returns NULL with err set and errno
+ * EBUSY (another agent holds it: the system refused), else a bad setting. */
 static struct hw_spool *open_spool(const struct hw_config *cfg, const char *name, char *err,
 				   size_t errlen)
 {
-	char dir[4200], why[300];
+	char dir[4200], why[4400];
 	struct hw_spool *sp;
-	int e = make_dirs(cfg->spool_dir);
+	int e = make_parents(cfg->spool_dir), fd;
 
 	if (e) {
 		snprintf(err, errlen, "output.spool_dir '%s': %s", cfg->spool_dir, strerror(-e));
+		errno = -e;
 		return NULL;
 	}
+	fd = hw_spool__open_dir(cfg->spool_dir, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "output.spool_dir: %s", why);
+		errno = -fd;
+		return NULL;
+	}
+	close(fd);
 	snprintf(dir, sizeof(dir), "%s/%s", cfg->spool_dir, name);
 	sp = hw_spool__open(dir, cfg->spool_max, why, sizeof(why));
-	if (!sp)
+	if (!sp) {
+		e = errno;
 		snprintf(err, errlen, "output.spool_dir: %s", why);
+		errno = e;
+	}
 	return sp;
 }
 
@@ -72,9 +98,9 @@ int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen)
 	const struct hw_config *cfg = a->cfg;
 
 	if (cfg->nats_url && !(a->spools[0] = open_spool(cfg, "nats", err, errlen)))
-		return -1;
+		return errno == EBUSY ? 1 : 2;
 	if (cfg->syslog && !(a->spools[1] = open_spool(cfg, "syslog", err, errlen)))
-		return -1;
+		return errno == EBUSY ? 1 : 2;
 	return 0;
 }
 
@@ -143,7 +169,7 @@ void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size
 	memcpy(a->rec + 2 + n, line, len);
 	for (int i = 0; i < a->nstreams; i++)
 		if (hw_spool__append(a->streams[i]->spool, a->rec, need))
-			a->counters.lost_output++;
+			a->spool_lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 }
 
 void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
@@ -153,8 +179,7 @@ void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
 	for (int i = 0; i < a->nstreams; i++) {
 		struct hw_stream *s = a->streams[i];
 
-		if (hw_spool__flush(s->spool))
-			a->counters.lost_output++;
+		hw_spool__flush(s->spool); /* a failure is counted by the spool */
 		s->pump(s, now, PUMP_BUDGET_MS);
 		dropped += hw_spool__dropped(s->spool);
 	}

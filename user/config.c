@@ -3,11 +3,14 @@
  * libinih) and --set are validated the same way and give the same messages. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <ini.h>
 
 #include "hopwatch/limits.h"
@@ -546,13 +549,30 @@ static int load(struct hw_config *c, FILE *f, const char *name, char *err, size_
 	return l.err;
 }
 
+/* A config file is a regular file: a FIFO or a device would hang or never end. Opened
+ * non-blocking so that a FIFO without a writer is refused rather than waited on. */
 int hw_config__load_file(struct hw_config *c, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	int ret;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ret;
+	struct stat st;
+	FILE *f;
 
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(err, errlen, ret, NULL, "cannot read config '%s': %s", path,
+			    strerror(-ret));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, -EINVAL, NULL,
+			    "cannot read config '%s': not a regular file", path);
+	}
+	f = fcntl(fd, F_SETFL, 0) ? NULL : fdopen(fd, "re");
 	if (!f) {
 		ret = -errno;
+		close(fd);
 		return fail(err, errlen, ret, NULL, "cannot read config '%s': %s", path,
 			    strerror(-ret));
 	}

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "detect/engine.h"
+#include "detect/jsonread.h"
+#include "lib/lineread.h"
 #include "output/alert.h"
 #include "replay.h"
 
@@ -80,17 +82,27 @@ static struct host_engine *engine_for(struct replay *r, const char *host_id)
 static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		       struct hw_jdoc *doc, struct hw_fact *f)
 {
-	char *line = NULL, why[200];
-	size_t cap = 0;
-	ssize_t len;
+	struct hw_lineread lr;
+	const char *line;
+	char why[200];
+	size_t n;
 	unsigned long long lineno = 0;
+	int got;
 
-	while ((len = getline(&line, &cap, in)) >= 0) {
+	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
+		fprintf(err, "hopwatch: out of memory\n");
+		return 1;
+	}
+	/* a line over the reader's limit is never read whole: skipped to its newline */
+	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
 		struct host_engine *he;
-		size_t n = (size_t)len;
 
 		lineno++;
 		r->st->lines++;
+		if (got == -E2BIG) {
+			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
+			goto malformed;
+		}
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
 			     line[n - 1] == '\t'))
 			n--;
@@ -144,9 +156,9 @@ malformed:
 		else if (r->st->malformed == REPORT_MAX + 1)
 			fprintf(err, "hopwatch: more malformed lines; only the count is reported\n");
 	}
-	free(line);
-	if (ferror(in)) {
-		fprintf(err, "hopwatch: cannot read '%s': %s\n", name, strerror(errno));
+	hw_lineread__free(&lr);
+	if (got == -EIO) {
+		fprintf(err, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
 		return 2;
 	}
 	return 0;

@@ -156,3 +156,111 @@ def test_mutual_tls():
         held = sum(os.path.getsize(os.path.join(spool2, "nats", f))
                    for f in os.listdir(os.path.join(spool2, "nats")) if f.startswith("seg-"))
         check(held > 0, "its lines wait in the spool")
+
+
+# --- the spool under attack, and two agents on one spool (issue 11, findings 8, 9, 13) -------
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def spool_run(spool, *extra, url=None):
+    """A short agent run whose JetStream sink spools to spool (nothing need listen)."""
+    url = url or "nats://127.0.0.1:%d" % free_port()
+    return hw.hopwatch("run", "--duration", "1s", "--output", os.devnull,
+                       "--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool,
+                       *extra, timeout=60)
+
+
+def one_line(p, status, *needles):
+    check_eq(p.returncode, status, "exit status: " + p.stderr)
+    lines = p.stderr.splitlines()
+    check_eq(len(lines), 1, "one line on stderr: %r" % p.stderr)
+    for n in needles:
+        check(n in lines[0], "the message names %r: %r" % (n, lines[0]))
+
+
+def test_second_agent_on_a_spool_is_refused():
+    """Finding 8: an ad-hoc agent on the service's spool mixed its lines into the other's
+    (host B's lines published on host C's subject). The second agent now exits 1 naming the
+    spool and the holder's pid, and the stream holds exactly the first agent's lines."""
+    spool = hw.tempdir("spool")
+    with NatsServer() as srv:
+        with nats_agent(srv.url, spool, "--host-name", "hw-host-c") as agent:
+            p = spool_run(spool, "--host-name", "hw-host-b", url=srv.url)
+            one_line(p, 1, os.path.join(spool, "nats"), "pid %d" % agent.proc.pid,
+                     "in use")
+            subprocess.run([STORM, "exec", "50"], check=True, capture_output=True)
+            time.sleep(0.5)
+        check_eq(agent.rc, 0, "the first agent's exit")
+        lines = agent.lines()
+        dump = wait_stream(srv, len(lines))
+    check_stream_is(dump, lines, "the first agent's lines only")
+    subjects = {s for _, s, _, _ in dump}
+    check(subjects <= {"hopwatch.hw-host-c.events", "hopwatch.hw-host-c.alerts"},
+          "no line of the second agent: %r" % subjects)
+    # once the first has stopped, the spool is free again
+    p = spool_run(spool)
+    check_eq(p.returncode, 0, "a later agent on the same spool: " + p.stderr)
+
+
+def test_spool_planted_by_another_user_is_refused():
+    """Finding 9: a spool under a directory nobody can write. fe51dbd followed nobody's
+    link to a root-only directory and wrote segments there, and appended records to a
+    root-only file through nobody's segment link. Now a link, a directory of another user or
+    one others can enter is refused (exit 2, one line) and nothing is written."""
+    base = hw.tempdir("attic")
+    os.chmod(base, 0o755)
+    shared = os.path.join(base, "shared")
+    os.mkdir(shared)
+    os.chown(shared, 65534, 65534)
+    secret_dir = os.path.join(base, "root-only-dir")
+    os.mkdir(secret_dir, 0o700)
+    victim = os.path.join(base, "root-only")
+    with open(victim, "w") as f:
+        f.write("secret\n")
+    os.chmod(victim, 0o600)
+    spool = os.path.join(shared, "spool")
+    nobody = lambda *argv: subprocess.run(NOBODY + list(argv), check=True)  # noqa: E731
+
+    # the spool directory is nobody's link to a root-only directory
+    nobody("ln", "-s", secret_dir, spool)
+    one_line(spool_run(spool), 2, spool, "symbolic link")
+    check_eq(os.listdir(secret_dir), [], "nothing written into the link's target")
+    nobody("rm", spool)
+    # nobody's own spool, a segment in it linked to a root-only file
+    nobody("mkdir", "-p", "-m", "0777", spool + "/nats")
+    nobody("ln", "-s", victim, spool + "/nats/seg-0000000000000001")
+    one_line(spool_run(spool), 2, spool, "uid 65534")
+    with open(victim) as f:
+        check_eq(f.read(), "secret\n", "the root-only file behind nobody's segment link")
+    nobody("rm", "-r", spool)
+    # root's, but others may enter it
+    os.mkdir(spool, 0o755)
+    os.chmod(spool, 0o755)
+    one_line(spool_run(spool), 2, spool, "mode 0755")
+    os.rmdir(spool)
+    # the sink's directory inside a good spool_dir, a link
+    os.mkdir(spool, 0o700)
+    os.symlink(secret_dir, os.path.join(spool, "nats"))
+    one_line(spool_run(spool), 2, os.path.join(spool, "nats"), "symbolic link")
+    check_eq(os.listdir(secret_dir), [], "nothing written into the link's target")
+
+
+def test_spool_directories_made_with_the_package_modes():
+    """Finding 13: an agent run before the package made /var/lib/hopwatch 0755 (mkdir -p
+    under the umask). The agent now makes the spool's parent 0750, the ones above 0755 and
+    the spool 0700, whatever the umask (0 here)."""
+    base = hw.tempdir("modes")
+    spool = os.path.join(base, "var", "lib", "hopwatch", "spool")
+    p = subprocess.run([hw.BIN, "run", "--duration", "1s", "--output", os.devnull,
+                        "--set", "output.nats_url=nats://127.0.0.1:%d" % free_port(),
+                        "--set", "output.spool_dir=" + spool], capture_output=True, text=True,
+                       timeout=60, preexec_fn=lambda: os.umask(0))
+    check_eq(p.returncode, 0, "agent run: " + p.stderr)
+    for path, mode in ((os.path.join(base, "var"), 0o755),
+                       (os.path.join(base, "var", "lib"), 0o755),
+                       (os.path.join(base, "var", "lib", "hopwatch"), 0o750),
+                       (spool, 0o700), (os.path.join(spool, "nats"), 0o700)):
+        st = os.lstat(path)
+        check_eq(oct(st.st_mode & 0o7777), oct(mode), "mode of " + path)
+        check_eq(st.st_uid, 0, "owner of " + path)

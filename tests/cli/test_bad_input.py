@@ -149,3 +149,47 @@ def test_unusable_spool_is_refused():
                         "--set", "output.spool_dir=/proc/hw-no-spool/x"], "output.spool_dir")
     expect_usage_error(["run", "--set", "output.syslog=127.0.0.1:514",
                         "--set", "output.spool_dir=/proc/hw-no-spool"], "output.spool_dir")
+
+
+def test_config_fifo_is_refused():
+    """Issue 11, finding 14: `-c FIFO` waited forever for a writer; now one line, exit 2,
+    at once (run, replay and collect read the config the same way)."""
+    d = hw.tempdir("fifo")
+    fifo = os.path.join(d, "hopwatch.conf")
+    os.mkfifo(fifo)
+    for cmd in (["run", "-c", fifo], ["replay", "-c", fifo, os.devnull]):
+        p = hopwatch(*cmd, timeout=10)  # fe51dbd: TimeoutExpired
+        check_eq(p.returncode, 2, "exit status of %r" % cmd)
+        check_eq(p.stderr.count("\n"), 1, "one line: %r" % p.stderr)
+        check(fifo in p.stderr and "not a regular file" in p.stderr, p.stderr)
+
+
+def test_replay_long_line_is_read_bounded():
+    """Issue 11, finding 14: replay read a whole 1 GB line (getline) before refusing it. A
+    256 MiB line between two good ones: replay's memory stays far below the line's size, the
+    line is reported as FILE:LINE line longer than ..., the next lines are replayed, exit 3."""
+    good = ('{"@timestamp":"2026-01-01T00:00:00Z","event":{"action":"exec","kind":"event"},'
+            '"host":{"id":"h1","name":"h1"},"process":{"pid":1,"entity_id":"e1"}}\n')
+    script = ("import sys\n"
+              "o = sys.stdout.buffer\n"
+              "o.write(%r.encode())\n"
+              "chunk = b'x' * (1 << 20)\n"
+              "for _ in range(256):\n"
+              "    o.write(chunk)\n"
+              "o.write(b'\\n' + %r.encode() * 2)\n" % (good, good))
+    d = hw.tempdir("long")
+    with open(os.path.join(d, "out"), "w+") as out, open(os.path.join(d, "err"), "w+") as ef:
+        gen = subprocess.Popen(["python3", "-c", script], stdout=subprocess.PIPE)
+        p = subprocess.Popen([hw.BIN, "replay", "-o", "json", "-"], stdin=gen.stdout,
+                             stdout=out, stderr=ef)
+        gen.stdout.close()
+        _, status, ru = os.wait4(p.pid, 0)  # its own peak RSS
+        p.returncode = os.waitstatus_to_exitcode(status)
+        gen.wait(60)
+        ef.seek(0)
+        err = ef.read()
+    check_eq(p.returncode, 3, "exit status: " + err)
+    check("(stdin):2: malformed event: line longer than" in err, "FILE:LINE line longer than: " + err)
+    check("replayed 4 lines: 3 events" in err, "the lines after it are replayed: " + err)
+    check(ru.ru_maxrss < 64 * 1024, "peak RSS %d KiB for a 256 MiB line (fe51dbd: over "
+          "256 MiB)" % ru.ru_maxrss)

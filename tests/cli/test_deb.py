@@ -175,9 +175,44 @@ def purge():
         sh("dpkg", "--purge", PKG, ok=False)
 
 
+class StateDirsAsAnAgentLeftThem:
+    """The package test must not depend on what ran before it: the state directories that
+    exist (an agent run, another test) are moved aside and restored afterwards, and the test
+    installs over what an agent of fe51dbd left (/var/lib/hopwatch 0755, its spool 0755 as a
+    careless administrator made it): the package sets their modes all the same."""
+
+    def __enter__(self):
+        self.saved = []
+        try:
+            for d in STATE_DIRS:
+                if os.path.lexists(d):
+                    aside = "%s.%s-aside" % (d, hw.RUN_ID)
+                    os.rename(d, aside)
+                    self.saved.append((d, aside))
+            for d in STATE_DIRS + ("/var/lib/hopwatch/spool",):
+                os.mkdir(d)
+                os.chmod(d, 0o755)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for d in STATE_DIRS:
+            if os.path.lexists(d) and not os.path.islink(d):
+                subprocess.run(["rm", "-rf", "--one-file-system", d])
+        for d, aside in self.saved:
+            os.rename(aside, d)
+
+
 def test_package_install_upgrade_purge():
     check(not known_to_dpkg(), "hopwatch is already installed on this machine: the test "
           "would replace and purge it (dpkg -P hopwatch first)")
+    with StateDirsAsAnAgentLeftThem():
+        install_upgrade_purge()
+
+
+def install_upgrade_purge():
     deb = build_default()
     v1 = field(deb, "Version")
     check_eq(os.path.basename(deb), "%s_%s_%s.deb" % (PKG, v1.split(":")[-1],
@@ -192,6 +227,7 @@ def test_package_install_upgrade_purge():
                   "postinst says the service is not started: " + p.stdout)
         check(installed(), "installed")
         check_installed_files(deb)
+        check_mode("/var/lib/hopwatch/spool", 0o700, stat.S_ISDIR)
         check_unit_verifies()
         check_logrotate()
         check_installed_agent()

@@ -1,10 +1,13 @@
 /* The streaming sinks' on-disk spool (user/stream/spool.c) and record split (sink.c). */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stream/sink.h"
@@ -190,4 +193,172 @@ TEST(stream_record_split)
 	CHECK_EQ(hw_stream__split("x1\n{}", 5, &kind, &id, &idl, &line, &ll), -EINVAL);
 	CHECK_EQ(hw_stream__split("e\n{}", 4, &kind, &id, &idl, &line, &ll), -EINVAL);
 	CHECK_EQ(hw_stream__split("eid", 3, &kind, &id, &idl, &line, &ll), -EINVAL);
+}
+
+/* Finding 8: two agents on one spool mixed their records. A second open, from another
+ * process, is refused with EBUSY and the holder's pid; once closed, it opens. */
+TEST(spool_one_holder)
+{
+	char *base = new_dir(), dir[600], err[300], want[64];
+	struct hw_spool *s = NULL;
+	int status = -1;
+	pid_t child;
+
+	if (!CHECK(base))
+		return;
+	snprintf(dir, sizeof(dir), "%s/s", base);
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (!CHECK(s))
+		goto out;
+	snprintf(want, sizeof(want), "(pid %d)", (int)getpid());
+	child = fork();
+	if (child == 0) {
+		struct hw_spool *t = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+
+		/* exit codes say which check failed */
+		_exit(t ? 1 : errno != EBUSY ? 2 : !strstr(err, want) ? 3 : !strstr(err, dir) ? 4 : 0);
+	}
+	if (!CHECK(child > 0))
+		goto out;
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	hw_spool__close(s);
+	s = NULL;
+	child = fork();
+	if (child == 0) {
+		struct hw_spool *t = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+
+		_exit(t ? 0 : 1);
+	}
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+out:
+	hw_spool__close(s);
+	rm_dir(base);
+	free(base);
+}
+
+/* Finding 9: a spool reached through a symbolic link, one group or others can enter, one of
+ * another user, or a segment replaced by a link, is refused; made with mode 0700 whatever
+ * the umask. */
+TEST(spool_refuses_links_modes_and_owners)
+{
+	char *base = new_dir(), dir[600], link[600], victim[600], seg[700], err[400];
+	struct hw_spool *s;
+	struct stat st;
+	mode_t old_umask;
+	int fd;
+
+	if (!CHECK(base))
+		return;
+	snprintf(dir, sizeof(dir), "%s/real", base);
+	snprintf(link, sizeof(link), "%s/link", base);
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	/* made 0700 even under a umask that would leave it unusable or open */
+	old_umask = umask(0277);
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	umask(old_umask);
+	if (!CHECK(s))
+		goto out;
+	hw_spool__close(s);
+	CHECK(!stat(dir, &st) && (st.st_mode & 07777) == 0700);
+	/* through a link: refused, even to a good directory */
+	CHECK(!symlink(dir, link));
+	s = hw_spool__open(link, 1 << 20, err, sizeof(err));
+	CHECK(!s && errno == EPERM);
+	CHECK(strstr(err, "symbolic link") != NULL);
+	hw_spool__close(s);
+	/* open to the group or others */
+	CHECK(!chmod(dir, 0750));
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	CHECK(!s && errno == EPERM);
+	CHECK(strstr(err, "mode 0750") != NULL);
+	hw_spool__close(s);
+	CHECK(!chmod(dir, 0700));
+	/* another user's (root only can make one) */
+	if (geteuid() == 0) {
+		CHECK(!chown(dir, 65534, 65534));
+		s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+		CHECK(!s && errno == EPERM);
+		CHECK(strstr(err, "uid 65534") != NULL);
+		hw_spool__close(s);
+		CHECK(!chown(dir, 0, 0));
+	}
+	/* the segment being written replaced by a link: not followed */
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, "secret\n", 7) == 7);
+	if (fd >= 0)
+		close(fd);
+	snprintf(seg, sizeof(seg), "%s/seg-%016llu", dir, 1ULL);
+	CHECK(!unlink(seg) && !symlink(victim, seg));
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (s) {
+		hw_spool__append(s, "xxxx", 4);
+		hw_spool__close(s);
+	}
+	CHECK(!stat(victim, &st) && st.st_size == 7);
+out:
+	rm_dir(base);
+	free(base);
+}
+
+/* Finding 10 for the spool: a write stopped short (RLIMIT_FSIZE, as a full disk) loses the
+ * buffered records, counted, and leaves no torn record for later ones to follow. */
+static int spool_short_write_child(const char *dir)
+{
+	struct rlimit rl = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
+	char err[300], buf[32];
+	const char *rec[64];
+	size_t len[64];
+	struct hw_spool *s;
+	int n;
+
+	signal(SIGXFSZ, SIG_IGN);
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (!s || setrlimit(RLIMIT_FSIZE, &rl))
+		return 10;
+	for (int i = 0; i < 10; i++) /* 10 x 24 bytes: the write stops at 100 */
+		if (hw_spool__append(s, "aaaaaaaaaaaaaaaaaaaa", 20))
+			return 11;
+	if (hw_spool__flush(s) != -EFBIG)
+		return 12;
+	if (hw_spool__lost(s) != 10 || hw_spool__pending(s) != 0)
+		return 13;
+	rl.rlim_cur = RLIM_INFINITY;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	for (int i = 0; i < 3; i++) {
+		n = snprintf(buf, sizeof(buf), "after-%d", i);
+		if (hw_spool__append(s, buf, (size_t)n))
+			return 14;
+	}
+	n = hw_spool__peek(s, 64, 1 << 20, rec, len);
+	if (n != 3 || len[0] != 7 || memcmp(rec[0], "after-0", 7) || memcmp(rec[2], "after-2", 7))
+		return 15;
+	hw_spool__close(s);
+	/* and after a restart */
+	s = hw_spool__open(dir, 1 << 20, err, sizeof(err));
+	if (!s || hw_spool__pending(s) != 3)
+		return 16;
+	hw_spool__close(s);
+	return 0;
+}
+
+TEST(spool_short_write_loses_counted_records_only)
+{
+	char *base = new_dir(), dir[600];
+	int status = -1;
+	pid_t child;
+
+	if (!CHECK(base))
+		return;
+	snprintf(dir, sizeof(dir), "%s/s", base);
+	child = fork();
+	if (child == 0)
+		_exit(spool_short_write_child(dir));
+	waitpid(child, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	rm_dir(base);
+	free(base);
 }

@@ -459,7 +459,13 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__u64(j, "pid", e->pid);
 	if (e->netns)
 		hw_json__string(j, "netns", e->netns);
-	if (!c) {
+	if (e->output) {
+		hw_json__end_object(j);
+		hw_json__begin_object(j, "output");
+		hw_json__string(j, "name", e->output);
+		hw_json__u64(j, "lost", e->output_lost);
+		hw_json__string(j, "error", e->output_error);
+	} else if (!c) {
 		hw_json__begin_object(j, "snapshot");
 		hw_json__u64(j, "processes", e->snapshot_procs);
 		hw_json__u64(j, "sockets", e->snapshot_socks);

@@ -77,7 +77,7 @@ struct hw_agent_counters {
 	__u64 engine_full;     /* entities the detection engine could not follow (its bounds) */
 };
 
-/* agent-started, agent-stopped */
+/* agent-started, agent-stopped, output-resumed */
 struct hw_agent_event {
 	const char *action;
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
@@ -88,6 +88,11 @@ struct hw_agent_event {
 	__u64 snapshot_socks;  /* agent-started: sockets found by the snapshot */
 	__u64 snapshot_sessions; /* agent-started: remote sessions found by the snapshot */
 	const struct hw_agent_counters *counters; /* agent-stopped */
+	/* output-resumed: the output (file path or "stdout") that lost lines, how many, and the
+	 * error that lost them */
+	const char *output;
+	__u64 output_lost;
+	const char *output_error;
 	const char *const *degraded; /* agent-started: what the kernel cannot do (user/loader.h) */
 	int ndegraded;
 };

@@ -218,7 +218,10 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 	put(t, "%-8s hopwatch %s pid=%u host=%s", e->action, e->version, e->pid, h->name);
 	if (e->netns)
 		put(t, " netns=%s", e->netns);
-	if (c)
+	if (e->output)
+		put(t, " output=%s lost=%llu error=\"%s\"", e->output,
+		    (unsigned long long)e->output_lost, e->output_error);
+	else if (c)
 		put(t, " events=%llu alerts=%llu drops=%llu errors=%llu", (unsigned long long)c->events,
 		    (unsigned long long)c->alerts, (unsigned long long)c->drops,
 		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));

@@ -1,4 +1,6 @@
-/* The on-disk spool of a streaming sink (see spool.h). */
+/* The on-disk spool of a streaming sink (see spool.h). Every file is reached through the
+ * directory's descriptor, opened without following links once the directory is checked
+ * (spool_dir.c: the check and the lock). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,8 @@
 
 struct hw_spool {
 	char dir[4096];
+	int dfd;    /* the directory, checked */
+	int lockfd; /* DIR/lock, write-locked while open */
 	unsigned long long max_bytes, seg_size;
 	unsigned long long first_seg, wseg, rseg;
 	unsigned long long woff, roff; /* bytes of wseg on disk; read offset in rseg */
@@ -24,7 +28,8 @@ struct hw_spool {
 	int wfd, rfd;
 	unsigned long long rfd_seg; /* the segment rfd has open */
 	char *wbuf;
-	size_t wlen;
+	size_t wlen, wrecs; /* bytes and records buffered */
+	unsigned long long lost; /* buffered records a failed write lost */
 	char *rbuf;
 	size_t rcap;
 	/* what the last peek returned: where each record ends */
@@ -32,9 +37,15 @@ struct hw_spool {
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
 };
 
+/* A segment's name in the directory. */
 static void seg_path(const struct hw_spool *s, unsigned long long seg, char *out, size_t len)
 {
-	snprintf(out, len, "%s/seg-%016llu", s->dir, seg);
+	snprintf(out, len, "seg-%016llu", seg);
+}
+
+static int open_in(const struct hw_spool *s, const char *name, int flags)
+{
+	return openat(s->dfd, name, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -55,18 +66,16 @@ static int write_all(int fd, const char *p, size_t n)
 
 static int save_cursor(struct hw_spool *s)
 {
-	char path[4200], tmp[4200], line[64];
+	char line[64];
 	int fd, n, err = 0;
 
-	snprintf(path, sizeof(path), "%s/cursor", s->dir);
-	snprintf(tmp, sizeof(tmp), "%s/cursor.tmp", s->dir);
 	n = snprintf(line, sizeof(line), "%llu %llu\n", s->rseg, s->roff);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open_in(s, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return -errno;
 	err = write_all(fd, line, (size_t)n);
 	close(fd);
-	if (!err && rename(tmp, path))
+	if (!err && renameat(s->dfd, "cursor.tmp", s->dfd, "cursor"))
 		err = -errno;
 	return err;
 }
@@ -75,15 +84,19 @@ static int open_writer(struct hw_spool *s)
 {
 	char path[4200];
 	struct stat st;
+	int fd;
 
+	seg_path(s, s->wseg, path, sizeof(path));
+	fd = open_in(s, path, O_WRONLY | O_CREAT | O_APPEND);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
 	if (s->wfd >= 0)
 		close(s->wfd);
-	seg_path(s, s->wseg, path, sizeof(path));
-	s->wfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (s->wfd < 0)
-		return -errno;
-	if (fstat(s->wfd, &st))
-		return -errno;
+	s->wfd = fd;
 	s->woff = (unsigned long long)st.st_size;
 	return 0;
 }
@@ -128,7 +141,7 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->wfd = s->rfd = -1;
+	s->wfd = s->rfd = s->dfd = s->lockfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->max_bytes = max_bytes;
 	s->seg_size = max_bytes / 4 < HW_SPOOL_SEGMENT ? max_bytes / 4 : HW_SPOOL_SEGMENT;
@@ -138,16 +151,28 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		e = errno;
-		snprintf(err, errlen, "cannot create spool directory '%s': %s", dir, strerror(e));
+	s->dfd = hw_spool__open_dir(dir, err, errlen);
+	if (s->dfd < 0) {
+		e = -s->dfd;
 		goto fail;
 	}
-	d = opendir(dir);
-	if (!d) {
-		e = errno;
-		snprintf(err, errlen, "cannot read spool directory '%s': %s", dir, strerror(e));
+	s->lockfd = hw_spool__lock(s->dfd, dir, err, errlen);
+	if (s->lockfd < 0) {
+		e = -s->lockfd;
 		goto fail;
+	}
+	{
+		int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			e = errno;
+			if (fd >= 0)
+				close(fd);
+			snprintf(err, errlen, "cannot read spool directory '%s': %s", dir,
+				 strerror(e));
+			goto fail;
+		}
 	}
 	while ((de = readdir(d))) {
 		char *x;
@@ -178,8 +203,13 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 	}
 	free(segs);
 	s->rseg = s->first_seg;
-	snprintf(path, sizeof(path), "%s/cursor", dir);
-	f = fopen(path, "re");
+	{
+		int fd = open_in(s, "cursor", O_RDONLY);
+
+		f = fd >= 0 ? fdopen(fd, "re") : NULL;
+		if (!f && fd >= 0)
+			close(fd);
+	}
 	if (f) {
 		unsigned long long seg, off;
 
@@ -200,11 +230,11 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		int fd;
 
 		seg_path(s, s->wseg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd >= 0) {
 			scan(fd, 0, s->woff, &end);
 			close(fd);
-			if (end < s->woff && !truncate(path, (off_t)end))
+			if (end < s->woff && !ftruncate(s->wfd, (off_t)end))
 				s->woff = end;
 		}
 	}
@@ -214,7 +244,7 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		int fd;
 
 		seg_path(s, seg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd < 0)
 			continue;
 		if (!fstat(fd, &st)) {
@@ -232,6 +262,9 @@ fail:
 	return NULL;
 }
 
+/* Writes the buffered records. On a failure (a full disk) they are lost, counted, and the
+ * segment is cut back to its last whole record, so that later records never follow a torn
+ * one. */
 int hw_spool__flush(struct hw_spool *s)
 {
 	int err;
@@ -239,7 +272,19 @@ int hw_spool__flush(struct hw_spool *s)
 	if (!s->wlen)
 		return 0;
 	err = write_all(s->wfd, s->wbuf, s->wlen);
+	if (err) {
+		unsigned long long base = s->woff - s->wlen;
+
+		if (s->wfd >= 0 && ftruncate(s->wfd, (off_t)base)) {
+			/* the torn record stays; the reader stops at it until a new segment */
+		}
+		s->woff = base;
+		s->total -= s->wlen < s->total ? s->wlen : s->total;
+		s->pending -= s->wrecs < s->pending ? s->wrecs : s->pending;
+		s->lost += s->wrecs;
+	}
 	s->wlen = 0;
+	s->wrecs = 0;
 	return err;
 }
 
@@ -253,6 +298,10 @@ void hw_spool__close(struct hw_spool *s)
 	}
 	if (s->rfd >= 0)
 		close(s->rfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd); /* releases the lock */
+	if (s->dfd >= 0)
+		close(s->dfd);
 	free(s->wbuf);
 	free(s->rbuf);
 	free(s);
@@ -267,7 +316,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 		int fd;
 
 		seg_path(s, s->first_seg, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_in(s, path, O_RDONLY);
 		if (fd >= 0) {
 			if (!fstat(fd, &st)) {
 				s->total -= (unsigned long long)st.st_size < s->total
@@ -284,7 +333,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 			}
 			close(fd);
 		}
-		unlink(path);
+		unlinkat(s->dfd, path, 0);
 		if (s->rseg == s->first_seg) {
 			s->rseg++;
 			s->roff = 0;
@@ -310,8 +359,10 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 			return err;
 		s->wseg++;
 		err = open_writer(s);
-		if (err)
+		if (err) {
+			s->wseg--; /* still writing the old one */
 			return err;
+		}
 	}
 	enforce_max(s, 4 + len);
 	if (s->wlen + 4 + len > WBUF_MAX) {
@@ -323,12 +374,17 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 		err = write_all(s->wfd, (const char *)&l, 4);
 		if (!err)
 			err = write_all(s->wfd, data, len);
-		if (err)
+		if (err) {
+			if (s->wfd >= 0 && ftruncate(s->wfd, (off_t)s->woff)) {
+				/* as in hw_spool__flush */
+			}
 			return err;
+		}
 	} else {
 		memcpy(s->wbuf + s->wlen, &l, 4);
 		memcpy(s->wbuf + s->wlen + 4, data, len);
 		s->wlen += 4 + len;
+		s->wrecs++;
 	}
 	s->woff += 4 + len;
 	s->total += 4 + len;
@@ -345,7 +401,7 @@ static int reader_at(struct hw_spool *s, unsigned long long seg)
 	if (s->rfd >= 0)
 		close(s->rfd);
 	seg_path(s, seg, path, sizeof(path));
-	s->rfd = open(path, O_RDONLY | O_CLOEXEC);
+	s->rfd = open_in(s, path, O_RDONLY);
 	if (s->rfd < 0)
 		return -errno;
 	s->rfd_seg = seg;
@@ -445,11 +501,11 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 		struct stat st;
 
 		seg_path(s, s->first_seg, path, sizeof(path));
-		if (!stat(path, &st))
+		if (!fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW))
 			s->total -= (unsigned long long)st.st_size < s->total
 					    ? (unsigned long long)st.st_size
 					    : s->total;
-		unlink(path);
+		unlinkat(s->dfd, path, 0);
 		s->first_seg++;
 	}
 	return save_cursor(s);
@@ -463,4 +519,9 @@ unsigned long long hw_spool__pending(const struct hw_spool *s)
 unsigned long long hw_spool__dropped(const struct hw_spool *s)
 {
 	return s->dropped;
+}
+
+unsigned long long hw_spool__lost(const struct hw_spool *s)
+{
+	return s->lost;
 }

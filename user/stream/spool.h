@@ -6,7 +6,8 @@
  *
  * Layout: DIR/seg-NNNNNNNNNNNNNNNN (segments of up to HW_SPOOL_SEGMENT bytes, numbered in
  * order) holding records [u32 length, little endian][bytes]; DIR/cursor holds the segment and
- * offset of the first record not yet delivered (written by rename, so it is never torn). When
+ * offset of the first record not yet delivered (written by rename, so it is never torn); DIR/lock
+ * holds the pid of the agent using it (locked while in use). When
  * the segments exceed max_bytes the oldest segment is deleted, its undelivered records counted
  * as dropped. */
 #ifndef HW_STREAM_SPOOL_H
@@ -20,11 +21,25 @@
 struct hw_spool;
 
 /* Opens (creating DIR, mode 0700, when missing) the spool in dir; max_bytes >= 1 MiB.
- * A torn record at the end of the last segment (a crash while appending) is cut off. Returns
- * NULL with errno set and err saying what failed. */
+ * DIR must be a directory (not a symbolic link) of this user with mode 0700 (no access for
+ * group or others), else EPERM; its files are opened without following links. One process
+ * at a time: DIR/lock is write-locked while the spool is open, and a second open fails with
+ * EBUSY, err naming the pid that holds it. A torn record at the end of the last segment (a
+ * crash while appending) is cut off. Returns NULL with errno set and err saying what
+ * failed. */
 struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, char *err,
 				size_t errlen);
-void hw_spool__close(struct hw_spool *s); /* writes what is buffered */
+void hw_spool__close(struct hw_spool *s); /* writes what is buffered, releases the lock */
+
+/* Opens dir (creating it with mode 0700 when missing) without following a symbolic link and
+ * checks it as above; returns the descriptor or a negative errno (-EPERM: refused), err
+ * saying why. */
+int hw_spool__open_dir(const char *dir, char *err, size_t errlen);
+/* The check alone, on an open directory. */
+int hw_spool__check_dir(int fd, const char *dir, char *err, size_t errlen);
+/* Write-locks dfd's "lock" file (spool_dir.c); returns its descriptor (closing it releases the
+ * lock) or a negative errno: -EBUSY when another process holds it, err naming its pid. */
+int hw_spool__lock(int dfd, const char *dir, char *err, size_t errlen);
 
 /* Appends one record (buffered; written by hw_spool__flush or when the buffer fills).
  * Returns 0, -E2BIG, or a negative errno from the disk. */
@@ -42,5 +57,8 @@ int hw_spool__consume(struct hw_spool *s, size_t n);
 
 unsigned long long hw_spool__pending(const struct hw_spool *s); /* records not delivered */
 unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_bytes */
+/* Buffered records a failed write lost (a full disk); the segment is cut back to its last
+ * whole record. A failed hw_spool__append() loses its own record, which the caller counts. */
+unsigned long long hw_spool__lost(const struct hw_spool *s);
 
 #endif
