@@ -158,9 +158,28 @@ def _pam_dir():
 
 
 def initramfs(tree, release, out, agent, guest, init_script):
-    """Writes a gzip'd newc initramfs to out: busybox, the agent, the workload program with
-    the host's glibc and libpam, two PAM services (pam_permit with pam_loginuid, pam_deny), the kernel's sock_diag modules."""
+    """Writes a gzip'd newc initramfs to out: guest_tree() with the kernel's sock_diag
+    modules."""
     root = out + ".root"
+    guest_tree(root, tree, release, agent, guest, init_script, diag=True)
+    p1 = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    names = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            names.append(os.path.relpath(os.path.join(dirpath, n), root))
+    data, _ = p1.communicate(("\n".join(sorted(names)) + "\n").encode())
+    if p1.returncode:
+        raise KernelError("cpio failed for %s" % release)
+    with gzip.open(out, "wb", compresslevel=1) as f:
+        f.write(data)
+    shutil.rmtree(root, True)
+
+
+def guest_tree(root, tree, release, agent, guest, init_script, diag):
+    """The guest's root file system in the directory root: busybox, the agent, the workload
+    program with the host's glibc and libpam, two PAM services (pam_permit with pam_loginuid,
+    pam_deny), and with diag the kernel's sock_diag modules from tree."""
     shutil.rmtree(root, True)
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc/pam.d", "proc", "sys", "dev", "tmp", "run", "root"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -192,6 +211,8 @@ def initramfs(tree, release, out, agent, guest, init_script):
         with open(os.path.join(root, rel), "w") as f:
             f.write(text)
     os.chmod(os.path.join(root, "init"), 0o755)
+    if not diag:
+        return
     # the sock_diag modules, uncompressed (busybox modprobe), with their dependency list
     mods = os.path.join(tree, "lib", "modules", release)
     if not os.path.isdir(mods):
@@ -221,18 +242,25 @@ def initramfs(tree, release, out, agent, guest, init_script):
         if os.path.exists(os.path.join(mods, f)):
             shutil.copy2(os.path.join(mods, f), os.path.join(want, f))
     subprocess.run(["busybox", "depmod", "-b", root, release], check=True, capture_output=True)
-    p1 = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    names = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            names.append(os.path.relpath(os.path.join(dirpath, n), root))
-    data, _ = p1.communicate(("\n".join(sorted(names)) + "\n").encode())
-    if p1.returncode:
-        raise KernelError("cpio failed for %s" % release)
-    with gzip.open(out, "wb", compresslevel=1) as f:
-        f.write(data)
-    shutil.rmtree(root, True)
+
+
+def contain(root, console, timeout=240):
+    """Runs root's /init on the running kernel itself, in new mount, pid, network, UTS and IPC
+    namespaces (chroot), its output in console: the guest's workload where the running kernel
+    has no image to boot. /init's poweroff ends the pid namespace, not the machine. Returns
+    (seconds, exit code)."""
+    start = time.time()
+    with open(console, "w") as out:
+        p = subprocess.Popen(["unshare", "--mount", "--pid", "--net", "--uts", "--ipc", "--fork",
+                              "--propagation", "private", "chroot", root, "/init"],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = None
+    return time.time() - start, rc
 
 
 def boot(vmlinuz, initrd, console, timeout=240, memory="1536M"):
