@@ -1,7 +1,10 @@
 # hopwatch build.
 #   make            build/hopwatch (BPF embedded through one skeleton)
 #   make static     build/hopwatch-static (no shared-library dependencies)
-#   make test       every test tier (unit, fuzz smoke, bad input, bpf as root)
+#   make test       every test tier (unit, fuzz smoke, bad input, bpf as root, kernels)
+#   make test-kernels  the static agent booted under qemu on Debian's 5.10, 6.1 and 6.12
+#                   cloud kernels and the running kernel (KERNEL_CACHE=DIR, default
+#                   build/kernels)
 #   make bench      benchmarks (not part of make test)
 #   make deps       install the Debian packages the build and the tests need
 #   V=1             show the commands
@@ -50,7 +53,7 @@ STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
 
-.PHONY: all static test unit bench deps deps-build deps-test clean fuzz check-format
+.PHONY: all static test test-kernels unit bench deps deps-build deps-test clean fuzz check-format
 all: $(BUILD)/hopwatch
 
 # Debian packages are installed first when missing (tools/deps.sh; needs root then).
@@ -126,12 +129,21 @@ $(BUILD)/storm: tests/bench/storm.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
+# the workload of the kernel matrix, linked against the host's libpam (tests/kernels)
+$(BUILD)/hwguest: tests/kernels/guest.c | deps-build
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -Wno-unused-parameter -o $@ $< -lpam
+
+test-kernels: deps-test
+	$(Q)$(MAKE) --no-print-directory static $(BUILD)/hwguest
+	$(Q)python3 tests/run.py kernels/
+
 unit: $(BUILD)/unit-tests
 	$(Q)$(BUILD)/unit-tests
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all static $(BUILD)/unit-tests $(BUILD)/storm $(BUILD)/jsdump \
-		$(BUILD)/pamforge \
+		$(BUILD)/pamforge $(BUILD)/hwguest \
 		$(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
@@ -143,7 +155,8 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
-	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl
+	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
+	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

@@ -5,6 +5,7 @@ const volatile __u32 hw_agent_tgid = 0;
 const volatile __u32 hw_netns_filter = 0;
 const volatile __u32 hw_args_max = HW_ARGS_MAX_DEFAULT;
 const volatile __u64 hw_wakeup_bytes = 256 << 10;
+const volatile __u8 hw_cookie_helper = 0;
 const volatile __u64 hw_udp_reemit_ns = 600000000000ULL;
 
 struct hw_events_map events SEC(".maps");

@@ -15,6 +15,9 @@ extern const volatile __u32 hw_agent_tgid;   /* events of the agent itself are n
 extern const volatile __u32 hw_netns_filter; /* network namespace inode, 0 = every namespace */
 extern const volatile __u32 hw_args_max;     /* argv bytes per exec, <= HW_ARGS_MAX */
 extern const volatile __u64 hw_wakeup_bytes; /* wake the reader once this much is queued */
+/* 1 when tracing programs may call bpf_get_socket_cookie (5.12+): the loader probes it; on
+ * older kernels the branch that calls it is dead code the verifier never walks */
+extern const volatile __u8 hw_cookie_helper;
 
 /* events: every record, in order, to the agent. Written by all programs, read by the agent's
  * ring_buffer poll loop. Size set by the agent (agent.ringbuf_size). */
@@ -55,6 +58,7 @@ struct hw_conn_state {
 	__u8 direction;
 	__u8 closed_by;
 	__u8 pad[2];
+	__u64 cookie; /* the connection's key for the agent, set when it is established */
 };
 
 struct hw_conns_map {

@@ -6,6 +6,12 @@
  * reach the agent (DESIGN.md: aggregate in the kernel). On one machine the inbound
  * ESTABLISHED transition can run in the client's context, so the owner of an inbound
  * connection is the task whose accept() returns it (syscalls/sys_exit_accept*).
+ *
+ * The agent keys a connection by its socket cookie, the id sock_diag reports too. Kernels
+ * before 5.12 do not let tracing programs call bpf_get_socket_cookie, and the cookie is
+ * assigned lazily, so there an established connection that has none yet is keyed by an id
+ * made of the socket's address and its start time, with the top bit set: real cookies are
+ * counters and never reach it (the agent matches such connections to sock_diag by address).
  */
 #include "maps.bpf.h"
 #include "task.bpf.h"
@@ -82,10 +88,32 @@ static __always_inline void hw_net_submit(struct hw_net_event *e)
 	hw_stat_inc(HW_STAT_EVENTS);
 }
 
-/* An event for a connection the conns map knows: its owner and start. */
+/* The key of an established connection: its cookie, given now where the kernel lets us;
+ * else the cookie it already has; else an id from its address and start (see the top). */
+static __always_inline __u64 hw_conn_key(const struct sock *sk, __u64 start_ns)
+{
+	__u64 k, addr = (__u64)sk;
+
+	if (hw_cookie_helper)
+		return bpf_get_socket_cookie((void *)sk);
+	k = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (k)
+		return k;
+	/* the verifier does no arithmetic on pointers: the address, read as a number */
+	bpf_probe_read_kernel(&k, sizeof(k), &addr);
+	k ^= start_ns * 0x9E3779B97F4A7C15ULL;
+	k ^= k >> 29;
+	k *= 0xBF58476D1CE4E5B9ULL;
+	k ^= k >> 32;
+	return k | HW_COOKIE_SYNTHETIC;
+}
+
+/* An event for a connection the conns map knows: its owner, start and key. */
 static __always_inline void hw_net_from_state(struct hw_net_event *e,
 					      const struct hw_conn_state *st)
 {
+	if (st->cookie)
+		e->cookie = st->cookie;
 	e->start_ns = st->start_ns;
 	e->direction = st->direction;
 	e->closed_by = st->closed_by;
@@ -130,11 +158,11 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 			hw_net_submit(e);
 		return 0;
 	case TCP_ESTABLISHED:
-		/* give the socket its cookie now: the agent keys connections by it */
-		bpf_get_socket_cookie((void *)sk);
+		/* the key the agent follows the connection by, fixed now (hw_conn_key) */
 		if (oldstate == TCP_SYN_RECV) {
 			fresh.start_ns = bpf_ktime_get_boot_ns();
 			fresh.direction = HW_DIR_INGRESS;
+			fresh.cookie = hw_conn_key(sk, fresh.start_ns);
 			if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY))
 				hw_stat_inc(HW_STAT_ERR_MAP);
 			return 0;
@@ -143,9 +171,12 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 			return 0;
 		st = bpf_map_lookup_elem(&conns, &key);
 		if (!st) {
+			if (hw_cookie_helper) /* its close then still has the cookie */
+				bpf_get_socket_cookie((void *)sk);
 			hw_stat_inc(HW_STAT_CONN_MISS);
 			return 0;
 		}
+		st->cookie = hw_conn_key(sk, st->start_ns);
 		e = hw_net_reserve(HW_EV_CONNECT, sk, 0);
 		if (!e)
 			return 0;
@@ -250,6 +281,8 @@ static __always_inline int hw_on_accept(long fd)
 		st->owner_pid = e->proc.pid;
 		st->owner_start_ns = e->proc.start_ns;
 		e->start_ns = st->start_ns;
+		if (st->cookie)
+			e->cookie = st->cookie;
 	} else {
 		hw_stat_inc(HW_STAT_CONN_MISS); /* established before the agent, or evicted */
 	}

@@ -151,7 +151,7 @@ static void emit_proc(struct hw_agent *a, const char *action, __u64 ts_ns,
 
 static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_procs,
 		       __u64 snapshot_socks, __u64 snapshot_sessions,
-		       const struct hw_agent_counters *c)
+		       const struct hw_agent_counters *c, const struct hw_loader *l)
 {
 	struct hw_agent_event e = {
 		.action = action,
@@ -163,6 +163,8 @@ static void emit_agent(struct hw_agent *a, const char *action, __u64 snapshot_pr
 		.snapshot_socks = snapshot_socks,
 		.snapshot_sessions = snapshot_sessions,
 		.counters = c,
+		.degraded = l ? l->degraded : NULL,
+		.ndegraded = l ? l->ndegraded : 0,
 	};
 
 	HW_AGENT_EMIT(a, agent, &e);
@@ -458,7 +460,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		ret = 2;
 		goto out;
 	}
-	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL);
+	emit_agent(&a, "agent-started", (__u64)n, (__u64)nsocks, (__u64)nsess, NULL, &l);
 	tick(&a, hw_agent__now()); /* the recording's clock starts with the agent */
 	for (size_t i = 0; i < snap.n; i++)
 		emit_proc(&a, "existing_process", hw_agent__now(), snap.v[i]);
@@ -484,7 +486,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		struct hw_agent_counters c = a.counters;
 
 		c.lost_output += hw_agent__lost_writes(&a);
-		emit_agent(&a, "agent-stopped", 0, 0, 0, &c);
+		emit_agent(&a, "agent-stopped", 0, 0, 0, &c, NULL);
 	}
 	ret = hw_agent__output_finish(&a, err, errlen);
 out:

@@ -513,6 +513,109 @@ void hw_agent__free_socks(struct hw_sock_snapshot *s)
 	free(s);
 }
 
+/* Updates c from its sock_diag entry d; reports it once its interval has passed. */
+static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_diag_sock *d,
+		       __u64 now, __u64 every)
+{
+	struct hw_net_view v = {.action = "connection_open", .ts_ns = now};
+
+	c->seen = 1;
+	c->bytes_sent = data_sent(d, c->direction);
+	c->bytes_received = d->bytes_received;
+	if (now - c->last_report_ns < every)
+		return;
+	c->last_report_ns = now;
+	v.addr = &c->addr;
+	v.conn_id = c->id;
+	v.owner_pid = c->owner_pid;
+	v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
+	v.owner_entity_id = c->owner_entity_id[0] ? c->owner_entity_id : NULL;
+	v.owner_exe = c->owner_exe;
+	v.start_ns = c->start_ns;
+	v.have_bytes = 1;
+	v.bytes_sent = c->bytes_sent;
+	v.bytes_received = c->bytes_received;
+	v.netns = c->netns;
+	v.direction = c->direction;
+	hw_agent__emit_net(a, &v);
+}
+
+/* Connections keyed without a cookie (HW_COOKIE_SYNTHETIC, kernels before 5.12) are found
+ * in sock_diag by network namespace and address: an index of the dump, open addressing. */
+struct addr_index {
+	struct hw_agent *a;
+	const struct sock_list *l;
+	size_t *slot; /* index into l + 1, 0 empty */
+	size_t cap;
+	__u64 now, every;
+	int err;
+};
+
+static __u64 addr_hash(__u32 netns, const __u8 *saddr, const __u8 *daddr, __u16 sport,
+		       __u16 dport)
+{
+	__u64 h = 1469598103934665603ULL ^ netns ^ ((__u64)sport << 32) ^ ((__u64)dport << 48);
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ saddr[i] ^ ((__u64)daddr[i] << 8)) * 1099511628211ULL;
+	return h ^ h >> 29;
+}
+
+static int same_addr(const struct hw_conn *c, const struct hw_diag_sock *d, __u32 netns)
+{
+	return c->netns == netns && c->addr.family == d->family && c->addr.sport == d->sport &&
+	       c->addr.dport == d->dport && !memcmp(c->addr.saddr, d->saddr, 16) &&
+	       !memcmp(c->addr.daddr, d->daddr, 16);
+}
+
+static void match_one(struct hw_conn *c, void *ctx)
+{
+	struct addr_index *x = ctx;
+	size_t i;
+
+	if (!(c->cookie & HW_COOKIE_SYNTHETIC) || x->err)
+		return;
+	if (!x->slot) {
+		x->cap = 16;
+		while (x->cap < x->l->n * 2)
+			x->cap <<= 1;
+		x->slot = calloc(x->cap, sizeof(*x->slot));
+		if (!x->slot) {
+			x->err = -ENOMEM;
+			return;
+		}
+		for (size_t k = 0; k < x->l->n; k++) {
+			const struct hw_diag_sock *d = &x->l->v[k];
+
+			if (d->state == TCP_STATE_LISTEN)
+				continue;
+			i = addr_hash(x->l->netns[k], d->saddr, d->daddr, d->sport, d->dport);
+			for (i &= x->cap - 1; x->slot[i]; i = (i + 1) & (x->cap - 1))
+				;
+			x->slot[i] = k + 1;
+		}
+	}
+	i = addr_hash(c->netns, c->addr.saddr, c->addr.daddr, c->addr.sport, c->addr.dport);
+	for (i &= x->cap - 1; x->slot[i]; i = (i + 1) & (x->cap - 1)) {
+		size_t k = x->slot[i] - 1;
+
+		if (same_addr(c, &x->l->v[k], x->l->netns[k])) {
+			report_one(x->a, c, &x->l->v[k], x->now, x->every);
+			return;
+		}
+	}
+}
+
+static int match_by_addr(struct hw_agent *a, const struct sock_list *l, __u64 now,
+			 __u64 every)
+{
+	struct addr_index x = {.a = a, .l = l, .now = now, .every = every};
+
+	hw_conn_table__each(a->conns, match_one, &x);
+	free(x.slot);
+	return x.err;
+}
+
 /* The periodic report: bytes so far and age of every connection open longer than the
  * interval since its last report; connections sock_diag no longer has are forgotten. */
 int hw_agent__report_conns(struct hw_agent *a)
@@ -527,36 +630,16 @@ int hw_agent__report_conns(struct hw_agent *a)
 		return err;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		const struct hw_diag_sock *d = &l.v[i];
-		struct hw_conn *c = hw_conn_table__get(a->conns, d->cookie);
-		struct hw_net_view v = {.action = "connection_open", .ts_ns = now};
+		struct hw_conn *c = hw_conn_table__get(a->conns, l.v[i].cookie);
 
-		if (!c)
-			continue;
-		c->seen = 1;
-		c->bytes_sent = data_sent(d, c->direction);
-		c->bytes_received = d->bytes_received;
-		if (now - c->last_report_ns < every)
-			continue;
-		c->last_report_ns = now;
-		v.addr = &c->addr;
-		v.conn_id = c->id;
-		v.owner_pid = c->owner_pid;
-		v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);
-		v.owner_entity_id = c->owner_entity_id[0] ? c->owner_entity_id : NULL;
-		v.owner_exe = c->owner_exe;
-		v.start_ns = c->start_ns;
-		v.have_bytes = 1;
-		v.bytes_sent = c->bytes_sent;
-		v.bytes_received = c->bytes_received;
-		v.netns = c->netns;
-		v.direction = c->direction;
-		hw_agent__emit_net(a, &v);
+		if (c)
+			report_one(a, c, &l.v[i], now, every);
 	}
+	err = match_by_addr(a, &l, now, every);
 	hw_conn_table__each(a->conns, keep_unread, a);
 	hw_conn_table__sweep(a->conns);
 	diag_prune(a);
 	free(l.v);
 	free(l.netns);
-	return 0;
+	return err;
 }

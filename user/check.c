@@ -8,6 +8,16 @@
 #include "hopwatch.skel.h"
 #include "loader.h"
 
+/* What a degraded feature costs, for the check's reader. */
+static const char *hw_degraded_why(const char *name)
+{
+	if (!strcmp(name, HW_DEGRADED_SOCKET_COOKIE))
+		return "bpf_get_socket_cookie is not allowed in tracing programs before Linux "
+		       "5.12; TCP connections are keyed by socket address and start time instead "
+		       "(every TCP event is still reported)";
+	return "";
+}
+
 int hw_check(FILE *out)
 {
 	struct hw_loader_opts lo = {
@@ -29,19 +39,28 @@ int hw_check(FILE *out)
 	}
 	fprintf(out, "btf:        ok (/sys/kernel/btf/vmlinux)\n");
 	fprintf(out, "privileges: ok (root)\n");
-	if (hw_loader__open(&l, &lo) || hw_loader__load(&l)) {
+	if (hw_loader__open(&l, &lo) || hw_loader__want_stats(&l) || hw_loader__load(&l)) {
 		fprintf(out, "load:       FAILED: %s\n", l.err);
 		hw_loader__close(&l);
 		return 1;
 	}
 	fprintf(out, "load:       ok (ring buffer, %s)\n", "tracepoints");
+	if (!l.ndegraded)
+		fprintf(out, "degraded:   none\n");
+	for (int i = 0; i < l.ndegraded; i++)
+		fprintf(out, "degraded:   %s: %s\n", l.degraded[i], hw_degraded_why(l.degraded[i]));
 	bpf_object__for_each_program(prog, l.skel->obj)
 	{
 		struct bpf_link *link = hw_loader__attach_one(&l, prog);
+		long insns = hw_loader__verified_insns(&l, prog);
+		char vi[32] = "";
 
+		/* the instructions the verifier walked: growth shows before a kernel refuses */
+		if (insns >= 0)
+			snprintf(vi, sizeof(vi), "%ld insns", insns);
 		if (link) {
-			fprintf(out, "program:    %-20s %-32s ok\n", bpf_program__name(prog),
-				bpf_program__section_name(prog));
+			fprintf(out, "program:    %-20s %-32s %12s  ok\n", bpf_program__name(prog),
+				bpf_program__section_name(prog), vi);
 			bpf_link__destroy(link);
 		} else if (!strncmp(bpf_program__name(prog), "handle_pam_", 11) && !l.libpam[0]) {
 			/* run tolerates this: logins are still followed through sockets and

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "hopwatch.skel.h"
 #include "loader.h"
@@ -73,6 +75,36 @@ int hw_loader__preflight(struct hw_loader *l)
 	return 0;
 }
 
+/* Whether a tp_btf program on inet_sock_set_state may call bpf_get_socket_cookie on its
+ * socket: the kernel's answer to the smallest such program (5.12 allowed it). */
+static int probe_socket_cookie(void)
+{
+	struct bpf_insn insns[] = {
+		/* r1 = ctx[0], the struct sock; r0 = bpf_get_socket_cookie(r1); return 0 */
+		{.code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1},
+		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_socket_cookie},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id, fd;
+
+	if (!vmlinux)
+		return 0;
+	id = btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state", BTF_KIND_TYPEDEF);
+	btf__free(vmlinux);
+	if (id <= 0)
+		return 0;
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_RAW_TP,
+		    .attach_btf_id = (__u32)id);
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "hw_probe_cookie", "GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), &po);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 {
 	int err;
@@ -86,6 +118,11 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 	l->skel->rodata->hw_netns_filter = o->netns;
 	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX;
 	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
+	l->ndegraded = 0;
+	if (probe_socket_cookie())
+		l->skel->rodata->hw_cookie_helper = 1;
+	else
+		l->degraded[l->ndegraded++] = HW_DEGRADED_SOCKET_COOKIE;
 	if (o->conn_table_max) {
 		err = bpf_map__set_max_entries(l->skel->maps.conns, o->conn_table_max);
 		if (err)
@@ -109,6 +146,41 @@ int hw_loader__load(struct hw_loader *l)
 		return fail(l, err, "failed to load the BPF programs: %s%s%s", strerror(-err),
 			    last_libbpf_msg[0] ? ": " : "", last_libbpf_msg);
 	return 0;
+}
+
+#define STATS_LOG_SIZE 1024
+
+int hw_loader__want_stats(struct hw_loader *l)
+{
+	struct bpf_program *prog;
+	size_t n = 0, i = 0;
+
+	bpf_object__for_each_program(prog, l->skel->obj)
+		n++;
+	free(l->stats_log);
+	l->stats_log = calloc(n ? n : 1, STATS_LOG_SIZE);
+	if (!l->stats_log)
+		return fail(l, -ENOMEM, "out of memory");
+	l->stats_len = n;
+	bpf_object__for_each_program(prog, l->skel->obj)
+	{
+		/* level 4: the statistics only ("processed N insns ..."), since 5.2 */
+		bpf_program__set_log_buf(prog, l->stats_log + i++ * STATS_LOG_SIZE, STATS_LOG_SIZE);
+		bpf_program__set_log_level(prog, 4);
+	}
+	return 0;
+}
+
+long hw_loader__verified_insns(struct hw_loader *l, const struct bpf_program *prog)
+{
+	const char *s;
+	size_t size;
+
+	if (!l->stats_log)
+		return -1;
+	s = bpf_program__log_buf(prog, &size);
+	s = s ? strstr(s, "processed ") : NULL;
+	return s ? strtol(s + 10, NULL, 10) : -1;
 }
 
 /* libpam as the dynamic linker would find it on common layouts */
@@ -237,4 +309,6 @@ void hw_loader__close(struct hw_loader *l)
 	l->rb = NULL;
 	hopwatch_bpf__destroy(l->skel);
 	l->skel = NULL;
+	free(l->stats_log);
+	l->stats_log = NULL;
 }

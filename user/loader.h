@@ -21,6 +21,11 @@ struct hw_loader_opts {
 
 struct hopwatch_bpf;
 
+#define HW_DEGRADED_MAX 4
+/* bpf_get_socket_cookie is not allowed in tracing programs (before 5.12): TCP connections
+ * are keyed by socket address and start, and matched to sock_diag by address */
+#define HW_DEGRADED_SOCKET_COOKIE "socket_cookie"
+
 struct hw_loader {
 	struct hopwatch_bpf *skel;
 	struct ring_buffer *rb;
@@ -28,12 +33,23 @@ struct hw_loader {
 	char warn[512];   /* a tolerated failure (no libpam), one line, "" when none */
 	char err[512];    /* the last failure, one line */
 	const char *libpam_opt;
+	/* what this kernel cannot do and the agent works around (hw_loader__open probes it):
+	 * names from docs/install.md's list, for hopwatch check and agent-started */
+	const char *degraded[HW_DEGRADED_MAX];
+	int ndegraded;
+	char *stats_log; /* hw_loader__want_stats: one verifier log per program */
+	size_t stats_len;
 };
 
 /* Checks what the kernel needs before anything is loaded: kernel BTF, privileges. */
 int hw_loader__preflight(struct hw_loader *l);
 int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o);
 int hw_loader__load(struct hw_loader *l);
+/* Between open and load: keep each program's verifier statistics. */
+int hw_loader__want_stats(struct hw_loader *l);
+/* After a load with hw_loader__want_stats: the instructions the verifier processed for prog,
+ * -1 when unknown. */
+long hw_loader__verified_insns(struct hw_loader *l, const struct bpf_program *prog);
 int hw_loader__attach(struct hw_loader *l);
 /* Attaches one program (the login probes to libpam); NULL with errno on failure. */
 struct bpf_link *hw_loader__attach_one(struct hw_loader *l, struct bpf_program *prog);

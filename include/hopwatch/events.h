@@ -28,6 +28,10 @@
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
 #define HW_EV_TYPE_MAX 9
 
+/* A connection key that is not a socket cookie (cookies are counters and never reach it):
+ * the kernel could not give the cookie (before 5.12), sock_diag matches by address. */
+#define HW_COOKIE_SYNTHETIC (1ULL << 63)
+
 /* hw_exec_event.stdio: what a standard descriptor refers to (reverse shells: a shell whose
  * stdin/stdout is a TCP socket, or a pty/socketpair held by a parent with one) */
 #define HW_STDIO_UNKNOWN 0
@@ -146,7 +150,9 @@ struct hw_exit_event {
 struct hw_net_event {
 	struct hw_event_header hdr;
 	struct hw_proc proc;
-	__u64 cookie;         /* socket cookie: the same in sock_diag, the connection's key */
+	__u64 cookie;         /* socket cookie: the same in sock_diag, the connection's key;
+			       * with HW_COOKIE_SYNTHETIC set, an id from the socket's address
+			       * and start (kernels before 5.12, bpf/net.bpf.c hw_conn_key) */
 	__u64 start_ns;       /* CLOCK_BOOTTIME when the connection began (0 when unknown) */
 	__u64 bytes_sent;     /* close: tcp bytes_acked, raw (SYN and FIN count 1 each) */
 	__u64 bytes_received; /* close: tcp bytes_received, raw (a FIN counts 1) */

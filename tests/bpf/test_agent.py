@@ -2,6 +2,7 @@
 SIGHUP reopen, hopwatch check, the static binary, bounded memory under a fork storm."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -95,6 +96,14 @@ def test_check_command():
         check(any(prog in x and x.endswith(" ok") for x in p.stdout.splitlines()),
               "check reports %s ok" % prog)
     check("would work" in p.stdout, "check gives a verdict")
+    # every program with the instructions the verifier walked (tests/kernels prints them per
+    # kernel), and nothing degraded on a kernel of 5.12 or later
+    progs = [x for x in p.stdout.splitlines() if x.startswith("program:")]
+    check(progs and all(re.search(r" [1-9]\d* insns  ok$", x) for x in progs),
+          "check gives each program's verified instruction count: " + p.stdout)
+    release = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    if release >= (5, 12):
+        check("degraded:   none\n" in p.stdout, "nothing degraded: " + p.stdout)
 
 
 def test_static_binary():

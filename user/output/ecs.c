@@ -587,6 +587,12 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__u64(j, "engine_full", c->engine_full);
 	}
 	hw_json__end_object(j);
+	if (e->ndegraded) {
+		hw_json__begin_array(j, "degraded");
+		for (int i = 0; i < e->ndegraded; i++)
+			hw_json__string(j, NULL, e->degraded[i]);
+		hw_json__end_array(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);

@@ -93,6 +93,8 @@ struct hw_agent_event {
 	const char *output;
 	__u64 output_lost;
 	const char *output_error;
+	const char *const *degraded; /* agent-started: what the kernel cannot do (user/loader.h) */
+	int ndegraded;
 };
 
 #endif

@@ -229,6 +229,8 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 		put(t, " snapshot_processes=%llu snapshot_sockets=%llu snapshot_sessions=%llu",
 		    (unsigned long long)e->snapshot_procs, (unsigned long long)e->snapshot_socks,
 		    (unsigned long long)e->snapshot_sessions);
+	for (int i = 0; i < e->ndegraded; i++)
+		put(t, "%s%s", i ? "," : " degraded=", e->degraded[i]);
 	put(t, "\n");
 }
 
