@@ -10,6 +10,8 @@ created after the start is said to be outside the report, and its connections st
 from the kernel events; the socket of a namespace whose processes are gone is closed (it would
 keep the namespace alive). That the filter refuses what it should is shown by
 tests/unit/test_seccomp.c, which installs the same filter in forked children."""
+import ctypes
+import fcntl
 import os
 import signal
 import socket
@@ -87,6 +89,35 @@ def socket_fds(pid):
         except OSError:
             pass
     return n
+
+
+def socket_netns(pid):
+    """The network namespaces (inodes) of the sockets process pid holds: each socket taken
+    with pidfd_getfd, its namespace with SIOCGSKNS."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    pidfd = libc.syscall(434, pid, 0)  # pidfd_open (same number on x86_64 and aarch64)
+    check(pidfd >= 0, "pidfd_open(%d): errno %d" % (pid, ctypes.get_errno()))
+    out = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if not os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                    continue
+            except OSError:
+                continue
+            mine = libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+            if mine < 0:
+                continue
+            try:
+                ns = fcntl.ioctl(mine, 0x894C)  # SIOCGSKNS: the socket's namespace
+                out.add(os.fstat(ns).st_ino)
+                os.close(ns)
+            finally:
+                os.close(mine)
+    finally:
+        os.close(pidfd)
+    return out
 
 
 def start_server(ns, port):
@@ -278,16 +309,17 @@ def test_namespaces_after_the_start():
         while time.time() < deadline and \
                 os.readlink("/proc/%d/ns/net" % gone.pid) == os.readlink("/proc/self/ns/net"):
             time.sleep(0.05)
+        gone_ns = os.stat("/proc/%d/ns/net" % gone.pid).st_ino
         with Agent("--set", "agent.conn_report_interval=1s") as agent:
             pid = agent.proc.pid
-            before = socket_fds(pid)
+            check(gone_ns in socket_netns(pid), "a sock_diag socket in the sleeper's namespace")
             gone.kill()
             gone.wait()
             deadline = time.time() + 10
-            while time.time() < deadline and socket_fds(pid) >= before:
+            while time.time() < deadline and gone_ns in socket_netns(pid):
                 time.sleep(0.2)
-            check_eq(socket_fds(pid), before - 1,
-                     "sock_diag sockets once the namespace's only process exited")
+            check(gone_ns not in socket_netns(pid),
+                  "the socket closed once the namespace's only process exited")
             with hw.Lab() as lab:
                 server = start_server(lab.b, 2233)
                 holder = lab.a.popen([PY, "-c", HOLDER, "198.18.0.2", "2233"],
