@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "detect/engine.h"
+#include "detect/fact_view.h"
 #include "model/conn_table.h"
 #include "model/host.h"
 #include "model/proc_table.h"
@@ -43,6 +44,13 @@ struct hw_agent {
 	unsigned long long spool_lost; /* lines a spool could not take (a disk error) */
 	int output_closed;	       /* standard output's reader went away */
 	struct hw_agent_counters counters;
+	/* the event being written as the engine's fact (detect/fact_view.h): fed without
+	 * parsing the line back */
+	struct hw_fact fact;
+	int fact_err; /* the fact builder refused the view (the line would not read back) */
+	/* HW_FACT_CHECK=1 in the environment at start: every fact is also read back from its
+	 * line and compared; mismatches are said on stderr and make the exit status 1 */
+	struct hw_fact_check *check;
 	unsigned int closing_sessions; /* sessions in HW_SESS_CLOSING (agent_login.c) */
 	const char *netns_path;
 	int netns_fd;       /* the scoped namespace, -1 when unscoped */
@@ -125,11 +133,19 @@ void hw_agent__emit_output(struct hw_agent *a, const char *output, unsigned long
 struct hw_alert;
 void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al);
 
-/* The event just encoded in a->json: to the recording and through the detection engine
- * (whose alerts are written after the event). */
+/* The event just encoded in a->json and built in a->fact: to the recording and through the
+ * detection engine (whose alerts are written after the event). */
 void hw_agent__observe(struct hw_agent *a);
-/* Encodes view (a struct hw_KIND_view/event) as ECS JSON — the form the engine and the
- * recording read — and writes it, or its hw_text__KIND_event line when the format is text. */
+/* The fact check (HW_FACT_CHECK=1): starts it when the environment asks, and at the end says
+ * what it found; returns 1 when some fact differed from its line (err says so). */
+int hw_agent__check_start(struct hw_agent *a, char *err, size_t errlen);
+int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen);
+/* Compares f (NULL: the view gave none) with what the line buf[0..len) reads back as. */
+void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
+			  const struct hw_fact *f);
+/* Encodes view (a struct hw_KIND_view/event) as ECS JSON — the form the recording and the
+ * streams read — and writes it, or its hw_text__KIND_event line when the format is text; its
+ * fact (hw_fact__KIND_event) goes to the engine. */
 #define HW_AGENT_EMIT(a, kind, view)                                                               \
 	do {                                                                                       \
 		hw_json__reset(&(a)->json);                                                        \
@@ -141,6 +157,7 @@ void hw_agent__observe(struct hw_agent *a);
 		} else {                                                                           \
 			hw_agent__write(a, (a)->json.buf, (a)->json.len, (a)->json.error);         \
 		}                                                                                  \
+		(a)->fact_err = hw_fact__##kind##_event(&(a)->fact, &(a)->host, view);             \
 		hw_agent__observe(a);                                                              \
 	} while (0)
 

@@ -171,6 +171,14 @@ static const struct {
 	{"tick", HW_F_TICK},
 };
 
+enum hw_fact_kind hw_fact__kind(const char *action)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(actions[i].action, action))
+			return actions[i].kind;
+	return HW_F_OTHER;
+}
+
 int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen)
 {
 	const char *action = hw_jdoc__str(d, "event.action");
@@ -197,9 +205,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 		f->kind = HW_F_ALERT;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (!strcmp(actions[i].action, action))
-			f->kind = actions[i].kind;
+	f->kind = hw_fact__kind(action);
 	copy(f->host_id, sizeof(f->host_id), hw_jdoc__str(d, "host.id"));
 	copy(f->host_name, sizeof(f->host_name), hw_jdoc__str(d, "host.name"));
 	if (f->kind == HW_F_OTHER || f->kind == HW_F_TICK)

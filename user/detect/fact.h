@@ -1,6 +1,8 @@
-/* What the detection engine knows of one event line: the fields its rules use, read back from
- * the ECS JSON the agent writes. The live agent, `replay` and the collector all build facts
- * from the same JSON, so the engine sees exactly the same thing in each. */
+/* What the detection engine knows of one event line: the fields its rules use, as read back
+ * from the ECS JSON the agent writes. `replay` and the collector build facts from that JSON
+ * (hw_fact__from_json); the live agent builds the same facts straight from the views it
+ * encodes (detect/fact_view.h), proven equal field by field (tests/unit/test_fact_view.c, and
+ * the agent itself under HW_FACT_CHECK=1), so the engine sees exactly the same thing in each. */
 #ifndef HW_DETECT_FACT_H
 #define HW_DETECT_FACT_H
 
@@ -97,6 +99,9 @@ struct hw_fact {
 	unsigned long long session_start; /* hopwatch.session.start */
 	int login_verified; /* hopwatch.login.verified */
 };
+
+/* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */
+enum hw_fact_kind hw_fact__kind(const char *action);
 
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field
  * (an event without @timestamp, event.action or a readable time is malformed). */

@@ -240,6 +240,33 @@ static void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_
 	hw_json__putc(j, '"');
 }
 
+size_t hw_json__read_back(char *dst, size_t cap, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, lim = cap - 1, len, bad = 1, k;
+
+	while (i < n && o < lim) {
+		if (u[i] < 0x80) {
+			if (!u[i])
+				break; /* read back as \u0000: the end of a C string */
+			dst[o++] = (char)u[i++];
+			continue;
+		}
+		len = hw_json__utf8(u + i, n - i, &bad);
+		if (len) {
+			for (k = 0; k < len && o < lim; k++)
+				dst[o++] = (char)u[i + k];
+			i += len;
+		} else {
+			for (k = 0; k < 3 && o < lim; k++)
+				dst[o++] = "\xef\xbf\xbd"[k];
+			i += bad;
+		}
+	}
+	dst[o] = 0;
+	return o;
+}
+
 /* The separator and key before a value, after checking that a key belongs (or not) where the
  * value goes. Returns 0 when the value may be written. */
 static int hw_json__member(struct hw_json *j, const char *key)

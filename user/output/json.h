@@ -62,6 +62,13 @@ void hw_json__null(struct hw_json *j, const char *key);
  * "" writes null. */
 void hw_json__raw(struct hw_json *j, const char *key, const char *raw_json);
 
+/* What a reader gets back for the string s[0..n) written by hw_json__string_n: the same bytes
+ * with every ill-formed UTF-8 sequence replaced by U+FFFD as above (escapes read back as the
+ * byte they stand for). Written to dst as a C string (up to a NUL in s), cut to cap - 1 bytes
+ * (possibly inside a character), as the engine's facts keep strings (detect/fact_view.h).
+ * Returns the length written. cap must be at least 1. */
+size_t hw_json__read_back(char *dst, size_t cap, const char *s, size_t n);
+
 /* Ends a top-level value with '\n' (JSON lines); the next top-level value starts a new line.
  * Does nothing when no top-level value was written since the last line. */
 void hw_json__end_line(struct hw_json *j);
