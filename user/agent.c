@@ -100,19 +100,15 @@ void hw_agent__observe(struct hw_agent *a)
 		hw_sink__write(a->record, a->json.buf, a->json.len);
 	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len);
 	if (a->check)
-		hw_agent__check_fact(a, a->json.buf, a->json.len, a->fact_err ? NULL : &a->fact);
+		hw_agent__check_fact(a, a->json.buf, a->json.len, &a->fact);
 	/* the engine gets the fact, not the line: the same (fact_view.h), without the parse */
-	if (a->fact_err)
-		a->counters.lost_output++;
-	else
-		hw_engine__feed(a->engine, &a->fact);
+	hw_engine__feed(a->engine, &a->fact);
 }
 
 /* The engine's clock: a tick line, recorded, then fed (timed rules fire on ticks). */
 static void tick(struct hw_agent *a, __u64 boot_ns)
 {
 	__u64 wall = hw_host__wall_ns(&a->host, boot_ns);
-	int err;
 
 	hw_json__reset(&a->ajson);
 	hw_ecs__tick(&a->ajson, wall, a->host.name, a->host.id);
@@ -120,11 +116,10 @@ static void tick(struct hw_agent *a, __u64 boot_ns)
 		return;
 	if (a->record)
 		hw_sink__write(a->record, a->ajson.buf, a->ajson.len);
-	err = hw_fact__tick(&a->fact, wall, a->host.name, a->host.id);
+	hw_fact__tick(&a->fact, wall, a->host.name, a->host.id);
 	if (a->check)
-		hw_agent__check_fact(a, a->ajson.buf, a->ajson.len, err ? NULL : &a->fact);
-	if (!err)
-		hw_engine__feed(a->engine, &a->fact);
+		hw_agent__check_fact(a, a->ajson.buf, a->ajson.len, &a->fact);
+	hw_engine__feed(a->engine, &a->fact);
 }
 
 static void emit_proc_sock(struct hw_agent *a, const char *action, __u64 ts_ns,

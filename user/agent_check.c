@@ -45,12 +45,9 @@ void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 	c->checked++;
 	if (hw_jdoc__parse(&c->doc, buf, len)) {
 		snprintf(why, sizeof(why), "the line does not read back: %s", c->doc.err);
-		differ = !!f;
-	} else if (hw_fact__from_json(&c->line, &c->doc, why, sizeof(why))) {
-		differ = !!f; /* why: what the reader refused */
-	} else if (!f) {
-		snprintf(why, sizeof(why), "the view gave no fact, the line reads back");
 		differ = 1;
+	} else if (hw_fact__from_json(&c->line, &c->doc, why, sizeof(why))) {
+		differ = 1; /* why: what the reader refused */
 	} else {
 		differ = hw_fact__diff(f, &c->line, why, sizeof(why)) != 0;
 	}

@@ -47,7 +47,6 @@ struct hw_agent {
 	/* the event being written as the engine's fact (detect/fact_view.h): fed without
 	 * parsing the line back */
 	struct hw_fact fact;
-	int fact_err; /* the fact builder refused the view (the line would not read back) */
 	/* HW_FACT_CHECK=1 in the environment at start: every fact is also read back from its
 	 * line and compared; mismatches are said on stderr and make the exit status 1 */
 	struct hw_fact_check *check;
@@ -140,7 +139,7 @@ void hw_agent__observe(struct hw_agent *a);
  * what it found; returns 1 when some fact differed from its line (err says so). */
 int hw_agent__check_start(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen);
-/* Compares f (NULL: the view gave none) with what the line buf[0..len) reads back as. */
+/* Compares f with what the line buf[0..len) reads back as. */
 void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 			  const struct hw_fact *f);
 /* Encodes view (a struct hw_KIND_view/event) as ECS JSON — the form the recording and the
@@ -157,7 +156,7 @@ void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 		} else {                                                                           \
 			hw_agent__write(a, (a)->json.buf, (a)->json.len, (a)->json.error);         \
 		}                                                                                  \
-		(a)->fact_err = hw_fact__##kind##_event(&(a)->fact, &(a)->host, view);             \
+		hw_fact__##kind##_event(&(a)->fact, &(a)->host, view);                             \
 		hw_agent__observe(a);                                                              \
 	} while (0)
 

@@ -2,7 +2,6 @@
  * output/ecs.c it stands for and the rule of detect/fact.c that reads it back. No allocation,
  * no formatting but the ip text. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,19 +33,8 @@ static inline void put(char *dst, size_t cap, const char *s)
 }
 
 /* A time field: the encoder writes hw_host__wall_ns() as RFC 3339 with nanoseconds, which
- * reads back as the same number up to year 9999; beyond, as whatever the text says. */
-static int wall_time(unsigned long long wall, unsigned long long *out)
-{
-	char t[HW_TIME_LEN];
-
-	if (wall < 253402300800ULL * 1000000000ULL) {
-		*out = wall;
-		return 0;
-	}
-	hw_format_time(wall, t);
-	return hw_parse_rfc3339(t, out) ? -EINVAL : 0;
-}
-
+ * reads back as the same number for every 64-bit value (up to 2554-07-21T23:34:33.709551615Z,
+ * the reader's bound), so the fact has the number itself. */
 static void ip4_text(char *o, const __u8 *a)
 {
 	for (int i = 0; i < 4; i++) {
@@ -147,15 +135,13 @@ static void process(struct hw_fact *f, const struct hw_process *p, const char *u
 }
 
 /* header() and header_end(): @timestamp, event.action, host.* */
-static int header(struct hw_fact *f, const struct hw_host *h, __u64 ts_ns, const char *action)
+static void header(struct hw_fact *f, const struct hw_host *h, __u64 ts_ns, const char *action)
 {
 	memset(f, 0, sizeof(*f));
-	if (wall_time(hw_host__wall_ns(h, ts_ns), &f->ts))
-		return -EINVAL;
+	f->ts = hw_host__wall_ns(h, ts_ns);
 	f->kind = hw_fact__kind(action);
 	put(f->host_id, sizeof(f->host_id), h->id);
 	put(f->host_name, sizeof(f->host_name), h->name);
-	return 0;
 }
 
 static int relevant(const struct hw_fact *f)
@@ -163,14 +149,13 @@ static int relevant(const struct hw_fact *f)
 	return f->kind != HW_F_OTHER && f->kind != HW_F_TICK;
 }
 
-int hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct hw_proc_event *e)
+void hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct hw_proc_event *e)
 {
 	const struct hw_process *p = e->p;
 
-	if (header(f, h, e->ts_ns, e->action))
-		return -EINVAL;
+	header(f, h, e->ts_ns, e->action);
 	if (!relevant(f))
-		return 0;
+		return;
 	process(f, p, e->user_name);
 	/* process_extras() */
 	put(f->session_id, sizeof(f->session_id), p->session_id);
@@ -187,18 +172,16 @@ int hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct
 		f->stdio_ingress = e->stdio_direction && e->stdio_direction != HW_DIR_EGRESS;
 		put(f->stdio_conn, sizeof(f->stdio_conn), e->stdio_conn_id);
 	}
-	return 0;
 }
 
-int hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct hw_net_view *v)
+void hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct hw_net_view *v)
 {
 	const struct hw_sock_addr *a = v->addr;
 	int ingress = v->direction == HW_DIR_INGRESS, listen;
 
-	if (header(f, h, v->ts_ns, v->action))
-		return -EINVAL;
+	header(f, h, v->ts_ns, v->action);
 	if (!relevant(f))
-		return 0;
+		return;
 	listen = f->kind == HW_F_LISTEN;
 	f->failure = f->kind == HW_F_CONNECT && v->error;
 	/* the local end and the remote end, as source/destination by direction */
@@ -227,22 +210,20 @@ int hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct 
 	}
 	if (v->conn_id) {
 		put(f->conn_id, sizeof(f->conn_id), v->conn_id);
-		if (v->start_ns && wall_time(hw_host__wall_ns(h, v->start_ns), &f->conn_start))
-			return -EINVAL;
+		if (v->start_ns)
+			f->conn_start = hw_host__wall_ns(h, v->start_ns);
 	}
-	return 0;
 }
 
-int hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
+void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 			   const struct hw_session_view *v)
 {
 	const struct hw_session *s = v->s;
 	const struct hw_sock_addr *a = &s->addr;
 
-	if (header(f, h, v->ts_ns, v->action))
-		return -EINVAL;
+	header(f, h, v->ts_ns, v->action);
 	if (!relevant(f))
-		return 0;
+		return;
 	f->failure = v->outcome && !strcmp(v->outcome, "failure");
 	f->root = s->uid == 0; /* user.id, no user.effective */
 	put(f->user, sizeof(f->user), s->user);
@@ -260,30 +241,26 @@ int hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 	}
 	put(f->session_id, sizeof(f->session_id), s->id);
 	put(f->service, sizeof(f->service), s->service);
-	if (wall_time(hw_host__wall_ns(h, s->start_ns), &f->session_start))
-		return -EINVAL;
+	f->session_start = hw_host__wall_ns(h, s->start_ns);
 	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified)
 		f->login_verified = !!s->verified;
-	return 0;
 }
 
-int hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
+void hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
 			 const struct hw_agent_event *e)
 {
 	/* agent-started, agent-stopped: nothing of them is a fact but the time and the host */
-	return header(f, h, e->ts_ns, e->action);
+	header(f, h, e->ts_ns, e->action);
 }
 
-int hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
+void hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
 		  const char *host_id)
 {
 	memset(f, 0, sizeof(*f));
-	if (wall_time(wall_ns, &f->ts))
-		return -EINVAL;
+	f->ts = wall_ns;
 	f->kind = HW_F_TICK;
 	put(f->host_id, sizeof(f->host_id), host_id);
 	put(f->host_name, sizeof(f->host_name), host_name);
-	return 0;
 }
 
 /* hw_fact__diff */

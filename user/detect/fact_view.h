@@ -5,10 +5,7 @@
  * repaired, cut to the fact's sizes; ip text as inet_ntop writes it; process.args as the
  * encoder bounds it), so that the live agent and `replay` of its recording raise the same
  * alerts. tests/unit/test_fact_view.c proves it field by field for every action, and the agent
- * checks it on every event under HW_FACT_CHECK=1 (agent.c).
- *
- * Returns 0, or -EINVAL when the reader would refuse the line (a time the encoder cannot write
- * as RFC 3339): the event is then not fed, as it would not be in replay. */
+ * checks it on every event under HW_FACT_CHECK=1 (agent_check.c). */
 #ifndef HW_DETECT_FACT_VIEW_H
 #define HW_DETECT_FACT_VIEW_H
 
@@ -17,14 +14,14 @@
 #include "detect/fact.h"
 #include "output/event.h"
 
-int hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct hw_proc_event *e);
-int hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct hw_net_view *v);
-int hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
+void hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct hw_proc_event *e);
+void hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct hw_net_view *v);
+void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 			   const struct hw_session_view *v);
-int hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
+void hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
 			 const struct hw_agent_event *e);
 /* The tick hw_ecs__tick() writes (wall_ns: ns since the epoch). */
-int hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
+void hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
 		  const char *host_id);
 
 /* Compares two facts field by field. Returns how many fields differ (0 equal); the first few
