@@ -33,8 +33,7 @@ int hw_agent__check_start(struct hw_agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
-			  const struct hw_fact *f)
+void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len, const struct hw_fact *f)
 {
 	struct hw_fact_check *c = a->check;
 	char why[400];
@@ -69,7 +68,8 @@ int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen)
 		return 0;
 	fprintf(stderr, "hopwatch: fact check: %llu events, %llu differ\n", c->checked, c->differ);
 	if (c->differ) {
-		snprintf(err, errlen, "fact check: %llu of %llu events' facts differ from their lines",
+		snprintf(err, errlen,
+			 "fact check: %llu of %llu events' facts differ from their lines",
 			 c->differ, c->checked);
 		ret = 1;
 	}

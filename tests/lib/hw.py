@@ -6,6 +6,7 @@ never collide.
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,26 +69,37 @@ def get(ev, dotted, default=None):
     return cur
 
 
-class Agent:
-    """A running `hopwatch run` writing JSON lines to a temporary file."""
+FACT_CHECK = re.compile(r"hopwatch: fact check: (\d+) events, (\d+) differ")
 
-    def __init__(self, *args, binary=BIN, fmt="json"):
+
+class Agent:
+    """A running `hopwatch run` writing JSON lines to a temporary file.
+
+    Every test agent runs with the fact check (HW_FACT_CHECK=1, user/agent_check.c): each fact
+    the engine is fed straight from a view is compared with the fact read back from the line
+    written for it. When the agent stops, fact_checked is how many events it compared (None
+    when it said nothing, e.g. killed), and any difference fails the test."""
+
+    def __init__(self, *args, binary=BIN, fmt="json", fact_check=True):
         self.dir = tempdir("agent")
         self.path = os.path.join(self.dir, "events.out")
         self.stderr_path = os.path.join(self.dir, "stderr")
         self.args = [binary, "run", "-o", fmt, "--output", self.path] + list(args)
+        self.env = dict(os.environ, HW_FACT_CHECK="1") if fact_check else None
         self.proc = None
         self.rc = None
+        self.fact_checked = None
 
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *exc):
+        self.stop(judge=exc_type is None)
 
     def start(self, timeout=30):
         self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -99,7 +111,9 @@ class Agent:
         self.stop()
         raise TestFailure("agent did not start within %ds" % timeout)
 
-    def stop(self, sig=signal.SIGINT, timeout=30):
+    def stop(self, sig=signal.SIGINT, timeout=30, judge=True):
+        """Stops the agent; raises TestFailure when a fact differed from its line (unless
+        judge is false: the test is already failing)."""
         if self.proc is None:
             return self.rc
         if self.proc.poll() is None:
@@ -112,6 +126,12 @@ class Agent:
         self.rc = self.proc.returncode
         self.proc = None
         self.stderr.close()
+        m = FACT_CHECK.search(self.read_stderr()) if self.env else None
+        if m:
+            self.fact_checked = int(m.group(1))
+            if int(m.group(2)) and judge:
+                raise TestFailure("facts built from views differ from their lines: %s"
+                                  % self.read_stderr()[-3000:])
         return self.rc
 
     def wait(self, timeout=60):

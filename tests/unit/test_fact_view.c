@@ -98,8 +98,7 @@ static int net_same(const char *what, const struct hw_host *h, const struct hw_n
 	return ok;
 }
 
-static int session_same(const char *what, const struct hw_host *h,
-			const struct hw_session_view *v)
+static int session_same(const char *what, const struct hw_host *h, const struct hw_session_view *v)
 {
 	struct hw_json j;
 	struct hw_fact f;
@@ -219,8 +218,8 @@ TEST(fact_view_exec)
 	struct hw_sock_addr s;
 	static const char argv[] = "bash\0-c\0echo 0123456789012345678901234567890123456789"
 				   "0123456789012345678901234567890123456789\0four";
-	struct hw_proc_event e = {.action = "exec", .ts_ns = 7000000001ULL, .user_name = "alice",
-				  .euser_name = "alice"};
+	struct hw_proc_event e = {
+	    .action = "exec", .ts_ns = 7000000001ULL, .user_name = "alice", .euser_name = "alice"};
 
 	proc(&p, "/usr/bin/bash", argv, sizeof(argv) - 1); /* no NUL at the end */
 	p.stdio_known = 1;
@@ -281,8 +280,10 @@ TEST(fact_view_exec_names_and_bytes)
 				  "\xed\xa0\x80\0";
 	static char big[HW_ECS_ARGS_BYTES + 10];
 	static char many[2 * 1000];
-	struct hw_proc_event e = {.action = "exec", .ts_ns = 8000000000ULL,
-				  .user_name = "\xc3(user\x7f", .euser_name = "bob"};
+	struct hw_proc_event e = {.action = "exec",
+				  .ts_ns = 8000000000ULL,
+				  .user_name = "\xc3(user\x7f",
+				  .euser_name = "bob"};
 
 	proc(&p, NULL, bad, sizeof(bad) - 1);
 	memcpy(p.k.comm, "x\xff\xc3\xa9\x01y", 7);
@@ -322,7 +323,8 @@ TEST(fact_view_process_lifecycle)
 {
 	struct hw_host h = host();
 	struct hw_process p;
-	static const char argv[] = "sleep\0" "100";
+	static const char argv[] = "sleep\0"
+				   "100";
 	struct hw_proc_event e = {.ts_ns = 9000000000ULL, .user_name = "u", .euser_name = "u"};
 
 	proc(&p, "/usr/bin/sleep", argv, sizeof(argv));
@@ -366,9 +368,8 @@ static void net_view(struct hw_net_view *v, const char *action, struct hw_sock_a
 TEST(fact_view_network)
 {
 	static const char *const actions[] = {
-		"connection_attempted", "connection_accepted", "disconnect",
-		"listen",		"existing_listener",   "existing_connection",
-		"connection_open",	"udp_flow",
+	    "connection_attempted", "connection_accepted", "disconnect",      "listen",
+	    "existing_listener",    "existing_connection", "connection_open", "udp_flow",
 	};
 	static const int families[] = {AF_INET, AF_INET6, -AF_INET6 /* v4-mapped */};
 	struct hw_host h = host();
@@ -450,8 +451,8 @@ TEST(fact_view_sessions)
 	struct hw_host h = host();
 	struct hw_session s;
 	struct hw_process p;
-	struct hw_session_bytes b = {.from_client = 4000, .to_client = 90000,
-				     .closed_by = HW_CLOSED_REMOTE};
+	struct hw_session_bytes b = {
+	    .from_client = 4000, .to_client = 90000, .closed_by = HW_CLOSED_REMOTE};
 	struct hw_session_view v = {.ts_ns = 12000000000ULL, .s = &s};
 
 	proc(&p, "/usr/sbin/sshd", "sshd\0", 5);
@@ -507,9 +508,14 @@ TEST(fact_view_agent_and_tick)
 	struct hw_host h = host();
 	struct hw_agent_counters c = {.events = 10, .alerts = 2};
 	const char *degraded[] = {"no-pam"};
-	struct hw_agent_event e = {.action = "agent-started", .ts_ns = 1, .version = "1.0",
-				   .pid = 9, .netns = "/run/netns/b", .snapshot_procs = 3,
-				   .degraded = degraded, .ndegraded = 1};
+	struct hw_agent_event e = {.action = "agent-started",
+				   .ts_ns = 1,
+				   .version = "1.0",
+				   .pid = 9,
+				   .netns = "/run/netns/b",
+				   .snapshot_procs = 3,
+				   .degraded = degraded,
+				   .ndegraded = 1};
 	struct hw_json j;
 	struct hw_fact f;
 	static const unsigned long long walls[] = {0, 1, 1795795200123456789ULL,
@@ -550,14 +556,14 @@ TEST(fact_view_diff_names_each_field)
 		size_t off;
 		const char *name;
 	} probes[] = {
-		{offsetof(struct hw_fact, kind), "kind"},
-		{offsetof(struct hw_fact, ts), "ts"},
-		{offsetof(struct hw_fact, host_name), "host_name"},
-		{offsetof(struct hw_fact, args[2]), "args[2]"},
-		{offsetof(struct hw_fact, stdio[2]), "stdio[2]"},
-		{offsetof(struct hw_fact, stdio_remote.port), "stdio_remote.port"},
-		{offsetof(struct hw_fact, dst.have_bytes), "dst.have_bytes"},
-		{offsetof(struct hw_fact, login_verified), "login_verified"},
+	    {offsetof(struct hw_fact, kind), "kind"},
+	    {offsetof(struct hw_fact, ts), "ts"},
+	    {offsetof(struct hw_fact, host_name), "host_name"},
+	    {offsetof(struct hw_fact, args[2]), "args[2]"},
+	    {offsetof(struct hw_fact, stdio[2]), "stdio[2]"},
+	    {offsetof(struct hw_fact, stdio_remote.port), "stdio_remote.port"},
+	    {offsetof(struct hw_fact, dst.have_bytes), "dst.have_bytes"},
+	    {offsetof(struct hw_fact, login_verified), "login_verified"},
 	};
 
 	memset(&a, 0, sizeof(a));

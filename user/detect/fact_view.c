@@ -216,7 +216,7 @@ void hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct
 }
 
 void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
-			   const struct hw_session_view *v)
+			    const struct hw_session_view *v)
 {
 	const struct hw_session *s = v->s;
 	const struct hw_sock_addr *a = &s->addr;
@@ -228,7 +228,8 @@ void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 	f->root = s->uid == 0; /* user.id, no user.effective */
 	put(f->user, sizeof(f->user), s->user);
 	/* the client is the source, the service's end the destination */
-	ep(&f->src, a->family, a->daddr, a->dport, !!v->bytes, v->bytes ? v->bytes->from_client : 0);
+	ep(&f->src, a->family, a->daddr, a->dport, !!v->bytes,
+	   v->bytes ? v->bytes->from_client : 0);
 	ep(&f->dst, a->family, a->saddr, a->sport, !!v->bytes, v->bytes ? v->bytes->to_client : 0);
 	if (v->p) {
 		f->pid = v->p->k.pid;
@@ -247,14 +248,14 @@ void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 }
 
 void hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
-			 const struct hw_agent_event *e)
+			  const struct hw_agent_event *e)
 {
 	/* agent-started, agent-stopped: nothing of them is a fact but the time and the host */
 	header(f, h, e->ts_ns, e->action);
 }
 
 void hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
-		  const char *host_id)
+		   const char *host_id)
 {
 	memset(f, 0, sizeof(*f));
 	f->ts = wall_ns;
@@ -267,10 +268,10 @@ void hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *ho
 
 enum ftype { F_STR, F_U32, F_INT, F_U64, F_U8 };
 
-#define FS(field) {#field, offsetof(struct hw_fact, field), sizeof(((struct hw_fact *)0)->field), F_STR}
-#define FN(field, t) {#field, offsetof(struct hw_fact, field), sizeof(((struct hw_fact *)0)->field), t}
-#define FEP(e)                                                                                     \
-	FS(e.ip), FN(e.port, F_U32), FN(e.bytes, F_U64), FN(e.have_bytes, F_INT)
+/* clang-format off */
+#define FN(f, t) {#f, offsetof(struct hw_fact, f), sizeof(((struct hw_fact *)0)->f), t}
+#define FS(f) FN(f, F_STR)
+#define FEP(e) FS(e.ip), FN(e.port, F_U32), FN(e.bytes, F_U64), FN(e.have_bytes, F_INT)
 
 static const struct field {
 	const char *name;
@@ -286,16 +287,21 @@ static const struct field {
 	FN(egress, F_INT), FN(udp, F_INT), FN(failure, F_INT), FS(service),
 	FN(session_start, F_U64), FN(login_verified, F_INT),
 };
+/* clang-format on */
 
 _Static_assert(HW_FACT_ARGS == 3, "fields[] lists args[0..2]");
 
 static unsigned long long num_of(const void *p, enum ftype t)
 {
 	switch (t) {
-	case F_U32: return *(const unsigned int *)p;
-	case F_INT: return (unsigned long long)(long long)*(const int *)p;
-	case F_U64: return *(const unsigned long long *)p;
-	default: return *(const unsigned char *)p;
+	case F_U32:
+		return *(const unsigned int *)p;
+	case F_INT:
+		return (unsigned long long)(long long)*(const int *)p;
+	case F_U64:
+		return *(const unsigned long long *)p;
+	default:
+		return *(const unsigned char *)p;
 	}
 }
 
@@ -317,7 +323,8 @@ int hw_fact__diff(const struct hw_fact *a, const struct hw_fact *b, char *out, s
 				continue;
 			if (n < 4 && used < outlen)
 				w = snprintf(out + used, outlen - used, "%s%s: '%.*s' != '%.*s'",
-					     n ? "; " : "", d->name, (int)d->size, pa, (int)d->size, pb);
+					     n ? "; " : "", d->name, (int)d->size, pa, (int)d->size,
+					     pb);
 		} else {
 			unsigned long long va = num_of(pa, d->type), vb = num_of(pb, d->type);
 

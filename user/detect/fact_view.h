@@ -17,12 +17,12 @@
 void hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struct hw_proc_event *e);
 void hw_fact__net_event(struct hw_fact *f, const struct hw_host *h, const struct hw_net_view *v);
 void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
-			   const struct hw_session_view *v);
+			    const struct hw_session_view *v);
 void hw_fact__agent_event(struct hw_fact *f, const struct hw_host *h,
-			 const struct hw_agent_event *e);
+			  const struct hw_agent_event *e);
 /* The tick hw_ecs__tick() writes (wall_ns: ns since the epoch). */
 void hw_fact__tick(struct hw_fact *f, unsigned long long wall_ns, const char *host_name,
-		  const char *host_id);
+		   const char *host_id);
 
 /* Compares two facts field by field. Returns how many fields differ (0 equal); the first few
  * are described in out ("process.name: 'a' != 'b'; ..."), truncated to outlen. */
