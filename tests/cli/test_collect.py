@@ -1,11 +1,10 @@
-"""`hopwatch collect`, no root: hand-written streams of two hosts (the ECS shapes of the builder
-in test_rules.py) through --replay, in every arrival order; then the NATS mode against a real
-nats-server on 127.0.0.1 (tests/lib/natslab.py) fed by a few lines of the NATS protocol below:
+"""`hopwatch collect`, no root: hand-written streams of two hosts (the ECS shapes of
+tests/lib/ecs_builder.py) through --replay, in every arrival order; then the NATS mode against a
+real nats-server on 127.0.0.1 (tests/lib/natslab.py) fed by a few lines of the NATS protocol below:
 the hop-chain alert in the output and on collect.subject, malformed and hostile messages counted
 and skipped, collectors sharing the durable consumer splitting the messages, a restart resuming
 where the durable was, a deleted consumer made again, a server that comes late. Usage errors:
 one line, exit 2."""
-import importlib.util
 import json
 import contextlib
 import os
@@ -18,12 +17,10 @@ import time
 
 import hw
 from hw import check, check_eq, hopwatch
+from ecs_builder import Stream
 from natslab import NatsServer, free_port
+from rulelab import check_alert_common, expect, only
 
-_spec = importlib.util.spec_from_file_location(
-    "hw_rules_builder", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_rules.py"))
-rules = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rules)
 
 A, B, C, D = "198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"
 INTERNAL = "detect.internal_nets=198.18.0.0/15"
@@ -35,7 +32,7 @@ CHAIN_MESSAGE = ("alice hopped 198.18.0.1 → b (alice, sshd session, 10:00:10) 
 
 def two_hosts(b_name="b", c_name="c"):
     """alice logs in to b from A (no agent), and from that session sshes on to c."""
-    b, c = rules.Stream(b_name), rules.Stream(c_name)
+    b, c = Stream(b_name), Stream(c_name)
     for st in (b, c):
         st.agent_started()
         st.sshd()
@@ -93,8 +90,8 @@ def collect(*files, sets=(), args=(), stdin=None):
 
 
 def check_chain(a, hosts=(A, "b", "c"), message=CHAIN_MESSAGE):
-    rules.check_alert_common(a, rules.Stream(hosts[-1]))
-    rules.expect(a, {
+    check_alert_common(a, Stream(hosts[-1]))
+    expect(a, {
         "rule.id": "hop-chain",
         "rule.name": "Hop chain across hosts",
         "event.severity": 73,
@@ -129,9 +126,9 @@ def test_replay_two_hosts_one_hop_chain():
     b, c, sb, sc = two_hosts()
     r = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"), sets=[INTERNAL])
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    a = rules.only(r.of("hop-chain"), "hop-chain")
+    a = only(r.of("hop-chain"), "hop-chain")
     check_chain(a)
-    rules.expect(a, {
+    expect(a, {
         "host.name": "c",
         "hopwatch.session.id": sc.id,
         "hopwatch.alert.related_ids": [sb.id, sc.id],
@@ -139,7 +136,7 @@ def test_replay_two_hosts_one_hop_chain():
         "destination.ip": C, "destination.port": 22,
     })
     # the per-host rules run too: b's session reached c's ssh port
-    lm = rules.only(r.of("lateral-movement"), "lateral-movement")
+    lm = only(r.of("lateral-movement"), "lateral-movement")
     check_eq(hw.get(lm, "host.name"), "b", "host of lateral-movement")
     check_states(r, 2)
     check_eq(r.counters()["messages"], len(b.lines) + len(c.lines), "messages")
@@ -149,7 +146,7 @@ def test_replay_two_hosts_one_hop_chain():
 def test_replay_hosts_sharing_a_machine_id():
     """Agents scoped to network namespaces of one machine (--netns, --host-name), or machines
     cloned from one image, share host.id: host.name tells them apart."""
-    b, c = rules.Stream("b"), rules.Stream("c")
+    b, c = Stream("b"), Stream("c")
     c.host_id = b.host_id
     for st in (b, c):
         st.agent_started()
@@ -160,10 +157,10 @@ def test_replay_hosts_sharing_a_machine_id():
     c.ssh_session(16, "alice", client=(B, 41000), server=(C, 22))
     r = collect(write(interleave([b, c], 7), "bc.ndjson"), sets=[INTERNAL])
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    a = rules.only(r.of("hop-chain"), "hop-chain")
+    a = only(r.of("hop-chain"), "hop-chain")
     check_eq(hw.get(a, "hopwatch.alert.hosts"), [A, "b", "c"], "hosts")
     check_eq(hw.get(a, "host.id"), b.host_id, "host.id")
-    check_eq(hw.get(rules.only(r.of("lateral-movement"), "lateral-movement"), "host.name"), "b",
+    check_eq(hw.get(only(r.of("lateral-movement"), "lateral-movement"), "host.name"), "b",
              "lateral-movement's host")
     check_eq(r.counters()["hosts"], 2, "hosts")
 
@@ -172,21 +169,21 @@ def test_replay_hosts_in_any_order():
     """c's file before b's, and the two interleaved at random: the same one alert."""
     b, c, _, _ = two_hosts()
     first = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"))
-    want = rules.only(first.of("hop-chain"), "hop-chain")
+    want = only(first.of("hop-chain"), "hop-chain")
     orders = [[write(c.lines, "c.ndjson"), write(b.lines, "b.ndjson")]]
     for seed in range(8):
         orders.append([write(interleave([b, c], seed), "mixed-%d.ndjson" % seed)])
     for files in orders:
         r = collect(*files)
         check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-        a = rules.only(r.of("hop-chain"), "hop-chain of %s" % files)
+        a = only(r.of("hop-chain"), "hop-chain of %s" % files)
         check_chain(a)
         check_eq(hw.get(a, "event.id"), hw.get(want, "event.id"), "the alert's id")
 
 
 def test_replay_chain_of_three_and_unrelated_hops():
     b, c, _, sc = two_hosts()
-    d = rules.Stream("d")
+    d = Stream("d")
     d.agent_started()
     d.sshd()
     # from c's session on to d: a chain of three, reported for its new end
@@ -243,7 +240,7 @@ def test_replay_malformed_lines_counted_and_skipped():
     for e in r.errors:
         check(re.match(r"^hopwatch: .*c\.ndjson:\d+: malformed event: \S", e), e)
         check(e.isprintable(), "printable: %r" % e)
-    check_chain(rules.only(r.of("hop-chain"), "hop-chain despite malformed lines"))
+    check_chain(only(r.of("hop-chain"), "hop-chain despite malformed lines"))
     check_eq(r.counters()["malformed"], len(bad), "malformed counted")
     check_eq(r.counters()["skipped"], 1, "the alert line skipped")
 
@@ -522,7 +519,7 @@ def test_nats_hostile_messages_counted_and_skipped():
         drained(nc, "hopwatch-collector")
         check_eq(col.proc.poll(), None, "the collector is still running")
         check_eq(col.stop(), 0, "exit status: " + col.stderr())
-        a = rules.only(col.alerts("hop-chain"), "hop-chain among hostile messages")
+        a = only(col.alerts("hop-chain"), "hop-chain among hostile messages")
         check_chain(a, hosts=(A, "b.example", "c"), message=CHAIN_MESSAGE.replace(
             "→ b (", "→ b.example ("))
         k = col.final()
@@ -542,7 +539,7 @@ def test_nats_collectors_share_the_durable_and_resume():
     with NatsServer() as srv, contextlib.ExitStack() as stack:
         cols = [stack.enter_context(Collector(srv.url, name="c%d" % i)) for i in range(2)]
         nc = Nats(srv.port)
-        s = rules.Stream("web-1")
+        s = Stream("web-1")
         s.agent_started()
         cron = s.existing(0, 600, "/usr/sbin/cron", ["cron"])
         for burst in range(30):
@@ -560,7 +557,7 @@ def test_nats_collectors_share_the_durable_and_resume():
         check_eq(sum(got), total, "messages split between the collectors (%r)" % got)
         check(all(got), "both collectors got messages: %r" % got)
         # stopped, more events come; a new collector on the durable reads only those
-        more = rules.Stream("web-2")
+        more = Stream("web-2")
         more.agent_started()
         more.existing(0, 600, "/usr/sbin/cron", ["cron"])
         for line in more.lines:

@@ -13,14 +13,15 @@ import time
 
 import hw
 from hw import check, check_eq
+from ecs_builder import Session, Stream
 from natslab import NatsServer, free_port
+from rulelab import only
 
 _here = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("hw_collect_tests",
                                                os.path.join(_here, "test_collect.py"))
 tc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tc)
-rules = tc.rules
 
 A, B, C = tc.A, tc.B, tc.C
 MiB = 1 << 20
@@ -97,7 +98,7 @@ def test_nats_one_host_cannot_take_the_engines_or_the_clock():
     still alerts; x has one engine, its other ids are refused and counted."""
     with NatsServer() as srv, tc.Collector(srv.url, "--set", tc.INTERNAL) as col:
         nc = tc.Nats(srv.port)
-        x = rules.Stream("x")
+        x = Stream("x")
         x.agent_started()
         cron = x.existing(1, 600, "/usr/sbin/cron", ["cron"])
         x.fork(2, cron)
@@ -110,7 +111,7 @@ def test_nats_one_host_cannot_take_the_engines_or_the_clock():
         good = tc.publish_hosts(nc, [b, c])
         tc.drained(nc, "hopwatch-collector", timeout=120)
         check_eq(col.stop(), 0, "exit status: " + col.stderr())
-        a = rules.only(col.alerts("hop-chain"), "hop-chain beside the flood")
+        a = only(col.alerts("hop-chain"), "hop-chain beside the flood")
         tc.check_chain(a)
         check_eq(hw.get(a, "hopwatch.session.id"), sc.id, "the chain's end")
         k = col.final()
@@ -131,7 +132,7 @@ def test_nats_pinned_identity_and_idle_hosts_forgotten():
     collect.host_idle is forgotten, and comes back pinned afresh."""
     with NatsServer() as srv, tc.Collector(srv.url, "--set", "collect.host_idle=1s") as col:
         nc = tc.Nats(srv.port)
-        w = rules.Stream("web.1")
+        w = Stream("web.1")
         w.agent_started()
         cron = w.existing(1, 600, "/usr/sbin/cron", ["cron"])
         w.fork(2, cron)
@@ -192,14 +193,14 @@ def test_nats_account_layout_keeps_hosts_to_their_subject():
             rd.readline()
             s.sendall(b'CONNECT {"verbose":true,"user":"x","pass":"xpw","protocol":1}\r\n')
             check(rd.readline().startswith(b"+OK"), "x connected")
-            b = rules.Stream("b")
+            b = Stream("b")
             b.agent_started()
             data = b.lines[0].encode()
             s.sendall(b"PUB hopwatch.b.events %d\r\n%s\r\n" % (len(data), data))
             reply = rd.readline()
             check(reply.startswith(b"-ERR 'Permissions Violation for Publish to "
                                    b"\"hopwatch.b.events\"'"), "refused: %r" % reply)
-            x = rules.Stream("x")
+            x = Stream("x")
             x.agent_started()
             data = x.lines[0].encode()
             s.sendall(b"PUB hopwatch.x.events %d\r\n%s\r\n" % (len(data), data))
@@ -222,7 +223,7 @@ def test_nats_account_layout_keeps_hosts_to_their_subject():
 def fanout_flood(n, name="x"):
     """n connections to n internal ssh servers, each from a new process outside any session:
     before the fix each one kept an admin-fanout record of 14 KiB (40,000: 620 MB)."""
-    x = rules.Stream(name)
+    x = Stream(name)
     x.agent_started()
     cron = x.existing(1, 600, "/usr/sbin/cron", ["cron"])
     for i in range(n):
@@ -240,7 +241,7 @@ def test_replay_memory_budgets():
     # the default per-host budget (64M): before the fix this took 620 MB
     r, rss = replay_rss([xfile], bc)
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    tc.check_chain(only(r.of("hop-chain"), "hop-chain"))
     check(rss < 160 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
     k = r.counters()
     print("    40,000 connects, host_memory_max=64M: peak RSS %.0f MiB, %d evictions"
@@ -248,7 +249,7 @@ def test_replay_memory_budgets():
     check(k["evictions"] >= 5, "x's engine started afresh over its budget: %r" % k)
     # a smaller per-host budget holds it lower
     r, rss = replay_rss([xfile], bc, sets=["collect.host_memory_max=8M"])
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    tc.check_chain(only(r.of("hop-chain"), "hop-chain"))
     print("    host_memory_max=8M: peak RSS %.0f MiB" % (rss / MiB))
     check(rss < 64 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
     check(r.counters()["evictions"] >= 40, "evictions: %r" % r.counters())
@@ -256,7 +257,7 @@ def test_replay_memory_budgets():
     ys = [fanout_flood(9000, "y%d" % i) for i in range(4)]
     yfiles = [tc.write(y.lines, "y%d.ndjson" % i) for i, y in enumerate(ys)]
     r, rss = replay_rss(yfiles, bc, sets=["collect.memory_max=48M"])
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    tc.check_chain(only(r.of("hop-chain"), "hop-chain"))
     k = r.counters()
     print("    4 hosts x 9,000 connects, memory_max=48M: peak RSS %.0f MiB, memory %d, "
           "%d memory evictions" % (rss / MiB, k["memory"], k["memory_evictions"]))
@@ -269,7 +270,7 @@ def test_replay_ticks_do_not_scan_every_connection():
     engine, which looked at every open connection (51 s here); now ticks are paid for by the
     events between them. long-connection still fires."""
     b, c, _, _ = tc.two_hosts()
-    x = rules.Stream("x")
+    x = Stream("x")
     x.agent_started()
     x.sshd()
     sx = x.ssh_session(1, "mallory", client=("198.18.0.9", 50022), server=("198.18.0.7", 22))
@@ -282,7 +283,7 @@ def test_replay_ticks_do_not_scan_every_connection():
     r = tc.collect(*files, sets=[tc.INTERNAL])
     took = time.time() - start
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    tc.check_chain(only(r.of("hop-chain"), "hop-chain"))
     check(took < 20, "took %.1f s" % took)
     k = r.counters()
     print("    30,000 open connections a second apart: %.1f s, %d ticks" % (took, k["ticks"]))
@@ -294,7 +295,7 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
     """b's session makes 3,000 ssh hops to c within 30 s: before the fix 3,000 hop-chain
     alerts; now collect.host_alerts (60) a minute, the rest counted. c's other rules and other
     hosts still alert."""
-    b, c = rules.Stream("b"), rules.Stream("c")
+    b, c = Stream("b"), Stream("c")
     for st in (b, c):
         st.agent_started()
         st.sshd()
@@ -306,7 +307,7 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
         c.ssh_session(t + 0.003, "alice", client=(B, 20000 + i), server=(C, 22))
     cron = c.existing(1, 600, "/usr/sbin/cron", ["cron"], c.systemd)
     c.spawn(50, cron, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"))
-    d = rules.Stream("d")
+    d = Stream("d")
     d.agent_started()
     dcron = d.existing(1, 600, "/usr/sbin/cron", ["cron"])
     d.spawn(51, dcron, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"))
@@ -327,10 +328,10 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
 
 def forger(first=True):
     """x claims the connection b -> c:22 as its own session, without a start time."""
-    x = rules.Stream("x")
+    x = Stream("x")
     x.agent_started()
     x.sshd()
-    s = rules.Session(x, "mallory", (B, 41000), (C, 22), None, 16)
+    s = Session(x, "mallory", (B, 41000), (C, 22), None, 16)
     x.existing_session(16.5, s)
     x.lines[-1] = line_with(x.lines[-1], hopwatch__session__start=None)
     return x
@@ -347,7 +348,7 @@ def test_replay_forged_session_on_another_hosts_address():
     for i, parts in enumerate(orders):
         r = tc.collect(*[tc.write(p, "part%d-%d.ndjson" % (i, j)) for j, p in enumerate(parts)])
         check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-        a = rules.only(r.of("hop-chain"), "hop-chain (order %d)" % i)
+        a = only(r.of("hop-chain"), "hop-chain (order %d)" % i)
         tc.check_chain(a)
         check_eq(hw.get(a, "hopwatch.session.id"), sc.id, "c's session ends the chain")
         check_eq(r.counters()["stitch_refused"], 1, "x's claim refused (order %d)" % i)
@@ -357,13 +358,13 @@ def test_replay_far_future_line_moves_only_its_host():
     """x's line dated 2100 comes between b's half of the hop and c's: before the fix it moved
     the stitcher's clock, which forgot b's half at once (no chain)."""
     b, c, _, _ = tc.two_hosts()
-    x = rules.Stream("x")
+    x = Stream("x")
     x.agent_started()
     x.lines.append(line_with(x.lines[0], **{"@timestamp": "2100-01-01T00:00:00Z"}))
     r = tc.collect(tc.write(b.lines, "b.ndjson"), tc.write(x.lines, "x.ndjson"),
                    tc.write(c.lines, "c.ndjson"))
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain after a line dated 2100"))
+    tc.check_chain(only(r.of("hop-chain"), "hop-chain after a line dated 2100"))
     check_eq(r.counters()["clamped"], 1, "the time bounded")
 
 
@@ -388,7 +389,7 @@ def test_replay_overlong_line_not_read_whole():
     check_eq(r.rc, 3, "exit status: malformed lines")
     check_eq(r.errors, ["hopwatch: %s:2: malformed event: line longer than 1048576 bytes" % path],
              "one line naming the file and line")
-    tc.check_chain(rules.only(r.of("hop-chain"), "the lines after it read"))
+    tc.check_chain(only(r.of("hop-chain"), "the lines after it read"))
     check_eq(r.counters()["malformed"], 1, "counted")
     check_eq(r.counters()["messages"], len(b.lines) + len(c.lines) + 1, "messages")
     check(rss < 40 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
