@@ -1,8 +1,8 @@
 """The brute-force rule (docs/rules.md), unit tier: hand-written event streams in the agent's exact
-ECS shapes (tests/lib/ecs_builder.py) replayed with `hopwatch replay` (tests/lib/rulelab.py),
-no root and no kernel: a stream where it fires, once per entity however often the trigger
-repeats, with its fields checked; and benign twins, the same stream with one thing changed,
-where it does not."""
+ECS shapes (tests/lib/ecs_builder.py) replayed with `hopwatch replay` (tests/lib/rulelab.py), no
+root and no kernel: a stream where it fires, once per entity however often the trigger repeats,
+with its fields checked; and benign twins, the same stream with one thing changed, where it does
+not."""
 import hw
 from ecs_builder import ATTACKER_IP, ns_at, rfc3339
 from hw import check, check_eq

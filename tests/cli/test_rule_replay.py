@@ -1,7 +1,7 @@
-"""`hopwatch replay`'s own contract, unit tier: malformed lines and fields reported and
-skipped (one printable line each, the first 20), times and dates out of range refused, missing
-files, stdin, alert lines in the input ignored, a separate engine per host in one file, the
-same alerts from the same input and the text output. Streams from tests/lib/ecs_builder.py."""
+"""`hopwatch replay`'s own contract, unit tier: malformed lines and fields reported and skipped
+(one printable line each, the first 20), times and dates out of range refused, missing files,
+stdin, alert lines in the input ignored, a separate engine per host in one file, the same alerts
+from the same input and the text output. Streams from tests/lib/ecs_builder.py."""
 import json
 import re
 

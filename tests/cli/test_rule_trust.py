@@ -1,7 +1,7 @@
-"""Trust, unit tier (issue 11, findings 2 and 3): exemptions rest on kernel facts, never on
-names. A lookalike program (a copy named sshd, nginx or curl where a user can write it) and a
-session whose login the kernel did not confirm excuse nothing: the rules fire as for any other
-program. Streams from tests/lib/ecs_builder.py replayed with `hopwatch replay`."""
+"""Trust, unit tier (issue 11, findings 2 and 3): exemptions rest on kernel facts, never on names.
+A lookalike program (a copy named sshd, nginx or curl where a user can write it) and a session
+whose login the kernel did not confirm excuse nothing: the rules fire as for any other program.
+Streams from tests/lib/ecs_builder.py replayed with `hopwatch replay`."""
 import hw
 from ecs_builder import CLIENT_IP, LOCAL_IP, Session, Stream
 from hw import check, check_eq

@@ -1,8 +1,8 @@
-"""The tunnel rule (docs/rules.md), unit tier: hand-written event streams in the agent's exact
-ECS shapes (tests/lib/ecs_builder.py) replayed with `hopwatch replay` (tests/lib/rulelab.py),
-no root and no kernel: a stream where it fires, once per entity however often the trigger
-repeats, with its fields checked; and benign twins, the same stream with one thing changed,
-where it does not."""
+"""The tunnel rule (docs/rules.md), unit tier: hand-written event streams in the agent's exact ECS
+shapes (tests/lib/ecs_builder.py) replayed with `hopwatch replay` (tests/lib/rulelab.py), no
+root and no kernel: a stream where it fires, once per entity however often the trigger repeats,
+with its fields checked; and benign twins, the same stream with one thing changed, where it does
+not."""
 import os
 
 import hw
