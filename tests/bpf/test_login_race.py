@@ -22,7 +22,8 @@ def burners():
 def test_wrong_passwords_under_load():
     pw = "Pw-%s-ok" % hw.RUN_ID
     with hw.Lab() as lab, SshServer(lab.b, SERVER), TestUser("race", password=pw) as u:
-        with Agent() as agent:
+        # scoped to the server's namespace: logins of other tests on this machine stay out
+        with Agent("--netns", lab.b.path) as agent:
             busy = burners()
             clients = []
             try:

@@ -1,109 +1,24 @@
-"""`hopwatch collect`, no root: hand-written streams of two hosts (the ECS shapes of the builder
-in test_rules.py) through --replay, in every arrival order; then the NATS mode against a real
-nats-server on 127.0.0.1 (tests/lib/natslab.py) fed by a few lines of the NATS protocol below:
-the hop-chain alert in the output and on collect.subject, malformed and hostile messages counted
-and skipped, collectors sharing the durable consumer splitting the messages, a restart resuming
-where the durable was, a deleted consumer made again, a server that comes late. Usage errors:
-one line, exit 2."""
-import importlib.util
+"""`hopwatch collect`, no root: hand-written streams of two hosts (the ECS shapes of
+tests/lib/ecs_builder.py) through --replay, in every arrival order; then the NATS mode against a
+real nats-server on 127.0.0.1 fed by the NATS protocol client of tests/lib/natslab.py (the
+collector's helpers are tests/lib/collectlab.py's): the hop-chain alert in the output and on
+collect.subject, malformed and hostile messages counted and skipped, collectors sharing the
+durable consumer splitting the messages, a restart resuming where the durable was, a deleted
+consumer made again, a server that comes late. Usage errors: one line, exit 2."""
 import json
 import contextlib
 import os
-import random
 import re
 import signal
-import socket
-import subprocess
 import time
 
 import hw
 from hw import check, check_eq, hopwatch
-from natslab import NatsServer, free_port
-
-_spec = importlib.util.spec_from_file_location(
-    "hw_rules_builder", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_rules.py"))
-rules = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rules)
-
-A, B, C, D = "198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"
-INTERNAL = "detect.internal_nets=198.18.0.0/15"
-CHAIN_MESSAGE = ("alice hopped 198.18.0.1 → b (alice, sshd session, 10:00:10) → c (alice via "
-                 "/usr/bin/ssh, 10:00:16)")
-
-
-# --- streams ---------------------------------------------------------------------------------
-
-def two_hosts(b_name="b", c_name="c"):
-    """alice logs in to b from A (no agent), and from that session sshes on to c."""
-    b, c = rules.Stream(b_name), rules.Stream(c_name)
-    for st in (b, c):
-        st.agent_started()
-        st.sshd()
-    sb = b.ssh_session(10, "alice", client=(A, 50022), server=(B, 22))
-    ssh = b.spawn(15, sb.shell, "/usr/bin/ssh", ["ssh", C])
-    b.connect(16, ssh, (C, 22), src=(B, 41000))
-    sc = c.ssh_session(16, "alice", client=(B, 41000), server=(C, 22))
-    return b, c, sb, sc
-
-
-def interleave(streams, seed):
-    """The lines of several hosts merged at random, each host's own order kept."""
-    rnd = random.Random(seed)
-    left = [list(s.lines) for s in streams]
-    out = []
-    while any(left):
-        pick = rnd.choice([i for i, l in enumerate(left) if l])
-        out.append(left[pick].pop(0))
-    return out
-
-
-# --- running collect --replay ----------------------------------------------------------------
-
-class Collected:
-    def __init__(self, p):
-        self.rc, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
-        self.lines = [hw.parse_event(line) for line in p.stdout.splitlines()]
-        self.alerts = [e for e in self.lines if hw.get(e, "event.kind") == "alert"]
-        self.states = [e for e in self.lines if hw.get(e, "event.kind") == "state"]
-        self.errors = [line for line in p.stderr.splitlines()
-                       if not line.startswith("hopwatch: collected ")]
-
-    def of(self, rule):
-        return [a for a in self.alerts if hw.get(a, "rule.id") == rule]
-
-    def counters(self):
-        return hw.get(self.states[-1], "hopwatch.collector")
-
-
-def write(lines, name):
-    path = os.path.join(hw.tempdir("collect"), name)
-    with open(path, "w") as f:
-        for line in lines:
-            f.write(line + "\n")
-    return path
-
-
-def collect(*files, sets=(), args=(), stdin=None):
-    argv = ["collect", "-o", "json"] + list(args)
-    for s in sets:
-        argv += ["--set", s]
-    if files:
-        argv += ["--replay"] + list(files)
-    return Collected(hopwatch(*argv, input=stdin))
-
-
-def check_chain(a, hosts=(A, "b", "c"), message=CHAIN_MESSAGE):
-    rules.check_alert_common(a, rules.Stream(hosts[-1]))
-    rules.expect(a, {
-        "rule.id": "hop-chain",
-        "rule.name": "Hop chain across hosts",
-        "event.severity": 73,
-        "threat.technique.id": ["T1021", "T1021.004"],
-        "hopwatch.alert.hosts": list(hosts),
-        "hopwatch.alert.count": len(hosts) - 1,
-        "user.name": "alice",
-        "message": message,
-    })
+from collectlab import (A, B, C, CHAIN_MESSAGE, D, INTERNAL, Collector, check_chain, collect,
+                        drained, interleave, publish_hosts, two_hosts, write)
+from ecs_builder import Stream
+from natslab import Nats, NatsServer, free_port
+from rulelab import expect, only
 
 
 def check_states(r, nhosts):
@@ -129,9 +44,9 @@ def test_replay_two_hosts_one_hop_chain():
     b, c, sb, sc = two_hosts()
     r = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"), sets=[INTERNAL])
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    a = rules.only(r.of("hop-chain"), "hop-chain")
+    a = only(r.of("hop-chain"), "hop-chain")
     check_chain(a)
-    rules.expect(a, {
+    expect(a, {
         "host.name": "c",
         "hopwatch.session.id": sc.id,
         "hopwatch.alert.related_ids": [sb.id, sc.id],
@@ -139,7 +54,7 @@ def test_replay_two_hosts_one_hop_chain():
         "destination.ip": C, "destination.port": 22,
     })
     # the per-host rules run too: b's session reached c's ssh port
-    lm = rules.only(r.of("lateral-movement"), "lateral-movement")
+    lm = only(r.of("lateral-movement"), "lateral-movement")
     check_eq(hw.get(lm, "host.name"), "b", "host of lateral-movement")
     check_states(r, 2)
     check_eq(r.counters()["messages"], len(b.lines) + len(c.lines), "messages")
@@ -149,7 +64,7 @@ def test_replay_two_hosts_one_hop_chain():
 def test_replay_hosts_sharing_a_machine_id():
     """Agents scoped to network namespaces of one machine (--netns, --host-name), or machines
     cloned from one image, share host.id: host.name tells them apart."""
-    b, c = rules.Stream("b"), rules.Stream("c")
+    b, c = Stream("b"), Stream("c")
     c.host_id = b.host_id
     for st in (b, c):
         st.agent_started()
@@ -160,10 +75,10 @@ def test_replay_hosts_sharing_a_machine_id():
     c.ssh_session(16, "alice", client=(B, 41000), server=(C, 22))
     r = collect(write(interleave([b, c], 7), "bc.ndjson"), sets=[INTERNAL])
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    a = rules.only(r.of("hop-chain"), "hop-chain")
+    a = only(r.of("hop-chain"), "hop-chain")
     check_eq(hw.get(a, "hopwatch.alert.hosts"), [A, "b", "c"], "hosts")
     check_eq(hw.get(a, "host.id"), b.host_id, "host.id")
-    check_eq(hw.get(rules.only(r.of("lateral-movement"), "lateral-movement"), "host.name"), "b",
+    check_eq(hw.get(only(r.of("lateral-movement"), "lateral-movement"), "host.name"), "b",
              "lateral-movement's host")
     check_eq(r.counters()["hosts"], 2, "hosts")
 
@@ -172,21 +87,21 @@ def test_replay_hosts_in_any_order():
     """c's file before b's, and the two interleaved at random: the same one alert."""
     b, c, _, _ = two_hosts()
     first = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"))
-    want = rules.only(first.of("hop-chain"), "hop-chain")
+    want = only(first.of("hop-chain"), "hop-chain")
     orders = [[write(c.lines, "c.ndjson"), write(b.lines, "b.ndjson")]]
     for seed in range(8):
         orders.append([write(interleave([b, c], seed), "mixed-%d.ndjson" % seed)])
     for files in orders:
         r = collect(*files)
         check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-        a = rules.only(r.of("hop-chain"), "hop-chain of %s" % files)
+        a = only(r.of("hop-chain"), "hop-chain of %s" % files)
         check_chain(a)
         check_eq(hw.get(a, "event.id"), hw.get(want, "event.id"), "the alert's id")
 
 
 def test_replay_chain_of_three_and_unrelated_hops():
     b, c, _, sc = two_hosts()
-    d = rules.Stream("d")
+    d = Stream("d")
     d.agent_started()
     d.sshd()
     # from c's session on to d: a chain of three, reported for its new end
@@ -243,7 +158,7 @@ def test_replay_malformed_lines_counted_and_skipped():
     for e in r.errors:
         check(re.match(r"^hopwatch: .*c\.ndjson:\d+: malformed event: \S", e), e)
         check(e.isprintable(), "printable: %r" % e)
-    check_chain(rules.only(r.of("hop-chain"), "hop-chain despite malformed lines"))
+    check_chain(only(r.of("hop-chain"), "hop-chain despite malformed lines"))
     check_eq(r.counters()["malformed"], len(bad), "malformed counted")
     check_eq(r.counters()["skipped"], 1, "the alert line skipped")
 
@@ -290,172 +205,6 @@ def test_usage_errors():
 
 
 # --- NATS --------------------------------------------------------------------------------------
-
-class Nats:
-    """Just enough of the NATS text protocol to publish with a message id, wait for JetStream's
-    acknowledgement, and make API requests (there is no NATS client library for Python here)."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.rd = self.sock.makefile("rb")
-        check(self.rd.readline().startswith(b"INFO "), "the server's INFO")
-        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
-                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.hwtest.* 1\r\n'
-                          b'PING\r\n')
-        self._until_pong()
-        self.n = 0
-
-    def close(self):
-        self.rd.close()
-        self.sock.close()
-
-    def _until_pong(self):
-        while True:
-            line = self.rd.readline()
-            check(line, "the server closed the connection")
-            if line.startswith(b"PONG"):
-                return
-            check(not line.startswith(b"-ERR"), "server error: %r" % line)
-
-    def _reply(self):
-        """The next message on our inbox: (headers, payload)."""
-        while True:
-            line = self.rd.readline()
-            check(line, "the server closed the connection")
-            if line.startswith(b"PING"):
-                self.sock.sendall(b"PONG\r\n")
-                continue
-            check(not line.startswith(b"-ERR"), "server error: %r" % line)
-            parts = line.split()
-            if parts[0] == b"MSG":
-                data = self.rd.read(int(parts[-1]) + 2)[:-2]
-                return b"", data
-            if parts[0] == b"HMSG":
-                hlen, tlen = int(parts[-2]), int(parts[-1])
-                data = self.rd.read(tlen + 2)[:-2]
-                return data[:hlen], data[hlen:]
-
-    def request(self, subject, payload=b"", msg_id=None):
-        self.n += 1
-        inbox = b"_INBOX.hwtest.%d" % self.n
-        subj = subject.encode() if isinstance(subject, str) else subject
-        if msg_id is None:
-            self.sock.sendall(b"PUB %s %s %d\r\n%s\r\n" % (subj, inbox, len(payload), payload))
-        else:
-            hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
-            self.sock.sendall(b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
-                subj, inbox, len(hdr), len(hdr) + len(payload), hdr, payload))
-        hdr, data = self._reply()
-        check(b" 503" not in hdr, "no responders for %r" % subj)
-        return json.loads(data) if data else {}
-
-    def publish(self, subject, line, msg_id=None):
-        """Into the stream, acknowledged (the agent's way: a message id per line)."""
-        data = line if isinstance(line, bytes) else line.encode()
-        ack = self.request(subject, data, msg_id or "t.%d.%d" % (os.getpid(), self.n + 1))
-        check("error" not in ack and ack.get("seq"), "publish to %s: %r" % (subject, ack))
-        return ack
-
-    def consumer(self, durable, stream="HOPWATCH"):
-        return self.request("$JS.API.CONSUMER.INFO.%s.%s" % (stream, durable))
-
-    def stream_info(self, stream="HOPWATCH"):
-        return self.request("$JS.API.STREAM.INFO.%s" % stream)
-
-
-class Collector:
-    """`hopwatch collect --nats` in the background, its output in a file."""
-
-    def __init__(self, url, *args, name="collector"):
-        self.dir = hw.tempdir(name)
-        self.path = os.path.join(self.dir, "out.ndjson")
-        self.err_path = os.path.join(self.dir, "stderr")
-        self.argv = [hw.BIN, "collect", "--nats", url, "-o", "json", "--output", self.path]
-        self.argv += list(args)
-        self.proc = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        """Ends it, if a failed check left it running."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-            self.err.close()
-
-    def start(self, wait=True):
-        self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=self.err,
-                                     stdin=subprocess.DEVNULL)
-        if wait:
-            self.wait_for(lambda e: hw.get(e, "event.action") == "collector-started", 20)
-        return self
-
-    def lines(self):
-        if not os.path.exists(self.path):
-            return []
-        with open(self.path, "rb") as f:
-            data = f.read().decode()
-        return [hw.parse_event(l) for l in data.split("\n")[:-1] if l]
-
-    def alerts(self, rule=None):
-        return [e for e in self.lines() if hw.get(e, "event.kind") == "alert" and
-                (rule is None or hw.get(e, "rule.id") == rule)]
-
-    def wait_for(self, pred, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for e in self.lines():
-                if pred(e):
-                    return e
-            if self.proc.poll() is not None:
-                raise hw.TestFailure("collector exited with %d: %s" % (self.proc.returncode,
-                                                                       self.stderr()))
-            time.sleep(0.05)
-        raise hw.TestFailure("no matching line from the collector within %ds: %s" % (
-            timeout, self.stderr()))
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise hw.TestFailure("the collector did not stop on signal %d" % sig)
-        self.err.close()
-        return rc
-
-    def stderr(self):
-        with open(self.err_path) as f:
-            return f.read()
-
-    def final(self):
-        last = self.lines()[-1]
-        check_eq(hw.get(last, "event.action"), "collector-stopped", "the last line")
-        return hw.get(last, "hopwatch.collector")
-
-
-def drained(nc, durable, timeout=20):
-    """Waits until the consumer has delivered every message and seen each acknowledged."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        info = nc.consumer(durable)
-        if info.get("num_pending") == 0 and info.get("num_ack_pending") == 0:
-            return info
-        time.sleep(0.1)
-    raise hw.TestFailure("consumer %s not drained: %r" % (durable, nc.consumer(durable)))
-
-
-def publish_hosts(nc, streams, seed=0, prefix="hopwatch"):
-    """Each host's lines on its subject, hosts interleaved; returns how many."""
-    lines = interleave(streams, seed)
-    for line in lines:
-        host = json.loads(line)["host"]["name"]
-        nc.publish("%s.%s.events" % (prefix, host.replace(".", "_")), line)
-    return len(lines)
 
 
 def test_nats_hop_chain_published_and_acknowledged():
@@ -522,7 +271,7 @@ def test_nats_hostile_messages_counted_and_skipped():
         drained(nc, "hopwatch-collector")
         check_eq(col.proc.poll(), None, "the collector is still running")
         check_eq(col.stop(), 0, "exit status: " + col.stderr())
-        a = rules.only(col.alerts("hop-chain"), "hop-chain among hostile messages")
+        a = only(col.alerts("hop-chain"), "hop-chain among hostile messages")
         check_chain(a, hosts=(A, "b.example", "c"), message=CHAIN_MESSAGE.replace(
             "→ b (", "→ b.example ("))
         k = col.final()
@@ -542,7 +291,7 @@ def test_nats_collectors_share_the_durable_and_resume():
     with NatsServer() as srv, contextlib.ExitStack() as stack:
         cols = [stack.enter_context(Collector(srv.url, name="c%d" % i)) for i in range(2)]
         nc = Nats(srv.port)
-        s = rules.Stream("web-1")
+        s = Stream("web-1")
         s.agent_started()
         cron = s.existing(0, 600, "/usr/sbin/cron", ["cron"])
         for burst in range(30):
@@ -560,7 +309,7 @@ def test_nats_collectors_share_the_durable_and_resume():
         check_eq(sum(got), total, "messages split between the collectors (%r)" % got)
         check(all(got), "both collectors got messages: %r" % got)
         # stopped, more events come; a new collector on the durable reads only those
-        more = rules.Stream("web-2")
+        more = Stream("web-2")
         more.agent_started()
         more.existing(0, 600, "/usr/sbin/cron", ["cron"])
         for line in more.lines:

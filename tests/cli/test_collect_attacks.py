@@ -1,10 +1,9 @@
 """`hopwatch collect` against hosts that attack it (issue 11, findings 14-17), no root: one
 publisher writing as many hosts, memory and CPU floods, alert floods, forged hops and clocks,
 over-long lines, and NATS URLs with a password. Each test feeds the real hosts b and c (a chain
-A -> b -> c, tests/cli/test_collect.py) beside the attack and checks that their alert still
+A -> b -> c, tests/lib/collectlab.py) beside the attack and checks that their alert still
 comes, and that the attack is counted. NATS cases run against a real nats-server
 (tests/lib/natslab.py); the others through --replay, where NATS is not the point."""
-import importlib.util
 import json
 import os
 import socket
@@ -13,16 +12,12 @@ import time
 
 import hw
 from hw import check, check_eq
-from natslab import NatsServer, free_port
+from collectlab import (A, B, C, INTERNAL, Collected, Collector, check_chain, collect, drained,
+                        interleave, publish_hosts, two_hosts, write)
+from ecs_builder import Session, Stream
+from natslab import Nats, NatsServer, free_port
+from rulelab import only
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("hw_collect_tests",
-                                               os.path.join(_here, "test_collect.py"))
-tc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tc)
-rules = tc.rules
-
-A, B, C = tc.A, tc.B, tc.C
 MiB = 1 << 20
 
 
@@ -56,7 +51,7 @@ def replay_rss(files, stdin_lines, sets=()):
                 p.wait()
         out.seek(0)
         err.seek(0)
-        r = tc.Collected(subprocess.CompletedProcess(argv, p.returncode, out.read(), err.read()))
+        r = Collected(subprocess.CompletedProcess(argv, p.returncode, out.read(), err.read()))
     return r, hwm
 
 
@@ -95,9 +90,9 @@ def test_nats_one_host_cannot_take_the_engines_or_the_clock():
     the fix: 16,384 engines, then every other host refused), and one line dated 2100 (before:
     the stitcher's clock for everyone, so the chain's halves expired at once). b and c's chain
     still alerts; x has one engine, its other ids are refused and counted."""
-    with NatsServer() as srv, tc.Collector(srv.url, "--set", tc.INTERNAL) as col:
-        nc = tc.Nats(srv.port)
-        x = rules.Stream("x")
+    with NatsServer() as srv, Collector(srv.url, "--set", INTERNAL) as col:
+        nc = Nats(srv.port)
+        x = Stream("x")
         x.agent_started()
         cron = x.existing(1, 600, "/usr/sbin/cron", ["cron"])
         x.fork(2, cron)
@@ -106,12 +101,12 @@ def test_nats_one_host_cannot_take_the_engines_or_the_clock():
         flood += [line_with(fork, host__id="forged-%05d" % i) for i in range(16400)]
         flood.append(line_with(fork, **{"@timestamp": "2100-01-01T00:00:00Z"}))
         publish_fast(nc, "hopwatch.x.events", flood)
-        b, c, _, sc = tc.two_hosts()
-        good = tc.publish_hosts(nc, [b, c])
-        tc.drained(nc, "hopwatch-collector", timeout=120)
+        b, c, _, sc = two_hosts()
+        good = publish_hosts(nc, [b, c])
+        drained(nc, "hopwatch-collector", timeout=120)
         check_eq(col.stop(), 0, "exit status: " + col.stderr())
-        a = rules.only(col.alerts("hop-chain"), "hop-chain beside the flood")
-        tc.check_chain(a)
+        a = only(col.alerts("hop-chain"), "hop-chain beside the flood")
+        check_chain(a)
         check_eq(hw.get(a, "hopwatch.session.id"), sc.id, "the chain's end")
         k = col.final()
         check_eq(k["hosts"], 3, "engines made: x, b and c")
@@ -129,9 +124,9 @@ def test_nats_pinned_identity_and_idle_hosts_forgotten():
     """A host's subject keeps the host.id and host.name it first came with (a line with a
     name that maps to the same subject token is refused too); a host silent for
     collect.host_idle is forgotten, and comes back pinned afresh."""
-    with NatsServer() as srv, tc.Collector(srv.url, "--set", "collect.host_idle=1s") as col:
-        nc = tc.Nats(srv.port)
-        w = rules.Stream("web.1")
+    with NatsServer() as srv, Collector(srv.url, "--set", "collect.host_idle=1s") as col:
+        nc = Nats(srv.port)
+        w = Stream("web.1")
         w.agent_started()
         cron = w.existing(1, 600, "/usr/sbin/cron", ["cron"])
         w.fork(2, cron)
@@ -140,10 +135,10 @@ def test_nats_pinned_identity_and_idle_hosts_forgotten():
         # the same subject token from another name, and another id: refused
         nc.publish("hopwatch.web_1.events", line_with(w.lines[-1], host__name="web_1"))
         nc.publish("hopwatch.web_1.events", line_with(w.lines[-1], host__id="other"))
-        tc.drained(nc, "hopwatch-collector")
+        drained(nc, "hopwatch-collector")
         time.sleep(2.5)  # idle: forgotten by the collector's clock
         nc.publish("hopwatch.web_1.events", line_with(w.lines[-1], host__id="reinstalled"))
-        tc.drained(nc, "hopwatch-collector")
+        drained(nc, "hopwatch-collector")
         check_eq(col.stop(), 0, "exit status: " + col.stderr())
         k = col.final()
         check_eq(k["identity_refused"], 2, "refused: another name, another id")
@@ -186,20 +181,20 @@ def test_nats_account_layout_keeps_hosts_to_their_subject():
             except OSError:
                 check(time.time() < deadline and proc.poll() is None, "nats-server started")
                 time.sleep(0.05)
-        with tc.Collector("nats://collector:cpw@127.0.0.1:%d" % port) as col:
+        with Collector("nats://collector:cpw@127.0.0.1:%d" % port) as col:
             s = socket.create_connection(("127.0.0.1", port), timeout=10)
             rd = s.makefile("rb")
             rd.readline()
             s.sendall(b'CONNECT {"verbose":true,"user":"x","pass":"xpw","protocol":1}\r\n')
             check(rd.readline().startswith(b"+OK"), "x connected")
-            b = rules.Stream("b")
+            b = Stream("b")
             b.agent_started()
             data = b.lines[0].encode()
             s.sendall(b"PUB hopwatch.b.events %d\r\n%s\r\n" % (len(data), data))
             reply = rd.readline()
             check(reply.startswith(b"-ERR 'Permissions Violation for Publish to "
                                    b"\"hopwatch.b.events\"'"), "refused: %r" % reply)
-            x = rules.Stream("x")
+            x = Stream("x")
             x.agent_started()
             data = x.lines[0].encode()
             s.sendall(b"PUB hopwatch.x.events %d\r\n%s\r\n" % (len(data), data))
@@ -222,7 +217,7 @@ def test_nats_account_layout_keeps_hosts_to_their_subject():
 def fanout_flood(n, name="x"):
     """n connections to n internal ssh servers, each from a new process outside any session:
     before the fix each one kept an admin-fanout record of 14 KiB (40,000: 620 MB)."""
-    x = rules.Stream(name)
+    x = Stream(name)
     x.agent_started()
     cron = x.existing(1, 600, "/usr/sbin/cron", ["cron"])
     for i in range(n):
@@ -233,14 +228,14 @@ def fanout_flood(n, name="x"):
 
 
 def test_replay_memory_budgets():
-    b, c, _, _ = tc.two_hosts()
+    b, c, _, _ = two_hosts()
     x = fanout_flood(40000)
-    xfile = tc.write(x.lines, "x.ndjson")
-    bc = tc.interleave([b, c], 1)
+    xfile = write(x.lines, "x.ndjson")
+    bc = interleave([b, c], 1)
     # the default per-host budget (64M): before the fix this took 620 MB
     r, rss = replay_rss([xfile], bc)
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    check_chain(only(r.of("hop-chain"), "hop-chain"))
     check(rss < 160 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
     k = r.counters()
     print("    40,000 connects, host_memory_max=64M: peak RSS %.0f MiB, %d evictions"
@@ -248,15 +243,15 @@ def test_replay_memory_budgets():
     check(k["evictions"] >= 5, "x's engine started afresh over its budget: %r" % k)
     # a smaller per-host budget holds it lower
     r, rss = replay_rss([xfile], bc, sets=["collect.host_memory_max=8M"])
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    check_chain(only(r.of("hop-chain"), "hop-chain"))
     print("    host_memory_max=8M: peak RSS %.0f MiB" % (rss / MiB))
     check(rss < 64 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
     check(r.counters()["evictions"] >= 40, "evictions: %r" % r.counters())
     # several hosts each under their budget, all over the global one: the largest goes
     ys = [fanout_flood(9000, "y%d" % i) for i in range(4)]
-    yfiles = [tc.write(y.lines, "y%d.ndjson" % i) for i, y in enumerate(ys)]
+    yfiles = [write(y.lines, "y%d.ndjson" % i) for i, y in enumerate(ys)]
     r, rss = replay_rss(yfiles, bc, sets=["collect.memory_max=48M"])
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    check_chain(only(r.of("hop-chain"), "hop-chain"))
     k = r.counters()
     print("    4 hosts x 9,000 connects, memory_max=48M: peak RSS %.0f MiB, memory %d, "
           "%d memory evictions" % (rss / MiB, k["memory"], k["memory_evictions"]))
@@ -268,21 +263,21 @@ def test_replay_ticks_do_not_scan_every_connection():
     """30,000 connections kept open, one a second: before the fix every event ticked the
     engine, which looked at every open connection (51 s here); now ticks are paid for by the
     events between them. long-connection still fires."""
-    b, c, _, _ = tc.two_hosts()
-    x = rules.Stream("x")
+    b, c, _, _ = two_hosts()
+    x = Stream("x")
     x.agent_started()
     x.sshd()
     sx = x.ssh_session(1, "mallory", client=("198.18.0.9", 50022), server=("198.18.0.7", 22))
     for i in range(30000):
         x.connect(2 + i, sx.shell, ("198.18.%d.%d" % (1 + i // 250 % 250, i % 250 + 1), 443),
                   src=("198.18.0.7", 10000 + i % 50000))
-    files = [tc.write(x.lines, "x.ndjson"), tc.write(b.lines, "b.ndjson"),
-             tc.write(c.lines, "c.ndjson")]
+    files = [write(x.lines, "x.ndjson"), write(b.lines, "b.ndjson"),
+             write(c.lines, "c.ndjson")]
     start = time.time()
-    r = tc.collect(*files, sets=[tc.INTERNAL])
+    r = collect(*files, sets=[INTERNAL])
     took = time.time() - start
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain"))
+    check_chain(only(r.of("hop-chain"), "hop-chain"))
     check(took < 20, "took %.1f s" % took)
     k = r.counters()
     print("    30,000 open connections a second apart: %.1f s, %d ticks" % (took, k["ticks"]))
@@ -294,7 +289,7 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
     """b's session makes 3,000 ssh hops to c within 30 s: before the fix 3,000 hop-chain
     alerts; now collect.host_alerts (60) a minute, the rest counted. c's other rules and other
     hosts still alert."""
-    b, c = rules.Stream("b"), rules.Stream("c")
+    b, c = Stream("b"), Stream("c")
     for st in (b, c):
         st.agent_started()
         st.sshd()
@@ -306,12 +301,12 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
         c.ssh_session(t + 0.003, "alice", client=(B, 20000 + i), server=(C, 22))
     cron = c.existing(1, 600, "/usr/sbin/cron", ["cron"], c.systemd)
     c.spawn(50, cron, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"))
-    d = rules.Stream("d")
+    d = Stream("d")
     d.agent_started()
     dcron = d.existing(1, 600, "/usr/sbin/cron", ["cron"])
     d.spawn(51, dcron, "/usr/bin/bash", ["bash", "-i"], stdio=("tcp", "tcp", "tcp"))
-    r = tc.collect(tc.write(b.lines, "b.ndjson"), tc.write(c.lines, "c.ndjson"),
-                   tc.write(d.lines, "d.ndjson"))
+    r = collect(write(b.lines, "b.ndjson"), write(c.lines, "c.ndjson"),
+                   write(d.lines, "d.ndjson"))
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
     chains = r.of("hop-chain")
     check_eq(len(chains), 60, "hop-chain alerts in the minute")
@@ -327,28 +322,28 @@ def test_replay_alert_flood_is_rate_limited_per_host_and_rule():
 
 def forger(first=True):
     """x claims the connection b -> c:22 as its own session, without a start time."""
-    x = rules.Stream("x")
+    x = Stream("x")
     x.agent_started()
     x.sshd()
-    s = rules.Session(x, "mallory", (B, 41000), (C, 22), None, 16)
+    s = Session(x, "mallory", (B, 41000), (C, 22), None, 16)
     x.existing_session(16.5, s)
     x.lines[-1] = line_with(x.lines[-1], hopwatch__session__start=None)
     return x
 
 
 def test_replay_forged_session_on_another_hosts_address():
-    b, c, _, sc = tc.two_hosts()
+    b, c, _, sc = two_hosts()
     x = forger()
     orders = [
         [x.lines, b.lines, c.lines],              # the claim before everything
         [b.lines, c.lines, x.lines],              # after c showed its address
-        [tc.interleave([b, c, x], 3)],
+        [interleave([b, c, x], 3)],
     ]
     for i, parts in enumerate(orders):
-        r = tc.collect(*[tc.write(p, "part%d-%d.ndjson" % (i, j)) for j, p in enumerate(parts)])
+        r = collect(*[write(p, "part%d-%d.ndjson" % (i, j)) for j, p in enumerate(parts)])
         check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-        a = rules.only(r.of("hop-chain"), "hop-chain (order %d)" % i)
-        tc.check_chain(a)
+        a = only(r.of("hop-chain"), "hop-chain (order %d)" % i)
+        check_chain(a)
         check_eq(hw.get(a, "hopwatch.session.id"), sc.id, "c's session ends the chain")
         check_eq(r.counters()["stitch_refused"], 1, "x's claim refused (order %d)" % i)
 
@@ -356,14 +351,14 @@ def test_replay_forged_session_on_another_hosts_address():
 def test_replay_far_future_line_moves_only_its_host():
     """x's line dated 2100 comes between b's half of the hop and c's: before the fix it moved
     the stitcher's clock, which forgot b's half at once (no chain)."""
-    b, c, _, _ = tc.two_hosts()
-    x = rules.Stream("x")
+    b, c, _, _ = two_hosts()
+    x = Stream("x")
     x.agent_started()
     x.lines.append(line_with(x.lines[0], **{"@timestamp": "2100-01-01T00:00:00Z"}))
-    r = tc.collect(tc.write(b.lines, "b.ndjson"), tc.write(x.lines, "x.ndjson"),
-                   tc.write(c.lines, "c.ndjson"))
+    r = collect(write(b.lines, "b.ndjson"), write(x.lines, "x.ndjson"),
+                   write(c.lines, "c.ndjson"))
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
-    tc.check_chain(rules.only(r.of("hop-chain"), "hop-chain after a line dated 2100"))
+    check_chain(only(r.of("hop-chain"), "hop-chain after a line dated 2100"))
     check_eq(r.counters()["clamped"], 1, "the time bounded")
 
 
@@ -372,7 +367,7 @@ def test_replay_far_future_line_moves_only_its_host():
 def test_replay_overlong_line_not_read_whole():
     """A 200 MB line: before the fix read whole (RSS beyond 200 MB) and then refused; now the
     reader stops at 1 MiB, says FILE:LINE, and goes on with the next line."""
-    b, c, _, _ = tc.two_hosts()
+    b, c, _, _ = two_hosts()
     path = os.path.join(hw.tempdir("collect"), "long.ndjson")
     with open(path, "w") as f:
         f.write(b.lines[0] + "\n")
@@ -388,7 +383,7 @@ def test_replay_overlong_line_not_read_whole():
     check_eq(r.rc, 3, "exit status: malformed lines")
     check_eq(r.errors, ["hopwatch: %s:2: malformed event: line longer than 1048576 bytes" % path],
              "one line naming the file and line")
-    tc.check_chain(rules.only(r.of("hop-chain"), "the lines after it read"))
+    check_chain(only(r.of("hop-chain"), "the lines after it read"))
     check_eq(r.counters()["malformed"], 1, "counted")
     check_eq(r.counters()["messages"], len(b.lines) + len(c.lines) + 1, "messages")
     check(rss < 40 * MiB, "peak RSS %.0f MiB" % (rss / MiB))

@@ -2,7 +2,7 @@
 18): the schema file is Elastic's, recorded with its source, version and licence; a line in the
 agent's shapes conforms, and each kind of violation is found (so the lab tests that rely on the
 check, e2e/attacks.every_line_conforms_to_ecs and e2e/ecs_lines, cannot pass vacuously).
-The alerts replay makes are checked in cli/rules (every alert of every rule test)."""
+The alerts replay makes are checked in cli/rule_* (every alert of every rule test)."""
 import copy
 import json
 import os

@@ -15,8 +15,8 @@ import time
 import ecs_schema
 import hw
 from hw import Agent, check, check_eq, get
-from lab3 import ADDR, Lab3
-from sshlab import SshServer, TestUser, kill_tree, ssh, ssh_popen
+from lab3 import ADDR, Lab3, marker
+from sshlab import HOP_SSH_OPTS, SshServer, TestUser, give_key, kill_tree, ssh, ssh_popen
 
 A, B, C, D = ADDR["a"], ADDR["b"], ADDR["c"], ADDR["d"]
 SETTINGS = [
@@ -28,8 +28,6 @@ SETTINGS = [
     "detect.allow_sources=%s/32" % D,  # D is the jump host
     "detect.allow_programs=/usr/bin/curl",
 ]
-SSH_OPTS = ("-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-            "-o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -i ~/.ssh/id_ed25519")
 
 # A listener on C that takes one connection, sends `send`, reads until EOF or 10 s.
 CATCHER = textwrap.dedent("""
@@ -98,25 +96,6 @@ class Daemons:
                     f.close()
 
 
-def _give_key(u):
-    """The user's own key in ~/.ssh, readable by the user, to hop from B to C."""
-    d = os.path.join(u.home, ".ssh")
-    os.makedirs(d, exist_ok=True)
-    with open(u.key_path) as f:
-        key = f.read()
-    path = os.path.join(d, "id_ed25519")
-    with open(path, "w") as f:
-        f.write(key)
-    for p in (d, path):
-        os.chown(p, u.uid, u.uid)
-    os.chmod(d, 0o700)
-    os.chmod(path, 0o600)
-
-
-def _marker(tag):
-    return "hw-e2e-%s-%s" % (hw.RUN_ID, tag)
-
-
 def _scenario():
     rec_dir = hw.tempdir("e2e")
     rec = os.path.join(rec_dir, "b.rec")
@@ -129,7 +108,7 @@ def _scenario():
             Daemons() as dm:
         u.authorize(sb)
         u.authorize(sc)
-        _give_key(u)
+        give_key(u)
         py = sys.executable
         dm.start(lab.c, [py, "-c", CATCHER, C, "4444", "id\\nexit\\n"])
         dm.start(lab.c, [py, "-c", CATCHER, C, "4445", "id\\nexit\\n"])
@@ -145,26 +124,26 @@ def _scenario():
                       *sum((["--set", s] for s in SETTINGS), []))
         with agent:
             # benign: a short command over ssh
-            r = ssh(lab.a, u, B, "uptime; echo %s" % _marker("short"))
+            r = ssh(lab.a, u, B, "uptime; echo %s" % marker("short"))
             check_eq(r.returncode, 0, "short ssh: " + r.stderr)
             # lateral-movement: from the session on B, ssh on to C
-            r = ssh(lab.a, u, B, "echo %s; ssh %s %s true" % (_marker("hop"), SSH_OPTS, C))
+            r = ssh(lab.a, u, B, "echo %s; ssh %s %s true" % (marker("hop"), HOP_SSH_OPTS, C))
             check_eq(r.returncode, 0, "hop A->B->C: " + r.stderr)
             # benign: the same hop from the jump host D (detect.allow_sources)
-            r = ssh(lab.d, u, B, "echo %s; ssh %s %s true" % (_marker("jump"), SSH_OPTS, C))
+            r = ssh(lab.d, u, B, "echo %s; ssh %s %s true" % (marker("jump"), HOP_SSH_OPTS, C))
             check_eq(r.returncode, 0, "hop D->B->C: " + r.stderr)
             # lateral-movement through sshd itself: ProxyJump (ssh -W on B), nothing exec'd on B
             jump = "ssh %s -o IdentitiesOnly=yes -i %s -l %s -W %%h:%%p %s" % (
-                SSH_OPTS.replace("-i ~/.ssh/id_ed25519", ""), u.key_path, u.name, B)
+                HOP_SSH_OPTS.replace("-i ~/.ssh/id_ed25519", ""), u.key_path, u.name, B)
             r = ssh(lab.a, u, C, "true", extra_opts=["-o", "ProxyCommand=" + jump])
             check_eq(r.returncode, 0, "ProxyJump A->B->C: " + r.stderr)
             # admin-fanout: one session knocks on RDP of three hosts (refused)
             knock = "; ".join("timeout 2 bash -c 'echo > /dev/tcp/%s/3389' 2>/dev/null" % h
                               for h in (A, C, D))
-            r = ssh(lab.a, u, B, "echo %s; %s; true" % (_marker("fanout"), knock))
+            r = ssh(lab.a, u, B, "echo %s; %s; true" % (marker("fanout"), knock))
             check_eq(r.returncode, 0, "fanout: " + r.stderr)
             # tunnel: a remote forward (sshd listens on B for the client)
-            r = ssh(lab.a, u, B, "sleep 1.5; echo %s" % _marker("fwd"),
+            r = ssh(lab.a, u, B, "sleep 1.5; echo %s" % marker("fwd"),
                     extra_opts=["-R", "127.0.0.1:9000:127.0.0.1:22"])
             check_eq(r.returncode, 0, "ssh -R: " + r.stderr)
             # tunnel: a relay on B, accept from A then connect to C:22
@@ -188,14 +167,14 @@ def _scenario():
             for i in range(3):
                 r = ssh(lab.d, pu, B, "true", password="wrong-%d" % i)
                 check(r.returncode != 0, "a wrong password was accepted")
-            r = ssh(lab.d, pu, B, "echo %s" % _marker("bruted"), password=pu.password)
+            r = ssh(lab.d, pu, B, "echo %s" % marker("bruted"), password=pu.password)
             check_eq(r.returncode, 0, "right password: " + r.stderr)
             # benign: two wrong passwords from C (below the threshold)
             for i in range(2):
                 ssh(lab.c, pu, B, "true", password="typo-%d" % i)
             # long-session (5s) while it is open, and long-connection (4s) beside it:
             # bash holding a connection to C:8443, and curl (allowlisted) downloading slowly
-            long_sess = ssh_popen(lab.a, u, B, "echo %s; sleep 8" % _marker("long"))
+            long_sess = ssh_popen(lab.a, u, B, "echo %s; sleep 8" % marker("long"))
             holder = lab.b.popen(["bash", "-c", "exec 3<>/dev/tcp/%s/8443; sleep 7" % C])
             slow = lab.b.popen(["curl", "-sS", "-o", "/dev/null", "--limit-rate", "25k",
                                 "http://%s:8080/big.bin" % C])
@@ -235,7 +214,7 @@ def alerts(rule=None):
 
 def session_of(tag):
     """The session id of the ssh login that ran the command marked tag."""
-    m = _marker(tag)
+    m = marker(tag)
     for e in result()["events"]:
         if get(e, "event.action") == "exec" and any(m in a for a in get(e, "process.args", [])) \
                 and get(e, "hopwatch.session.id"):

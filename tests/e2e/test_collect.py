@@ -8,30 +8,16 @@ hop to C) is one more. Benign twins stay quiet: the same ssh B -> C by a process
 session, and a direct ssh A -> C.
 
 The scenario runs once (the first test runs it, the others read the result)."""
-import importlib.util
 import os
 import re
 import time
 
 import hw
 from hw import Agent, check, check_eq, get
-from lab3 import ADDR, Lab3
-from natslab import NatsServer
-from sshlab import SshServer, TestUser, ssh
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-# the attack lab's helpers, and the collector and NATS helpers of the cli tier
-attacks = _load("hw_e2e_attacks", os.path.join(HERE, "test_attacks.py"))
-cli = _load("hw_cli_collect", os.path.join(os.path.dirname(HERE), "cli", "test_collect.py"))
+from collectlab import Collector, drained
+from lab3 import ADDR, Lab3, marker
+from natslab import Nats, NatsServer
+from sshlab import HOP_SSH_OPTS, SshServer, TestUser, give_key, ssh
 
 A, B, C = ADDR["a"], ADDR["b"], ADDR["c"]
 SETTINGS = ["detect.internal_nets=198.18.0.0/15"]
@@ -44,9 +30,9 @@ def _scenario():
             SshServer(lab.c, C) as sc, TestUser("k") as u:
         u.authorize(sb)
         u.authorize(sc)
-        attacks._give_key(u)
+        give_key(u)
         sets = sum((["--set", s] for s in SETTINGS), [])
-        col = cli.Collector(srv.url, *sets)
+        col = Collector(srv.url, *sets)
         agents = {}
         try:
             col.start()
@@ -57,16 +43,16 @@ def _scenario():
                                      *sets).start()
             # the hop chain: A -> B, and from that session B -> C
             r = ssh(lab.a, u, B, "echo %s; ssh %s %s true" % (
-                attacks._marker("chain"), attacks.SSH_OPTS, C))
+                marker("chain"), HOP_SSH_OPTS, C))
             check_eq(r.returncode, 0, "ssh A->B->C: " + r.stderr)
             col.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
             # ProxyJump through B: nothing runs on B, its sshd connects on to C
             jump = "ssh %s -o IdentitiesOnly=yes -i %s -l %s -W %%h:%%p %s" % (
-                attacks.SSH_OPTS.replace("-i ~/.ssh/id_ed25519", ""), u.key_path, u.name, B)
+                HOP_SSH_OPTS.replace("-i ~/.ssh/id_ed25519", ""), u.key_path, u.name, B)
             r = ssh(lab.a, u, C, "true", extra_opts=["-o", "ProxyCommand=" + jump])
             check_eq(r.returncode, 0, "ssh -J B C: " + r.stderr)
             # benign: B -> C by root outside any session, and A -> C directly
-            r = lab.b.run(["ssh"] + attacks.SSH_OPTS.replace("~/.ssh/id_ed25519",
+            r = lab.b.run(["ssh"] + HOP_SSH_OPTS.replace("~/.ssh/id_ed25519",
                                                              u.key_path).split()
                           + ["-l", u.name, C, "true"], capture_output=True, text=True,
                           timeout=30)
@@ -77,9 +63,9 @@ def _scenario():
             time.sleep(1.5)  # the last logouts reach the agents
             for a in agents.values():
                 a.stop()
-            nc = cli.Nats(srv.port)
+            nc = Nats(srv.port)
             try:
-                cli.drained(nc, "hopwatch-collector", 30)
+                drained(nc, "hopwatch-collector", 30)
             finally:
                 nc.close()
             rc = col.stop()

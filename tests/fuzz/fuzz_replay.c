@@ -19,7 +19,7 @@
  *     new engine give the same alerts byte for byte (replay's promise).
  *
  * Seeds (tests/fuzz/corpus/fuzz_replay/) are short event streams in the agent's ECS shapes,
- * one per rule, made with the builder in tests/cli/test_rules.py.
+ * one per rule, made with the builder in tests/lib/ecs_builder.py.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -41,3 +41,8 @@ class Lab3:
         for ns in reversed(self._entered):
             ns.__exit__()
         self._entered = []
+
+
+def marker(tag):
+    """A word unique to this run and tag, put in a command line to find its processes."""
+    return "hw-e2e-%s-%s" % (hw.RUN_ID, tag)

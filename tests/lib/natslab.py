@@ -1,6 +1,8 @@
 """A real nats-server with JetStream for the tests: on 127.0.0.1 and a free port, its store in
 a temporary directory of this run, ended by PID (kill -9 on request, to test a crash), and
-restartable on the same port and store. jsdump() reads a stream back (build/jsdump)."""
+restartable on the same port and store. jsdump() reads a stream back (build/jsdump). Nats: a
+client of the NATS text protocol that publishes with message ids and makes JetStream requests."""
+import json
 import os
 import signal
 import socket
@@ -8,6 +10,7 @@ import subprocess
 import time
 
 import hw
+from hw import check
 
 NATS_SERVER = "/usr/sbin/nats-server"
 JSDUMP = os.path.join(hw.ROOT, "build", "jsdump")
@@ -103,3 +106,75 @@ class NatsServer:
             seq, subj, mid, data = line.split("\t", 3)
             out.append((int(seq), subj, mid, data))
         return out
+
+
+class Nats:
+    """Just enough of the NATS text protocol to publish with a message id, wait for JetStream's
+    acknowledgement, and make API requests (there is no NATS client library for Python here)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.rd = self.sock.makefile("rb")
+        check(self.rd.readline().startswith(b"INFO "), "the server's INFO")
+        self.sock.sendall(b'CONNECT {"verbose":false,"pedantic":false,"headers":true,'
+                          b'"no_responders":true,"protocol":1}\r\nSUB _INBOX.hwtest.* 1\r\n'
+                          b'PING\r\n')
+        self._until_pong()
+        self.n = 0
+
+    def close(self):
+        self.rd.close()
+        self.sock.close()
+
+    def _until_pong(self):
+        while True:
+            line = self.rd.readline()
+            check(line, "the server closed the connection")
+            if line.startswith(b"PONG"):
+                return
+            check(not line.startswith(b"-ERR"), "server error: %r" % line)
+
+    def _reply(self):
+        """The next message on our inbox: (headers, payload)."""
+        while True:
+            line = self.rd.readline()
+            check(line, "the server closed the connection")
+            if line.startswith(b"PING"):
+                self.sock.sendall(b"PONG\r\n")
+                continue
+            check(not line.startswith(b"-ERR"), "server error: %r" % line)
+            parts = line.split()
+            if parts[0] == b"MSG":
+                data = self.rd.read(int(parts[-1]) + 2)[:-2]
+                return b"", data
+            if parts[0] == b"HMSG":
+                hlen, tlen = int(parts[-2]), int(parts[-1])
+                data = self.rd.read(tlen + 2)[:-2]
+                return data[:hlen], data[hlen:]
+
+    def request(self, subject, payload=b"", msg_id=None):
+        self.n += 1
+        inbox = b"_INBOX.hwtest.%d" % self.n
+        subj = subject.encode() if isinstance(subject, str) else subject
+        if msg_id is None:
+            self.sock.sendall(b"PUB %s %s %d\r\n%s\r\n" % (subj, inbox, len(payload), payload))
+        else:
+            hdr = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.encode()
+            self.sock.sendall(b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+                subj, inbox, len(hdr), len(hdr) + len(payload), hdr, payload))
+        hdr, data = self._reply()
+        check(b" 503" not in hdr, "no responders for %r" % subj)
+        return json.loads(data) if data else {}
+
+    def publish(self, subject, line, msg_id=None):
+        """Into the stream, acknowledged (the agent's way: a message id per line)."""
+        data = line if isinstance(line, bytes) else line.encode()
+        ack = self.request(subject, data, msg_id or "t.%d.%d" % (os.getpid(), self.n + 1))
+        check("error" not in ack and ack.get("seq"), "publish to %s: %r" % (subject, ack))
+        return ack
+
+    def consumer(self, durable, stream="HOPWATCH"):
+        return self.request("$JS.API.CONSUMER.INFO.%s.%s" % (stream, durable))
+
+    def stream_info(self, stream="HOPWATCH"):
+        return self.request("$JS.API.STREAM.INFO.%s" % stream)

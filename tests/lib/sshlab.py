@@ -549,3 +549,24 @@ def ssh(ns, user, host, command, key=None, password=None, extra_opts=(), helper=
             p.end()
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
+
+# ---------------------------------------------------------------- hops from inside the lab
+
+# ssh options for a hop from a lab host as a test user, with the key give_key() put in ~/.ssh
+HOP_SSH_OPTS = ("-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                "-o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -i ~/.ssh/id_ed25519")
+
+
+def give_key(u):
+    """The user's own key in ~/.ssh, readable by the user, to hop from B to C."""
+    d = os.path.join(u.home, ".ssh")
+    os.makedirs(d, exist_ok=True)
+    with open(u.key_path) as f:
+        key = f.read()
+    path = os.path.join(d, "id_ed25519")
+    with open(path, "w") as f:
+        f.write(key)
+    for p in (d, path):
+        os.chown(p, u.uid, u.uid)
+    os.chmod(d, 0o700)
+    os.chmod(path, 0o600)

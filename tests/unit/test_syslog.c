@@ -1,5 +1,6 @@
-/* Unit tests of the syslog sink's framing (user/stream/syslog.c): RFC 5424 header from the
- * line and its kind, RFC 6587 octet counting, and the sink against a local TCP listener. */
+/* Unit tests of the syslog sink: its framing (user/stream/syslog_fmt.c): RFC 5424 header from
+ * the line and its kind, RFC 6587 octet counting; and the sink (syslog.c, syslog_tls.c) against
+ * a local TCP listener. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

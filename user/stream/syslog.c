@@ -1,4 +1,6 @@
-/* The syslog sink (see syslog.h): a non-blocking TCP (or TLS) connection driven by pump().
+/* The syslog sink (see syslog.h): the hw_stream, its batch of spooled records and the state
+ * machine of its non-blocking TCP (or TLS) connection (idle, connecting, handshake, up), driven
+ * by pump(). Frames come from syslog_fmt.c; OpenSSL is syslog_tls.c's, called from here.
  *
  * pump() peeks a batch of records from the spool, formats their frames into one buffer and
  * writes it as the socket takes it; a write that would block is resumed at the next pump.
@@ -13,7 +15,6 @@
  * attempt waits 1 s, doubling to 30 s. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,17 +26,13 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "parse.h"
 #include "stream/spool.h"
 #include "stream/syslog.h"
+#include "stream/syslog_tls.h"
 
 #define BATCH		   256		/* records per batch */
 #define BATCH_BYTES	   (256u << 10) /* spooled bytes per batch (at least one record) */
@@ -56,11 +53,11 @@ struct syslog_sink {
 	char port[8];
 	char app_host[256];
 	unsigned int pid;
-	SSL_CTX *ctx; /* NULL: plain TCP */
-	SSL *ssl;
+	struct hw_syslog_tls *ctx;	/* NULL: plain TCP */
+	struct hw_syslog_tls_conn *tls; /* the session over fd, when ctx is set */
 	int fd;
 	enum state state;
-	int write_pending; /* SSL_write wants to be called again with the same bytes */
+	int write_pending; /* the TLS write wants to be called again with the same bytes */
 	unsigned long long next_try_ns, backoff_ns, attempt_ns;
 	unsigned int addr_index; /* which address of the host the next attempt uses */
 	/* the batch: frames of the first nrec peeked records, written up to off; ends[i] is
@@ -79,151 +76,6 @@ static unsigned long long mono_ns(void)
 	return (unsigned long long)ts.tv_sec * HW_NSEC_PER_SEC + (unsigned long long)ts.tv_nsec;
 }
 
-/* ---- formatting (pure) ---- */
-
-static int digits(const char *p, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* The @timestamp of line as an RFC 5424 TIMESTAMP into out (at least 33 bytes): RFC 3339 with
- * at most 6 fraction digits. Returns its length, or 0 when the line has no valid one. */
-static size_t timestamp(const char *line, size_t len, char *out)
-{
-	static const char key[] = "\"@timestamp\":\"";
-	const size_t klen = sizeof(key) - 1;
-	const char *p = NULL, *end = line + len;
-	size_t n, frac = 0;
-
-	/* always the first member; searched for when it is not (a key, never a string's
-	 * content: a quote inside a JSON string is escaped) */
-	if (len > 1 + klen && !memcmp(line + 1, key, klen))
-		p = line + 1 + klen;
-	else if ((p = memmem(line, len, key, klen)))
-		p += klen;
-	if (!p || end - p < 20)
-		return 0;
-	/* YYYY-MM-DDTHH:MM:SS */
-	if (!digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' || !digits(p + 8, 2) ||
-	    (p[10] != 'T' && p[10] != 't') || !digits(p + 11, 2) || p[13] != ':' ||
-	    !digits(p + 14, 2) || p[16] != ':' || !digits(p + 17, 2))
-		return 0;
-	memcpy(out, p, 19);
-	out[10] = 'T';
-	n = 19;
-	p += 19;
-	if (p < end && *p == '.') {
-		const char *f = ++p;
-
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		frac = (size_t)(p - f);
-		if (!frac || frac > 9)
-			return 0;
-		out[n++] = '.';
-		memcpy(out + n, f, frac > 6 ? 6 : frac);
-		n += frac > 6 ? 6 : frac;
-	}
-	if (p < end && (*p == 'Z' || *p == 'z')) {
-		out[n++] = 'Z';
-		p++;
-	} else if (end - p >= 6 && (*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' &&
-		   digits(p + 4, 2)) {
-		memcpy(out + n, p, 6);
-		n += 6;
-		p += 6;
-	} else {
-		return 0;
-	}
-	if (p >= end || *p != '"')
-		return 0;
-	out[n] = 0;
-	return n;
-}
-
-/* event.severity of an alert line, or -1: the top-level "event" object's member "severity"
- * (a key: a quote inside a string is escaped, so the pattern matches keys only). */
-static long alert_severity(const char *line, size_t len)
-{
-	static const char key[] = "\"event\":{";
-	const char *p = memmem(line, len, key, sizeof(key) - 1), *end = line + len;
-	int depth = 0;
-
-	if (!p)
-		return -1;
-	p += sizeof(key) - 1;
-	while (p < end) {
-		char c = *p;
-
-		if (c == '"') {
-			const char *k = p;
-
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\' && p + 1 < end)
-					p++;
-			p++;
-			if (!depth && p - k == 10 && !memcmp(k, "\"severity\"", 10) && p < end &&
-			    *p == ':') {
-				long v = 0;
-
-				p++;
-				if (p >= end || *p < '0' || *p > '9')
-					return -1;
-				while (p < end && *p >= '0' && *p <= '9' && v < 1000000)
-					v = v * 10 + (*p++ - '0');
-				return v;
-			}
-			continue;
-		}
-		if (c == '{' || c == '[')
-			depth++;
-		else if (c == '}' || c == ']') {
-			if (!depth)
-				return -1; /* the end of "event" */
-			depth--;
-		}
-		p++;
-	}
-	return -1;
-}
-
-size_t hw_syslog__format(char kind, const char *line, size_t linelen, const char *host,
-			 unsigned int pid, char *out, size_t outlen)
-{
-	char hdr[HW_SYSLOG_OVERHEAD], ts[40], hn[256], pre[24];
-	int sev = 6, hlen, plen;
-	size_t i, total;
-
-	if (kind == 'a')
-		sev = alert_severity(line, linelen) >= 99 ? 2 : 4;
-	if (!timestamp(line, linelen, ts))
-		snprintf(ts, sizeof(ts), "-");
-	for (i = 0; host && host[i] && i < sizeof(hn) - 1; i++)
-		hn[i] = host[i] > 32 && host[i] < 127 ? host[i] : '_';
-	hn[i] = 0;
-	if (!i)
-		snprintf(hn, sizeof(hn), "-");
-	hlen = snprintf(hdr, sizeof(hdr), "<%d>1 %s %s hopwatch %u %s - ",
-			HW_SYSLOG_FACILITY * 8 + sev, ts, hn, pid, kind == 'a' ? "alert" : "event");
-	plen = snprintf(pre, sizeof(pre), "%zu ", (size_t)hlen + linelen);
-	total = (size_t)plen + (size_t)hlen + linelen;
-	if (outlen <= total) {
-		if (outlen)
-			out[0] = 0;
-		return total;
-	}
-	memcpy(out, pre, (size_t)plen);
-	memcpy(out + plen, hdr, (size_t)hlen);
-	memcpy(out + plen + hlen, line, linelen);
-	out[total] = 0;
-	return total;
-}
-
-/* ---- the connection ---- */
-
 static void set_error(struct syslog_sink *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void set_error(struct syslog_sink *x, const char *fmt, ...)
@@ -235,89 +87,16 @@ static void set_error(struct syslog_sink *x, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* OpenSSL's first queued error as text (and the queue emptied), or fallback. */
-static const char *ssl_reason(char *buf, size_t len, const char *fallback)
-{
-	unsigned long e = ERR_get_error();
-
-	if (!e) {
-		snprintf(buf, len, "%s", fallback);
-		return buf;
-	}
-	ERR_error_string_n(e, buf, len);
-	ERR_clear_error();
-	return buf;
-}
-
-/* A socket BIO that sends with MSG_NOSIGNAL: OpenSSL's own writes with write(), and a
- * receiver gone away would raise SIGPIPE. */
-static BIO_METHOD *nosig_method;
-
-static int nosig_write(BIO *b, const char *data, int len)
-{
-	ssize_t n =
-	    send((int)(intptr_t)BIO_get_data(b), data, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-	BIO_clear_retry_flags(b);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_write(b);
-	return (int)n;
-}
-
-static int nosig_read(BIO *b, char *data, int len)
-{
-	ssize_t n = recv((int)(intptr_t)BIO_get_data(b), data, (size_t)len, MSG_DONTWAIT);
-
-	BIO_clear_retry_flags(b);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_read(b);
-	return (int)n;
-}
-
-static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-static int nosig_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static BIO_METHOD *nosig_bio_method(void)
-{
-	BIO_METHOD *m;
-
-	if (__atomic_load_n(&nosig_method, __ATOMIC_ACQUIRE))
-		return nosig_method;
-	m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "hopwatch socket");
-	if (!m)
-		return NULL;
-	BIO_meth_set_write(m, nosig_write);
-	BIO_meth_set_read(m, nosig_read);
-	BIO_meth_set_ctrl(m, nosig_ctrl);
-	BIO_meth_set_create(m, nosig_create);
-	__atomic_store_n(&nosig_method, m, __ATOMIC_RELEASE);
-	return m;
-}
-
 static void disconnect(struct syslog_sink *x)
 {
-	if (x->ssl) {
-		SSL_free(x->ssl); /* and the BIO; a broken connection gets no close_notify */
-		x->ssl = NULL;
-	}
+	hw_syslog_tls_conn__free(x->tls); /* a broken connection gets no close_notify */
+	x->tls = NULL;
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
 	x->write_pending = 0;
 	x->state = ST_IDLE;
 	x->s.connected = 0;
-	ERR_clear_error();
 }
 
 /* Moves acked on to what the receiver's TCP has acknowledged of the batch: what is written
@@ -330,7 +109,7 @@ static void update_acked(struct syslog_sink *x)
 	int q;
 
 	if (x->fd >= 0 && !ioctl(x->fd, SIOCOUTQ, &q) && q > 0)
-		a = x->ssl ? x->acked : (size_t)q < x->off ? x->off - (size_t)q : 0;
+		a = x->tls ? x->acked : (size_t)q < x->off ? x->off - (size_t)q : 0;
 	if (a > x->acked)
 		x->acked = a;
 }
@@ -441,28 +220,12 @@ static void start_connect(struct syslog_sink *x, unsigned long long now)
 
 static int start_tls(struct syslog_sink *x, unsigned long long now)
 {
-	BIO_METHOD *m = nosig_bio_method();
-	char why[200];
-	BIO *bio;
+	char why[300];
 
-	x->ssl = SSL_new(x->ctx);
-	bio = m ? BIO_new(m) : NULL;
-	if (!x->ssl || !bio) {
-		BIO_free(bio);
-		fail(x, now, "cannot start TLS: %s", ssl_reason(why, sizeof(why), "out of memory"));
+	x->tls = hw_syslog_tls_conn__new(x->ctx, x->fd, x->host, why, sizeof(why));
+	if (!x->tls) {
+		fail(x, now, "%s", why);
 		return -1;
-	}
-	BIO_set_data(bio, (void *)(intptr_t)x->fd);
-	SSL_set_bio(x->ssl, bio, bio);
-	/* the receiver's certificate must name what output.syslog says: an address or a name */
-	if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(x->ssl), x->host) != 1) {
-		ERR_clear_error();
-		if (SSL_set1_host(x->ssl, x->host) != 1 ||
-		    SSL_set_tlsext_host_name(x->ssl, x->host) != 1) {
-			fail(x, now, "cannot set the TLS host name: %s",
-			     ssl_reason(why, sizeof(why), "unknown error"));
-			return -1;
-		}
 	}
 	x->state = ST_HANDSHAKE;
 	return 0;
@@ -494,7 +257,7 @@ static enum peer peer_state(struct syslog_sink *x)
 		return PEER_CLOSED;
 	if (!(p.revents & POLLIN))
 		return PEER_UP;
-	if (!x->ssl) {
+	if (!x->tls) {
 		for (;;) {
 			ssize_t n = recv(x->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 
@@ -508,16 +271,13 @@ static enum peer peer_state(struct syslog_sink *x)
 	}
 	if (x->write_pending)
 		return PEER_UP;
-	for (;;) {
-		int n = SSL_read(x->ssl, scratch, sizeof(scratch));
-
-		if (n > 0)
-			continue;
-		n = SSL_get_error(x->ssl, n);
-		ERR_clear_error();
-		return n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE ? PEER_UP
-		       : n == SSL_ERROR_ZERO_RETURN			     ? PEER_CLOSED
-									     : PEER_FAILED;
+	switch (hw_syslog_tls_conn__drain(x->tls)) {
+	case 0:
+		return PEER_UP;
+	case 1:
+		return PEER_CLOSED;
+	default:
+		return PEER_FAILED;
 	}
 }
 
@@ -572,7 +332,7 @@ static ssize_t write_some(struct syslog_sink *x, short *want, char *why, size_t 
 {
 	size_t n = x->len - x->off;
 
-	if (!x->ssl) {
+	if (!x->tls) {
 		ssize_t w = send(x->fd, x->buf + x->off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w >= 0)
@@ -584,28 +344,8 @@ static ssize_t write_some(struct syslog_sink *x, short *want, char *why, size_t 
 		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
 	}
-	int w = SSL_write(x->ssl, x->buf + x->off, n > INT_MAX ? INT_MAX : (int)n);
-
-	if (w > 0) {
-		x->write_pending = 0;
-		return w;
-	}
-	switch (SSL_get_error(x->ssl, w)) {
-	case SSL_ERROR_WANT_WRITE:
-		*want = POLLOUT;
-		x->write_pending = 1;
-		return 0;
-	case SSL_ERROR_WANT_READ:
-		*want = POLLIN;
-		x->write_pending = 1;
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		ssl_reason(why, whylen, errno ? strerror(errno) : "connection closed");
-		return -1;
-	default:
-		ssl_reason(why, whylen, "TLS error");
-		return -1;
-	}
+	return hw_syslog_tls_conn__write(x->tls, x->buf + x->off, n, &x->write_pending, want, why,
+					 whylen);
 }
 
 /* Writes batches until the spool is empty, the socket is full past the deadline, or an
@@ -694,17 +434,15 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 			break;
 		}
 		case ST_HANDSHAKE: {
-			int r = SSL_connect(x->ssl);
 			char why[200];
 			short want;
+			int r = hw_syslog_tls_conn__handshake(x->tls, &want, why, sizeof(why));
 
 			if (r == 1) {
 				up(x);
 				break;
 			}
-			r = SSL_get_error(x->ssl, r);
-			if (r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE) {
-				want = r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+			if (!r) {
 				if (wait_fd(x->fd, want, deadline))
 					break;
 				if (mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
@@ -712,14 +450,6 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 					     x->host, x->port);
 				return;
 			}
-			if (SSL_get_verify_result(x->ssl) != X509_V_OK)
-				snprintf(
-				    why, sizeof(why), "certificate verify failed: %s",
-				    X509_verify_cert_error_string(SSL_get_verify_result(x->ssl)));
-			else
-				ssl_reason(why, sizeof(why),
-					   r == SSL_ERROR_SYSCALL ? "connection closed"
-								  : "TLS error");
 			fail(x, mono_ns(), "TLS handshake with '%s:%s': %s", x->host, x->port, why);
 			return;
 		}
@@ -741,7 +471,7 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 static void free_sink(struct syslog_sink *x)
 {
 	disconnect(x);
-	SSL_CTX_free(x->ctx);
+	hw_syslog_tls__free(x->ctx);
 	free(x->buf);
 	free(x);
 }
@@ -758,8 +488,8 @@ static void finish(struct syslog_sink *x, unsigned long long deadline)
 		return;
 	}
 	settle(x, 1);
-	if (x->ssl && !x->write_pending)
-		SSL_shutdown(x->ssl);
+	if (x->tls && !x->write_pending)
+		hw_syslog_tls_conn__shutdown(x->tls);
 	shutdown(x->fd, SHUT_WR);
 	while (wait_fd(x->fd, POLLIN, deadline)) {
 		ssize_t n = recv(x->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
@@ -812,68 +542,6 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	free_sink(x);
 }
 
-static int load_tls(struct syslog_sink *x, const struct hw_config *cfg, char *err, size_t errlen)
-{
-	char why[200];
-	struct stat st;
-	int dir;
-
-	if (!cfg->syslog_ca) {
-		if (cfg->syslog_cert || cfg->syslog_key) {
-			snprintf(err, errlen, "output.syslog_%s needs output.syslog_ca (TLS)",
-				 cfg->syslog_cert ? "cert" : "key");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!cfg->syslog_cert != !cfg->syslog_key) {
-		snprintf(err, errlen, "output.syslog_%s is set without output.syslog_%s",
-			 cfg->syslog_cert ? "cert" : "key", cfg->syslog_cert ? "key" : "cert");
-		return -EINVAL;
-	}
-	if (stat(cfg->syslog_ca, &st)) {
-		snprintf(err, errlen, "output.syslog_ca '%s': %s", cfg->syslog_ca, strerror(errno));
-		return -errno;
-	}
-	dir = S_ISDIR(st.st_mode);
-	x->ctx = SSL_CTX_new(TLS_client_method());
-	if (!x->ctx) {
-		snprintf(err, errlen, "cannot create a TLS context: %s",
-			 ssl_reason(why, sizeof(why), "out of memory"));
-		return -ENOMEM;
-	}
-	SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(x->ctx,
-			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_CTX_load_verify_locations(x->ctx, dir ? NULL : cfg->syslog_ca,
-					  dir ? cfg->syslog_ca : NULL) != 1) {
-		snprintf(err, errlen, "output.syslog_ca '%s': %s", cfg->syslog_ca,
-			 ssl_reason(why, sizeof(why), "unreadable"));
-		return -EINVAL;
-	}
-	if (!cfg->syslog_cert)
-		return 0;
-	if (SSL_CTX_use_certificate_chain_file(x->ctx, cfg->syslog_cert) != 1) {
-		snprintf(err, errlen, "output.syslog_cert '%s': %s", cfg->syslog_cert,
-			 ssl_reason(why, sizeof(why), "unreadable"));
-		return -EINVAL;
-	}
-	if (SSL_CTX_use_PrivateKey_file(x->ctx, cfg->syslog_key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "output.syslog_key '%s': %s", cfg->syslog_key,
-			 ssl_reason(why, sizeof(why), "unreadable"));
-		return -EINVAL;
-	}
-	if (SSL_CTX_check_private_key(x->ctx) != 1) {
-		snprintf(err, errlen,
-			 "output.syslog_key '%s' does not match output.syslog_cert '%s'",
-			 cfg->syslog_key, cfg->syslog_cert);
-		ERR_clear_error();
-		return -EINVAL;
-	}
-	return 0;
-}
-
 struct hw_stream *hw_syslog__new(const struct hw_config *cfg, struct hw_spool *spool,
 				 const char *app_host, char *err, size_t errlen)
 {
@@ -897,7 +565,7 @@ struct hw_stream *hw_syslog__new(const struct hw_config *cfg, struct hw_spool *s
 	snprintf(x->port, sizeof(x->port), "%u", port);
 	snprintf(x->app_host, sizeof(x->app_host), "%s", app_host ? app_host : "");
 	x->pid = (unsigned int)getpid();
-	e = load_tls(x, cfg, err, errlen);
+	e = hw_syslog_tls__new(cfg, &x->ctx, err, errlen);
 	if (e)
 		goto fail;
 	x->backoff_ns = BACKOFF_MIN_NS;
