@@ -117,21 +117,25 @@ fuzz: $(FUZZ_BINS)
 
 # the tests read JetStream streams with it
 $(BUILD)/jsdump: tests/tools/jsdump.c | deps-build
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnats
 
 # a forged login: a program calling libpam as if it were a service (tests/bpf/test_trust.py)
 $(BUILD)/pamforge: tests/tools/pamforge.c | deps-test
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lpam
 
 # load generator shared by the tests and the benchmarks
 $(BUILD)/storm: tests/bench/storm.c
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 # the workload of the kernel matrix, linked against the host's libpam (tests/kernels)
 $(BUILD)/hwguest: tests/kernels/guest.c | deps-build
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -Wno-unused-parameter -o $@ $< -lpam
 
