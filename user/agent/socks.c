@@ -4,7 +4,7 @@
  * lasts a week is visible during that week. Both read sock_diag in every watched network
  * namespace, through one NETLINK_SOCK_DIAG socket per namespace opened at start-up (the
  * running agent may not enter namespaces), and the snapshot names owners through
- * /proc/PID/fd. */
+ * /proc/PID/fd. What they find goes out as views through emit.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "model/sockdiag.h"
 
 #define TCP_STATE_ESTABLISHED 1
@@ -55,7 +55,7 @@ static int collect(const struct hw_diag_sock *s, void *ctx)
 	return 0;
 }
 
-/* The sock_diag socket of one namespace (a->diag): opened during start-up, while the agent may
+/* The sock_diag socket of one namespace (a->diag.v): opened during start-up, while the agent may
  * still enter the namespace; closed when no live process of the model is in it any more (an
  * open socket keeps its namespace alive: a container's veth would outlive the container). */
 struct hw_diag_ns {
@@ -86,24 +86,24 @@ static int diag_add(struct hw_agent *a, __u32 ino, int netns_fd)
 {
 	int fd;
 
-	if (a->ndiag == a->diag_max)
+	if (a->diag.n == a->diag.max)
 		return -EMFILE;
-	if (a->ndiag == a->diag_cap) {
-		size_t cap = a->diag_cap ? a->diag_cap * 2 : 16;
-		struct hw_diag_ns *v = realloc(a->diag, cap * sizeof(*v));
+	if (a->diag.n == a->diag.cap) {
+		size_t cap = a->diag.cap ? a->diag.cap * 2 : 16;
+		struct hw_diag_ns *v = realloc(a->diag.v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
-		a->diag = v;
-		a->diag_cap = cap;
+		a->diag.v = v;
+		a->diag.cap = cap;
 	}
 	fd = hw_sockdiag__socket(netns_fd);
 	if (fd < 0)
 		return fd;
-	a->diag[a->ndiag].ino = ino;
-	a->diag[a->ndiag].fd = fd;
-	a->diag[a->ndiag].dumped = 0;
-	a->ndiag++;
+	a->diag.v[a->diag.n].ino = ino;
+	a->diag.v[a->diag.n].fd = fd;
+	a->diag.v[a->diag.n].dumped = 0;
+	a->diag.n++;
 	return 0;
 }
 
@@ -117,10 +117,10 @@ static int diag_open(struct hw_agent *a)
 	DIR *dir;
 	int err = 0;
 
-	a->diag_opened = 1;
-	a->diag_max = diag_max();
+	a->diag.opened = 1;
+	a->diag.max = diag_max();
 	if (stat("/proc/self/ns/net", &st) == 0)
-		a->own_netns_ino = (__u32)st.st_ino;
+		a->diag.own_netns_ino = (__u32)st.st_ino;
 	if (a->netns_fd >= 0)
 		return diag_add(a, a->netns_ino, a->netns_fd);
 	dir = opendir("/proc");
@@ -136,9 +136,9 @@ static int diag_open(struct hw_agent *a)
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
 		if (stat(path, &st))
 			continue;
-		for (i = 0; i < a->ndiag && a->diag[i].ino != (__u32)st.st_ino; i++)
+		for (i = 0; i < a->diag.n && a->diag.v[i].ino != (__u32)st.st_ino; i++)
 			;
-		if (i < a->ndiag)
+		if (i < a->diag.n)
 			continue;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -155,34 +155,34 @@ static int diag_open(struct hw_agent *a)
 
 void hw_agent__close_diag(struct hw_agent *a)
 {
-	for (size_t i = 0; i < a->ndiag; i++)
-		close(a->diag[i].fd);
-	free(a->diag);
-	a->diag = NULL;
-	a->ndiag = a->diag_cap = 0;
+	for (size_t i = 0; i < a->diag.n; i++)
+		close(a->diag.v[i].fd);
+	free(a->diag.v);
+	a->diag.v = NULL;
+	a->diag.n = a->diag.cap = 0;
 }
 
-/* Dumps every namespace of a->diag into l. */
+/* Dumps every namespace of a->diag.v into l. */
 static int dump_all(struct hw_agent *a, struct sock_list *l)
 {
 	int err;
 
-	if (!a->diag_opened) {
+	if (!a->diag.opened) {
 		err = diag_open(a); /* a namespace that could not be entered is skipped there */
 		if (err)
 			return err;
 	}
-	for (size_t i = 0; i < a->ndiag; i++) {
-		l->cur_netns = a->diag[i].ino;
-		err = hw_sockdiag__dump_socket(a->diag[i].fd, collect, l);
-		a->diag[i].dumped = err >= 0;
+	for (size_t i = 0; i < a->diag.n; i++) {
+		l->cur_netns = a->diag.v[i].ino;
+		err = hw_sockdiag__dump_socket(a->diag.v[i].fd, collect, l);
+		a->diag.v[i].dumped = err >= 0;
 		if (err == -ENOMEM || (err < 0 && a->netns_fd >= 0))
 			return err;
 	}
 	return 0;
 }
 
-/* Namespaces live processes are in, for the pruning of a->diag after a report. */
+/* Namespaces live processes are in, for the pruning of a->diag.v after a report. */
 struct ns_set {
 	__u32 *v;
 	size_t n, cap;
@@ -216,9 +216,9 @@ static void ns_collect(struct hw_process *p, void *ctx)
 
 static int diag_has(const struct hw_agent *a, __u32 ino, int dumped)
 {
-	for (size_t i = 0; i < a->ndiag; i++)
-		if (a->diag[i].ino == ino)
-			return !dumped || a->diag[i].dumped;
+	for (size_t i = 0; i < a->diag.n; i++)
+		if (a->diag.v[i].ino == ino)
+			return !dumped || a->diag.v[i].dumped;
 	return 0;
 }
 
@@ -244,28 +244,28 @@ static void diag_prune(struct hw_agent *a)
 		free(live.v);
 		return;
 	}
-	for (i = 0; i < a->ndiag; i++) {
-		struct hw_diag_ns *e = &a->diag[i];
+	for (i = 0; i < a->diag.n; i++) {
+		struct hw_diag_ns *e = &a->diag.v[i];
 		size_t k;
 
 		for (k = 0; k < live.n && live.v[k] != e->ino; k++)
 			;
-		if (k == live.n && e->ino != a->own_netns_ino) {
+		if (k == live.n && e->ino != a->diag.own_netns_ino) {
 			close(e->fd);
 			continue;
 		}
-		a->diag[j++] = *e;
+		a->diag.v[j++] = *e;
 	}
-	a->ndiag = j;
-	for (i = 0; i < live.n && !a->diag_warned; i++) {
+	a->diag.n = j;
+	for (i = 0; i < live.n && !a->diag.warned; i++) {
 		if (diag_has(a, live.v[i], 0))
 			continue;
 		fprintf(stderr,
 			"hopwatch: network namespace %u has no sock_diag socket (created after the "
 			"start, or more namespaces than %zu): its connections are reported when "
 			"they open and close, not by the periodic report\n",
-			live.v[i], a->diag_max);
-		a->diag_warned = 1;
+			live.v[i], a->diag.max);
+		a->diag.warned = 1;
 	}
 	free(live.v);
 }
@@ -473,7 +473,7 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 	return count;
 }
 
-void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
+void hw_agent__existing_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
 {
 	__u64 now = hw_agent__now();
 
@@ -497,7 +497,8 @@ void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
 			v.bytes_sent = data_sent(d, v.direction);
 			v.bytes_received = d->bytes_received;
 		}
-		hw_agent__emit_net(a, &v);
+		hw_agent__net_names(a, &v);
+		hw_emit__net(a, &v);
 	}
 }
 
@@ -537,7 +538,8 @@ static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_di
 	v.bytes_received = c->bytes_received;
 	v.netns = c->netns;
 	v.direction = c->direction;
-	hw_agent__emit_net(a, &v);
+	hw_agent__net_names(a, &v);
+	hw_emit__net(a, &v);
 }
 
 /* Connections keyed without a cookie (HW_COOKIE_SYNTHETIC, kernels before 5.12) are found
