@@ -92,7 +92,7 @@ def agent_objects():
         obj = os.path.join(OBJS, os.path.basename(src)[:-2] + ".o")
         check(os.path.exists(obj), "%s is built (run make)" % os.path.relpath(obj, hw.ROOT))
         check(os.path.getmtime(obj) >= max(os.path.getmtime(src), newest_hdr),
-              "%s is newer than its sources (run make)" % os.path.relpath(obj, hw.ROOT))
+              "%s is older than its sources (run make)" % os.path.relpath(obj, hw.ROOT))
         objs.append(obj)
     return objs
 

@@ -69,11 +69,11 @@ static const char *user_name(void *ctx, __u32 uid)
 static int lab_init(struct lab *l, size_t max_ended)
 {
 	struct hw_sessions_opts o = {
-		.services = &l->services,
-		.user_name = user_name,
-		.change = on_change,
-		.change_ctx = l,
-		.max_ended = max_ended,
+	    .services = &l->services,
+	    .user_name = user_name,
+	    .change = on_change,
+	    .change_ctx = l,
+	    .max_ended = max_ended,
 	};
 
 	memset(l, 0, sizeof(*l));
@@ -103,15 +103,15 @@ static struct hw_process *proc(struct lab *l, __u32 pid, __u32 ppid, __u32 uid, 
 			       __u32 exe_uid)
 {
 	struct hw_proc k = {
-		.start_ns = pid * SEC,
-		.parent_start_ns = ppid * SEC,
-		.pid = pid,
-		.tid = pid,
-		.ppid = ppid,
-		.uid = uid,
-		.euid = uid,
-		.loginuid = (__u32)-1,
-		.sessionid = (__u32)-1,
+	    .start_ns = pid * SEC,
+	    .parent_start_ns = ppid * SEC,
+	    .pid = pid,
+	    .tid = pid,
+	    .ppid = ppid,
+	    .uid = uid,
+	    .euid = uid,
+	    .loginuid = (__u32)-1,
+	    .sessionid = (__u32)-1,
 	};
 	struct hw_process *p = hw_proc_table__upsert(l->procs, &k);
 
@@ -157,8 +157,7 @@ static struct hw_process *accept_fork(struct lab *l, __u64 cookie, __u32 handler
 	return h;
 }
 
-static void login(struct lab *l, struct hw_process *h, __u32 loginuid, __u32 sessionid,
-		  __u64 ts_ns)
+static void login(struct lab *l, struct hw_process *h, __u32 loginuid, __u32 sessionid, __u64 ts_ns)
 {
 	h->k.loginuid = loginuid;
 	h->k.sessionid = sessionid;
@@ -170,8 +169,8 @@ TEST(sessions_accept_fork_pam_open_is_a_verified_login)
 	struct lab l;
 	struct hw_process *h, *shell, *sudo;
 	struct hw_session *x;
-	struct hw_session_bytes b = {.from_client = 300, .to_client = 4000,
-				     .closed_by = HW_CLOSED_REMOTE};
+	struct hw_session_bytes b = {
+	    .from_client = 300, .to_client = 4000, .closed_by = HW_CLOSED_REMOTE};
 
 	if (!lab_init(&l, 16))
 		return;
@@ -271,8 +270,8 @@ TEST(sessions_close_before_login_is_a_failure_after_the_grace)
 {
 	struct lab l;
 	struct hw_process *h;
-	struct hw_session_bytes b = {.from_client = 20, .to_client = 30,
-				     .closed_by = HW_CLOSED_LOCAL};
+	struct hw_session_bytes b = {
+	    .from_client = 20, .to_client = 30, .closed_by = HW_CLOSED_LOCAL};
 
 	if (!lab_init(&l, 16))
 		return;

@@ -63,12 +63,12 @@ struct hw_agent {
 	struct hw_sessions *sessions;
 	struct hw_engine *engine;
 	/* emit.c: the encoders' buffers, the event's fact */
-	int text;		 /* text lines rather than ECS JSON */
-	struct hw_json json;	 /* the event being written: ECS JSON whatever the format */
+	int text;	     /* text lines rather than ECS JSON */
+	struct hw_json json; /* the event being written: ECS JSON whatever the format */
 	struct hw_text tline;
-	struct hw_json ajson;	 /* an alert or tick being written */
+	struct hw_json ajson; /* an alert or tick being written */
 	struct hw_text atext;
-	struct hw_fact fact;	 /* the event as the engine's fact (detect/fact_view.h) */
+	struct hw_fact fact; /* the event as the engine's fact (detect/fact_view.h) */
 	/* HW_FACT_CHECK=1 in the environment at start (check.c), else NULL */
 	struct hw_fact_check *check;
 	/* output.c */
@@ -134,8 +134,8 @@ void hw_agent__existing_sessions(struct hw_agent *a);
  * them, reports an output that works again after losing lines (output-resumed) and returns 1
  * when standard output's reader has gone; finish returns the exit status (1 when lines were
  * lost, err saying so). */
-int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record,
-			   char *err, size_t errlen);
+int hw_agent__open_outputs(struct hw_agent *a, const char *out_path, const char *record, char *err,
+			   size_t errlen);
 int hw_agent__output_round(struct hw_agent *a);
 void hw_agent__output_reopen(struct hw_agent *a);
 unsigned long long hw_agent__lost_writes(const struct hw_agent *a);
@@ -173,7 +173,6 @@ int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has 
 int hw_agent__check_start(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen);
 /* Compares f with what the line buf[0..len) reads back as. */
-void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
-			  const struct hw_fact *f);
+void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len, const struct hw_fact *f);
 
 #endif

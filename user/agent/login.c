@@ -17,13 +17,13 @@ static void session_view(struct hw_agent *a, const char *action, __u64 ts_ns,
 			 const struct hw_process *p, const struct hw_session_bytes *b)
 {
 	struct hw_session_view v = {
-		.action = action,
-		.ts_ns = ts_ns,
-		.s = x,
-		.outcome = outcome,
-		.reason = reason,
-		.p = p,
-		.bytes = b,
+	    .action = action,
+	    .ts_ns = ts_ns,
+	    .s = x,
+	    .outcome = outcome,
+	    .reason = reason,
+	    .p = p,
+	    .bytes = b,
 	};
 
 	hw_emit__session(a, &v);
@@ -43,12 +43,12 @@ static void on_change(const struct hw_session_change *c, void *ctx)
 struct hw_sessions *hw_agent__sessions_new(struct hw_agent *a)
 {
 	struct hw_sessions_opts o = {
-		.services = &a->cfg->remote_services,
-		.user_name = user_name,
-		.user_ctx = a->users,
-		.change = on_change,
-		.change_ctx = a,
-		.max_ended = 4096,
+	    .services = &a->cfg->remote_services,
+	    .user_name = user_name,
+	    .user_ctx = a->users,
+	    .change = on_change,
+	    .change_ctx = a,
+	    .max_ended = 4096,
 	};
 
 	return hw_sessions__new(&a->host, &o);

@@ -10,14 +10,15 @@ static void proc_view(struct hw_agent *a, const char *action, __u64 ts_ns,
 		      const struct hw_process *p, const struct hw_sock_addr *stdio_sock)
 {
 	struct hw_proc_event e = {
-		.action = action,
-		.ts_ns = ts_ns,
-		.p = p,
-		.user_name = hw_users__name(a->users, p->k.uid),
+	    .action = action,
+	    .ts_ns = ts_ns,
+	    .p = p,
+	    .user_name = hw_users__name(a->users, p->k.uid),
 	};
 
 	if (stdio_sock && stdio_sock->family) {
-		const struct hw_conn *c = hw_conn_table__find_addr(a->conns, stdio_sock, p->k.netns);
+		const struct hw_conn *c =
+		    hw_conn_table__find_addr(a->conns, stdio_sock, p->k.netns);
 
 		e.stdio_sock = stdio_sock;
 		if (c) {

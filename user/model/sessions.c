@@ -44,7 +44,7 @@ struct hw_session *hw_sessions__add(struct hw_sessions *s, __u64 cookie)
 	__u64 k[2] = {s->host->key[1], s->host->key[0] ^ 0x73657373ULL};
 	__u64 a = hw_siphash(k, &cookie, sizeof(cookie)), b = hw_siphash(s->host->key, &a, 8);
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 	if (!x)
 		return NULL;
@@ -168,13 +168,13 @@ static void change(struct hw_sessions *s, const char *action, __u64 ts_ns,
 		   const struct hw_process *p, const struct hw_session_bytes *b)
 {
 	struct hw_session_change c = {
-		.action = action,
-		.ts_ns = ts_ns,
-		.x = x,
-		.outcome = outcome,
-		.reason = reason,
-		.p = p,
-		.bytes = b,
+	    .action = action,
+	    .ts_ns = ts_ns,
+	    .x = x,
+	    .outcome = outcome,
+	    .reason = reason,
+	    .p = p,
+	    .bytes = b,
 	};
 
 	if (s->o.change)
@@ -322,8 +322,9 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 		 * (pam_start's user) is its own choice, not a login */
 		if (p->k.uid != 0 || p->k.euid != 0) {
 			x->verified = 0;
-			x->unverified = "pam_open_session in a service process that does not run as "
-					"root";
+			x->unverified =
+			    "pam_open_session in a service process that does not run as "
+			    "root";
 			x->failure_reported = 1;
 			change(s, "user_login", e->hdr.ts_ns, x, "unknown",
 			       "not a login the kernel confirms", p, NULL);
@@ -421,10 +422,12 @@ struct hw_session *hw_sessions__snapshot(struct hw_sessions *s, __u64 cookie,
 			snprintf(x->user, sizeof(x->user), "%s", n);
 		/* the kernel set the loginuid, and the login runs under a root service process
 		 * (sshd's per-user process is the child of its root monitor) */
-		x->verified = p->k.loginuid != (__u32)-1 &&
-			      ((p->k.uid == 0 && p->k.euid == 0) ||
-			       (parent && parent->k.uid == 0 && hw_sessions__is_service(s, parent)));
-		x->unverified = x->verified ? NULL : "the login is not under a root service process";
+		x->verified =
+		    p->k.loginuid != (__u32)-1 &&
+		    ((p->k.uid == 0 && p->k.euid == 0) ||
+		     (parent && parent->k.uid == 0 && hw_sessions__is_service(s, parent)));
+		x->unverified =
+		    x->verified ? NULL : "the login is not under a root service process";
 	} else {
 		x->unverified = "no audit loginuid: the service's PAM stack has no pam_loginuid";
 	}

@@ -24,29 +24,29 @@
 
 #define HW_SESS_PENDING 0 /* accepted, no handler process yet */
 #define HW_SESS_HANDLED 1 /* a handler process owns it: authenticating */
-#define HW_SESS_ACTIVE  2 /* logged in */
-#define HW_SESS_ENDED   3
+#define HW_SESS_ACTIVE	2 /* logged in */
+#define HW_SESS_ENDED	3
 #define HW_SESS_CLOSING 4 /* closed before a login; its failure is decided a moment later */
 
 struct hw_session {
 	struct hw_session *next;
 	char id[HW_ENTITY_ID_LEN];
-	__u64 cookie; /* the connection */
+	__u64 cookie;		  /* the connection */
 	struct hw_sock_addr addr; /* saddr:sport the service's end, daddr:dport the client */
 	char service[32];
 	char user[64]; /* the user tried or logged in, "" unknown */
 	char auth_method[24];
-	__u64 start_ns;   /* accepted (or the handler's start, for the snapshot) */
-	__u64 login_ns;   /* pam_open_session returned, 0 before */
+	__u64 start_ns; /* accepted (or the handler's start, for the snapshot) */
+	__u64 login_ns; /* pam_open_session returned, 0 before */
 	__u64 listener_start_ns, handler_start_ns;
 	__u32 listener_pid, handler_pid;
-	__u32 uid;       /* loginuid, (u32)-1 unknown */
+	__u32 uid;	 /* loginuid, (u32)-1 unknown */
 	__u32 audit_sid; /* (u32)-1 until the login */
 	__u32 auth_failures;
 	__u8 state;
 	__u8 password_ok; /* pam_authenticate succeeded */
 	__u8 failure_reported;
-	__u8 verified; /* the kernel confirms the login (hw_sessions__pam, __snapshot) */
+	__u8 verified;		/* the kernel confirms the login (hw_sessions__pam, __snapshot) */
 	const char *unverified; /* why not, when logged in and not verified (a static string) */
 	/* HW_SESS_CLOSING: the close, kept until the records before it have surely arrived */
 	__u64 closed_ns, closed_from_client, closed_to_client;
@@ -91,8 +91,7 @@ struct hw_sessions_opts {
 struct hw_sessions;
 
 /* o is copied; what it points to must outlive the table. */
-struct hw_sessions *hw_sessions__new(const struct hw_host *host,
-				     const struct hw_sessions_opts *o);
+struct hw_sessions *hw_sessions__new(const struct hw_host *host, const struct hw_sessions_opts *o);
 void hw_sessions__free(struct hw_sessions *s);
 /* A new session for an accepted connection of a service; NULL on allocation failure. */
 struct hw_session *hw_sessions__add(struct hw_sessions *s, __u64 cookie);
