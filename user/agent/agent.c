@@ -41,8 +41,8 @@ static void on_hup(int sig)
 }
 
 static void agent_event(struct hw_agent *a, const char *action, __u64 snapshot_procs,
-		       __u64 snapshot_socks, __u64 snapshot_sessions,
-		       const struct hw_agent_counters *c, const struct hw_loader *l)
+			__u64 snapshot_socks, __u64 snapshot_sessions,
+			const struct hw_agent_counters *c, const struct hw_loader *l)
 {
 	struct hw_agent_event e = {
 		.action = action,

@@ -6,6 +6,7 @@
  *   proc.c    process records (exec, fork, exit) and the /proc snapshot -> views
  *   net.c     network records -> connection table -> views
  *   socks.c   sockets the records cannot tell about (snapshot, periodic report) -> views
+ *   diag.c    the sock_diag socket of every watched network namespace
  *   login.c   libpam records and the sessions' changes (model/sessions.c pairs them) -> views
  *   output.c  the line outputs: opened, flushed, reopened, their losses
  *   emit.c    the only place that encodes, writes, records, streams and feeds the engine
@@ -44,7 +45,7 @@ struct hw_agent_streams {
 	unsigned long long lost; /* lines a spool could not take (a disk error) */
 };
 
-/* The sock_diag sockets, one per watched network namespace (socks.c). */
+/* The sock_diag sockets, one per watched network namespace (diag.c). */
 struct hw_diag_ns;
 struct hw_agent_diag {
 	struct hw_diag_ns *v;
@@ -117,10 +118,27 @@ struct hw_sock_snapshot;
 int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out);
 void hw_agent__existing_socks(struct hw_agent *a, struct hw_sock_snapshot *s);
 void hw_agent__free_socks(struct hw_sock_snapshot *s);
-/* Closes the sock_diag sockets the snapshot opened (one per network namespace). */
-void hw_agent__close_diag(struct hw_agent *a);
 /* The periodic connection_open report (agent.conn_report_interval). */
 int hw_agent__report_conns(struct hw_agent *a);
+
+/* diag.c: the sock_diag sockets. A dump of every watched namespace's TCP sockets (SYN_RECV
+ * left out) into l: the sockets are opened by the first dump (before the capability drop). */
+struct hw_sock_list {
+	struct hw_diag_sock *v;
+	__u32 *netns; /* per socket */
+	size_t n, cap;
+	__u32 cur_netns;
+};
+int hw_agent__dump_socks(struct hw_agent *a, struct hw_sock_list *l);
+/* After a dump: the sweep is to forget connections sock_diag no longer has only in the
+ * namespaces it just read (the others are kept as seen). */
+void hw_agent__keep_unread(struct hw_agent *a);
+/* Closes the socket of every namespace no live process is in (the agent's own and the scoped
+ * one stay), and says once that a namespace is not in the report: created after the start
+ * (the agent can no longer enter it), or one more than the open files allowed. */
+void hw_agent__prune_diag(struct hw_agent *a);
+/* Closes them all. */
+void hw_agent__close_diag(struct hw_agent *a);
 
 /* login.c: the session table whose changes become events; libpam records; the sessions that
  * began before the agent (from the process and socket snapshots: marks their processes,
