@@ -10,7 +10,7 @@
  * clock for the grace after a close) and the processes of the model, does no I/O and reads no
  * clock, and says what happened through the function it was made with (a hw_session_change:
  * a login, a failure, a logout), which the agent turns into an event. tests/unit/
- * test_sessions.c drives it. */
+ * test_sessions*.c drive it. */
 #ifndef HW_SESSIONS_H
 #define HW_SESSIONS_H
 
