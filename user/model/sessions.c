@@ -35,19 +35,13 @@ void hw_sessions__free(struct hw_sessions *s)
 struct hw_session *hw_sessions__add(struct hw_sessions *s, __u64 cookie)
 {
 	struct hw_session *x = calloc(1, sizeof(*x));
-	/* another key than the connection's own id: a session is not its socket */
-	__u64 k[2] = {s->host->key[1], s->host->key[0] ^ 0x73657373ULL};
-	__u64 a = hw_siphash(k, &cookie, sizeof(cookie)), b = hw_siphash(s->host->key, &a, 8);
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 	if (!x)
 		return NULL;
 	x->cookie = cookie;
 	x->uid = (__u32)-1;
 	x->audit_sid = (__u32)-1;
-	for (int i = 0; i < 22; i++)
-		x->id[i] = b64[(i < 11 ? a >> (6 * i) : b >> (6 * (i - 11))) & 63];
+	hw_id__session(s->host->key, cookie, x->id);
 	x->next = s->head;
 	s->head = x;
 	s->count++;
