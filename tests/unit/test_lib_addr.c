@@ -89,7 +89,8 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 
 	if (g->n < 8) {
 		snprintf(g->rule[g->n], sizeof(g->rule[0]), "%s", a->rule_id);
-		snprintf(g->source[g->n], sizeof(g->source[0]), "%s", a->source_ip ? a->source_ip : "");
+		snprintf(g->source[g->n], sizeof(g->source[0]), "%s",
+			 a->source_ip ? a->source_ip : "");
 		snprintf(g->message[g->n], sizeof(g->message[0]), "%s", a->message);
 	}
 	g->n++;

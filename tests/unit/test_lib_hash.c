@@ -39,8 +39,8 @@ TEST(lib_alert_id_hash_unchanged)
 	/* engine.c's alert id: host, rule and entity as fields, then the time; the value the
 	 * hand-written loop gave */
 	uint64_t h = hw_fnv__u64(
-		hw_fnv__str(hw_fnv__str(hw_fnv__str(HW_FNV0, "host-1"), "reverse-shell"), "AbC"),
-		1764237600123456789ULL);
+	    hw_fnv__str(hw_fnv__str(hw_fnv__str(HW_FNV0, "host-1"), "reverse-shell"), "AbC"),
+	    1764237600123456789ULL);
 
 	CHECK_EQ(h, 0x7ed97a0d000ac788ULL);
 }

@@ -48,8 +48,7 @@ int hw_addr__format(const struct hw_addr *a, char *out, size_t len)
 
 void hw_addr__ntop(int family, const void *bytes, char *out, size_t len)
 {
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, bytes, out, (socklen_t)len) &&
-	    len)
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, bytes, out, (socklen_t)len) && len)
 		out[0] = 0;
 }
 
@@ -58,8 +57,7 @@ int hw_addr__canon(const char *text, char *out, size_t len)
 	char buf[HW_ADDR_TEXT_LEN];
 	struct hw_addr a;
 
-	if (hw_addr__parse(&a, text) || hw_addr__format(&a, buf, sizeof(buf)) ||
-	    strlen(buf) >= len)
+	if (hw_addr__parse(&a, text) || hw_addr__format(&a, buf, sizeof(buf)) || strlen(buf) >= len)
 		return -EINVAL;
 	memcpy(out, buf, strlen(buf) + 1);
 	return 0;

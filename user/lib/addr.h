@@ -10,7 +10,7 @@
 #define HW_ADDR_TEXT_LEN 48 /* the longest text form (INET6_ADDRSTRLEN) and a margin */
 
 struct hw_addr {
-	int family;		/* AF_INET or AF_INET6 */
+	int family;	     /* AF_INET or AF_INET6 */
 	unsigned char a[16]; /* network order; AF_INET uses the first 4 bytes */
 };
 

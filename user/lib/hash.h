@@ -12,7 +12,7 @@
 /* The start value of every FNV-1a hash here. Not FNV's offset basis (14695981039346656037):
  * the first copy lost its last digit and every copy kept it. Alert ids and the order tables
  * visit entries in derive from it: it stays. */
-#define HW_FNV0 1469598103934665603ULL
+#define HW_FNV0	     1469598103934665603ULL
 #define HW_FNV_PRIME 1099511628211ULL
 
 /* FNV-1a 64 of h followed by the n bytes at p. */

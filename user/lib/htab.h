@@ -24,10 +24,10 @@ struct hw_hnode {
 
 struct hw_htab {
 	struct hw_hnode **b;
-	size_t nb, n;	    /* buckets (a power of two, 0 before the first add), nodes */
-	size_t max;	    /* nodes at most; 0 unbounded */
-	size_t nb0;	    /* buckets of the first array, a power of two; 0: 64 */
-	unsigned char load; /* grow when nodes would exceed load/4 per bucket; 0: 4 */
+	size_t nb, n;		  /* buckets (a power of two, 0 before the first add), nodes */
+	size_t max;		  /* nodes at most; 0 unbounded */
+	size_t nb0;		  /* buckets of the first array, a power of two; 0: 64 */
+	unsigned char load;	  /* grow when nodes would exceed load/4 per bucket; 0: 4 */
 	unsigned char link_first; /* grow after linking the node that passes the load, not
 				   * before: the node then sits elsewhere in its chain (only
 				   * the visiting order differs; kept per table as it was) */

@@ -12,10 +12,10 @@
 
 struct hw_conn_table {
 	const struct hw_host *host;
-	struct hw_htab t;     /* by cookie */
-	struct hw_htab addrs; /* by addr and netns */
+	struct hw_htab t;	 /* by cookie */
+	struct hw_htab addrs;	 /* by addr and netns */
 	struct hw_conn *pending; /* returned by the last add, not indexed yet */
-	size_t unindexed; /* entries the index could not take (no memory): find_addr walks */
+	size_t unindexed;	 /* entries the index could not take (no memory): find_addr walks */
 	size_t max;
 };
 
@@ -30,7 +30,7 @@ static uint64_t addr_hash(const struct hw_sock_addr *a, __u32 netns)
 
 	h = hw_fnv__bytes(h, a->daddr, sizeof(a->daddr));
 	return hw_fnv__u64(h, (unsigned long long)a->sport << 48 |
-				      (unsigned long long)a->dport << 32 | netns);
+				  (unsigned long long)a->dport << 32 | netns);
 }
 
 static int addr_eq(const struct hw_conn *c, const struct hw_sock_addr *a, __u32 netns)
