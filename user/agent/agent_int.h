@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "lib/clock.h"
 #include "detect/engine.h"
 #include "detect/fact_view.h"
 #include "model/conn_table.h"
@@ -87,10 +88,7 @@ struct hw_agent {
 /* CLOCK_BOOTTIME, the clock of the kernel's records. */
 static inline __u64 hw_agent__now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	return hw_clock__boot_ns();
 }
 
 /* proc.c: the process records (already checked by hw_decode_check) and the snapshot's

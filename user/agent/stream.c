@@ -21,14 +21,6 @@
 #define CLOSE_BUDGET_MS 3000
 #define OVERFLOW_REPORT_NS (60ULL * 1000000000ULL)
 
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
 /* mkdir -p of the spool directory's parents with the modes the package gives them (its
  * parent, /var/lib/hopwatch, 0750 root:root; the ones above 0755), whatever the umask.
  * Directories that exist are left as they are. */
@@ -175,7 +167,7 @@ void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size
 
 int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *al)
 {
-	unsigned long long now = mono_ns(), dropped = 0;
+	unsigned long long now = hw_clock__mono_ns(), dropped = 0;
 
 	for (int i = 0; i < a->streams.n; i++) {
 		struct hw_stream *s = a->streams.v[i];

@@ -22,6 +22,7 @@
 #include "stream/nats_opts.h"
 #include "config.h"
 #include "detect/jsonread.h"
+#include "lib/clock.h"
 #include "lib/lineread.h"
 #include "model/host.h"
 #include "output/alert.h"
@@ -96,20 +97,9 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
 unsigned long long hw_collect__wall_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+	return hw_clock__real_ns();
 }
 
 static void handle_signals(struct collector *c)
@@ -376,13 +366,13 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		fprintf(stderr, "hopwatch: %s\n", c->last_error);
 		return EXIT_REFUSED;
 	}
-	while (!stop_requested && (!deadline || mono_ns() < deadline)) {
+	while (!stop_requested && (!deadline || hw_clock__mono_ns() < deadline)) {
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
 		natsStatus st;
 
 		handle_signals(c);
-		now = mono_ns();
+		now = hw_clock__mono_ns();
 		if (!c->sub) {
 			int r = -1;
 
@@ -434,7 +424,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 			nats_Sleep(100);
 		}
 		/* a deleted consumer only makes fetches time out: look now and then */
-		now = mono_ns();
+		now = hw_clock__mono_ns();
 		if (now >= next_check) {
 			next_check = now + CHECK_MS * NS_PER_MS;
 			if (consumer_gone(c)) {
@@ -652,7 +642,7 @@ int hw_collect_main(int argc, char **argv)
 		ret = run_replay(&c, files, nfiles);
 	} else {
 		c.source = "nats";
-		ret = run_nats(&c, duration_ns ? mono_ns() + duration_ns : 0);
+		ret = run_nats(&c, duration_ns ? hw_clock__mono_ns() + duration_ns : 0);
 	}
 out:
 	hw_fleet__free(c.fleet);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/id.h"
+#include "lib/str.h"
 #include "model/sessions.h"
 
 struct hw_sessions {
@@ -40,19 +42,13 @@ void hw_sessions__free(struct hw_sessions *s)
 struct hw_session *hw_sessions__add(struct hw_sessions *s, __u64 cookie)
 {
 	struct hw_session *x = calloc(1, sizeof(*x));
-	/* another key than the connection's own id: a session is not its socket */
-	__u64 k[2] = {s->host->key[1], s->host->key[0] ^ 0x73657373ULL};
-	__u64 a = hw_siphash(k, &cookie, sizeof(cookie)), b = hw_siphash(s->host->key, &a, 8);
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 	if (!x)
 		return NULL;
 	x->cookie = cookie;
 	x->uid = (__u32)-1;
 	x->audit_sid = (__u32)-1;
-	for (int i = 0; i < 22; i++)
-		x->id[i] = b64[(i < 11 ? a >> (6 * i) : b >> (6 * (i - 11))) & 63];
+	hw_id__session(s->host->key, cookie, x->id);
 	x->next = s->head;
 	s->head = x;
 	s->count++;
@@ -150,13 +146,6 @@ unsigned int hw_sessions__closing(const struct hw_sessions *s)
 	return s->closing;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
 static const char *user_name(const struct hw_sessions *s, __u32 uid)
 {
 	return s->o.user_name ? s->o.user_name(s->o.user_ctx, uid) : NULL;
@@ -190,7 +179,7 @@ int hw_sessions__is_service(const struct hw_sessions *s, const struct hw_process
 	for (size_t i = 0; i < l->n; i++) {
 		const char *want = l->v[i];
 
-		if (want[0] == '/' ? !strcmp(want, p->exe) : !strcmp(want, base_name(p->exe)))
+		if (want[0] == '/' ? !strcmp(want, p->exe) : !strcmp(want, hw_str__base_name(p->exe)))
 			return 1;
 	}
 	return 0;
@@ -208,7 +197,7 @@ void hw_sessions__accept(struct hw_sessions *s, __u64 cookie, const struct hw_so
 		return;
 	x->addr = *addr;
 	x->start_ns = start_ns;
-	snprintf(x->service, sizeof(x->service), "%s", base_name(listener->exe));
+	snprintf(x->service, sizeof(x->service), "%s", hw_str__base_name(listener->exe));
 	x->listener_pid = listener->k.pid;
 	x->listener_start_ns = listener->k.start_ns;
 }
@@ -406,7 +395,7 @@ struct hw_session *hw_sessions__snapshot(struct hw_sessions *s, __u64 cookie,
 		return NULL;
 	x->addr = *addr;
 	x->start_ns = p->k.start_ns; /* the handler was forked for this connection */
-	snprintf(x->service, sizeof(x->service), "%s", base_name(p->exe));
+	snprintf(x->service, sizeof(x->service), "%s", hw_str__base_name(p->exe));
 	x->handler_pid = p->k.pid;
 	x->handler_start_ns = p->k.start_ns;
 	x->state = HW_SESS_HANDLED;
