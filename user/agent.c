@@ -25,6 +25,7 @@
 #include "model/users.h"
 #include "output/alert.h"
 #include "output/ecs.h"
+#include "output/ocsf.h"
 #include "output/sink.h"
 #include "output/text.h"
 
@@ -53,11 +54,15 @@ __u64 hw_agent__now(void)
 /* A line the sink could not write is counted by the sink (agent_output.c). */
 void hw_agent__write(struct hw_agent *a, const char *buf, size_t len, int error)
 {
-	if (error) {
+	/* -o ocsf: the ECS line translated (NULL: as it is); 0 has no OCSF form */
+	int r = error ? -EINVAL : hw_ocsf__line(a->ocsf, &buf, &len);
+
+	if (r < 0) {
 		a->counters.lost_output++;
 		return;
 	}
-	hw_sink__write(a->sink, buf, len);
+	if (r)
+		hw_sink__write(a->sink, buf, len);
 	a->counters.events++;
 }
 
@@ -75,9 +80,14 @@ void hw_agent__alert(struct hw_agent *a, const struct hw_alert *al)
 		if (!err)
 			hw_sink__write(a->sink, a->atext.buf, a->atext.len);
 	} else {
+		const char *buf = a->ajson.buf;
+		size_t len = a->ajson.len;
+
 		err = a->ajson.error;
+		if (!err && hw_ocsf__line(a->ocsf, &buf, &len) < 0) /* -o ocsf */
+			err = -EINVAL;
 		if (!err)
-			hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
+			hw_sink__write(a->sink, buf, len);
 	}
 	if (err)
 		a->counters.lost_output++;
@@ -424,6 +434,10 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	a.text = cfg->format == HW_FORMAT_TEXT ||
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
+	if (cfg->format == HW_FORMAT_OCSF && !(a.ocsf = hw_ocsf__new())) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
 	a.conns = hw_conn_table__new(&a.host, cfg->conn_table_max);
@@ -512,6 +526,7 @@ out:
 	hw_users__free(a.users);
 	hw_sink__free(a.sink);
 	hw_sink__free(a.record);
+	hw_ocsf__free(a.ocsf);
 	hw_engine__free(a.engine);
 	if (a.check) /* a run that failed before the end */
 		hw_agent__check_finish(&a, why, sizeof(why));

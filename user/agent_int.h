@@ -28,6 +28,7 @@ struct hw_agent {
 	struct hw_sink *record; /* --record: the events as ECS JSON and the ticks, or NULL */
 	struct hw_engine *engine;
 	int text; /* text lines rather than ECS JSON */
+	struct hw_ocsf *ocsf; /* -o ocsf: the output's lines translated (output/ocsf.h), or NULL */
 	struct hw_json json; /* the event being written: ECS JSON whatever the format */
 	struct hw_text tline;
 	struct hw_json ajson; /* an alert or tick being written */

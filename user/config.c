@@ -31,7 +31,7 @@ static const char *const kind_what[K_STRS + 1][2] = {
     [K_U32] = {"number", NULL}, /* NULL: the bounds */
     [K_DURATION] = {"duration", "use 500ms, 30s, 10m, 8h, 2d"},
     [K_SIZE] = {"size", "use 100, 64K, 512M, 1G"},
-    [K_FORMAT] = {"format", "use json, text or auto"},
+    [K_FORMAT] = {"format", "use json, ocsf, text or auto"},
     [K_BOOL] = {"switch", "use on or off"},
     [K_PORTS] = {"port", "use 1..65535"},
 };
@@ -160,6 +160,7 @@ static const char *const formats[] = {
     [HW_FORMAT_AUTO] = "auto",
     [HW_FORMAT_JSON] = "json",
     [HW_FORMAT_TEXT] = "text",
+    [HW_FORMAT_OCSF] = "ocsf",
 };
 
 /* The three list types share one layout, so one code path replaces and frees them. */

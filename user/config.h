@@ -15,6 +15,7 @@ enum hw_format {
 	HW_FORMAT_AUTO, /* JSON, or text when stdout is a terminal */
 	HW_FORMAT_JSON,
 	HW_FORMAT_TEXT,
+	HW_FORMAT_OCSF, /* OCSF 1.x JSON lines, translated from the ECS line (output/ocsf.h) */
 };
 
 /* Lists own their arrays (and, for strings, each string); empty lists have v == NULL. */

@@ -637,6 +637,11 @@ int hw_collect_main(int argc, char **argv)
 	c.text = cfg.format == HW_FORMAT_TEXT ||
 		 (cfg.format == HW_FORMAT_AUTO && (!output || !strcmp(output, "-")) &&
 		  isatty(STDOUT_FILENO));
+	if (cfg.format == HW_FORMAT_OCSF && !(c.ocsf = hw_ocsf__new())) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
 		snprintf(c.host_name, sizeof(c.host_name), "unknown");
 	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
@@ -660,6 +665,7 @@ out:
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);
 	hw_text__free(&c.t);
+	hw_ocsf__free(c.ocsf);
 	for (int i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);
