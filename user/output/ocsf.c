@@ -172,7 +172,8 @@ static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *pre
 			continue;
 		}
 		hw_json__begin_array(j, l->path);
-		for (; i < d->n && d->leaves[i].in_array && !strcmp(d->leaves[i].path, l->path); i++)
+		for (; i < d->n && d->leaves[i].in_array && !strcmp(d->leaves[i].path, l->path);
+		     i++)
 			leaf_value(j, NULL, &d->leaves[i]);
 		i--;
 		hw_json__end_array(j);
@@ -215,8 +216,8 @@ static void app(const char *action, struct oc_head *h)
 
 /* --- the line ----------------------------------------------------------------------------- */
 
-static const char *const severities[] = {"Unknown", "Informational", "Low", "Medium",
-					 "High",    "Critical"};
+static const char *const severities[] = {"Unknown", "Informational", "Low",
+					 "Medium",  "High",	     "Critical"};
 static const char *const statuses[] = {"Unknown", "Success", "Failure"};
 
 static void metadata(const struct hw_jdoc *d, struct hw_json *j)

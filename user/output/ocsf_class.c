@@ -152,7 +152,10 @@ static void network_body(const struct hw_jdoc *d, struct hw_json *j)
 	hw_json__begin_object(j, "connection_info");
 	oc_str(d, j, "uid", "hopwatch.connection.id");
 	hw_json__u64(j, "direction_id", (unsigned long long)dir_id);
-	hw_json__string(j, "direction", dir_id == 1 ? "Inbound" : dir_id == 2 ? "Outbound" : "Unknown");
+	hw_json__string(j, "direction",
+			dir_id == 1   ? "Inbound"
+			: dir_id == 2 ? "Outbound"
+				      : "Unknown");
 	if (proto) {
 		hw_json__string(j, "protocol_name", proto);
 		if (!strcmp(proto, "tcp") || !strcmp(proto, "udp"))
@@ -160,8 +163,9 @@ static void network_body(const struct hw_jdoc *d, struct hw_json *j)
 	}
 	if (type && (!strcmp(type, "ipv4") || !strcmp(type, "ipv6"))) {
 		hw_json__u64(j, "protocol_ver_id", type[3] == '4' ? 4 : 6);
-		hw_json__string(j, "protocol_ver", type[3] == '4' ? "Internet Protocol version 4 (IPv4)"
-								  : "Internet Protocol version 6 (IPv6)");
+		hw_json__string(j, "protocol_ver",
+				type[3] == '4' ? "Internet Protocol version 4 (IPv4)"
+					       : "Internet Protocol version 6 (IPv6)");
 	}
 	hw_json__end_object(j);
 	if (oc_has(d, "source.bytes") || oc_has(d, "destination.bytes")) {
@@ -263,7 +267,9 @@ void hw_ocsf__auth(const struct hw_jdoc *d, const char *action, struct oc_head *
 		h->activity_name = "Existing Session";
 	}
 	if (outcome) {
-		h->status_id = !strcmp(outcome, "success") ? 1 : !strcmp(outcome, "failure") ? 2 : 0;
+		h->status_id = !strcmp(outcome, "success")   ? 1
+			       : !strcmp(outcome, "failure") ? 2
+							     : 0;
 		h->status_detail = hw_jdoc__str(d, "event.reason");
 	}
 }
