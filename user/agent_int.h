@@ -36,6 +36,8 @@ struct hw_agent {
 	/* streaming sinks (agent_stream.c) */
 	struct hw_stream *streams[2];
 	int nstreams;
+	int stream_ocsf[2];    /* output.nats_format/syslog_format = ocsf: OCSF lines */
+	struct hw_ocsf *socsf; /* their translator, NULL when none is */
 	struct hw_spool *spools[2]; /* nats, syslog: opened before anything is loaded */
 	char run_id[32];		/* part of every message id: this run */
 	unsigned long long stream_seq; /* the other part */

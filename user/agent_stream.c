@@ -10,6 +10,7 @@
 
 #include "agent_int.h"
 #include "output/alert.h"
+#include "output/ocsf.h"
 #include "stream/nats.h"
 #include "stream/spool.h"
 #ifdef HW_HAVE_SYSLOG
@@ -110,6 +111,11 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 	struct hw_spool *sp;
 	struct hw_stream *st;
 
+	if ((cfg->nats_format == HW_FORMAT_OCSF || cfg->syslog_format == HW_FORMAT_OCSF) &&
+	    !(a->socsf = hw_ocsf__new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	snprintf(a->run_id, sizeof(a->run_id), "%llx",
 		 (unsigned long long)hw_host__wall_ns(&a->host, hw_agent__now()));
 	if (cfg->nats_url) {
@@ -120,6 +126,7 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			hw_spool__close(sp);
 			return -1;
 		}
+		a->stream_ocsf[a->nstreams] = cfg->nats_format == HW_FORMAT_OCSF;
 		a->streams[a->nstreams++] = st;
 	}
 	if (cfg->syslog) {
@@ -134,6 +141,7 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			hw_spool__close(sp);
 			return -1;
 		}
+		a->stream_ocsf[a->nstreams] = cfg->syslog_format == HW_FORMAT_OCSF;
 		a->streams[a->nstreams++] = st;
 #endif
 	}
@@ -141,6 +149,30 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 }
 
 /* kind 'e' or 'a', the message id, '\n', the line without its newline */
+/* Builds the spool record of line in a->rec; returns its length, 0 when out of memory. */
+static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t n,
+			  const char *line, size_t len)
+{
+	size_t need;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	need = 1 + n + 1 + len;
+	if (need > a->rec_cap) {
+		char *b = realloc(a->rec, need * 2);
+
+		if (!b)
+			return 0;
+		a->rec = b;
+		a->rec_cap = need * 2;
+	}
+	a->rec[0] = kind;
+	memcpy(a->rec + 1, id, n);
+	a->rec[1 + n] = '\n';
+	memcpy(a->rec + 2 + n, line, len);
+	return need;
+}
+
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len)
 {
 	char id[160];
@@ -149,27 +181,29 @@ void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size
 
 	if (!a->nstreams || !len)
 		return;
-	if (line[len - 1] == '\n')
-		len--;
 	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, a->run_id, ++a->stream_seq);
-	need = 1 + (size_t)n + 1 + len;
-	if (need > a->rec_cap) {
-		char *b = realloc(a->rec, need * 2);
+	/* the ECS record for the sinks that take ECS, then the OCSF one for the others */
+	for (int ocsf = 0; ocsf < 2; ocsf++) {
+		const char *l = line;
+		size_t ll = len;
+		int r = 1, todo = 0;
 
-		if (!b) {
+		for (int i = 0; i < a->nstreams; i++)
+			todo += a->stream_ocsf[i] == ocsf;
+		if (!todo)
+			continue;
+		if (ocsf)
+			r = hw_ocsf__translate(a->socsf, line, len, &l, &ll); /* 0: a tick */
+		need = r > 0 ? make_record(a, kind, id, (size_t)n, l, ll) : 0;
+		if (r < 0 || (r > 0 && !need)) {
 			a->counters.lost_output++;
-			return;
+			continue;
 		}
-		a->rec = b;
-		a->rec_cap = need * 2;
+		for (int i = 0; i < a->nstreams && need; i++)
+			if (a->stream_ocsf[i] == ocsf &&
+			    hw_spool__append(a->streams[i]->spool, a->rec, need))
+				a->spool_lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 	}
-	a->rec[0] = kind;
-	memcpy(a->rec + 1, id, (size_t)n);
-	a->rec[1 + n] = '\n';
-	memcpy(a->rec + 2 + n, line, len);
-	for (int i = 0; i < a->nstreams; i++)
-		if (hw_spool__append(a->streams[i]->spool, a->rec, need))
-			a->spool_lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 }
 
 void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
@@ -231,4 +265,6 @@ void hw_agent__close_streams(struct hw_agent *a)
 	}
 	free(a->rec);
 	a->rec = NULL;
+	hw_ocsf__free(a->socsf);
+	a->socsf = NULL;
 }

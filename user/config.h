@@ -64,6 +64,7 @@ struct hw_config {
 
 	/* [output] */
 	enum hw_format format; /* format */
+	enum hw_format nats_format, syslog_format; /* nats_format, syslog_format: json, ocsf */
 	char *file;	       /* NULL = none */
 	char *nats_url;	       /* comma-separated server URLs as written, NULL = no NATS sink */
 	char *nats_subject;    /* subject prefix, never NULL after init */

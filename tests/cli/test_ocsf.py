@@ -203,3 +203,10 @@ def test_unknown_format_names_are_one_line_exit_2():
                   what + ": %r" % lines[0])
     p = hopwatch("replay", "--set", "output.format=yaml", CORPUS[0])
     check_eq((p.returncode, len(p.stderr.splitlines())), (2, 1), "--set output.format=yaml")
+    # the streaming sinks' formats: json or ocsf, never text or auto
+    for key in ("output.nats_format", "output.syslog_format"):
+        for bad in ("text", "auto", "xml"):
+            p = hopwatch("run", "--set", "%s=%s" % (key, bad))
+            check_eq((p.returncode, p.stderr.splitlines()),
+                     (2, ["hopwatch: --set %s: invalid format '%s' (use json or ocsf)"
+                          % (key, bad)]), "%s=%s" % (key, bad))

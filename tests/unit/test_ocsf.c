@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "output/ocsf.h"
+#include "stream/syslog_fmt.h"
 #include "test.h"
 
 #define HEAD "{\"@timestamp\":\"2026-11-27T10:00:00.123456789Z\",\"event\":{"
@@ -101,5 +102,36 @@ TEST(ocsf_outcomes)
 	/* a technique the table does not know keeps its ids, without names */
 	CHECK(out && strstr(out, "\"attacks\":[{\"technique\":{\"uid\":\"T9999\"},"
 				 "\"sub_technique\":{\"uid\":\"T9999.001\"}}]"));
+	hw_ocsf__free(o);
+}
+
+/* The syslog sink's header of an OCSF line (user/stream/syslog_fmt.c): its time from time_dt,
+ * PRI crit (26) for a Critical finding, warning (28) for a High one, info (30) for an event. */
+TEST(ocsf_syslog_header)
+{
+	struct hw_ocsf *o = hw_ocsf__new();
+	const char *out;
+	char frame[4096];
+	size_t n;
+
+	if (!CHECK(o))
+		return;
+	CHECK_EQ(tr(o, HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
+		     "\"severity\":99,\"id\":\"f\"}," HOST ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
+		     &out), 1);
+	n = hw_syslog__format('a', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
+	CHECK(n < sizeof(frame));
+	CHECK(strstr(frame, " <26>1 2026-11-27T10:00:00.123456Z b hopwatch 7 alert - "
+			    "{\"class_uid\":2004,"));
+	CHECK_EQ(tr(o, HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
+		     "\"severity\":73,\"id\":\"f\"}," HOST ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
+		     &out), 1);
+	hw_syslog__format('a', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
+	CHECK(strstr(frame, " <28>1 2026-11-27T10:00:00.123456Z b hopwatch 7 alert - "));
+	/* an event: info, its time from time_dt */
+	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"exec\",\"dataset\":"
+		     "\"hopwatch.process\"}," HOST ",\"process\":{\"pid\":9}}", &out), 1);
+	hw_syslog__format('e', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
+	CHECK(strstr(frame, " <30>1 2026-11-27T10:00:00.123456Z b hopwatch 7 event - "));
 	hw_ocsf__free(o);
 }
