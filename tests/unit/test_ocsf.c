@@ -135,3 +135,28 @@ TEST(ocsf_syslog_header)
 	CHECK(strstr(frame, " <30>1 2026-11-27T10:00:00.123456Z b hopwatch 7 event - "));
 	hw_ocsf__free(o);
 }
+
+/* cmd_line holds every argument, however long the command line (it was once cut at 8 KiB). */
+TEST(ocsf_cmd_line_whole)
+{
+	struct hw_ocsf *o = hw_ocsf__new();
+	static char line[64 << 10], want[32 << 10];
+	size_t n, w = 0;
+	const char *out;
+
+	if (!CHECK(o))
+		return;
+	n = (size_t)snprintf(line, sizeof(line), HEAD "\"kind\":\"event\",\"action\":\"exec\","
+				"\"dataset\":\"hopwatch.process\"}," HOST ",\"process\":{\"pid\":9,"
+				"\"args\":[");
+	for (int i = 0; i < 700; i++) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"arg%04d-0123456789\"",
+				      i ? "," : "", i);
+		w += (size_t)snprintf(want + w, sizeof(want) - w, "%sarg%04d-0123456789",
+				      i ? " " : "", i);
+	}
+	snprintf(line + n, sizeof(line) - n, "]}}");
+	CHECK_EQ(tr(o, line, &out), 1);
+	CHECK(w > 8192 && out && strstr(out, want));
+	hw_ocsf__free(o);
+}

@@ -105,36 +105,6 @@ void oc_user(const struct hw_jdoc *d, struct hw_json *j, const char *key, int an
 	hw_json__end_object(j);
 }
 
-/* The first leaf at path and the index just past the last element of its array. */
-static const struct hw_jleaf *leaf_run(const struct hw_jdoc *d, const char *path, size_t *end)
-{
-	const struct hw_jleaf *l = hw_jdoc__get(d, path);
-	size_t i;
-
-	if (!l)
-		return NULL;
-	i = (size_t)(l - d->leaves) + 1;
-	while (l->in_array && i < d->n && d->leaves[i].in_array &&
-	       !strcmp(d->leaves[i].path, l->path))
-		i++;
-	*end = i;
-	return l;
-}
-
-void oc_strings(const struct hw_jdoc *d, struct hw_json *j, const char *key, const char *path)
-{
-	size_t end;
-	const struct hw_jleaf *l = leaf_run(d, path, &end);
-
-	if (!l)
-		return;
-	hw_json__begin_array(j, key);
-	for (size_t i = (size_t)(l - d->leaves); i < end; i++)
-		if (d->leaves[i].type == HW_J_STRING)
-			hw_json__string_n(j, NULL, d->leaves[i].val, d->leaves[i].len);
-	hw_json__end_array(j);
-}
-
 static void leaf_value(struct hw_json *j, const char *key, const struct hw_jleaf *l)
 {
 	switch (l->type) {

@@ -1,6 +1,8 @@
 /* The OCSF classes' own attributes, from the ECS fields of each kind of line (the mapping
  * table is docs/events.md, "OCSF"): Process Activity, Network Activity, Authentication and
  * Detection Finding with its MITRE ATT&CK techniques. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "output/ocsf_int.h"
@@ -22,28 +24,33 @@ static void file_of(const struct hw_jdoc *d, struct hw_json *j, const char *path
 	hw_json__end_object(j);
 }
 
-/* cmd_line: the arguments joined by spaces */
+/* cmd_line: the arguments joined by spaces (all of them: the ECS line is within its limits) */
 static void cmd_line(const struct hw_jdoc *d, struct hw_json *j)
 {
 	const struct hw_jleaf *l = hw_jdoc__get(d, "process.args");
-	char buf[8192];
-	size_t n = 0;
+	size_t first, end, need = 0, n = 0;
+	char *buf;
 
 	if (!l)
 		return;
-	for (size_t i = (size_t)(l - d->leaves); i < d->n; i++) {
-		const struct hw_jleaf *a = &d->leaves[i];
-
-		if (strcmp(a->path, "process.args") || a->type != HW_J_STRING)
-			break;
-		if (n && n < sizeof(buf))
+	first = (size_t)(l - d->leaves);
+	for (end = first; end < d->n && !strcmp(d->leaves[end].path, "process.args") &&
+			  d->leaves[end].type == HW_J_STRING;
+	     end++)
+		need += d->leaves[end].len + 1;
+	buf = malloc(need + 1);
+	if (!buf) {
+		hw_json__set_error(j, -ENOMEM);
+		return;
+	}
+	for (size_t i = first; i < end; i++) {
+		if (n)
 			buf[n++] = ' ';
-		if (n + a->len > sizeof(buf))
-			break;
-		memcpy(buf + n, a->val, a->len);
-		n += a->len;
+		memcpy(buf + n, d->leaves[i].val, d->leaves[i].len);
+		n += d->leaves[i].len;
 	}
 	hw_json__string_n(j, "cmd_line", buf, n);
+	free(buf);
 }
 
 void oc_process(const struct hw_jdoc *d, struct hw_json *j, const char *key, int full)

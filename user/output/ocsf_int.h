@@ -41,7 +41,5 @@ void oc_endpoint(const struct hw_jdoc *d, struct hw_json *j, const char *key, co
 void oc_process(const struct hw_jdoc *d, struct hw_json *j, const char *key, int full);
 /* user {uid, name} from ECS user.*; anonymous: name "unknown" when neither is known */
 void oc_user(const struct hw_jdoc *d, struct hw_json *j, const char *key, int anonymous);
-/* An array of the strings at path (an ECS list), as a JSON array at key. */
-void oc_strings(const struct hw_jdoc *d, struct hw_json *j, const char *key, const char *path);
 
 #endif
