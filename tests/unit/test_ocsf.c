@@ -160,3 +160,25 @@ TEST(ocsf_cmd_line_whole)
 	CHECK(w > 8192 && out && strstr(out, want));
 	hw_ocsf__free(o);
 }
+
+/* Found by fuzz_ocsf: a line whose @timestamp is not a time has no OCSF form (time is
+ * required; it was written without one), and a list whose elements are interrupted by an
+ * object's members is written in unmapped once, its elements together (it was written twice:
+ * a duplicate key). */
+TEST(ocsf_fuzz_findings)
+{
+	struct hw_ocsf *o = hw_ocsf__new();
+	const char *out;
+
+	if (!CHECK(o))
+		return;
+	CHECK_EQ(tr(o, "{\"@timestamp\":\"202=-11-27T11:01:40Z\",\"event\":{\"kind\":\"event\","
+		       "\"action\":\"exit\",\"dataset\":\"hopwatch.process\"}}", &out),
+		 -EINVAL);
+	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"exit\",\"dataset\":"
+		       "\"hopwatch.process\"}," HOST ",\"hopwatch\":{\"m\":[1,{\"n\":2},3]}}",
+		    &out),
+		 1);
+	CHECK(out && strstr(out, "\"unmapped\":{\"hopwatch.m\":[1,3],\"hopwatch.m.n\":2}}"));
+	hw_ocsf__free(o);
+}

@@ -123,11 +123,17 @@ static void leaf_value(struct hw_json *j, const char *key, const struct hw_jleaf
 	}
 }
 
+static int same_path(const struct hw_jleaf *a, const struct hw_jleaf *b)
+{
+	return a->in_array && b->in_array && a->hash == b->hash && !strcmp(a->path, b->path);
+}
+
 /* unmapped: the leaves whose path starts with prefix ("" for all), by their dotted ECS name;
- * a list stays a list. */
+ * a list stays a list, the elements of one path together (the objects of a list of objects
+ * interleave their members' paths). */
 static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *prefix)
 {
-	size_t plen = strlen(prefix);
+	size_t plen = strlen(prefix), k;
 	int open = 0;
 
 	for (size_t i = 0; i < d->n; i++) {
@@ -135,6 +141,10 @@ static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *pre
 
 		if (strncmp(l->path, prefix, plen))
 			continue;
+		for (k = 0; l->in_array && k < i && !same_path(&d->leaves[k], l); k++)
+			;
+		if (l->in_array && k < i)
+			continue; /* written with the first element of its path */
 		if (!open++)
 			hw_json__begin_object(j, "unmapped");
 		if (!l->in_array) {
@@ -142,10 +152,9 @@ static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *pre
 			continue;
 		}
 		hw_json__begin_array(j, l->path);
-		for (; i < d->n && d->leaves[i].in_array && !strcmp(d->leaves[i].path, l->path);
-		     i++)
-			leaf_value(j, NULL, &d->leaves[i]);
-		i--;
+		for (k = i; k < d->n; k++)
+			if (same_path(&d->leaves[k], l))
+				leaf_value(j, NULL, &d->leaves[k]);
 		hw_json__end_array(j);
 	}
 	if (open)
@@ -266,7 +275,8 @@ int hw_ocsf__translate(struct hw_ocsf *o, const char *line, size_t len, const ch
 		       size_t *outlen)
 {
 	struct oc_head h = {.severity_id = 1, .status_id = -1};
-	const char *kind, *dataset, *action;
+	const char *kind, *dataset, *action, *ts;
+	unsigned long long ns;
 	int err;
 
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -277,7 +287,9 @@ int hw_ocsf__translate(struct hw_ocsf *o, const char *line, size_t len, const ch
 	kind = hw_jdoc__str(&o->doc, "event.kind");
 	dataset = hw_jdoc__str(&o->doc, "event.dataset");
 	action = hw_jdoc__str(&o->doc, "event.action");
-	if (!kind || !dataset || !action || !hw_jdoc__str(&o->doc, "@timestamp"))
+	/* time is required: a line without a valid @timestamp has no OCSF form */
+	ts = hw_jdoc__str(&o->doc, "@timestamp");
+	if (!kind || !dataset || !action || !ts || hw_parse_rfc3339(ts, &ns))
 		return -EINVAL;
 	if (!strcmp(action, "tick") && !strcmp(dataset, "hopwatch.agent"))
 		return 0;
