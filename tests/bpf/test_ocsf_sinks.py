@@ -41,11 +41,23 @@ def _run(fmt, nats_format, syslog_format):
             time.sleep(0.5)
         check_eq(agent.rc, 0, "agent exit: " + agent.read_stderr())
         lines = agent.lines()
-        nats = [d for _, _, _, d in _nats.wait_stream(srv, len(lines))]
-        msgs = rs.wait_count(len(lines))
+        # other tests' events make a busy run: give the sinks time to deliver it all
+        nats = [d for _, _, _, d in _nats.wait_stream(srv, len(lines), timeout=90)]
+        msgs = rs.wait_last(lines[-1], timeout=90)
     check(len(lines) > 200, "a busy run: %d lines" % len(lines))
     syslog = [_syslog.HEADER.sub("", r, count=1) for _, r in msgs]
     return agent, lines, nats, syslog, msgs
+
+
+def _same(got, want, what):
+    """got == want, said compactly (a busy run has thousands of lines)."""
+    if got != want:
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b),
+                     min(len(got), len(want)))
+        raise hw.TestFailure("%s: %d lines, want %d; first difference at %d:\n got:  %s\n "
+                             "want: %s" % (what, len(got), len(want), first,
+                                           got[first][:300] if first < len(got) else "(end)",
+                                           want[first][:300] if first < len(want) else "(end)"))
 
 
 def _actions(lines):
@@ -56,10 +68,10 @@ def _actions(lines):
 
 def test_nats_ocsf_syslog_json_output_json():
     agent, lines, nats, syslog, _ = _run("json", "ocsf", "json")
-    check_eq(syslog, lines, "syslog (json) carries the ECS output lines")
+    _same(syslog, lines, "syslog (json) carries the ECS output lines")
     check_eq(len(nats), len(lines), "one NATS message per line")
     check_eq(ocsf_schema.validate_lines(nats, "NATS message")[:10], [], "OCSF on NATS")
-    check_eq(_actions(nats), _actions(lines), "NATS messages against the output")
+    _same(_actions(nats), _actions(lines), "NATS messages against the output")
     classes = {hw.parse_event(x)["class_uid"] for x in nats}
     check({1007, 6002} <= classes and 0 not in classes, "classes of a storm run: %r" % classes)
 
@@ -67,8 +79,8 @@ def test_nats_ocsf_syslog_json_output_json():
 def test_syslog_ocsf_nats_json_output_ocsf():
     agent, lines, nats, syslog, msgs = _run("ocsf", "json", "ocsf")
     check_eq(ocsf_schema.validate_lines(lines, "output line")[:10], [], "OCSF output")
-    check_eq(syslog, lines, "syslog (ocsf) carries the OCSF output lines, byte for byte")
-    check_eq(_actions(nats), _actions(lines), "NATS (json) carries ECS lines")
+    _same(syslog, lines, "syslog (ocsf) carries the OCSF output lines, byte for byte")
+    _same(_actions(nats), _actions(lines), "NATS (json) carries ECS lines")
     check(all(get(hw.parse_event(x), "ecs.version") for x in nats), "ECS on NATS")
     for (fields, raw), line in zip(msgs, lines):
         m = _syslog.HEADER.match(raw)
