@@ -9,6 +9,7 @@
 #include "detect/jsonread.h"
 #include "lib/lineread.h"
 #include "output/alert.h"
+#include "output/ocsf.h"
 #include "replay.h"
 
 #define MAX_HOSTS 4096
@@ -28,6 +29,7 @@ struct replay {
 	int write_error;
 	struct hw_json j;
 	struct hw_text t;
+	struct hw_ocsf *ocsf; /* -o ocsf, else NULL */
 	struct host_engine *v;
 	size_t n, cap;
 	struct hw_replay_stats *st;
@@ -48,6 +50,8 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 		hw_ecs__alert(&r->j, a);
 		buf = r->j.buf;
 		len = r->j.error ? 0 : r->j.len;
+		if (len && hw_ocsf__line(r->ocsf, &buf, &len) <= 0)
+			len = 0;
 	}
 	r->st->alerts++;
 	if (!len || fwrite(buf, 1, len, r->out) != len)
@@ -173,7 +177,9 @@ int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfi
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!doc || !f) {
+	if (cfg->format == HW_FORMAT_OCSF)
+		r.ocsf = hw_ocsf__new();
+	if (!doc || !f || (cfg->format == HW_FORMAT_OCSF && !r.ocsf)) {
 		fprintf(err, "hopwatch: out of memory\n");
 		ret = 1;
 		goto out;
@@ -205,5 +211,6 @@ out:
 	free(f);
 	hw_json__free(&r.j);
 	hw_text__free(&r.t);
+	hw_ocsf__free(r.ocsf);
 	return ret;
 }

@@ -24,6 +24,7 @@
 #include "model/proc_table.h"
 #include "model/snapshot.h"
 #include "model/users.h"
+#include "output/ocsf.h"
 #include "output/sink.h"
 
 #define HW_TICK_NS 1000000000ULL /* the engine's clock: timed rules fire within a second */
@@ -252,6 +253,10 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	a.text = cfg->format == HW_FORMAT_TEXT ||
 		 (cfg->format == HW_FORMAT_AUTO && !out_path && isatty(STDOUT_FILENO));
+	if (cfg->format == HW_FORMAT_OCSF && !(a.ocsf = hw_ocsf__new())) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	a.users = hw_users__new(NULL);
 	a.procs = hw_proc_table__new(&a.host, cfg->proc_table_max, cfg->proc_exited_ttl_ns);
 	a.conns = hw_conn_table__new(&a.host, cfg->conn_table_max);
@@ -340,6 +345,7 @@ out:
 	hw_users__free(a.users);
 	hw_sink__free(a.sink);
 	hw_sink__free(a.record);
+	hw_ocsf__free(a.ocsf);
 	hw_engine__free(a.engine);
 	if (a.check) /* a run that failed before the end */
 		hw_agent__check_finish(&a, why, sizeof(why));

@@ -44,6 +44,8 @@ struct hw_agent_streams {
 	size_t rec_cap;
 	unsigned long long dropped_reported, overflow_reported_ns;
 	unsigned long long lost; /* lines a spool could not take (a disk error) */
+	int ocsf[2];	       /* output.nats_format/syslog_format = ocsf: OCSF lines */
+	struct hw_ocsf *socsf; /* their translator, NULL when none is */
 };
 
 /* The sock_diag sockets, one per watched network namespace (diag.c). */
@@ -66,6 +68,7 @@ struct hw_agent {
 	struct hw_engine *engine;
 	/* emit.c: the encoders' buffers, the event's fact */
 	int text;	     /* text lines rather than ECS JSON */
+	struct hw_ocsf *ocsf; /* -o ocsf: the output's lines translated (output/ocsf.h), or NULL */
 	struct hw_json json; /* the event being written: ECS JSON whatever the format */
 	struct hw_text tline;
 	struct hw_json ajson; /* an alert or tick being written */

@@ -5,18 +5,25 @@
  * alerts come back here (hw_emit__on_alert) and are written after the event. Under
  * HW_FACT_CHECK=1 every fact is also compared with its line (check.c). Nothing here calls a
  * handler back: data flows record -> handler -> view -> emit -> encoders, sinks, engine. */
+#include <errno.h>
+
 #include "agent/agent_int.h"
 #include "output/alert.h"
 #include "output/ecs.h"
+#include "output/ocsf.h"
 
 /* A line the sink could not write is counted by the sink (output.c reports it). */
 static void write_line(struct hw_agent *a, const char *buf, size_t len, int error)
 {
-	if (error) {
+	/* -o ocsf: the ECS line translated (NULL: as it is); 0 has no OCSF form */
+	int r = error ? -EINVAL : hw_ocsf__line(a->ocsf, &buf, &len);
+
+	if (r < 0) {
 		a->counters.lost_output++;
 		return;
 	}
-	hw_sink__write(a->sink, buf, len);
+	if (r)
+		hw_sink__write(a->sink, buf, len);
 	a->counters.events++;
 }
 
@@ -101,9 +108,14 @@ void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
 		if (!err)
 			hw_sink__write(a->sink, a->atext.buf, a->atext.len);
 	} else {
+		const char *buf = a->ajson.buf;
+		size_t len = a->ajson.len;
+
 		err = a->ajson.error;
+		if (!err && hw_ocsf__line(a->ocsf, &buf, &len) < 0) /* -o ocsf */
+			err = -EINVAL;
 		if (!err)
-			hw_sink__write(a->sink, a->ajson.buf, a->ajson.len);
+			hw_sink__write(a->sink, buf, len);
 	}
 	if (err)
 		a->counters.lost_output++;

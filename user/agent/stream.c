@@ -11,6 +11,7 @@
 
 #include "agent/agent_int.h"
 #include "output/alert.h"
+#include "output/ocsf.h"
 #include "stream/nats.h"
 #include "stream/spool.h"
 #ifdef HW_HAVE_SYSLOG
@@ -103,6 +104,11 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 	struct hw_spool *sp;
 	struct hw_stream *st;
 
+	if ((cfg->nats_format == HW_FORMAT_OCSF || cfg->syslog_format == HW_FORMAT_OCSF) &&
+	    !(a->streams.socsf = hw_ocsf__new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	snprintf(a->streams.run_id, sizeof(a->streams.run_id), "%llx",
 		 (unsigned long long)hw_host__wall_ns(&a->host, hw_agent__now()));
 	if (cfg->nats_url) {
@@ -113,6 +119,7 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			hw_spool__close(sp);
 			return -1;
 		}
+		a->streams.ocsf[a->streams.n] = cfg->nats_format == HW_FORMAT_OCSF;
 		a->streams.v[a->streams.n++] = st;
 	}
 	if (cfg->syslog) {
@@ -127,42 +134,70 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			hw_spool__close(sp);
 			return -1;
 		}
+		a->streams.ocsf[a->streams.n] = cfg->syslog_format == HW_FORMAT_OCSF;
 		a->streams.v[a->streams.n++] = st;
 #endif
 	}
 	return 0;
 }
 
-/* kind 'e' or 'a', the message id, '\n', the line without its newline */
+/* Builds the spool record of line in a->streams.rec: kind 'e' or 'a', the message id, '\n',
+ * the line without its newline. Returns its length, 0 when out of memory. */
+static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t n,
+			  const char *line, size_t len)
+{
+	struct hw_agent_streams *s = &a->streams;
+	size_t need;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	need = 1 + n + 1 + len;
+	if (need > s->rec_cap) {
+		char *b = realloc(s->rec, need * 2);
+
+		if (!b)
+			return 0;
+		s->rec = b;
+		s->rec_cap = need * 2;
+	}
+	s->rec[0] = kind;
+	memcpy(s->rec + 1, id, n);
+	s->rec[1 + n] = '\n';
+	memcpy(s->rec + 2 + n, line, len);
+	return need;
+}
+
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len)
 {
+	struct hw_agent_streams *s = &a->streams;
 	char id[160];
 	size_t need;
 	int n;
 
-	if (!a->streams.n || !len)
+	if (!s->n || !len)
 		return;
-	if (line[len - 1] == '\n')
-		len--;
-	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, a->streams.run_id, ++a->streams.seq);
-	need = 1 + (size_t)n + 1 + len;
-	if (need > a->streams.rec_cap) {
-		char *b = realloc(a->streams.rec, need * 2);
+	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, s->run_id, ++s->seq);
+	/* the ECS record for the sinks that take ECS, then the OCSF one for the others */
+	for (int ocsf = 0; ocsf < 2; ocsf++) {
+		const char *l = line;
+		size_t ll = len;
+		int r = 1, todo = 0;
 
-		if (!b) {
+		for (int i = 0; i < s->n; i++)
+			todo += s->ocsf[i] == ocsf;
+		if (!todo)
+			continue;
+		if (ocsf)
+			r = hw_ocsf__translate(s->socsf, line, len, &l, &ll); /* 0: a tick */
+		need = r > 0 ? make_record(a, kind, id, (size_t)n, l, ll) : 0;
+		if (r < 0 || (r > 0 && !need)) {
 			a->counters.lost_output++;
-			return;
+			continue;
 		}
-		a->streams.rec = b;
-		a->streams.rec_cap = need * 2;
+		for (int i = 0; i < s->n && need; i++)
+			if (s->ocsf[i] == ocsf && hw_spool__append(s->v[i]->spool, s->rec, need))
+				s->lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 	}
-	a->streams.rec[0] = kind;
-	memcpy(a->streams.rec + 1, id, (size_t)n);
-	a->streams.rec[1 + n] = '\n';
-	memcpy(a->streams.rec + 2 + n, line, len);
-	for (int i = 0; i < a->streams.n; i++)
-		if (hw_spool__append(a->streams.v[i]->spool, a->streams.rec, need))
-			a->streams.lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 }
 
 int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *al)
@@ -224,4 +259,6 @@ void hw_agent__close_streams(struct hw_agent *a)
 	}
 	free(a->streams.rec);
 	a->streams.rec = NULL;
+	hw_ocsf__free(a->streams.socsf);
+	a->streams.socsf = NULL;
 }

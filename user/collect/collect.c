@@ -55,8 +55,8 @@ static const char usage_text[] =
     "together: an outbound connection on one host and the session or accepted connection it\n"
     "opened on another are one hop, and a chain of two hops or more (A -> B -> C, each hop made\n"
     "from the session the previous one opened) raises a 'hop-chain' alert naming the host,\n"
-    "user, program and time of every hop. Alerts go to the output (ECS JSON lines, or text)\n"
-    "and are published to collect.subject. The first line is a 'collector-started' state\n"
+    "user, program and time of every hop. Alerts go to the output (ECS JSON lines, OCSF or\n"
+    "text) and are published to collect.subject. The first line is a 'collector-started' state\n"
     "event, the last a 'collector-stopped' one with the counters, which also go to standard\n"
     "error. Malformed messages are counted and skipped (the first 20 described on standard\n"
     "error). SIGINT, SIGTERM or --duration stop it cleanly; SIGHUP reopens the output file.\n"
@@ -69,8 +69,11 @@ static const char usage_text[] =
     "                          nats_key\n"
     "      --replay FILE...    read recorded streams or output files of several hosts\n"
     "                          instead of NATS ('-' for standard input), then stop\n"
-    "  -o, --format json|text  ECS JSON lines or one readable line per alert (default: text\n"
-    "                          when standard output is a terminal, else json)\n"
+    "  -o, --format json|ocsf|text\n"
+    "                          ECS JSON lines, OCSF 1.8 lines (Detection Findings, the\n"
+    "                          collector's start and stop), or one readable line per alert\n"
+    "                          (default: text when standard output is a terminal, else\n"
+    "                          json); alerts published to collect.subject stay ECS\n"
     "      --output PATH|-     write to PATH (appended) or '-' for standard output (default:\n"
     "                          output.file if set, else standard output)\n"
     "  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
@@ -627,6 +630,11 @@ int hw_collect_main(int argc, char **argv)
 	c.text = cfg.format == HW_FORMAT_TEXT ||
 		 (cfg.format == HW_FORMAT_AUTO && (!output || !strcmp(output, "-")) &&
 		  isatty(STDOUT_FILENO));
+	if (cfg.format == HW_FORMAT_OCSF && !(c.ocsf = hw_ocsf__new())) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
 		snprintf(c.host_name, sizeof(c.host_name), "unknown");
 	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
@@ -650,6 +658,7 @@ out:
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);
 	hw_text__free(&c.t);
+	hw_ocsf__free(c.ocsf);
 	for (int i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);
