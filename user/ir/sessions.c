@@ -1,0 +1,637 @@
+/* Sessions rebuilt from event facts (see sessions.h). Every process event carries its
+ * session's id (hopwatch.session.id), and so does every network event of a process in one;
+ * the session's own connection is found by its two ends (its accept and close are owned by
+ * the service's listener, outside the session). Lookups go through one string-keyed table:
+ * (host, kind, id) -> session and item. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/sessions.h"
+
+#define MAX_HOSTS 4096
+
+struct slot {
+	char *key; /* NULL: empty */
+	unsigned int sess, item;
+};
+
+struct ir_host {
+	char id[80], name[256];
+	unsigned long long last; /* the latest time seen */
+	int started, ticks_seen;
+	struct hw_engine *e;
+	struct hw_ir *ir;
+};
+
+struct hw_ir {
+	const struct hw_config *cfg;
+	struct hw_ir_session **v;
+	size_t n, cap;
+	struct slot *slots;
+	size_t nslots, used;
+	struct ir_host **hosts;
+	size_t nhosts;
+	unsigned long long dropped;
+	struct hw_ir_session **sorted;
+};
+
+/* --- the table ----------------------------------------------------------------------------- */
+
+static unsigned long long key_hash(const char *k)
+{
+	unsigned long long h = 1469598103934665603ull;
+
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ull;
+	return h;
+}
+
+static void make_key(char *out, size_t n, const char *host, char kind, const char *id)
+{
+	snprintf(out, n, "%s\x1f%c%s", host, kind, id);
+}
+
+static struct slot *slot_find(struct hw_ir *ir, const char *key)
+{
+	size_t mask = ir->nslots - 1, i;
+
+	if (!ir->nslots)
+		return NULL;
+	for (i = key_hash(key) & mask; ir->slots[i].key; i = (i + 1) & mask)
+		if (!strcmp(ir->slots[i].key, key))
+			return &ir->slots[i];
+	return &ir->slots[i];
+}
+
+static int grow_table(struct hw_ir *ir)
+{
+	size_t n = ir->nslots ? ir->nslots * 2 : 1024;
+	struct slot *old = ir->slots, *s = calloc(n, sizeof(*s));
+	size_t on = ir->nslots;
+
+	if (!s)
+		return -ENOMEM;
+	ir->slots = s;
+	ir->nslots = n;
+	for (size_t i = 0; i < on; i++)
+		if (old[i].key)
+			*slot_find(ir, old[i].key) = old[i];
+	free(old);
+	return 0;
+}
+
+static struct slot *lookup(struct hw_ir *ir, const char *host, char kind, const char *id)
+{
+	char key[400];
+	struct slot *s;
+
+	make_key(key, sizeof(key), host, kind, id);
+	s = slot_find(ir, key);
+	return s && s->key ? s : NULL;
+}
+
+static int insert(struct hw_ir *ir, const char *host, char kind, const char *id,
+		  unsigned int sess, unsigned int item)
+{
+	char key[400];
+	struct slot *s;
+
+	if ((ir->used + 1) * 2 > ir->nslots && grow_table(ir))
+		return -ENOMEM;
+	make_key(key, sizeof(key), host, kind, id);
+	s = slot_find(ir, key);
+	if (!s->key) {
+		s->key = strdup(key);
+		if (!s->key)
+			return -ENOMEM;
+		ir->used++;
+	}
+	s->sess = sess;
+	s->item = item;
+	return 0;
+}
+
+/* --- sessions and their items -------------------------------------------------------------- */
+
+static void copy(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	if (n >= HW_IR_MAX_ITEMS)
+		return NULL;
+	c = *cap ? *cap * 2 : 8;
+	nv = realloc(v, c * size);
+	if (nv)
+		*cap = c;
+	return nv;
+}
+
+static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact *f,
+					 const char *id, int create, unsigned int *idx)
+{
+	struct slot *s = lookup(ir, f->host_id, 'S', id);
+	struct hw_ir_session *x;
+
+	if (s) {
+		*idx = s->sess;
+		return ir->v[s->sess];
+	}
+	if (!create || !id[0])
+		return NULL;
+	if (ir->n >= HW_IR_MAX_SESSIONS) {
+		ir->dropped++;
+		return NULL;
+	}
+	if (ir->n == ir->cap) {
+		size_t c = ir->cap ? ir->cap * 2 : 16;
+		struct hw_ir_session **v = realloc(ir->v, c * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		ir->v = v;
+		ir->cap = c;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x || insert(ir, f->host_id, 'S', id, (unsigned int)ir->n, 0)) {
+		free(x);
+		return NULL;
+	}
+	copy(x->host_id, sizeof(x->host_id), f->host_id);
+	copy(x->host_name, sizeof(x->host_name), f->host_name);
+	copy(x->id, sizeof(x->id), id);
+	x->start = x->last = f->ts;
+	*idx = (unsigned int)ir->n;
+	ir->v[ir->n++] = x;
+	return x;
+}
+
+static struct hw_ir_proc *proc_get(struct hw_ir *ir, struct hw_ir_session *x, unsigned int si,
+				   const struct hw_fact *f)
+{
+	struct slot *s = lookup(ir, f->host_id, 'P', f->entity_id);
+	struct hw_ir_proc *p, *v;
+
+	if (s && s->sess == si)
+		return &x->procs[s->item];
+	v = grow(x->procs, &x->cprocs, x->nprocs, sizeof(*v));
+	if (!v) {
+		x->truncated = 1;
+		ir->dropped++;
+		return NULL;
+	}
+	x->procs = v;
+	p = &v[x->nprocs];
+	memset(p, 0, sizeof(*p));
+	if (insert(ir, f->host_id, 'P', f->entity_id, si, (unsigned int)x->nprocs))
+		return NULL;
+	x->nprocs++;
+	copy(p->eid, sizeof(p->eid), f->entity_id);
+	p->start = f->ts;
+	return p;
+}
+
+static void set_image(struct hw_ir_proc *p, const struct hw_fact *f)
+{
+	size_t len = 0;
+
+	p->pid = f->pid;
+	if (f->parent_entity_id[0])
+		copy(p->parent_eid, sizeof(p->parent_eid), f->parent_entity_id);
+	if (f->name[0])
+		copy(p->name, sizeof(p->name), f->name);
+	if (f->executable[0])
+		copy(p->exe, sizeof(p->exe), f->executable);
+	if (f->user[0])
+		copy(p->user, sizeof(p->user), f->user);
+	if (!f->nargs)
+		return;
+	if (f->kind == HW_F_EXEC || f->kind == HW_F_PROC_SNAPSHOT) {
+		if (p->execs == 1 && p->cmd[0])
+			memcpy(p->first, p->cmd, sizeof(p->first));
+		p->execs++;
+	}
+	p->cmd[0] = 0;
+	for (unsigned int i = 0; i < f->nargs && i < HW_FACT_ARGS && len < sizeof(p->cmd); i++)
+		len += (size_t)snprintf(p->cmd + len, sizeof(p->cmd) - len, "%s%s", i ? " " : "",
+					f->args[i]);
+	len = strlen(p->cmd);
+	while (len && p->cmd[len - 1] == ' ')
+		p->cmd[--len] = 0;
+}
+
+static int is_admin_port(const struct hw_config *cfg, unsigned int port)
+{
+	for (size_t i = 0; i < cfg->admin_ports.n; i++)
+		if (cfg->admin_ports.v[i] == port)
+			return 1;
+	return 0;
+}
+
+static void on_process(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
+{
+	unsigned int si;
+	struct hw_ir_session *x = session_get(ir, f, f->session_id, 1, &si);
+	struct hw_ir_proc *p;
+
+	if (!x || !f->entity_id[0])
+		return;
+	p = proc_get(ir, x, si, f);
+	if (!p)
+		return;
+	set_image(p, f);
+	if (xt && xt->proc_start)
+		p->start = xt->proc_start;
+	if (f->kind == HW_F_EXIT)
+		p->end = f->ts;
+	if (f->kind != HW_F_PROC_SNAPSHOT && f->ts > x->last)
+		x->last = f->ts;
+}
+
+/* The session whose own connection this is (client and server ends), by its two ends. */
+static void session_bytes(struct hw_ir *ir, const struct hw_fact *f)
+{
+	char tuple[200];
+	struct slot *s;
+	struct hw_ir_session *x;
+
+	if (f->egress || !f->src.have_bytes || !f->dst.have_bytes)
+		return;
+	snprintf(tuple, sizeof(tuple), "%s:%u-%s:%u", f->src.ip, f->src.port, f->dst.ip,
+		 f->dst.port);
+	s = lookup(ir, f->host_id, 'T', tuple);
+	if (!s)
+		return;
+	x = ir->v[s->sess];
+	if (x->end && f->ts > x->end)
+		return; /* a later connection reusing the ports */
+	x->bytes_from_client = f->src.bytes;
+	x->bytes_to_client = f->dst.bytes;
+	x->have_bytes = 1;
+}
+
+static void on_network(struct hw_ir *ir, const struct hw_fact *f)
+{
+	struct slot *ps = f->entity_id[0] ? lookup(ir, f->host_id, 'P', f->entity_id) : NULL;
+	unsigned int si = 0;
+	struct hw_ir_session *x = NULL;
+	struct hw_ir_conn *c = NULL, *v;
+	struct slot *cs;
+
+	session_bytes(ir, f);
+	if (f->kind == HW_F_LISTEN)
+		return;
+	if (ps) {
+		si = ps->sess;
+		x = ir->v[si];
+	} else if (f->session_id[0]) {
+		x = session_get(ir, f, f->session_id, 0, &si);
+	}
+	if (!x)
+		return;
+	cs = f->conn_id[0] ? lookup(ir, f->host_id, 'C', f->conn_id) : NULL;
+	if (cs && cs->sess == si) {
+		c = &x->conns[cs->item];
+	} else {
+		v = grow(x->conns, &x->cconns, x->nconns, sizeof(*v));
+		if (!v) {
+			x->truncated = 1;
+			ir->dropped++;
+			return;
+		}
+		x->conns = v;
+		c = &v[x->nconns];
+		memset(c, 0, sizeof(*c));
+		if (f->conn_id[0] &&
+		    insert(ir, f->host_id, 'C', f->conn_id, si, (unsigned int)x->nconns))
+			return;
+		x->nconns++;
+		copy(c->id, sizeof(c->id), f->conn_id);
+		c->ts = f->conn_start ? f->conn_start : f->ts;
+		c->egress = (unsigned char)f->egress;
+		c->udp = (unsigned char)f->udp;
+		copy(c->src_ip, sizeof(c->src_ip), f->src.ip);
+		copy(c->dst_ip, sizeof(c->dst_ip), f->dst.ip);
+		c->sport = f->src.port;
+		c->dport = f->dst.port;
+		c->hop = f->egress && !f->udp && is_admin_port(ir->cfg, f->dst.port);
+	}
+	if (f->entity_id[0])
+		copy(c->owner_eid, sizeof(c->owner_eid), f->entity_id);
+	if (f->failure)
+		c->failure = 1;
+	if (f->src.have_bytes && f->dst.have_bytes) {
+		c->bytes_out = f->egress ? f->src.bytes : f->dst.bytes;
+		c->bytes_in = f->egress ? f->dst.bytes : f->src.bytes;
+		c->have_bytes = 1;
+	}
+	if (f->kind == HW_F_DISCONNECT)
+		c->end = f->ts;
+	if (f->kind != HW_F_CONN_SNAPSHOT && f->kind != HW_F_CONN_OPEN && f->ts > x->last)
+		x->last = f->ts;
+}
+
+static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
+{
+	unsigned int si;
+	struct hw_ir_session *x;
+	char tuple[200];
+
+	if (f->kind == HW_F_LOGIN && f->failure)
+		return; /* a failed login is no session (the brute-force rule counts them) */
+	x = session_get(ir, f, f->session_id, f->kind != HW_F_LOGOUT, &si);
+	if (!x)
+		return;
+	if (f->kind == HW_F_LOGOUT) {
+		x->end = f->ts;
+		x->end_unknown = 0;
+		if (f->src.have_bytes && f->dst.have_bytes) {
+			x->bytes_from_client = f->src.bytes;
+			x->bytes_to_client = f->dst.bytes;
+			x->have_bytes = 1;
+		}
+		if (xt && xt->ended_by)
+			copy(x->ended_by, sizeof(x->ended_by), xt->ended_by);
+		if (f->ts > x->last)
+			x->last = f->ts;
+		return;
+	}
+	x->logged_in = 1;
+	if (f->kind == HW_F_SESSION_SNAPSHOT) {
+		x->snapshot = 1;
+		x->end = 0; /* still open at this run's start */
+		x->end_unknown = 0;
+	} else {
+		x->login = f->ts;
+	}
+	x->start = f->session_start ? f->session_start : f->ts;
+	if (!x->login)
+		x->login = x->start;
+	x->verified = (unsigned char)f->login_verified;
+	copy(x->user, sizeof(x->user), f->user);
+	copy(x->service, sizeof(x->service), f->service);
+	copy(x->client_ip, sizeof(x->client_ip), f->src.ip);
+	copy(x->server_ip, sizeof(x->server_ip), f->dst.ip);
+	x->client_port = f->src.port;
+	x->server_port = f->dst.port;
+	if (xt && xt->auth_method)
+		copy(x->auth_method, sizeof(x->auth_method), xt->auth_method);
+	snprintf(tuple, sizeof(tuple), "%s:%u-%s:%u", f->src.ip, f->src.port, f->dst.ip,
+		 f->dst.port);
+	insert(ir, f->host_id, 'T', tuple, si, 0);
+	/* the snapshot reports the connection before the session: its handler owns it */
+	for (size_t i = 0; i < x->nconns && !x->have_bytes; i++) {
+		const struct hw_ir_conn *c = &x->conns[i];
+
+		if (!c->egress && c->have_bytes && c->sport == x->client_port &&
+		    c->dport == x->server_port && !strcmp(c->src_ip, x->client_ip) &&
+		    !strcmp(c->dst_ip, x->server_ip)) {
+			x->bytes_from_client = c->bytes_in;
+			x->bytes_to_client = c->bytes_out;
+			x->have_bytes = 1;
+		}
+	}
+}
+
+/* --- alerts -------------------------------------------------------------------------------- */
+
+static void add_alert(struct hw_ir *ir, const char *host_id, const char *sid, const char *eid,
+		      const struct hw_ir_alert *a)
+{
+	struct slot *s = sid && sid[0] ? lookup(ir, host_id, 'S', sid) : NULL;
+	struct hw_ir_session *x;
+	struct hw_ir_alert *v;
+
+	if (!s && eid && eid[0])
+		s = lookup(ir, host_id, 'P', eid);
+	if (!s)
+		return;
+	x = ir->v[s->sess];
+	for (size_t i = 0; i < x->nalerts; i++)
+		if (!strcmp(x->alerts[i].id, a->id) && !strcmp(x->alerts[i].rule, a->rule))
+			return; /* raised again by the rules: the same alert */
+	v = grow(x->alerts, &x->calerts, x->nalerts, sizeof(*v));
+	if (!v) {
+		x->truncated = 1;
+		ir->dropped++;
+		return;
+	}
+	x->alerts = v;
+	v[x->nalerts++] = *a;
+}
+
+static void on_engine_alert(const struct hw_alert *al, void *ctx)
+{
+	struct ir_host *h = ctx;
+	struct hw_ir_alert a = {.sev = al->severity, .ts = al->ts};
+
+	copy(a.id, sizeof(a.id), al->id);
+	copy(a.rule, sizeof(a.rule), al->rule_id);
+	copy(a.severity, sizeof(a.severity), al->severity_name);
+	copy(a.eid, sizeof(a.eid), al->entity_id);
+	copy(a.message, sizeof(a.message), al->message);
+	add_alert(h->ir, h->id, al->session_id, al->entity_id, &a);
+}
+
+void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d)
+{
+	struct hw_ir_alert a = {.ts = f->ts};
+	unsigned long long sev = 0;
+
+	copy(a.id, sizeof(a.id), hw_jdoc__str(d, "event.id"));
+	copy(a.rule, sizeof(a.rule), hw_jdoc__str(d, "event.action"));
+	copy(a.severity, sizeof(a.severity), hw_jdoc__str(d, "hopwatch.alert.severity"));
+	copy(a.message, sizeof(a.message), hw_jdoc__str(d, "message"));
+	copy(a.eid, sizeof(a.eid), f->entity_id);
+	if (!hw_jdoc__u64(d, "event.severity", &sev) && sev <= 100)
+		a.sev = (int)sev;
+	hw_jread__printable(a.message);
+	hw_jread__printable(a.rule);
+	add_alert(ir, f->host_id, f->session_id, f->entity_id, &a);
+}
+
+/* --- hosts and their engines --------------------------------------------------------------- */
+
+static struct ir_host *host_of(struct hw_ir *ir, const struct hw_fact *f)
+{
+	struct ir_host *h, **v;
+
+	for (size_t i = 0; i < ir->nhosts; i++)
+		if (!strcmp(ir->hosts[i]->id, f->host_id))
+			return ir->hosts[i];
+	if (ir->nhosts >= MAX_HOSTS)
+		return NULL;
+	v = realloc(ir->hosts, (ir->nhosts + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	ir->hosts = v;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	copy(h->id, sizeof(h->id), f->host_id);
+	copy(h->name, sizeof(h->name), f->host_name);
+	h->ir = ir;
+	h->e = hw_engine__new(ir->cfg, on_engine_alert, h);
+	if (!h->e) {
+		free(h);
+		return NULL;
+	}
+	v[ir->nhosts++] = h;
+	return h;
+}
+
+/* Another run of the agent on this host: sessions it left open ended unseen in between,
+ * unless its snapshot finds them again (existing_session revives them). */
+static void host_restarted(struct hw_ir *ir, struct ir_host *h)
+{
+	for (size_t i = 0; i < ir->n; i++) {
+		struct hw_ir_session *x = ir->v[i];
+
+		if (!x->end && !strcmp(x->host_id, h->id)) {
+			x->end = h->last;
+			x->end_unknown = 1;
+		}
+	}
+	hw_engine__free(h->e);
+	h->e = hw_engine__new(ir->cfg, on_engine_alert, h);
+	h->ticks_seen = 0;
+}
+
+void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
+{
+	struct ir_host *h = host_of(ir, f);
+
+	if (!h) {
+		ir->dropped++;
+		return;
+	}
+	if (f->kind == HW_F_AGENT_STARTED) {
+		if (h->started)
+			host_restarted(ir, h);
+		h->started = 1;
+	}
+	if (f->ts > h->last)
+		h->last = f->ts;
+	switch (f->kind) {
+	case HW_F_EXEC:
+	case HW_F_FORK:
+	case HW_F_EXIT:
+	case HW_F_PROC_SNAPSHOT:
+		if (f->session_id[0])
+			on_process(ir, f, xt);
+		break;
+	case HW_F_CONNECT:
+	case HW_F_ACCEPT:
+	case HW_F_DISCONNECT:
+	case HW_F_LISTEN:
+	case HW_F_CONN_SNAPSHOT:
+	case HW_F_CONN_OPEN:
+		on_network(ir, f);
+		break;
+	case HW_F_LOGIN:
+	case HW_F_LOGOUT:
+	case HW_F_SESSION_SNAPSHOT:
+		on_session(ir, f, xt);
+		break;
+	default:
+		break;
+	}
+	if (!h->e)
+		return;
+	/* the rules, as replay runs them: a stream without ticks is ticked at each event */
+	if (f->kind == HW_F_TICK) {
+		h->ticks_seen = 1;
+	} else if (!h->ticks_seen && f->kind != HW_F_AGENT_STARTED) {
+		struct hw_fact t = {.kind = HW_F_TICK, .ts = f->ts};
+
+		memcpy(t.host_id, f->host_id, sizeof(t.host_id));
+		memcpy(t.host_name, f->host_name, sizeof(t.host_name));
+		hw_engine__feed(h->e, &t);
+	}
+	hw_engine__feed(h->e, f);
+}
+
+/* --- results ------------------------------------------------------------------------------- */
+
+static int by_host_start(const void *a, const void *b)
+{
+	const struct hw_ir_session *x = *(struct hw_ir_session *const *)a;
+	const struct hw_ir_session *y = *(struct hw_ir_session *const *)b;
+	int c = strcmp(x->host_name, y->host_name);
+
+	if (!c)
+		c = strcmp(x->host_id, y->host_id);
+	if (!c)
+		c = x->start < y->start ? -1 : x->start > y->start;
+	return c ? c : strcmp(x->id, y->id);
+}
+
+struct hw_ir_session **hw_ir__sessions(struct hw_ir *ir, unsigned long long now_ns, size_t *n)
+{
+	size_t k = 0;
+
+	*n = 0;
+	free(ir->sorted);
+	ir->sorted = ir->n ? malloc(ir->n * sizeof(*ir->sorted)) : NULL;
+	if (!ir->sorted)
+		return NULL;
+	for (size_t i = 0; i < ir->n; i++) {
+		struct hw_ir_session *x = ir->v[i];
+
+		if (!x->logged_in)
+			continue;
+		x->now = now_ns;
+		for (size_t j = 0; !now_ns && j < ir->nhosts; j++)
+			if (!strcmp(ir->hosts[j]->id, x->host_id))
+				x->now = ir->hosts[j]->last;
+		ir->sorted[k++] = x;
+	}
+	qsort(ir->sorted, k, sizeof(*ir->sorted), by_host_start);
+	*n = k;
+	return ir->sorted;
+}
+
+unsigned long long hw_ir__dropped(const struct hw_ir *ir)
+{
+	return ir->dropped;
+}
+
+struct hw_ir *hw_ir__new(const struct hw_config *cfg)
+{
+	struct hw_ir *ir = calloc(1, sizeof(*ir));
+
+	if (ir)
+		ir->cfg = cfg;
+	return ir;
+}
+
+void hw_ir__free(struct hw_ir *ir)
+{
+	if (!ir)
+		return;
+	for (size_t i = 0; i < ir->n; i++) {
+		free(ir->v[i]->procs);
+		free(ir->v[i]->conns);
+		free(ir->v[i]->alerts);
+		free(ir->v[i]);
+	}
+	for (size_t i = 0; i < ir->nslots; i++)
+		free(ir->slots[i].key);
+	for (size_t i = 0; i < ir->nhosts; i++) {
+		hw_engine__free(ir->hosts[i]->e);
+		free(ir->hosts[i]);
+	}
+	free(ir->hosts);
+	free(ir->slots);
+	free(ir->v);
+	free(ir->sorted);
+	free(ir);
+}
