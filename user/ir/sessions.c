@@ -203,6 +203,10 @@ static void set_image(struct hw_ir_proc *p, const struct hw_fact *f)
 {
 	size_t len = 0;
 
+	if ((f->kind == HW_F_EXEC || f->kind == HW_F_PROC_SNAPSHOT) && p->execs == 1 && p->cmd[0]) {
+		memcpy(p->first, p->cmd, sizeof(p->first));
+		memcpy(p->first_name, p->name, sizeof(p->first_name));
+	}
 	p->pid = f->pid;
 	if (f->parent_entity_id[0])
 		copy(p->parent_eid, sizeof(p->parent_eid), f->parent_entity_id);
@@ -215,8 +219,6 @@ static void set_image(struct hw_ir_proc *p, const struct hw_fact *f)
 	if (!f->nargs)
 		return;
 	if (f->kind == HW_F_EXEC || f->kind == HW_F_PROC_SNAPSHOT) {
-		if (p->execs == 1 && p->cmd[0])
-			memcpy(p->first, p->cmd, sizeof(p->first));
 		p->execs++;
 	}
 	p->cmd[0] = 0;

@@ -24,6 +24,7 @@ struct hw_ir_proc {
 	char exe[HW_FACT_PATH_LEN];
 	char cmd[200];	 /* the first arguments, joined by spaces */
 	char first[200]; /* the command it ran first, when it exec'd again since */
+	char first_name[HW_FACT_ARG_LEN]; /* and that program's name */
 	unsigned int execs; /* images seen: execs, or the snapshot's */
 	char user[64];
 	unsigned long long start, end; /* process start (or first seen), exit; 0 unknown/running */

@@ -12,6 +12,7 @@
 #define NCOLS 15
 #define CELL 96
 #define TREE_DEPTH 64
+#define PROGRAMS 64 /* names in a JSON object's programs */
 
 static void printable(char *s)
 {
@@ -432,6 +433,8 @@ static void json_time(struct hw_json *j, const char *key, unsigned long long ns)
 
 static void json_session(struct hw_json *j, const struct hw_ir_session *x)
 {
+	const char *prog[PROGRAMS];
+	size_t nprog = 0;
 	unsigned long long ns;
 
 	hw_json__begin_object(j, NULL);
@@ -475,14 +478,18 @@ static void json_session(struct hw_json *j, const struct hw_ir_session *x)
 		hw_json__null(j, "bytes_to_client");
 	}
 	hw_json__u64(j, "processes", x->nprocs);
+	/* the distinct programs run, at most PROGRAMS of them */
 	hw_json__begin_array(j, "programs");
-	for (size_t i = 0; i < x->nprocs; i++) {
-		int seen = 0;
+	for (size_t i = 0; i < x->nprocs * 2 && nprog < PROGRAMS; i++) {
+		const char *name = i % 2 ? x->procs[i / 2].name : x->procs[i / 2].first_name;
+		int seen = !name[0];
 
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(x->procs[k].name, x->procs[i].name);
-		if (!seen && x->procs[i].name[0])
-			hw_json__string(j, NULL, x->procs[i].name);
+		for (size_t k = 0; k < nprog && !seen; k++)
+			seen = !strcmp(prog[k], name);
+		if (seen)
+			continue;
+		prog[nprog++] = name;
+		hw_json__string(j, NULL, name);
 	}
 	hw_json__end_array(j);
 	hw_json__u64(j, "outbound", outbound(x));
