@@ -5,6 +5,7 @@ agent recording B (--record). While both sessions are open, the live one-shot mo
 first still open with its true start, the second ended with its hop and the alert, and
 --tree shows the ssh process with its connection to C."""
 import calendar
+import subprocess
 import json
 import os
 import time
@@ -132,3 +133,19 @@ def test_sessions_of_a_real_lab():
     check(ssh, "the ssh process in the tree: %s" % p.stdout)
     check(any(line.strip().startswith("-> tcp %s:22 from %s:" % (C, B))
               for line in tree[ssh[0] + 1:ssh[0] + 4]), "its connection: %s" % p.stdout)
+
+
+def test_live_refusals():
+    """The live mode is root's; a bad --netns is bad usage. One line each."""
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           hw.BIN, "sessions"], capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 1, "not root: " + p.stderr)
+    check_eq(p.stdout, "", "nothing listed")
+    check_eq(len(p.stderr.splitlines()), 1, "one line: %r" % p.stderr)
+    check("need root" in p.stderr, p.stderr)
+    for path, why in (("/etc/passwd", "not a network namespace"),
+                      ("/nonexistent-%s" % hw.RUN_ID, "No such file")):
+        p = hopwatch("sessions", "--netns", path)
+        check_eq(p.returncode, 2, "--netns %s: %s" % (path, p.stderr))
+        check_eq(len(p.stderr.splitlines()), 1, "one line: %r" % p.stderr)
+        check(why in p.stderr, p.stderr)

@@ -297,6 +297,9 @@ int hw_sessions_main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = print(r.ir, now, json, tree);
+	if (hw_ir__dropped(r.ir))
+		fprintf(stderr, "hopwatch: %llu sessions, processes, connections or alerts not kept "
+				"(more than %u of a kind)\n", hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
 	if (!ret && r.malformed) {
 		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
 		ret = EXIT_MALFORMED;
