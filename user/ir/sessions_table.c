@@ -21,6 +21,25 @@ static void printable(char *s)
 			*s = '?';
 }
 
+/* s, its control bytes shown as '?' */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
+/* "! SEVERITY RULE: MESSAGE" of an alert, after prefix */
+static void put_alert(FILE *out, const char *prefix, const struct hw_ir_alert *al)
+{
+	fprintf(out, "%s! ", prefix);
+	put_clean(out, al->severity);
+	fputc(' ', out);
+	put_clean(out, al->rule);
+	fputs(": ", out);
+	put_clean(out, al->message);
+	fputc('\n', out);
+}
+
 static void fmt_time(char *out, size_t n, unsigned long long ns)
 {
 	time_t t = (time_t)(ns / 1000000000ull);
@@ -321,8 +340,10 @@ static void print_proc(struct tree *t, size_t pi, const char *prefix, const char
 	for (size_t i = 0; i < t->x->nalerts; i++) {
 		const struct hw_ir_alert *al = &t->x->alerts[i];
 
-		if (!strcmp(al->eid, p->eid))
-			fprintf(t->out, "%s    ! %s %s: %s\n", pre, al->severity, al->rule, al->message);
+		if (!strcmp(al->eid, p->eid)) {
+			fputs(pre, t->out);
+			put_alert(t->out, "    ", al);
+		}
 	}
 	if (depth >= TREE_DEPTH) {
 		fprintf(t->out, "%s    (deeper processes not shown)\n", pre);
@@ -355,8 +376,15 @@ static void tree_header(FILE *out, const struct hw_ir_session *x)
 	fmt_time(st, sizeof(st), x->start);
 	fmt_time(en, sizeof(en), x->end);
 	fmt_dur(dur, sizeof(dur), duration(x));
-	fprintf(out, "session %s on %s: %s from %s via %s%s%s%s\n", x->id, host, user, cl, svc,
-		x->auth_method[0] ? " (" : "", x->auth_method, x->auth_method[0] ? ")" : "");
+	fputs("session ", out);
+	put_clean(out, x->id);
+	fprintf(out, " on %s: %s from %s via %s", host, user, cl, svc);
+	if (x->auth_method[0]) {
+		fputs(" (", out);
+		put_clean(out, x->auth_method);
+		fputc(')', out);
+	}
+	fputc('\n', out);
 	fprintf(out, "  since %s UTC%s, %s%s%s (%s)%s\n", st,
 		x->snapshot ? " (began before the agent)" : "",
 		x->end_unknown ? "ended unseen by " : x->end ? "ended " : "open", x->end ? en : "",
@@ -409,7 +437,7 @@ int hw_ir__print_tree(FILE *out, const struct hw_ir_session *x)
 
 		shown = al->eid[0] && has_proc(&t, al->eid);
 		if (!shown)
-			fprintf(out, "! %s %s: %s\n", al->severity, al->rule, al->message);
+			put_alert(out, "", al);
 	}
 	free(t.order);
 	free(t.by_id);
