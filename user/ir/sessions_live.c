@@ -150,7 +150,7 @@ static void to_addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
 }
 
 /* A service process holding an accepted connection: the handler of a session (as the agent's
- * snapshot finds it, agent_login.c). */
+ * snapshot finds it, agent/login.c). */
 static void find_session(struct live *l, size_t i, __u8 dir)
 {
 	struct hw_process *p = l->owner[i] ? hw_proc_table__live(l->procs, l->owner[i]) : NULL;
