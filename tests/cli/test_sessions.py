@@ -176,6 +176,12 @@ def test_hosts_grouped_and_input_alerts_counted_once():
              [("db-1", "bob"), ("db-1", "alice"), ("web-1", "bob"), ("web-1", "alice")],
              "grouped by host")
     check_eq([len(r["alerts"]) for r in rows], [0, 1, 0, 1], "each alert once")
+    # rules that raise nothing here: web-1's alert line of the input still counts, on its host
+    p = sessions("-o", "json", "--set", "detect.internal_nets=192.168.0.0/16",
+                 write(mixed + alerts, "mixed2"))
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    check_eq([[a["rule"] for a in r["alerts"]] for r in rows],
+             [[], [], [], ["lateral-movement"]], "the input's alert, on web-1's alice")
 
 
 def test_failed_login_is_no_session():
@@ -322,3 +328,25 @@ def test_progress_on_a_terminal_only():
     check_eq(len(p.stderr.splitlines()), 1, "the summary alone: %r" % p.stderr)
     p = subprocess.run([hw.BIN, "sessions", path], capture_output=True, text=True, timeout=60)
     check_eq((p.returncode, p.stderr), (0, ""), "sessions: nothing on stderr")
+
+
+def test_fleet_streams_with_the_collectors_alerts():
+    """Two hosts' streams interleaved (a fleet's events) and the collector's output: alice's
+    sessions on b and on c, grouped by host, c's carrying the collector's hop-chain alert
+    (and each host's own rules' alerts, once)."""
+    from collectlab import INTERNAL as FLEET_NETS, collect, interleave, two_hosts
+    from collectlab import write as cwrite
+    b, c, sb, sc = two_hosts()
+    events = cwrite(interleave([b, c], 7), "fleet.ndjson")
+    r = collect(events, sets=[FLEET_NETS])
+    check_eq(len(r.of("hop-chain")), 1, "the collector's hop chain")
+    out = cwrite([json.dumps(e) for e in r.lines], "collector.ndjson")
+    p = sessions("-o", "json", "--set", FLEET_NETS, events, out)
+    check_eq(p.returncode, 0, p.stderr)
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    check_eq([(x["host"]["name"], x["id"]) for x in rows], [("b", sb.id), ("c", sc.id)],
+             "one session per host, grouped")
+    check_eq([a["rule"] for a in rows[0]["alerts"]], ["lateral-movement"], "b: its rule's")
+    check_eq([a["rule"] for a in rows[1]["alerts"]], ["hop-chain"], "c: the collector's")
+    check_eq(rows[0]["connections"][0]["ip"], "198.18.0.3", "b's hop goes to c")
+    check_eq(rows[1]["source"]["ip"], "198.18.0.2", "c's session comes from b")

@@ -445,6 +445,10 @@ static void on_engine_alert(const struct hw_alert *al, void *ctx)
 
 void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d)
 {
+	/* an alert's fact holds its time only; the rest is read from the line */
+	const char *host = hw_jdoc__str(d, "host.id");
+	const char *sid = hw_jdoc__str(d, "hopwatch.session.id");
+	const char *eid = hw_jdoc__str(d, "process.entity_id");
 	struct hw_ir_alert a = {.ts = f->ts};
 	unsigned long long sev = 0;
 
@@ -452,12 +456,13 @@ void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct h
 	copy(a.rule, sizeof(a.rule), hw_jdoc__str(d, "event.action"));
 	copy(a.severity, sizeof(a.severity), hw_jdoc__str(d, "hopwatch.alert.severity"));
 	copy(a.message, sizeof(a.message), hw_jdoc__str(d, "message"));
-	copy(a.eid, sizeof(a.eid), f->entity_id);
+	copy(a.eid, sizeof(a.eid), eid);
 	if (!hw_jdoc__u64(d, "event.severity", &sev) && sev <= 100)
 		a.sev = (int)sev;
 	hw_jread__printable(a.message);
 	hw_jread__printable(a.rule);
-	add_alert(ir, f->host_id, f->session_id, f->entity_id, &a);
+	if (host)
+		add_alert(ir, host, sid, eid, &a);
 }
 
 /* --- hosts and their engines --------------------------------------------------------------- */

@@ -86,7 +86,7 @@ void hw_ir__free(struct hw_ir *ir);
  * a recording (which holds no alerts) gets its alerts. Alert lines of the input (an output
  * file, the collector's hop-chain) are given with hw_ir__alert_line instead. */
 void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *x);
-/* An alert line of the input (d parsed, f its fact); an alert the rules raised again (the
+/* An alert line of the input (d parsed, f its fact: only its time is read); an alert the rules raised again (the
  * same event.id) is counted once. */
 void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d);
 
