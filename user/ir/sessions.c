@@ -34,7 +34,12 @@ struct hw_ir {
 	size_t nhosts;
 	unsigned long long dropped;
 	struct hw_ir_session **sorted;
+	unsigned int *free_v; /* sessions forgotten (failed logins), to be used again */
+	size_t nfree, cfree;
 };
+
+/* the key of a forgotten entry: never equal to a real key, kept so probing goes on past it */
+static char tomb[] = "";
 
 /* --- the table ----------------------------------------------------------------------------- */
 
@@ -74,9 +79,13 @@ static int grow_table(struct hw_ir *ir)
 		return -ENOMEM;
 	ir->slots = s;
 	ir->nslots = n;
-	for (size_t i = 0; i < on; i++)
-		if (old[i].key)
+	ir->used = 0;
+	for (size_t i = 0; i < on; i++) {
+		if (old[i].key && old[i].key != tomb) {
 			*slot_find(ir, old[i].key) = old[i];
+			ir->used++;
+		}
+	}
 	free(old);
 	return 0;
 }
@@ -89,6 +98,17 @@ static struct slot *lookup(struct hw_ir *ir, const char *host, char kind, const 
 	make_key(key, sizeof(key), host, kind, id);
 	s = slot_find(ir, key);
 	return s && s->key ? s : NULL;
+}
+
+/* The entry of (host, kind, id) is forgotten. */
+static void forget(struct hw_ir *ir, const char *host, char kind, const char *id)
+{
+	struct slot *s = id[0] ? lookup(ir, host, kind, id) : NULL;
+
+	if (s) {
+		free(s->key);
+		s->key = tomb;
+	}
 }
 
 static int insert(struct hw_ir *ir, const char *host, char kind, const char *id,
@@ -140,6 +160,7 @@ static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact 
 {
 	struct slot *s = lookup(ir, f->host_id, 'S', id);
 	struct hw_ir_session *x;
+	unsigned int at;
 
 	if (s) {
 		*idx = s->sess;
@@ -147,31 +168,68 @@ static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact 
 	}
 	if (!create || !id[0])
 		return NULL;
-	if (ir->n >= HW_IR_MAX_SESSIONS) {
-		ir->dropped++;
-		return NULL;
-	}
-	if (ir->n == ir->cap) {
-		size_t c = ir->cap ? ir->cap * 2 : 16;
-		struct hw_ir_session **v = realloc(ir->v, c * sizeof(*v));
-
-		if (!v)
+	if (ir->nfree) {
+		at = ir->free_v[ir->nfree - 1];
+		if (insert(ir, f->host_id, 'S', id, at, 0))
 			return NULL;
-		ir->v = v;
-		ir->cap = c;
-	}
-	x = calloc(1, sizeof(*x));
-	if (!x || insert(ir, f->host_id, 'S', id, (unsigned int)ir->n, 0)) {
-		free(x);
-		return NULL;
+		ir->nfree--;
+		x = ir->v[at];
+	} else {
+		if (ir->n >= HW_IR_MAX_SESSIONS) {
+			ir->dropped++;
+			return NULL;
+		}
+		if (ir->n == ir->cap) {
+			size_t c = ir->cap ? ir->cap * 2 : 16;
+			struct hw_ir_session **v = realloc(ir->v, c * sizeof(*v));
+
+			if (!v)
+				return NULL;
+			ir->v = v;
+			ir->cap = c;
+		}
+		at = (unsigned int)ir->n;
+		x = calloc(1, sizeof(*x));
+		if (!x || insert(ir, f->host_id, 'S', id, at, 0)) {
+			free(x);
+			return NULL;
+		}
+		ir->v[ir->n++] = x;
 	}
 	copy(x->host_id, sizeof(x->host_id), f->host_id);
 	copy(x->host_name, sizeof(x->host_name), f->host_name);
 	copy(x->id, sizeof(x->id), id);
 	x->start = x->last = f->ts;
-	*idx = (unsigned int)ir->n;
-	ir->v[ir->n++] = x;
+	*idx = at;
 	return x;
+}
+
+/* A connection that never logged in (a failed login, a scanner): forgotten, its place used
+ * again, so that a flood of them cannot fill the table and hide a later session. */
+static void forget_session(struct hw_ir *ir, unsigned int si)
+{
+	struct hw_ir_session *x = ir->v[si];
+	unsigned int *v;
+
+	if (ir->nfree == ir->cfree) {
+		size_t c = ir->cfree ? ir->cfree * 2 : 64;
+
+		v = realloc(ir->free_v, c * sizeof(*v));
+		if (!v)
+			return; /* kept: it costs memory, not correctness */
+		ir->free_v = v;
+		ir->cfree = c;
+	}
+	for (size_t i = 0; i < x->nprocs; i++)
+		forget(ir, x->host_id, 'P', x->procs[i].eid);
+	for (size_t i = 0; i < x->nconns; i++)
+		forget(ir, x->host_id, 'C', x->conns[i].id);
+	forget(ir, x->host_id, 'S', x->id);
+	free(x->procs);
+	free(x->conns);
+	free(x->alerts);
+	memset(x, 0, sizeof(*x));
+	ir->free_v[ir->nfree++] = si;
 }
 
 static struct hw_ir_proc *proc_get(struct hw_ir *ir, struct hw_ir_session *x, unsigned int si,
@@ -347,8 +405,13 @@ static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct h
 	struct hw_ir_session *x;
 	char tuple[200];
 
-	if (f->kind == HW_F_LOGIN && f->failure)
-		return; /* a failed login is no session (the brute-force rule counts them) */
+	if (f->kind == HW_F_LOGIN && f->failure) {
+		/* a failed login is no session (the brute-force rule counts them) */
+		x = session_get(ir, f, f->session_id, 0, &si);
+		if (x && !x->logged_in)
+			forget_session(ir, si);
+		return;
+	}
 	x = session_get(ir, f, f->session_id, f->kind != HW_F_LOGOUT, &si);
 	if (!x)
 		return;
@@ -631,7 +694,9 @@ void hw_ir__free(struct hw_ir *ir)
 		free(ir->v[i]);
 	}
 	for (size_t i = 0; i < ir->nslots; i++)
-		free(ir->slots[i].key);
+		if (ir->slots[i].key != tomb)
+			free(ir->slots[i].key);
+	free(ir->free_v);
 	for (size_t i = 0; i < ir->nhosts; i++) {
 		hw_engine__free(ir->hosts[i]->e);
 		free(ir->hosts[i]);
