@@ -23,7 +23,7 @@
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_sessions: check failed at line %d: %s\n", __LINE__, \
+			fprintf(stderr, "fuzz_sessions: check failed at line %d: %s\n", __LINE__,  \
 				#cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
@@ -61,7 +61,8 @@ static void feed_all(struct hw_ir *ir, const uint8_t *data, size_t size)
 		memcpy(line, data + at, len);
 		line[len] = 0;
 		at += len + 1;
-		if (!hw_jdoc__parse(doc, line, len) && !hw_fact__from_json(fact, doc, why, sizeof(why))) {
+		if (!hw_jdoc__parse(doc, line, len) &&
+		    !hw_fact__from_json(fact, doc, why, sizeof(why))) {
 			if (fact->kind == HW_F_ALERT) {
 				hw_ir__alert_line(ir, fact, doc);
 			} else {

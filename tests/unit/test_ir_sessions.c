@@ -6,8 +6,7 @@
 #include "ir/sessions.h"
 #include "test.h"
 
-static void fact(struct hw_fact *f, enum hw_fact_kind kind, unsigned long long ts,
-		 const char *sid)
+static void fact(struct hw_fact *f, enum hw_fact_kind kind, unsigned long long ts, const char *sid)
 {
 	memset(f, 0, sizeof(*f));
 	f->kind = kind;

@@ -7,36 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/sessions.h"
-
-#define MAX_HOSTS 4096
-
-struct slot {
-	char *key; /* NULL: empty */
-	unsigned int sess, item;
-};
-
-struct ir_host {
-	char id[80], name[256];
-	unsigned long long last; /* the latest time seen */
-	int started, ticks_seen;
-	struct hw_engine *e;
-	struct hw_ir *ir;
-};
-
-struct hw_ir {
-	const struct hw_config *cfg;
-	struct hw_ir_session **v;
-	size_t n, cap;
-	struct slot *slots;
-	size_t nslots, used;
-	struct ir_host **hosts;
-	size_t nhosts;
-	unsigned long long dropped;
-	struct hw_ir_session **sorted;
-	unsigned int *free_v; /* sessions forgotten (failed logins), to be used again */
-	size_t nfree, cfree;
-};
+#include "ir/sessions_int.h"
 
 /* the key of a forgotten entry: never equal to a real key, kept so probing goes on past it */
 static char tomb[] = "";
@@ -90,7 +61,7 @@ static int grow_table(struct hw_ir *ir)
 	return 0;
 }
 
-static struct slot *lookup(struct hw_ir *ir, const char *host, char kind, const char *id)
+struct slot *hw_ir__lookup(struct hw_ir *ir, const char *host, char kind, const char *id)
 {
 	char key[400];
 	struct slot *s;
@@ -103,7 +74,7 @@ static struct slot *lookup(struct hw_ir *ir, const char *host, char kind, const 
 /* The entry of (host, kind, id) is forgotten. */
 static void forget(struct hw_ir *ir, const char *host, char kind, const char *id)
 {
-	struct slot *s = id[0] ? lookup(ir, host, kind, id) : NULL;
+	struct slot *s = id[0] ? hw_ir__lookup(ir, host, kind, id) : NULL;
 
 	if (s) {
 		free(s->key);
@@ -111,8 +82,8 @@ static void forget(struct hw_ir *ir, const char *host, char kind, const char *id
 	}
 }
 
-static int insert(struct hw_ir *ir, const char *host, char kind, const char *id,
-		  unsigned int sess, unsigned int item)
+static int insert(struct hw_ir *ir, const char *host, char kind, const char *id, unsigned int sess,
+		  unsigned int item)
 {
 	char key[400];
 	struct slot *s;
@@ -134,12 +105,12 @@ static int insert(struct hw_ir *ir, const char *host, char kind, const char *id,
 
 /* --- sessions and their items -------------------------------------------------------------- */
 
-static void copy(char *dst, size_t n, const char *src)
+void hw_ir__copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-static void *grow(void *v, size_t *cap, size_t n, size_t size)
+void *hw_ir__grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	size_t c;
 	void *nv;
@@ -155,10 +126,10 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return nv;
 }
 
-static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact *f,
-					 const char *id, int create, unsigned int *idx)
+static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact *f, const char *id,
+					 int create, unsigned int *idx)
 {
-	struct slot *s = lookup(ir, f->host_id, 'S', id);
+	struct slot *s = hw_ir__lookup(ir, f->host_id, 'S', id);
 	struct hw_ir_session *x;
 	unsigned int at;
 
@@ -196,9 +167,9 @@ static struct hw_ir_session *session_get(struct hw_ir *ir, const struct hw_fact 
 		}
 		ir->v[ir->n++] = x;
 	}
-	copy(x->host_id, sizeof(x->host_id), f->host_id);
-	copy(x->host_name, sizeof(x->host_name), f->host_name);
-	copy(x->id, sizeof(x->id), id);
+	hw_ir__copy(x->host_id, sizeof(x->host_id), f->host_id);
+	hw_ir__copy(x->host_name, sizeof(x->host_name), f->host_name);
+	hw_ir__copy(x->id, sizeof(x->id), id);
 	x->start = x->last = f->ts;
 	*idx = at;
 	return x;
@@ -235,12 +206,12 @@ static void forget_session(struct hw_ir *ir, unsigned int si)
 static struct hw_ir_proc *proc_get(struct hw_ir *ir, struct hw_ir_session *x, unsigned int si,
 				   const struct hw_fact *f)
 {
-	struct slot *s = lookup(ir, f->host_id, 'P', f->entity_id);
+	struct slot *s = hw_ir__lookup(ir, f->host_id, 'P', f->entity_id);
 	struct hw_ir_proc *p, *v;
 
 	if (s && s->sess == si)
 		return &x->procs[s->item];
-	v = grow(x->procs, &x->cprocs, x->nprocs, sizeof(*v));
+	v = hw_ir__grow(x->procs, &x->cprocs, x->nprocs, sizeof(*v));
 	if (!v) {
 		x->truncated = 1;
 		ir->dropped++;
@@ -252,7 +223,7 @@ static struct hw_ir_proc *proc_get(struct hw_ir *ir, struct hw_ir_session *x, un
 	if (insert(ir, f->host_id, 'P', f->entity_id, si, (unsigned int)x->nprocs))
 		return NULL;
 	x->nprocs++;
-	copy(p->eid, sizeof(p->eid), f->entity_id);
+	hw_ir__copy(p->eid, sizeof(p->eid), f->entity_id);
 	p->start = f->ts;
 	return p;
 }
@@ -267,13 +238,13 @@ static void set_image(struct hw_ir_proc *p, const struct hw_fact *f)
 	}
 	p->pid = f->pid;
 	if (f->parent_entity_id[0])
-		copy(p->parent_eid, sizeof(p->parent_eid), f->parent_entity_id);
+		hw_ir__copy(p->parent_eid, sizeof(p->parent_eid), f->parent_entity_id);
 	if (f->name[0])
-		copy(p->name, sizeof(p->name), f->name);
+		hw_ir__copy(p->name, sizeof(p->name), f->name);
 	if (f->executable[0])
-		copy(p->exe, sizeof(p->exe), f->executable);
+		hw_ir__copy(p->exe, sizeof(p->exe), f->executable);
 	if (f->user[0])
-		copy(p->user, sizeof(p->user), f->user);
+		hw_ir__copy(p->user, sizeof(p->user), f->user);
 	if (!f->nargs)
 		return;
 	if (f->kind == HW_F_EXEC || f->kind == HW_F_PROC_SNAPSHOT) {
@@ -296,7 +267,7 @@ static int is_admin_port(const struct hw_config *cfg, unsigned int port)
 	return 0;
 }
 
-static void on_process(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
+void hw_ir__on_process(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
 {
 	unsigned int si;
 	struct hw_ir_session *x = session_get(ir, f, f->session_id, 1, &si);
@@ -327,7 +298,7 @@ static void session_bytes(struct hw_ir *ir, const struct hw_fact *f)
 		return;
 	snprintf(tuple, sizeof(tuple), "%s:%u-%s:%u", f->src.ip, f->src.port, f->dst.ip,
 		 f->dst.port);
-	s = lookup(ir, f->host_id, 'T', tuple);
+	s = hw_ir__lookup(ir, f->host_id, 'T', tuple);
 	if (!s)
 		return;
 	x = ir->v[s->sess];
@@ -338,9 +309,9 @@ static void session_bytes(struct hw_ir *ir, const struct hw_fact *f)
 	x->have_bytes = 1;
 }
 
-static void on_network(struct hw_ir *ir, const struct hw_fact *f)
+void hw_ir__on_network(struct hw_ir *ir, const struct hw_fact *f)
 {
-	struct slot *ps = f->entity_id[0] ? lookup(ir, f->host_id, 'P', f->entity_id) : NULL;
+	struct slot *ps = f->entity_id[0] ? hw_ir__lookup(ir, f->host_id, 'P', f->entity_id) : NULL;
 	unsigned int si = 0;
 	struct hw_ir_session *x = NULL;
 	struct hw_ir_conn *c = NULL, *v;
@@ -357,11 +328,11 @@ static void on_network(struct hw_ir *ir, const struct hw_fact *f)
 	}
 	if (!x)
 		return;
-	cs = f->conn_id[0] ? lookup(ir, f->host_id, 'C', f->conn_id) : NULL;
+	cs = f->conn_id[0] ? hw_ir__lookup(ir, f->host_id, 'C', f->conn_id) : NULL;
 	if (cs && cs->sess == si) {
 		c = &x->conns[cs->item];
 	} else {
-		v = grow(x->conns, &x->cconns, x->nconns, sizeof(*v));
+		v = hw_ir__grow(x->conns, &x->cconns, x->nconns, sizeof(*v));
 		if (!v) {
 			x->truncated = 1;
 			ir->dropped++;
@@ -374,18 +345,18 @@ static void on_network(struct hw_ir *ir, const struct hw_fact *f)
 		    insert(ir, f->host_id, 'C', f->conn_id, si, (unsigned int)x->nconns))
 			return;
 		x->nconns++;
-		copy(c->id, sizeof(c->id), f->conn_id);
+		hw_ir__copy(c->id, sizeof(c->id), f->conn_id);
 		c->ts = f->conn_start ? f->conn_start : f->ts;
 		c->egress = (unsigned char)f->egress;
 		c->udp = (unsigned char)f->udp;
-		copy(c->src_ip, sizeof(c->src_ip), f->src.ip);
-		copy(c->dst_ip, sizeof(c->dst_ip), f->dst.ip);
+		hw_ir__copy(c->src_ip, sizeof(c->src_ip), f->src.ip);
+		hw_ir__copy(c->dst_ip, sizeof(c->dst_ip), f->dst.ip);
 		c->sport = f->src.port;
 		c->dport = f->dst.port;
 		c->hop = f->egress && !f->udp && is_admin_port(ir->cfg, f->dst.port);
 	}
 	if (f->entity_id[0])
-		copy(c->owner_eid, sizeof(c->owner_eid), f->entity_id);
+		hw_ir__copy(c->owner_eid, sizeof(c->owner_eid), f->entity_id);
 	if (f->failure)
 		c->failure = 1;
 	if (f->src.have_bytes && f->dst.have_bytes) {
@@ -399,7 +370,7 @@ static void on_network(struct hw_ir *ir, const struct hw_fact *f)
 		x->last = f->ts;
 }
 
-static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
+void hw_ir__on_session(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
 {
 	unsigned int si;
 	struct hw_ir_session *x;
@@ -424,7 +395,7 @@ static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct h
 			x->have_bytes = 1;
 		}
 		if (xt && xt->ended_by)
-			copy(x->ended_by, sizeof(x->ended_by), xt->ended_by);
+			hw_ir__copy(x->ended_by, sizeof(x->ended_by), xt->ended_by);
 		if (f->ts > x->last)
 			x->last = f->ts;
 		return;
@@ -441,14 +412,14 @@ static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct h
 	if (!x->login)
 		x->login = x->start;
 	x->verified = (unsigned char)f->login_verified;
-	copy(x->user, sizeof(x->user), f->user);
-	copy(x->service, sizeof(x->service), f->service);
-	copy(x->client_ip, sizeof(x->client_ip), f->src.ip);
-	copy(x->server_ip, sizeof(x->server_ip), f->dst.ip);
+	hw_ir__copy(x->user, sizeof(x->user), f->user);
+	hw_ir__copy(x->service, sizeof(x->service), f->service);
+	hw_ir__copy(x->client_ip, sizeof(x->client_ip), f->src.ip);
+	hw_ir__copy(x->server_ip, sizeof(x->server_ip), f->dst.ip);
 	x->client_port = f->src.port;
 	x->server_port = f->dst.port;
 	if (xt && xt->auth_method)
-		copy(x->auth_method, sizeof(x->auth_method), xt->auth_method);
+		hw_ir__copy(x->auth_method, sizeof(x->auth_method), xt->auth_method);
 	snprintf(tuple, sizeof(tuple), "%s:%u-%s:%u", f->src.ip, f->src.port, f->dst.ip,
 		 f->dst.port);
 	insert(ir, f->host_id, 'T', tuple, si, 0);
@@ -464,214 +435,6 @@ static void on_session(struct hw_ir *ir, const struct hw_fact *f, const struct h
 			x->have_bytes = 1;
 		}
 	}
-}
-
-/* --- alerts -------------------------------------------------------------------------------- */
-
-static void add_alert(struct hw_ir *ir, const char *host_id, const char *sid, const char *eid,
-		      const struct hw_ir_alert *a)
-{
-	struct slot *s = sid && sid[0] ? lookup(ir, host_id, 'S', sid) : NULL;
-	struct hw_ir_session *x;
-	struct hw_ir_alert *v;
-
-	if (!s && eid && eid[0])
-		s = lookup(ir, host_id, 'P', eid);
-	if (!s)
-		return;
-	x = ir->v[s->sess];
-	for (size_t i = 0; i < x->nalerts; i++)
-		if (!strcmp(x->alerts[i].id, a->id) && !strcmp(x->alerts[i].rule, a->rule))
-			return; /* raised again by the rules: the same alert */
-	v = grow(x->alerts, &x->calerts, x->nalerts, sizeof(*v));
-	if (!v) {
-		x->truncated = 1;
-		ir->dropped++;
-		return;
-	}
-	x->alerts = v;
-	v[x->nalerts++] = *a;
-}
-
-static void on_engine_alert(const struct hw_alert *al, void *ctx)
-{
-	struct ir_host *h = ctx;
-	struct hw_ir_alert a = {.sev = al->severity, .ts = al->ts};
-
-	copy(a.id, sizeof(a.id), al->id);
-	copy(a.rule, sizeof(a.rule), al->rule_id);
-	copy(a.severity, sizeof(a.severity), al->severity_name);
-	copy(a.eid, sizeof(a.eid), al->entity_id);
-	copy(a.message, sizeof(a.message), al->message);
-	add_alert(h->ir, h->id, al->session_id, al->entity_id, &a);
-}
-
-void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d)
-{
-	/* an alert's fact holds its time only; the rest is read from the line */
-	const char *host = hw_jdoc__str(d, "host.id");
-	const char *sid = hw_jdoc__str(d, "hopwatch.session.id");
-	const char *eid = hw_jdoc__str(d, "process.entity_id");
-	struct hw_ir_alert a = {.ts = f->ts};
-	unsigned long long sev = 0;
-
-	copy(a.id, sizeof(a.id), hw_jdoc__str(d, "event.id"));
-	copy(a.rule, sizeof(a.rule), hw_jdoc__str(d, "event.action"));
-	copy(a.severity, sizeof(a.severity), hw_jdoc__str(d, "hopwatch.alert.severity"));
-	copy(a.message, sizeof(a.message), hw_jdoc__str(d, "message"));
-	copy(a.eid, sizeof(a.eid), eid);
-	if (!hw_jdoc__u64(d, "event.severity", &sev) && sev <= 100)
-		a.sev = (int)sev;
-	hw_jread__printable(a.message);
-	hw_jread__printable(a.rule);
-	if (host)
-		add_alert(ir, host, sid, eid, &a);
-}
-
-/* --- hosts and their engines --------------------------------------------------------------- */
-
-static struct ir_host *host_of(struct hw_ir *ir, const struct hw_fact *f)
-{
-	struct ir_host *h, **v;
-
-	for (size_t i = 0; i < ir->nhosts; i++)
-		if (!strcmp(ir->hosts[i]->id, f->host_id))
-			return ir->hosts[i];
-	if (ir->nhosts >= MAX_HOSTS)
-		return NULL;
-	v = realloc(ir->hosts, (ir->nhosts + 1) * sizeof(*v));
-	if (!v)
-		return NULL;
-	ir->hosts = v;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	copy(h->id, sizeof(h->id), f->host_id);
-	copy(h->name, sizeof(h->name), f->host_name);
-	h->ir = ir;
-	h->e = hw_engine__new(ir->cfg, on_engine_alert, h);
-	if (!h->e) {
-		free(h);
-		return NULL;
-	}
-	v[ir->nhosts++] = h;
-	return h;
-}
-
-/* Another run of the agent on this host: sessions it left open ended unseen in between,
- * unless its snapshot finds them again (existing_session revives them). */
-static void host_restarted(struct hw_ir *ir, struct ir_host *h)
-{
-	for (size_t i = 0; i < ir->n; i++) {
-		struct hw_ir_session *x = ir->v[i];
-
-		if (!x->end && !strcmp(x->host_id, h->id)) {
-			x->end = h->last;
-			x->end_unknown = 1;
-		}
-	}
-	hw_engine__free(h->e);
-	h->e = hw_engine__new(ir->cfg, on_engine_alert, h);
-	h->ticks_seen = 0;
-}
-
-void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *xt)
-{
-	struct ir_host *h = host_of(ir, f);
-
-	if (!h) {
-		ir->dropped++;
-		return;
-	}
-	if (f->kind == HW_F_AGENT_STARTED) {
-		if (h->started)
-			host_restarted(ir, h);
-		h->started = 1;
-	}
-	if (f->ts > h->last)
-		h->last = f->ts;
-	switch (f->kind) {
-	case HW_F_EXEC:
-	case HW_F_FORK:
-	case HW_F_EXIT:
-	case HW_F_PROC_SNAPSHOT:
-		if (f->session_id[0])
-			on_process(ir, f, xt);
-		break;
-	case HW_F_CONNECT:
-	case HW_F_ACCEPT:
-	case HW_F_DISCONNECT:
-	case HW_F_LISTEN:
-	case HW_F_CONN_SNAPSHOT:
-	case HW_F_CONN_OPEN:
-		on_network(ir, f);
-		break;
-	case HW_F_LOGIN:
-	case HW_F_LOGOUT:
-	case HW_F_SESSION_SNAPSHOT:
-		on_session(ir, f, xt);
-		break;
-	default:
-		break;
-	}
-	if (!h->e)
-		return;
-	/* the rules, as replay runs them: a stream without ticks is ticked at each event */
-	if (f->kind == HW_F_TICK) {
-		h->ticks_seen = 1;
-	} else if (!h->ticks_seen && f->kind != HW_F_AGENT_STARTED) {
-		struct hw_fact t = {.kind = HW_F_TICK, .ts = f->ts};
-
-		memcpy(t.host_id, f->host_id, sizeof(t.host_id));
-		memcpy(t.host_name, f->host_name, sizeof(t.host_name));
-		hw_engine__feed(h->e, &t);
-	}
-	hw_engine__feed(h->e, f);
-}
-
-/* --- results ------------------------------------------------------------------------------- */
-
-static int by_host_start(const void *a, const void *b)
-{
-	const struct hw_ir_session *x = *(struct hw_ir_session *const *)a;
-	const struct hw_ir_session *y = *(struct hw_ir_session *const *)b;
-	int c = strcmp(x->host_name, y->host_name);
-
-	if (!c)
-		c = strcmp(x->host_id, y->host_id);
-	if (!c)
-		c = x->start < y->start ? -1 : x->start > y->start;
-	return c ? c : strcmp(x->id, y->id);
-}
-
-struct hw_ir_session **hw_ir__sessions(struct hw_ir *ir, unsigned long long now_ns, size_t *n)
-{
-	size_t k = 0;
-
-	*n = 0;
-	free(ir->sorted);
-	ir->sorted = ir->n ? malloc(ir->n * sizeof(*ir->sorted)) : NULL;
-	if (!ir->sorted)
-		return NULL;
-	for (size_t i = 0; i < ir->n; i++) {
-		struct hw_ir_session *x = ir->v[i];
-
-		if (!x->logged_in)
-			continue;
-		x->now = now_ns;
-		for (size_t j = 0; !now_ns && j < ir->nhosts; j++)
-			if (!strcmp(ir->hosts[j]->id, x->host_id))
-				x->now = ir->hosts[j]->last;
-		ir->sorted[k++] = x;
-	}
-	qsort(ir->sorted, k, sizeof(*ir->sorted), by_host_start);
-	*n = k;
-	return ir->sorted;
-}
-
-unsigned long long hw_ir__dropped(const struct hw_ir *ir)
-{
-	return ir->dropped;
 }
 
 struct hw_ir *hw_ir__new(const struct hw_config *cfg)

@@ -15,17 +15,17 @@
 #include "detect/fact.h"
 
 #define HW_IR_MAX_SESSIONS 65536
-#define HW_IR_MAX_ITEMS 65536 /* processes, connections, alerts of one session */
+#define HW_IR_MAX_ITEMS	   65536 /* processes, connections, alerts of one session */
 
 struct hw_ir_proc {
 	char eid[HW_FACT_ID_LEN], parent_eid[HW_FACT_ID_LEN];
 	unsigned int pid;
 	char name[HW_FACT_ARG_LEN];
 	char exe[HW_FACT_PATH_LEN];
-	char cmd[200];	 /* the first arguments, joined by spaces */
-	char first[200]; /* the command it ran first, when it exec'd again since */
+	char cmd[200];			  /* the first arguments, joined by spaces */
+	char first[200];		  /* the command it ran first, when it exec'd again since */
 	char first_name[HW_FACT_ARG_LEN]; /* and that program's name */
-	unsigned int execs; /* images seen: execs, or the snapshot's */
+	unsigned int execs;		  /* images seen: execs, or the snapshot's */
 	char user[64];
 	unsigned long long start, end; /* process start (or first seen), exit; 0 unknown/running */
 };
@@ -35,7 +35,7 @@ struct hw_ir_conn {
 	char owner_eid[HW_FACT_ID_LEN];
 	char src_ip[HW_FACT_IP_LEN], dst_ip[HW_FACT_IP_LEN];
 	unsigned int sport, dport;
-	unsigned long long ts, end; /* first seen, closed (0 open) */
+	unsigned long long ts, end;		/* first seen, closed (0 open) */
 	unsigned long long bytes_out, bytes_in; /* sent and received by this host */
 	unsigned char egress, udp, failure, hop, have_bytes;
 };
@@ -63,7 +63,7 @@ struct hw_ir_session {
 	unsigned long long idle_ns; /* live: from the terminal's last input, when have_idle */
 	unsigned char logged_in, snapshot, verified, end_unknown, have_bytes, have_idle;
 	unsigned char idle_unknown; /* live: no terminal to tell */
-	unsigned char truncated; /* more processes, connections or alerts than kept */
+	unsigned char truncated;    /* more processes, connections or alerts than kept */
 	struct hw_ir_proc *procs;
 	struct hw_ir_conn *conns;
 	struct hw_ir_alert *alerts;
@@ -86,8 +86,8 @@ void hw_ir__free(struct hw_ir *ir);
  * a recording (which holds no alerts) gets its alerts. Alert lines of the input (an output
  * file, the collector's hop-chain) are given with hw_ir__alert_line instead. */
 void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_extra *x);
-/* An alert line of the input (d parsed, f its fact: only its time is read); an alert the rules raised again (the
- * same event.id) is counted once. */
+/* An alert line of the input (d parsed, f its fact: only its time is read); an alert the rules
+ * raised again (the same event.id) is counted once. */
 void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d);
 
 /* Sessions that logged in, sorted by host name then start; valid until the next feed. n is

@@ -12,44 +12,45 @@
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE     2
 #define EXIT_MALFORMED 3
-#define REPORT_MAX 20
+#define REPORT_MAX     20
 
 static const char usage_text[] =
-	"Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
-	"\n"
-	"Lists remote sessions (ssh and the other detect.remote_services): host, user,\n"
-	"service, source address and port, since (the true start, also for sessions that\n"
-	"began before the agent: marked '*'), end or 'open', duration, idle time (since the\n"
-	"session's last event; live: since its terminal's last input), bytes from and to the\n"
-	"client, processes, outbound TCP connections, hops (outbound connections to\n"
-	"detect.admin_ports), alerts, and the session id.\n"
-	"\n"
-	"With FILE (a recording made with 'hopwatch run --record', any hopwatch ECS JSON\n"
-	"output, or the collector's output of many hosts; '-' reads standard input): every\n"
-	"session of the input, ended ones included, grouped by host. The detection rules run\n"
-	"over the input as in 'hopwatch replay', so a recording's sessions get their alerts;\n"
-	"alert lines of the input (the collector's hop-chain) count too. Malformed lines are\n"
-	"reported (the first 20), counted and skipped.\n"
-	"\n"
-	"Without FILE: the sessions open on this host now, from a one-shot snapshot of /proc and\n"
-	"the kernel's sockets (as the agent takes at start; no BPF is loaded). Needs root.\n"
-	"\n"
-	"Options:\n"
-	"  -o, --format table|json  a table (default), or one JSON object per session\n"
-	"                          (fields: docs/incident-response.md)\n"
-	"  -t, --tree ID           print the process tree of session ID (a unique prefix is\n"
-	"                          enough), with each process's connections and alerts\n"
-	"  -c, --config FILE       read settings from an INI file ([detect] keys)\n"
-	"  -s, --set SECTION.KEY=VALUE\n"
-	"                          override one config key; may be repeated\n"
-	"      --netns PATH        live: the sessions of the network namespace at PATH\n"
-	"  -h, --help              print this help\n"
-	"\n"
-	"Exit status: 0 success; 1 the system refused (live without root, output not\n"
-	"written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines were\n"
-	"malformed (the rest was read).\n";
+    "Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
+    "\n"
+    "Lists remote sessions (ssh and the other detect.remote_services): host, user,\n"
+    "service, source address and port, since (the true start, also for sessions that\n"
+    "began before the agent: marked '*'), end or 'open', duration, idle time (since the\n"
+    "session's last event; live: since its terminal's last input), bytes from and to the\n"
+    "client, processes, outbound TCP connections, hops (outbound connections to\n"
+    "detect.admin_ports), alerts, and the session id.\n"
+    "\n"
+    "With FILE (a recording made with 'hopwatch run --record', any hopwatch ECS JSON\n"
+    "output, the events of many hosts; '-' reads standard input): every session of the\n"
+    "input, ended ones included, grouped by host. The detection rules run over the input\n"
+    "as in 'hopwatch replay', so a recording's sessions get their alerts; alert lines of\n"
+    "the input (an output file's, the collector's output with its hop-chain alerts, given\n"
+    "with the hosts' recordings) count too. Malformed lines are reported (the first 20),\n"
+    "counted and skipped.\n"
+    "\n"
+    "Without FILE: the sessions open on this host now, from a one-shot snapshot of /proc and\n"
+    "the kernel's sockets (as the agent takes at start; no BPF is loaded). Needs root.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --format table|json  a table (default), or one JSON object per session\n"
+    "                          (fields: docs/incident-response.md)\n"
+    "  -t, --tree ID           print the process tree of session ID (a unique prefix is\n"
+    "                          enough), with each process's connections and alerts\n"
+    "  -c, --config FILE       read settings from an INI file ([detect] keys)\n"
+    "  -s, --set SECTION.KEY=VALUE\n"
+    "                          override one config key; may be repeated\n"
+    "      --netns PATH        live: the sessions of the network namespace at PATH\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Exit status: 0 success; 1 the system refused (live without root, output not\n"
+    "written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines were\n"
+    "malformed (the rest was read).\n";
 
 static int usage_error(const char *msg)
 {
@@ -142,7 +143,8 @@ static int read_files(struct reader *r, char *const *files, int nfiles)
 		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
 
 		if (!in) {
-			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i], strerror(errno));
+			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
+				strerror(errno));
 			return EXIT_USAGE;
 		}
 		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
@@ -190,7 +192,8 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 			fprintf(stderr, "hopwatch: %s\n", msg);
 			return EXIT_USAGE;
 		}
-		err = json ? hw_ir__print_json(stdout, v + at, 1) : hw_ir__print_tree(stdout, v[at]);
+		err =
+		    json ? hw_ir__print_json(stdout, v + at, 1) : hw_ir__print_tree(stdout, v[at]);
 	} else {
 		err = json ? hw_ir__print_json(stdout, v, n) : hw_ir__print_table(stdout, v, n);
 	}
@@ -205,13 +208,13 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 int hw_sessions_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'o'},
-		{"tree", required_argument, NULL, 't'},
-		{"config", required_argument, NULL, 'c'},
-		{"set", required_argument, NULL, 's'},
-		{"netns", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"format", required_argument, NULL, 'o'},
+	    {"tree", required_argument, NULL, 't'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
 	const char *config_path = NULL, *tree = NULL, *netns = NULL;
@@ -298,8 +301,10 @@ int hw_sessions_main(int argc, char **argv)
 		goto out;
 	ret = print(r.ir, now, json, tree);
 	if (hw_ir__dropped(r.ir))
-		fprintf(stderr, "hopwatch: %llu sessions, processes, connections or alerts not kept "
-				"(more than %u of a kind)\n", hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
+		fprintf(stderr,
+			"hopwatch: %llu sessions, processes, connections or alerts not kept "
+			"(more than %u of a kind)\n",
+			hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
 	if (!ret && r.malformed) {
 		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
 		ret = EXIT_MALFORMED;

@@ -133,7 +133,8 @@ static int is_service(const struct live *l, const struct hw_process *p)
 	if (!p || !p->exe || !hw_process__exe_trusted(p))
 		return 0;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i][0] == '/' ? !strcmp(s->v[i], p->exe) : !strcmp(s->v[i], base_name(p->exe)))
+		if (s->v[i][0] == '/' ? !strcmp(s->v[i], p->exe)
+				      : !strcmp(s->v[i], base_name(p->exe)))
 			return 1;
 	return 0;
 }
@@ -183,9 +184,9 @@ static void find_session(struct live *l, size_t i, __u8 dir)
 	x->login_ns = p->k.start_ns;
 	if (n)
 		snprintf(x->user, sizeof(x->user), "%s", n);
-	x->verified = p->k.loginuid != (__u32)-1 &&
-		      ((p->k.uid == 0 && p->k.euid == 0) ||
-		       (parent && parent->k.uid == 0 && is_service(l, parent)));
+	x->verified =
+	    p->k.loginuid != (__u32)-1 && ((p->k.uid == 0 && p->k.euid == 0) ||
+					   (parent && parent->k.uid == 0 && is_service(l, parent)));
 	x->unverified = x->verified ? NULL : "the login is not under a root service process";
 }
 
@@ -210,7 +211,7 @@ static void mark(struct live *l, struct hw_process *p)
 static void feed(struct live *l, const struct hw_process *p)
 {
 	struct hw_ir_extra x = {
-		.proc_start = p ? hw_host__wall_ns(&l->host, p->k.start_ns) : 0,
+	    .proc_start = p ? hw_host__wall_ns(&l->host, p->k.start_ns) : 0,
 	};
 
 	hw_ir__feed(l->ir, &l->f, &x);
@@ -219,8 +220,8 @@ static void feed(struct live *l, const struct hw_process *p)
 static void feed_session(struct hw_session *x, void *ctx)
 {
 	struct live *l = ctx;
-	const struct hw_process *p = hw_proc_table__get(l->procs, x->handler_pid,
-							x->handler_start_ns);
+	const struct hw_process *p =
+	    hw_proc_table__get(l->procs, x->handler_pid, x->handler_start_ns);
 	struct hw_session_view v = {.action = "existing_session", .ts_ns = l->now, .s = x, .p = p};
 
 	if (x->state != HW_SESS_ACTIVE)
@@ -232,20 +233,20 @@ static void feed_session(struct hw_session *x, void *ctx)
 static void feed_socket(struct live *l, size_t i, __u8 dir)
 {
 	const struct hw_diag_sock *d = &l->sv[i];
-	const struct hw_process *p = l->owner[i] ? hw_proc_table__live(l->procs, l->owner[i])
-						 : NULL;
+	const struct hw_process *p =
+	    l->owner[i] ? hw_proc_table__live(l->procs, l->owner[i]) : NULL;
 	struct hw_sock_addr a;
 	char id[HW_ENTITY_ID_LEN];
 	__u64 syn = dir == HW_DIR_EGRESS; /* an active open's SYN counts one in bytes_acked */
 	struct hw_net_view v = {
-		.action = d->state == TCP_LISTEN ? "existing_listener" : "existing_connection",
-		.ts_ns = l->now,
-		.addr = &a,
-		.p = p,
-		.owner_pid = l->owner[i],
-		.user_name = p ? hw_users__name(l->users, p->k.uid) : NULL,
-		.euser_name = p ? hw_users__name(l->users, p->k.euid) : NULL,
-		.direction = dir,
+	    .action = d->state == TCP_LISTEN ? "existing_listener" : "existing_connection",
+	    .ts_ns = l->now,
+	    .addr = &a,
+	    .p = p,
+	    .owner_pid = l->owner[i],
+	    .user_name = p ? hw_users__name(l->users, p->k.uid) : NULL,
+	    .euser_name = p ? hw_users__name(l->users, p->k.euid) : NULL,
+	    .direction = dir,
 	};
 
 	to_addr(&a, d);
@@ -334,8 +335,9 @@ int hw_ir__live(struct hw_ir *ir, const struct hw_config *cfg, const char *netns
 	int fd = -1, n, ret = 1;
 
 	if (geteuid() != 0) {
-		snprintf(err, errlen, "sessions of the live host need root (other users' /proc "
-				      "entries and sockets); give FILE to read a recording");
+		snprintf(err, errlen,
+			 "sessions of the live host need root (other users' /proc "
+			 "entries and sockets); give FILE to read a recording");
 		return 1;
 	}
 	if (netns_path && open_netns(netns_path, &fd, &netns, err, errlen))
@@ -383,8 +385,8 @@ int hw_ir__live(struct hw_ir *ir, const struct hw_config *cfg, const char *netns
 		if (l.sv[i].state == TCP_LISTEN)
 			continue;
 		lis = listening(&l, l.sv[i].sport);
-		dir[i] = hw_sockdiag__direction(lis, l.sv[i].sport, l.sv[i].dport,
-						lis ? NULL : &range);
+		dir[i] =
+		    hw_sockdiag__direction(lis, l.sv[i].sport, l.sv[i].dport, lis ? NULL : &range);
 		find_session(&l, i, dir[i]);
 	}
 	for (size_t i = 0; i < l.np; i++)
@@ -393,11 +395,11 @@ int hw_ir__live(struct hw_ir *ir, const struct hw_config *cfg, const char *netns
 	 * the bytes of each session's own connection) */
 	for (size_t i = 0; i < l.np; i++) {
 		struct hw_proc_event e = {
-			.action = "existing_process",
-			.ts_ns = l.now,
-			.p = l.pv[i],
-			.user_name = hw_users__name(l.users, l.pv[i]->k.uid),
-			.euser_name = hw_users__name(l.users, l.pv[i]->k.euid),
+		    .action = "existing_process",
+		    .ts_ns = l.now,
+		    .p = l.pv[i],
+		    .user_name = hw_users__name(l.users, l.pv[i]->k.uid),
+		    .euser_name = hw_users__name(l.users, l.pv[i]->k.euid),
 		};
 
 		hw_fact__proc_event(&l.f, &l.host, &e);

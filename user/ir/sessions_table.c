@@ -9,10 +9,10 @@
 #include "model/host.h"
 #include "output/json.h"
 
-#define NCOLS 15
-#define CELL 96
+#define NCOLS	   15
+#define CELL	   96
 #define TREE_DEPTH 64
-#define PROGRAMS 64 /* names in a JSON object's programs */
+#define PROGRAMS   64 /* names in a JSON object's programs */
 
 static void printable(char *s)
 {
@@ -154,8 +154,8 @@ static void fmt_alerts(char *out, size_t n, const struct hw_ir_session *x)
 }
 
 static const char *const heads[NCOLS] = {
-	"HOST", "USER", "SERVICE", "SOURCE", "SINCE", "END", "DURATION", "IDLE", "IN", "OUT",
-	"PROCS", "OUTBOUND", "HOPS", "ALERTS", "SESSION",
+    "HOST", "USER", "SERVICE", "SOURCE",   "SINCE", "END",    "DURATION", "IDLE",
+    "IN",   "OUT",  "PROCS",   "OUTBOUND", "HOPS",  "ALERTS", "SESSION",
 };
 
 static void row(char cells[NCOLS][CELL], const struct hw_ir_session *x)
@@ -222,8 +222,9 @@ int hw_ir__print_table(FILE *out, struct hw_ir_session *const *v, size_t n)
 				fprintf(out, "%-*s  ", (int)w[c], cells[i][c]);
 	free(cells);
 	if (snap)
-		fprintf(out, "* found by the agent's snapshot: began before the agent, since is its "
-			     "true start\n");
+		fprintf(out,
+			"* found by the agent's snapshot: began before the agent, since is its "
+			"true start\n");
 	if (!n)
 		fprintf(out, "(no remote sessions)\n");
 	return ferror(out) ? -EIO : 0;
@@ -387,8 +388,11 @@ static void tree_header(FILE *out, const struct hw_ir_session *x)
 	fputc('\n', out);
 	fprintf(out, "  since %s UTC%s, %s%s%s (%s)%s\n", st,
 		x->snapshot ? " (began before the agent)" : "",
-		x->end_unknown ? "ended unseen by " : x->end ? "ended " : "open", x->end ? en : "",
-		x->end ? " UTC" : "", dur, x->verified ? "" : ", login not verified by the kernel");
+		x->end_unknown ? "ended unseen by "
+		: x->end       ? "ended "
+			       : "open",
+		x->end ? en : "", x->end ? " UTC" : "", dur,
+		x->verified ? "" : ", login not verified by the kernel");
 	if (x->have_bytes) {
 		fmt_bytes(bi, sizeof(bi), x->bytes_from_client);
 		fmt_bytes(bo, sizeof(bo), x->bytes_to_client);

@@ -7,9 +7,9 @@
 
 #include "lib/progress.h"
 
-#define FIRST_NS 250000000ull  /* nothing for inputs read within a quarter second */
-#define EVERY_NS 250000000ull  /* then at most four times a second */
-#define CHECK_EVERY 64	       /* lines between two looks at the clock */
+#define FIRST_NS    250000000ull /* nothing for inputs read within a quarter second */
+#define EVERY_NS    250000000ull /* then at most four times a second */
+#define CHECK_EVERY 64		 /* lines between two looks at the clock */
 
 static unsigned long long mono_ns(void)
 {
@@ -53,13 +53,13 @@ static void draw(struct hw_progress *p, unsigned long long now)
 	human_bytes(done, sizeof(done), p->done);
 	if (p->total) {
 		human_bytes(total, sizeof(total), p->total);
-		n = snprintf(line, sizeof(line), "\rhopwatch: %s: %s of %s (%u%%), %.0f events/s\033[K",
-			     p->name, done, total,
-			     (unsigned int)(p->done >= p->total ? 100 : p->done * 100 / p->total),
-			     rate);
+		n = snprintf(
+		    line, sizeof(line), "\rhopwatch: %s: %s of %s (%u%%), %.0f events/s\033[K",
+		    p->name, done, total,
+		    (unsigned int)(p->done >= p->total ? 100 : p->done * 100 / p->total), rate);
 	} else {
-		n = snprintf(line, sizeof(line), "\rhopwatch: %s: %s, %.0f events/s\033[K",
-			     p->name, done, rate);
+		n = snprintf(line, sizeof(line), "\rhopwatch: %s: %s, %.0f events/s\033[K", p->name,
+			     done, rate);
 	}
 	if (n > 0 && (size_t)n < sizeof(line) && write(p->fd, line, (size_t)n) == n)
 		p->drawn = 1;

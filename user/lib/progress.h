@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 struct hw_progress {
-	int fd;	      /* where it draws (-1: off) */
+	int fd; /* where it draws (-1: off) */
 	const char *name;
 	unsigned long long total; /* bytes of the input, 0 unknown (a pipe) */
 	unsigned long long done, events;
