@@ -398,7 +398,7 @@ static void tree_header(FILE *out, const struct hw_ir_session *x)
 		fmt_bytes(bo, sizeof(bo), x->bytes_to_client);
 		fprintf(out, "  %s bytes from the client, %s to it\n", bi, bo);
 	}
-	fprintf(out, "  %zu processes, %zu outbound connections, %zu alerts%s\n", x->nprocs,
+	fprintf(out, "  processes %zu, outbound connections %zu, alerts %zu%s\n", x->nprocs,
 		outbound(x), x->nalerts, x->truncated ? " (more than kept: truncated)" : "");
 }
 
