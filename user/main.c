@@ -12,6 +12,7 @@
 #include "check.h"
 #include "collect/collect.h"
 #include "config.h"
+#include "ir/sessions_cmd.h"
 #include "replay.h"
 
 #define EXIT_USAGE 2
@@ -32,6 +33,9 @@ static const char usage_text[] =
 	"  collect    consume a fleet's events from NATS JetStream, run the rules per host\n"
 	"             and stitch ssh hops across hosts into hop-chain alerts\n"
 	"             ('hopwatch collect --help')\n"
+	"  sessions   the remote sessions: who is logged in, from where, since when, doing\n"
+	"             what, and where they went next; live, or from recordings\n"
+	"             ('hopwatch sessions --help')\n"
 	"  check      report what this kernel supports and what would not work; exit 1 if\n"
 	"             'run' would fail\n"
 	"  version    print the version\n"
@@ -379,6 +383,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "collect"))
 		return hw_collect_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sessions"))
+		return hw_sessions_main(argc - 1, argv + 1);
 	{
 		char msg[300];
 

@@ -8,6 +8,7 @@
 #include "detect/engine.h"
 #include "detect/jsonread.h"
 #include "lib/lineread.h"
+#include "lib/progress.h"
 #include "output/alert.h"
 #include "output/ocsf.h"
 #include "replay.h"
@@ -87,6 +88,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		       struct hw_jdoc *doc, struct hw_fact *f)
 {
 	struct hw_lineread lr;
+	struct hw_progress pr;
 	const char *line;
 	char why[200];
 	size_t n;
@@ -97,12 +99,14 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		fprintf(err, "hopwatch: out of memory\n");
 		return 1;
 	}
+	hw_progress__start(&pr, name, fileno(in));
 	/* a line over the reader's limit is never read whole: skipped to its newline */
 	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
 		struct host_engine *he;
 
 		lineno++;
 		r->st->lines++;
+		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
 		if (got == -E2BIG) {
 			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 			goto malformed;
@@ -160,6 +164,7 @@ malformed:
 		else if (r->st->malformed == REPORT_MAX + 1)
 			fprintf(err, "hopwatch: more malformed lines; only the count is reported\n");
 	}
+	hw_progress__end(&pr);
 	hw_lineread__free(&lr);
 	if (got == -EIO) {
 		fprintf(err, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));

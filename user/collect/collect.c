@@ -24,6 +24,7 @@
 #include "detect/jsonread.h"
 #include "lib/clock.h"
 #include "lib/lineread.h"
+#include "lib/progress.h"
 #include "model/host.h"
 #include "output/alert.h"
 #include "output/json.h"
@@ -120,6 +121,7 @@ static void handle_signals(struct collector *c)
 static int replay_file(struct collector *c, const char *name, FILE *in)
 {
 	struct hw_lineread lr;
+	struct hw_progress pr;
 	const char *line;
 	char why[300], where[600];
 	size_t len;
@@ -130,11 +132,13 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		fprintf(stderr, "hopwatch: out of memory\n");
 		return EXIT_REFUSED;
 	}
+	hw_progress__start(&pr, name, fileno(in));
 	while (!stop_requested &&
 	       ((got = hw_lineread__next(&lr, &line, &len)) > 0 || got == -E2BIG)) {
 		int r;
 
 		lineno++;
+		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : len) + 1);
 		/* nothing recorded is from the future */
 		hw_fleet__bound(c->fleet, hw_collect__wall_ns());
 		if (got == -E2BIG) {
@@ -156,6 +160,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		}
 		handle_signals(c);
 	}
+	hw_progress__end(&pr);
 	hw_lineread__free(&lr);
 	if (!ret && got == -EIO) {
 		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
