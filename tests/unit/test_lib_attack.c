@@ -56,3 +56,20 @@ TEST(lib_attack_techniques_once_each)
 	CHECK_EQ(a.severity, 73);
 	CHECK_STREQ(a.severity_name, "high");
 }
+
+/* The names OCSF's Detection Finding carries (output/ocsf_class.c): a technique and its
+ * sub-technique are found by their ids' exact length, an unknown id has none. */
+TEST(lib_attack_technique_names)
+{
+	const struct hw_attack_technique *t = hw_attack__technique("T1021.004", 9);
+
+	CHECK(t);
+	CHECK_STREQ(t->name, "SSH");
+	CHECK_STREQ(t->tactic_id, "TA0008");
+	t = hw_attack__technique("T1021.004", 5); /* the parent technique of the id */
+	CHECK(t);
+	CHECK_STREQ(t->name, "Remote Services");
+	CHECK(!hw_attack__technique("T1021.00", 8));
+	CHECK(!hw_attack__technique("T9999", 5));
+	CHECK(!hw_attack__technique("", 0));
+}

@@ -6,6 +6,8 @@
 #ifndef HW_LIB_ATTACK_H
 #define HW_LIB_ATTACK_H
 
+#include <stddef.h>
+
 /* event.severity of the alerts (docs/rules.md) */
 #define HW_SEV_LOW	21
 #define HW_SEV_MEDIUM	47
@@ -22,5 +24,13 @@ const char *hw_attack__port_technique(unsigned int port);
 /* Appends id to the n techniques of v (room for max) unless it is NULL, already there, or
  * there is no room. Returns 1 when appended. */
 int hw_attack__add_technique(const char **v, int *n, int max, const char *id);
+
+/* A technique's ATT&CK name and the tactic hopwatch reports it under. */
+struct hw_attack_technique {
+	const char *id, *name, *tactic_id, *tactic;
+};
+
+/* The technique id[0..len), NULL when no rule names it. */
+const struct hw_attack_technique *hw_attack__technique(const char *id, size_t len);
 
 #endif

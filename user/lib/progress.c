@@ -5,19 +5,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/progress.h"
 
 #define FIRST_NS    250000000ull /* nothing for inputs read within a quarter second */
 #define EVERY_NS    250000000ull /* then at most four times a second */
 #define CHECK_EVERY 64		 /* lines between two looks at the clock */
-
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
 
 void hw_progress__start(struct hw_progress *p, const char *name, int in_fd)
 {
@@ -30,7 +23,7 @@ void hw_progress__start(struct hw_progress *p, const char *name, int in_fd)
 	p->name = name;
 	if (in_fd >= 0 && !fstat(in_fd, &st) && S_ISREG(st.st_mode))
 		p->total = (unsigned long long)st.st_size;
-	p->t0 = p->last = mono_ns();
+	p->t0 = p->last = hw_clock__mono_ns();
 }
 
 static void human_bytes(char *out, size_t n, unsigned long long v)
@@ -75,7 +68,7 @@ void hw_progress__line(struct hw_progress *p, size_t len)
 	p->events++;
 	if (++p->calls % CHECK_EVERY)
 		return;
-	now = mono_ns();
+	now = hw_clock__mono_ns();
 	if (now - p->t0 < FIRST_NS || now - p->last < EVERY_NS)
 		return;
 	p->last = now;

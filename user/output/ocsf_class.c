@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/attack.h"
 #include "output/ocsf_int.h"
 
 /* --- processes ---------------------------------------------------------------------------- */
@@ -283,40 +284,6 @@ void hw_ocsf__auth(const struct hw_jdoc *d, const char *action, struct oc_head *
 
 /* --- Detection Finding: every alert ------------------------------------------------------- */
 
-/* The techniques the rules name: ATT&CK's names and the tactic each is reported under. */
-static const struct technique {
-	const char *id, *name, *tactic_id, *tactic;
-} techniques[] = {
-    {"T1021", "Remote Services", "TA0008", "Lateral Movement"},
-    {"T1021.001", "Remote Desktop Protocol", "TA0008", "Lateral Movement"},
-    {"T1021.002", "SMB/Windows Admin Shares", "TA0008", "Lateral Movement"},
-    {"T1021.004", "SSH", "TA0008", "Lateral Movement"},
-    {"T1021.005", "VNC", "TA0008", "Lateral Movement"},
-    {"T1021.006", "Windows Remote Management", "TA0008", "Lateral Movement"},
-    {"T1046", "Network Service Discovery", "TA0007", "Discovery"},
-    {"T1059", "Command and Scripting Interpreter", "TA0002", "Execution"},
-    {"T1059.004", "Unix Shell", "TA0002", "Execution"},
-    {"T1071", "Application Layer Protocol", "TA0011", "Command and Control"},
-    {"T1078", "Valid Accounts", "TA0001", "Initial Access"},
-    {"T1090", "Proxy", "TA0011", "Command and Control"},
-    {"T1090.001", "Internal Proxy", "TA0011", "Command and Control"},
-    {"T1110", "Brute Force", "TA0006", "Credential Access"},
-    {"T1110.001", "Password Guessing", "TA0006", "Credential Access"},
-    {"T1133", "External Remote Services", "TA0001", "Initial Access"},
-    {"T1190", "Exploit Public-Facing Application", "TA0001", "Initial Access"},
-    {"T1505", "Server Software Component", "TA0003", "Persistence"},
-    {"T1505.003", "Web Shell", "TA0003", "Persistence"},
-    {"T1572", "Protocol Tunneling", "TA0011", "Command and Control"},
-};
-
-static const struct technique *technique(const char *id, size_t len)
-{
-	for (size_t i = 0; i < sizeof(techniques) / sizeof(techniques[0]); i++)
-		if (strlen(techniques[i].id) == len && !memcmp(techniques[i].id, id, len))
-			return &techniques[i];
-	return NULL;
-}
-
 static void entity(struct hw_json *j, const char *key, const char *uid, size_t len,
 		   const char *name)
 {
@@ -331,7 +298,8 @@ static void attack(struct hw_json *j, const char *id, size_t len)
 {
 	const char *dot = memchr(id, '.', len);
 	size_t tlen = dot ? (size_t)(dot - id) : len;
-	const struct technique *t = technique(id, tlen), *sub = dot ? technique(id, len) : NULL;
+	const struct hw_attack_technique *t = hw_attack__technique(id, tlen);
+	const struct hw_attack_technique *sub = dot ? hw_attack__technique(id, len) : NULL;
 
 	hw_json__begin_object(j, NULL);
 	entity(j, "technique", id, tlen, t ? t->name : NULL);
