@@ -67,17 +67,6 @@ static __u32 owner_get(const struct owners *o, __u32 inode)
 	return 0;
 }
 
-static void to_addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
-{
-	memset(a, 0, sizeof(*a));
-	memcpy(a->saddr, s->saddr, 16);
-	memcpy(a->daddr, s->daddr, 16);
-	a->sport = s->sport;
-	a->dport = s->dport;
-	a->family = s->family;
-	a->protocol = s->protocol;
-}
-
 static int is_listening(const struct hw_sock_list *l, __u32 netns, __u16 port)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -201,7 +190,7 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 			a->counters.conn_table_full++;
 			continue;
 		}
-		to_addr(&c->addr, d);
+		hw_diag_sock__addr(&c->addr, d);
 		c->netns = s->l.netns[i];
 		c->from_snapshot = 1;
 		{
@@ -231,7 +220,7 @@ void hw_agent__existing_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
 		struct hw_net_view v = {.ts_ns = now, .addr = &addr, .netns = s->l.netns[i]};
 		struct hw_conn *c = NULL;
 
-		to_addr(&addr, d);
+		hw_diag_sock__addr(&addr, d);
 		v.owner_pid = owner_get(&s->o, d->inode);
 		v.p = v.owner_pid ? hw_proc_table__live(a->procs, v.owner_pid) : NULL;
 		if (d->state == TCP_STATE_LISTEN) {

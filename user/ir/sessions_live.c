@@ -119,17 +119,6 @@ static int listening(const struct live *l, __u16 port)
 	return 0;
 }
 
-static void to_addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
-{
-	memset(a, 0, sizeof(*a));
-	memcpy(a->saddr, s->saddr, 16);
-	memcpy(a->daddr, s->daddr, 16);
-	a->sport = s->sport;
-	a->dport = s->dport;
-	a->family = s->family;
-	a->protocol = s->protocol;
-}
-
 static const char *user_name(void *ctx, __u32 uid)
 {
 	return hw_users__name(ctx, uid);
@@ -144,7 +133,7 @@ static void find_session(struct live *l, size_t i, __u8 dir)
 
 	if (dir != HW_DIR_INGRESS || !p)
 		return;
-	to_addr(&addr, &l->sv[i]);
+	hw_diag_sock__addr(&addr, &l->sv[i]);
 	hw_sessions__snapshot(l->sess, l->sv[i].cookie, &addr, p,
 			      hw_proc_table__get(l->procs, p->k.ppid, p->k.parent_start_ns));
 }
@@ -208,7 +197,7 @@ static void feed_socket(struct live *l, size_t i, __u8 dir)
 	    .direction = dir,
 	};
 
-	to_addr(&a, d);
+	hw_diag_sock__addr(&a, d);
 	if (d->state != TCP_LISTEN) {
 		hw_host__conn_id(&l->host, d->cookie, id);
 		v.conn_id = id;

@@ -5,7 +5,10 @@
 #ifndef HW_SOCKDIAG_H
 #define HW_SOCKDIAG_H
 
+#include <string.h>
 #include <linux/types.h>
+
+#include "hopwatch/events.h"
 
 struct hw_diag_sock {
 	__u64 cookie;		   /* idiag_cookie[0] | (u64)idiag_cookie[1] << 32 */
@@ -73,5 +76,17 @@ typedef void (*hw_sockdiag_owner_cb)(__u32 inode, __u32 pid, void *ctx);
  * processes gives one call per process (and one per fd). Returns the number of calls or a
  * negative errno when proc_root cannot be read. */
 int hw_sockdiag__owners(const char *proc_root, hw_sockdiag_owner_cb cb, void *ctx);
+
+/* The socket's two ends as the records carry them (hopwatch/events.h). */
+static inline void hw_diag_sock__addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->saddr, s->saddr, 16);
+	memcpy(a->daddr, s->daddr, 16);
+	a->sport = s->sport;
+	a->dport = s->dport;
+	a->family = s->family;
+	a->protocol = s->protocol;
+}
 
 #endif
