@@ -55,7 +55,7 @@ static void hw_json__fail(struct hw_json *j, int err)
 		j->buf[0] = '\0';
 }
 
-static int hw_json__grow(struct hw_json *j, size_t n)
+int hw_json__grow(struct hw_json *j, size_t n)
 {
 	size_t need, cap;
 	char *buf;
@@ -79,31 +79,9 @@ static int hw_json__grow(struct hw_json *j, size_t n)
 	return 0;
 }
 
-/* Makes room for n more bytes and the NUL after them. */
-static inline int hw_json__reserve(struct hw_json *j, size_t n)
-{
-	if (j->cap - j->len > n)
-		return 0;
-	return hw_json__grow(j, n);
-}
 
-/* The put helpers need their room reserved by the caller. */
-static inline void hw_json__put(struct hw_json *j, const void *p, size_t n)
-{
-	memcpy(j->buf + j->len, p, n);
-	j->len += n;
-}
 
-static inline void hw_json__putc(struct hw_json *j, char c)
-{
-	j->buf[j->len++] = c;
-}
 
-static inline void hw_json__terminate(struct hw_json *j)
-{
-	if (j->buf && !j->error)
-		j->buf[j->len] = '\0';
-}
 
 /* True when none of the eight bytes at p needs attention: each is in 0x20..0x7e and none is '"'
  * or '\'. The classic "has a zero byte" and "has a byte less than n" word tests; they are exact
@@ -199,7 +177,7 @@ static inline void hw_json__put_escape(struct hw_json *j, unsigned char c)
 }
 
 /* Writes s as a quoted JSON string (see json.h for what is escaped and replaced). */
-static void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
+void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
 {
 	size_t i = 0, run = 0, len, bad = 1;
 
@@ -409,7 +387,7 @@ void hw_json__string(struct hw_json *j, const char *key, const char *s)
 }
 
 /* Decimal digits of v, written backwards two at a time ending at end; returns the first. */
-static inline char *hw_json__format_u64(char *end, unsigned long long v)
+char *hw_json__format_u64(char *end, unsigned long long v)
 {
 	char *p = end;
 
