@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/fact.h"
 #include "detect/jsonread.h"
@@ -257,4 +259,42 @@ TEST(ecs_version_on_every_line_and_alert_type)
 	hw_ecs__agent_event(&j, &h, &ae);
 	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
 	hw_json__free(&j);
+}
+
+/* ECS timestamps (model/host.c hw_format_time, computed without gmtime) against gmtime_r for
+ * leap days, century years, the first and last second of days and the 64-bit end, called in
+ * an order that switches between seconds as an event's time and its process's start do. */
+TEST(ecs_time_matches_gmtime)
+{
+	static const unsigned long long fixed[] = {
+	    0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868799, 4107542400 /* 2100-03-01 */,
+	    4107456000, 1795795200, 18446744073ULL /* 2554-07-21 */};
+	unsigned long long x = 88172645463325252ULL;
+
+	for (int i = 0; i < 200000; i++) {
+		unsigned long long sec, ns;
+		char got[HW_TIME_LEN], want[64];
+		struct tm tm;
+		time_t t;
+
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			sec = fixed[i];
+		} else if (i % 3 == 2) {
+			sec = 1795795200 + (unsigned long long)i / 3; /* back and forth */
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			sec = x % 18446744073ULL;
+		}
+		ns = sec * 1000000000ULL + (unsigned long long)i * 7919 % 1000000000ULL;
+		t = (time_t)sec;
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ",
+			 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, ns % 1000000000ULL);
+		hw_format_time(ns, got);
+		if (!CHECK_STREQ(got, want))
+			return;
+	}
 }

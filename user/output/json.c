@@ -184,6 +184,26 @@ void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
 	/* The output is at least n + 2 bytes long: reserve that once, grow later for escapes. */
 	if (n > SIZE_MAX - 2 || hw_json__reserve(j, n + 2))
 		return;
+	{
+		/* the usual case, a string with nothing to change: copied while it is checked */
+		unsigned char *o = (unsigned char *)j->buf + j->len + 1;
+
+		while (n - i >= 8 && hw_json__plain8(s + i)) {
+			memcpy(o + i, s + i, 8);
+			i += 8;
+		}
+		while (i < n && hw_json__class[s[i]] == HW_JSON_PLAIN) {
+			o[i] = s[i];
+			i++;
+		}
+		if (i == n) {
+			o[-1] = '"';
+			o[n] = '"';
+			j->len += n + 2;
+			return;
+		}
+	}
+	/* something to escape or check at s[i]: s[0..i) is plain, copied below with its run */
 	hw_json__putc(j, '"');
 	while (i < n) {
 		while (n - i >= 8 && hw_json__plain8(s + i))
