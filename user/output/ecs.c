@@ -95,6 +95,13 @@ static void id_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
 	hw_json__kplain(j, qk, ql, p, (size_t)(buf + sizeof(buf) - p));
 }
 
+/* A value that is a literal of this file or of the agent's code (an action, a kind, "tcp"):
+ * printable ASCII with nothing to escape, so not scanned. */
+static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
+{
+	hw_json__kplain(j, qk, ql, v, strlen(v));
+}
+
 static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
 		   const char *category, const char *type, const char *action,
 		   const char *dataset)
@@ -102,19 +109,19 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 	hw_json__begin_object(j, NULL);
 	timestamp(j, HW_JK("@timestamp"), h, ts_ns);
 	hw_json__kbegin_object(j, HW_JK("ecs"));
-	hw_json__kstring(j, HW_JK("version"), HW_ECS_VERSION);
+	lit(j, HW_JK("version"), HW_ECS_VERSION);
 	hw_json__end_object(j);
 	hw_json__kbegin_object(j, HW_JK("event"));
-	hw_json__kstring(j, HW_JK("kind"), kind);
+	lit(j, HW_JK("kind"), kind);
 	hw_json__kbegin_array(j, HW_JK("category"));
 	hw_json__string(j, NULL, category);
 	hw_json__end_array(j);
 	hw_json__kbegin_array(j, HW_JK("type"));
 	hw_json__string(j, NULL, type);
 	hw_json__end_array(j);
-	hw_json__kstring(j, HW_JK("action"), action);
-	hw_json__kstring(j, HW_JK("dataset"), dataset);
-	hw_json__kstring(j, HW_JK("module"), "hopwatch");
+	lit(j, HW_JK("action"), action);
+	lit(j, HW_JK("dataset"), dataset);
+	lit(j, HW_JK("module"), "hopwatch");
 }
 
 /* Closes the event object left open by header() (after any event.outcome/duration) and
@@ -274,12 +281,14 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 	if (p->flags & HW_EXEC_EXE_UNLINKED)
 		hw_json__kbool(j, HW_JK("exe_unlinked"), 1);
 	if (p->exe && p->exe_mode) {
-		char mode[8];
+		/* "%04o" of the permission bits */
+		char mode[4];
 
-		snprintf(mode, sizeof(mode), "%04o", p->exe_mode & 07777);
+		for (int i = 0; i < 4; i++)
+			mode[i] = (char)('0' + ((p->exe_mode & 07777) >> (9 - 3 * i) & 7));
 		hw_json__kbegin_object(j, HW_JK("exe"));
 		hw_json__ku64(j, HW_JK("uid"), p->exe_uid);
-		hw_json__kstring(j, HW_JK("mode"), mode);
+		hw_json__kplain(j, HW_JK("mode"), mode, 4);
 		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
 		hw_json__end_object(j);
 	}
@@ -318,12 +327,12 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 
 		/* the other end of a shell on a socket: where a reverse shell goes */
 		hw_json__kbegin_object(j, HW_JK("stdio_socket"));
-		hw_json__kstring(j, HW_JK("transport"), s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		lit(j, HW_JK("transport"), s->protocol == IPPROTO_UDP ? "udp" : "tcp");
 		endpoint(j, HW_JK("local"), s->family, s->saddr, s->sport, 0, 0);
 		endpoint(j, HW_JK("remote"), s->family, s->daddr, s->dport, 0, 0);
 		if (e->stdio_direction)
-			hw_json__kstring(j, HW_JK("direction"),
-					e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+			lit(j, HW_JK("direction"),
+			    e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
 		if (e->stdio_conn_id)
 			hw_json__kstring(j, HW_JK("connection_id"), e->stdio_conn_id);
 		hw_json__end_object(j);
@@ -403,7 +412,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
 	       "hopwatch.network");
 	if (!strcmp(v->action, "connection_attempted"))
-		hw_json__kstring(j, HW_JK("outcome"), v->error ? "failure" : "success");
+		lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
 	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns && v->ts_ns >= v->start_ns)
 		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - v->start_ns);
 	header_end(j, h);
@@ -422,10 +431,10 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 			 v->bytes_received);
 	}
 	hw_json__kbegin_object(j, HW_JK("network"));
-	hw_json__kstring(j, HW_JK("transport"), a->protocol == IPPROTO_UDP ? "udp" : "tcp");
-	hw_json__kstring(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
+	lit(j, HW_JK("transport"), a->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
 	if (!listen)
-		hw_json__kstring(j, HW_JK("direction"), ingress ? "ingress" : "egress");
+		lit(j, HW_JK("direction"), ingress ? "ingress" : "egress");
 	if (v->have_bytes)
 		hw_json__ku64(j, HW_JK("bytes"), v->bytes_sent + v->bytes_received);
 	hw_json__end_object(j);
@@ -466,8 +475,8 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		if (v->start_ns)
 			timestamp(j, HW_JK("start"), h, v->start_ns);
 		if (v->closed_by)
-			hw_json__kstring(j, HW_JK("closed_by"),
-					v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
+			lit(j, HW_JK("closed_by"),
+			    v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
 		hw_json__end_object(j);
 	}
 	if (v->netns)
@@ -514,7 +523,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		 v->bytes ? v->bytes->to_client : 0);
 	hw_json__kbegin_object(j, HW_JK("network"));
 	hw_json__kstring(j, HW_JK("transport"), "tcp");
-	hw_json__kstring(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
+	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
 	hw_json__kstring(j, HW_JK("direction"), "ingress");
 	hw_json__end_object(j);
 	if (v->p) {
