@@ -25,8 +25,10 @@ static int fail(struct parser *p, const char *what)
 	return -EINVAL;
 }
 
-static void skip_ws(struct parser *p)
+static inline void skip_ws(struct parser *p)
 {
+	if (p->s < p->end && (unsigned char)*p->s > ' ')
+		return; /* the usual case: no whitespace at all */
 	while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
 		p->s++;
 }
@@ -140,7 +142,7 @@ static size_t put_utf8(char *o, unsigned int cp)
 
 /* A string at p->s (the opening quote), unescaped into the arena; *esc says whether it had
  * escapes (only an escape can put a NUL in it). Runs of plain bytes are copied at once. */
-static int string(struct parser *p, const char **out, size_t *outlen, int *esc)
+static inline int string(struct parser *p, const char **out, size_t *outlen, int *esc)
 {
 	struct hw_jdoc *d = p->d;
 	char *o = d->arena + d->used, *o0 = o;
@@ -343,9 +345,17 @@ static int object(struct parser *p)
 		skip_ws(p);
 		if (p->s >= p->end || *p->s != '"')
 			return fail(p, "expected a member name");
-		err = string(p, &key, &klen, &esc);
-		if (err)
-			return err;
+		klen = plain_run(p->s + 1, p->end);
+		if (p->s + 1 + klen < p->end && p->s[1 + klen] == '"') {
+			/* the usual key, nothing to unescape: read where it is */
+			key = p->s + 1;
+			esc = 0;
+			p->s += klen + 2;
+		} else {
+			err = string(p, &key, &klen, &esc);
+			if (err)
+				return err;
+		}
 		err = push_key(p, key, klen, esc, &saved);
 		if (err)
 			return err;
