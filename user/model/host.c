@@ -149,25 +149,26 @@ static void two_digits(char *o, unsigned int v)
 
 void hw_format_time(__u64 wall_ns, char out[HW_TIME_LEN])
 {
-	/* events come in bursts within a second or two (an event's time, its process's start):
-	 * the date of the last two seconds seen is kept, and computed without gmtime/snprintf
-	 * (the agent formats several times per event) */
-	static __thread __u64 cached_sec[2] = {~0ULL, ~0ULL};
-	static __thread char prefixes[2][20];
-	static __thread unsigned int last;
+	/* an event's time, its process's and its connection's starts: a few seconds recur, so
+	 * the date of the last four seen is kept, and computed without gmtime/snprintf (the
+	 * agent formats several times per event) */
+	static __thread __u64 cached_sec[4] = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
+	static __thread char prefixes[4][20];
+	static __thread unsigned int next;
 	__u64 sec = wall_ns / 1000000000ULL;
 	unsigned long nsec = (unsigned long)(wall_ns % 1000000000ULL);
-	char *prefix;
+	char *prefix = NULL;
 	int i;
 
-	if (sec == cached_sec[last] || sec == cached_sec[last ^= 1]) {
-		prefix = prefixes[last];
-	} else {
+	for (i = 0; i < 4; i++)
+		if (cached_sec[i] == sec)
+			prefix = prefixes[i];
+	if (!prefix) {
 		/* days since 1970-01-01 to the civil date, in 400-year eras from 0000-03-01 */
 		__u64 days = sec / 86400, era, doe, yoe, doy, mp;
 		unsigned int sod = (unsigned int)(sec % 86400), y, m, d;
 
-		prefix = prefixes[last]; /* the older of the two: the test above flipped to it */
+		prefix = prefixes[next]; /* the slots are replaced in turn */
 
 		days += 719468; /* 0000-03-01 to 1970-01-01 */
 		era = days / 146097;
@@ -191,7 +192,8 @@ void hw_format_time(__u64 wall_ns, char out[HW_TIME_LEN])
 		prefix[16] = ':';
 		two_digits(prefix + 17, sod % 60);
 		prefix[19] = '.';
-		cached_sec[last] = sec;
+		cached_sec[next] = sec;
+		next = (next + 1) & 3;
 	}
 	memcpy(out, prefix, 20);
 	for (i = 28; i >= 20; i--) {

@@ -241,8 +241,20 @@ void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
 size_t hw_json__read_back(char *dst, size_t cap, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, o = 0, lim = cap - 1, len, bad = 1, k;
+	size_t i = 0, o = 0, lim = cap - 1, len, bad = 1, k, m = n < lim ? n : lim;
 
+	/* the usual case first: ASCII without NUL, eight bytes at a time */
+	while (m - i >= 8) {
+		const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+		uint64_t w;
+
+		memcpy(&w, u + i, sizeof(w));
+		if ((w | ((w - ones) & ~w)) & high)
+			break; /* a byte >= 0x80 or a NUL */
+		memcpy(dst + i, u + i, 8);
+		i += 8;
+	}
+	o = i;
 	while (i < n && o < lim) {
 		if (u[i] < 0x80) {
 			if (!u[i])
