@@ -33,7 +33,7 @@ static inline void skip_ws(struct parser *p)
 		p->s++;
 }
 
-static char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
+static inline char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
 {
 	char *r;
 
@@ -312,14 +312,23 @@ static int push_key(struct parser *p, const char *key, size_t klen, int esc, siz
 		return fail(p, "NUL in member name");
 	if (p->plen + klen + 1 > PATH_MAX_LEN)
 		return fail(p, "member path too long");
-	if (p->plen) {
-		p->path[p->plen++] = '.';
-		p->phash = hash_more(p->phash, ".", 1);
+	{
+		char *o = p->path + p->plen;
+		unsigned int h = p->phash;
+
+		if (p->plen) {
+			*o++ = '.';
+			h = (h ^ '.') * 16777619u;
+		}
+		/* copied and hashed in one pass: keys are short */
+		for (size_t i = 0; i < klen; i++) {
+			o[i] = key[i];
+			h = (h ^ (unsigned char)key[i]) * 16777619u;
+		}
+		o[klen] = 0;
+		p->plen = (size_t)(o + klen - p->path);
+		p->phash = h;
 	}
-	memcpy(p->path + p->plen, key, klen);
-	p->plen += klen;
-	p->path[p->plen] = 0;
-	p->phash = hash_more(p->phash, key, klen);
 	return 0;
 }
 
