@@ -298,3 +298,84 @@ TEST(ecs_time_matches_gmtime)
 			return;
 	}
 }
+
+/* A network event's process members are kept encoded while the process stays the same
+ * (ecs.c process_kept): each change of what they are made of shows in the next line. */
+static const char *net_line(struct hw_json *j, const struct hw_host *h, struct hw_net_view *v)
+{
+	hw_json__reset(j);
+	hw_ecs__net_event(j, h, v);
+	return j->error ? "" : hw_json__cstr(j);
+}
+
+TEST(ecs_net_process_kept_follows_changes)
+{
+	struct hw_host h = host();
+	struct hw_process p;
+	struct hw_sock_addr a;
+	struct hw_net_view v;
+	struct hw_json j;
+	static const char argv[] = "nc\0-e\0/bin/sh";
+	static const char argv2[] = "nc\0-l\0/bin/sh";
+
+	memset(&p, 0, sizeof(p));
+	p.k.pid = p.k.tid = 700;
+	p.k.ppid = 1;
+	p.k.uid = p.k.euid = p.k.gid = 1000;
+	p.k.loginuid = p.k.sessionid = (__u32)-1;
+	memcpy(p.k.comm, "nc", 3);
+	memcpy(p.entity_id, "AAAAAAAAAAAAAAAAAAAAA1", 23);
+	memcpy(p.parent_entity_id, "AAAAAAAAAAAAAAAAAAAAA0", 23);
+	p.exe = "/usr/bin/nc";
+	p.cwd = "/tmp";
+	p.args = (char *)argv;
+	p.args_len = sizeof(argv);
+	p.flags = HW_PROC_EXEC;
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	a.protocol = IPPROTO_TCP;
+	a.saddr[0] = a.daddr[0] = 127;
+	a.saddr[3] = a.daddr[3] = 1;
+	a.sport = 40000;
+	a.dport = 4444;
+	memset(&v, 0, sizeof(v));
+	v.action = "connection_attempted";
+	v.ts_ns = 9000000000ULL;
+	v.addr = &a;
+	v.p = &p;
+	v.user_name = v.euser_name = "alice";
+	hw_json__init(&j);
+
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/tmp\"") != NULL);
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/tmp\"") != NULL);
+	p.cwd = "/srv";
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/srv\"") != NULL);
+	p.args = (char *)argv2;
+	CHECK(strstr(net_line(&j, &h, &v), "[\"nc\",\"-l\",\"/bin/sh\"]") != NULL);
+	p.k.gid = 5;
+	CHECK(strstr(net_line(&j, &h, &v), "\"group\":{\"id\":\"5\"}") != NULL);
+	v.euser_name = "root";
+	p.k.euid = 0;
+	CHECK(strstr(net_line(&j, &h, &v), "\"effective\":{\"id\":\"0\",\"name\":\"root\"}") != NULL);
+	memcpy(p.k.tty, "pts/1", 6);
+	p.k.tty_major = 136;
+	p.k.tty_minor = 1;
+	CHECK(strstr(net_line(&j, &h, &v), "\"char_device\":{\"major\":136,\"minor\":1}") != NULL);
+	p.k.start_ns = 1000000000ULL;
+	CHECK(strstr(net_line(&j, &h, &v), "\"start\":\"2026-11-27T16:00:01.000000000Z\"") != NULL);
+	p.flags |= HW_PROC_EXITED;
+	p.exit_code = 9; /* SIGKILL */
+	CHECK(strstr(net_line(&j, &h, &v), "\"exit_code\":137") != NULL);
+	p.exe = NULL;
+	CHECK(strstr(net_line(&j, &h, &v), "\"name\":\"nc\",\"args\"") != NULL);
+	/* the same content behind another pointer reads the same */
+	{
+		struct hw_process q = p;
+		char *line1 = strdup(net_line(&j, &h, &v));
+
+		v.p = &q;
+		CHECK_STREQ(net_line(&j, &h, &v), line1);
+		free(line1);
+	}
+	hw_json__free(&j);
+}

@@ -229,6 +229,109 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	hw_json__end_object(j);
 }
 
+/* process.*, user.* and group.* of a network event: one process makes many (a client's
+ * connects, a server's accepts), so the last one is kept encoded with every input it is made
+ * of (the fields process() reads, the wall times of its start and end, the user names, the
+ * argument bound) and written again while these stay the same: the same bytes, a copy. */
+#define FRAG_KEY_MAX 2048
+#define FRAG_OUT_MAX 4096
+
+struct frag {
+	size_t klen, olen, values;
+	__u32 written, written_bytes;
+	int cut;
+	char key[FRAG_KEY_MAX];
+	char out[FRAG_OUT_MAX];
+};
+
+static __thread struct frag frag_last;
+
+struct frag_key {
+	char *buf;
+	size_t len;
+	int over;
+};
+
+static void key_put(struct frag_key *k, const void *v, size_t n)
+{
+	if (k->over || n > FRAG_KEY_MAX - k->len) {
+		k->over = 1;
+		return;
+	}
+	memcpy(k->buf + k->len, v, n);
+	k->len += n;
+}
+
+/* a string or NULL, told apart from "" and from its neighbours by its length */
+static void key_str(struct frag_key *k, const char *s)
+{
+	size_t n = s ? strlen(s) : (size_t)-1;
+
+	key_put(k, &n, sizeof(n));
+	if (s)
+		key_put(k, s, n);
+}
+
+/* The inputs of process(); 0 when they do not fit the key (not kept then). */
+static size_t frag_key(char *buf, const struct hw_host *h, const struct hw_process *p,
+		       const char *user_name, const char *euser_name, const struct args_bound *b)
+{
+	const struct hw_proc *k = &p->k;
+	struct frag_key fk = {.buf = buf};
+	__u64 start = hw_host__wall_ns(h, k->start_ns), end = hw_host__wall_ns(h, p->exit_ns);
+	__u32 ids[] = {k->pid,	     k->tid,	  k->ppid,	k->uid,	 k->euid,
+		       k->gid,	     k->tty_major, k->tty_minor, !!k->tty[0], p->flags,
+		       p->exit_code, p->args_len,  b->max,	b->bytes, (__u32)b->cut};
+
+	key_put(&fk, ids, sizeof(ids));
+	key_put(&fk, &start, sizeof(start));
+	key_put(&fk, &end, sizeof(end));
+	key_str(&fk, k->comm);
+	key_str(&fk, p->entity_id);
+	key_str(&fk, p->parent_entity_id);
+	key_str(&fk, p->exe);
+	key_str(&fk, p->cwd);
+	key_str(&fk, user_name);
+	key_str(&fk, euser_name);
+	if (p->args_len)
+		key_put(&fk, p->args, p->args_len);
+	return fk.over ? 0 : fk.len;
+}
+
+static void process_kept(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
+			 const char *user_name, const char *euser_name, struct args_bound *b)
+{
+	struct frag *f = &frag_last;
+	char key[FRAG_KEY_MAX];
+	size_t klen = frag_key(key, h, p, user_name, euser_name, b), len0, values0;
+
+	if (klen && f->klen == klen && !memcmp(f->key, key, klen)) {
+		hw_json__members(j, f->out, f->olen, f->values);
+		b->written = f->written;
+		b->written_bytes = f->written_bytes;
+		b->cut = f->cut;
+		return;
+	}
+	len0 = j->len;
+	values0 = j->values;
+	process(j, h, p, user_name, euser_name, b);
+	f->klen = 0;
+	if (j->error || !klen || j->len <= len0)
+		return;
+	if (j->buf[len0] == ',')
+		len0++;
+	if (j->len - len0 > FRAG_OUT_MAX)
+		return;
+	memcpy(f->out, j->buf + len0, j->len - len0);
+	f->olen = j->len - len0;
+	f->values = j->values - values0;
+	f->written = b->written;
+	f->written_bytes = b->written_bytes;
+	f->cut = b->cut;
+	memcpy(f->key, key, klen);
+	f->klen = klen;
+}
+
 static void session_id(struct hw_json *j, const char *id)
 {
 	if (!id || !id[0])
@@ -454,7 +557,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		hw_json__end_object(j);
 	}
 	if (v->p) {
-		process(j, h, v->p, v->user_name, v->euser_name, b);
+		process_kept(j, h, v->p, v->user_name, v->euser_name, b);
 	} else if (v->owner_pid) {
 		hw_json__kbegin_object(j, HW_JK("process"));
 		hw_json__ku64(j, HW_JK("pid"), v->owner_pid);

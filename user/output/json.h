@@ -226,6 +226,28 @@ static inline void hw_json__kbool(struct hw_json *j, const char *qkey, size_t ql
 		hw_json__kvalue(j, qkey, qlen, "false", 5);
 }
 
+/* Members this writer wrote before into an object (a run of "key":value without a leading
+ * comma, holding values scalar values), written again as they are. */
+static inline void hw_json__members(struct hw_json *j, const char *m, size_t n, size_t values)
+{
+	int d = j->depth;
+
+	if (j->error)
+		return;
+	if (!d || j->arrays & (1u << d)) {
+		hw_json__set_error(j, -EINVAL);
+		return;
+	}
+	if (n > SIZE_MAX - 1 || hw_json__reserve(j, n + 1))
+		return;
+	if (!j->first[d])
+		hw_json__putc(j, ',');
+	j->first[d] = 0;
+	hw_json__put(j, m, n);
+	j->values += values;
+	hw_json__terminate(j);
+}
+
 /* What a reader gets back for the string s[0..n) written by hw_json__string_n: the same bytes
  * with every ill-formed UTF-8 sequence replaced by U+FFFD as above (escapes read back as the
  * byte they stand for). Written to dst as a C string (up to a NUL in s), cut to cap - 1 bytes
