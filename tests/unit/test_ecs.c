@@ -356,7 +356,8 @@ TEST(ecs_net_process_kept_follows_changes)
 	CHECK(strstr(net_line(&j, &h, &v), "\"group\":{\"id\":\"5\"}") != NULL);
 	v.euser_name = "root";
 	p.k.euid = 0;
-	CHECK(strstr(net_line(&j, &h, &v), "\"effective\":{\"id\":\"0\",\"name\":\"root\"}") != NULL);
+	CHECK(strstr(net_line(&j, &h, &v), "\"effective\":{\"id\":\"0\",\"name\":\"root\"}") !=
+	      NULL);
 	memcpy(p.k.tty, "pts/1", 6);
 	p.k.tty_major = 136;
 	p.k.tty_minor = 1;
