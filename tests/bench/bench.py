@@ -41,8 +41,8 @@ DESCR = {
 # Defaults sized for the 2-vCPU development VMs (see docs/benchmarks.md): a full run of all
 # three scenarios takes 26-30 minutes there, 22-25 of them the exec storm alone (exec
 # N >= 20000 and 7 rounds are a floor; fork and connect are sized to add only minutes).
-FULL = {"exec": 20000, "fork": 5000, "connect": 50000, "rounds": 7}
-QUICK = {"exec": 2000, "fork": 2000, "connect": 5000, "rounds": 3}
+FULL = {"exec": 20000, "fork": 5000, "connect": 50000, "rounds": 7, "replay": 200000}
+QUICK = {"exec": 2000, "fork": 2000, "connect": 5000, "rounds": 3, "replay": 20000}
 # Rough cost of one operation without the agent on those VMs, in seconds, and the agent
 # run's wall time over a run without it: only for the run-time estimate printed at start.
 OP_COST = {"exec": 3.3e-3, "fork": 0.9e-3, "connect": 65e-6}
@@ -555,6 +555,74 @@ def print_report(meta, scen):
           " (load from elsewhere; compare with the noise ratio).")
 
 
+# ---------------------------------------------------------------- replay
+
+
+def make_recording(runner, lines):
+    """A recording of about `lines` lines: the agent run with --record over an exec storm
+    (a tenth of the lines) and a connect storm (the rest), as an agent records a busy host."""
+    path = runner.tmp("replay", "ndjson")
+    errpath = runner.tmp("replay", "stderr")
+    exec_n = max(lines // 30, 10)
+    connect_n = max((lines - 3 * exec_n) // 4, 10)
+    with open(errpath, "wb") as errf:
+        runner.agent_proc = subprocess.Popen(
+            [runner.agent, "run", "--output", "/dev/null", "--record", path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+    t0 = time.monotonic()
+    while first_line(path) is None:
+        if runner.agent_proc.poll() is not None:
+            raise BenchError(f"agent exited before agent-started: {tail(errpath)}")
+        if time.monotonic() - t0 > START_TIMEOUT:
+            raise BenchError(f"agent wrote no agent-started in {START_TIMEOUT:.0f}s")
+        time.sleep(0.02)
+    runner.run_storm("exec", exec_n, runner.agent_proc.pid)
+    runner.run_storm("connect", connect_n, runner.agent_proc.pid)
+    rc, _ = runner.stop_agent()
+    runner.remove(errpath)
+    if rc != 0:
+        raise BenchError(f"agent exited {rc} after SIGINT while recording")
+    return path
+
+
+def run_replay(agent, path, rounds):
+    """`hopwatch replay` of the recording on one CPU, rounds times: lines, events and CPU
+    seconds (user+system) of each run, and the peak RSS."""
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    rows = []
+    for _ in range(rounds):
+        p = subprocess.Popen([agent, "replay", path], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        p.stderr.close()
+        rc = os.waitstatus_to_exitcode(status)
+        # "hopwatch: replayed L lines: E events from H hosts, A alerts, M malformed"
+        words = err.replace(":", " ").replace(",", " ").split()
+        try:
+            lines = int(words[words.index("replayed") + 1])
+            events = int(words[words.index("events") - 1])
+        except (ValueError, IndexError):
+            raise BenchError(f"replay exited {rc}: {err.strip()}")
+        if rc != 0:
+            raise BenchError(f"replay exited {rc}: {err.strip()}")
+        rows.append({"lines": lines, "events": events, "cpu_s": ru.ru_utime + ru.ru_stime,
+                     "rss_kib": ru.ru_maxrss, "cpu": cpu})
+    return rows
+
+
+def print_replay(path, size, rows):
+    rates = [r["events"] / r["cpu_s"] if r["cpu_s"] else float("nan") for r in rows]
+    print()
+    print(f"== replay: {rows[0]['lines']} lines ({size / 1e6:.1f} MB, recorded by the agent over "
+          f"an exec and a connect storm), {len(rows)} runs pinned to CPU {rows[0]['cpu']}")
+    print(f"events/s (events / CPU s, one core) {fmt_mmm(mmm(rates), '.0f')}; "
+          f"CPU s {fmt_mmm(mmm([r['cpu_s'] for r in rows]), '.3f')}; "
+          f"MB/s {median(rates) * size / rows[0]['events'] / 1e6:.0f}; "
+          f"peak RSS {max(r['rss_kib'] for r in rows) / 1024:.1f} MiB")
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -587,13 +655,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: small storms, 3 rounds (a few minutes)")
-    ap.add_argument("--scenario", choices=SCENARIOS + ("all",), default="all",
-                    help="one scenario (default all: " + ", ".join(SCENARIOS) + ")")
+    ap.add_argument("--scenario", choices=SCENARIOS + ("all", "replay"), default="all",
+                    help="one scenario (default all: " + ", ".join(SCENARIOS) + ", then replay)")
     ap.add_argument("--rounds", type=int,
                     help=f"rounds (default {FULL['rounds']}, quick {QUICK['rounds']})")
     for k in SCENARIOS:
         ap.add_argument(f"--{k}-n", type=int,
                         help=f"{k} storm size (default {FULL[k]}, quick {QUICK[k]})")
+    ap.add_argument("--replay-lines", type=int,
+                    help=f"size of the recording `hopwatch replay` is timed on, 0 to skip "
+                         f"(default {FULL['replay']}, quick {QUICK['replay']})")
+    ap.add_argument("--replay-file",
+                    help="time `hopwatch replay` on this recording instead of making one "
+                         "(the same file for two --agent builds)")
     ap.add_argument("--warmup-n", type=int,
                     help="size of each warm-up run (default N/10, at least 1000)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the run order (default 1)")
@@ -606,7 +680,15 @@ def main():
     base = QUICK if args.quick else FULL
     rounds = args.rounds or base["rounds"]
     sizes = {k: getattr(args, f"{k}_n") or base[k] for k in SCENARIOS}
-    kinds = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    kinds = (list(SCENARIOS) if args.scenario == "all" else
+             [] if args.scenario == "replay" else [args.scenario])
+    replay_lines = base["replay"] if args.replay_lines is None else args.replay_lines
+    if args.scenario not in ("all", "replay") and args.replay_lines is None and not args.replay_file:
+        replay_lines = 0
+    if replay_lines < 0:
+        ap.error("--replay-lines must be 0 or more")
+    if args.replay_file and not os.access(args.replay_file, os.R_OK):
+        ap.error(f"--replay-file '{args.replay_file}': not readable")
     if rounds < 1 or any(sizes[k] < 1 for k in kinds):
         ap.error("rounds and N must be positive")
     if args.warmup_n is not None and args.warmup_n < 1:
@@ -641,6 +723,12 @@ def main():
             n = sizes[kind]
             rows = run_scenario(runner, kind, n, rounds, rng, warmups[kind])
             scen[kind] = (summarize(kind, n, rows), rows)
+        replay = None
+        if args.replay_file or replay_lines:
+            log(f"bench: replay: {'recording ' + str(replay_lines) + ' lines, then ' if not args.replay_file else ''}"
+                f"{rounds} runs")
+            rec = args.replay_file or make_recording(runner, replay_lines)
+            replay = (rec, os.path.getsize(rec), run_replay(args.agent, rec, rounds))
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
@@ -652,12 +740,17 @@ def main():
     meta["duration_s"] = time.monotonic() - t0
 
     ok = all(sm["ok"] for sm, _ in scen.values())
-    print_report(meta, scen)
+    if scen:
+        print_report(meta, scen)
+    if replay:
+        print_replay(*replay)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"meta": meta, "ok": ok,
                    "scenarios": {k: {"summary": sm, "rounds": rows}
-                                 for k, (sm, rows) in scen.items()}}, f, indent=2)
+                                 for k, (sm, rows) in scen.items()},
+                   "replay": {"file": replay[0], "bytes": replay[1], "runs": replay[2]}
+                   if replay else None}, f, indent=2)
         f.write("\n")
     print(f"results: {os.path.relpath(args.json, ROOT) if args.json.startswith(ROOT) else args.json}"
           f" ({meta['duration_s']:.0f}s)")

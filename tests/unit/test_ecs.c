@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/fact.h"
 #include "detect/jsonread.h"
@@ -256,5 +258,125 @@ TEST(ecs_version_on_every_line_and_alert_type)
 	hw_json__reset(&j);
 	hw_ecs__agent_event(&j, &h, &ae);
 	CHECK(strstr(hw_json__cstr(&j), "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}"));
+	hw_json__free(&j);
+}
+
+/* ECS timestamps (model/host.c hw_format_time, computed without gmtime) against gmtime_r for
+ * leap days, century years, the first and last second of days and the 64-bit end, called in
+ * an order that switches between seconds as an event's time and its process's start do. */
+TEST(ecs_time_matches_gmtime)
+{
+	static const unsigned long long fixed[] = {
+	    0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868799, 4107542400 /* 2100-03-01 */,
+	    4107456000, 1795795200, 18446744073ULL /* 2554-07-21 */};
+	unsigned long long x = 88172645463325252ULL;
+
+	for (int i = 0; i < 200000; i++) {
+		unsigned long long sec, ns;
+		char got[HW_TIME_LEN], want[64];
+		struct tm tm;
+		time_t t;
+
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			sec = fixed[i];
+		} else if (i % 3 == 2) {
+			sec = 1795795200 + (unsigned long long)i / 3; /* back and forth */
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			sec = x % 18446744073ULL;
+		}
+		ns = sec * 1000000000ULL + (unsigned long long)i * 7919 % 1000000000ULL;
+		t = (time_t)sec;
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ",
+			 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, ns % 1000000000ULL);
+		hw_format_time(ns, got);
+		if (!CHECK_STREQ(got, want))
+			return;
+	}
+}
+
+/* A network event's process members are kept encoded while the process stays the same
+ * (ecs.c process_kept): each change of what they are made of shows in the next line. */
+static const char *net_line(struct hw_json *j, const struct hw_host *h, struct hw_net_view *v)
+{
+	hw_json__reset(j);
+	hw_ecs__net_event(j, h, v);
+	return j->error ? "" : hw_json__cstr(j);
+}
+
+TEST(ecs_net_process_kept_follows_changes)
+{
+	struct hw_host h = host();
+	struct hw_process p;
+	struct hw_sock_addr a;
+	struct hw_net_view v;
+	struct hw_json j;
+	static const char argv[] = "nc\0-e\0/bin/sh";
+	static const char argv2[] = "nc\0-l\0/bin/sh";
+
+	memset(&p, 0, sizeof(p));
+	p.k.pid = p.k.tid = 700;
+	p.k.ppid = 1;
+	p.k.uid = p.k.euid = p.k.gid = 1000;
+	p.k.loginuid = p.k.sessionid = (__u32)-1;
+	memcpy(p.k.comm, "nc", 3);
+	memcpy(p.entity_id, "AAAAAAAAAAAAAAAAAAAAA1", 23);
+	memcpy(p.parent_entity_id, "AAAAAAAAAAAAAAAAAAAAA0", 23);
+	p.exe = "/usr/bin/nc";
+	p.cwd = "/tmp";
+	p.args = (char *)argv;
+	p.args_len = sizeof(argv);
+	p.flags = HW_PROC_EXEC;
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	a.protocol = IPPROTO_TCP;
+	a.saddr[0] = a.daddr[0] = 127;
+	a.saddr[3] = a.daddr[3] = 1;
+	a.sport = 40000;
+	a.dport = 4444;
+	memset(&v, 0, sizeof(v));
+	v.action = "connection_attempted";
+	v.ts_ns = 9000000000ULL;
+	v.addr = &a;
+	v.p = &p;
+	v.user_name = v.euser_name = "alice";
+	hw_json__init(&j);
+
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/tmp\"") != NULL);
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/tmp\"") != NULL);
+	p.cwd = "/srv";
+	CHECK(strstr(net_line(&j, &h, &v), "\"working_directory\":\"/srv\"") != NULL);
+	p.args = (char *)argv2;
+	CHECK(strstr(net_line(&j, &h, &v), "[\"nc\",\"-l\",\"/bin/sh\"]") != NULL);
+	p.k.gid = 5;
+	CHECK(strstr(net_line(&j, &h, &v), "\"group\":{\"id\":\"5\"}") != NULL);
+	v.euser_name = "root";
+	p.k.euid = 0;
+	CHECK(strstr(net_line(&j, &h, &v), "\"effective\":{\"id\":\"0\",\"name\":\"root\"}") !=
+	      NULL);
+	memcpy(p.k.tty, "pts/1", 6);
+	p.k.tty_major = 136;
+	p.k.tty_minor = 1;
+	CHECK(strstr(net_line(&j, &h, &v), "\"char_device\":{\"major\":136,\"minor\":1}") != NULL);
+	p.k.start_ns = 1000000000ULL;
+	CHECK(strstr(net_line(&j, &h, &v), "\"start\":\"2026-11-27T16:00:01.000000000Z\"") != NULL);
+	p.flags |= HW_PROC_EXITED;
+	p.exit_code = 9; /* SIGKILL */
+	CHECK(strstr(net_line(&j, &h, &v), "\"exit_code\":137") != NULL);
+	p.exe = NULL;
+	CHECK(strstr(net_line(&j, &h, &v), "\"name\":\"nc\",\"args\"") != NULL);
+	/* the same content behind another pointer reads the same */
+	{
+		struct hw_process q = p;
+		char *line1 = strdup(net_line(&j, &h, &v));
+
+		v.p = &q;
+		CHECK_STREQ(net_line(&j, &h, &v), line1);
+		free(line1);
+	}
 	hw_json__free(&j);
 }

@@ -480,3 +480,73 @@ TEST(json_error_sticky)
 	CHECK_EQ(j.depth, 1);
 	hw_json__free(&j);
 }
+
+/* The literal-key functions (HW_JK) write what the generic ones write, count the same values,
+ * and refuse a key where none belongs as they do. */
+TEST(json_literal_keys_same_bytes)
+{
+	struct hw_json a, b;
+
+	hw_json__init(&a);
+	hw_json__init(&b);
+	for (int round = 0; round < 2; round++) {
+		hw_json__begin_object(&a, NULL);
+		hw_json__string(&a, "s", "x\"y\xff\n");
+		hw_json__string(&a, "nul", NULL);
+		hw_json__string_n(&a, "n", "a\0b", 3);
+		hw_json__string(&a, "plain", "2026-12-02T23:25:39.544388023Z");
+		hw_json__u64(&a, "u", ULLONG_MAX);
+		hw_json__i64(&a, "i", LLONG_MIN);
+		hw_json__bool(&a, "t", 1);
+		hw_json__bool(&a, "f", 0);
+		hw_json__begin_array(&a, "arr");
+		hw_json__string(&a, NULL, "e");
+		hw_json__end_array(&a);
+		hw_json__begin_object(&a, "o");
+		hw_json__begin_object(&a, "in");
+		hw_json__end_object(&a);
+		hw_json__end_object(&a);
+		hw_json__end_object(&a);
+		hw_json__end_line(&a);
+
+		hw_json__begin_object(&b, NULL);
+		hw_json__kstring(&b, HW_JK("s"), "x\"y\xff\n");
+		hw_json__kstring(&b, HW_JK("nul"), NULL);
+		hw_json__kstring_n(&b, HW_JK("n"), "a\0b", 3);
+		hw_json__kplain(&b, HW_JK("plain"), "2026-12-02T23:25:39.544388023Z", 30);
+		hw_json__ku64(&b, HW_JK("u"), ULLONG_MAX);
+		hw_json__ki64(&b, HW_JK("i"), LLONG_MIN);
+		hw_json__kbool(&b, HW_JK("t"), 1);
+		hw_json__kbool(&b, HW_JK("f"), 0);
+		hw_json__kbegin_array(&b, HW_JK("arr"));
+		hw_json__string(&b, NULL, "e");
+		hw_json__end_array(&b);
+		hw_json__kbegin_object(&b, HW_JK("o"));
+		hw_json__kbegin_object(&b, HW_JK("in"));
+		hw_json__end_object(&b);
+		hw_json__end_object(&b);
+		hw_json__end_object(&b);
+		hw_json__end_line(&b);
+	}
+	CHECK_EQ(a.error, 0);
+	CHECK_EQ(b.error, 0);
+	CHECK_EQ(a.values, b.values);
+	CHECK_STREQ(hw_json__cstr(&b), hw_json__cstr(&a));
+
+	/* misuse: a key at the top level, a key inside an array */
+	hw_json__reset(&b);
+	hw_json__ku64(&b, HW_JK("k"), 1);
+	CHECK_EQ(b.error, -EINVAL);
+	CHECK_EQ(b.len, 0);
+	hw_json__reset(&b);
+	hw_json__begin_array(&b, NULL);
+	hw_json__kstring(&b, HW_JK("k"), "v");
+	CHECK_EQ(b.error, -EINVAL);
+	hw_json__reset(&b);
+	hw_json__begin_object(&b, NULL);
+	for (int i = 0; i < HW_JSON_MAX_DEPTH; i++)
+		hw_json__kbegin_object(&b, HW_JK("d"));
+	CHECK_EQ(b.error, -E2BIG);
+	hw_json__free(&a);
+	hw_json__free(&b);
+}

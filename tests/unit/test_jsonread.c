@@ -1,7 +1,9 @@
 /* The event-line reader (user/detect/jsonread.c) and facts (user/detect/fact.c). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect/fact.h"
 #include "detect/jsonread.h"
@@ -150,4 +152,54 @@ TEST(fact_from_event)
 	CHECK(strstr(err, "@timestamp") != NULL);
 	hw_jdoc__free(d);
 	free(d);
+}
+
+/* RFC 3339 times (fact.c, computed without timegm) against timegm for leap days, century
+ * years, second 60 and offsets, over the whole range the parser takes. */
+TEST(rfc3339_matches_timegm)
+{
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	for (int i = 0; i < 100000; i++) {
+		unsigned int y, mo, d, h, mi, s, oh, om;
+		int leap, neg;
+		unsigned long long got = 0, want;
+		char text[64];
+		struct tm tm = {0};
+		long long t, off;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		y = 1970 + (unsigned int)(x % 584);
+		mo = 1 + (unsigned int)(x >> 10) % 12;
+		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		d = 1 + (unsigned int)(x >> 14) % (mdays[mo - 1] + (mo == 2 && leap));
+		h = (unsigned int)(x >> 20) % 24;
+		mi = (unsigned int)(x >> 25) % 60;
+		s = (unsigned int)(x >> 31) % 61;
+		oh = i % 4 ? (unsigned int)(x >> 37) % 24 : 0;
+		om = i % 4 ? (unsigned int)(x >> 42) % 60 : 0;
+		neg = (int)(x >> 50) & 1;
+		snprintf(text, sizeof(text), "%04u-%02u-%02uT%02u:%02u:%02u.5%c%02u:%02u", y, mo, d, h,
+			 mi, s, neg ? '-' : '+', oh, om);
+		tm.tm_year = (int)y - 1900;
+		tm.tm_mon = (int)mo - 1;
+		tm.tm_mday = (int)d;
+		tm.tm_hour = (int)h;
+		tm.tm_min = (int)mi;
+		tm.tm_sec = (int)s;
+		off = (long long)(oh * 3600 + om * 60) * (neg ? -1 : 1);
+		t = (long long)timegm(&tm) - off;
+		if (t < 0 || t > 18446744072LL) {
+			CHECK_EQ(hw_parse_rfc3339(text, &got), -EINVAL);
+			continue;
+		}
+		want = (unsigned long long)t * 1000000000ULL + 500000000ULL;
+		if (!CHECK_EQ(hw_parse_rfc3339(text, &got), 0) || !CHECK_EQ(got, want)) {
+			printf("    %s\n", text);
+			return;
+		}
+	}
 }

@@ -51,7 +51,6 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	unsigned long long frac = 0;
 	long long off = 0;
 	int fd = 0;
-	struct tm tm = {0};
 	time_t t;
 
 	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
@@ -98,14 +97,19 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	}
 	if (*s)
 		return -EINVAL;
-	tm.tm_year = (int)y - 1900;
-	tm.tm_mon = (int)mo - 1;
-	tm.tm_mday = (int)d;
-	tm.tm_hour = (int)h;
-	tm.tm_min = (int)mi;
-	tm.tm_sec = (int)sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || (long long)t - off < 0)
+	{
+		/* timegm() without the time zone machinery: days from the civil date, in 400-year
+		 * eras from 0000-03-01 (a second 60 runs into the next minute, as timegm's does) */
+		long long yy = (long long)y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;
+		long long mp = mo > 2 ? mo - 3 : mo + 9; /* months since March */
+		long long doy = (153 * mp + 2) / 5 + (long long)d - 1;
+		long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		long long days = era * 146097 + doe - 719468;
+
+		t = (time_t)(days * 86400 + (long long)h * 3600 + (long long)mi * 60 +
+			     (long long)sec);
+	}
+	if ((long long)t - off < 0)
 		return -EINVAL;
 	/* ns since the epoch must fit 64 bits: up to 2554-07-21T23:34:33.709551615Z */
 	if ((unsigned long long)((long long)t - off) > 18446744073ULL ||
@@ -113,6 +117,117 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 		return -EINVAL;
 	*ns = (unsigned long long)((long long)t - off) * 1000000000ULL + frac;
 	return 0;
+}
+
+/* The fields a fact reads from every line, their path hashes computed once. */
+enum field {
+	F_TIMESTAMP,
+	F_EVENT_ACTION,
+	F_EVENT_KIND,
+	F_EVENT_OUTCOME,
+	F_HOST_ID,
+	F_HOST_NAME,
+	F_PROCESS_PID,
+	F_PROCESS_PARENT_PID,
+	F_PROCESS_ENTITY_ID,
+	F_PROCESS_PARENT_ENTITY_ID,
+	F_PROCESS_EXECUTABLE,
+	F_PROCESS_NAME,
+	F_PROCESS_ARGS,
+	F_USER_NAME,
+	F_USER_ID,
+	F_USER_EFFECTIVE_ID,
+	F_HOPWATCH_STDIO,
+	F_HOPWATCH_SESSION_ID,
+	F_HOPWATCH_EXE_UNLINKED,
+	F_HOPWATCH_EXE_TRUSTED,
+	F_HOPWATCH_STDIO_SOCKET_LOCAL_IP,
+	F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT,
+	F_HOPWATCH_STDIO_SOCKET_REMOTE_IP,
+	F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT,
+	F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID,
+	F_HOPWATCH_STDIO_SOCKET_DIRECTION,
+	F_SOURCE_IP,
+	F_SOURCE_PORT,
+	F_SOURCE_BYTES,
+	F_DESTINATION_IP,
+	F_DESTINATION_PORT,
+	F_DESTINATION_BYTES,
+	F_HOPWATCH_CONNECTION_ID,
+	F_NETWORK_DIRECTION,
+	F_NETWORK_TRANSPORT,
+	F_HOPWATCH_SESSION_SERVICE,
+	F_HOPWATCH_LOGIN_VERIFIED,
+	F_HOPWATCH_CONNECTION_START,
+	F_HOPWATCH_SESSION_START,
+	F_COUNT,
+};
+
+static const char *const field_path[F_COUNT] = {
+	[F_TIMESTAMP] = "@timestamp",
+	[F_EVENT_ACTION] = "event.action",
+	[F_EVENT_KIND] = "event.kind",
+	[F_EVENT_OUTCOME] = "event.outcome",
+	[F_HOST_ID] = "host.id",
+	[F_HOST_NAME] = "host.name",
+	[F_PROCESS_PID] = "process.pid",
+	[F_PROCESS_PARENT_PID] = "process.parent.pid",
+	[F_PROCESS_ENTITY_ID] = "process.entity_id",
+	[F_PROCESS_PARENT_ENTITY_ID] = "process.parent.entity_id",
+	[F_PROCESS_EXECUTABLE] = "process.executable",
+	[F_PROCESS_NAME] = "process.name",
+	[F_PROCESS_ARGS] = "process.args",
+	[F_USER_NAME] = "user.name",
+	[F_USER_ID] = "user.id",
+	[F_USER_EFFECTIVE_ID] = "user.effective.id",
+	[F_HOPWATCH_STDIO] = "hopwatch.stdio",
+	[F_HOPWATCH_SESSION_ID] = "hopwatch.session.id",
+	[F_HOPWATCH_EXE_UNLINKED] = "hopwatch.exe_unlinked",
+	[F_HOPWATCH_EXE_TRUSTED] = "hopwatch.exe.trusted",
+	[F_HOPWATCH_STDIO_SOCKET_LOCAL_IP] = "hopwatch.stdio_socket.local.ip",
+	[F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT] = "hopwatch.stdio_socket.local.port",
+	[F_HOPWATCH_STDIO_SOCKET_REMOTE_IP] = "hopwatch.stdio_socket.remote.ip",
+	[F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT] = "hopwatch.stdio_socket.remote.port",
+	[F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID] = "hopwatch.stdio_socket.connection_id",
+	[F_HOPWATCH_STDIO_SOCKET_DIRECTION] = "hopwatch.stdio_socket.direction",
+	[F_SOURCE_IP] = "source.ip",
+	[F_SOURCE_PORT] = "source.port",
+	[F_SOURCE_BYTES] = "source.bytes",
+	[F_DESTINATION_IP] = "destination.ip",
+	[F_DESTINATION_PORT] = "destination.port",
+	[F_DESTINATION_BYTES] = "destination.bytes",
+	[F_HOPWATCH_CONNECTION_ID] = "hopwatch.connection.id",
+	[F_NETWORK_DIRECTION] = "network.direction",
+	[F_NETWORK_TRANSPORT] = "network.transport",
+	[F_HOPWATCH_SESSION_SERVICE] = "hopwatch.session.service",
+	[F_HOPWATCH_LOGIN_VERIFIED] = "hopwatch.login.verified",
+	[F_HOPWATCH_CONNECTION_START] = "hopwatch.connection.start",
+	[F_HOPWATCH_SESSION_START] = "hopwatch.session.start",
+};
+
+static unsigned int field_hash[F_COUNT];
+
+__attribute__((constructor)) static void hash_fields(void)
+{
+	for (int i = 0; i < F_COUNT; i++)
+		field_hash[i] = hw_jread__hash(field_path[i]);
+}
+
+static const struct hw_jleaf *get(const struct hw_jdoc *d, enum field f)
+{
+	return hw_jdoc__get_h(d, field_path[f], field_hash[f]);
+}
+
+static const char *str(const struct hw_jdoc *d, enum field f)
+{
+	const struct hw_jleaf *l = get(d, f);
+
+	return l && l->type == HW_J_STRING ? l->val : NULL;
+}
+
+static int u64(const struct hw_jdoc *d, enum field f, unsigned long long *out)
+{
+	return hw_jleaf__u64(get(d, f), out);
 }
 
 static void copy(char *dst, size_t len, const char *src)
@@ -123,16 +238,16 @@ static void copy(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-static unsigned long long num(const struct hw_jdoc *d, const char *path)
+static unsigned long long num(const struct hw_jdoc *d, enum field f)
 {
 	unsigned long long v = 0;
 
-	return hw_jdoc__u64(d, path, &v) ? 0 : v;
+	return u64(d, f, &v) ? 0 : v;
 }
 
-static int time_field(const struct hw_jdoc *d, const char *path, unsigned long long *out)
+static int time_field(const struct hw_jdoc *d, enum field f, unsigned long long *out)
 {
-	const char *s = hw_jdoc__str(d, path);
+	const char *s = str(d, f);
 
 	*out = 0;
 	return s ? hw_parse_rfc3339(s, out) : 0;
@@ -142,9 +257,9 @@ static void endpoint(const struct hw_jdoc *d, int source, struct hw_fact_ep *ep)
 {
 	unsigned long long v;
 
-	copy(ep->ip, sizeof(ep->ip), hw_jdoc__str(d, source ? "source.ip" : "destination.ip"));
-	ep->port = (unsigned int)num(d, source ? "source.port" : "destination.port");
-	ep->have_bytes = !hw_jdoc__u64(d, source ? "source.bytes" : "destination.bytes", &v);
+	copy(ep->ip, sizeof(ep->ip), str(d, source ? F_SOURCE_IP : F_DESTINATION_IP));
+	ep->port = (unsigned int)num(d, source ? F_SOURCE_PORT : F_DESTINATION_PORT);
+	ep->have_bytes = !u64(d, source ? F_SOURCE_BYTES : F_DESTINATION_BYTES, &v);
 	ep->bytes = ep->have_bytes ? v : 0;
 }
 
@@ -181,9 +296,9 @@ enum hw_fact_kind hw_fact__kind(const char *action)
 
 int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen)
 {
-	const char *action = hw_jdoc__str(d, "event.action");
-	const char *ts = hw_jdoc__str(d, "@timestamp");
-	const char *kind = hw_jdoc__str(d, "event.kind");
+	const char *action = str(d, F_EVENT_ACTION);
+	const char *ts = str(d, F_TIMESTAMP);
+	const char *kind = str(d, F_EVENT_KIND);
 	const char *s;
 	const struct hw_jleaf *l;
 
@@ -206,67 +321,67 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 		return 0;
 	}
 	f->kind = hw_fact__kind(action);
-	copy(f->host_id, sizeof(f->host_id), hw_jdoc__str(d, "host.id"));
-	copy(f->host_name, sizeof(f->host_name), hw_jdoc__str(d, "host.name"));
+	copy(f->host_id, sizeof(f->host_id), str(d, F_HOST_ID));
+	copy(f->host_name, sizeof(f->host_name), str(d, F_HOST_NAME));
 	if (f->kind == HW_F_OTHER || f->kind == HW_F_TICK)
 		return 0;
 
-	f->pid = (unsigned int)num(d, "process.pid");
-	f->ppid = (unsigned int)num(d, "process.parent.pid");
-	copy(f->entity_id, sizeof(f->entity_id), hw_jdoc__str(d, "process.entity_id"));
+	f->pid = (unsigned int)num(d, F_PROCESS_PID);
+	f->ppid = (unsigned int)num(d, F_PROCESS_PARENT_PID);
+	copy(f->entity_id, sizeof(f->entity_id), str(d, F_PROCESS_ENTITY_ID));
 	copy(f->parent_entity_id, sizeof(f->parent_entity_id),
-	     hw_jdoc__str(d, "process.parent.entity_id"));
-	copy(f->executable, sizeof(f->executable), hw_jdoc__str(d, "process.executable"));
-	copy(f->name, sizeof(f->name), hw_jdoc__str(d, "process.name"));
+	     str(d, F_PROCESS_PARENT_ENTITY_ID));
+	copy(f->executable, sizeof(f->executable), str(d, F_PROCESS_EXECUTABLE));
+	copy(f->name, sizeof(f->name), str(d, F_PROCESS_NAME));
 	if (!f->name[0] && f->executable[0]) {
 		s = strrchr(f->executable, '/');
 		copy(f->name, sizeof(f->name), s ? s + 1 : f->executable);
 	}
-	l = hw_jdoc__get(d, "process.args");
+	l = get(d, F_PROCESS_ARGS);
 	for (const struct hw_jleaf *first = l; l && l < d->leaves + d->n && l->path == first->path;
 	     l++)
 		if (l->type == HW_J_STRING && f->nargs < HW_FACT_ARGS)
 			copy(f->args[f->nargs++], HW_FACT_ARG_LEN, l->val);
-	copy(f->user, sizeof(f->user), hw_jdoc__str(d, "user.name"));
-	l = hw_jdoc__get(d, "hopwatch.stdio");
+	copy(f->user, sizeof(f->user), str(d, F_USER_NAME));
+	l = get(d, F_HOPWATCH_STDIO);
 	for (int i = 0; l && i < 3 && l < d->leaves + d->n && !strcmp(l->path, "hopwatch.stdio");
 	     i++, l++)
 		f->stdio[i] = l->type == HW_J_STRING ? (unsigned char)hw_stdio_parse(l->val) : 0;
-	copy(f->session_id, sizeof(f->session_id), hw_jdoc__str(d, "hopwatch.session.id"));
-	l = hw_jdoc__get(d, "hopwatch.exe_unlinked");
+	copy(f->session_id, sizeof(f->session_id), str(d, F_HOPWATCH_SESSION_ID));
+	l = get(d, F_HOPWATCH_EXE_UNLINKED);
 	f->unlinked = l && l->type == HW_J_TRUE;
 	copy(f->stdio_local.ip, sizeof(f->stdio_local.ip),
-	     hw_jdoc__str(d, "hopwatch.stdio_socket.local.ip"));
-	f->stdio_local.port = (unsigned int)num(d, "hopwatch.stdio_socket.local.port");
+	     str(d, F_HOPWATCH_STDIO_SOCKET_LOCAL_IP));
+	f->stdio_local.port = (unsigned int)num(d, F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT);
 	copy(f->stdio_remote.ip, sizeof(f->stdio_remote.ip),
-	     hw_jdoc__str(d, "hopwatch.stdio_socket.remote.ip"));
-	f->stdio_remote.port = (unsigned int)num(d, "hopwatch.stdio_socket.remote.port");
+	     str(d, F_HOPWATCH_STDIO_SOCKET_REMOTE_IP));
+	f->stdio_remote.port = (unsigned int)num(d, F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT);
 	copy(f->stdio_conn, sizeof(f->stdio_conn),
-	     hw_jdoc__str(d, "hopwatch.stdio_socket.connection_id"));
-	s = hw_jdoc__str(d, "hopwatch.stdio_socket.direction");
+	     str(d, F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID));
+	s = str(d, F_HOPWATCH_STDIO_SOCKET_DIRECTION);
 	f->stdio_ingress = s && !strcmp(s, "ingress");
-	l = hw_jdoc__get(d, "hopwatch.exe.trusted");
+	l = get(d, F_HOPWATCH_EXE_TRUSTED);
 	f->exe_trusted = l && l->type == HW_J_TRUE;
-	s = hw_jdoc__str(d, "user.id");
+	s = str(d, F_USER_ID);
 	f->root = s && !strcmp(s, "0");
-	s = hw_jdoc__str(d, "user.effective.id");
+	s = str(d, F_USER_EFFECTIVE_ID);
 	if (s && strcmp(s, "0"))
 		f->root = 0;
 
 	endpoint(d, 1, &f->src);
 	endpoint(d, 0, &f->dst);
-	copy(f->conn_id, sizeof(f->conn_id), hw_jdoc__str(d, "hopwatch.connection.id"));
-	s = hw_jdoc__str(d, "network.direction");
+	copy(f->conn_id, sizeof(f->conn_id), str(d, F_HOPWATCH_CONNECTION_ID));
+	s = str(d, F_NETWORK_DIRECTION);
 	f->egress = s && !strcmp(s, "egress");
-	s = hw_jdoc__str(d, "network.transport");
+	s = str(d, F_NETWORK_TRANSPORT);
 	f->udp = s && !strcmp(s, "udp");
-	s = hw_jdoc__str(d, "event.outcome");
+	s = str(d, F_EVENT_OUTCOME);
 	f->failure = s && !strcmp(s, "failure");
-	copy(f->service, sizeof(f->service), hw_jdoc__str(d, "hopwatch.session.service"));
-	l = hw_jdoc__get(d, "hopwatch.login.verified");
+	copy(f->service, sizeof(f->service), str(d, F_HOPWATCH_SESSION_SERVICE));
+	l = get(d, F_HOPWATCH_LOGIN_VERIFIED);
 	f->login_verified = l && l->type == HW_J_TRUE;
-	if (time_field(d, "hopwatch.connection.start", &f->conn_start) ||
-	    time_field(d, "hopwatch.session.start", &f->session_start)) {
+	if (time_field(d, F_HOPWATCH_CONNECTION_START, &f->conn_start) ||
+	    time_field(d, F_HOPWATCH_SESSION_START, &f->session_start)) {
 		snprintf(err, errlen, "a start time is not RFC 3339");
 		return -EINVAL;
 	}

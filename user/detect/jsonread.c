@@ -15,6 +15,7 @@ struct parser {
 	const char *s, *end, *start;
 	char path[PATH_MAX_LEN + 1];
 	size_t plen;
+	unsigned int phash; /* hash_path(path), kept as keys are pushed and popped */
 	int depth;
 };
 
@@ -24,13 +25,15 @@ static int fail(struct parser *p, const char *what)
 	return -EINVAL;
 }
 
-static void skip_ws(struct parser *p)
+static inline void skip_ws(struct parser *p)
 {
+	if (p->s < p->end && (unsigned char)*p->s > ' ')
+		return; /* the usual case: no whitespace at all */
 	while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
 		p->s++;
 }
 
-static char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
+static inline char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
 {
 	char *r;
 
@@ -43,13 +46,53 @@ static char *arena_put(struct hw_jdoc *d, const char *s, size_t n)
 	return r;
 }
 
+#define HASH_BASIS 2166136261u
+
+/* FNV-1a, byte by byte: so the hash of "a.b" continues the hash of "a" (push_key). */
+static inline unsigned int hash_more(unsigned int h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
 static unsigned int hash_path(const char *s)
 {
-	uint32_t h = 2166136261u;
+	return hash_more(HASH_BASIS, s, strlen(s));
+}
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+unsigned int hw_jread__hash(const char *path)
+{
+	return hash_path(path);
+}
+
+/* How many of the bytes at s (up to end) a string copies as they are: all but '"', '\' and
+ * the control characters. Eight at a time: the lowest byte the classic "has a zero byte" /
+ * "has a byte below n" word tests flag is exact (a borrow only runs upward from a match). */
+static inline size_t plain_run(const char *s, const char *end)
+{
+	const char *b = s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+
+	while (end - s >= 8) {
+		uint64_t w, ctl, q, bs, m;
+
+		memcpy(&w, s, sizeof(w));
+		ctl = (w - ones * 0x20) & ~w;
+		q = w ^ (ones * '"');
+		q = (q - ones) & ~q;
+		bs = w ^ (ones * '\\');
+		bs = (bs - ones) & ~bs;
+		m = (ctl | q | bs) & high;
+		if (m)
+			return (size_t)(s - b) + ((size_t)__builtin_ctzll(m) >> 3);
+		s += 8;
+	}
+#endif
+	while (s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
+		s++;
+	return (size_t)(s - b);
 }
 
 static int hex4(const char *s, unsigned int *out)
@@ -97,22 +140,32 @@ static size_t put_utf8(char *o, unsigned int cp)
 	return 4;
 }
 
-/* A string at p->s (the opening quote), unescaped into the arena. */
-static int string(struct parser *p, const char **out, size_t *outlen)
+/* A string at p->s (the opening quote), unescaped into the arena; *esc says whether it had
+ * escapes (only an escape can put a NUL in it). Runs of plain bytes are copied at once. */
+static inline int string(struct parser *p, const char **out, size_t *outlen, int *esc)
 {
 	struct hw_jdoc *d = p->d;
 	char *o = d->arena + d->used, *o0 = o;
 
+	*esc = 0;
 	p->s++;
 	for (;;) {
+		size_t k = plain_run(p->s, p->end), used = (size_t)(o - d->arena), room;
 		unsigned char c;
 
+		/* the unescaped text is never longer than its source, and the arena holds twice the
+		 * line, so only the path copies can run it out: room for the run and 5 more bytes,
+		 * refused at the byte where it runs out (an unterminated string is named first) */
+		room = used + 5 < d->cap ? d->cap - 5 - used : 0;
+		if (room <= k && !(room == k && p->s + k >= p->end)) {
+			p->s += room;
+			return fail(p, "line too complex");
+		}
+		memcpy(o, p->s, k);
+		o += k;
+		p->s += k;
 		if (p->s >= p->end)
 			return fail(p, "unterminated string");
-		/* the unescaped text is never longer than its source, and the arena holds twice the
-		 * line, so only the path copies can run it out: check room for one more char */
-		if ((size_t)(o - d->arena) + 5 >= d->cap)
-			return fail(p, "line too complex");
 		c = (unsigned char)*p->s;
 		if (c == '"') {
 			p->s++;
@@ -120,11 +173,8 @@ static int string(struct parser *p, const char **out, size_t *outlen)
 		}
 		if (c < 0x20)
 			return fail(p, "control character in string");
-		if (c != '\\') {
-			*o++ = (char)c;
-			p->s++;
-			continue;
-		}
+		/* c is '\\' */
+		*esc = 1;
 		if (p->s + 1 >= p->end)
 			return fail(p, "unterminated escape");
 		c = (unsigned char)p->s[1];
@@ -215,12 +265,12 @@ static int literal(struct parser *p, const char *word)
 	return 0;
 }
 
-static int add_leaf(struct parser *p, const char *path, int type, const char *val, size_t len,
-		    int in_array, unsigned int index)
+static int add_leaf(struct parser *p, const char *path, unsigned int full, int type,
+		    const char *val, size_t len, int in_array, unsigned int index)
 {
 	struct hw_jdoc *d = p->d;
 	struct hw_jleaf *l;
-	unsigned int h, full;
+	unsigned int h;
 
 	if (d->n >= HW_JREAD_MAX_LEAVES)
 		return fail(p, "too many values");
@@ -231,9 +281,7 @@ static int add_leaf(struct parser *p, const char *path, int type, const char *va
 	l->type = (unsigned char)type;
 	l->in_array = (unsigned char)in_array;
 	l->index = (unsigned short)(index > 65535 ? 65535 : index);
-	/* elements of one array share the path: hash it once */
-	full = in_array && index && d->n && l[-1].path == path ? l[-1].hash : hash_path(path);
-	l->hash = full;
+	l->hash = full; /* hash_path(path), kept by the parser as it went */
 	h = full & (HW_JREAD_SLOTS - 1);
 	while (d->slot[h]) {
 		const struct hw_jleaf *o = &d->leaves[d->slot[h] - 1];
@@ -254,20 +302,33 @@ static int add_leaf(struct parser *p, const char *path, int type, const char *va
 	return 0;
 }
 
-static int value(struct parser *p, const char *path, int in_array, unsigned int index);
+static int value(struct parser *p, const char **path, int in_array, unsigned int index);
 
-static int push_key(struct parser *p, const char *key, size_t klen, size_t *saved)
+/* esc: the key had escapes (without, it cannot hold a NUL). */
+static int push_key(struct parser *p, const char *key, size_t klen, int esc, size_t *saved)
 {
 	*saved = p->plen;
-	if (memchr(key, 0, klen))
+	if (esc && memchr(key, 0, klen))
 		return fail(p, "NUL in member name");
 	if (p->plen + klen + 1 > PATH_MAX_LEN)
 		return fail(p, "member path too long");
-	if (p->plen)
-		p->path[p->plen++] = '.';
-	memcpy(p->path + p->plen, key, klen);
-	p->plen += klen;
-	p->path[p->plen] = 0;
+	{
+		char *o = p->path + p->plen;
+		unsigned int h = p->phash;
+
+		if (p->plen) {
+			*o++ = '.';
+			h = (h ^ '.') * 16777619u;
+		}
+		/* copied and hashed in one pass: keys are short */
+		for (size_t i = 0; i < klen; i++) {
+			o[i] = key[i];
+			h = (h ^ (unsigned char)key[i]) * 16777619u;
+		}
+		o[klen] = 0;
+		p->plen = (size_t)(o + klen - p->path);
+		p->phash = h;
+	}
 	return 0;
 }
 
@@ -287,14 +348,24 @@ static int object(struct parser *p)
 	for (;;) {
 		const char *key, *path;
 		size_t klen, saved;
+		unsigned int saved_hash = p->phash;
+		int esc;
 
 		skip_ws(p);
 		if (p->s >= p->end || *p->s != '"')
 			return fail(p, "expected a member name");
-		err = string(p, &key, &klen);
-		if (err)
-			return err;
-		err = push_key(p, key, klen, &saved);
+		klen = plain_run(p->s + 1, p->end);
+		if (p->s + 1 + klen < p->end && p->s[1 + klen] == '"') {
+			/* the usual key, nothing to unescape: read where it is */
+			key = p->s + 1;
+			esc = 0;
+			p->s += klen + 2;
+		} else {
+			err = string(p, &key, &klen, &esc);
+			if (err)
+				return err;
+		}
+		err = push_key(p, key, klen, esc, &saved);
 		if (err)
 			return err;
 		skip_ws(p);
@@ -302,14 +373,13 @@ static int object(struct parser *p)
 			return fail(p, "expected ':'");
 		p->s++;
 		skip_ws(p);
-		path = arena_put(p->d, p->path, p->plen);
-		if (!path)
-			return fail(p, "line too complex");
-		err = value(p, path, 0, 0);
+		path = NULL; /* stored by the first scalar value: objects and arrays need none */
+		err = value(p, &path, 0, 0);
 		if (err)
 			return err;
 		p->plen = saved;
 		p->path[p->plen] = 0;
+		p->phash = saved_hash;
 		skip_ws(p);
 		if (p->s < p->end && *p->s == ',') {
 			p->s++;
@@ -325,7 +395,7 @@ static int object(struct parser *p)
 	return 0;
 }
 
-static int array(struct parser *p, const char *path)
+static int array(struct parser *p, const char **path)
 {
 	unsigned int i = 0;
 	int err;
@@ -359,11 +429,25 @@ static int array(struct parser *p, const char *path)
 	return 0;
 }
 
-static int value(struct parser *p, const char *path, int in_array, unsigned int index)
+/* The leaf of a scalar value at p->path; *path is that path in the arena, stored on first use
+ * (the elements of an array share it). */
+static int leaf(struct parser *p, const char **path, unsigned int h, int type, const char *v,
+		size_t n, int in_array, unsigned int index)
+{
+	if (!*path) {
+		*path = arena_put(p->d, p->path, p->plen);
+		if (!*path)
+			return fail(p, "line too complex");
+	}
+	return add_leaf(p, *path, h, type, v, n, in_array, index);
+}
+
+static int value(struct parser *p, const char **path, int in_array, unsigned int index)
 {
 	const char *v = NULL;
 	size_t n = 0;
-	int err;
+	unsigned int h = p->phash; /* path is p->path, or the array's path p->path still holds */
+	int err, esc;
 
 	if (p->s >= p->end)
 		return fail(p, "unexpected end");
@@ -375,24 +459,24 @@ static int value(struct parser *p, const char *path, int in_array, unsigned int 
 	case '[':
 		return array(p, path);
 	case '"':
-		err = string(p, &v, &n);
+		err = string(p, &v, &n, &esc);
 		if (err)
 			return err;
-		return add_leaf(p, path, HW_J_STRING, v, n, in_array, index);
+		return leaf(p, path, h, HW_J_STRING, v, n, in_array, index);
 	case 't':
 		err = literal(p, "true");
-		return err ? err : add_leaf(p, path, HW_J_TRUE, NULL, 0, in_array, index);
+		return err ? err : leaf(p, path, h, HW_J_TRUE, NULL, 0, in_array, index);
 	case 'f':
 		err = literal(p, "false");
-		return err ? err : add_leaf(p, path, HW_J_FALSE, NULL, 0, in_array, index);
+		return err ? err : leaf(p, path, h, HW_J_FALSE, NULL, 0, in_array, index);
 	case 'n':
 		err = literal(p, "null");
-		return err ? err : add_leaf(p, path, HW_J_NULL, NULL, 0, in_array, index);
+		return err ? err : leaf(p, path, h, HW_J_NULL, NULL, 0, in_array, index);
 	default:
 		err = number(p, &v, &n);
 		if (err)
 			return err;
-		return add_leaf(p, path, HW_J_NUMBER, v, n, in_array, index);
+		return leaf(p, path, h, HW_J_NUMBER, v, n, in_array, index);
 	}
 }
 
@@ -412,7 +496,7 @@ void hw_jdoc__free(struct hw_jdoc *d)
 
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 {
-	struct parser p = { .d = d, .s = s, .end = s + len, .start = s };
+	struct parser p = {.d = d, .s = s, .end = s + len, .start = s, .phash = HASH_BASIS};
 	size_t need = 2 * len + 64 * 1024;
 	int err;
 
@@ -462,7 +546,12 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 
 const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path)
 {
-	unsigned int full = hash_path(path), h = full & (HW_JREAD_SLOTS - 1);
+	return hw_jdoc__get_h(d, path, hash_path(path));
+}
+
+const struct hw_jleaf *hw_jdoc__get_h(const struct hw_jdoc *d, const char *path, unsigned int full)
+{
+	unsigned int h = full & (HW_JREAD_SLOTS - 1);
 
 	while (d->slot[h]) {
 		const struct hw_jleaf *l = &d->leaves[d->slot[h] - 1];
@@ -481,9 +570,8 @@ const char *hw_jdoc__str(const struct hw_jdoc *d, const char *path)
 	return l && l->type == HW_J_STRING ? l->val : NULL;
 }
 
-int hw_jdoc__u64(const struct hw_jdoc *d, const char *path, unsigned long long *out)
+int hw_jleaf__u64(const struct hw_jleaf *l, unsigned long long *out)
 {
-	const struct hw_jleaf *l = hw_jdoc__get(d, path);
 	unsigned long long v = 0;
 
 	if (!l)
@@ -501,4 +589,9 @@ int hw_jdoc__u64(const struct hw_jdoc *d, const char *path, unsigned long long *
 	}
 	*out = v;
 	return 0;
+}
+
+int hw_jdoc__u64(const struct hw_jdoc *d, const char *path, unsigned long long *out)
+{
+	return hw_jleaf__u64(hw_jdoc__get(d, path), out);
 }

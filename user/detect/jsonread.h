@@ -57,10 +57,17 @@ void hw_jread__printable(char *s);
 
 /* The first leaf at path, or NULL. */
 const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path);
+/* The same with hash = hw_jread__hash(path) computed once by the caller (a fixed path read
+ * from every line). */
+unsigned int hw_jread__hash(const char *path);
+const struct hw_jleaf *hw_jdoc__get_h(const struct hw_jdoc *d, const char *path,
+				      unsigned int hash);
 /* The string at path, or NULL when absent or not a string. */
 const char *hw_jdoc__str(const struct hw_jdoc *d, const char *path);
 /* An unsigned integer at path (a number without sign, fraction or exponent, or a string of
  * digits: ECS ids such as user.id are strings). Returns 0, -ENOENT absent, -EINVAL other. */
 int hw_jdoc__u64(const struct hw_jdoc *d, const char *path, unsigned long long *out);
+/* The same for a leaf found already (NULL: -ENOENT). */
+int hw_jleaf__u64(const struct hw_jleaf *l, unsigned long long *out);
 
 #endif

@@ -73,23 +73,59 @@ void hw_host__entity_id(const struct hw_host *h, __u32 pid, __u64 start_ns,
 	hw_id__process(h->key, pid, start_ns / h->ns_per_tick, out);
 }
 
+static void two_digits(char *o, unsigned int v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+}
+
 void hw_format_time(__u64 wall_ns, char out[HW_TIME_LEN])
 {
-	/* events come in bursts within one second: format the date once per second */
-	static __thread time_t cached_sec = -1;
-	static __thread char prefix[24];
-	time_t sec = (time_t)(wall_ns / 1000000000ULL);
+	/* an event's time, its process's and its connection's starts: a few seconds recur, so
+	 * the date of the last four seen is kept, and computed without gmtime/snprintf (the
+	 * agent formats several times per event) */
+	static __thread __u64 cached_sec[4] = {~0ULL, ~0ULL, ~0ULL, ~0ULL};
+	static __thread char prefixes[4][20];
+	static __thread unsigned int next;
+	__u64 sec = wall_ns / 1000000000ULL;
 	unsigned long nsec = (unsigned long)(wall_ns % 1000000000ULL);
+	char *prefix = NULL;
 	int i;
 
-	if (sec != cached_sec) {
-		struct tm tm;
+	for (i = 0; i < 4; i++)
+		if (cached_sec[i] == sec)
+			prefix = prefixes[i];
+	if (!prefix) {
+		/* days since 1970-01-01 to the civil date, in 400-year eras from 0000-03-01 */
+		__u64 days = sec / 86400, era, doe, yoe, doy, mp;
+		unsigned int sod = (unsigned int)(sec % 86400), y, m, d;
 
-		gmtime_r(&sec, &tm);
-		snprintf(prefix, sizeof(prefix), "%04d-%02d-%02dT%02d:%02d:%02d.",
-			 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec);
-		cached_sec = sec;
+		prefix = prefixes[next]; /* the slots are replaced in turn */
+
+		days += 719468; /* 0000-03-01 to 1970-01-01 */
+		era = days / 146097;
+		doe = days - era * 146097;
+		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		mp = (5 * doy + 2) / 153;
+		d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
+		m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
+		y = (unsigned int)((yoe + era * 400 + (m <= 2)) % 10000);
+		two_digits(prefix, y / 100);
+		two_digits(prefix + 2, y % 100);
+		prefix[4] = '-';
+		two_digits(prefix + 5, m);
+		prefix[7] = '-';
+		two_digits(prefix + 8, d);
+		prefix[10] = 'T';
+		two_digits(prefix + 11, sod / 3600);
+		prefix[13] = ':';
+		two_digits(prefix + 14, sod / 60 % 60);
+		prefix[16] = ':';
+		two_digits(prefix + 17, sod % 60);
+		prefix[19] = '.';
+		cached_sec[next] = sec;
+		next = (next + 1) & 3;
 	}
 	memcpy(out, prefix, 20);
 	for (i = 28; i >= 20; i--) {

@@ -73,29 +73,33 @@ static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
 		}                                                                                  \
 	} while (0)
 
-static void timestamp(struct hw_json *j, const char *key, const struct hw_host *h, __u64 boot_ns)
+/* The helpers below take their key as HW_JK("name") gives it (output/json.h). */
+static void timestamp(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
+		      __u64 boot_ns)
 {
 	char t[HW_TIME_LEN];
 
 	hw_format_time(hw_host__wall_ns(h, boot_ns), t);
-	hw_json__string(j, key, t);
+	hw_json__kplain(j, qk, ql, t, 30); /* always "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
 }
 
-static void id_string(struct hw_json *j, const char *key, __u32 id)
+/* A uid or gid: ECS keeps them as strings of digits. */
+static void id_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
 {
-	char buf[16];
-	int n = 0;
-	char tmp[12];
-	int k = 0;
+	char buf[12], *p = buf + sizeof(buf);
 
 	do {
-		tmp[k++] = (char)('0' + id % 10);
+		*--p = (char)('0' + id % 10);
 		id /= 10;
 	} while (id);
-	while (k)
-		buf[n++] = tmp[--k];
-	buf[n] = 0;
-	hw_json__string(j, key, buf);
+	hw_json__kplain(j, qk, ql, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* A value that is a literal of this file or of the agent's code (an action, a kind, "tcp"):
+ * printable ASCII with nothing to escape, so not scanned. */
+static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
+{
+	hw_json__kplain(j, qk, ql, v, strlen(v));
 }
 
 static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
@@ -103,21 +107,21 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 		   const char *dataset)
 {
 	hw_json__begin_object(j, NULL);
-	timestamp(j, "@timestamp", h, ts_ns);
-	hw_json__begin_object(j, "ecs");
-	hw_json__string(j, "version", HW_ECS_VERSION);
+	timestamp(j, HW_JK("@timestamp"), h, ts_ns);
+	hw_json__kbegin_object(j, HW_JK("ecs"));
+	lit(j, HW_JK("version"), HW_ECS_VERSION);
 	hw_json__end_object(j);
-	hw_json__begin_object(j, "event");
-	hw_json__string(j, "kind", kind);
-	hw_json__begin_array(j, "category");
+	hw_json__kbegin_object(j, HW_JK("event"));
+	lit(j, HW_JK("kind"), kind);
+	hw_json__kbegin_array(j, HW_JK("category"));
 	hw_json__string(j, NULL, category);
 	hw_json__end_array(j);
-	hw_json__begin_array(j, "type");
+	hw_json__kbegin_array(j, HW_JK("type"));
 	hw_json__string(j, NULL, type);
 	hw_json__end_array(j);
-	hw_json__string(j, "action", action);
-	hw_json__string(j, "dataset", dataset);
-	hw_json__string(j, "module", "hopwatch");
+	lit(j, HW_JK("action"), action);
+	lit(j, HW_JK("dataset"), dataset);
+	lit(j, HW_JK("module"), "hopwatch");
 }
 
 /* Closes the event object left open by header() (after any event.outcome/duration) and
@@ -125,11 +129,11 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 static void header_end(struct hw_json *j, const struct hw_host *h)
 {
 	hw_json__end_object(j);
-	hw_json__begin_object(j, "host");
-	hw_json__string(j, "name", h->name);
-	hw_json__string(j, "id", h->id);
-	hw_json__begin_object(j, "boot");
-	hw_json__string(j, "id", h->boot_id);
+	hw_json__kbegin_object(j, HW_JK("host"));
+	hw_json__kstring(j, HW_JK("name"), h->name);
+	hw_json__kstring(j, HW_JK("id"), h->id);
+	hw_json__kbegin_object(j, HW_JK("boot"));
+	hw_json__kstring(j, HW_JK("id"), h->boot_id);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 }
@@ -148,7 +152,7 @@ static void args(struct hw_json *j, const struct hw_process *p, struct args_boun
 	__u32 i = 0, count = 0;
 
 	b->written = b->written_bytes = 0;
-	hw_json__begin_array(j, "args");
+	hw_json__kbegin_array(j, HW_JK("args"));
 	while (i < p->args_len) {
 		const char *a = p->args + i;
 		const char *nul = memchr(a, 0, p->args_len - i);
@@ -165,7 +169,7 @@ static void args(struct hw_json *j, const struct hw_process *p, struct args_boun
 		i += n + 1;
 	}
 	hw_json__end_array(j);
-	hw_json__u64(j, "args_count", count);
+	hw_json__ku64(j, HW_JK("args_count"), count);
 }
 
 static void process(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
@@ -173,64 +177,167 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 {
 	const struct hw_proc *k = &p->k;
 
-	hw_json__begin_object(j, "process");
-	hw_json__u64(j, "pid", k->pid);
-	hw_json__string(j, "entity_id", p->entity_id);
-	hw_json__string(j, "name", p->exe ? base_name(p->exe) : k->comm);
+	hw_json__kbegin_object(j, HW_JK("process"));
+	hw_json__ku64(j, HW_JK("pid"), k->pid);
+	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
+	hw_json__kstring(j, HW_JK("name"), p->exe ? base_name(p->exe) : k->comm);
 	if (p->exe)
-		hw_json__string(j, "executable", p->exe);
+		hw_json__kstring(j, HW_JK("executable"), p->exe);
 	if (p->flags & HW_PROC_EXEC || p->args_len)
 		args(j, p, b);
 	if (p->cwd)
-		hw_json__string(j, "working_directory", p->cwd);
-	timestamp(j, "start", h, k->start_ns);
-	hw_json__begin_object(j, "thread");
-	hw_json__u64(j, "id", k->tid);
+		hw_json__kstring(j, HW_JK("working_directory"), p->cwd);
+	timestamp(j, HW_JK("start"), h, k->start_ns);
+	hw_json__kbegin_object(j, HW_JK("thread"));
+	hw_json__ku64(j, HW_JK("id"), k->tid);
 	hw_json__end_object(j);
 	if (k->tty[0]) {
-		hw_json__begin_object(j, "tty");
-		hw_json__begin_object(j, "char_device");
-		hw_json__u64(j, "major", k->tty_major);
-		hw_json__u64(j, "minor", k->tty_minor);
+		hw_json__kbegin_object(j, HW_JK("tty"));
+		hw_json__kbegin_object(j, HW_JK("char_device"));
+		hw_json__ku64(j, HW_JK("major"), k->tty_major);
+		hw_json__ku64(j, HW_JK("minor"), k->tty_minor);
 		hw_json__end_object(j);
 		hw_json__end_object(j);
 	}
 	if (k->ppid) {
-		hw_json__begin_object(j, "parent");
-		hw_json__u64(j, "pid", k->ppid);
-		hw_json__string(j, "entity_id", p->parent_entity_id);
+		hw_json__kbegin_object(j, HW_JK("parent"));
+		hw_json__ku64(j, HW_JK("pid"), k->ppid);
+		hw_json__kstring(j, HW_JK("entity_id"), p->parent_entity_id);
 		hw_json__end_object(j);
 	}
 	if (p->flags & HW_PROC_EXITED) {
 		__u32 sig = p->exit_code & 0x7f;
 
 		/* a signal death reads as the shell shows it: 128 + signal */
-		hw_json__i64(j, "exit_code", sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
-		timestamp(j, "end", h, p->exit_ns);
+		hw_json__ki64(j, HW_JK("exit_code"), sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
+		timestamp(j, HW_JK("end"), h, p->exit_ns);
 	}
 	hw_json__end_object(j);
 
-	hw_json__begin_object(j, "user");
-	id_string(j, "id", k->uid);
+	hw_json__kbegin_object(j, HW_JK("user"));
+	id_string(j, HW_JK("id"), k->uid);
 	if (user_name)
-		hw_json__string(j, "name", user_name);
-	hw_json__begin_object(j, "effective");
-	id_string(j, "id", k->euid);
+		hw_json__kstring(j, HW_JK("name"), user_name);
+	hw_json__kbegin_object(j, HW_JK("effective"));
+	id_string(j, HW_JK("id"), k->euid);
 	if (euser_name)
-		hw_json__string(j, "name", euser_name);
+		hw_json__kstring(j, HW_JK("name"), euser_name);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
-	hw_json__begin_object(j, "group");
-	id_string(j, "id", k->gid);
+	hw_json__kbegin_object(j, HW_JK("group"));
+	id_string(j, HW_JK("id"), k->gid);
 	hw_json__end_object(j);
+}
+
+/* process.*, user.* and group.* of a network event: one process makes many (a client's
+ * connects, a server's accepts), so the last one is kept encoded with every input it is made
+ * of (the fields process() reads, the wall times of its start and end, the user names, the
+ * argument bound) and written again while these stay the same: the same bytes, a copy. */
+#define FRAG_KEY_MAX 2048
+#define FRAG_OUT_MAX 4096
+
+struct frag {
+	size_t klen, olen, values;
+	__u32 written, written_bytes;
+	int cut;
+	char key[FRAG_KEY_MAX];
+	char out[FRAG_OUT_MAX];
+};
+
+static __thread struct frag frag_last;
+
+struct frag_key {
+	char *buf;
+	size_t len;
+	int over;
+};
+
+static void key_put(struct frag_key *k, const void *v, size_t n)
+{
+	if (k->over || n > FRAG_KEY_MAX - k->len) {
+		k->over = 1;
+		return;
+	}
+	memcpy(k->buf + k->len, v, n);
+	k->len += n;
+}
+
+/* a string or NULL, told apart from "" and from its neighbours by its length */
+static void key_str(struct frag_key *k, const char *s)
+{
+	size_t n = s ? strlen(s) : (size_t)-1;
+
+	key_put(k, &n, sizeof(n));
+	if (s)
+		key_put(k, s, n);
+}
+
+/* The inputs of process(); 0 when they do not fit the key (not kept then). */
+static size_t frag_key(char *buf, const struct hw_host *h, const struct hw_process *p,
+		       const char *user_name, const char *euser_name, const struct args_bound *b)
+{
+	const struct hw_proc *k = &p->k;
+	struct frag_key fk = {.buf = buf};
+	__u64 start = hw_host__wall_ns(h, k->start_ns), end = hw_host__wall_ns(h, p->exit_ns);
+	__u32 ids[] = {k->pid,	     k->tid,	  k->ppid,	k->uid,	 k->euid,
+		       k->gid,	     k->tty_major, k->tty_minor, !!k->tty[0], p->flags,
+		       p->exit_code, p->args_len,  b->max,	b->bytes, (__u32)b->cut};
+
+	key_put(&fk, ids, sizeof(ids));
+	key_put(&fk, &start, sizeof(start));
+	key_put(&fk, &end, sizeof(end));
+	key_str(&fk, k->comm);
+	key_str(&fk, p->entity_id);
+	key_str(&fk, p->parent_entity_id);
+	key_str(&fk, p->exe);
+	key_str(&fk, p->cwd);
+	key_str(&fk, user_name);
+	key_str(&fk, euser_name);
+	if (p->args_len)
+		key_put(&fk, p->args, p->args_len);
+	return fk.over ? 0 : fk.len;
+}
+
+static void process_kept(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
+			 const char *user_name, const char *euser_name, struct args_bound *b)
+{
+	struct frag *f = &frag_last;
+	char key[FRAG_KEY_MAX];
+	size_t klen = frag_key(key, h, p, user_name, euser_name, b), len0, values0;
+
+	if (klen && f->klen == klen && !memcmp(f->key, key, klen)) {
+		hw_json__members(j, f->out, f->olen, f->values);
+		b->written = f->written;
+		b->written_bytes = f->written_bytes;
+		b->cut = f->cut;
+		return;
+	}
+	len0 = j->len;
+	values0 = j->values;
+	process(j, h, p, user_name, euser_name, b);
+	f->klen = 0;
+	if (j->error || !klen || j->len <= len0)
+		return;
+	if (j->buf[len0] == ',')
+		len0++;
+	if (j->len - len0 > FRAG_OUT_MAX)
+		return;
+	memcpy(f->out, j->buf + len0, j->len - len0);
+	f->olen = j->len - len0;
+	f->values = j->values - values0;
+	f->written = b->written;
+	f->written_bytes = b->written_bytes;
+	f->cut = b->cut;
+	memcpy(f->key, key, klen);
+	f->klen = klen;
 }
 
 static void session_id(struct hw_json *j, const char *id)
 {
 	if (!id || !id[0])
 		return;
-	hw_json__begin_object(j, "session");
-	hw_json__string(j, "id", id);
+	hw_json__kbegin_object(j, HW_JK("session"));
+	hw_json__kstring(j, HW_JK("id"), id);
 	hw_json__end_object(j);
 }
 
@@ -241,7 +348,7 @@ static void truncated(struct hw_json *j, const struct hw_process *p, const struc
 	if (!b->cut && !(p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_EXE_TRUNCATED |
 				     HW_EXEC_CWD_TRUNCATED | HW_EXEC_ARGS_FAULT)))
 		return;
-	hw_json__begin_array(j, "truncated");
+	hw_json__kbegin_array(j, HW_JK("truncated"));
 	if (b->cut || p->flags & (HW_EXEC_ARGS_TRUNCATED | HW_EXEC_ARGS_FAULT))
 		hw_json__string(j, NULL, "process.args");
 	if (p->flags & HW_EXEC_EXE_TRUNCATED)
@@ -258,45 +365,47 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 {
 	const struct hw_proc *k = &p->k;
 
-	hw_json__string(j, "comm", k->comm);
+	hw_json__kstring(j, HW_JK("comm"), k->comm);
 	session_id(j, p->session_id);
 	if (k->loginuid != (__u32)-1 || k->sessionid != (__u32)-1) {
-		hw_json__begin_object(j, "audit");
+		hw_json__kbegin_object(j, HW_JK("audit"));
 		if (k->loginuid != (__u32)-1)
-			hw_json__u64(j, "loginuid", k->loginuid);
+			hw_json__ku64(j, HW_JK("loginuid"), k->loginuid);
 		if (k->sessionid != (__u32)-1)
-			hw_json__u64(j, "sessionid", k->sessionid);
+			hw_json__ku64(j, HW_JK("sessionid"), k->sessionid);
 		hw_json__end_object(j);
 	}
 	if (k->tty[0])
-		hw_json__string(j, "tty", k->tty);
+		hw_json__kstring(j, HW_JK("tty"), k->tty);
 	if (k->netns)
-		hw_json__u64(j, "netns", k->netns);
+		hw_json__ku64(j, HW_JK("netns"), k->netns);
 	if (k->cgroup_id)
-		hw_json__u64(j, "cgroup_id", k->cgroup_id);
+		hw_json__ku64(j, HW_JK("cgroup_id"), k->cgroup_id);
 	if (p->flags & HW_EXEC_EXE_UNLINKED)
-		hw_json__bool(j, "exe_unlinked", 1);
+		hw_json__kbool(j, HW_JK("exe_unlinked"), 1);
 	if (p->exe && p->exe_mode) {
-		char mode[8];
+		/* "%04o" of the permission bits */
+		char mode[4];
 
-		snprintf(mode, sizeof(mode), "%04o", p->exe_mode & 07777);
-		hw_json__begin_object(j, "exe");
-		hw_json__u64(j, "uid", p->exe_uid);
-		hw_json__string(j, "mode", mode);
-		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
+		for (int i = 0; i < 4; i++)
+			mode[i] = (char)('0' + ((p->exe_mode & 07777) >> (9 - 3 * i) & 7));
+		hw_json__kbegin_object(j, HW_JK("exe"));
+		hw_json__ku64(j, HW_JK("uid"), p->exe_uid);
+		hw_json__kplain(j, HW_JK("mode"), mode, 4);
+		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
 		hw_json__end_object(j);
 	}
 	truncated(j, p, b);
 	if (p->flags & HW_PROC_EXITED && p->exit_code & 0x7f) {
-		hw_json__begin_object(j, "exit");
-		hw_json__u64(j, "signal", p->exit_code & 0x7f);
-		hw_json__bool(j, "core_dumped", !!(p->exit_code & 0x80));
+		hw_json__kbegin_object(j, HW_JK("exit"));
+		hw_json__ku64(j, HW_JK("signal"), p->exit_code & 0x7f);
+		hw_json__kbool(j, HW_JK("core_dumped"), !!(p->exit_code & 0x80));
 		hw_json__end_object(j);
 	}
 }
 
-static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
-		     __u16 port, int have_bytes, __u64 bytes);
+static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
 
 static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
 		       struct args_bound *b)
@@ -308,10 +417,10 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
 	header_end(j, h);
 	process(j, h, e->p, e->user_name, e->euser_name, b);
-	hw_json__begin_object(j, "hopwatch");
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
 	process_extras(j, e->p, b);
 	if (e->p->stdio_known && (snapshot || !strcmp(e->action, "exec"))) {
-		hw_json__begin_array(j, "stdio");
+		hw_json__kbegin_array(j, HW_JK("stdio"));
 		for (int i = 0; i < 3; i++)
 			hw_json__string(j, NULL, hw_stdio_name(e->p->stdio[i]));
 		hw_json__end_array(j);
@@ -320,15 +429,15 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 		const struct hw_sock_addr *s = e->stdio_sock;
 
 		/* the other end of a shell on a socket: where a reverse shell goes */
-		hw_json__begin_object(j, "stdio_socket");
-		hw_json__string(j, "transport", s->protocol == IPPROTO_UDP ? "udp" : "tcp");
-		endpoint(j, "local", s->family, s->saddr, s->sport, 0, 0);
-		endpoint(j, "remote", s->family, s->daddr, s->dport, 0, 0);
+		hw_json__kbegin_object(j, HW_JK("stdio_socket"));
+		lit(j, HW_JK("transport"), s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		endpoint(j, HW_JK("local"), s->family, s->saddr, s->sport, 0, 0);
+		endpoint(j, HW_JK("remote"), s->family, s->daddr, s->dport, 0, 0);
 		if (e->stdio_direction)
-			hw_json__string(j, "direction",
-					e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+			lit(j, HW_JK("direction"),
+			    e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
 		if (e->stdio_conn_id)
-			hw_json__string(j, "connection_id", e->stdio_conn_id);
+			hw_json__kstring(j, HW_JK("connection_id"), e->stdio_conn_id);
 		hw_json__end_object(j);
 	}
 	hw_json__end_object(j);
@@ -341,23 +450,39 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 	ENCODE_FITTED(j, proc_event(j, h, e, &b_));
 }
 
-static void ip_string(struct hw_json *j, const char *key, __u16 family, const __u8 *addr)
+/* inet_ntop of the family (anything but AF_INET6 as AF_INET), "" when it fails; IPv4, the
+ * usual case, formatted here (inet_ntop goes through sprintf). */
+static void ip_string(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		      const __u8 *addr)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN], *o = buf;
 
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
-		buf[0] = 0;
-	hw_json__string(j, key, buf);
+	if (family != AF_INET6) {
+		for (int i = 0; i < 4; i++) {
+			unsigned int v = addr[i];
+
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			if (i < 3)
+				*o++ = '.';
+		}
+	} else if (inet_ntop(AF_INET6, addr, buf, sizeof(buf))) {
+		o = buf + strlen(buf);
+	}
+	hw_json__kplain(j, qk, ql, buf, (size_t)(o - buf));
 }
 
-static void endpoint(struct hw_json *j, const char *key, __u16 family, const __u8 *addr,
-		     __u16 port, int have_bytes, __u64 bytes)
+static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes)
 {
-	hw_json__begin_object(j, key);
-	ip_string(j, "ip", family, addr);
-	hw_json__u64(j, "port", port);
+	hw_json__kbegin_object(j, qk, ql);
+	ip_string(j, HW_JK("ip"), family, addr);
+	hw_json__ku64(j, HW_JK("port"), port);
 	if (have_bytes)
-		hw_json__u64(j, "bytes", bytes);
+		hw_json__ku64(j, HW_JK("bytes"), bytes);
 	hw_json__end_object(j);
 }
 
@@ -390,75 +515,75 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
 	       "hopwatch.network");
 	if (!strcmp(v->action, "connection_attempted"))
-		hw_json__string(j, "outcome", v->error ? "failure" : "success");
+		lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
 	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns && v->ts_ns >= v->start_ns)
-		hw_json__u64(j, "duration", v->ts_ns - v->start_ns);
+		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - v->start_ns);
 	header_end(j, h);
 	/* local end and remote end, as ECS source/destination by direction */
 	if (listen) {
-		endpoint(j, "source", a->family, a->saddr, a->sport, 0, 0);
+		endpoint(j, HW_JK("source"), a->family, a->saddr, a->sport, 0, 0);
 	} else if (ingress) {
-		endpoint(j, "source", a->family, a->daddr, a->dport, v->have_bytes,
+		endpoint(j, HW_JK("source"), a->family, a->daddr, a->dport, v->have_bytes,
 			 v->bytes_received);
-		endpoint(j, "destination", a->family, a->saddr, a->sport, v->have_bytes,
+		endpoint(j, HW_JK("destination"), a->family, a->saddr, a->sport, v->have_bytes,
 			 v->bytes_sent);
 	} else {
-		endpoint(j, "source", a->family, a->saddr, a->sport, v->have_bytes,
+		endpoint(j, HW_JK("source"), a->family, a->saddr, a->sport, v->have_bytes,
 			 v->bytes_sent);
-		endpoint(j, "destination", a->family, a->daddr, a->dport, v->have_bytes,
+		endpoint(j, HW_JK("destination"), a->family, a->daddr, a->dport, v->have_bytes,
 			 v->bytes_received);
 	}
-	hw_json__begin_object(j, "network");
-	hw_json__string(j, "transport", a->protocol == IPPROTO_UDP ? "udp" : "tcp");
-	hw_json__string(j, "type", a->family == AF_INET6 ? "ipv6" : "ipv4");
+	hw_json__kbegin_object(j, HW_JK("network"));
+	lit(j, HW_JK("transport"), a->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
 	if (!listen)
-		hw_json__string(j, "direction", ingress ? "ingress" : "egress");
+		lit(j, HW_JK("direction"), ingress ? "ingress" : "egress");
 	if (v->have_bytes)
-		hw_json__u64(j, "bytes", v->bytes_sent + v->bytes_received);
+		hw_json__ku64(j, HW_JK("bytes"), v->bytes_sent + v->bytes_received);
 	hw_json__end_object(j);
 	if (v->error) {
 		const char *name = errno_name(v->error);
 
 		char num[16];
 
-		hw_json__begin_object(j, "error");
+		hw_json__kbegin_object(j, HW_JK("error"));
 		if (!name) {
 			/* error.code is a keyword in ECS: the number as a string */
 			snprintf(num, sizeof(num), "%d", (int)v->error);
 			name = num;
 		}
-		hw_json__string(j, "code", name);
-		hw_json__string(j, "message", strerror(v->error));
+		hw_json__kstring(j, HW_JK("code"), name);
+		hw_json__kstring(j, HW_JK("message"), strerror(v->error));
 		hw_json__end_object(j);
 	}
 	if (v->p) {
-		process(j, h, v->p, v->user_name, v->euser_name, b);
+		process_kept(j, h, v->p, v->user_name, v->euser_name, b);
 	} else if (v->owner_pid) {
-		hw_json__begin_object(j, "process");
-		hw_json__u64(j, "pid", v->owner_pid);
+		hw_json__kbegin_object(j, HW_JK("process"));
+		hw_json__ku64(j, HW_JK("pid"), v->owner_pid);
 		if (v->owner_entity_id)
-			hw_json__string(j, "entity_id", v->owner_entity_id);
+			hw_json__kstring(j, HW_JK("entity_id"), v->owner_entity_id);
 		if (v->owner_exe)
-			hw_json__string(j, "executable", v->owner_exe);
+			hw_json__kstring(j, HW_JK("executable"), v->owner_exe);
 		hw_json__end_object(j);
 	}
-	hw_json__begin_object(j, "hopwatch");
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
 	if (v->p)
 		session_id(j, v->p->session_id);
 	else
 		session_id(j, v->session_id);
 	if (v->conn_id) {
-		hw_json__begin_object(j, "connection");
-		hw_json__string(j, "id", v->conn_id);
+		hw_json__kbegin_object(j, HW_JK("connection"));
+		hw_json__kstring(j, HW_JK("id"), v->conn_id);
 		if (v->start_ns)
-			timestamp(j, "start", h, v->start_ns);
+			timestamp(j, HW_JK("start"), h, v->start_ns);
 		if (v->closed_by)
-			hw_json__string(j, "closed_by",
-					v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
+			lit(j, HW_JK("closed_by"),
+			    v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
 		hw_json__end_object(j);
 	}
 	if (v->netns)
-		hw_json__u64(j, "netns", v->netns);
+		hw_json__ku64(j, HW_JK("netns"), v->netns);
 	if (v->p)
 		truncated(j, v->p, b);
 	hw_json__end_object(j);
@@ -482,62 +607,62 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 							       : "authentication",
 	       state ? "info" : logout ? "end" : "start", v->action, "hopwatch.session");
 	if (v->outcome)
-		hw_json__string(j, "outcome", v->outcome);
+		hw_json__kstring(j, HW_JK("outcome"), v->outcome);
 	if (v->reason)
-		hw_json__string(j, "reason", v->reason);
+		hw_json__kstring(j, HW_JK("reason"), v->reason);
 	if (logout && v->ts_ns >= s->start_ns)
-		hw_json__u64(j, "duration", v->ts_ns - s->start_ns);
+		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - s->start_ns);
 	header_end(j, h);
-	hw_json__begin_object(j, "user");
+	hw_json__kbegin_object(j, HW_JK("user"));
 	if (s->uid != (__u32)-1)
-		id_string(j, "id", s->uid);
+		id_string(j, HW_JK("id"), s->uid);
 	if (s->user[0])
-		hw_json__string(j, "name", s->user);
+		hw_json__kstring(j, HW_JK("name"), s->user);
 	hw_json__end_object(j);
 	/* the client is the source, the service's end the destination */
-	endpoint(j, "source", a->family, a->daddr, a->dport, !!v->bytes,
+	endpoint(j, HW_JK("source"), a->family, a->daddr, a->dport, !!v->bytes,
 		 v->bytes ? v->bytes->from_client : 0);
-	endpoint(j, "destination", a->family, a->saddr, a->sport, !!v->bytes,
+	endpoint(j, HW_JK("destination"), a->family, a->saddr, a->sport, !!v->bytes,
 		 v->bytes ? v->bytes->to_client : 0);
-	hw_json__begin_object(j, "network");
-	hw_json__string(j, "transport", "tcp");
-	hw_json__string(j, "type", a->family == AF_INET6 ? "ipv6" : "ipv4");
-	hw_json__string(j, "direction", "ingress");
+	hw_json__kbegin_object(j, HW_JK("network"));
+	hw_json__kstring(j, HW_JK("transport"), "tcp");
+	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
+	hw_json__kstring(j, HW_JK("direction"), "ingress");
 	hw_json__end_object(j);
 	if (v->p) {
 		/* only the handler's identity: user.* above is the session's user */
-		hw_json__begin_object(j, "process");
-		hw_json__u64(j, "pid", v->p->k.pid);
-		hw_json__string(j, "entity_id", v->p->entity_id);
+		hw_json__kbegin_object(j, HW_JK("process"));
+		hw_json__ku64(j, HW_JK("pid"), v->p->k.pid);
+		hw_json__kstring(j, HW_JK("entity_id"), v->p->entity_id);
 		if (v->p->exe) {
-			hw_json__string(j, "name", base_name(v->p->exe));
-			hw_json__string(j, "executable", v->p->exe);
+			hw_json__kstring(j, HW_JK("name"), base_name(v->p->exe));
+			hw_json__kstring(j, HW_JK("executable"), v->p->exe);
 		}
 		hw_json__end_object(j);
 	}
-	hw_json__begin_object(j, "hopwatch");
-	hw_json__begin_object(j, "session");
-	hw_json__string(j, "id", s->id);
-	hw_json__string(j, "service", s->service);
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
+	hw_json__kbegin_object(j, HW_JK("session"));
+	hw_json__kstring(j, HW_JK("id"), s->id);
+	hw_json__kstring(j, HW_JK("service"), s->service);
 	if (s->auth_method[0])
-		hw_json__string(j, "auth_method", s->auth_method);
-	timestamp(j, "start", h, s->start_ns);
+		hw_json__kstring(j, HW_JK("auth_method"), s->auth_method);
+	timestamp(j, HW_JK("start"), h, s->start_ns);
 	if (s->login_ns)
-		timestamp(j, "login", h, s->login_ns);
+		timestamp(j, HW_JK("login"), h, s->login_ns);
 	if (s->audit_sid != (__u32)-1)
-		hw_json__u64(j, "audit_sessionid", s->audit_sid);
+		hw_json__ku64(j, HW_JK("audit_sessionid"), s->audit_sid);
 	if (s->auth_failures)
-		hw_json__u64(j, "auth_failures", s->auth_failures);
+		hw_json__ku64(j, HW_JK("auth_failures"), s->auth_failures);
 	if (v->bytes && v->bytes->closed_by)
-		hw_json__string(j, "ended_by",
+		hw_json__kstring(j, HW_JK("ended_by"),
 				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
 	hw_json__end_object(j);
 	/* a login (or an attempt that reached pam_open_session): what the kernel confirms */
 	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified) {
-		hw_json__begin_object(j, "login");
-		hw_json__bool(j, "verified", s->verified);
+		hw_json__kbegin_object(j, HW_JK("login"));
+		hw_json__kbool(j, HW_JK("verified"), s->verified);
 		if (!s->verified && s->unverified)
-			hw_json__string(j, "unverified_reason", s->unverified);
+			hw_json__kstring(j, HW_JK("unverified_reason"), s->unverified);
 		hw_json__end_object(j);
 	}
 	hw_json__end_object(j);
@@ -552,43 +677,43 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 
 	header(j, h, e->ts_ns, "state", "host", "info", e->action, "hopwatch.agent");
 	header_end(j, h);
-	hw_json__begin_object(j, "agent");
-	hw_json__string(j, "type", "hopwatch");
-	hw_json__string(j, "version", e->version);
+	hw_json__kbegin_object(j, HW_JK("agent"));
+	hw_json__kstring(j, HW_JK("type"), "hopwatch");
+	hw_json__kstring(j, HW_JK("version"), e->version);
 	hw_json__end_object(j);
-	hw_json__begin_object(j, "hopwatch");
-	hw_json__begin_object(j, "agent");
-	hw_json__u64(j, "pid", e->pid);
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
+	hw_json__kbegin_object(j, HW_JK("agent"));
+	hw_json__ku64(j, HW_JK("pid"), e->pid);
 	if (e->netns)
-		hw_json__string(j, "netns", e->netns);
+		hw_json__kstring(j, HW_JK("netns"), e->netns);
 	if (e->output) {
 		hw_json__end_object(j);
-		hw_json__begin_object(j, "output");
-		hw_json__string(j, "name", e->output);
-		hw_json__u64(j, "lost", e->output_lost);
-		hw_json__string(j, "error", e->output_error);
+		hw_json__kbegin_object(j, HW_JK("output"));
+		hw_json__kstring(j, HW_JK("name"), e->output);
+		hw_json__ku64(j, HW_JK("lost"), e->output_lost);
+		hw_json__kstring(j, HW_JK("error"), e->output_error);
 	} else if (!c) {
-		hw_json__begin_object(j, "snapshot");
-		hw_json__u64(j, "processes", e->snapshot_procs);
-		hw_json__u64(j, "sockets", e->snapshot_socks);
-		hw_json__u64(j, "sessions", e->snapshot_sessions);
+		hw_json__kbegin_object(j, HW_JK("snapshot"));
+		hw_json__ku64(j, HW_JK("processes"), e->snapshot_procs);
+		hw_json__ku64(j, HW_JK("sockets"), e->snapshot_socks);
+		hw_json__ku64(j, HW_JK("sessions"), e->snapshot_sessions);
 		hw_json__end_object(j);
 	} else {
-		hw_json__u64(j, "events", c->events);
-		hw_json__u64(j, "alerts", c->alerts);
-		hw_json__u64(j, "drops", c->drops);
-		hw_json__u64(j, "errors", c->errors);
-		hw_json__u64(j, "read_errors", c->read_errors);
-		hw_json__u64(j, "decode_errors", c->decode_errors);
-		hw_json__u64(j, "lost_output", c->lost_output);
-		hw_json__u64(j, "conn_misses", c->conn_misses);
-		hw_json__u64(j, "conn_table_full", c->conn_table_full);
-		hw_json__u64(j, "spool_dropped", c->spool_dropped);
-		hw_json__u64(j, "engine_full", c->engine_full);
+		hw_json__ku64(j, HW_JK("events"), c->events);
+		hw_json__ku64(j, HW_JK("alerts"), c->alerts);
+		hw_json__ku64(j, HW_JK("drops"), c->drops);
+		hw_json__ku64(j, HW_JK("errors"), c->errors);
+		hw_json__ku64(j, HW_JK("read_errors"), c->read_errors);
+		hw_json__ku64(j, HW_JK("decode_errors"), c->decode_errors);
+		hw_json__ku64(j, HW_JK("lost_output"), c->lost_output);
+		hw_json__ku64(j, HW_JK("conn_misses"), c->conn_misses);
+		hw_json__ku64(j, HW_JK("conn_table_full"), c->conn_table_full);
+		hw_json__ku64(j, HW_JK("spool_dropped"), c->spool_dropped);
+		hw_json__ku64(j, HW_JK("engine_full"), c->engine_full);
 	}
 	hw_json__end_object(j);
 	if (e->ndegraded) {
-		hw_json__begin_array(j, "degraded");
+		hw_json__kbegin_array(j, HW_JK("degraded"));
 		for (int i = 0; i < e->ndegraded; i++)
 			hw_json__string(j, NULL, e->degraded[i]);
 		hw_json__end_array(j);

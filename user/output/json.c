@@ -55,7 +55,7 @@ static void hw_json__fail(struct hw_json *j, int err)
 		j->buf[0] = '\0';
 }
 
-static int hw_json__grow(struct hw_json *j, size_t n)
+int hw_json__grow(struct hw_json *j, size_t n)
 {
 	size_t need, cap;
 	char *buf;
@@ -79,31 +79,9 @@ static int hw_json__grow(struct hw_json *j, size_t n)
 	return 0;
 }
 
-/* Makes room for n more bytes and the NUL after them. */
-static inline int hw_json__reserve(struct hw_json *j, size_t n)
-{
-	if (j->cap - j->len > n)
-		return 0;
-	return hw_json__grow(j, n);
-}
 
-/* The put helpers need their room reserved by the caller. */
-static inline void hw_json__put(struct hw_json *j, const void *p, size_t n)
-{
-	memcpy(j->buf + j->len, p, n);
-	j->len += n;
-}
 
-static inline void hw_json__putc(struct hw_json *j, char c)
-{
-	j->buf[j->len++] = c;
-}
 
-static inline void hw_json__terminate(struct hw_json *j)
-{
-	if (j->buf && !j->error)
-		j->buf[j->len] = '\0';
-}
 
 /* True when none of the eight bytes at p needs attention: each is in 0x20..0x7e and none is '"'
  * or '\'. The classic "has a zero byte" and "has a byte less than n" word tests; they are exact
@@ -199,13 +177,33 @@ static inline void hw_json__put_escape(struct hw_json *j, unsigned char c)
 }
 
 /* Writes s as a quoted JSON string (see json.h for what is escaped and replaced). */
-static void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
+void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_t n)
 {
 	size_t i = 0, run = 0, len, bad = 1;
 
 	/* The output is at least n + 2 bytes long: reserve that once, grow later for escapes. */
 	if (n > SIZE_MAX - 2 || hw_json__reserve(j, n + 2))
 		return;
+	{
+		/* the usual case, a string with nothing to change: copied while it is checked */
+		unsigned char *o = (unsigned char *)j->buf + j->len + 1;
+
+		while (n - i >= 8 && hw_json__plain8(s + i)) {
+			memcpy(o + i, s + i, 8);
+			i += 8;
+		}
+		while (i < n && hw_json__class[s[i]] == HW_JSON_PLAIN) {
+			o[i] = s[i];
+			i++;
+		}
+		if (i == n) {
+			o[-1] = '"';
+			o[n] = '"';
+			j->len += n + 2;
+			return;
+		}
+	}
+	/* something to escape or check at s[i]: s[0..i) is plain, copied below with its run */
 	hw_json__putc(j, '"');
 	while (i < n) {
 		while (n - i >= 8 && hw_json__plain8(s + i))
@@ -243,8 +241,20 @@ static void hw_json__put_string(struct hw_json *j, const unsigned char *s, size_
 size_t hw_json__read_back(char *dst, size_t cap, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, o = 0, lim = cap - 1, len, bad = 1, k;
+	size_t i = 0, o = 0, lim = cap - 1, len, bad = 1, k, m = n < lim ? n : lim;
 
+	/* the usual case first: ASCII without NUL, eight bytes at a time */
+	while (m - i >= 8) {
+		const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+		uint64_t w;
+
+		memcpy(&w, u + i, sizeof(w));
+		if ((w | ((w - ones) & ~w)) & high)
+			break; /* a byte >= 0x80 or a NUL */
+		memcpy(dst + i, u + i, 8);
+		i += 8;
+	}
+	o = i;
 	while (i < n && o < lim) {
 		if (u[i] < 0x80) {
 			if (!u[i])
@@ -409,7 +419,7 @@ void hw_json__string(struct hw_json *j, const char *key, const char *s)
 }
 
 /* Decimal digits of v, written backwards two at a time ending at end; returns the first. */
-static inline char *hw_json__format_u64(char *end, unsigned long long v)
+char *hw_json__format_u64(char *end, unsigned long long v)
 {
 	char *p = end;
 
