@@ -116,10 +116,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 fuzz: $(FUZZ_BINS)
 
 # the tests read JetStream streams with it
-$(BUILD)/jsdump: tests/tools/jsdump.c | deps-build
+$(BUILD)/jsdump: tests/tools/jsdump.c user/stream/batch.c user/stream/batch.h | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnats
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -Iuser -o $@ $< user/stream/batch.c -lnats -lz
 
 # a forged login: a program calling libpam as if it were a service (tests/bpf/test_trust.py)
 $(BUILD)/pamforge: tests/tools/pamforge.c | deps-test

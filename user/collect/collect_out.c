@@ -188,8 +188,10 @@ void hw_collect__summary(struct collector *c)
 		"(%llu hop chains), %llu malformed, %llu skipped",
 		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, fs.malformed, fs.skipped);
 	if (!strcmp(c->source, "nats"))
-		fprintf(stderr, "; %llu acknowledged, %llu alerts published (%llu failed)",
-			c->acked, c->published, c->publish_errors);
+		fprintf(stderr,
+			"; %llu batches (%llu refused), %llu acknowledged, %llu alerts published "
+			"(%llu failed)",
+			c->batches, c->bad_batches, c->acked, c->published, c->publish_errors);
 	if (c->lost_output)
 		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
 	if (fs.identity || fs.hosts_full || ss.refused)

@@ -35,6 +35,8 @@ struct hw_spool {
 	/* what the last peek returned: where each record ends */
 	size_t npeek;
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
+	int nhold; /* the hold (hw_spool__hold) */
+	unsigned int hold[HW_SPOOL_HOLD_MAX];
 };
 
 /* A segment's name in the directory. */
@@ -66,10 +68,13 @@ static int write_all(int fd, const char *p, size_t n)
 
 static int save_cursor(struct hw_spool *s)
 {
-	char line[64];
+	char line[64 + HW_SPOOL_HOLD_MAX * 11];
 	int fd, n, err = 0;
 
-	n = snprintf(line, sizeof(line), "%llu %llu\n", s->rseg, s->roff);
+	n = snprintf(line, sizeof(line), "%llu %llu", s->rseg, s->roff);
+	for (int i = 0; i < s->nhold; i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u", s->hold[i]);
+	line[n++] = '\n';
 	fd = open_in(s, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return -errno;
@@ -215,8 +220,14 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 
 		if (fscanf(f, "%llu %llu", &seg, &off) == 2 && seg >= s->first_seg &&
 		    seg <= s->wseg) {
+			unsigned int u;
+
 			s->rseg = seg;
 			s->roff = off;
+			/* a hold: the sizes of the batches in flight when the last run ended */
+			while (s->nhold < HW_SPOOL_HOLD_MAX && fscanf(f, " %u", &u) == 1 && u &&
+			       u <= PEEK_MAX)
+				s->hold[s->nhold++] = u;
 		}
 		fclose(f);
 	}
@@ -338,6 +349,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 			s->rseg++;
 			s->roff = 0;
 			s->npeek = 0;
+			s->nhold = 0; /* its first records are gone */
 			save_cursor(s);
 		}
 		s->first_seg++;
@@ -495,6 +507,7 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 	memmove(s->peek_seg, s->peek_seg + n, (s->npeek - n) * sizeof(s->peek_seg[0]));
 	memmove(s->peek_end, s->peek_end + n, (s->npeek - n) * sizeof(s->peek_end[0]));
 	s->npeek -= n;
+	s->nhold = 0;
 	/* fully delivered segments are deleted */
 	while (s->first_seg < s->rseg) {
 		char path[4200];
@@ -509,6 +522,28 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 		s->first_seg++;
 	}
 	return save_cursor(s);
+}
+
+int hw_spool__hold(struct hw_spool *s, const unsigned int *sizes, int n)
+{
+	if (n < 0 || n > HW_SPOOL_HOLD_MAX)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!sizes[i] || sizes[i] > PEEK_MAX)
+			return -EINVAL;
+	if (n == s->nhold && !memcmp(s->hold, sizes, (size_t)n * sizeof(*sizes)))
+		return 0;
+	memcpy(s->hold, sizes, (size_t)n * sizeof(*sizes));
+	s->nhold = n;
+	return save_cursor(s);
+}
+
+int hw_spool__held(const struct hw_spool *s, unsigned int *sizes, int max)
+{
+	int n = s->nhold < max ? s->nhold : max;
+
+	memcpy(sizes, s->hold, (size_t)n * sizeof(*sizes));
+	return n;
 }
 
 unsigned long long hw_spool__pending(const struct hw_spool *s)

@@ -6,7 +6,8 @@
  *
  * Layout: DIR/seg-NNNNNNNNNNNNNNNN (segments of up to HW_SPOOL_SEGMENT bytes, numbered in
  * order) holding records [u32 length, little endian][bytes]; DIR/cursor holds the segment and
- * offset of the first record not yet delivered (written by rename, so it is never torn); DIR/lock
+ * offset of the first record not yet delivered, then the sizes of a hold if any (written by
+ * rename, so it is never torn); DIR/lock
  * holds the pid of the agent using it (locked while in use). When
  * the segments exceed max_bytes the oldest segment is deleted, its undelivered records counted
  * as dropped. */
@@ -52,8 +53,17 @@ int hw_spool__flush(struct hw_spool *s);
  * errno. */
 int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
 		   size_t *len);
-/* Marks the first n peeked records delivered (and persists the cursor). */
+/* Marks the first n peeked records delivered (and persists the cursor). Ends a hold. */
 int hw_spool__consume(struct hw_spool *s, size_t n);
+
+/* A hold: the next records form these n units (a sink's batches: sizes[i] records each), kept
+ * in DIR/cursor beside the read position until they are consumed, so that after a restart the
+ * sink sends the same batches under the same message ids. At most HW_SPOOL_HOLD_MAX units.
+ * hw_spool__held() copies the current hold (up to max units) and returns how many, 0 none.
+ * A hold is forgotten when records it covers are dropped (max_bytes). */
+#define HW_SPOOL_HOLD_MAX 64
+int hw_spool__hold(struct hw_spool *s, const unsigned int *sizes, int n);
+int hw_spool__held(const struct hw_spool *s, unsigned int *sizes, int max);
 
 unsigned long long hw_spool__pending(const struct hw_spool *s); /* records not delivered */
 unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_bytes */
