@@ -81,7 +81,7 @@ static int valid_host_port(const char *s)
 /* JetStream stream and consumer names: letters, digits, '_' and '-' */
 static int valid_codec(const char *s)
 {
-	return strcmp(s, "none") && strcmp(s, "gzip") ? -EINVAL : 0;
+	return strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "zstd") ? -EINVAL : 0;
 }
 
 static int valid_stream_name(const char *s)
@@ -144,7 +144,7 @@ static const struct key keys[] = {
     KEY("output", "nats_batch_bytes", K_SIZE, nats_batch_bytes, 4096, 8 << 20, "512K"),
     KEY("output", "nats_batch_delay", K_DURATION, nats_batch_delay_ns, 0, SEC, "100ms"),
     KEY("output", "nats_compress", K_STR, nats_compress, .def = "none", .flags = F_NONEMPTY,
-	.valid = valid_codec, .what = "compression", .hint = "use none or gzip"),
+	.valid = valid_codec, .what = "compression", .hint = "use none, gzip or zstd"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),
     KEY("output", "nats_key", K_STR, nats_key),

@@ -4,11 +4,13 @@
 A real nats-server per variant (JetStream, file store in a temporary directory) on 127.0.0.1;
 the agent with output.nats_url set, and the same agent without it; a storm (connect: 4 events
 per connection, or exec). Variants: "none" (no sink), "batch" (this tree, batches, no
-compression), "gzip" (this tree, output.nats_compress=gzip), and "old" (--old BINARY, e.g. the
+compression), "gzip" and "zstd" (this tree, output.nats_compress), and "old" (--old BINARY, e.g. the
 main branch's build/hopwatch: one message per line), rounds interleaved. Reports per round and
 as median [min-max]:
-  - sustained events/s from the agent into the stream: every line the agent wrote, counted in
-    the stream, over the time from the storm's start until the last one was stored;
+  - live events/s from the agent into the stream: the storm's lines over the time from its
+    start until the stream acknowledged the last (bounded by the storm's own pace);
+  - backlog drain events/s, the sink's own pace: nats-server stopped (SIGSTOP) during a second
+    storm, then resumed: the lines spooled meanwhile over the time until the spool is empty;
   - the agent's CPU per event (µs), and the sink's share (with the sink minus without);
   - nats-server's CPU per event (µs) and the stream's bytes per event (the server's figure);
   - drops (ring buffer) and spool drops, and that the stream holds exactly the agent's lines.
@@ -115,18 +117,42 @@ def one_run(tmp, agent_bin, storm, n, srv, tag, sets):
     subprocess.run([STORM, storm, str(n)], check=True, capture_output=True)
     t_storm = time.monotonic() - t0
     delivered_t = None
-    if srv:
-        # until every line written so far was acknowledged by the stream (checked below)
-        want = base_written + n * (4 if storm == "connect" else 3)  # the storm's events
-        while time.monotonic() - t0 < 300:
-            with open(out, "rb") as f:
-                written = f.read().count(b"\n")
-            if written >= want and spool_drained(spool):
-                delivered_t = time.monotonic() - t0
-                break
-            time.sleep(0.01)
+    # until the agent wrote the storm's events and (with a sink) the stream acknowledged every
+    # line written so far (checked below)
+    want = base_written + n * (4 if storm == "connect" else 3)
+    while time.monotonic() - t0 < 300:
+        with open(out, "rb") as f:
+            written = f.read().count(b"\n")
+        if written >= want and (not srv or spool_drained(spool)):
+            delivered_t = time.monotonic() - t0
+            break
+        time.sleep(0.01)
     c1 = cpu_s(agent.pid)
+    cpu_events = written - base_written
     s1 = cpu_s(srv.proc.pid) if srv else 0
+    drain = None
+    if srv and delivered_t is not None:
+        # the sink's own pace: a backlog (the server stopped during a second storm) drained
+        with open(out, "rb") as f:
+            before = f.read().count(b"\n")
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            subprocess.run([STORM, storm, str(n)], check=True, capture_output=True)
+            want = before + n * (4 if storm == "connect" else 3)
+            while time.monotonic() - t0 < 300:
+                with open(out, "rb") as f:
+                    written = f.read().count(b"\n")
+                if written >= want:
+                    break
+                time.sleep(0.01)
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 300:
+            if spool_drained(spool):
+                drain = (written - before) / (time.monotonic() - t1)
+                break
+            time.sleep(0.005)
     agent.send_signal(signal.SIGINT)
     agent.wait(120)
     with open(out) as f:
@@ -135,16 +161,15 @@ def one_run(tmp, agent_bin, storm, n, srv, tag, sets):
     drops = int(last.split('"drops":')[1].split(",")[0])
     sdrop = int(last.split('"spool_dropped":')[1].split("}")[0].split(",")[0])
     exact, stream_bytes = None, 0
-    events = len(lines) - base_written
     if srv:
         time.sleep(1)
         dump = stream_lines(srv.url)
         data = [ln.split("\t", 3)[3] for ln in dump.splitlines()]
         exact = data[-len(lines):] == lines
         stream_bytes = stream_info(srv.url)[1] - prev_bytes
-    return {"events": events, "storm_s": t_storm, "delivered_s": delivered_t,
-            "cpu_us": (c1 - c0) / events * 1e6, "srv_us": (s1 - s0) / events * 1e6,
-            "bytes": stream_bytes / len(lines) if srv else 0,
+    return {"events": cpu_events, "storm_s": t_storm, "delivered_s": delivered_t, "drain": drain,
+            "cpu_us": (c1 - c0) / cpu_events * 1e6, "srv_us": (s1 - s0) / cpu_events * 1e6,
+            "bytes": stream_bytes / len(lines) if srv else 0, "cpu_events": cpu_events,
             "drops": drops, "spool_dropped": sdrop, "exact": exact}
 
 
@@ -161,8 +186,8 @@ def main():
     ap.add_argument("--connect-n", type=int, dest="n", help=argparse.SUPPRESS)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--old", help="an older hopwatch binary to compare (one message a line)")
-    ap.add_argument("--variants", default="none,batch,gzip",
-                    help="comma-separated: none, batch, gzip (and old with --old)")
+    ap.add_argument("--variants", default="none,batch,gzip,zstd",
+                    help="comma-separated: none, batch, gzip, zstd (and old with --old)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("nats_bench: needs root", file=sys.stderr)
@@ -172,6 +197,7 @@ def main():
         variants.append("old")
     spec = {"none": (AGENT, False, []), "batch": (AGENT, True, []),
             "gzip": (AGENT, True, ["output.nats_compress=gzip"]),
+            "zstd": (AGENT, True, ["output.nats_compress=zstd"]),
             "old": (a.old, True, [])}
     tmp = tempfile.mkdtemp(prefix="hw-natsbench-")
     servers = {}
@@ -193,11 +219,11 @@ def main():
                 if sink:
                     rate = res["events"] / res["delivered_s"] if res["delivered_s"] else 0
                     res["rate"] = rate
-                    extra = (" delivered in %.2fs (%.0f ev/s) nats-server %.2f us/ev "
-                             "%.0f B/ev exact=%s" % (res["delivered_s"] or -1, rate,
-                                                     res["srv_us"], res["bytes"],
-                                                     res["exact"]))
-                    ok &= bool(res["exact"]) and res["delivered_s"] is not None
+                    extra = (" delivered in %.2fs (%.0f ev/s), backlog drained at %.0f ev/s, "
+                             "nats-server %.2f us/ev %.0f B/ev exact=%s" % (
+                                 res["delivered_s"] or -1, rate, res["drain"] or 0,
+                                 res["srv_us"], res["bytes"], res["exact"]))
+                    ok &= bool(res["exact"]) and res["drain"] is not None
                 ok &= res["drops"] == 0 and res["spool_dropped"] == 0
                 print("round %d %-6s events %6d storm %.2fs agent %.2f us/ev drops %d "
                       "spool_dropped %d%s" % (r + 1, v, res["events"], res["storm_s"],
@@ -206,15 +232,16 @@ def main():
         print("\n== JetStream sink, %s storm N=%d (%d rounds), median [min-max]"
               % (a.storm, a.n, a.rounds))
         none = [x["cpu_us"] for x in rows.get("none", [])]
-        print("%-6s %-22s %-22s %-22s %-22s %-22s" % (
-            "", "agent->stream ev/s", "agent us/ev", "sink us/ev (- none)",
-            "nats-server us/ev", "stream B/ev"))
+        print("%-6s %-22s %-22s %-22s %-22s %-22s %-22s" % (
+            "", "live ev/s (storm)", "backlog drain ev/s", "agent us/ev",
+            "sink us/ev (- none)", "nats-server us/ev", "stream B/ev"))
         for v in variants:
             xs = rows[v]
             sink = spec[v][1]
             share = [x["cpu_us"] - statistics.median(none) for x in xs] if none and sink else []
-            print("%-6s %-22s %-22s %-22s %-22s %-22s" % (
+            print("%-6s %-22s %-22s %-22s %-22s %-22s %-22s" % (
                 v, med([x["rate"] for x in xs], "%.0f") if sink else "-",
+                med([x["drain"] for x in xs if x["drain"]], "%.0f") if sink else "-",
                 med([x["cpu_us"] for x in xs], "%.2f"), med(share, "%.2f"),
                 med([x["srv_us"] for x in xs], "%.2f") if sink else "-",
                 med([x["bytes"] for x in xs], "%.0f") if sink else "-"))

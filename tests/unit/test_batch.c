@@ -52,16 +52,20 @@ TEST(batch_split_plain_gzip_and_single)
 	static const char body[] = "{\"a\":1}\n{\"b\":2}\n\n{\"c\":3}\n";
 	struct hw_batch_reader r = {0};
 	struct hw_buf gz = {0};
-	void *z = NULL;
+	struct hw_batch_packer z = {HW_BATCH_GZIP, NULL}, zs = {HW_BATCH_ZSTD, NULL};
 	char out[512];
 
 	CHECK_EQ(lines_of(&r, "4", NULL, body, sizeof(body) - 1, out, sizeof(out)), 4);
 	CHECK_STREQ(out, "[{\"a\":1}][{\"b\":2}][][{\"c\":3}]");
 	/* gzip, twice through the same states */
 	for (int i = 0; i < 2; i++) {
-		CHECK_EQ(hw_batch__gzip(&z, body, sizeof(body) - 1, &gz), 0);
+		CHECK_EQ(hw_batch__compress(&z, body, sizeof(body) - 1, &gz), 0);
 		CHECK(gz.len > 10 && (unsigned char)gz.p[0] == 0x1f);
 		CHECK_EQ(lines_of(&r, "4", "gzip", gz.p, gz.len, out, sizeof(out)), 4);
+		CHECK_STREQ(out, "[{\"a\":1}][{\"b\":2}][][{\"c\":3}]");
+		CHECK_EQ(hw_batch__compress(&zs, body, sizeof(body) - 1, &gz), 0);
+		CHECK(gz.len > 4 && (unsigned char)gz.p[0] == 0x28);
+		CHECK_EQ(lines_of(&r, "4", "zstd", gz.p, gz.len, out, sizeof(out)), 4);
 		CHECK_STREQ(out, "[{\"a\":1}][{\"b\":2}][][{\"c\":3}]");
 	}
 	/* an old agent's message: one line, no headers, newline or not */
@@ -69,7 +73,8 @@ TEST(batch_split_plain_gzip_and_single)
 	CHECK_STREQ(out, "[{\"x\":1}]");
 	CHECK_EQ(lines_of(&r, NULL, NULL, "", 0, out, sizeof(out)), 1);
 	CHECK_STREQ(out, "[]");
-	hw_batch__gzip_free(&z);
+	hw_batch__packer_free(&z);
+	hw_batch__packer_free(&zs);
 	hw_buf__free(&gz);
 	hw_batch__free(&r);
 }
@@ -80,7 +85,6 @@ TEST(batch_hostile_refused_whole)
 	struct hw_batch_reader r = {0};
 	struct hw_buf gz = {0};
 	char out[512], err[300];
-	void *z = NULL;
 	char *big;
 	size_t blen = HW_BATCH_BYTES_MAX + 2;
 
@@ -98,34 +102,43 @@ TEST(batch_hostile_refused_whole)
 	/* the last line not ended: truncated */
 	CHECK_EQ(lines_of(&r, "2", NULL, body, sizeof(body) - 2, out, sizeof(out)), -EINVAL);
 	CHECK_EQ(lines_of(&r, "1", NULL, "", 0, out, sizeof(out)), -EINVAL);
-	/* encodings: unknown, or on a one-line message */
-	CHECK_EQ(lines_of(&r, "2", "zstd", body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
+	/* encodings: unknown, "none" spelled out, or on a one-line message */
+	CHECK_EQ(lines_of(&r, "2", "br", body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
+	CHECK_EQ(lines_of(&r, "2", "none", body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
 	CHECK_EQ(lines_of(&r, NULL, "gzip", body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
-	/* not gzip, truncated gzip, gzip with something after it */
-	CHECK_EQ(lines_of(&r, "2", "gzip", body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
-	CHECK_EQ(hw_batch__gzip(&z, body, sizeof(body) - 1, &gz), 0);
-	for (size_t cut = 0; cut < gz.len; cut++)
-		if (!CHECK_EQ(lines_of(&r, "2", "gzip", gz.p, cut, out, sizeof(out)), -EINVAL))
-			break;
-	CHECK_EQ(hw_buf__reserve(&gz, 4), 0);
-	memcpy(gz.p + gz.len, "junk", 4);
-	CHECK_EQ(lines_of(&r, "2", "gzip", gz.p, gz.len + 4, out, sizeof(out)), -EINVAL);
-	/* a bomb: 16 MiB + 2 of newlines in little gzip, refused at the limit */
-	big = malloc(blen);
-	if (CHECK(big)) {
-		memset(big, '\n', blen);
-		CHECK_EQ(hw_batch__gzip(&z, big, blen, &gz), 0);
-		CHECK(gz.len < (1 << 20)); /* a ratio over 16 */
-		CHECK_EQ(hw_batch__open(&r, "10000", "gzip", gz.p, gz.len, err, sizeof(err)),
+	/* not compressed, truncated, something after it, a bomb: for either codec */
+	for (int c = HW_BATCH_GZIP; c <= HW_BATCH_ZSTD; c++) {
+		const char *name = hw_batch__codec_name(c);
+		struct hw_batch_packer z = {c, NULL};
+
+		CHECK_EQ(lines_of(&r, "2", name, body, sizeof(body) - 1, out, sizeof(out)),
 			 -EINVAL);
-		CHECK(strstr(err, "decompressed") != NULL);
-		/* and plain */
-		CHECK_EQ(hw_batch__open(&r, "10000", NULL, big, blen, err, sizeof(err)), -EINVAL);
-		free(big);
+		CHECK_EQ(hw_batch__compress(&z, body, sizeof(body) - 1, &gz), 0);
+		CHECK_EQ(lines_of(&r, "2", name, gz.p, gz.len, out, sizeof(out)), 2);
+		for (size_t cut = 0; cut < gz.len; cut++)
+			if (!CHECK_EQ(lines_of(&r, "2", name, gz.p, cut, out, sizeof(out)), -EINVAL))
+				break;
+		CHECK_EQ(hw_buf__reserve(&gz, 4), 0);
+		memcpy(gz.p + gz.len, "junk", 4);
+		CHECK_EQ(lines_of(&r, "2", name, gz.p, gz.len + 4, out, sizeof(out)), -EINVAL);
+		/* a bomb: 16 MiB + 2 of newlines in little space, refused at the limit */
+		big = malloc(blen);
+		if (CHECK(big)) {
+			memset(big, '\n', blen);
+			CHECK_EQ(hw_batch__compress(&z, big, blen, &gz), 0);
+			CHECK(gz.len < (1 << 20)); /* a ratio over 16 */
+			CHECK_EQ(hw_batch__open(&r, "10000", name, gz.p, gz.len, err, sizeof(err)),
+				 -EINVAL);
+			CHECK(strstr(err, "decompressed") != NULL);
+			/* and plain */
+			CHECK_EQ(hw_batch__open(&r, "10000", NULL, big, blen, err, sizeof(err)),
+				 -EINVAL);
+			free(big);
+		}
+		hw_batch__packer_free(&z);
 	}
 	/* after all that, a good batch still splits */
 	CHECK_EQ(lines_of(&r, "2", NULL, body, sizeof(body) - 1, out, sizeof(out)), 2);
-	hw_batch__gzip_free(&z);
 	hw_buf__free(&gz);
 	hw_batch__free(&r);
 }

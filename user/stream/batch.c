@@ -1,4 +1,4 @@
-/* The JetStream sink's batches on the wire (see batch.h): message ids, gzip, and splitting a
+/* The JetStream sink's batches on the wire (see batch.h): message ids, gzip and zstd, and splitting a
  * received batch with every check made before a line of it is used. */
 #include <errno.h>
 #include <stdint.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <zlib.h>
+#include <zstd.h>
 
 #include "stream/batch.h"
 
@@ -46,12 +47,14 @@ int hw_batch__codec(const char *name)
 		return HW_BATCH_NONE;
 	if (!strcmp(name, "gzip"))
 		return HW_BATCH_GZIP;
+	if (!strcmp(name, "zstd"))
+		return HW_BATCH_ZSTD;
 	return -EINVAL;
 }
 
 const char *hw_batch__codec_name(enum hw_batch_codec c)
 {
-	return c == HW_BATCH_GZIP ? "gzip" : "none";
+	return c == HW_BATCH_GZIP ? "gzip" : c == HW_BATCH_ZSTD ? "zstd" : "none";
 }
 
 int hw_buf__reserve(struct hw_buf *b, size_t more)
@@ -78,7 +81,7 @@ void hw_buf__free(struct hw_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int hw_batch__gzip(void **state, const void *in, size_t len, struct hw_buf *out)
+static int gzip(void **state, const void *in, size_t len, struct hw_buf *out)
 {
 	z_stream *z = *state;
 	int r;
@@ -110,13 +113,93 @@ int hw_batch__gzip(void **state, const void *in, size_t len, struct hw_buf *out)
 	return 0;
 }
 
-void hw_batch__gzip_free(void **state)
+static int zstd(void **state, const void *in, size_t len, struct hw_buf *out)
 {
-	if (*state) {
-		deflateEnd(*state);
-		free(*state);
-		*state = NULL;
+	size_t r;
+
+	if (!*state && !(*state = ZSTD_createCCtx()))
+		return -ENOMEM;
+	out->len = 0;
+	if (hw_buf__reserve(out, ZSTD_compressBound(len)))
+		return -ENOMEM;
+	r = ZSTD_compressCCtx(*state, out->p, out->cap, in, len, 1);
+	if (ZSTD_isError(r))
+		return -ENOMEM;
+	out->len = r;
+	return 0;
+}
+
+int hw_batch__compress(struct hw_batch_packer *p, const void *in, size_t len, struct hw_buf *out)
+{
+	return p->codec == HW_BATCH_ZSTD ? zstd(&p->state, in, len, out)
+					 : gzip(&p->state, in, len, out);
+}
+
+void hw_batch__packer_free(struct hw_batch_packer *p)
+{
+	if (!p->state)
+		return;
+	if (p->codec == HW_BATCH_ZSTD) {
+		ZSTD_freeCCtx(p->state);
+	} else {
+		deflateEnd(p->state);
+		free(p->state);
 	}
+	p->state = NULL;
+}
+
+/* The zstd body decompressed into r->plain, as gunzip() below. The frame's own size field is
+ * not trusted: the output is bounded as it grows. */
+static int unzstd(struct hw_batch_reader *r, const void *data, size_t len, char *err,
+		  size_t errlen)
+{
+	ZSTD_inBuffer in = {data, len, 0};
+	size_t ret = 1;
+
+	if (!r->zstd && !(r->zstd = ZSTD_createDCtx())) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ZSTD_DCtx_reset(r->zstd, ZSTD_reset_session_only);
+	/* at most 8 MiB of window (the sink's batches need far less): a frame asking for more is
+	 * refused, not allocated */
+	ZSTD_DCtx_setParameter(r->zstd, ZSTD_d_windowLogMax, 23);
+	r->plain.len = 0;
+	while (ret) {
+		size_t room = len * 4 + 4096;
+		ZSTD_outBuffer out;
+
+		if (r->plain.len + room > HW_BATCH_BYTES_MAX + 1)
+			room = HW_BATCH_BYTES_MAX + 1 - r->plain.len;
+		if (!room) {
+			snprintf(err, errlen, "batch over %u bytes decompressed", HW_BATCH_BYTES_MAX);
+			return -EINVAL;
+		}
+		if (hw_buf__reserve(&r->plain, room)) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		out = (ZSTD_outBuffer){r->plain.p + r->plain.len, room, 0};
+		ret = ZSTD_decompressStream(r->zstd, &out, &in);
+		r->plain.len += out.pos;
+		if (ZSTD_isError(ret)) {
+			snprintf(err, errlen, "zstd body is corrupt: %s", ZSTD_getErrorName(ret));
+			return -EINVAL;
+		}
+		if (ret && in.pos == in.size && out.pos < out.size) {
+			snprintf(err, errlen, "zstd body is truncated");
+			return -EINVAL;
+		}
+	}
+	if (r->plain.len > HW_BATCH_BYTES_MAX) {
+		snprintf(err, errlen, "batch over %u bytes decompressed", HW_BATCH_BYTES_MAX);
+		return -EINVAL;
+	}
+	if (in.pos != in.size) {
+		snprintf(err, errlen, "%zu bytes after the zstd frame", in.size - in.pos);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* The body decompressed into r->plain: whole, one gzip member, nothing after it, at most
@@ -226,12 +309,14 @@ int hw_batch__open(struct hw_batch_reader *r, const char *count, const char *enc
 		return -EINVAL;
 	}
 	codec = hw_batch__codec(encoding);
-	if (codec < 0) {
-		snprintf(err, errlen, "%s '%.40s' is not gzip", HW_BATCH_H_ENCODING, encoding);
+	if (codec < 0 || (encoding && !strcmp(encoding, "none"))) {
+		snprintf(err, errlen, "%s '%.40s' is not gzip or zstd", HW_BATCH_H_ENCODING,
+			 encoding);
 		return -EINVAL;
 	}
-	if (codec == HW_BATCH_GZIP) {
-		ret = gunzip(r, data, len, err, errlen);
+	if (codec != HW_BATCH_NONE) {
+		ret = codec == HW_BATCH_GZIP ? gunzip(r, data, len, err, errlen)
+					     : unzstd(r, data, len, err, errlen);
 		if (ret)
 			return ret;
 		p = r->plain.p;
@@ -298,4 +383,6 @@ void hw_batch__free(struct hw_batch_reader *r)
 		free(r->z);
 		r->z = NULL;
 	}
+	ZSTD_freeDCtx(r->zstd);
+	r->zstd = NULL;
 }

@@ -2,13 +2,13 @@
  * agent's sink packs lines into one message, the collector (or anyone's consumer) splits it.
  *
  * A batch is one NATS message on PREFIX.HOST.events (or .alerts) whose body is NDJSON: its
- * lines, each ended by '\n', optionally compressed as a whole (gzip), with the headers
+ * lines, each ended by '\n', optionally compressed as a whole (gzip or zstd), with the headers
  *   Nats-Msg-Id        HOSTID.RUN.FIRST.COUNT (JetStream drops a repeat of it)
  *   Hopwatch-Host      HOSTID (the agent's host.id)
  *   Hopwatch-Run       RUN (the agent run's id)
  *   Hopwatch-First-Seq FIRST (the sequence number of the first line in its run)
  *   Hopwatch-Count     COUNT (its lines: FIRST .. FIRST + COUNT - 1, in order)
- *   Content-Encoding   gzip, only when compressed
+ *   Content-Encoding   gzip or zstd, only when compressed
  * A message without Hopwatch-Count is one line (what agents before batching sent). */
 #ifndef HW_STREAM_BATCH_H
 #define HW_STREAM_BATCH_H
@@ -24,7 +24,7 @@
 #define HW_BATCH_H_COUNT    "Hopwatch-Count"
 #define HW_BATCH_H_ENCODING "Content-Encoding"
 
-enum hw_batch_codec { HW_BATCH_NONE, HW_BATCH_GZIP };
+enum hw_batch_codec { HW_BATCH_NONE, HW_BATCH_GZIP, HW_BATCH_ZSTD };
 
 /* A spooled line's message id, HOSTID.RUN.SEQ, in its parts (pointing into the id). Returns 0,
  * or -EINVAL when it is not one. */
@@ -36,7 +36,7 @@ struct hw_batch_id {
 int hw_batch__parse_id(const char *id, size_t len, struct hw_batch_id *out);
 
 /* The codec named by a configuration value or a Content-Encoding header ("none" or NULL,
- * "gzip"); -EINVAL for anything else. */
+ * "gzip", "zstd"); -EINVAL for anything else. */
 int hw_batch__codec(const char *name);
 const char *hw_batch__codec_name(enum hw_batch_codec c);
 
@@ -48,16 +48,20 @@ struct hw_buf {
 int hw_buf__reserve(struct hw_buf *b, size_t more); /* 0 or -ENOMEM */
 void hw_buf__free(struct hw_buf *b);
 
-/* in (len bytes) gzip-compressed (level 1) into out (replacing what it held); 0 or -ENOMEM.
- * *z: the compressor's state, kept between calls (NULL at first; freed by
- * hw_batch__gzip_free). */
-int hw_batch__gzip(void **z, const void *in, size_t len, struct hw_buf *out);
-void hw_batch__gzip_free(void **z);
+/* A compressor: codec HW_BATCH_GZIP (level 1) or HW_BATCH_ZSTD (level 1), its state kept
+ * between calls. */
+struct hw_batch_packer {
+	int codec;
+	void *state; /* NULL until the first call */
+};
+/* in (len bytes) compressed into out (replacing what it held); 0 or -ENOMEM. */
+int hw_batch__compress(struct hw_batch_packer *p, const void *in, size_t len, struct hw_buf *out);
+void hw_batch__packer_free(struct hw_batch_packer *p);
 
 /* Splitting a received message. */
 struct hw_batch_reader {
 	struct hw_buf plain; /* the decompressed body */
-	void *z;	     /* the decompressor's state, kept between messages */
+	void *z, *zstd;	     /* the decompressors' states, kept between messages */
 	const char *p, *end; /* what is left */
 	unsigned long count; /* lines, as checked */
 	int single;	     /* a one-line message */

@@ -37,9 +37,10 @@ struct nats_sink {
 	size_t batch_bytes;
 	unsigned long long batch_delay_ns;
 	unsigned long long wait_since; /* an open batch has waited since (CLOCK_MONOTONIC) */
+	size_t wait_line;	       /* its lines' mean length */
 	int codec;
-	struct hw_buf body, gz;
-	void *gzstate;
+	struct hw_buf body, packed;
+	struct hw_batch_packer packer;
 	const char *rec[PEEK_LINES];
 	size_t len[PEEK_LINES];
 	/* the round's batches: records first .. first + lines - 1 of the peek */
@@ -229,12 +230,13 @@ static int publish(struct nats_sink *n, const struct batch *b, const char **rec,
 		body->len += linelen;
 		body->p[body->len++] = '\n';
 	}
-	if (n->codec == HW_BATCH_GZIP && hw_batch__gzip(&n->gzstate, body->p, body->len, &n->gz)) {
-		set_error(n, "gzip", NATS_NO_MEMORY);
-		return -1;
+	if (n->codec != HW_BATCH_NONE) {
+		if (hw_batch__compress(&n->packer, body->p, body->len, &n->packed)) {
+			set_error(n, "compressing", NATS_NO_MEMORY);
+			return -1;
+		}
+		body = &n->packed;
 	}
-	if (n->codec == HW_BATCH_GZIP)
-		body = &n->gz;
 	if ((long long)body->len + HEADER_ROOM > max_payload) {
 		/* only a single line can be this long (batches are cut below the limit) */
 		snprintf(n->s.last_error, sizeof(n->s.last_error),
@@ -266,8 +268,8 @@ static int publish(struct nats_sink *n, const struct batch *b, const char **rec,
 	snprintf(num, sizeof(num), "%u", b->lines);
 	if (st == NATS_OK)
 		st = natsMsgHeader_Set(m, HW_BATCH_H_COUNT, num);
-	if (st == NATS_OK && n->codec == HW_BATCH_GZIP)
-		st = natsMsgHeader_Set(m, HW_BATCH_H_ENCODING, "gzip");
+	if (st == NATS_OK && n->codec != HW_BATCH_NONE)
+		st = natsMsgHeader_Set(m, HW_BATCH_H_ENCODING, hw_batch__codec_name(n->codec));
 	if (st == NATS_OK) {
 		jsPubOptions_Init(&po);
 		po.MsgId = id;
@@ -300,6 +302,13 @@ static int pump_round(struct nats_sink *n, unsigned long long now_ns, int budget
 	/* the batches of a round that was not acknowledged (in this run or the last) go again,
 	 * cut as they were: their message ids let the server drop what it already stored */
 	held = hw_spool__held(s->spool, sizes, HW_SPOOL_HOLD_MAX);
+	if (!held && n->wait_since && !n->closing && now_ns - n->wait_since < n->batch_delay_ns) {
+		/* an open batch waits: not read again until it may be full */
+		unsigned long long pending = hw_spool__pending(s->spool);
+
+		if (pending < n->batch_lines && pending * n->wait_line < limit)
+			return 0;
+	}
 	for (int i = 0; i < held; i++)
 		total += (int)sizes[i];
 	got = hw_spool__peek(s->spool, held ? (size_t)total : PEEK_LINES,
@@ -319,6 +328,7 @@ static int pump_round(struct nats_sink *n, unsigned long long now_ns, int budget
 		/* the last batch may still fill: it waits, at most output.nats_batch_delay */
 		if (!n->wait_since)
 			n->wait_since = now_ns ? now_ns : 1;
+		n->wait_line = n->b[nb - 1].bytes / n->b[nb - 1].lines;
 		if (nb > 1)
 			nb--;
 		else if (now_ns - n->wait_since < n->batch_delay_ns)
@@ -389,8 +399,8 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	if (budget_ms > 0)
 		pump(s, 0, budget_ms);
 	hw_buf__free(&n->body);
-	hw_buf__free(&n->gz);
-	hw_batch__gzip_free(&n->gzstate);
+	hw_buf__free(&n->packed);
+	hw_batch__packer_free(&n->packer);
 	if (n->js)
 		jsCtx_Destroy(n->js);
 	if (n->nc) {
@@ -469,11 +479,12 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	n->batch_delay_ns = cfg->nats_batch_delay_ns;
 	n->codec = hw_batch__codec(cfg->nats_compress);
 	if (n->codec < 0) {
-		snprintf(err, errlen, "output.nats_compress: '%s' is not none or gzip",
+		snprintf(err, errlen, "output.nats_compress: '%s' is not none, gzip or zstd",
 			 cfg->nats_compress);
 		free(n);
 		return NULL;
 	}
+	n->packer.codec = n->codec;
 	snprintf(n->prefix, sizeof(n->prefix), "%s", cfg->nats_subject);
 	snprintf(n->stream, sizeof(n->stream), "%s", cfg->nats_stream);
 	token(host, sizeof(host), host_name);
