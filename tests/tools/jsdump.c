@@ -45,9 +45,16 @@ int main(int argc, char **argv)
 		const char *ca = getenv("HW_NATS_CA"), *cert = getenv("HW_NATS_CERT"),
 			   *key = getenv("HW_NATS_KEY");
 
+		const char *servers[8];
+		char *urls = strdup(argv[1]), *save = NULL, *tok;
+		int ns = 0;
+
+		/* a cluster: URLs separated by ',' */
+		for (tok = strtok_r(urls, ",", &save); tok && ns < 8; tok = strtok_r(NULL, ",", &save))
+			servers[ns++] = tok;
 		st = natsOptions_Create(&o);
 		if (st == NATS_OK)
-			st = natsOptions_SetURL(o, argv[1]); /* a cluster: URLs separated by ',' */
+			st = natsOptions_SetServers(o, servers, ns);
 		if (st == NATS_OK && ca)
 			st = natsOptions_SetSecure(o, true);
 		if (st == NATS_OK && ca)
@@ -57,6 +64,7 @@ int main(int argc, char **argv)
 		if (st == NATS_OK)
 			st = natsConnection_Connect(&nc, o);
 		natsOptions_Destroy(o);
+		free(urls);
 	}
 	if (st == NATS_OK)
 		st = natsConnection_JetStream(&js, nc, NULL);
