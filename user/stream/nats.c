@@ -6,6 +6,7 @@
  * ids. libnats reconnects by itself; while it is away nothing is published and the spool
  * holds the lines. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@
 #define PEEK_BYTES  (8u << 20) /* bytes per round, at most */
 #define HEADER_ROOM 1024	    /* a message's headers, subject and protocol line */
 #define DUPLICATES_NS (120ULL * 1000000000ULL) /* the stream's duplicates window */
+#define ACK_WAIT_NS   (5ULL * 1000000000ULL)   /* unacknowledged this long: sent again */
+#define RETRY_NS      (100ULL * 1000000ULL)    /* after a refused publish */
+#define WRITE_DEADLINE_MS 1000 /* a server that stops reading: the connection is dropped */
 
 struct nats_sink {
 	struct hw_stream s; /* first: the agent holds a struct hw_stream * */
@@ -31,7 +35,6 @@ struct nats_sink {
 	char subj_events[300], subj_alerts[300];
 	char stream[64], prefix[256];
 	int stream_ok;
-	int failed; /* set by libnats' thread when a publish of the round failed */
 	int closing;
 	unsigned int batch_lines;
 	size_t batch_bytes;
@@ -43,16 +46,25 @@ struct nats_sink {
 	struct hw_batch_packer packer;
 	const char *rec[PEEK_LINES];
 	size_t len[PEEK_LINES];
-	/* the round's batches: records first .. first + lines - 1 of the peek */
+	/* The batches in flight, oldest first (the spool's hold, and its peeked records, cover
+	 * exactly them): published, not yet all acknowledged. mu guards them against libnats'
+	 * thread, which marks them acknowledged (on_ack). */
+	pthread_mutex_t mu;
+	int nb;
+	int failed; /* a publish of them was refused */
+	unsigned long long sent_ns;  /* when the oldest unacknowledged were (last) published */
+	unsigned long long retry_ns; /* after a refusal: nothing published before */
 	struct batch {
-		int first;
+		int first; /* while being cut: records first .. first + lines - 1 of the peek */
 		unsigned int lines;
 		size_t bytes; /* the lines with their newlines */
 		char kind;
 		int id_ok; /* id parsed: HOSTID.RUN.SEQ */
+		int acked;
 		struct hw_batch_id id;
-		const char *rid; /* the first record's id as spooled */
+		const char *rid; /* the first record's id as spooled (while being cut) */
 		size_t rid_len;
+		char msg_id[200];
 	} b[HW_SPOOL_HOLD_MAX];
 };
 
@@ -64,13 +76,28 @@ static void on_connected(natsConnection *nc, void *closure)
 	(void)closure;
 }
 
-static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+/* libnats' thread: a batch's acknowledgement (or refusal), found by its message id */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	struct nats_sink *n = closure;
+	const char *id = NULL;
 
 	(void)js;
 	(void)pae;
-	__atomic_store_n(&n->failed, 1, __ATOMIC_RELEASE);
+	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) {
+		pthread_mutex_lock(&n->mu);
+		for (int i = 0; i < n->nb; i++) {
+			if (strcmp(n->b[i].msg_id, id))
+				continue;
+			if (pa)
+				n->b[i].acked = 1;
+			else
+				n->failed = 1;
+			break;
+		}
+		pthread_mutex_unlock(&n->mu);
+	}
+	natsMsg_Destroy(msg);
 }
 
 /* HOST as a subject token: [A-Za-z0-9_-], anything else '_' */
@@ -155,18 +182,19 @@ static int same_batch(const struct batch *b, char kind, const struct hw_batch_id
 	       !memcmp(id->run, b->id.run, id->run_len) && id->seq == b->id.seq + b->lines;
 }
 
-/* The peeked records cut into batches (n->b): one kind, host and run each, consecutive
- * sequence numbers, at most output.nats_batch_lines lines and `limit` bytes; when sizes
- * is given (a hold), exactly those. Returns how many; *open: the last one could still grow
- * (the records ran out, and the spool holds no more). */
-static int form(struct nats_sink *n, const char **rec, const size_t *len, int got,
-		const unsigned int *sizes, int nsizes, size_t limit, int *open)
+/* The peeked records cut into batches (out, at most max): one kind, host and run each,
+ * consecutive sequence numbers, at most output.nats_batch_lines lines and `limit` bytes; when
+ * sizes is given (a hold), exactly those. Returns how many; *open: the last one could still
+ * grow (the records ran out, and the spool holds no more than `pending`). */
+static int form(struct nats_sink *n, struct batch *out, int max, const char **rec,
+		const size_t *len, int got, const unsigned int *sizes, int nsizes, size_t limit,
+		unsigned long long pending, int *open)
 {
 	int nb = 0, i;
 
 	*open = 0;
 	for (i = 0; i < got; i++) {
-		struct batch *b = nb ? &n->b[nb - 1] : NULL;
+		struct batch *b = nb ? &out[nb - 1] : NULL;
 		struct hw_batch_id id = {0};
 		const char *rid, *line;
 		size_t idlen, linelen;
@@ -183,9 +211,9 @@ static int form(struct nats_sink *n, const char **rec, const size_t *len, int go
 		if (sizes ? !b || b->lines == sizes[nb - 1]
 			  : !b || !same_batch(b, kind, &id, id_ok) || b->lines >= n->batch_lines ||
 				    b->bytes + linelen + 1 > limit) {
-			if (nb == HW_SPOOL_HOLD_MAX || (sizes && nb == nsizes))
+			if (nb == max || (sizes && nb == nsizes))
 				break;
-			b = &n->b[nb++];
+			b = &out[nb++];
 			memset(b, 0, sizeof(*b));
 			b->first = i;
 			b->kind = kind;
@@ -197,18 +225,29 @@ static int form(struct nats_sink *n, const char **rec, const size_t *len, int go
 		b->lines++;
 		b->bytes += linelen + 1;
 	}
-	*open = !sizes && i == got && nb && n->b[nb - 1].lines < n->batch_lines &&
-		hw_spool__pending(n->s.spool) == (unsigned long long)got;
+	*open = !sizes && i == got && nb && out[nb - 1].lines < n->batch_lines &&
+		pending == (unsigned long long)got;
 	return nb;
 }
 
 /* One batch as a message, published (acknowledged later). 0, 1 when it was not sent (a line
  * over the server's payload limit: dropped, counted), -1 on failure. */
-static int publish(struct nats_sink *n, const struct batch *b, const char **rec,
-		   const size_t *len, long long max_payload)
+/* b's message id: HOSTID.RUN.FIRST.COUNT */
+static void name_batch(struct batch *b)
+{
+	if (b->id_ok)
+		snprintf(b->msg_id, sizeof(b->msg_id), "%.*s.%.*s.%llu.%u", (int)b->id.host_len,
+			 b->id.host, (int)b->id.run_len, b->id.run, b->id.seq, b->lines);
+	else
+		snprintf(b->msg_id, sizeof(b->msg_id), "%.*s.%u",
+			 (int)(b->rid_len < 160 ? b->rid_len : 160), b->rid, b->lines);
+}
+
+static int publish(struct nats_sink *n, struct batch *b, const char **rec, const size_t *len,
+		   long long max_payload)
 {
 	struct hw_buf *body = &n->body;
-	char id[200], num[24];
+	char *id = b->msg_id, num[24];
 	jsPubOptions po;
 	natsMsg *m = NULL;
 	natsStatus st;
@@ -243,14 +282,9 @@ static int publish(struct nats_sink *n, const struct batch *b, const char **rec,
 			 "a line of %zu bytes is over the server's max_payload (%lld): dropped",
 			 b->bytes, max_payload);
 		n->s.errors++;
+		b->acked = 1; /* leaves the spool with its round */
 		return 1;
 	}
-	if (b->id_ok)
-		snprintf(id, sizeof(id), "%.*s.%.*s.%llu.%u", (int)b->id.host_len, b->id.host,
-			 (int)b->id.run_len, b->id.run, b->id.seq, b->lines);
-	else
-		snprintf(id, sizeof(id), "%.*s.%u", (int)(b->rid_len < 160 ? b->rid_len : 160),
-			 b->rid, b->lines);
 	st = natsMsg_Create(&m, b->kind == 'a' ? n->subj_alerts : n->subj_events, NULL, body->p,
 			    (int)body->len);
 	if (st == NATS_OK && b->id_ok) {
@@ -283,87 +317,152 @@ static int publish(struct nats_sink *n, const struct batch *b, const char **rec,
 	return 0;
 }
 
-static int pump_round(struct nats_sink *n, unsigned long long now_ns, int budget_ms)
+/* The batches acknowledged from the oldest on leave the spool; the rest stay held. A refused
+ * one, or none acknowledged for ACK_WAIT_NS: all of them are dropped here, to be sent again
+ * (cut as held). Returns how many lines left. */
+static int settle(struct nats_sink *n, unsigned long long now_ns)
+{
+	struct hw_stream *s = &n->s;
+	unsigned int sizes[HW_SPOOL_HOLD_MAX];
+	int k = 0, lines = 0, failed, rest;
+
+	pthread_mutex_lock(&n->mu);
+	while (k < n->nb && n->b[k].acked)
+		lines += (int)n->b[k++].lines;
+	failed = n->failed;
+	if (k) {
+		memmove(n->b, n->b + k, (size_t)(n->nb - k) * sizeof(n->b[0]));
+		n->nb -= k;
+	}
+	rest = n->nb;
+	for (int i = 0; i < rest; i++)
+		sizes[i] = n->b[i].lines;
+	pthread_mutex_unlock(&n->mu);
+	if (lines) {
+		if (hw_spool__consume(s->spool, (size_t)lines)) {
+			rest = 0; /* the spool dropped them (spool_max): cut afresh */
+			failed = 1;
+		} else {
+			s->delivered += (unsigned long long)lines;
+			n->sent_ns = now_ns;
+			if (rest && hw_spool__hold(s->spool, sizes, rest))
+				set_error(n, "saving the batches in the spool", NATS_IO_ERROR);
+		}
+	}
+	if (rest && !failed && now_ns - n->sent_ns > ACK_WAIT_NS) {
+		set_error(n, "waiting for acks", NATS_TIMEOUT);
+		failed = 1;
+	} else if (failed) {
+		set_error(n, "a publish was refused", NATS_ERR);
+	}
+	if (failed) {
+		forget_pending(n);
+		pthread_mutex_lock(&n->mu);
+		n->nb = 0;
+		n->failed = 0;
+		pthread_mutex_unlock(&n->mu);
+		n->retry_ns = now_ns + RETRY_NS;
+	}
+	return lines;
+}
+
+/* More batches in flight: those held from an unacknowledged round (in this run or the last),
+ * cut as they were, or new ones after those in flight. Returns how many were published, -1
+ * on failure. */
+static int send_more(struct nats_sink *n, unsigned long long now_ns)
 {
 	struct hw_stream *s = &n->s;
 	const char **rec = n->rec;
 	size_t *len = n->len, limit;
 	unsigned int sizes[HW_SPOOL_HOLD_MAX];
 	long long max_payload = natsConnection_GetMaxPayload(n->nc);
-	int got, nb, held, open, total = 0;
-	jsPubOptions po;
-	natsStatus st;
+	unsigned long long pending;
+	int got, nb, held = 0, open, total = 0, inflight = 0, room;
+	struct batch *out;
 
+	if (n->nb >= HW_SPOOL_HOLD_MAX || now_ns < n->retry_ns)
+		return 0;
 	if (max_payload <= HEADER_ROOM)
 		max_payload = 1 << 20; /* the server's default */
 	limit = n->batch_bytes;
 	if ((long long)limit > max_payload - HEADER_ROOM)
 		limit = (size_t)(max_payload - HEADER_ROOM);
-	/* the batches of a round that was not acknowledged (in this run or the last) go again,
-	 * cut as they were: their message ids let the server drop what it already stored */
-	held = hw_spool__held(s->spool, sizes, HW_SPOOL_HOLD_MAX);
-	if (!held && n->wait_since && !n->closing && now_ns - n->wait_since < n->batch_delay_ns) {
-		/* an open batch waits: not read again until it may be full */
-		unsigned long long pending = hw_spool__pending(s->spool);
-
-		if (pending < n->batch_lines && pending * n->wait_line < limit)
-			return 0;
+	for (int i = 0; i < n->nb; i++)
+		inflight += (int)n->b[i].lines;
+	pending = hw_spool__pending(s->spool) - (unsigned long long)inflight;
+	if (!n->nb) {
+		held = hw_spool__held(s->spool, sizes, HW_SPOOL_HOLD_MAX);
+		for (int i = 0; i < held; i++)
+			total += (int)sizes[i];
 	}
-	for (int i = 0; i < held; i++)
-		total += (int)sizes[i];
-	got = hw_spool__peek(s->spool, held ? (size_t)total : PEEK_LINES,
-			     held ? PEEK_BYTES + HW_SPOOL_RECORD_MAX : PEEK_BYTES, rec, len);
+	if (!held && n->wait_since && !n->closing && now_ns - n->wait_since < n->batch_delay_ns &&
+	    pending < n->batch_lines && pending * n->wait_line < limit)
+		return 0; /* an open batch waits: not read again until it may be full */
+	if (held) {
+		got = hw_spool__peek(s->spool, (size_t)total, PEEK_BYTES + HW_SPOOL_RECORD_MAX, rec,
+				     len);
+		if (got != total) {
+			held = 0; /* the spool lost some (spool_max): cut afresh */
+			got = hw_spool__peek(s->spool, PEEK_LINES, PEEK_BYTES, rec, len);
+		}
+	} else {
+		got = n->nb ? hw_spool__peek_more(s->spool, PEEK_LINES, PEEK_BYTES, rec, len)
+			    : hw_spool__peek(s->spool, PEEK_LINES, PEEK_BYTES, rec, len);
+	}
 	if (got <= 0) {
-		n->wait_since = 0;
+		if (!n->nb)
+			n->wait_since = 0;
+		hw_spool__unpeek(s->spool, (size_t)inflight);
 		return got < 0 ? -1 : 0;
 	}
-	if (held && got != total) {
-		held = 0; /* the spool lost some (max_bytes): cut afresh */
-		got = hw_spool__peek(s->spool, PEEK_LINES, PEEK_BYTES, rec, len);
-		if (got <= 0)
-			return got < 0 ? -1 : 0;
-	}
-	nb = form(n, rec, len, got, held ? sizes : NULL, held, limit, &open);
+	out = n->b + n->nb;
+	room = HW_SPOOL_HOLD_MAX - n->nb;
+	nb = form(n, out, room, rec, len, got, held ? sizes : NULL, held, limit, pending, &open);
 	if (open && !n->closing) {
 		/* the last batch may still fill: it waits, at most output.nats_batch_delay */
 		if (!n->wait_since)
 			n->wait_since = now_ns ? now_ns : 1;
-		n->wait_line = n->b[nb - 1].bytes / n->b[nb - 1].lines;
-		if (nb > 1)
+		n->wait_line = out[nb - 1].bytes / out[nb - 1].lines;
+		if (nb > 1) {
 			nb--;
-		else if (now_ns - n->wait_since < n->batch_delay_ns)
+		} else if (now_ns - n->wait_since < n->batch_delay_ns) {
+			hw_spool__unpeek(s->spool, (size_t)inflight);
 			return 0;
-		else
+		} else {
 			n->wait_since = 0;
+		}
 	} else {
 		n->wait_since = 0;
 	}
-	total = 0;
-	for (int i = 0; i < nb; i++) {
+	/* the spool's peeked records: exactly those in flight and those sent now */
+	total = inflight;
+	for (int i = 0; i < nb; i++)
+		total += (int)out[i].lines;
+	hw_spool__unpeek(s->spool, (size_t)total);
+	for (int i = 0; i < n->nb; i++)
 		sizes[i] = n->b[i].lines;
-		total += (int)sizes[i];
-	}
-	if (hw_spool__hold(s->spool, sizes, nb))
-		set_error(n, "saving the batches in the spool", NATS_IO_ERROR);
-	__atomic_store_n(&n->failed, 0, __ATOMIC_RELEASE);
 	for (int i = 0; i < nb; i++) {
-		if (publish(n, &n->b[i], rec, len, max_payload) < 0) {
-			forget_pending(n);
+		out[i].acked = 0;
+		name_batch(&out[i]);
+		sizes[n->nb + i] = out[i].lines;
+	}
+	if (hw_spool__hold(s->spool, sizes, n->nb + nb))
+		set_error(n, "saving the batches in the spool", NATS_IO_ERROR);
+	if (!n->nb)
+		n->sent_ns = now_ns;
+	for (int i = 0; i < nb; i++) {
+		/* ids first: an ack may come before the next one is published */
+		pthread_mutex_lock(&n->mu);
+		n->nb++;
+		pthread_mutex_unlock(&n->mu);
+		if (publish(n, &out[i], rec, len, max_payload) < 0) {
+			pthread_mutex_lock(&n->mu);
+			n->failed = 1;
+			pthread_mutex_unlock(&n->mu);
 			return -1;
 		}
 	}
-	jsPubOptions_Init(&po);
-	po.MaxWait = budget_ms > 0 ? budget_ms : 1;
-	st = js_PublishAsyncComplete(n->js, &po);
-	if (st == NATS_OK && !__atomic_load_n(&n->failed, __ATOMIC_ACQUIRE)) {
-		hw_spool__consume(s->spool, (size_t)total);
-		s->delivered += (unsigned long long)total;
-		return total;
-	}
-	set_error(n, st == NATS_OK ? "a publish was refused" : "waiting for acks",
-		  st == NATS_OK ? NATS_ERR : st);
-	forget_pending(n);
-	return -1;
+	return nb;
 }
 
 static unsigned long long mono_ms(void)
@@ -374,20 +473,29 @@ static unsigned long long mono_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000;
 }
 
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/* Never waits for the server: what was acknowledged since the last round leaves the spool,
+ * then more is published while there is room in flight and time left. */
 static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 {
 	struct nats_sink *n = (struct nats_sink *)s;
-	unsigned long long start = mono_ms(), spent;
+	unsigned long long start = mono_ms();
 
 	s->connected = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+	if (!now_ns)
+		now_ns = mono_ns();
+	settle(n, now_ns);
 	if (!s->connected || ensure_stream(n))
 		return;
-	/* rounds while there is time left: a backlog drains at the server's pace */
-	do {
-		if (pump_round(n, now_ns, budget_ms) <= 0)
-			return;
-		spent = mono_ms() - start;
-	} while ((int)spent < budget_ms);
+	while (send_more(n, now_ns) > 0 && (int)(mono_ms() - start) < budget_ms)
+		;
 }
 
 static void close_sink(struct hw_stream *s, int budget_ms)
@@ -396,17 +504,29 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 
 	/* what the spool still holds is sent now if the server is there, else at the next start */
 	n->closing = 1;
-	if (budget_ms > 0)
-		pump(s, 0, budget_ms);
-	hw_buf__free(&n->body);
-	hw_buf__free(&n->packed);
-	hw_batch__packer_free(&n->packer);
+	if (budget_ms > 0) {
+		unsigned long long end = mono_ms() + (unsigned long long)budget_ms;
+
+		do {
+			pump(s, 0, budget_ms);
+			if (!n->nb && !hw_spool__pending(s->spool))
+				break;
+			nats_Sleep(5);
+		} while (mono_ms() < end && s->connected);
+		settle(n, mono_ns());
+	}
 	if (n->js)
 		jsCtx_Destroy(n->js);
+	n->js = NULL;
 	if (n->nc) {
 		natsConnection_Close(n->nc);
 		natsConnection_Destroy(n->nc);
 	}
+	n->nc = NULL;
+	hw_buf__free(&n->body);
+	hw_buf__free(&n->packed);
+	hw_batch__packer_free(&n->packer);
+	pthread_mutex_destroy(&n->mu);
 	hw_spool__close(s->spool);
 	free(n);
 }
@@ -468,6 +588,7 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&n->mu, NULL);
 	n->s.name = "nats";
 	n->s.spool = spool;
 	n->s.pump = pump;
@@ -481,6 +602,7 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	if (n->codec < 0) {
 		snprintf(err, errlen, "output.nats_compress: '%s' is not none, gzip or zstd",
 			 cfg->nats_compress);
+		pthread_mutex_destroy(&n->mu);
 		free(n);
 		return NULL;
 	}
@@ -494,6 +616,10 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	/* nothing is buffered by libnats while away: the spool is the buffer */
 	if (st == NATS_OK)
 		st = natsOptions_SetReconnectBufSize(o, 0);
+	/* a server that stops reading (stalled, a black hole) never blocks the agent's loop
+	 * for long: the write fails, libnats reconnects, the lines wait in the spool */
+	if (st == NATS_OK)
+		st = natsOptions_SetWriteDeadline(o, WRITE_DEADLINE_MS);
 	if (st != NATS_OK) {
 		char why[512];
 
@@ -511,8 +637,8 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	}
 	jsOptions_Init(&jo);
 	jo.PublishAsync.MaxPending = HW_SPOOL_HOLD_MAX * 2;
-	jo.PublishAsync.ErrHandler = on_pub_error;
-	jo.PublishAsync.ErrHandlerClosure = n;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = n;
 	jo.PublishAsync.StallWait = 50;
 	st = natsConnection_JetStream(&n->js, n->nc, &jo);
 	if (st != NATS_OK) {
@@ -525,6 +651,7 @@ fail:
 	natsOptions_Destroy(o);
 	if (n->nc)
 		natsConnection_Destroy(n->nc);
+	pthread_mutex_destroy(&n->mu);
 	free(n);
 	return NULL;
 }

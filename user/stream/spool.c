@@ -14,7 +14,7 @@
 #include "stream/spool.h"
 
 #define WBUF_MAX (256u << 10) /* appended bytes kept before a write */
-#define PEEK_MAX 4096	      /* records per peek */
+#define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
 
 struct hw_spool {
 	char dir[4096];
@@ -420,21 +420,22 @@ static int reader_at(struct hw_spool *s, unsigned long long seg)
 	return 0;
 }
 
-int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
-		   size_t *len)
+/* Records from (seg, off) on into the peek window after its first n0: up to max of them. */
+static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long long off, size_t n0,
+		   size_t max, size_t max_bytes, const char **rec, size_t *len)
 {
-	unsigned long long seg = s->rseg, off = s->roff, used = 0;
+	unsigned long long used = 0;
 	size_t n = 0;
 	int err;
 
-	s->npeek = 0;
-	if (!s->pending)
+	s->npeek = n0;
+	if (s->pending <= n0)
 		return 0;
 	err = hw_spool__flush(s);
 	if (err)
 		return err;
-	if (max > PEEK_MAX)
-		max = PEEK_MAX;
+	if (max > PEEK_MAX - n0)
+		max = PEEK_MAX - n0;
 	/* whole runs of records in one read each; offsets into rbuf first, pointers once it
 	 * stops moving */
 	while (n < max && used < max_bytes) {
@@ -479,8 +480,8 @@ int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char 
 			rec[n] = (const char *)(uintptr_t)(used + pos + 4);
 			len[n] = l;
 			pos += 4 + l;
-			s->peek_seg[n] = seg;
-			s->peek_end[n] = off + pos;
+			s->peek_seg[n0 + n] = seg;
+			s->peek_end[n0 + n] = off + pos;
 			n++;
 		}
 		if (!pos)
@@ -492,8 +493,29 @@ int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char 
 	}
 	for (size_t i = 0; i < n; i++)
 		rec[i] = s->rbuf + (uintptr_t)rec[i];
-	s->npeek = n;
+	s->npeek = n0 + n;
 	return (int)n;
+}
+
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+		   size_t *len)
+{
+	return peek_at(s, s->rseg, s->roff, 0, max, max_bytes, rec, len);
+}
+
+int hw_spool__peek_more(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+			size_t *len)
+{
+	if (!s->npeek)
+		return hw_spool__peek(s, max, max_bytes, rec, len);
+	return peek_at(s, s->peek_seg[s->npeek - 1], s->peek_end[s->npeek - 1], s->npeek, max,
+		       max_bytes, rec, len);
+}
+
+void hw_spool__unpeek(struct hw_spool *s, size_t keep)
+{
+	if (keep < s->npeek)
+		s->npeek = keep;
 }
 
 int hw_spool__consume(struct hw_spool *s, size_t n)

@@ -53,6 +53,14 @@ int hw_spool__flush(struct hw_spool *s);
  * errno. */
 int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
 		   size_t *len);
+/* The records after those peeked and not yet consumed, as hw_spool__peek(), added to them
+ * (HW_SPOOL_PEEK_MAX at most in all): the earlier ones stay peeked (hw_spool__consume), but
+ * their pointers are no longer valid. Returns how many new ones, or a negative errno. */
+int hw_spool__peek_more(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+			size_t *len);
+#define HW_SPOOL_PEEK_MAX 4096
+/* Forgets the peeked records after the first keep (they are peeked again next time). */
+void hw_spool__unpeek(struct hw_spool *s, size_t keep);
 /* Marks the first n peeked records delivered (and persists the cursor). Ends a hold. */
 int hw_spool__consume(struct hw_spool *s, size_t n);
 
