@@ -185,3 +185,37 @@ def test_lost_acks_then_agent_killed_sends_the_same_batches_again():
               "the spooled lines delivered: %d of %d written" % (n1, len(first)))
         runs = {m["run"] for m in srv.messages()}
         check_eq(len(runs), 2, "two runs")
+
+
+def test_a_stalled_server_never_blocks_the_agent():
+    """nats-server stopped (SIGSTOP: connected, reading nothing) during a storm of some 40 MB
+    of lines. Before, the agent's loop blocked in a write to the full socket: it stopped
+    reading the ring buffer and writing its output (the kernel dropped events). Now its writes
+    have a deadline and it never waits for acks: the output keeps up with the storm, nothing
+    is dropped, and once the server goes on every line is stored once, in order."""
+    spool = hw.tempdir("spool")
+    srv = NatsServer()
+    try:
+        srv.start()
+        with nats_agent(srv.url, spool, "output.nats_compress=none") as agent:
+            wait_stream(srv, 1)
+            before = len(agent.lines())
+            srv.proc.send_signal(signal.SIGSTOP)
+            try:
+                subprocess.run([STORM, "connect", "10000"], check=True, capture_output=True,
+                               timeout=120)
+                deadline = time.time() + 30
+                while time.time() < deadline and len(agent.lines()) < before + 40000:
+                    time.sleep(0.2)
+                written = len(agent.lines()) - before
+                check(written >= 40000, "the agent wrote the storm's lines while the server "
+                                        "was stalled: %d of 40000" % written)
+            finally:
+                srv.proc.send_signal(signal.SIGCONT)
+            wait_stream(srv, len(agent.lines()), timeout=90)
+        check_eq(agent.rc, 0, "agent exit")
+        lines = agent.lines()
+        check_eq(get(hw.parse_event(lines[-1]), "hopwatch.agent.drops"), 0, "ring drops")
+        check_lines(wait_stream(srv, len(lines), timeout=60), lines, "stalled server")
+    finally:
+        srv.stop()
