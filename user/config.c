@@ -143,7 +143,7 @@ static const struct key keys[] = {
     KEY("output", "nats_batch_lines", K_U32, nats_batch_lines, 1, 4096, "1000"),
     KEY("output", "nats_batch_bytes", K_SIZE, nats_batch_bytes, 4096, 8 << 20, "512K"),
     KEY("output", "nats_batch_delay", K_DURATION, nats_batch_delay_ns, 0, SEC, "100ms"),
-    KEY("output", "nats_compress", K_STR, nats_compress, .def = "none", .flags = F_NONEMPTY,
+    KEY("output", "nats_compress", K_STR, nats_compress, .def = "zstd", .flags = F_NONEMPTY,
 	.valid = valid_codec, .what = "compression", .hint = "use none, gzip or zstd"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),

@@ -16,6 +16,7 @@ from hw import check, check_eq, get
 from natslab import FreezeProxy, NatsServer
 
 STORM = os.path.join(hw.ROOT, "build", "storm")
+COMPRESS_NONE = ["output.nats_compress=none"]
 
 
 def nats_agent(url, spool, *sets):
@@ -197,7 +198,7 @@ def test_a_stalled_server_never_blocks_the_agent():
     srv = NatsServer()
     try:
         srv.start()
-        with nats_agent(srv.url, spool, "output.nats_compress=none") as agent:
+        with nats_agent(srv.url, spool, *COMPRESS_NONE) as agent:
             wait_stream(srv, 1)
             before = len(agent.lines())
             srv.proc.send_signal(signal.SIGSTOP)
