@@ -68,12 +68,16 @@ def check_batches(msgs, lines, max_lines, encoding):
 
 
 def test_batches_bounded_with_headers_and_compressed():
-    for encoding, max_lines in ((None, 25), ("gzip", 1000), ("zstd", 60)):
+    for encoding, max_lines in ((None, 25), ("gzip", 1000), ("zstd", 60), ("", 1000)):
         spool = hw.tempdir("spool")
         with NatsServer() as srv:
             sets = ["output.nats_batch_lines=%d" % max_lines]
-            if encoding:
+            if encoding is None:
+                sets.append("output.nats_compress=none")
+            elif encoding:
                 sets.append("output.nats_compress=" + encoding)
+            else:
+                encoding = "zstd"  # the default
             with nats_agent(srv.url, spool, *sets) as agent:
                 subprocess.run([STORM, "exec", "300"], check=True, capture_output=True)
                 time.sleep(0.3)
