@@ -99,6 +99,11 @@ TEST(batch_hostile_refused_whole)
 			  sizeof(out)),
 		 -EINVAL);
 	CHECK_EQ(lines_of(&r, "10001", NULL, body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
+	/* a header with control characters: the reason quoting it stays one printable line
+	 * (found by fuzz_batch) */
+	CHECK_EQ(hw_batch__open(&r, "2\n\x0e", NULL, body, sizeof(body) - 1, err, sizeof(err)),
+		 -EINVAL);
+	CHECK(!strchr(err, '\n') && !strchr(err, 0x0e));
 	/* the last line not ended: truncated */
 	CHECK_EQ(lines_of(&r, "2", NULL, body, sizeof(body) - 2, out, sizeof(out)), -EINVAL);
 	CHECK_EQ(lines_of(&r, "1", NULL, "", 0, out, sizeof(out)), -EINVAL);

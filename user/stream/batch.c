@@ -283,8 +283,8 @@ static int parse_count(const char *s, unsigned long *out)
 	return 0;
 }
 
-int hw_batch__open(struct hw_batch_reader *r, const char *count, const char *encoding,
-		   const void *data, size_t len, char *err, size_t errlen)
+static int open_batch(struct hw_batch_reader *r, const char *count, const char *encoding,
+		      const void *data, size_t len, char *err, size_t errlen)
 {
 	const char *p, *end;
 	unsigned long lines = 0;
@@ -345,6 +345,19 @@ int hw_batch__open(struct hw_batch_reader *r, const char *count, const char *enc
 	r->p = p;
 	r->end = end;
 	return 0;
+}
+
+int hw_batch__open(struct hw_batch_reader *r, const char *count, const char *encoding,
+		   const void *data, size_t len, char *err, size_t errlen)
+{
+	int ret = open_batch(r, count, encoding, data, len, err, errlen);
+
+	/* the reason may quote a header: one printable line */
+	if (ret)
+		for (char *c = err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	return ret;
 }
 
 int hw_batch__next(struct hw_batch_reader *r, const char **line, size_t *len)
