@@ -1,10 +1,11 @@
 /* The NATS JetStream sink: spooled lines are packed into batches (batch.h: many lines per
  * message, one message id per batch: the server drops a repeat within the stream's duplicates
- * window), a round of batches is published, and its lines leave the spool only once every
- * batch is acknowledged. How a round was cut is held in the spool until then, so a round sent
- * again (after a lost ack, a server or an agent restart) is cut the same way, under the same
- * ids. libnats reconnects by itself; while it is away nothing is published and the spool
- * holds the lines. */
+ * window). Up to HW_SPOOL_HOLD_MAX batches are in flight; the pump never waits for the
+ * server: acks are counted by libnats' thread, and the acknowledged batches leave the spool
+ * oldest first. How the batches in flight were cut is held in the spool until then, so
+ * batches sent again (refused, unacknowledged for ACK_WAIT_NS, after a server or an agent
+ * restart) are cut the same way, under the same ids. libnats reconnects by itself; while it is
+ * away nothing is published and the spool holds the lines. docs/streaming.md */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
