@@ -211,7 +211,7 @@ void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
 int hw_agent__streams_behind(const struct hw_agent *a)
 {
 	for (int i = 0; i < a->nstreams; i++)
-		if (a->streams[i]->connected && hw_spool__pending(a->streams[i]->spool))
+		if (a->streams[i]->behind)
 			return 1;
 	return 0;
 }
