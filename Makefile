@@ -34,8 +34,8 @@ CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' \
 	     -Iinclude -Iuser -I$(BUILD)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-unused-function \
 	      -Iinclude -I$(BUILD) -Ibpf
-LIBS      := -lbpf -linih -lelf -lz -lnats -lssl -lcrypto
-STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -Wl,-Bdynamic
+LIBS      := -lbpf -linih -lelf -lz -lzstd -lnats -lssl -lcrypto
+STATIC_LIBS := -Wl,-Bstatic -lbpf -linih -lelf -lz -lzstd -Wl,-Bdynamic
 
 HDRS      := $(wildcard include/hopwatch/*.h)
 # maps.bpf.c first: the definitions before the files that declare them extern
@@ -46,7 +46,7 @@ USER_HDRS := $(shell find user -name '*.h')
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 MAIN_OBJ  := $(BUILD)/user/main.o
 # what needs libnats, which has no static library: the static build links stubs instead
-NATS_SRCS := user/stream/nats.c user/collect/collect.c user/collect/collect_out.c
+NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c
 NONATS_SRCS := $(wildcard user/nonats/*.c)
 STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS)) \
 	       $(patsubst %.c,$(BUILD)/%.o,$(NONATS_SRCS))
@@ -94,7 +94,7 @@ $(BUILD)/hopwatch: $(MAIN_OBJ) $(LIB_OBJS)
 static: $(BUILD)/hopwatch-static
 $(BUILD)/hopwatch-static: $(MAIN_OBJ) $(STATIC_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -lssl -lcrypto -o $@
+	$(Q)$(CC) -static $(LDFLAGS) $^ -lbpf -linih -lelf -lz -lzstd -lssl -lcrypto -o $@
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -112,14 +112,14 @@ FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent/%.c user/check.c 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB) -linih -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB) -linih -lz -lzstd -o $@
 fuzz: $(FUZZ_BINS)
 
 # the tests read JetStream streams with it
-$(BUILD)/jsdump: tests/tools/jsdump.c | deps-build
+$(BUILD)/jsdump: tests/tools/jsdump.c user/stream/batch.c user/stream/batch.h | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lnats
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -Iuser -o $@ $< user/stream/batch.c -lnats -lz -lzstd
 
 # a forged login: a program calling libpam as if it were a service (tests/bpf/test_trust.py)
 $(BUILD)/pamforge: tests/tools/pamforge.c | deps-test
@@ -157,7 +157,7 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/nats_bench.py
 
 # Debian packages: build, then what the tests drive for real.
-DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinih-dev make gcc pkg-config \
+DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \

@@ -80,6 +80,11 @@ static int valid_host_port(const char *s)
 }
 
 /* JetStream stream and consumer names: letters, digits, '_' and '-' */
+static int valid_codec(const char *s)
+{
+	return strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "zstd") ? -EINVAL : 0;
+}
+
 static int valid_stream_name(const char *s)
 {
 	if (!*s)
@@ -140,6 +145,11 @@ static const struct key keys[] = {
     KEY("output", "nats_stream", K_STR, nats_stream, .def = "HOPWATCH", .flags = F_NONEMPTY,
 	.max = 32, .valid = valid_stream_name, .what = "stream name",
 	.hint = "use A-Z a-z 0-9 _ -"),
+    KEY("output", "nats_batch_lines", K_U32, nats_batch_lines, 1, 4096, "1000"),
+    KEY("output", "nats_batch_bytes", K_SIZE, nats_batch_bytes, 4096, 8 << 20, "512K"),
+    KEY("output", "nats_batch_delay", K_DURATION, nats_batch_delay_ns, 0, SEC, "100ms"),
+    KEY("output", "nats_compress", K_STR, nats_compress, .def = "zstd", .flags = F_NONEMPTY,
+	.valid = valid_codec, .what = "compression", .hint = "use none, gzip or zstd"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),
     KEY("output", "nats_key", K_STR, nats_key),

@@ -72,6 +72,10 @@ struct hw_config {
 	char *spool_dir;       /* never NULL after init */
 	unsigned long long spool_max;
 	char *nats_stream;     /* the JetStream stream the agent creates if missing */
+	unsigned int nats_batch_lines;		/* nats_batch_lines: lines per message, at most */
+	unsigned long long nats_batch_bytes;	/* nats_batch_bytes: bytes per message, at most */
+	unsigned long long nats_batch_delay_ns; /* nats_batch_delay: a line waits for more */
+	char *nats_compress;			/* nats_compress: "none" or "gzip" */
 	char *nats_ca, *nats_cert, *nats_key;	  /* TLS: CA bundle, client cert and key, NULL */
 	char *syslog_ca, *syslog_cert, *syslog_key; /* syslog_ca set: TLS to the receiver */
 

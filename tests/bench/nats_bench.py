@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""make bench, part 2: the agent streaming to NATS JetStream (issue #6's benchmark).
+"""make bench, part 2: the agent streaming to NATS JetStream (issues #6 and #14).
 
-A real nats-server (JetStream, file store in a temporary directory) on 127.0.0.1; the agent
-with output.nats_url set, and the same agent without it; a TCP connect storm (4 events per
-connection). Reports per round and as median [min-max]:
-  - sustained events/s from the agent into the stream: every line the agent wrote, counted
-    in the stream, over the time from the storm's start until the last one was stored;
-  - the agent's CPU per 10,000 events with and without the JetStream sink;
+A real nats-server per variant (JetStream, file store in a temporary directory) on 127.0.0.1;
+the agent with output.nats_url set, and the same agent without it; a storm (connect: 4 events
+per connection, or exec). Variants: "none" (no sink), "batch" (this tree, batches, no
+compression), "gzip" and "zstd" (this tree, output.nats_compress), and "old" (--old BINARY, e.g. the
+main branch's build/hopwatch: one message per line), rounds interleaved. Reports per round and
+as median [min-max]:
+  - live events/s from the agent into the stream: the storm's lines over the time from its
+    start until the stream acknowledged the last (bounded by the storm's own pace);
+  - backlog drain events/s, the sink's own pace: nats-server stopped (SIGSTOP) during a second
+    storm, then resumed: the lines spooled meanwhile over the time until the spool is empty;
+  - the agent's CPU per event (µs), and the sink's share (with the sink minus without);
+  - nats-server's CPU per event (µs) and the stream's bytes per event (the server's figure);
   - drops (ring buffer) and spool drops, and that the stream holds exactly the agent's lines.
 Needs root. Exits 0 when every line arrived and nothing was dropped, 1 otherwise.
 """
@@ -43,9 +49,29 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def stream_count(url):
-    p = subprocess.run([JSDUMP, url, "HOPWATCH", "count"], capture_output=True, text=True)
-    return int(p.stdout) if p.returncode == 0 else 0
+def stream_info(url):
+    """(messages, bytes) of the stream, (0, 0) before it exists"""
+    p = subprocess.run([JSDUMP, url, "HOPWATCH", "info"], capture_output=True, text=True)
+    if p.returncode != 0:
+        return 0, 0
+    m, b = p.stdout.split()
+    return int(m), int(b)
+
+
+def spool_drained(spool):
+    """The agent's spool holds nothing undelivered: its cursor is at the end of the last
+    segment (the agent flushes its spool every round). Read without asking the server, whose
+    CPU is measured."""
+    try:
+        segs = sorted(f for f in os.listdir(spool) if f.startswith("seg-"))
+        with open(os.path.join(spool, "cursor")) as f:
+            seg, off = f.read().split()[:2]
+    except (OSError, ValueError):
+        return False
+    if not segs:
+        return False
+    last = segs[-1]
+    return int(seg) == int(last[4:]) and int(off) == os.path.getsize(os.path.join(spool, last))
 
 
 def stream_lines(url):
@@ -53,34 +79,83 @@ def stream_lines(url):
     return p.stdout
 
 
-def one_run(tmp, n, url, tag):
+class Server:
+    def __init__(self, tmp, tag):
+        self.port = free_port()
+        self.url = "nats://127.0.0.1:%d" % self.port
+        self.proc = subprocess.Popen([NATS, "-a", "127.0.0.1", "-p", str(self.port), "-js",
+                                      "-sd", os.path.join(tmp, tag + "-store")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(20)
+
+
+def one_run(tmp, agent_bin, storm, n, srv, tag, sets):
     out = os.path.join(tmp, tag + ".ndjson")
-    args = [AGENT, "run", "--output", out]
-    if url:
-        args += ["--set", "output.nats_url=" + url, "--set",
+    args = [agent_bin, "run", "--output", out]
+    if srv:
+        args += ["--set", "output.nats_url=" + srv.url, "--set",
                  "output.spool_dir=" + os.path.join(tmp, tag + "-spool")]
+    for s in sets:
+        args += ["--set", s]
+    spool = os.path.join(tmp, tag + "-spool", "nats")
+    prev_bytes = stream_info(srv.url)[1] if srv else 0
     agent = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     while not (os.path.exists(out) and os.path.getsize(out)):
         if agent.poll() is not None:
             raise SystemExit("agent exited %d" % agent.returncode)
         time.sleep(0.02)
-    base = stream_count(url) if url else 0  # earlier rounds' lines
+    time.sleep(0.5)  # the agent's first lines (agent-started, a snapshot)
+    with open(out) as f:
+        base_written = sum(1 for _ in f)
     c0 = cpu_s(agent.pid)
+    s0 = cpu_s(srv.proc.pid) if srv else 0
     t0 = time.monotonic()
-    subprocess.run([STORM, "connect", str(n)], check=True, capture_output=True)
+    subprocess.run([STORM, storm, str(n)], check=True, capture_output=True)
     t_storm = time.monotonic() - t0
     delivered_t = None
-    if url:
-        # until the stream holds every line written so far
-        while time.monotonic() - t0 < 300:
-            with open(out) as f:
-                written = sum(1 for _ in f)
-            if stream_count(url) - base >= written:
-                delivered_t = time.monotonic() - t0
-                break
-            time.sleep(0.02)
+    # until the agent wrote the storm's events and (with a sink) the stream acknowledged every
+    # line written so far (checked below)
+    want = base_written + n * (4 if storm == "connect" else 3)
+    while time.monotonic() - t0 < 300:
+        with open(out, "rb") as f:
+            written = f.read().count(b"\n")
+        if written >= want and (not srv or spool_drained(spool)):
+            delivered_t = time.monotonic() - t0
+            break
+        time.sleep(0.01)
     c1 = cpu_s(agent.pid)
+    cpu_events = written - base_written
+    s1 = cpu_s(srv.proc.pid) if srv else 0
+    drain, blocked = None, False
+    if srv and delivered_t is not None:
+        # the sink's own pace: a backlog (the server stopped during a second storm) drained
+        with open(out, "rb") as f:
+            before = f.read().count(b"\n")
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            subprocess.run([STORM, storm, str(n)], check=True, capture_output=True)
+            want = before + n * (4 if storm == "connect" else 3)
+            t2 = time.monotonic()
+            while time.monotonic() - t2 < 60:
+                with open(out, "rb") as f:
+                    written = f.read().count(b"\n")
+                if written >= want:
+                    break
+                time.sleep(0.01)
+            else:
+                blocked = True  # the agent stopped writing: it waits for the server
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 300 and not blocked:
+            if spool_drained(spool):
+                drain = (written - before) / (time.monotonic() - t1)
+                break
+            time.sleep(0.005)
     agent.send_signal(signal.SIGINT)
     agent.wait(120)
     with open(out) as f:
@@ -88,72 +163,101 @@ def one_run(tmp, n, url, tag):
     last = lines[-1]
     drops = int(last.split('"drops":')[1].split(",")[0])
     sdrop = int(last.split('"spool_dropped":')[1].split("}")[0].split(",")[0])
-    exact = None
-    if url:
+    exact, stream_bytes = None, 0
+    if srv:
         time.sleep(1)
-        dump = stream_lines(url)
-        data = [l.split("\t", 3)[3] for l in dump.splitlines()]
+        dump = stream_lines(srv.url)
+        data = [ln.split("\t", 3)[3] for ln in dump.splitlines()]
         exact = data[-len(lines):] == lines
-    events = len(lines)
-    return {"events": events, "storm_s": t_storm, "delivered_s": delivered_t,
-            "cpu_s": c1 - c0, "cpu_per_10k": (c1 - c0) / events * 10000,
+        stream_bytes = stream_info(srv.url)[1] - prev_bytes
+    return {"blocked": blocked, "events": cpu_events, "storm_s": t_storm, "delivered_s": delivered_t, "drain": drain,
+            "cpu_us": (c1 - c0) / cpu_events * 1e6, "srv_us": (s1 - s0) / cpu_events * 1e6,
+            "bytes": stream_bytes / len(lines) if srv else 0, "cpu_events": cpu_events,
             "drops": drops, "spool_dropped": sdrop, "exact": exact}
 
 
-def med(xs):
-    return "%.3g [%.3g-%.3g]" % (statistics.median(xs), min(xs), max(xs))
+def med(xs, fmt="%.3g"):
+    if not xs:
+        return "-"
+    return (fmt + " [" + fmt + "-" + fmt + "]") % (statistics.median(xs), min(xs), max(xs))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--connect-n", type=int, default=25000)
+    ap.add_argument("--storm", choices=("connect", "exec"), default="connect")
+    ap.add_argument("--n", type=int, default=25000, help="storm operations per round")
+    ap.add_argument("--connect-n", type=int, dest="n", help=argparse.SUPPRESS)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--old", help="an older hopwatch binary to compare (one message a line)")
+    ap.add_argument("--variants", default="none,batch,gzip,zstd",
+                    help="comma-separated: none, batch, gzip, zstd (and old with --old)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("nats_bench: needs root", file=sys.stderr)
         return 2
+    variants = a.variants.split(",")
+    if a.old and "old" not in variants:
+        variants.append("old")
+    spec = {"none": (AGENT, False, []), "batch": (AGENT, True, ["output.nats_compress=none"]),
+            "gzip": (AGENT, True, ["output.nats_compress=gzip"]),
+            "zstd": (AGENT, True, ["output.nats_compress=zstd"]),
+            "old": (a.old, True, [])}
     tmp = tempfile.mkdtemp(prefix="hw-natsbench-")
-    port = free_port()
-    url = "nats://127.0.0.1:%d" % port
-    srv = subprocess.Popen([NATS, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd",
-                            os.path.join(tmp, "store")], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    servers = {}
     ok = True
     try:
+        for v in variants:
+            if spec[v][1]:
+                servers[v] = Server(tmp, v)
         time.sleep(1)
-        rows = {"jetstream": [], "none": []}
+        rows = {v: [] for v in variants}
         for r in range(a.rounds):
-            for tag in (("jetstream", "none") if r % 2 == 0 else ("none", "jetstream")):
-                res = one_run(tmp, a.connect_n, url if tag == "jetstream" else None,
-                              "%s-%d" % (tag, r))
-                rows[tag].append(res)
+            order = variants if r % 2 == 0 else list(reversed(variants))
+            for v in order:
+                binary, sink, sets = spec[v]
+                res = one_run(tmp, binary, a.storm, a.n, servers.get(v), "%s-%d" % (v, r),
+                              sets)
+                rows[v].append(res)
                 extra = ""
-                if tag == "jetstream":
+                if sink:
                     rate = res["events"] / res["delivered_s"] if res["delivered_s"] else 0
                     res["rate"] = rate
-                    extra = " delivered in %.2fs (%.0f ev/s) stream exact=%s" % (
-                        res["delivered_s"] or -1, rate, res["exact"])
-                    ok &= bool(res["exact"]) and res["delivered_s"] is not None
+                    extra = (" delivered in %.2fs (%.0f ev/s), backlog drained at %.0f ev/s, "
+                             "nats-server %.2f us/ev %.0f B/ev exact=%s" % (
+                                 res["delivered_s"] or -1, rate, res["drain"] or 0,
+                                 res["srv_us"], res["bytes"], res["exact"]))
+                    if res["blocked"]:
+                        extra += " (the agent blocked while the server was stopped)"
+                    ok &= bool(res["exact"]) and res["drain"] is not None
                 ok &= res["drops"] == 0 and res["spool_dropped"] == 0
-                print("round %d %-9s events %6d storm %.2fs agent CPU %.2fs = %.3f s/10k ev "
-                      "drops %d spool_dropped %d%s" % (r + 1, tag, res["events"],
-                                                       res["storm_s"], res["cpu_s"],
-                                                       res["cpu_per_10k"], res["drops"],
-                                                       res["spool_dropped"], extra),
-                      flush=True)
-        js, none = rows["jetstream"], rows["none"]
-        print("\n== JetStream sink, connect storm N=%d (%d rounds), median [min-max]"
-              % (a.connect_n, a.rounds))
-        print("sustained agent->JetStream ev/s : %s" % med([x["rate"] for x in js]))
-        print("agent CPU s per 10k events      : with JetStream %s, without %s"
-              % (med([x["cpu_per_10k"] for x in js]), med([x["cpu_per_10k"] for x in none])))
-        print("drops / spool drops             : %d / %d" % (
-            sum(x["drops"] for x in js + none), sum(x["spool_dropped"] for x in js)))
-        print("stream holds exactly the agent's lines in every round: %s"
-              % all(x["exact"] for x in js))
+                print("round %d %-6s events %6d storm %.2fs agent %.2f us/ev drops %d "
+                      "spool_dropped %d%s" % (r + 1, v, res["events"], res["storm_s"],
+                                              res["cpu_us"], res["drops"],
+                                              res["spool_dropped"], extra), flush=True)
+        print("\n== JetStream sink, %s storm N=%d (%d rounds), median [min-max]"
+              % (a.storm, a.n, a.rounds))
+        none = [x["cpu_us"] for x in rows.get("none", [])]
+        print("%-6s %-22s %-22s %-22s %-22s %-22s %-22s" % (
+            "", "live ev/s (storm)", "backlog drain ev/s", "agent us/ev",
+            "sink us/ev (- none)", "nats-server us/ev", "stream B/ev"))
+        for v in variants:
+            xs = rows[v]
+            sink = spec[v][1]
+            share = [x["cpu_us"] - statistics.median(none) for x in xs] if none and sink else []
+            print("%-6s %-22s %-22s %-22s %-22s %-22s %-22s" % (
+                v, med([x["rate"] for x in xs], "%.0f") if sink else "-",
+                med([x["drain"] for x in xs if x["drain"]], "%.0f") if sink else "-",
+                med([x["cpu_us"] for x in xs], "%.2f"), med(share, "%.2f"),
+                med([x["srv_us"] for x in xs], "%.2f") if sink else "-",
+                med([x["bytes"] for x in xs], "%.0f") if sink else "-"))
+        print("drops / spool drops: %d / %d; the stream holds exactly the agent's lines in "
+              "every round: %s" % (
+                  sum(x["drops"] for v in variants for x in rows[v]),
+                  sum(x["spool_dropped"] for v in variants for x in rows[v]),
+                  all(x["exact"] for v in variants if spec[v][1] for x in rows[v])))
     finally:
-        srv.send_signal(signal.SIGTERM)
-        srv.wait(20)
+        for s in servers.values():
+            s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 

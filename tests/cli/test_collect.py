@@ -5,6 +5,7 @@ collector's helpers are tests/lib/collectlab.py's): the hop-chain alert in the o
 collect.subject, malformed and hostile messages counted and skipped, collectors sharing the
 durable consumer splitting the messages, a restart resuming where the durable was, a deleted
 consumer made again, a server that comes late. Usage errors: one line, exit 2."""
+import gzip
 import json
 import contextlib
 import os
@@ -17,7 +18,7 @@ from hw import check, check_eq, hopwatch
 from collectlab import (A, B, C, CHAIN_MESSAGE, D, INTERNAL, Collector, check_chain, collect,
                         drained, interleave, publish_hosts, two_hosts, write)
 from ecs_builder import Stream
-from natslab import Nats, NatsServer, free_port
+from natslab import Nats, NatsServer, batch, free_port
 from rulelab import expect, only
 
 
@@ -284,6 +285,81 @@ def test_nats_hostile_messages_counted_and_skipped():
             check(line.isprintable() and len(line) < 1000, "one short printable line: %r" % line)
         check(any("is not hopwatch.b_example.events" in l for l in err),
               "the subject check says why: %r" % err)
+        nc.close()
+
+
+def test_nats_batches_split_and_hostile_batches_refused():
+    """Batches (the sink's wire format: plain, gzip, zstd) are split into their lines, old
+    one-line messages still read; a batch that fails its checks (its count, its encoding, a
+    truncated or corrupt body, a decompression bomb) is refused whole with one line on
+    standard error and counted, and costs nothing else: the hop chain among them is found."""
+    with NatsServer() as srv, Collector(srv.url) as col:
+        nc = Nats(srv.port)
+        b, c, _, _ = two_hosts(b_name="b.example")  # subject token b_example
+        good = interleave([b, c], 7)
+        exec_line = b.lines[3]
+        gz = batch([exec_line, exec_line], "gzip")[0]
+        zs = batch([exec_line, exec_line], "zstd")[0]
+        bomb = gzip.compress(b"\n" * (17 << 20))
+        bad = [
+            ({"Hopwatch-Count": "3"}, None),          # says 3, holds 2
+            ({"Hopwatch-Count": "1"}, None),          # says 1, holds 2
+            ({"Hopwatch-Count": "0"}, None),
+            ({"Hopwatch-Count": "two"}, None),
+            ({"Hopwatch-Count": "99999999999999999999999"}, None),
+            ({"Hopwatch-Count": "10001"}, None),
+            ({"Content-Encoding": "br"}, "gzip"),
+            ({"Content-Encoding": "gzip"}, None),     # not gzip at all
+            ({"Content-Encoding": "zstd"}, None),
+            ({"Hopwatch-Count": None, "Content-Encoding": "gzip"}, "gzip"),  # no count
+            ("truncated gzip", gz[:len(gz) // 2]),
+            ("truncated zstd", zs[:len(zs) - 3]),
+            ("corrupt zstd", zs[:6] + bytes(b ^ 0x5a for b in zs[6:])),
+            ("bomb gzip", bomb),
+        ]
+        subj = "hopwatch.b_example.events"
+        sent = 0
+        for i, (what, enc) in enumerate(bad):
+            if isinstance(what, dict):
+                nc.publish_batch(subj, [exec_line, exec_line], encoding=enc, headers=what)
+            else:
+                count = "10000" if what == "bomb gzip" else "2"
+                nc.publish(subj, enc, headers={"Hopwatch-Count": count, "Content-Encoding":
+                                               what.split()[-1]})
+            if i == 5:
+                # the real events among the bad ones: batches of every encoding, and lines
+                # as older agents sent them, each host's own order kept
+                for k, host in enumerate(("b.example", "c")):
+                    mine = [l for l in good if json.loads(l)["host"]["name"] == host]
+                    hsubj = "hopwatch.%s.events" % host.replace(".", "_")
+                    nc.publish(hsubj, mine[0])
+                    rest = mine[1:]
+                    for j, enc2 in enumerate((None, "gzip", "zstd")):
+                        part = rest[j * len(rest) // 3:(j + 1) * len(rest) // 3]
+                        if part:
+                            nc.publish_batch(hsubj, part, encoding=enc2)
+                    sent += len(mine)
+        # a good batch with one bad line: only that line is lost
+        nc.publish_batch(subj, [exec_line, "{not json", exec_line], encoding="zstd")
+        drained(nc, "hopwatch-collector")
+        check_eq(col.proc.poll(), None, "the collector is still running")
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        a = only(col.alerts("hop-chain"), "hop-chain among hostile batches")
+        check_chain(a, hosts=(A, "b.example", "c"), message=CHAIN_MESSAGE.replace(
+            "→ b (", "→ b.example ("))
+        k = col.final()
+        check_eq(sent, len(good), "every good line sent")
+        check_eq(k["batches_refused"], len(bad), "refused batches: %s" % col.stderr())
+        check_eq(k["malformed"], len(bad) + 1, "malformed: the refused batches and one line")
+        check_eq(k["events"], len(good) + 2, "every good line fed once")
+        err = [l for l in col.stderr().splitlines() if "malformed event" in l]
+        check_eq(len(err), len(bad) + 1, "one line per refused batch and bad line: %r" % err)
+        for line in err:
+            check(line.isprintable() and len(line) < 1000, "one short printable line: %r" % line)
+        for needle in ("says 3", "is not 1..10000", "'br' is not gzip or zstd",
+                       "gzip body is truncated", "zstd body is truncated", "zstd body is corrupt",
+                       "decompressed", "without Hopwatch-Count"):
+            check(any(needle in l for l in err), "a line says %r: %r" % (needle, err))
         nc.close()
 
 

@@ -239,7 +239,7 @@ int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *a
 int hw_agent__streams_behind(const struct hw_agent *a)
 {
 	for (int i = 0; i < a->streams.n; i++)
-		if (a->streams.v[i]->connected && hw_spool__pending(a->streams.v[i]->spool))
+		if (a->streams.v[i]->behind)
 			return 1;
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "collect/collect.h"
 #include "collect/collect_int.h"
+#include "stream/batch.h"
 #include "stream/nats_opts.h"
 #include "config.h"
 #include "detect/jsonread.h"
@@ -334,25 +335,57 @@ static int consumer_gone(struct collector *c)
 	return st == NATS_NOT_FOUND;
 }
 
-/* One fetched batch: fed, the output flushed, then acknowledged. */
-static void handle_batch(struct collector *c, natsMsgList *list)
+/* A message's header, NULL when absent */
+static const char *header(natsMsg *m, const char *name)
 {
+	const char *v = NULL;
+
+	return natsMsgHeader_Get(m, name, &v) == NATS_OK ? v : NULL;
+}
+
+/* One message: a batch of lines (stream/batch.h), or one line as agents before batching sent.
+ * A batch that fails its checks is refused whole, said once and counted; a bad line in a good
+ * batch only costs that line. */
+static void handle_msg(struct collector *c, natsMsg *m)
+{
+	const char *subject = natsMsg_GetSubject(m), *line;
+	const char *count = header(m, HW_BATCH_H_COUNT);
 	char why[300], where[400];
+	size_t len;
+	int r;
 
-	for (int i = 0; i < list->Count; i++) {
-		natsMsg *m = list->Msgs[i];
-		const char *subject = natsMsg_GetSubject(m);
-		int r = hw_fleet__feed(c->fleet, subject ? subject : "", natsMsg_GetData(m),
-				       (size_t)natsMsg_GetDataLength(m), why, sizeof(why));
-
+	if (!subject)
+		subject = "";
+	r = hw_batch__open(&c->batch, count, header(m, HW_BATCH_H_ENCODING), natsMsg_GetData(m),
+			   (size_t)natsMsg_GetDataLength(m), why, sizeof(why));
+	if (count)
+		c->batches++;
+	if (r) {
+		for (char *p = why; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		c->bad_batches++;
+		hw_fleet__refuse(c->fleet);
+		snprintf(where, sizeof(where), "batch on '%.200s'", subject);
+		hw_collect__report_malformed(c, where, why);
+		return;
+	}
+	while (hw_batch__next(&c->batch, &line, &len)) {
+		r = hw_fleet__feed(c->fleet, subject, line, len, why, sizeof(why));
 		if (r == -EINVAL) {
-			snprintf(where, sizeof(where), "message on '%.200s'",
-				 subject ? subject : "");
+			snprintf(where, sizeof(where), "message on '%.200s'", subject);
 			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s, ignoring\n", why);
 		}
 	}
+}
+
+/* One fetched batch: fed, the output flushed, then acknowledged. */
+static void handle_batch(struct collector *c, natsMsgList *list)
+{
+	for (int i = 0; i < list->Count; i++)
+		handle_msg(c, list->Msgs[i]);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	for (int i = 0; i < list->Count; i++) {
@@ -468,6 +501,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		natsConnection_FlushTimeout(c->nc, 1000); /* the last acks */
 	jsCtx_Destroy(c->js);
 	c->js = NULL;
+	hw_batch__free(&c->batch);
 	if (c->nc) {
 		natsConnection_Close(c->nc);
 		natsConnection_Destroy(c->nc);

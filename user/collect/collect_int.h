@@ -12,6 +12,7 @@
 #include "output/sink.h"
 #include "output/ocsf.h"
 #include "output/text.h"
+#include "stream/batch.h"
 
 struct collector {
 	const struct hw_config *cfg;
@@ -32,6 +33,8 @@ struct collector {
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
 	int subscribed_once;
 	char last_error[300];
+	struct hw_batch_reader batch; /* splits the messages of agents that batch */
+	unsigned long long batches, bad_batches;
 
 	unsigned long long acked, ack_errors, fetch_errors, published, publish_errors;
 	unsigned long long lost_output;

@@ -99,7 +99,7 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		"publish_errors", "lost_output", "stitch_expired", "stitch_table_full",
 		"identity_refused", "hosts_full", "idle_hosts", "evictions", "memory_evictions",
 		"alerts_dropped", "clamped", "ticks", "memory", "stitch_host_full",
-		"stitch_refused", "stitch_hosts_forgotten",
+		"stitch_refused", "stitch_hosts_forgotten", "batches", "batches_refused",
 	};
 	/* clang-format on */
 	struct hw_fleet_stats fs;
@@ -114,7 +114,7 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
 		fs.identity, fs.hosts_full, fs.idle, fs.evictions, fs.memory_evictions,
 		fs.alerts_dropped, fs.clamped, fs.ticks, fs.memory, ss.host_full, ss.refused,
-		ss.forgotten,
+		ss.forgotten, c->batches, c->bad_batches,
 	};
 	/* clang-format on */
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
@@ -191,8 +191,10 @@ void hw_collect__summary(struct collector *c)
 		"(%llu hop chains), %llu malformed, %llu skipped",
 		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, fs.malformed, fs.skipped);
 	if (!strcmp(c->source, "nats"))
-		fprintf(stderr, "; %llu acknowledged, %llu alerts published (%llu failed)",
-			c->acked, c->published, c->publish_errors);
+		fprintf(stderr,
+			"; %llu batches (%llu refused), %llu acknowledged, %llu alerts published "
+			"(%llu failed)",
+			c->batches, c->bad_batches, c->acked, c->published, c->publish_errors);
 	if (c->lost_output)
 		fprintf(stderr, "; %llu lines could not be written", c->lost_output);
 	if (fs.identity || fs.hosts_full || ss.refused)

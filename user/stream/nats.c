@@ -1,8 +1,13 @@
-/* The NATS JetStream sink: spooled lines are published in batches with a message id each
- * (Nats-Msg-Id: the server drops a repeat within the stream's duplicates window), and leave
- * the spool only once every message of the batch is acknowledged. libnats reconnects by
- * itself; while it is away nothing is published and the spool holds the lines. */
+/* The NATS JetStream sink: spooled lines are packed into batches (batch.h: many lines per
+ * message, one message id per batch: the server drops a repeat within the stream's duplicates
+ * window). Up to HW_SPOOL_HOLD_MAX batches are in flight; the pump never waits for the
+ * server: acks are counted by libnats' thread, and the acknowledged batches leave the spool
+ * oldest first. How the batches in flight were cut is held in the spool until then, so
+ * batches sent again (refused, unacknowledged for ACK_WAIT_NS, after a server or an agent
+ * restart) are cut the same way, under the same ids. libnats reconnects by itself; while it is
+ * away nothing is published and the spool holds the lines. docs/streaming.md */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,25 +15,16 @@
 
 #include <nats/nats.h>
 
+#include "stream/batch.h"
 #include "stream/nats.h"
+#include "stream/nats_int.h"
 #include "stream/nats_opts.h"
 #include "stream/spool.h"
 #include "stream/url.h"
 
-#define BATCH 2048		 /* messages per acknowledged batch */
-#define BATCH_BYTES (4u << 20)
 #define DUPLICATES_NS (120ULL * 1000000000ULL) /* the stream's duplicates window */
+#define WRITE_DEADLINE_MS 1000 /* a server that stops reading: the connection is dropped */
 
-struct nats_sink {
-	struct hw_stream s; /* first: the agent holds a struct hw_stream * */
-	natsConnection *nc;
-	jsCtx *js;
-	char subj_events[300], subj_alerts[300];
-	char stream[64], prefix[256];
-	int stream_ok;
-	int failed; /* set by libnats' thread when a publish of the batch failed */
-	char id[128];
-};
 
 /* Given to libnats so that a first connect to a server that is down does not block: it
  * carries on in the background. */
@@ -36,15 +32,6 @@ static void on_connected(natsConnection *nc, void *closure)
 {
 	(void)nc;
 	(void)closure;
-}
-
-static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
-{
-	struct nats_sink *n = closure;
-
-	(void)js;
-	(void)pae;
-	__atomic_store_n(&n->failed, 1, __ATOMIC_RELEASE);
 }
 
 /* HOST as a subject token: [A-Za-z0-9_-], anything else '_' */
@@ -65,7 +52,7 @@ static void token(char *out, size_t len, const char *host)
 		snprintf(out, len, "unknown");
 }
 
-static void set_error(struct nats_sink *n, const char *what, natsStatus st)
+void hw_nats__error(struct nats_sink *n, const char *what, natsStatus st)
 {
 	snprintf(n->s.last_error, sizeof(n->s.last_error), "%s: %s", what, natsStatus_GetText(st));
 	n->s.errors++;
@@ -90,7 +77,7 @@ static int ensure_stream(struct nats_sink *n)
 		return 0;
 	}
 	if (st != NATS_NOT_FOUND) {
-		set_error(n, "stream info", st);
+		hw_nats__error(n, "stream info", st);
 		return -1;
 	}
 	snprintf(subj, sizeof(subj), "%s.>", n->prefix);
@@ -102,7 +89,7 @@ static int ensure_stream(struct nats_sink *n)
 	cfg.Duplicates = (int64_t)DUPLICATES_NS;
 	st = js_AddStream(&si, n->js, &cfg, NULL, &jerr);
 	if (st != NATS_OK && jerr != JSStreamNameExistErr) {
-		set_error(n, "creating the stream", st);
+		hw_nats__error(n, "creating the stream", st);
 		return -1;
 	}
 	if (si)
@@ -110,20 +97,6 @@ static int ensure_stream(struct nats_sink *n)
 	n->stream_ok = 1;
 	return 0;
 }
-
-/* Messages published but neither acknowledged nor failed when a batch timed out: dropped
- * here, sent again with the same ids next round. */
-static void forget_pending(struct nats_sink *n)
-{
-	natsMsgList list = {0};
-
-	if (js_PublishAsyncGetPendingList(&list, n->js) == NATS_OK)
-		natsMsgList_Destroy(&list);
-}
-
-/* One batch: published, then waited for; returns how many were delivered, 0 when none were
- * pending, -1 when the batch failed (it stays in the spool). */
-static int pump_batch(struct hw_stream *s, int budget_ms);
 
 static unsigned long long mono_ms(void)
 {
@@ -133,77 +106,39 @@ static unsigned long long mono_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000;
 }
 
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/* Never waits for the server: what was acknowledged since the last round leaves the spool,
+ * then more is published while there is room in flight and time left. */
 static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 {
 	struct nats_sink *n = (struct nats_sink *)s;
-	unsigned long long start = mono_ms(), spent;
+	unsigned long long start = mono_ms();
 
-	(void)now_ns;
 	s->connected = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+	if (!now_ns)
+		now_ns = mono_ns();
+	hw_nats__settle(n, now_ns);
+	s->behind = 0;
 	if (!s->connected || ensure_stream(n))
 		return;
-	/* batches while there is time left: a backlog drains at the server's pace */
-	do {
-		if (pump_batch(s, budget_ms) <= 0)
-			return;
-		spent = mono_ms() - start;
-	} while ((int)spent < budget_ms);
-}
+	while (hw_nats__send_more(n, now_ns) > 0 && (int)(mono_ms() - start) < budget_ms)
+		;
+	/* more could go now: lines beyond those in flight, room for them, and no batch
+	 * waiting to fill */
+	if (n->nb < HW_SPOOL_HOLD_MAX && !n->wait_since) {
+		unsigned long long inflight = 0;
 
-static int pump_batch(struct hw_stream *s, int budget_ms)
-{
-	struct nats_sink *n = (struct nats_sink *)s;
-	const char *rec[BATCH];
-	size_t len[BATCH];
-	jsPubOptions po;
-	natsStatus st;
-	int got, sent = 0;
-
-	got = hw_spool__peek(s->spool, BATCH, BATCH_BYTES, rec, len);
-	if (got <= 0)
-		return 0;
-	__atomic_store_n(&n->failed, 0, __ATOMIC_RELEASE);
-	for (int i = 0; i < got; i++) {
-		const char *id, *line;
-		size_t idlen, linelen;
-		natsMsg *m = NULL;
-		char kind;
-
-		if (hw_stream__split(rec[i], len[i], &kind, &id, &idlen, &line, &linelen) ||
-		    idlen >= sizeof(n->id)) {
-			/* cannot happen with the agent's records; skip it rather than stall */
-			break; /* not an agent record: cannot happen; the batch ends before it */
-		}
-		memcpy(n->id, id, idlen);
-		n->id[idlen] = 0;
-		st = natsMsg_Create(&m, kind == 'a' ? n->subj_alerts : n->subj_events, NULL, line,
-				    (int)linelen);
-		if (st == NATS_OK) {
-			jsPubOptions_Init(&po);
-			po.MsgId = n->id;
-			st = js_PublishMsgAsync(n->js, &m, &po);
-		}
-		if (st != NATS_OK) {
-			natsMsg_Destroy(m);
-			set_error(n, "publish", st);
-			break;
-		}
-		sent++;
+		for (int i = 0; i < n->nb; i++)
+			inflight += n->b[i].lines;
+		s->behind = hw_spool__pending(s->spool) > inflight;
 	}
-	if (!sent)
-		return -1;
-	jsPubOptions_Init(&po);
-	po.MaxWait = budget_ms > 0 ? budget_ms : 1;
-	st = js_PublishAsyncComplete(n->js, &po);
-	if (st == NATS_OK && !__atomic_load_n(&n->failed, __ATOMIC_ACQUIRE)) {
-		hw_spool__consume(s->spool, (size_t)sent);
-		s->delivered += (unsigned long long)sent;
-		return sent;
-	}
-	set_error(n, st == NATS_OK ? "a publish was refused" : "waiting for acks",
-		  st == NATS_OK ? NATS_ERR : st);
-	forget_pending(n);
-	return -1;
 }
 
 static void close_sink(struct hw_stream *s, int budget_ms)
@@ -211,14 +146,30 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	struct nats_sink *n = (struct nats_sink *)s;
 
 	/* what the spool still holds is sent now if the server is there, else at the next start */
-	if (budget_ms > 0)
-		pump(s, 0, budget_ms);
+	n->closing = 1;
+	if (budget_ms > 0) {
+		unsigned long long end = mono_ms() + (unsigned long long)budget_ms;
+
+		do {
+			pump(s, 0, budget_ms);
+			if (!n->nb && !hw_spool__pending(s->spool))
+				break;
+			nats_Sleep(5);
+		} while (mono_ms() < end && s->connected);
+		hw_nats__settle(n, mono_ns());
+	}
 	if (n->js)
 		jsCtx_Destroy(n->js);
+	n->js = NULL;
 	if (n->nc) {
 		natsConnection_Close(n->nc);
 		natsConnection_Destroy(n->nc);
 	}
+	n->nc = NULL;
+	hw_buf__free(&n->body);
+	hw_buf__free(&n->packed);
+	hw_batch__packer_free(&n->packer);
+	pthread_mutex_destroy(&n->mu);
 	hw_spool__close(s->spool);
 	free(n);
 }
@@ -280,10 +231,25 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&n->mu, NULL);
 	n->s.name = "nats";
 	n->s.spool = spool;
 	n->s.pump = pump;
 	n->s.close = close_sink;
+	n->batch_lines = cfg->nats_batch_lines ? cfg->nats_batch_lines : 1;
+	if (n->batch_lines > PEEK_LINES)
+		n->batch_lines = PEEK_LINES;
+	n->batch_bytes = cfg->nats_batch_bytes ? (size_t)cfg->nats_batch_bytes : 4096;
+	n->batch_delay_ns = cfg->nats_batch_delay_ns;
+	n->codec = hw_batch__codec(cfg->nats_compress);
+	if (n->codec < 0) {
+		snprintf(err, errlen, "output.nats_compress: '%s' is not none, gzip or zstd",
+			 cfg->nats_compress);
+		pthread_mutex_destroy(&n->mu);
+		free(n);
+		return NULL;
+	}
+	n->packer.codec = n->codec;
 	snprintf(n->prefix, sizeof(n->prefix), "%s", cfg->nats_subject);
 	snprintf(n->stream, sizeof(n->stream), "%s", cfg->nats_stream);
 	token(host, sizeof(host), host_name);
@@ -293,6 +259,10 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 	/* nothing is buffered by libnats while away: the spool is the buffer */
 	if (st == NATS_OK)
 		st = natsOptions_SetReconnectBufSize(o, 0);
+	/* a server that stops reading (stalled, a black hole) never blocks the agent's loop
+	 * for long: the write fails, libnats reconnects, the lines wait in the spool */
+	if (st == NATS_OK)
+		st = natsOptions_SetWriteDeadline(o, WRITE_DEADLINE_MS);
 	if (st != NATS_OK) {
 		char why[512];
 
@@ -309,9 +279,9 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 		goto fail;
 	}
 	jsOptions_Init(&jo);
-	jo.PublishAsync.MaxPending = BATCH * 2;
-	jo.PublishAsync.ErrHandler = on_pub_error;
-	jo.PublishAsync.ErrHandlerClosure = n;
+	jo.PublishAsync.MaxPending = HW_SPOOL_HOLD_MAX * 2;
+	jo.PublishAsync.AckHandler = hw_nats__on_ack;
+	jo.PublishAsync.AckHandlerClosure = n;
 	jo.PublishAsync.StallWait = 50;
 	st = natsConnection_JetStream(&n->js, n->nc, &jo);
 	if (st != NATS_OK) {
@@ -324,6 +294,7 @@ fail:
 	natsOptions_Destroy(o);
 	if (n->nc)
 		natsConnection_Destroy(n->nc);
+	pthread_mutex_destroy(&n->mu);
 	free(n);
 	return NULL;
 }

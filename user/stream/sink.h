@@ -24,6 +24,9 @@ struct hw_stream {
 	unsigned long long delivered; /* records the peer took */
 	unsigned long long errors;    /* failed attempts (connect, send, acks) */
 	int connected;
+	/* set by pump: it has lines it could deliver at once (the agent pumps it again soon),
+	 * not only lines waiting for a batch to fill or acks to come */
+	int behind;
 	char last_error[160];
 };
 

@@ -14,7 +14,7 @@
 #include "stream/spool.h"
 
 #define WBUF_MAX (256u << 10) /* appended bytes kept before a write */
-#define PEEK_MAX 4096	      /* records per peek */
+#define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
 
 struct hw_spool {
 	char dir[4096];
@@ -35,6 +35,8 @@ struct hw_spool {
 	/* what the last peek returned: where each record ends */
 	size_t npeek;
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
+	int nhold; /* the hold (hw_spool__hold) */
+	unsigned int hold[HW_SPOOL_HOLD_MAX];
 };
 
 /* A segment's name in the directory. */
@@ -66,10 +68,13 @@ static int write_all(int fd, const char *p, size_t n)
 
 static int save_cursor(struct hw_spool *s)
 {
-	char line[64];
+	char line[64 + HW_SPOOL_HOLD_MAX * 11];
 	int fd, n, err = 0;
 
-	n = snprintf(line, sizeof(line), "%llu %llu\n", s->rseg, s->roff);
+	n = snprintf(line, sizeof(line), "%llu %llu", s->rseg, s->roff);
+	for (int i = 0; i < s->nhold; i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u", s->hold[i]);
+	line[n++] = '\n';
 	fd = open_in(s, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return -errno;
@@ -215,8 +220,14 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 
 		if (fscanf(f, "%llu %llu", &seg, &off) == 2 && seg >= s->first_seg &&
 		    seg <= s->wseg) {
+			unsigned int u;
+
 			s->rseg = seg;
 			s->roff = off;
+			/* a hold: the sizes of the batches in flight when the last run ended */
+			while (s->nhold < HW_SPOOL_HOLD_MAX && fscanf(f, " %u", &u) == 1 && u &&
+			       u <= PEEK_MAX)
+				s->hold[s->nhold++] = u;
 		}
 		fclose(f);
 	}
@@ -338,6 +349,7 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 			s->rseg++;
 			s->roff = 0;
 			s->npeek = 0;
+			s->nhold = 0; /* its first records are gone */
 			save_cursor(s);
 		}
 		s->first_seg++;
@@ -408,21 +420,22 @@ static int reader_at(struct hw_spool *s, unsigned long long seg)
 	return 0;
 }
 
-int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
-		   size_t *len)
+/* Records from (seg, off) on into the peek window after its first n0: up to max of them. */
+static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long long off, size_t n0,
+		   size_t max, size_t max_bytes, const char **rec, size_t *len)
 {
-	unsigned long long seg = s->rseg, off = s->roff, used = 0;
+	unsigned long long used = 0;
 	size_t n = 0;
 	int err;
 
-	s->npeek = 0;
-	if (!s->pending)
+	s->npeek = n0;
+	if (s->pending <= n0)
 		return 0;
 	err = hw_spool__flush(s);
 	if (err)
 		return err;
-	if (max > PEEK_MAX)
-		max = PEEK_MAX;
+	if (max > PEEK_MAX - n0)
+		max = PEEK_MAX - n0;
 	/* whole runs of records in one read each; offsets into rbuf first, pointers once it
 	 * stops moving */
 	while (n < max && used < max_bytes) {
@@ -467,8 +480,8 @@ int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char 
 			rec[n] = (const char *)(uintptr_t)(used + pos + 4);
 			len[n] = l;
 			pos += 4 + l;
-			s->peek_seg[n] = seg;
-			s->peek_end[n] = off + pos;
+			s->peek_seg[n0 + n] = seg;
+			s->peek_end[n0 + n] = off + pos;
 			n++;
 		}
 		if (!pos)
@@ -480,8 +493,29 @@ int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char 
 	}
 	for (size_t i = 0; i < n; i++)
 		rec[i] = s->rbuf + (uintptr_t)rec[i];
-	s->npeek = n;
+	s->npeek = n0 + n;
 	return (int)n;
+}
+
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+		   size_t *len)
+{
+	return peek_at(s, s->rseg, s->roff, 0, max, max_bytes, rec, len);
+}
+
+int hw_spool__peek_more(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+			size_t *len)
+{
+	if (!s->npeek)
+		return hw_spool__peek(s, max, max_bytes, rec, len);
+	return peek_at(s, s->peek_seg[s->npeek - 1], s->peek_end[s->npeek - 1], s->npeek, max,
+		       max_bytes, rec, len);
+}
+
+void hw_spool__unpeek(struct hw_spool *s, size_t keep)
+{
+	if (keep < s->npeek)
+		s->npeek = keep;
 }
 
 int hw_spool__consume(struct hw_spool *s, size_t n)
@@ -495,6 +529,7 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 	memmove(s->peek_seg, s->peek_seg + n, (s->npeek - n) * sizeof(s->peek_seg[0]));
 	memmove(s->peek_end, s->peek_end + n, (s->npeek - n) * sizeof(s->peek_end[0]));
 	s->npeek -= n;
+	s->nhold = 0;
 	/* fully delivered segments are deleted */
 	while (s->first_seg < s->rseg) {
 		char path[4200];
@@ -509,6 +544,28 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 		s->first_seg++;
 	}
 	return save_cursor(s);
+}
+
+int hw_spool__hold(struct hw_spool *s, const unsigned int *sizes, int n)
+{
+	if (n < 0 || n > HW_SPOOL_HOLD_MAX)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!sizes[i] || sizes[i] > PEEK_MAX)
+			return -EINVAL;
+	if (n == s->nhold && !memcmp(s->hold, sizes, (size_t)n * sizeof(*sizes)))
+		return 0;
+	memcpy(s->hold, sizes, (size_t)n * sizeof(*sizes));
+	s->nhold = n;
+	return save_cursor(s);
+}
+
+int hw_spool__held(const struct hw_spool *s, unsigned int *sizes, int max)
+{
+	int n = s->nhold < max ? s->nhold : max;
+
+	memcpy(sizes, s->hold, (size_t)n * sizeof(*sizes));
+	return n;
 }
 
 unsigned long long hw_spool__pending(const struct hw_spool *s)

@@ -6,7 +6,8 @@
  *
  * Layout: DIR/seg-NNNNNNNNNNNNNNNN (segments of up to HW_SPOOL_SEGMENT bytes, numbered in
  * order) holding records [u32 length, little endian][bytes]; DIR/cursor holds the segment and
- * offset of the first record not yet delivered (written by rename, so it is never torn); DIR/lock
+ * offset of the first record not yet delivered, then the sizes of a hold if any (written by
+ * rename, so it is never torn); DIR/lock
  * holds the pid of the agent using it (locked while in use). When
  * the segments exceed max_bytes the oldest segment is deleted, its undelivered records counted
  * as dropped. */
@@ -52,8 +53,25 @@ int hw_spool__flush(struct hw_spool *s);
  * errno. */
 int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
 		   size_t *len);
-/* Marks the first n peeked records delivered (and persists the cursor). */
+/* The records after those peeked and not yet consumed, as hw_spool__peek(), added to them
+ * (HW_SPOOL_PEEK_MAX at most in all): the earlier ones stay peeked (hw_spool__consume), but
+ * their pointers are no longer valid. Returns how many new ones, or a negative errno. */
+int hw_spool__peek_more(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
+			size_t *len);
+#define HW_SPOOL_PEEK_MAX 4096
+/* Forgets the peeked records after the first keep (they are peeked again next time). */
+void hw_spool__unpeek(struct hw_spool *s, size_t keep);
+/* Marks the first n peeked records delivered (and persists the cursor). Ends a hold. */
 int hw_spool__consume(struct hw_spool *s, size_t n);
+
+/* A hold: the next records form these n units (a sink's batches: sizes[i] records each), kept
+ * in DIR/cursor beside the read position until they are consumed, so that after a restart the
+ * sink sends the same batches under the same message ids. At most HW_SPOOL_HOLD_MAX units.
+ * hw_spool__held() copies the current hold (up to max units) and returns how many, 0 none.
+ * A hold is forgotten when records it covers are dropped (max_bytes). */
+#define HW_SPOOL_HOLD_MAX 64
+int hw_spool__hold(struct hw_spool *s, const unsigned int *sizes, int n);
+int hw_spool__held(const struct hw_spool *s, unsigned int *sizes, int max);
 
 unsigned long long hw_spool__pending(const struct hw_spool *s); /* records not delivered */
 unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_bytes */

@@ -466,6 +466,7 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 
 	run(x, now_ns,
 	    mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC);
+	s->behind = s->connected && hw_spool__pending(s->spool);
 }
 
 static void free_sink(struct syslog_sink *x)
