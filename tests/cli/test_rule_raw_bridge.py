@@ -41,6 +41,21 @@ def test_raw_bridge_fires_once():
     })
 
 
+def test_raw_bridge_names_the_packet_socket():
+    """a bridge also opens ICMP raw sockets (SoftEther probes with them): the alert names the
+    packet socket, whichever came last"""
+    s, init, p, conn = bridge_stream()
+    raw_socket(s, 22, p, family=2, type_=3, protocol=1)
+    s.ticks(700)
+    a = only(run(s).of(RULE), RULE)
+    check("(packet/raw, protocol 3)" in a["message"], "the packet socket: %r" % a["message"])
+    s, init, p, conn = bridge_stream(raw=False)
+    raw_socket(s, 22, p, family=2, type_=3, protocol=1)
+    s.ticks(700)
+    a = only(run(s).of(RULE), "%s of an ICMP raw socket" % RULE)
+    check("(inet/raw, protocol 1)" in a["message"], "the ICMP socket: %r" % a["message"])
+
+
 def test_raw_bridge_names_the_name_it_runs_under():
     """argv[0] other than the file's name (exec -a) is said too"""
     s, _, p, _ = bridge_stream(args=["[kworker/0:2]"])

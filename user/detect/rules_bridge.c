@@ -11,6 +11,7 @@
 #include "detect/fact_raw.h"
 
 #define BRIDGE_SEVERITY 73 /* high */
+#define HW_AF_PACKET 17
 
 struct hw_eraw {
 	struct hw_snode node; /* the holder's entity id */
@@ -64,9 +65,13 @@ void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct h
 	copy(r->name, sizeof(r->name), f->name[0] ? f->name : p ? p->name : "");
 	copy(r->argv0, sizeof(r->argv0), f->nargs ? f->args[0] : "");
 	r->pid = f->pid;
-	r->family = f->raw_family;
-	r->type = f->raw_type;
-	r->protocol = f->raw_protocol;
+	/* the alert names a packet socket when the process has one (a bridge also opens ICMP
+	 * raw sockets, to probe) */
+	if (!r->family || f->raw_family == HW_AF_PACKET || r->family != HW_AF_PACKET) {
+		r->family = f->raw_family;
+		r->type = f->raw_type;
+		r->protocol = f->raw_protocol;
+	}
 }
 
 /* A holder whose process exited holds nothing any more. */
