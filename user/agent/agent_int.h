@@ -160,7 +160,7 @@ void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 		hw_agent__observe(a);                                                              \
 	} while (0)
 
-/* A raw-socket record (agent_raw.c), already checked by hw_decode_check. */
+/* A raw-socket record (agent/raw.c), already checked by hw_decode_check. */
 void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *e);
 
 /* Encodes and writes one network event. */
