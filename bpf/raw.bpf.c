@@ -10,9 +10,9 @@
 #include "maps.bpf.h"
 #include "task.bpf.h"
 
-#define HW_AF_NETLINK	16
-#define HW_AF_PACKET	17
-#define HW_SOCK_RAW	3
+#define HW_AF_NETLINK	  16
+#define HW_AF_PACKET	  17
+#define HW_SOCK_RAW	  3
 #define HW_SOCK_TYPE_MASK 0xf
 
 struct hw_raw_open {
@@ -32,9 +32,9 @@ SEC("tp/syscalls/sys_enter_socket")
 int handle_socket_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	struct hw_raw_open o = {
-		.family = (__u32)ctx->args[0],
-		.type = (__u32)ctx->args[1],
-		.protocol = (__u32)ctx->args[2],
+	    .family = (__u32)ctx->args[0],
+	    .type = (__u32)ctx->args[1],
+	    .protocol = (__u32)ctx->args[2],
 	};
 	__u32 tid;
 

@@ -8,13 +8,13 @@ void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *
 {
 	struct hw_process *p = hw_proc_table__upsert(a->procs, &e->proc);
 	struct hw_raw_view v = {
-		.action = HW_RAW_ACTION,
-		.ts_ns = e->hdr.ts_ns,
-		.p = p,
-		.family = e->family,
-		.type = e->type,
-		.protocol = e->protocol,
-		.ret = e->ret,
+	    .action = HW_RAW_ACTION,
+	    .ts_ns = e->hdr.ts_ns,
+	    .p = p,
+	    .family = e->family,
+	    .type = e->type,
+	    .protocol = e->protocol,
+	    .ret = e->ret,
 	};
 
 	if (!p) {

@@ -7,13 +7,13 @@
 #include "detect/fact_view.h"
 
 static const char *const families[] = {
-	[2] = "inet", [3] = "ax25", [4] = "ipx", [5] = "appletalk", [9] = "x25", [10] = "inet6",
-	[17] = "packet", [29] = "can", [31] = "bluetooth", [36] = "ieee802154", [40] = "vsock",
-	[44] = "xdp",
+    [2] = "inet",	[3] = "ax25",	     [4] = "ipx",     [5] = "appletalk",
+    [9] = "x25",	[10] = "inet6",	     [17] = "packet", [29] = "can",
+    [31] = "bluetooth", [36] = "ieee802154", [40] = "vsock",  [44] = "xdp",
 };
 
 static const char *const types[] = {
-	[1] = "stream", [2] = "dgram", [3] = "raw", [4] = "rdm", [5] = "seqpacket", [10] = "packet",
+    [1] = "stream", [2] = "dgram", [3] = "raw", [4] = "rdm", [5] = "seqpacket", [10] = "packet",
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,11 +48,11 @@ unsigned int hw_raw_type_parse(const char *name)
 void hw_fact__raw_event(struct hw_fact *f, const struct hw_host *h, const struct hw_raw_view *v)
 {
 	struct hw_proc_event pe = {
-		.action = v->action,
-		.ts_ns = v->ts_ns,
-		.p = v->p,
-		.user_name = v->user_name,
-		.euser_name = v->euser_name,
+	    .action = v->action,
+	    .ts_ns = v->ts_ns,
+	    .p = v->p,
+	    .user_name = v->user_name,
+	    .euser_name = v->euser_name,
 	};
 
 	hw_fact__proc_event(f, h, &pe);

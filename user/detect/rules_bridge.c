@@ -11,7 +11,7 @@
 #include "detect/fact_raw.h"
 
 #define BRIDGE_SEVERITY 73 /* high */
-#define HW_AF_PACKET 17
+#define HW_AF_PACKET	17
 
 struct hw_eraw {
 	struct hw_snode node; /* the holder's entity id */
@@ -128,7 +128,8 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 {
 	struct hw_eproc *p = hw_engine__proc(e, r->node.key);
 	struct hw_esession *s = hw_engine__session(e, c->session[0] ? c->session
-							    : p ? p->session : NULL);
+						      : p	    ? p->session
+								    : NULL);
 	const char *family = hw_raw_family_name(r->family), *type = hw_raw_type_name(r->type);
 	struct hw_alert a = {0};
 	char age[32], ch[256], fam[24], typ[24], as[HW_FACT_ARG_LEN + 16] = "";
@@ -177,8 +178,8 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 		 "connection to %s:%u open for %s: a VPN bridge or tunnel under a borrowed name "
 		 "unless it is an expected network tool%s%s%s",
 		 r->name[0] ? r->name : "a process", r->exe[0] ? r->exe : "path unknown", r->pid,
-		 as, fam, typ, r->protocol, c->remote.ip,
-		 c->remote.port, age, ch[0] ? " (" : "", ch, ch[0] ? ")" : "");
+		 as, fam, typ, r->protocol, c->remote.ip, c->remote.port, age, ch[0] ? " (" : "",
+		 ch, ch[0] ? ")" : "");
 	hw_engine__emit(e, &a, r->node.key);
 }
 
