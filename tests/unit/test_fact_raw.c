@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "detect/fact_raw.h"
 #include "detect/fact_view.h"
 #include "detect/jsonread.h"
@@ -152,4 +153,20 @@ TEST(fact_raw_names)
 	CHECK_EQ(hw_raw_family_parse("nonsense"), 0);
 	CHECK_STREQ(hw_raw_type_name(3 | 0x80000), "raw");
 	CHECK_EQ(hw_raw_type_parse("dgram"), 2);
+}
+
+/* the record's size is checked before anything reads it */
+TEST(fact_raw_decode_checks_size)
+{
+	struct hw_raw_socket_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.type = HW_EV_RAW_SOCKET;
+	e.hdr.size = sizeof(e);
+	CHECK_EQ(hw_decode_check(&e, sizeof(e)), HW_EV_RAW_SOCKET);
+	CHECK_EQ(hw_decode_check(&e, sizeof(e) - 1), -EBADMSG); /* size beyond the buffer */
+	e.hdr.size = sizeof(e) - 4;
+	CHECK_EQ(hw_decode_check(&e, sizeof(e)), -EBADMSG); /* a short record */
+	e.hdr.size = sizeof(e) + 8;
+	CHECK_EQ(hw_decode_check(&e, sizeof(e)), -EBADMSG);
 }
