@@ -1,6 +1,6 @@
 /* Raw-socket records -> raw_socket_opened events: the caller from the process table (its
  * image and session as the agent knows them), the socket as asked. */
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "detect/fact_raw.h"
 #include "output/ecs_raw.h"
 
@@ -23,5 +23,5 @@ void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *
 	}
 	v.user_name = hw_users__name(a->users, p->k.uid);
 	v.euser_name = p->k.euid == p->k.uid ? v.user_name : hw_users__name(a->users, p->k.euid);
-	HW_AGENT_EMIT(a, raw, &v);
+	hw_emit__raw(a, &v);
 }

@@ -9,8 +9,8 @@
 
 #include "detect/engine_int.h"
 #include "detect/fact_raw.h"
+#include "lib/attack.h"
 
-#define BRIDGE_SEVERITY 73 /* high */
 #define HW_AF_PACKET	17
 
 struct hw_eraw {
@@ -51,7 +51,7 @@ void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct h
 		return;
 	r = (struct hw_eraw *)hw_smap__get(&e->raw, f->entity_id);
 	if (!r) {
-		if (e->raw.n >= HW_TABLE_MAX) {
+		if (hw_smap__count(&e->raw) >= HW_TABLE_MAX) {
 			e->table_full++;
 			return;
 		}
@@ -136,10 +136,9 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 
 	a.rule_id = "raw-socket-bridge";
 	a.rule_name = "Raw packet socket with a long-lived outbound connection";
-	a.severity = BRIDGE_SEVERITY;
-	a.severity_name = "high";
-	a.techniques[a.ntechniques++] = "T1572";
-	a.techniques[a.ntechniques++] = "T1036.005";
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1572");
+	hw_alert__technique(&a, "T1036.005");
 	ch[0] = 0;
 	if (p)
 		chain(e, &a, p, ch, sizeof(ch));
@@ -202,14 +201,14 @@ static void judge_conn(struct hw_snode *n, void *ctx)
 
 void hw_rules__bridge_tick(struct hw_engine *e)
 {
-	if (!e->raw.n)
+	if (!hw_smap__count(&e->raw))
 		return;
 	hw_smap__each(&e->raw, forget_gone, e);
-	if (e->raw.n)
+	if (hw_smap__count(&e->raw))
 		hw_smap__each(&e->conns, judge_conn, e);
 }
 
 size_t hw_rules__bridge_memory(const struct hw_engine *e)
 {
-	return e->raw.n * sizeof(struct hw_eraw);
+	return hw_smap__count(&e->raw) * sizeof(struct hw_eraw);
 }
