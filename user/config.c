@@ -79,6 +79,12 @@ static int valid_host_port(const char *s)
 	return hw_parse_host_port(s, NULL, 0, NULL);
 }
 
+/* detect.raw_socket_programs: a program by its whole path, never by a name any copy can take */
+static int valid_full_path(const char *s)
+{
+	return s[0] == '/' && !strstr(s, "/../") && !strstr(s, "//") ? 0 : -1;
+}
+
 /* JetStream stream and consumer names: letters, digits, '_' and '-' */
 static int valid_codec(const char *s)
 {
@@ -125,6 +131,17 @@ static const struct key keys[] = {
     KEY("detect", "allow_programs", K_STRS, allow_programs),
     KEY("detect", "allow_services", K_STRS, allow_services),
     KEY("detect", "allow_relays", K_STRS, allow_relays),
+    KEY("detect", "raw_socket_programs", K_STRS, raw_socket_programs, .flags = F_NOSPACE,
+	.valid = valid_full_path, .what = "program path",
+	.hint = "use a full path, e.g. /usr/sbin/dhclient",
+	.def = "/usr/sbin/dhclient, /sbin/dhclient, /usr/sbin/dhcpcd, /usr/bin/tcpdump, "
+	       "/usr/sbin/tcpdump, /usr/bin/dumpcap, /usr/sbin/NetworkManager, "
+	       "/usr/lib/systemd/systemd-networkd, /lib/systemd/systemd-networkd, /usr/sbin/lldpd, "
+	       "/usr/sbin/wpa_supplicant, /usr/sbin/hostapd, /usr/sbin/dnsmasq, /usr/sbin/dhcpd, "
+	       "/usr/sbin/keepalived, /usr/sbin/pppd, /usr/bin/ping, /usr/bin/arping, "
+	       "/usr/sbin/arping"),
+    KEY("detect", "raw_bridge_connection", K_DURATION, raw_bridge_connection_ns, MSEC, YEAR,
+	"10m"),
 
     KEY("output", "format", K_FORMAT, format, .def = "auto"),
     KEY("output", "file", K_STR, file),

@@ -61,6 +61,9 @@ struct hw_config {
 	struct hw_str_list allow_programs;	 /* allow_programs: may hold long connections */
 	struct hw_str_list allow_services; /* allow_services: listeners that may run shells */
 	struct hw_str_list allow_relays;   /* allow_relays: may accept and connect on (proxies) */
+	struct hw_str_list raw_socket_programs; /* raw_socket_programs: full paths of the network
+						 * tools that may hold raw sockets */
+	unsigned long long raw_bridge_connection_ns; /* raw_bridge_connection */
 
 	/* [output] */
 	enum hw_format format; /* format */

@@ -12,6 +12,7 @@ _Static_assert(sizeof(struct hw_exit_event) == 128, "exit layout");
 _Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 32 + 40 + 2 * (8 + HW_PATH_MAX), "exec layout");
 _Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
 _Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");
+_Static_assert(sizeof(struct hw_raw_socket_event) == 16 + 104 + 16, "raw socket layout");
 _Static_assert((HW_ARGS_MAX & (HW_ARGS_MAX - 1)) == 0, "HW_ARGS_MAX must be a power of two");
 
 static int path_ok(const struct hw_path *p)
@@ -44,6 +45,8 @@ int hw_decode_check(const void *data, size_t size)
 		return h->size == sizeof(struct hw_exit_event) ? HW_EV_EXIT : -EBADMSG;
 	case HW_EV_PAM:
 		return h->size == sizeof(struct hw_pam_event) ? HW_EV_PAM : -EBADMSG;
+	case HW_EV_RAW_SOCKET:
+		return h->size == sizeof(struct hw_raw_socket_event) ? HW_EV_RAW_SOCKET : -EBADMSG;
 	case HW_EV_CONNECT:
 	case HW_EV_ACCEPT:
 	case HW_EV_CLOSE:

@@ -26,7 +26,8 @@
 #define HW_EV_LISTEN  7 /* a TCP socket started listening */
 #define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
-#define HW_EV_TYPE_MAX 9
+#define HW_EV_RAW_SOCKET 11 /* socket() made a packet socket or a raw one (bpf/raw.bpf.c) */
+#define HW_EV_TYPE_MAX 11
 
 /* A connection key that is not a socket cookie (cookies are counters and never reach it):
  * the kernel could not give the cookie (before 5.12), sock_diag matches by address. */
@@ -183,6 +184,17 @@ struct hw_pam_event {
 	__u32 op;  /* HW_PAM_* */
 	char service[32];
 	char user[64];
+};
+
+/* sys_exit_socket of a socket() call asking for an AF_PACKET socket, or a SOCK_RAW socket of
+ * any family but netlink (whose sockets are SOCK_RAW without being raw packet access). */
+struct hw_raw_socket_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc; /* the caller */
+	__s32 ret;	     /* the new descriptor, or -errno when socket() failed */
+	__u32 family;	     /* AF_* as asked */
+	__u32 type;	     /* SOCK_* as asked, flags (SOCK_CLOEXEC, SOCK_NONBLOCK) included */
+	__u32 protocol;	     /* as asked: for AF_PACKET the ethertype in network order */
 };
 
 #define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))

@@ -87,6 +87,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	case HW_EV_PAM:
 		hw_agent__pam_record(a, data);
 		break;
+	case HW_EV_RAW_SOCKET:
+		hw_agent__raw_record(a, data);
+		break;
 	default:
 		a->counters.decode_errors++;
 	}

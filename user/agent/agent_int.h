@@ -8,6 +8,7 @@
  *   socks.c   sockets the records cannot tell about (snapshot, periodic report) -> views
  *   diag.c    the sock_diag socket of every watched network namespace
  *   login.c   libpam records and the sessions' changes (model/sessions.c pairs them) -> views
+ *   raw.c     raw-socket records -> views
  *   output.c  the line outputs: opened, flushed, reopened, their losses
  *   emit.c    the only place that encodes, writes, records, streams and feeds the engine
  *   stream.c  the streaming sinks' spools, pumped once per poll round
@@ -103,6 +104,8 @@ void hw_agent__existing_proc(struct hw_agent *a, const struct hw_process *p);
 
 /* net.c: a network record (already checked by hw_decode_check). */
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e);
+/* raw.c: a raw-socket record (already checked by hw_decode_check). */
+void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *e);
 /* The user names of v's owner, when it has one. */
 void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v);
 /* Records who owns c (p when known, else pid and start). */
@@ -167,6 +170,8 @@ void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v);
 void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v);
 void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v);
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v);
+struct hw_raw_view;
+void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v);
 /* An alert (the engine's or the agent's own) to the output and the streaming sinks. */
 void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al);
 /* The engine's alert callback (ctx: the agent). */

@@ -8,6 +8,7 @@
 #include <errno.h>
 
 #include "agent/agent_int.h"
+#include "detect/fact_raw.h"
 #include "output/alert.h"
 #include "output/ecs.h"
 #include "output/ocsf.h"
@@ -79,6 +80,18 @@ void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v)
 		hw_text__session_event(&a->tline, &a->host, v);
 	}
 	hw_fact__session_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__raw_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__raw_event(&a->tline, &a->host, v);
+	}
+	hw_fact__raw_event(&a->fact, &a->host, v);
 	emit_event(a);
 }
 

@@ -120,7 +120,7 @@ static void free_node(struct hw_snode *n, void *ctx)
 
 void hw_engine__free(struct hw_engine *e)
 {
-	struct hw_smap *maps[5];
+	struct hw_smap *maps[6];
 
 	if (!e)
 		return;
@@ -129,7 +129,8 @@ void hw_engine__free(struct hw_engine *e)
 	maps[2] = &e->sessions;
 	maps[3] = &e->fanout;
 	maps[4] = &e->brute;
-	for (int i = 0; i < 5; i++) {
+	maps[5] = &e->raw;
+	for (int i = 0; i < 6; i++) {
 		hw_smap__each(maps[i], free_node, NULL);
 		hw_smap__free(maps[i]);
 	}
@@ -561,10 +562,14 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			free(s);
 		}
 		break;
+	case HW_F_RAW_SOCKET:
+		hw_rules__raw_socket(e, f, proc_of(e, f, 0));
+		break;
 	case HW_F_TICK:
 		if (e->judge_later)
 			hw_smap__each(&e->procs, judge_later, e);
 		hw_rules__tick(e);
+		hw_rules__bridge_tick(e);
 		sweep_windows(e);
 		break;
 	default:
@@ -614,6 +619,7 @@ size_t hw_engine__memory(const struct hw_engine *e)
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		n += hw_smap__memory(m[i]);
+	n += hw_smap__memory(&e->raw) + hw_rules__bridge_memory(e);
 	return n + hw_smap__count(&e->procs) * sizeof(struct hw_eproc) +
 	       hw_smap__count(&e->conns) * sizeof(struct hw_econn) +
 	       hw_smap__count(&e->sessions) * sizeof(struct hw_esession) +

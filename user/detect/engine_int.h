@@ -98,6 +98,7 @@ struct hw_engine {
 	hw_alert_fn fn;
 	void *ctx;
 	struct hw_smap procs, conns, sessions, fanout, brute;
+	struct hw_smap raw; /* raw-socket holders (rules_bridge.c) */
 	struct hw_eproc *exited_head, *exited_tail;
 	size_t nexited;
 	unsigned long long now, last_sweep;
@@ -129,5 +130,10 @@ void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_e
 void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__login(struct hw_engine *e, const struct hw_fact *f);
 void hw_rules__tick(struct hw_engine *e);
+/* raw-socket-bridge (rules_bridge.c): a raw socket opened by p; the tick judges the holders'
+ * connections; the bytes its records take (e->raw's nodes, freed with the engine) */
+void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__bridge_tick(struct hw_engine *e);
+size_t hw_rules__bridge_memory(const struct hw_engine *e);
 
 #endif

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "detect/fact.h"
+#include "detect/fact_raw.h"
 #include "hopwatch/events.h"
 
 _Static_assert(HW_IO_TCP == HW_STDIO_TCP && HW_IO_UNIX == HW_STDIO_UNIX &&
@@ -284,6 +285,7 @@ static const struct {
 	{"agent-started", HW_F_AGENT_STARTED},
 	{"agent-stopped", HW_F_AGENT_STOPPED},
 	{"tick", HW_F_TICK},
+	{"raw_socket_opened", HW_F_RAW_SOCKET},
 };
 
 enum hw_fact_kind hw_fact__kind(const char *action)
@@ -385,5 +387,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 		snprintf(err, errlen, "a start time is not RFC 3339");
 		return -EINVAL;
 	}
+	if (f->kind == HW_F_RAW_SOCKET)
+		hw_fact__raw_from_json(f, d);
 	return 0;
 }

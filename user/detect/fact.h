@@ -35,6 +35,7 @@ enum hw_fact_kind {
 	HW_F_AGENT_STOPPED,
 	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
 	HW_F_ALERT, /* an alert line: replay and the collector make their own */
+	HW_F_RAW_SOCKET, /* raw_socket_opened (detect/fact_raw.h) */
 };
 
 /* The kind of file on a standard descriptor at exec (hopwatch.stdio). */
@@ -98,6 +99,9 @@ struct hw_fact {
 	char service[32];
 	unsigned long long session_start; /* hopwatch.session.start */
 	int login_verified; /* hopwatch.login.verified */
+
+	/* raw_socket_opened: hopwatch.socket.family, .type (SOCK_*), .protocol */
+	unsigned int raw_family, raw_type, raw_protocol;
 };
 
 /* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */

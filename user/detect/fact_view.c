@@ -299,7 +299,8 @@ static const struct field {
 	FN(root, F_INT), FS(session_id), FEP(stdio_local), FEP(stdio_remote), FS(stdio_conn),
 	FN(stdio_ingress, F_INT), FEP(src), FEP(dst), FS(conn_id), FN(conn_start, F_U64),
 	FN(egress, F_INT), FN(udp, F_INT), FN(failure, F_INT), FS(service),
-	FN(session_start, F_U64), FN(login_verified, F_INT),
+	FN(session_start, F_U64), FN(login_verified, F_INT), FN(raw_family, F_U32),
+	FN(raw_type, F_U32), FN(raw_protocol, F_U32),
 };
 /* clang-format on */
 

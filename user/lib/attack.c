@@ -50,6 +50,7 @@ static const struct hw_attack_technique techniques[] = {
     {"T1021.004", "SSH", "TA0008", "Lateral Movement"},
     {"T1021.005", "VNC", "TA0008", "Lateral Movement"},
     {"T1021.006", "Windows Remote Management", "TA0008", "Lateral Movement"},
+    {"T1036.005", "Match Legitimate Name or Location", "TA0005", "Defense Evasion"},
     {"T1046", "Network Service Discovery", "TA0007", "Discovery"},
     {"T1059", "Command and Scripting Interpreter", "TA0002", "Execution"},
     {"T1059.004", "Unix Shell", "TA0002", "Execution"},

@@ -15,6 +15,7 @@
 #include "detect/fact.h"
 #include "detect/jsonread.h"
 #include "output/ecs.h"
+#include "output/ecs_int.h"
 
 /* How much of argv a line may carry; args() records what it wrote and whether it cut. */
 struct args_bound {
@@ -721,4 +722,20 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
+}
+
+/* ecs_int.h: the first bound always fits a process's members (see HW_ECS_ARGS_MAX) */
+void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
+			  const char *user_name, const char *euser_name,
+			  void (*more)(struct hw_json *j, const void *ctx), const void *ctx)
+{
+	struct args_bound b;
+
+	bound_init(&b);
+	process(j, h, p, user_name, euser_name, &b);
+	hw_json__begin_object(j, "hopwatch");
+	process_extras(j, p, &b);
+	if (more)
+		more(j, ctx);
+	hw_json__end_object(j);
 }
