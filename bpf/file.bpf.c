@@ -1,0 +1,639 @@
+/* File facts: opens for writing, renames, links, unlinks and mode changes of the watched set
+ * (detect.watch_paths), and the files network-facing processes write (transfer-exec).
+ * Syscall tracepoints only.
+ *
+ * Filtered here, so that writes outside the set cost a few map lookups:
+ *  - an open is judged at its exit from the file the kernel opened: the inode's ancestors
+ *    (at most HW_WATCH_UP directories up) are looked up in watch_dirs, keyed by inode number,
+ *    whose value names the entries of that directory that are watched (a name or a name
+ *    prefix); the inode itself in watch_inodes (a hard link under another name). Every
+ *    symbolic link and ".." was resolved by the kernel: what is judged is the real file.
+ *  - the calls that name a path (rename, link, symlink, unlink, chmod) are judged at their
+ *    successful exit from the string the program passed: an absolute one against the
+ *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
+ *    from (dirfd or the working directory), the same way as an open.
+ *  - a process descending from one that accepted or made a TCP connection (netprocs, kept
+ *    here at connect, accept and fork) has every file it creates or writes reported, and so
+ *    has every chmod that sets an execute bit: transfer-exec follows them by inode.
+ * The agent (user/agent_file.c) fills the maps from the watch set and decides exactly.
+ */
+#include "maps.bpf.h"
+#include "task.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+#define HW_WATCH_UP    4  /* directories walked up from a file to find a watched one */
+#define HW_WPAT_WORDS  4  /* a watched name: up to 31 bytes */
+#define HW_WPATS       6  /* watched names per directory */
+#define HW_WPFX_WORDS  16 /* a watched path prefix: up to 127 bytes */
+#define HW_WPFX_MAX    64
+
+#define AT_FDCWD_      -100
+#define AT_REMOVEDIR_  0x200
+#define FMODE_WRITE_   0x2
+#define FMODE_CREATED_ 0x100000
+#define HW_S_IFLNK     0120000
+
+/* A name a directory holds that is watched: (bytes & mask) == pat over len bytes, then the
+ * end of the name ('\0' or '/') unless glob (a prefix). Shared with user/model/files.c. */
+struct hw_wpat {
+	__u64 pat[HW_WPAT_WORDS];
+	__u64 mask[HW_WPAT_WORDS];
+	__u32 len;
+	__u32 glob;
+};
+
+struct hw_watch_dir {
+	struct hw_wpat pats[HW_WPATS];
+	__u32 dev; /* informational: keyed by inode number only, the agent decides exactly */
+	__u32 all; /* every entry of the directory is watched */
+};
+
+struct hw_wprefix {
+	__u64 pat[HW_WPFX_WORDS];
+	__u64 mask[HW_WPFX_WORDS];
+	__u32 len; /* 0: the end of the list */
+	__u32 glob;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* inode number */
+	__type(value, struct hw_watch_dir);
+} watch_dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* inode number of a watched file */
+	__type(value, __u32); /* its device */
+} watch_inodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HW_WPFX_MAX);
+	__type(key, __u32);
+	__type(value, struct hw_wprefix);
+} watch_prefixes SEC(".maps");
+
+/* netprocs: network-facing processes, tgid -> start time (a reused pid does not inherit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} netprocs SEC(".maps");
+
+/* file_calls: a path-based call in flight, per thread, from its enter to its exit */
+struct hw_file_call {
+	__u64 path;  /* user pointer: the (new) name */
+	__u64 other; /* user pointer: the old name (rename, link), the target (symlink) */
+	__s32 dfd;   /* the directory path starts from; fchmod: the descriptor */
+	__u32 op;    /* HW_FILE_* */
+	__u32 mode;  /* chmod */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct hw_file_call);
+} file_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hw_file_event);
+} file_scratch SEC(".maps");
+
+static __always_inline struct task_struct *hw_task(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* The current process descends from a network-facing one (netprocs, same start time). */
+static __always_inline int hw_netproc(struct task_struct *task)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *start = bpf_map_lookup_elem(&netprocs, &tgid);
+
+	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+static __always_inline void hw_netproc_mark(struct task_struct *task)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+
+	if (tgid != hw_agent_tgid && bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+}
+
+/* name (32 bytes, zero after its end) against p */
+static __always_inline int hw_wpat_match(const struct hw_wpat *p, const __u64 *name)
+{
+	const char *c = (const char *)name;
+	__u32 len = p->len;
+	__u64 diff = 0;
+	char end;
+
+	if (!len || len >= HW_WPAT_WORDS * 8)
+		return 0;
+
+	for (int i = 0; i < HW_WPAT_WORDS; i++)
+		diff |= (name[i] & p->mask[i]) ^ p->pat[i];
+	if (diff)
+		return 0;
+	if (p->glob)
+		return 1;
+	end = c[len & (HW_WPAT_WORDS * 8 - 1)];
+	return end == 0 || end == '/';
+}
+
+static __always_inline int hw_dir_match(const struct hw_watch_dir *w, const __u64 *name)
+{
+	if (w->all)
+		return 1;
+	for (int i = 0; i < HW_WPATS; i++)
+		if (hw_wpat_match(&w->pats[i], name))
+			return 1;
+	return 0;
+}
+
+static __always_inline void hw_dentry_name(struct dentry *d, __u64 name[HW_WPAT_WORDS])
+{
+	const unsigned char *s = BPF_CORE_READ(d, d_name.name);
+
+	for (int i = 0; i < HW_WPAT_WORDS; i++)
+		name[i] = 0;
+	bpf_probe_read_kernel_str(name, HW_WPAT_WORDS * 8, s);
+}
+
+/* d, or a directory up to HW_WATCH_UP above it, is an entry a watched directory watches. */
+static __always_inline int hw_watched_up(struct dentry *d)
+{
+	__u64 name[HW_WPAT_WORDS];
+
+	for (int i = 0; i < HW_WATCH_UP; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		__u64 ino;
+		struct hw_watch_dir *w;
+
+		if (!parent || parent == d)
+			return 0;
+		ino = BPF_CORE_READ(parent, d_inode, i_ino);
+		w = bpf_map_lookup_elem(&watch_dirs, &ino);
+		if (w) {
+			hw_dentry_name(d, name);
+			if (hw_dir_match(w, name))
+				return 1;
+		}
+		d = parent;
+	}
+	return 0;
+}
+
+static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline struct hw_file_event *hw_file_scratch(void)
+{
+	__u32 zero = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!e)
+		hw_stat_inc(HW_STAT_ERR_SCRATCH);
+	return e;
+}
+
+static __always_inline void hw_file_inode(struct hw_file_event *e, struct inode *inode)
+{
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	e->uid = BPF_CORE_READ(inode, i_uid.val);
+	e->gid = BPF_CORE_READ(inode, i_gid.val);
+	e->nlink = BPF_CORE_READ(inode, __i_nlink);
+}
+
+static __always_inline void hw_file_send(struct hw_file_event *e, struct task_struct *task,
+					 __u32 op, __u32 flags)
+{
+	hw_fill_proc(&e->proc, task);
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.type = HW_EV_FILE;
+	e->hdr.size = sizeof(*e);
+	e->op = op;
+	e->flags = flags;
+	e->pad = 0;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), hw_rb_flags()))
+		hw_stat_inc(HW_STAT_DROP_RINGBUF);
+	else
+		hw_stat_inc(HW_STAT_EVENTS);
+}
+
+/* --- opens: judged from the file the kernel opened -------------------------------------- */
+
+static __always_inline int hw_on_open(long fd)
+{
+	struct task_struct *task;
+	struct hw_file_event *e;
+	struct file *f;
+	struct inode *inode;
+	struct dentry *d;
+	__u32 fmode, flags = 0;
+	__u64 ino;
+
+	if (fd < 0)
+		return 0;
+	task = hw_task();
+	f = hw_fd_file(task, fd);
+	if (!f)
+		return 0;
+	fmode = BPF_CORE_READ(f, f_mode);
+	if (!(fmode & FMODE_WRITE_))
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & HW_S_IFMT) != HW_S_IFREG)
+		return 0;
+	d = BPF_CORE_READ(f, f_path.dentry);
+	if (hw_watched_up(d))
+		flags |= HW_FILE_F_WATCHED;
+	ino = BPF_CORE_READ(inode, i_ino);
+	if (bpf_map_lookup_elem(&watch_inodes, &ino))
+		flags |= HW_FILE_F_INODE;
+	if (hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+	if (!flags || !hw_wanted(task))
+		return 0;
+	e = hw_file_scratch();
+	if (!e)
+		return 0;
+	hw_file_inode(e, inode);
+	if (hw_read_path(&e->path, __builtin_preserve_access_index(&f->f_path), 0) & HW_PATH_CUT)
+		flags |= HW_FILE_F_PATH_CUT;
+	e->user_path[0] = 0;
+	e->user_other[0] = 0;
+	hw_file_send(e, task, fmode & FMODE_CREATED_ ? HW_FILE_CREATE : HW_FILE_MODIFY, flags);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int handle_file_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int handle_file_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int handle_file_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int handle_file_creat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+/* --- calls that name a path -------------------------------------------------------------- */
+
+static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 other, __u32 mode)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_file_call c = {.path = path, .other = other, .dfd = dfd, .op = op, .mode = mode};
+
+	if (bpf_map_update_elem(&file_calls, &tid, &c, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}
+
+/* An absolute path against the watched prefixes. */
+static __always_inline int hw_prefix_watched(const char *path)
+{
+	const __u64 *w = (const __u64 *)path;
+	int found = 0;
+
+	for (int i = 0; i < HW_WPFX_MAX && !found; i++) {
+		__u32 key = i;
+		struct hw_wprefix *p = bpf_map_lookup_elem(&watch_prefixes, &key);
+		__u64 diff = 0;
+		char end;
+
+		if (!p || !p->len)
+			break;
+		/* branch-free: one verifier state per prefix, not one per word */
+		for (int k = 0; k < HW_WPFX_WORDS; k++)
+			diff |= (w[k] & p->mask[k]) ^ p->pat[k];
+		end = path[p->len & (HW_FILE_USER_PATH - 1)];
+		found = !diff && (p->glob || end == 0 || end == '/');
+	}
+	return found;
+}
+
+/* A path a program wrote that a lexical comparison could misread: "//", "/./", "/../".
+ * Branch-free over the whole (zero-filled) buffer: one verifier state. */
+static __always_inline int hw_path_odd(const char *path)
+{
+	int odd = 0;
+
+	for (int i = 0; i < HW_FILE_USER_PATH - 1; i++)
+		odd |= (path[i] == '/') & ((path[i + 1] == '/') | (path[i + 1] == '.'));
+	return odd;
+}
+
+/* An absolute name the program wrote (in the scratch record) is in the watched set, or odd. A
+ * global function: the verifier checks it once, apart from its callers' paths; its argument
+ * is a number, as 5.10 requires. */
+__noinline int hw_user_path_watched(__u32 absolute)
+{
+	__u32 zero = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!e)
+		return 0;
+	if (hw_path_odd(e->user_path))
+		return 1;
+	return absolute && hw_prefix_watched(e->user_path);
+}
+
+static __always_inline int hw_call_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_file_call *c = bpf_map_lookup_elem(&file_calls, &tid);
+	const struct path *pp = NULL; /* the file (fchmod) or the directory the name starts from */
+	struct task_struct *task;
+	struct hw_file_event *e;
+	struct dentry *base = NULL;
+	struct hw_watch_dir *w;
+	struct file *f;
+	__u32 flags = 0, op;
+	__u64 ino;
+
+	if (!c)
+		return 0;
+	op = c->op;
+	if (ret != 0)
+		goto out;
+	task = hw_task();
+	if (!hw_wanted(task))
+		goto out;
+	e = hw_file_scratch();
+	if (!e)
+		goto out;
+	__builtin_memset(e->user_path, 0, sizeof(e->user_path));
+	e->user_other[0] = 0;
+	e->path.len = 0;
+	e->path.count = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->uid = 0;
+	e->gid = 0;
+	e->nlink = 0;
+	if (op == HW_FILE_CHMOD && (c->mode & 0111))
+		flags |= HW_FILE_F_EXEC_BITS;
+	if (hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+
+	if (!c->path) {
+		/* fchmod: the descriptor's file */
+		f = hw_fd_file(task, c->dfd);
+		if (!f)
+			goto out;
+		hw_file_inode(e, BPF_CORE_READ(f, f_inode));
+		base = BPF_CORE_READ(f, f_path.dentry);
+		if (hw_watched_up(base))
+			flags |= HW_FILE_F_WATCHED;
+		ino = e->ino;
+		if (bpf_map_lookup_elem(&watch_inodes, &ino))
+			flags |= HW_FILE_F_INODE;
+		pp = __builtin_preserve_access_index(&f->f_path);
+	} else {
+		if (bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path) <=
+		    0)
+			goto out;
+		flags |= HW_FILE_F_LEXICAL;
+		if (hw_user_path_watched(e->user_path[0] == '/'))
+			flags |= HW_FILE_F_WATCHED;
+		if (e->user_path[0] != '/') {
+			if (c->dfd == AT_FDCWD_) {
+				struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+				pp = __builtin_preserve_access_index(&fs->pwd);
+			} else {
+				f = hw_fd_file(task, c->dfd);
+				if (f)
+					pp = __builtin_preserve_access_index(&f->f_path);
+			}
+			base = pp ? BPF_CORE_READ(pp, dentry) : NULL;
+			if (base) {
+				ino = BPF_CORE_READ(base, d_inode, i_ino);
+				w = bpf_map_lookup_elem(&watch_dirs, &ino);
+				if ((w && hw_dir_match(w, (const __u64 *)e->user_path)) ||
+				    hw_watched_up(base) ||
+				    (e->user_path[0] == '.' && e->user_path[1] == '.'))
+					flags |= HW_FILE_F_WATCHED;
+			}
+		}
+	}
+	e->mode = c->mode;
+	/* unlink, rename and link are reported only in the watched set (the inode of a file a
+	 * network-facing process wrote keeps its identity across them); chmod also when it
+	 * makes a file executable, symlink also by a network-facing process */
+	if (!(flags & (HW_FILE_F_WATCHED | HW_FILE_F_INODE | HW_FILE_F_EXEC_BITS)) &&
+	    !(op == HW_FILE_SYMLINK && (flags & HW_FILE_F_NETPROC)))
+		goto out;
+	if (pp && (hw_read_path(&e->path, pp, 0) & HW_PATH_CUT))
+		flags |= HW_FILE_F_PATH_CUT;
+	if (c->other)
+		bpf_probe_read_user_str(e->user_other, sizeof(e->user_other), (void *)c->other);
+	hw_file_send(e, task, op, flags);
+out:
+	bpf_map_delete_elem(&file_calls, &tid);
+	return 0;
+}
+
+#define ARG(i) ((__u64)ctx->args[i])
+
+SEC("tp/syscalls/sys_enter_unlinkat")
+int handle_file_unlinkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(2) & AT_REMOVEDIR_)
+		return 0;
+	return hw_call_enter(HW_FILE_DELETE, (__s32)ARG(0), ARG(1), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_unlink")
+int handle_file_unlink_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_DELETE, AT_FDCWD_, ARG(0), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat2")
+int handle_file_renameat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	/* the new name's directory is the one that matters: newdfd, newname */
+	return hw_call_enter(HW_FILE_RENAME, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat")
+int handle_file_renameat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_RENAME, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_rename")
+int handle_file_rename_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_RENAME, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_linkat")
+int handle_file_linkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_LINK, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_link")
+int handle_file_link_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_LINK, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_symlinkat")
+int handle_file_symlinkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_SYMLINK, (__s32)ARG(1), ARG(2), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_symlink")
+int handle_file_symlink_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_SYMLINK, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_fchmodat")
+int handle_file_fchmodat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), ARG(1), 0, (__u32)ARG(2));
+}
+
+SEC("tp/syscalls/sys_enter_fchmodat2")
+int handle_file_fchmodat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), ARG(1), 0, (__u32)ARG(2));
+}
+
+SEC("tp/syscalls/sys_enter_chmod")
+int handle_file_chmod_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, AT_FDCWD_, ARG(0), 0, (__u32)ARG(1));
+}
+
+SEC("tp/syscalls/sys_enter_fchmod")
+int handle_file_fchmod_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), 0, 0, (__u32)ARG(1));
+}
+
+/* every call above ends here */
+#define HW_CALL_EXIT(name)                                                                         \
+	SEC("tp/syscalls/sys_exit_" #name)                                                         \
+	int handle_file_##name##_exit(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                          \
+		return hw_call_exit(ctx->ret);                                                     \
+	}
+
+HW_CALL_EXIT(unlinkat)
+HW_CALL_EXIT(unlink)
+HW_CALL_EXIT(renameat2)
+HW_CALL_EXIT(renameat)
+HW_CALL_EXIT(rename)
+HW_CALL_EXIT(linkat)
+HW_CALL_EXIT(link)
+HW_CALL_EXIT(symlinkat)
+HW_CALL_EXIT(symlink)
+HW_CALL_EXIT(fchmodat)
+HW_CALL_EXIT(fchmodat2)
+HW_CALL_EXIT(chmod)
+HW_CALL_EXIT(fchmod)
+
+/* --- network-facing processes ------------------------------------------------------------- */
+
+/* connect() sends the SYN in the connecting task */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_file_netproc_connect, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	if (newstate == TCP_SYN_SENT)
+		hw_netproc_mark(hw_task());
+	return 0;
+}
+
+static __always_inline int hw_on_accept_mark(long fd)
+{
+	struct task_struct *task;
+	struct file *f;
+	struct socket *sock;
+	__u16 family;
+
+	if (fd < 0)
+		return 0;
+	task = hw_task();
+	f = hw_fd_file(task, fd);
+	if (!f)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (family == AF_INET || family == AF_INET6)
+		hw_netproc_mark(task);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int handle_file_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept_mark(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int handle_file_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept_mark(ctx->ret);
+}
+
+/* a network-facing process's children are network-facing */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_file_netproc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid;
+	__u64 *start, cstart;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	start = bpf_map_lookup_elem(&netprocs, &ptgid);
+	if (!start || *start != BPF_CORE_READ(parent, group_leader, start_boottime))
+		return 0;
+	ctgid = BPF_CORE_READ(child, tgid);
+	cstart = BPF_CORE_READ(child, start_boottime);
+	if (bpf_map_update_elem(&netprocs, &ctgid, &cstart, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}
