@@ -59,6 +59,7 @@ struct hw_agent {
 	size_t ndiag, diag_cap, diag_max;
 	int diag_opened, diag_warned;
 	__u32 own_netns_ino;
+	struct hw_watch *watch; /* file facts' watch set (agent_file.c) */
 };
 
 struct hw_sock_snapshot;
@@ -159,6 +160,14 @@ void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 		hw_fact__##kind##_event(&(a)->fact, &(a)->host, view);                             \
 		hw_agent__observe(a);                                                              \
 	} while (0)
+
+/* File facts (agent_file.c): the watch set into the kernel's maps, between load and attach;
+ * a file record from the ring buffer. */
+struct hw_loader;
+struct hw_watch;
+int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l);
+void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e);
+void hw_agent__file_free(struct hw_agent *a);
 
 /* Encodes and writes one network event. */
 void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v);

@@ -90,6 +90,27 @@ static int valid_stream_name(const char *s)
 	return 0;
 }
 
+/* detect.watch_paths: an absolute path or ~/ (every home), '*' only at the end, no "." or ".."
+ * component (the kernel compares names, user/model/files.c) */
+static int valid_watch_path(const char *s)
+{
+	const char *star = strchr(s, '*');
+
+	if (s[0] != '/' && strncmp(s, "~/", 2))
+		return -1;
+	if (star && star[1])
+		return -1;
+	if (strstr(s, "/./") || strstr(s, "/../") || strstr(s, "//") || strlen(s) > 120)
+		return -1;
+	return 0;
+}
+
+/* detect.file_writers: full paths only, never a bare name */
+static int valid_full_path(const char *s)
+{
+	return s[0] == '/' ? 0 : -1;
+}
+
 static const struct key keys[] = {
     KEY("agent", "host_name", K_STR, host_name, .max = 255, .flags = F_NOSPACE),
     KEY("agent", "netns", K_STR, netns),
@@ -119,6 +140,16 @@ static const struct key keys[] = {
     KEY("detect", "allow_programs", K_STRS, allow_programs),
     KEY("detect", "allow_services", K_STRS, allow_services),
     KEY("detect", "allow_relays", K_STRS, allow_relays),
+    KEY("detect", "watch_paths", K_STRS, watch_paths, .flags = F_NOSPACE,
+	.valid = valid_watch_path, .what = "watch path",
+	.hint = "use /dir/file, /dir/prefix* or ~/.ssh/authorized_keys*, at most 120 bytes",
+	.def = "~/.ssh/authorized_keys*, /etc/cron*, /var/spool/cron, /etc/systemd/system, "
+	       "/lib/systemd/system, /etc/ld.so.preload, /etc/pam.d, /etc/sudoers*, /etc/passwd, "
+	       "/etc/shadow, /etc/ssh/sshd_config*"),
+    KEY("detect", "file_writers", K_STRS, file_writers, .flags = F_NOSPACE,
+	.valid = valid_full_path, .what = "program path", .hint = "use a full path: /usr/bin/dpkg",
+	.def = "/usr/bin/dpkg, /usr/bin/rpm, /usr/bin/dnf, /usr/bin/yum, /usr/bin/apk"),
+    KEY("detect", "transfer_window", K_DURATION, transfer_window_ns, MSEC, YEAR, "1h"),
 
     KEY("output", "format", K_FORMAT, format, .def = "auto"),
     KEY("output", "file", K_STR, file),

@@ -60,6 +60,9 @@ struct hw_config {
 	struct hw_str_list allow_programs;	 /* allow_programs: may hold long connections */
 	struct hw_str_list allow_services; /* allow_services: listeners that may run shells */
 	struct hw_str_list allow_relays;   /* allow_relays: may accept and connect on (proxies) */
+	struct hw_str_list watch_paths;	   /* watch_paths: the files persistence watches */
+	struct hw_str_list file_writers;   /* file_writers: trusted full paths that may change them */
+	unsigned long long transfer_window_ns; /* transfer_window */
 
 	/* [output] */
 	enum hw_format format; /* format */

@@ -557,6 +557,10 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			free(s);
 		}
 		break;
+	case HW_F_FILE:
+		p = proc_of(e, f, 0);
+		hw_rules__file(e, f, p);
+		break;
 	case HW_F_TICK:
 		if (e->judge_later)
 			hw_smap__each(&e->procs, judge_later, e);

@@ -128,5 +128,7 @@ void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_e
 void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__login(struct hw_engine *e, const struct hw_fact *f);
 void hw_rules__tick(struct hw_engine *e);
+/* file facts (rules_file.c) */
+void hw_rules__file(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 
 #endif

@@ -169,6 +169,11 @@ static const struct {
 	{"agent-started", HW_F_AGENT_STARTED},
 	{"agent-stopped", HW_F_AGENT_STOPPED},
 	{"tick", HW_F_TICK},
+	{"file_created", HW_F_FILE},
+	{"file_modified", HW_F_FILE},
+	{"file_renamed", HW_F_FILE},
+	{"file_deleted", HW_F_FILE},
+	{"file_mode_changed", HW_F_FILE},
 };
 
 enum hw_fact_kind hw_fact__kind(const char *action)
@@ -265,6 +270,8 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	copy(f->service, sizeof(f->service), hw_jdoc__str(d, "hopwatch.session.service"));
 	l = hw_jdoc__get(d, "hopwatch.login.verified");
 	f->login_verified = l && l->type == HW_J_TRUE;
+	if (f->kind == HW_F_FILE)
+		hw_fact__file_from_json(f, d, action);
 	if (time_field(d, "hopwatch.connection.start", &f->conn_start) ||
 	    time_field(d, "hopwatch.session.start", &f->session_start)) {
 		snprintf(err, errlen, "a start time is not RFC 3339");

@@ -35,6 +35,8 @@ enum hw_fact_kind {
 	HW_F_AGENT_STOPPED,
 	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
 	HW_F_ALERT, /* an alert line: replay and the collector make their own */
+	HW_F_FILE,  /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
+		     * (detect/rules_file.c) */
 };
 
 /* The kind of file on a standard descriptor at exec (hopwatch.stdio). */
@@ -98,6 +100,16 @@ struct hw_fact {
 	char service[32];
 	unsigned long long session_start; /* hopwatch.session.start */
 	int login_verified; /* hopwatch.login.verified */
+
+	/* file facts (output/ecs_file.c) */
+	char file_action[24];		   /* event.action */
+	char file_path[HW_FACT_PATH_LEN];  /* file.path */
+	char file_old[HW_FACT_PATH_LEN];   /* hopwatch.file.old_path */
+	unsigned long long file_ino;	   /* file.inode, 0 unknown */
+	char file_dev[24];		   /* file.device "major:minor" */
+	unsigned int file_mode;		   /* file.mode */
+	int file_watched;		   /* hopwatch.file.watched */
+	int file_netfacing;		   /* hopwatch.file.network_facing */
 };
 
 /* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */
@@ -106,6 +118,9 @@ enum hw_fact_kind hw_fact__kind(const char *action);
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field
  * (an event without @timestamp, event.action or a readable time is malformed). */
 int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen);
+
+/* The file.* fields of a file fact (detect/fact_file.c). */
+void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const char *action);
 
 /* "2026-11-27T16:00:00.123456789Z" (fraction optional, up to 9 digits, Z or +hh:mm) to ns
  * since the epoch; -EINVAL when it is not RFC 3339. */
