@@ -281,6 +281,11 @@ static __always_inline int hw_on_open(long fd)
 	if (!e)
 		return 0;
 	hw_file_inode(e, inode);
+	/* a watched file's inode, from now on: a hard link made to it is still seen (here, not
+	 * by the agent, so that a link made right after the write is not missed) */
+	if ((flags & HW_FILE_F_WATCHED) && !(flags & HW_FILE_F_INODE) &&
+	    bpf_map_update_elem(&watch_inodes, &ino, &e->dev, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
 	if (hw_read_path(&e->path, __builtin_preserve_access_index(&f->f_path), 0) & HW_PATH_CUT)
 		flags |= HW_FILE_F_PATH_CUT;
 	e->user_path[0] = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent_int.h"
@@ -122,6 +123,7 @@ int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 			idx++;
 	}
 	hw_watch__files(a->watch, 8192, on_file, s->maps.watch_inodes);
+	a->watch->inodes_fd = bpf_map__fd(s->maps.watch_inodes);
 	return 0;
 }
 
@@ -212,6 +214,14 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 	v.uid = e->uid;
 	v.gid = e->gid;
 	v.nlink = e->nlink;
+	/* a watched file's inode: a hard link made to it later is still seen (the map is full:
+	 * the path still is) */
+	if (v.watched && v.have_inode && a->watch->inodes_fd >= 0 && e->op != HW_FILE_DELETE) {
+		__u64 ino = e->ino;
+		__u32 dev = e->dev;
+
+		bpf_map_update_elem(a->watch->inodes_fd, &ino, &dev, BPF_ANY);
+	}
 	hw_json__reset(&a->json);
 	hw_ecs__file_event(&a->json, &a->host, &v);
 	if (a->text)

@@ -1,0 +1,99 @@
+"""File facts (bpf/file.bpf.c) and the persistence rule, with the real thing: sshd from the lab
+(tests/lib/sshlab.py) and a user appending a key to authorized_keys from a session; root editing
+cron outside any session stays quiet; and an unprivileged attacker (nobody) writing into a
+watched directory by rename, through a symbolic link to it, and through a hard link, is seen."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import hw
+from hw import Agent, check, check_eq, get
+from sshlab import SshServer, TestUser, ssh
+
+B = "198.18.0.2"
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def file_events(agent, path_part):
+    return [e for e in agent.events() if get(e, "event.dataset") == "hopwatch.file"
+            and path_part in (get(e, "file.path") or "")]
+
+
+def alerts(agent, rule):
+    return [e for e in agent.events() if get(e, "event.kind") == "alert"
+            and get(e, "rule.id") == rule]
+
+
+def test_ssh_session_appends_authorized_key():
+    with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("fk") as u:
+        u.authorize(srv)
+        target = os.path.join(u.home, ".ssh", "authorized_keys")
+        # the user exists before the agent: its home is in the default watch set
+        with Agent() as agent:
+            p = ssh(lab.a, u, B, "mkdir -p ~/.ssh && echo 'ssh-ed25519 AAAAhw attacker' "
+                    ">> ~/.ssh/authorized_keys")
+            check_eq(p.returncode, 0, "ssh exit (stderr %r)" % p.stderr)
+            ev = agent.wait_for(lambda e: get(e, "file.path") == target, timeout=15)
+            check_eq(get(ev, "event.category"), ["file"], "event.category")
+            check(get(ev, "event.action") in ("file_created", "file_modified"), "action")
+            check_eq(get(ev, "hopwatch.file.watched"), True, "watched")
+            check_eq(get(ev, "user.name"), u.name, "the writer's user")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            check(target in get(al, "message", ""), "alert names the file: %r"
+                  % get(al, "message"))
+            check(get(al, "hopwatch.session.id") or get(al, "session.id") or
+                  u.name in get(al, "message", ""), "alert names the session: %r" % al)
+            check("T1098.004" in str(al), "technique T1098.004 in %r" % al)
+            agent.stop()
+
+
+def test_root_console_cron_edit_is_quiet():
+    name = "/etc/cron.d/hw-%s" % hw.RUN_ID
+    try:
+        with Agent() as agent:
+            with open(name, "w") as f:  # root, no login session, no network service above
+                f.write("# hopwatch test\n")
+            ev = agent.wait_for(lambda e: get(e, "file.path") == name, timeout=15)
+            check_eq(get(ev, "hopwatch.file.watched"), True, "cron file watched")
+            agent.stop()
+            check_eq(alerts(agent, "persistence"), [], "persistence alerts for a console edit")
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+def test_nobody_rename_symlink_hardlink_are_seen():
+    top = tempfile.mkdtemp(prefix="hw-files-")
+    try:
+        os.chmod(top, 0o755)
+        watched = os.path.join(top, "watched")
+        other = os.path.join(top, "other")
+        for d in (watched, other):
+            os.mkdir(d)
+            os.chown(d, 65534, 65534)
+        with Agent("--set", "detect.watch_paths=%s" % watched) as agent:
+            script = (
+                "set -e; cd %(o)s; echo x > staged; mv staged %(w)s/renamed; "
+                "ln -s %(w)s link; echo y > link/via-symlink; "
+                "echo z > %(w)s/orig; ln %(w)s/orig hard; echo w >> hard"
+                % {"o": other, "w": watched})
+            p = subprocess.run(NOBODY + ["sh", "-c", script], capture_output=True, text=True)
+            check_eq(p.returncode, 0, "attacker script (stderr %r)" % p.stderr)
+            agent.wait_for(lambda e: get(e, "file.path") == os.path.join(other, "hard")
+                           and get(e, "event.action") == "file_modified", timeout=15)
+            agent.stop()
+            evs = file_events(agent, top)
+            seen = {(get(e, "event.action"), get(e, "file.path"), get(e, "hopwatch.file.watched"))
+                    for e in evs}
+            check((("file_renamed", os.path.join(watched, "renamed"), True)) in seen,
+                  "rename into the watched directory: %r" % seen)
+            check((("file_created", os.path.join(watched, "via-symlink"), True)) in seen,
+                  "write through a symlinked directory, resolved: %r" % seen)
+            hard = [e for e in evs if get(e, "file.path") == os.path.join(other, "hard")]
+            check(hard and get(hard[0], "hopwatch.file.hard_link") is True,
+                  "write through a hard link to a watched file: %r" % hard)
+            check(not [e for e in evs if get(e, "file.path") == os.path.join(other, "staged")],
+                  "the write outside the watch set is filtered in the kernel")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
