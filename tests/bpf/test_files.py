@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 
 import hw
+import sshlab
 from hw import Agent, check, check_eq, get
 from sshlab import SshServer, TestUser, ssh
 
@@ -97,3 +98,57 @@ def test_nobody_rename_symlink_hardlink_are_seen():
                   "the write outside the watch set is filtered in the kernel")
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def scp_argv(ns, u, src, dst):
+    """scp (the classic protocol, `scp -t` on the server: the lab's sshd has no sftp
+    subsystem) with the lab's ssh options, from ns."""
+    argv, env = sshlab.ssh_argv(ns, u, B, "true")
+    i = argv.index("ssh")
+    opts = argv[i + 1:argv.index("-l")]
+    return argv[:i] + ["scp", "-O"] + opts + [src, "%s@%s:%s" % (u.name, B, dst)], env
+
+
+def test_scp_chmod_run_is_transfer_exec():
+    with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("ft") as u:
+        u.authorize(srv)
+        d = tempfile.mkdtemp(prefix="hw-xfer-")
+        try:
+            os.chmod(d, 0o777)
+            src = os.path.join(d, "src-tool")
+            shutil.copy("/usr/bin/true", src)
+            os.chmod(src, 0o644)  # not executable: the chmod on the far side makes it so
+            dst = os.path.join(d, "tool")
+            with Agent() as agent:
+                argv, env = scp_argv(lab.a, u, src, dst)
+                p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+                check_eq(p.returncode, 0, "scp (stderr %r)" % p.stderr)
+                p = ssh(lab.a, u, B, "chmod +x %s && %s && echo ran" % (dst, dst))
+                check_eq((p.returncode, p.stdout.strip()), (0, "ran"),
+                         "chmod and run (stderr %r)" % p.stderr)
+                al = agent.wait_for(lambda e: get(e, "rule.id") == "transfer-exec", timeout=15)
+                check(dst in get(al, "message", ""), "alert names the file: %r" % al)
+                check("made executable" in get(al, "message", ""), "the chmod: %r" % al)
+                agent.stop()
+                created = [e for e in file_events(agent, dst)
+                           if get(e, "event.action") == "file_created"]
+                check(created and get(created[0], "hopwatch.file.network_facing") is True,
+                      "scp's write is a network-facing file fact: %r" % created)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def test_local_copy_and_run_is_quiet():
+    """The benign twin: root copies a program and runs it outside any session."""
+    d = tempfile.mkdtemp(prefix="hw-xfer-")
+    try:
+        tool = os.path.join(d, "tool")
+        with Agent() as agent:
+            shutil.copy("/usr/bin/true", tool)
+            os.chmod(tool, 0o755)
+            subprocess.run([tool], check=True)
+            agent.wait_for(lambda e: get(e, "process.executable") == tool, timeout=15)
+            agent.stop()
+            check_eq(alerts(agent, "transfer-exec"), [], "transfer-exec for a local copy")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

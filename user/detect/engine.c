@@ -139,7 +139,7 @@ static void free_node(struct hw_snode *n, void *ctx)
 
 void hw_engine__free(struct hw_engine *e)
 {
-	struct hw_smap *maps[5];
+	struct hw_smap *maps[6];
 
 	if (!e)
 		return;
@@ -148,7 +148,8 @@ void hw_engine__free(struct hw_engine *e)
 	maps[2] = &e->sessions;
 	maps[3] = &e->fanout;
 	maps[4] = &e->brute;
-	for (int i = 0; i < 5; i++) {
+	maps[5] = &e->transfers;
+	for (int i = 0; i < 6; i++) {
 		hw_smap__each(maps[i], free_node, NULL);
 		hw_smap__free(maps[i]);
 	}
@@ -481,6 +482,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 				p->flags |= EP_JUDGE_LATER;
 			} else {
 				hw_rules__exec(e, f, p);
+				hw_rules__file_exec(e, f, p);
 			}
 		}
 		break;
@@ -565,6 +567,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		if (e->judge_later)
 			hw_smap__each(&e->procs, judge_later, e);
 		hw_rules__tick(e);
+		hw_rules__file_tick(e);
 		sweep_windows(e);
 		break;
 	default:
@@ -609,14 +612,16 @@ unsigned long long hw_engine__table_full(const struct hw_engine *e)
 
 size_t hw_engine__memory(const struct hw_engine *e)
 {
-	const struct hw_smap *m[] = {&e->procs, &e->conns, &e->sessions, &e->fanout, &e->brute};
+	const struct hw_smap *m[] = {&e->procs,	 &e->conns, &e->sessions,
+				     &e->fanout, &e->brute, &e->transfers};
 	size_t n = sizeof(*e) + e->doc.cap;
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		n += m[i]->nb * sizeof(struct hw_snode *);
 	return n + e->procs.n * sizeof(struct hw_eproc) + e->conns.n * sizeof(struct hw_econn) +
 	       e->sessions.n * sizeof(struct hw_esession) +
-	       e->fanout.n * sizeof(struct hw_efanout) + e->brute.n * sizeof(struct hw_ebrute);
+	       e->fanout.n * sizeof(struct hw_efanout) + e->brute.n * sizeof(struct hw_ebrute) +
+	       e->transfers.n * sizeof(struct hw_etransfer);
 }
 
 size_t hw_engine__tick_work(const struct hw_engine *e)

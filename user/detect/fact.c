@@ -252,6 +252,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	f->stdio_ingress = s && !strcmp(s, "ingress");
 	l = hw_jdoc__get(d, "hopwatch.exe.trusted");
 	f->exe_trusted = l && l->type == HW_J_TRUE;
+	hw_fact__exe_inode_from_json(f, d);
 	s = hw_jdoc__str(d, "user.id");
 	f->root = s && !strcmp(s, "0");
 	s = hw_jdoc__str(d, "user.effective.id");

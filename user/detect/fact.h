@@ -79,6 +79,8 @@ struct hw_fact {
 	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
 	int unlinked;		/* hopwatch.exe_unlinked */
 	int exe_trusted;	/* hopwatch.exe.trusted: root-owned file in root-owned directories */
+	unsigned long long exe_ino; /* hopwatch.exe.inode, 0 unknown (transfer-exec) */
+	char exe_dev[24];	    /* hopwatch.exe.device "major:minor" */
 	int root;		/* user.id and user.effective.id are 0 */
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
@@ -121,6 +123,8 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 
 /* The file.* fields of a file fact (detect/fact_file.c). */
 void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const char *action);
+/* hopwatch.exe.inode and .device of a process event (detect/fact_file.c). */
+void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d);
 
 /* "2026-11-27T16:00:00.123456789Z" (fraction optional, up to 9 digits, Z or +hh:mm) to ns
  * since the epoch; -EINVAL when it is not RFC 3339. */

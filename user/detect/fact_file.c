@@ -34,6 +34,22 @@ void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const c
 	f->file_netfacing = l && l->type == HW_J_TRUE;
 }
 
+void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d)
+{
+	const char *s = hw_jdoc__str(d, "hopwatch.exe.inode");
+
+	f->exe_ino = s ? strtoull(s, NULL, 10) : 0;
+	copy(f->exe_dev, sizeof(f->exe_dev), hw_jdoc__str(d, "hopwatch.exe.device"));
+}
+
+void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p)
+{
+	if (!p->exe_ino || !p->exe || !p->exe_mode)
+		return;
+	f->exe_ino = p->exe_ino;
+	snprintf(f->exe_dev, sizeof(f->exe_dev), "%u:%u", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+}
+
 /* A string as the reader gets it back (fact_view.c's put()). */
 static void put(char *dst, size_t cap, const char *s)
 {

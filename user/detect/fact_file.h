@@ -6,6 +6,8 @@
 #include "model/host.h"
 #include "output/file_event.h"
 
+/* The process's executable inode (hw_ecs__exe_inode) into a process event's fact. */
+void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p);
 void hw_fact__file_event(struct hw_fact *f, const struct hw_host *h, const struct hw_file_view *v);
 
 #endif

@@ -15,6 +15,7 @@
 #include "detect/fact.h"
 #include "detect/jsonread.h"
 #include "output/ecs.h"
+#include "output/ecs_file.h"
 
 /* How much of argv a line may carry; args() records what it wrote and whether it cut. */
 struct args_bound {
@@ -284,6 +285,7 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 		hw_json__u64(j, "uid", p->exe_uid);
 		hw_json__string(j, "mode", mode);
 		hw_json__bool(j, "trusted", hw_process__exe_trusted(p));
+		hw_ecs__exe_inode(j, p); /* ecs_file.c */
 		hw_json__end_object(j);
 	}
 	truncated(j, p, b);

@@ -56,6 +56,18 @@ static void file_type(struct hw_json *j, __u32 mode)
 	}
 }
 
+void hw_ecs__exe_inode(struct hw_json *j, const struct hw_process *p)
+{
+	char buf[32];
+
+	if (!p->exe_ino)
+		return;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)p->exe_ino);
+	hw_json__string(j, "inode", buf);
+	snprintf(buf, sizeof(buf), "%u:%u", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+	hw_json__string(j, "device", buf);
+}
+
 void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct hw_file_view *v)
 {
 	const struct hw_process *p = v->p;

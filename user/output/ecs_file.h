@@ -8,6 +8,9 @@
 
 void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct hw_file_view *v);
 
+/* hopwatch.exe.inode and .device of a process's executable, when the exec record gave them */
+void hw_ecs__exe_inode(struct hw_json *j, const struct hw_process *p);
+
 /* event.type of an action: creation, change, deletion */
 const char *hw_file_event_type(const char *action);
 
