@@ -107,7 +107,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinc
 	       -I$(BUILD) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # the parsers and the model, without what needs the kernel, libnats or OpenSSL (syslog_tls.c,
 # and syslog.c that calls it; the pure syslog_fmt.c stays)
-FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent%.c user/check.c user/stream/syslog.c user/stream/syslog_tls.c $(NATS_SRCS),$(USER_SRCS)) \
+FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent/%.c user/check.c user/stream/syslog.c user/stream/syslog_tls.c $(NATS_SRCS),$(USER_SRCS)) \
 	     $(NONATS_SRCS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "output/ecs.h"
 #include "output/text.h"
 #include "test.h"
