@@ -15,7 +15,7 @@
  *  - a process descending from one that accepted or made a TCP connection (netprocs, kept
  *    here at connect, accept and fork) has every file it creates or writes reported, and so
  *    has every chmod that sets an execute bit: transfer-exec follows them by inode.
- * The agent (user/agent_file.c) fills the maps from the watch set and decides exactly.
+ * The agent (user/agent/file.c) fills the maps from the watch set and decides exactly.
  */
 #include "maps.bpf.h"
 #include "task.bpf.h"

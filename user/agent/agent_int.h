@@ -59,7 +59,7 @@ struct hw_agent {
 	size_t ndiag, diag_cap, diag_max;
 	int diag_opened, diag_warned;
 	__u32 own_netns_ino;
-	struct hw_watch *watch; /* file facts' watch set (agent_file.c) */
+	struct hw_watch *watch; /* file facts' watch set (agent/file.c) */
 };
 
 struct hw_sock_snapshot;
@@ -161,7 +161,7 @@ void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len,
 		hw_agent__observe(a);                                                              \
 	} while (0)
 
-/* File facts (agent_file.c): the watch set into the kernel's maps, between load and attach;
+/* File facts (agent/file.c): the watch set into the kernel's maps, between load and attach;
  * a file record from the ring buffer. */
 struct hw_loader;
 struct hw_watch;

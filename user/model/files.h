@@ -11,7 +11,7 @@
 struct hw_watch {
 	char **pats; /* absolute; a trailing '*' is a prefix of the last name */
 	size_t n, cap;
-	int inodes_fd; /* the kernel's watch_inodes map (agent_file.c), -1 none */
+	int inodes_fd; /* the kernel's watch_inodes map (agent/file.c), -1 none */
 };
 
 /* A directory whose entry name (or name prefix, glob) is watched: what watch_dirs holds. */

@@ -1,4 +1,4 @@
-/* The view of one file fact (bpf/file.bpf.c, user/agent_file.c) the encoders are given. */
+/* The view of one file fact (bpf/file.bpf.c, user/agent/file.c) the encoders are given. */
 #ifndef HW_OUTPUT_FILE_EVENT_H
 #define HW_OUTPUT_FILE_EVENT_H
 
