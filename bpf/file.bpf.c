@@ -9,7 +9,8 @@
  *    prefix); the inode itself in watch_inodes (a hard link under another name). Every
  *    symbolic link and ".." was resolved by the kernel: what is judged is the real file.
  *  - the calls that name a path (rename, link, symlink, unlink, chmod) are judged at their
- *    successful exit from the string the program passed: an absolute one against the
+ *    entry from the string the program passed (what a watched call then did is reported at
+ *    its successful exit): an absolute one against the
  *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
  *    from (dirfd or the working directory), the same way as an open.
  *  - a process descending from one that accepted or made a TCP connection (netprocs, kept
@@ -91,7 +92,7 @@ struct hw_file_call {
 	__s32 dfd;   /* the directory path starts from; fchmod: the descriptor */
 	__u32 op;    /* HW_FILE_* */
 	__u32 mode;  /* chmod */
-	__u32 pad;
+	__u32 pad;   /* HW_FILE_F_* judged at the entry */
 };
 
 struct {
@@ -320,16 +321,6 @@ int handle_file_creat_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* --- calls that name a path -------------------------------------------------------------- */
 
-static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 other, __u32 mode)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct hw_file_call c = {.path = path, .other = other, .dfd = dfd, .op = op, .mode = mode};
-
-	if (bpf_map_update_elem(&file_calls, &tid, &c, BPF_ANY))
-		hw_stat_inc(HW_STAT_ERR_MAP);
-	return 0;
-}
-
 /* An absolute path against the watched prefixes. */
 static __always_inline int hw_prefix_watched(const char *path)
 {
@@ -344,109 +335,92 @@ static __always_inline int hw_prefix_watched(const char *path)
 
 		if (!p || !p->len)
 			break;
-		/* branch-free: one verifier state per prefix, not one per word */
-		for (int k = 0; k < HW_WPFX_WORDS; k++)
-			diff |= (w[k] & p->mask[k]) ^ p->pat[k];
+		/* most names differ in their first word: stop at the first that differs */
+		for (int k = 0; k < HW_WPFX_WORDS; k++) {
+			diff = (w[k] & p->mask[k]) ^ p->pat[k];
+			if (diff || !p->mask[k])
+				break;
+		}
 		end = path[p->len & (HW_FILE_USER_PATH - 1)];
 		found = !diff && (p->glob || end == 0 || end == '/');
 	}
 	return found;
 }
 
-/* A path a program wrote that a lexical comparison could misread: "//", "/./", "/../".
- * Branch-free over the whole (zero-filled) buffer: one verifier state. */
-static __always_inline int hw_path_odd(const char *path)
+/* A path a program wrote that a lexical comparison could misread: "//", "/./", "/../". Up to
+ * its length n only (the rest of the buffer is an earlier record's). */
+static __always_inline int hw_path_odd(const char *path, __u32 n)
 {
-	int odd = 0;
-
-	for (int i = 0; i < HW_FILE_USER_PATH - 1; i++)
-		odd |= (path[i] == '/') & ((path[i + 1] == '/') | (path[i + 1] == '.'));
-	return odd;
+	for (__u32 i = 0; i < HW_FILE_USER_PATH - 1; i++) {
+		if (i + 1 >= n)
+			break;
+		if (path[i] == '/' && (path[i + 1] == '/' || path[i + 1] == '.'))
+			return 1;
+	}
+	return 0;
 }
 
-/* An absolute name the program wrote (in the scratch record) is in the watched set, or odd. A
- * global function: the verifier checks it once, apart from its callers' paths; its argument
- * is a number, as 5.10 requires. */
-__noinline int hw_user_path_watched(__u32 absolute)
+/* An absolute name the program wrote (in the scratch record, n bytes with its NUL) is in the
+ * watched set, or odd. A global function: the verifier checks it once, apart from its
+ * callers' paths; its arguments are numbers, as 5.10 requires. No byte after the name's NUL
+ * can make a comparison succeed: every watched name or prefix is compared up to its own
+ * length, and a name shorter than it differs at its NUL. */
+__noinline int hw_user_path_watched(__u32 absolute, __u32 n)
 {
 	__u32 zero = 0;
 	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
 
 	if (!e)
 		return 0;
-	if (hw_path_odd(e->user_path))
+	if (hw_path_odd(e->user_path, n))
 		return 1;
 	return absolute && hw_prefix_watched(e->user_path);
 }
 
-static __always_inline int hw_call_exit(long ret)
+/* The directory a relative name starts from: dirfd's, or the working directory. */
+static __always_inline const struct path *hw_call_base(struct task_struct *task, __s32 dfd)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct hw_file_call *c = bpf_map_lookup_elem(&file_calls, &tid);
-	const struct path *pp = NULL; /* the file (fchmod) or the directory the name starts from */
-	struct task_struct *task;
-	struct hw_file_event *e;
-	struct dentry *base = NULL;
-	struct hw_watch_dir *w;
 	struct file *f;
-	__u32 flags = 0, op;
+
+	if (dfd == AT_FDCWD_) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		return __builtin_preserve_access_index(&fs->pwd);
+	}
+	f = hw_fd_file(task, dfd);
+	return f ? __builtin_preserve_access_index(&f->f_path) : NULL;
+}
+
+/* Judged at the call's entry, from the name as the program passed it: only a call that may
+ * touch the watched set (or make a file executable, or a symlink by a network-facing process)
+ * is remembered for its exit. Everything else costs this and no map update. */
+static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 other, __u32 mode)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, flags = 0;
+	struct hw_file_call c = {.path = path, .other = other, .dfd = dfd, .op = op, .mode = mode};
+	struct task_struct *task = hw_task();
+	const struct path *pp;
+	struct hw_file_event *e;
+	struct hw_watch_dir *w;
+	struct dentry *base;
+	long n;
 	__u64 ino;
 
-	if (!c)
-		return 0;
-	op = c->op;
-	if (ret != 0)
-		goto out;
-	task = hw_task();
-	if (!hw_wanted(task))
-		goto out;
-	e = hw_file_scratch();
-	if (!e)
-		goto out;
-	__builtin_memset(e->user_path, 0, sizeof(e->user_path));
-	e->user_other[0] = 0;
-	e->path.len = 0;
-	e->path.count = 0;
-	e->ino = 0;
-	e->dev = 0;
-	e->uid = 0;
-	e->gid = 0;
-	e->nlink = 0;
-	if (op == HW_FILE_CHMOD && (c->mode & 0111))
+	if (op == HW_FILE_CHMOD && (mode & 0111))
 		flags |= HW_FILE_F_EXEC_BITS;
-	if (hw_netproc(task))
+	if (op == HW_FILE_SYMLINK && hw_netproc(task))
 		flags |= HW_FILE_F_NETPROC;
-
-	if (!c->path) {
-		/* fchmod: the descriptor's file */
-		f = hw_fd_file(task, c->dfd);
-		if (!f)
-			goto out;
-		hw_file_inode(e, BPF_CORE_READ(f, f_inode));
-		base = BPF_CORE_READ(f, f_path.dentry);
-		if (hw_watched_up(base))
+	if (path && !flags) {
+		e = bpf_map_lookup_elem(&file_scratch, &zero);
+		if (!e)
+			return 0;
+		n = bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)path);
+		if (n <= 0)
+			return 0;
+		if (hw_user_path_watched(e->user_path[0] == '/', (__u32)n))
 			flags |= HW_FILE_F_WATCHED;
-		ino = e->ino;
-		if (bpf_map_lookup_elem(&watch_inodes, &ino))
-			flags |= HW_FILE_F_INODE;
-		pp = __builtin_preserve_access_index(&f->f_path);
-	} else {
-		if (bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path) <=
-		    0)
-			goto out;
-		flags |= HW_FILE_F_LEXICAL;
-		if (hw_user_path_watched(e->user_path[0] == '/'))
-			flags |= HW_FILE_F_WATCHED;
-		if (e->user_path[0] != '/') {
-			if (c->dfd == AT_FDCWD_) {
-				struct fs_struct *fs = BPF_CORE_READ(task, fs);
-
-				pp = __builtin_preserve_access_index(&fs->pwd);
-			} else {
-				f = hw_fd_file(task, c->dfd);
-				if (f)
-					pp = __builtin_preserve_access_index(&f->f_path);
-			}
+		else if (e->user_path[0] != '/') {
+			pp = hw_call_base(task, dfd);
 			base = pp ? BPF_CORE_READ(pp, dentry) : NULL;
 			if (base) {
 				ino = BPF_CORE_READ(base, d_inode, i_ino);
@@ -457,14 +431,72 @@ static __always_inline int hw_call_exit(long ret)
 					flags |= HW_FILE_F_WATCHED;
 			}
 		}
+		if (!flags)
+			return 0;
+	}
+	if (!hw_wanted(task))
+		return 0;
+	c.pad = flags;
+	if (bpf_map_update_elem(&file_calls, &tid, &c, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}
+
+static __always_inline int hw_call_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_file_call *c = bpf_map_lookup_elem(&file_calls, &tid);
+	const struct path *pp = NULL; /* the file (fchmod) or the directory the name starts from */
+	struct task_struct *task;
+	struct hw_file_event *e;
+	struct file *f;
+	__u32 flags, op;
+	__u64 ino;
+
+	if (!c)
+		return 0;
+	op = c->op;
+	flags = c->pad;
+	if (ret != 0)
+		goto out;
+	task = hw_task();
+	e = hw_file_scratch();
+	if (!e)
+		goto out;
+	e->user_path[0] = 0;
+	e->user_other[0] = 0;
+	e->path.len = 0;
+	e->path.count = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->uid = 0;
+	e->gid = 0;
+	e->nlink = 0;
+	if (hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+	if (!c->path) {
+		/* fchmod: the descriptor's file, judged now */
+		f = hw_fd_file(task, c->dfd);
+		if (!f)
+			goto out;
+		hw_file_inode(e, BPF_CORE_READ(f, f_inode));
+		if (hw_watched_up(BPF_CORE_READ(f, f_path.dentry)))
+			flags |= HW_FILE_F_WATCHED;
+		ino = e->ino;
+		if (bpf_map_lookup_elem(&watch_inodes, &ino))
+			flags |= HW_FILE_F_INODE;
+		if (!(flags & (HW_FILE_F_WATCHED | HW_FILE_F_INODE | HW_FILE_F_EXEC_BITS)))
+			goto out;
+		pp = __builtin_preserve_access_index(&f->f_path);
+	} else {
+		if (bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path) <=
+		    0)
+			goto out;
+		flags |= HW_FILE_F_LEXICAL;
+		if (e->user_path[0] != '/')
+			pp = hw_call_base(task, c->dfd);
 	}
 	e->mode = c->mode;
-	/* unlink, rename and link are reported only in the watched set (the inode of a file a
-	 * network-facing process wrote keeps its identity across them); chmod also when it
-	 * makes a file executable, symlink also by a network-facing process */
-	if (!(flags & (HW_FILE_F_WATCHED | HW_FILE_F_INODE | HW_FILE_F_EXEC_BITS)) &&
-	    !(op == HW_FILE_SYMLINK && (flags & HW_FILE_F_NETPROC)))
-		goto out;
 	if (pp && (hw_read_path(&e->path, pp, 0) & HW_PATH_CUT))
 		flags |= HW_FILE_F_PATH_CUT;
 	if (c->other)

@@ -5,8 +5,9 @@
  *   storm exec N      N sequential fork + execve("/bin/true") + waitpid
  *   storm fork N      N sequential fork + child _exit(0) + waitpid
  *   storm files N     N sequential creates of a new file (open O_CREAT|O_WRONLY, close) in a
- *                     fresh directory under /tmp, outside the file watch set; the files are
- *                     removed after the timed loop
+ *                     fresh directory under /tmp ($HW_STORM_DIR instead when set: a tmpfs
+ *                     keeps a loaded disk's noise out), outside the file watch set; the files
+ *                     are removed after the timed loop
  *   storm connect N   one TCP listener on 127.0.0.1 (ephemeral port), then N sequential
  *                     connections to it: socket + connect, accept, 1 byte written by the
  *                     client and read by the server, close the client, close the accepted
@@ -123,7 +124,7 @@ out:
 /* One create: a new file in dir, opened for writing and closed. */
 static int one_create(const char *dir, long i)
 {
-	char path[256];
+	char path[320];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/f%ld", dir, i);
@@ -136,7 +137,7 @@ static int one_create(const char *dir, long i)
 
 static void remove_all(const char *dir, long n)
 {
-	char path[256];
+	char path[320];
 
 	for (long i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
@@ -147,7 +148,7 @@ static void remove_all(const char *dir, long n)
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/hw-storm-XXXXXX";
+	char dir[200];
 	long i, n, failed = 0;
 	struct sockaddr_in addr;
 	int mode, lfd = -1;
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "storm: bad count '%s'\n", argv[2]);
 		return 2;
 	}
+	snprintf(dir, sizeof(dir), "%s/hw-storm-XXXXXX",
+		 getenv("HW_STORM_DIR") ? getenv("HW_STORM_DIR") : "/tmp");
 	if (mode == 'F' && !mkdtemp(dir)) {
 		fprintf(stderr, "storm: mkdtemp: %s\n", strerror(errno));
 		return 1;
