@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import hw
 import sshlab
@@ -152,3 +153,104 @@ def test_local_copy_and_run_is_quiet():
             check_eq(alerts(agent, "transfer-exec"), [], "transfer-exec for a local copy")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+SERVICE_PY = r'''
+import socket, subprocess, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()  # the test says when the agent has seen the listener
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+'''
+
+
+def under_service(agent, argv):
+    """Runs argv as the child of a process listening on TCP (a network service, as a web
+    application running a command would be), once the agent has seen it listen."""
+    p = subprocess.Popen(["python3", "-c", SERVICE_PY] + argv, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        agent.wait_for(lambda e: get(e, "event.action") == "listen"
+                       and get(e, "source.port") == port, timeout=15)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        return p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def dpkg(*args):
+    for _ in range(60):  # another test may hold the dpkg lock
+        p = subprocess.run(["dpkg"] + list(args), capture_output=True, text=True)
+        if p.returncode == 0 or "lock" not in p.stderr:
+            return p
+        time.sleep(1)
+    return p
+
+
+def test_dpkg_installing_a_unit_is_quiet_a_copy_is_not():
+    pkg = "hw-files-%s" % hw.RUN_ID.lower().replace("_", "-")
+    unit = "/etc/systemd/system/%s.service" % pkg
+    copied = "/etc/systemd/system/%s-copy.service" % pkg
+    top = tempfile.mkdtemp(prefix="hw-deb-")
+    try:
+        root = os.path.join(top, "root")
+        os.makedirs(os.path.join(root, "DEBIAN"))
+        os.makedirs(os.path.join(root, "etc/systemd/system"))
+        with open(os.path.join(root, "DEBIAN/control"), "w") as f:
+            f.write("Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n"
+                    "Description: hopwatch test\n" % pkg)
+        with open(os.path.join(root, unit.lstrip("/")), "w") as f:
+            f.write("[Service]\nExecStart=/bin/true\n")
+        deb = os.path.join(top, pkg + ".deb")
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-b", root, deb], check=True,
+                       capture_output=True)
+        with Agent() as agent:
+            rc = under_service(agent, ["dpkg", "-i", deb])
+            check_eq(rc, 0, "dpkg -i under the service")
+            agent.wait_for(lambda e: (get(e, "file.path") or "").startswith(unit), timeout=15)
+            rc = under_service(agent, ["cp", os.path.join(root, unit.lstrip("/")), copied])
+            check_eq(rc, 0, "cp under the service")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            check(copied in get(al, "message", ""), "the copy raised it: %r" % al)
+            check_eq([a for a in alerts(agent, "persistence") if unit + " " in
+                      get(a, "message", "") or unit + ".dpkg" in get(a, "message", "")], [],
+                     "persistence alerts for dpkg's own install")
+            check("T1543.002" in str(al), "technique T1543.002: %r" % al)
+        # the exemption is what kept dpkg quiet: without dpkg in file_writers it alerts
+        with Agent("--set", "detect.file_writers=/usr/bin/true") as agent:
+            rc = under_service(agent, ["dpkg", "-i", deb])
+            check_eq(rc, 0, "dpkg -i again")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            check(unit in get(al, "message", ""), "dpkg's write alerts unexempted: %r" % al)
+    finally:
+        dpkg("--purge", pkg)
+        for path in (unit, copied):
+            if os.path.exists(path):
+                os.unlink(path)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_web_shell_writes_cron_job():
+    """A shell run by a network service (a web shell) drops a cron job: persistence, naming the
+    service."""
+    job = "/etc/cron.d/hw-ws-%s" % hw.RUN_ID
+    try:
+        with Agent() as agent:
+            rc = under_service(agent, ["sh", "-c", "echo '* * * * * root id' > %s" % job])
+            check_eq(rc, 0, "the web shell's write")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            msg = get(al, "message", "")
+            check(job in msg and "network service" in msg, "alert: %r" % msg)
+            check("T1053.003" in str(al), "technique T1053.003: %r" % al)
+    finally:
+        if os.path.exists(job):
+            os.unlink(job)
