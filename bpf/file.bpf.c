@@ -172,28 +172,106 @@ static __always_inline void hw_dentry_name(struct dentry *d, __u64 name[HW_WPAT_
 	bpf_probe_read_kernel_str(name, HW_WPAT_WORDS * 8, s);
 }
 
+/* walk_gen: bumped by every rename and directory removal (their exits): what dir_cache says
+ * about a directory holds only while the tree above it has not changed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} walk_gen SEC(".maps");
+
+/* dir_cache: for a directory (its inode's address and number), whether it or a directory up
+ * to HW_WATCH_UP - 2 above it is an entry a watched directory watches: everything of the walk
+ * but its first step, which depends on the new name. Saves a create outside the set most of
+ * its walk. */
+struct hw_dir_key {
+	__u64 inode; /* the struct inode's address, as a number */
+	__u64 ino;
+};
+
+struct hw_dir_verdict {
+	__u64 gen;
+	__u64 watched;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hw_dir_key);
+	__type(value, struct hw_dir_verdict);
+} dir_cache SEC(".maps");
+
+static __always_inline void hw_walk_changed(void)
+{
+	__u32 zero = 0;
+	__u64 *g = bpf_map_lookup_elem(&walk_gen, &zero);
+
+	if (g)
+		__sync_fetch_and_add(g, 1);
+}
+
+/* One step of the walk: d's parent watches d's name. Returns 1 watched, 0 not, -1 at the
+ * root; *up is the parent. */
+static __always_inline int hw_watch_step(struct dentry *d, struct dentry **up, struct inode **pi,
+					 __u64 *pino)
+{
+	__u64 name[HW_WPAT_WORDS];
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct hw_watch_dir *w;
+	struct inode *inode;
+	__u64 ino;
+
+	*up = parent;
+	if (!parent || parent == d)
+		return -1;
+	inode = BPF_CORE_READ(parent, d_inode);
+	ino = BPF_CORE_READ(inode, i_ino);
+	*pi = inode;
+	*pino = ino;
+	w = bpf_map_lookup_elem(&watch_dirs, &ino);
+	if (w) {
+		hw_dentry_name(d, name);
+		if (hw_dir_match(w, name))
+			return 1;
+	}
+	return 0;
+}
+
 /* d, or a directory up to HW_WATCH_UP above it, is an entry a watched directory watches. */
 static __always_inline int hw_watched_up(struct dentry *d)
 {
-	__u64 name[HW_WPAT_WORDS];
+	struct hw_dir_key key = {};
+	struct hw_dir_verdict *v, fresh = {};
+	struct dentry *parent;
+	struct inode *pi = NULL;
+	__u32 zero = 0;
+	__u64 pino = 0, *gen;
+	int r, i;
 
-	for (int i = 0; i < HW_WATCH_UP; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		__u64 ino;
-		struct hw_watch_dir *w;
-
-		if (!parent || parent == d)
-			return 0;
-		ino = BPF_CORE_READ(parent, d_inode, i_ino);
-		w = bpf_map_lookup_elem(&watch_dirs, &ino);
-		if (w) {
-			hw_dentry_name(d, name);
-			if (hw_dir_match(w, name))
-				return 1;
-		}
+	r = hw_watch_step(d, &parent, &pi, &pino);
+	if (r)
+		return r > 0;
+	/* the rest depends on parent only */
+	gen = bpf_map_lookup_elem(&walk_gen, &zero);
+	if (!gen)
+		return 0;
+	bpf_probe_read_kernel(&key.inode, sizeof(key.inode), &pi);
+	key.ino = pino;
+	v = bpf_map_lookup_elem(&dir_cache, &key);
+	if (v && v->gen == *gen)
+		return v->watched;
+	fresh.gen = *gen;
+	d = parent;
+	for (i = 1; i < HW_WATCH_UP; i++) {
+		r = hw_watch_step(d, &parent, &pi, &pino);
+		if (r)
+			break;
 		d = parent;
 	}
-	return 0;
+	fresh.watched = r > 0;
+	bpf_map_update_elem(&dir_cache, &key, &fresh, BPF_ANY);
+	return r > 0;
 }
 
 static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd)
@@ -205,6 +283,18 @@ static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd
 	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The file of a descriptor the syscall just returned: valid, so not checked against the table's
+ * size (a read the 100,000-create storm does not pay). */
+static __always_inline struct file *hw_new_fd_file(long fd)
+{
+	struct task_struct *task = hw_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffffff]);
 	return f;
 }
 
@@ -258,10 +348,10 @@ static __always_inline int hw_on_open(long fd)
 
 	if (fd < 0)
 		return 0;
-	task = hw_task();
-	f = hw_fd_file(task, fd);
+	f = hw_new_fd_file(fd);
 	if (!f)
 		return 0;
+	task = hw_task();
 	fmode = BPF_CORE_READ(f, f_mode);
 	if (!(fmode & FMODE_WRITE_))
 		return 0;
@@ -598,11 +688,31 @@ int handle_file_fchmod_enter(struct trace_event_raw_sys_enter *ctx)
 		return hw_call_exit(ctx->ret);                                                     \
 	}
 
-HW_CALL_EXIT(unlinkat)
+/* a rename or a directory removal changes the tree dir_cache describes */
+#define HW_CALL_EXIT_TREE(name)                                                                    \
+	SEC("tp/syscalls/sys_exit_" #name)                                                         \
+	int handle_file_##name##_exit(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                          \
+		long ret = BPF_CORE_READ(ctx, ret);                                                \
+                                                                                                   \
+		if (ret == 0)                                                                      \
+			hw_walk_changed();                                                         \
+		return hw_call_exit(ret);                                                          \
+	}
+
+HW_CALL_EXIT_TREE(unlinkat)
 HW_CALL_EXIT(unlink)
-HW_CALL_EXIT(renameat2)
-HW_CALL_EXIT(renameat)
-HW_CALL_EXIT(rename)
+HW_CALL_EXIT_TREE(renameat2)
+HW_CALL_EXIT_TREE(renameat)
+HW_CALL_EXIT_TREE(rename)
+
+SEC("tp/syscalls/sys_exit_rmdir")
+int handle_file_rmdir_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret == 0)
+		hw_walk_changed();
+	return 0;
+}
 HW_CALL_EXIT(linkat)
 HW_CALL_EXIT(link)
 HW_CALL_EXIT(symlinkat)
