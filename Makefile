@@ -82,7 +82,7 @@ $(BUILD)/user/%.o: user/%.c $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/test.h $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -31,7 +31,7 @@ static const char *const kind_what[K_STRS + 1][2] = {
     [K_U32] = {"number", NULL}, /* NULL: the bounds */
     [K_DURATION] = {"duration", "use 500ms, 30s, 10m, 8h, 2d"},
     [K_SIZE] = {"size", "use 100, 64K, 512M, 1G"},
-    [K_FORMAT] = {"format", "use json, text or auto"},
+    [K_FORMAT] = {"format", "use json, ocsf, text or auto"},
     [K_BOOL] = {"switch", "use on or off"},
     [K_PORTS] = {"port", "use 1..65535"},
 };
@@ -51,6 +51,7 @@ struct key {
 #define F_POW2	   1 /* K_SIZE: a power of two */
 #define F_NONEMPTY 2 /* K_STR: an empty value is an error, rather than "unset" */
 #define F_NOSPACE  4 /* K_STR, K_STRS: no whitespace */
+#define F_LINES	   8 /* K_FORMAT: a streaming sink's: json or ocsf (no text, no auto) */
 
 /* The field type of each kind, checked by KEY(): a key whose field has another type does not
  * build. */
@@ -153,6 +154,10 @@ static const struct key keys[] = {
 
     KEY("output", "format", K_FORMAT, format, .def = "auto"),
     KEY("output", "file", K_STR, file),
+    KEY("output", "nats_format", K_FORMAT, nats_format, .def = "json", .flags = F_LINES,
+	.what = "format", .hint = "use json or ocsf"),
+    KEY("output", "syslog_format", K_FORMAT, syslog_format, .def = "json", .flags = F_LINES,
+	.what = "format", .hint = "use json or ocsf"),
     KEY("output", "nats_url", K_STR, nats_url, .valid = hw_parse_nats_urls, .what = "NATS URL list",
 	.hint = "use nats://host:4222, tls://host:4222, ..."),
     KEY("output", "nats_subject", K_STR, nats_subject, .def = "hopwatch", .flags = F_NONEMPTY,
@@ -191,6 +196,7 @@ static const char *const formats[] = {
     [HW_FORMAT_AUTO] = "auto",
     [HW_FORMAT_JSON] = "json",
     [HW_FORMAT_TEXT] = "text",
+    [HW_FORMAT_OCSF] = "ocsf",
 };
 
 /* The three list types share one layout, so one code path replaces and frees them. */
@@ -343,6 +349,8 @@ static int parse_value(const struct key *k, const char *value, void *out, char *
 		break;
 	case K_FORMAT:
 		for (u = 0; u < sizeof(formats) / sizeof(formats[0]); u++) {
+			if ((k->flags & F_LINES) && u != HW_FORMAT_JSON && u != HW_FORMAT_OCSF)
+				continue;
 			if (!strcmp(value, formats[u])) {
 				*(enum hw_format *)out = (enum hw_format)u;
 				ret = 0;

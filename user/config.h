@@ -15,6 +15,7 @@ enum hw_format {
 	HW_FORMAT_AUTO, /* JSON, or text when stdout is a terminal */
 	HW_FORMAT_JSON,
 	HW_FORMAT_TEXT,
+	HW_FORMAT_OCSF, /* OCSF 1.x JSON lines, translated from the ECS line (output/ocsf.h) */
 };
 
 /* Lists own their arrays (and, for strings, each string); empty lists have v == NULL. */
@@ -66,6 +67,7 @@ struct hw_config {
 
 	/* [output] */
 	enum hw_format format; /* format */
+	enum hw_format nats_format, syslog_format; /* nats_format, syslog_format: json, ocsf */
 	char *file;	       /* NULL = none */
 	char *nats_url;	       /* comma-separated server URLs as written, NULL = no NATS sink */
 	char *nats_subject;    /* subject prefix, never NULL after init */

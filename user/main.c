@@ -12,6 +12,7 @@
 #include "check.h"
 #include "collect/collect.h"
 #include "config.h"
+#include "ir/sessions_cmd.h"
 #include "replay.h"
 
 #define EXIT_USAGE 2
@@ -20,9 +21,9 @@ static const char usage_text[] =
 	"Usage: hopwatch COMMAND [OPTIONS]\n"
 	"\n"
 	"eBPF endpoint telemetry for Linux: traces processes and network connections in the\n"
-	"kernel and writes them as ECS JSON lines (or text on a terminal), so remote access and\n"
-	"lateral movement can be followed from the first second, including what started before\n"
-	"the agent.\n"
+	"kernel and writes them as ECS JSON lines (OCSF with -o ocsf, text on a terminal), so\n"
+	"remote access and lateral movement can be followed from the first second, including\n"
+	"what started before the agent.\n"
 	"\n"
 	"Commands:\n"
 	"  run        load the BPF programs, report running processes, then stream events\n"
@@ -32,6 +33,9 @@ static const char usage_text[] =
 	"  collect    consume a fleet's events from NATS JetStream, run the rules per host\n"
 	"             and stitch ssh hops across hosts into hop-chain alerts\n"
 	"             ('hopwatch collect --help')\n"
+	"  sessions   the remote sessions: who is logged in, from where, since when, doing\n"
+	"             what, and where they went next; live, or from recordings\n"
+	"             ('hopwatch sessions --help')\n"
 	"  check      report what this kernel supports and what would not work; exit 1 if\n"
 	"             'run' would fail\n"
 	"  version    print the version\n"
@@ -72,9 +76,12 @@ static const char run_usage_text[] =
 	"  -c, --config FILE       read settings from an INI file (none by default: the\n"
 	"                          embedded defaults; the service uses\n"
 	"                          /etc/hopwatch/hopwatch.conf)\n"
-	"  -o, --format json|text  ECS JSON lines, or one readable line per event (default:\n"
-	"                          text when standard output is a terminal, else json);\n"
-	"                          same as --set output.format=...\n"
+	"  -o, --format json|ocsf|text\n"
+	"                          json: ECS JSON lines; ocsf: the same events as OCSF 1.8\n"
+	"                          JSON lines (docs/events.md); text: one readable line per\n"
+	"                          event (default: text when standard output is a terminal,\n"
+	"                          else json); same as --set output.format=...; the\n"
+	"                          recording (--record) is ECS whatever the format\n"
 	"      --output PATH|-     write events to PATH (appended) or '-' for standard output\n"
 	"                          (default: output.file if set, else standard output)\n"
 	"  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
@@ -112,8 +119,10 @@ static const char replay_usage_text[] =
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE       read settings from an INI file (the [detect] keys matter)\n"
-	"  -o, --format json|text  ECS JSON lines or one readable line per alert (default: text\n"
-	"                          when standard output is a terminal, else json)\n"
+	"  -o, --format json|ocsf|text\n"
+	"                          ECS JSON lines, OCSF 1.8 Detection Findings, or one readable\n"
+	"                          line per alert (default: text when standard output is a\n"
+	"                          terminal, else json)\n"
 	"  -s, --set SECTION.KEY=VALUE\n"
 	"                          override one config key; may be repeated\n"
 	"  -h, --help              print this help\n"
@@ -374,6 +383,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "collect"))
 		return hw_collect_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sessions"))
+		return hw_sessions_main(argc - 1, argv + 1);
 	{
 		char msg[300];
 

@@ -8,7 +8,9 @@
 #include "detect/engine.h"
 #include "detect/jsonread.h"
 #include "lib/lineread.h"
+#include "lib/progress.h"
 #include "output/alert.h"
+#include "output/ocsf.h"
 #include "replay.h"
 
 #define MAX_HOSTS 4096
@@ -28,6 +30,7 @@ struct replay {
 	int write_error;
 	struct hw_json j;
 	struct hw_text t;
+	struct hw_ocsf *ocsf; /* -o ocsf, else NULL */
 	struct host_engine *v;
 	size_t n, cap;
 	struct hw_replay_stats *st;
@@ -48,6 +51,8 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 		hw_ecs__alert(&r->j, a);
 		buf = r->j.buf;
 		len = r->j.error ? 0 : r->j.len;
+		if (len && hw_ocsf__line(r->ocsf, &buf, &len) <= 0)
+			len = 0;
 	}
 	r->st->alerts++;
 	if (!len || fwrite(buf, 1, len, r->out) != len)
@@ -83,6 +88,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		       struct hw_jdoc *doc, struct hw_fact *f)
 {
 	struct hw_lineread lr;
+	struct hw_progress pr;
 	const char *line;
 	char why[200];
 	size_t n;
@@ -93,12 +99,14 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		fprintf(err, "hopwatch: out of memory\n");
 		return 1;
 	}
+	hw_progress__start(&pr, name, fileno(in));
 	/* a line over the reader's limit is never read whole: skipped to its newline */
 	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
 		struct host_engine *he;
 
 		lineno++;
 		r->st->lines++;
+		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
 		if (got == -E2BIG) {
 			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 			goto malformed;
@@ -156,6 +164,7 @@ malformed:
 		else if (r->st->malformed == REPORT_MAX + 1)
 			fprintf(err, "hopwatch: more malformed lines; only the count is reported\n");
 	}
+	hw_progress__end(&pr);
 	hw_lineread__free(&lr);
 	if (got == -EIO) {
 		fprintf(err, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
@@ -173,7 +182,9 @@ int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfi
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!doc || !f) {
+	if (cfg->format == HW_FORMAT_OCSF)
+		r.ocsf = hw_ocsf__new();
+	if (!doc || !f || (cfg->format == HW_FORMAT_OCSF && !r.ocsf)) {
 		fprintf(err, "hopwatch: out of memory\n");
 		ret = 1;
 		goto out;
@@ -205,5 +216,6 @@ out:
 	free(f);
 	hw_json__free(&r.j);
 	hw_text__free(&r.t);
+	hw_ocsf__free(r.ocsf);
 	return ret;
 }

@@ -1,6 +1,6 @@
-"""The running agent's privileges (user/caps.c, user/seccomp.c, called by user/agent.c once
-everything is loaded, attached and snapshotted): once agent-started is written every thread of
-the agent holds no capability at all (effective, permitted, bounding, inheritable, ambient),
+"""The running agent's privileges (user/caps.c, user/seccomp.c, called by user/agent/agent.c
+once everything is loaded, attached and snapshotted): once agent-started is written every thread
+of the agent holds no capability at all (effective, permitted, bounding, inheritable, ambient),
 has no_new_privs, and runs under the seccomp allow-list (Seccomp: 2). And it still does what
 it did with privileges: the periodic sock_diag report of a connection held by another user in
 another network namespace (through the socket opened there at start-up), the scoped report,

@@ -93,3 +93,21 @@ def test_brute_force_threshold_above_64_failures():
     a = only(run(s, "detect.bruteforce_failures=70").of("brute-force"),
              "brute-force when 80 failures come and bruteforce_failures is 70")
     check_eq(hw.get(a, "hopwatch.alert.count"), 70, "failures counted")
+
+
+def test_brute_force_one_source_under_two_spellings():
+    """Failures from one host seen through a dual-stack socket (::ffff:198.18.0.2) and through
+    an IPv4 one (198.18.0.2) come from one source: the engine once counted the spellings apart
+    (3 and 2 here: no alert) while the stitcher unmapped them (lib/addr.h does it for both)."""
+    s = brute_stream()
+    failures(s, 10, 3, src="::ffff:198.18.0.2", users=("root",))
+    failures(s, 10.5, 2, src="198.18.0.2", users=("admin",))
+    a = only(run(s).of("brute-force"), "brute-force over both spellings")
+    check_eq(a["source"]["ip"], "198.18.0.2", "source.ip in one spelling")
+    check_eq(hw.get(a, "hopwatch.alert.count"), 5, "failures counted")
+    check_eq(a["message"], "5 failed logins from 198.18.0.2 within 300s over sshd (users "
+             "tried: root, admin)", "message")
+    # the success after it escalates whichever spelling it comes under
+    success_from(s, 30, src="::ffff:198.18.0.2")
+    check_eq([hw.get(x, "event.severity") for x in run(s).of("brute-force")], [47, 99],
+             "the burst, then the success from the same host")

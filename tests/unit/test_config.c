@@ -273,7 +273,7 @@ TEST(config_bad_values_name_the_key)
 	    {"detect.admin_ports=ssh",
 	     "--set detect.admin_ports: invalid port 'ssh' (use 1..65535)"},
 	    {"output.format=yaml",
-	     "--set output.format: invalid format 'yaml' (use json, text or auto)"},
+	     "--set output.format: invalid format 'yaml' (use json, ocsf, text or auto)"},
 	    {"output.nats_subject=a..b", "--set output.nats_subject: invalid subject 'a..b' (use "
 					 "tokens of A-Z a-z 0-9 _ - separated by '.')"},
 	    {"output.nats_subject=", "--set output.nats_subject: must not be empty"},

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "detect/jsonread.h"
 
 #define HW_CHECK_SAID 10 /* differences described on stderr at most */

@@ -8,7 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "decode.h"
 #include "detect/fact_file.h"
 #include "hopwatch.skel.h"
@@ -152,7 +152,7 @@ static void join(char *out, size_t len, const char *base, const char *name)
 	hw_path_normalise(out);
 }
 
-static void text_line(struct hw_agent *a, const struct hw_file_view *v)
+void hw_agent__file_text(struct hw_text *t, const struct hw_file_view *v)
 {
 	char line[HW_PATH_MAX * 2 + 256];
 	int n;
@@ -161,9 +161,11 @@ static void text_line(struct hw_agent *a, const struct hw_file_view *v)
 		     v->p->k.pid, v->p->k.comm, v->path, v->old_path ? " from=" : "",
 		     v->old_path ? v->old_path : "", v->watched ? " watched" : "",
 		     v->network_facing ? " network-facing" : "");
+	if (n < 0)
+		return;
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
-	hw_agent__write(a, line, (size_t)n, n < 0);
+	hw_text__raw(t, line, (size_t)n);
 }
 
 void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
@@ -194,7 +196,7 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 		a->counters.lost_output++;
 		return;
 	}
-	hw_agent__session_mark(a, p);
+	hw_sessions__mark(a->sessions, p);
 	v.action = actions[e->op];
 	v.ts_ns = e->hdr.ts_ns;
 	v.p = p;
@@ -222,12 +224,5 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 
 		bpf_map_update_elem(a->watch->inodes_fd, &ino, &dev, BPF_ANY);
 	}
-	hw_json__reset(&a->json);
-	hw_ecs__file_event(&a->json, &a->host, &v);
-	if (a->text)
-		text_line(a, &v);
-	else
-		hw_agent__write(a, a->json.buf, a->json.len, a->json.error);
-	hw_fact__file_event(&a->fact, &a->host, &v);
-	hw_agent__observe(a);
+	hw_emit__file(a, &v);
 }

@@ -1,21 +1,26 @@
-/* Network records -> connection table -> events. The kernel names the owner of a connection
- * by pid and start time when it could not read the process itself (the close runs in
- * softirq context); the process table turns that into the full process. */
+/* Network records -> connection table -> views (output/event.h) -> emit.c. The kernel names
+ * the owner of a connection by pid and start time when it could not read the process itself
+ * (the close runs in softirq context); the process table turns that into the full process. An
+ * accept and a close of a remote-access service's connection also open and end its session
+ * (model/sessions.c; what that decides, login.c emits). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_int.h"
-#include "output/ecs.h"
+#include "agent/agent_int.h"
 
-void hw_agent__emit_net(struct hw_agent *a, struct hw_net_view *v)
+void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v)
 {
-	if (v->p) {
-		v->user_name = hw_users__name(a->users, v->p->k.uid);
-		v->euser_name = v->p->k.euid == v->p->k.uid
-					? v->user_name
-					: hw_users__name(a->users, v->p->k.euid);
-	}
-	HW_AGENT_EMIT(a, net, v);
+	if (!v->p)
+		return;
+	v->user_name = hw_users__name(a->users, v->p->k.uid);
+	v->euser_name = v->p->k.euid == v->p->k.uid ? v->user_name
+						     : hw_users__name(a->users, v->p->k.euid);
+}
+
+static void emit_net(struct hw_agent *a, struct hw_net_view *v)
+{
+	hw_agent__net_names(a, v);
+	hw_emit__net(a, v);
 }
 
 /* The kernel counts sequence numbers: an active open's SYN and an acknowledged FIN are one
@@ -91,7 +96,7 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	char id[HW_ENTITY_ID_LEN];
 
 	owner = owner_of(a, e);
-	hw_agent__session_mark(a, owner);
+	hw_sessions__mark(a->sessions, owner);
 	v.p = owner;
 	if (e->cookie && e->hdr.type != HW_EV_LISTEN && e->hdr.type != HW_EV_UDP) {
 		hw_host__conn_id(&a->host, e->cookie, id);
@@ -106,7 +111,8 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	case HW_EV_ACCEPT:
 		v.action = "connection_accepted";
 		follow(a, e, v.p);
-		hw_agent__session_accept(a, e, v.p);
+		hw_sessions__accept(a->sessions, e->cookie, &e->addr,
+				    e->start_ns ? e->start_ns : e->hdr.ts_ns, v.p);
 		break;
 	case HW_EV_LISTEN:
 		v.action = "listen";
@@ -136,7 +142,7 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 		if (!v.direction)
 			v.direction = HW_DIR_EGRESS; /* unknown: neither map nor table had it */
 		hw_tcp_data_bytes(e, v.direction, &v.bytes_sent, &v.bytes_received);
-		hw_agent__emit_net(a, &v);
+		emit_net(a, &v);
 		if (v.direction == HW_DIR_INGRESS) {
 			struct hw_session_bytes b = {
 				.from_client = v.bytes_received,
@@ -144,7 +150,7 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 				.closed_by = v.closed_by,
 			};
 
-			hw_agent__session_close(a, e, &b);
+			hw_sessions__close(a->sessions, e->cookie, e->hdr.ts_ns, &b);
 		}
 		if (c)
 			hw_conn_table__remove(a->conns, e->cookie);
@@ -152,5 +158,5 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	default:
 		return;
 	}
-	hw_agent__emit_net(a, &v);
+	emit_net(a, &v);
 }

@@ -3,11 +3,13 @@
  * written whole or counted lost (never cut), an 'output-resumed' event says how many lines
  * an output lost once writing works again, agent-stopped counts them in lost_output, and the
  * exit status is 1 with one line on stderr. Standard output closed by its reader (EPIPE:
- * 'hopwatch run | head') ends the run at once, with status 0. */
+ * 'hopwatch run | head') ends the run at once, with status 0. The lines themselves are written
+ * by emit.c. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "output/sink.h"
 #include "stream/spool.h"
 
@@ -37,8 +39,20 @@ static void report_resumed(struct hw_agent *a, struct hw_sink *s)
 	int e;
 
 	/* lost 0: only a line cut on a pipe, finished since */
-	if (s && hw_sink__resumed(s, &lost, &e) && lost)
-		hw_agent__emit_output(a, hw_sink__name(s), lost, strerror(e));
+	if (s && hw_sink__resumed(s, &lost, &e) && lost) {
+		struct hw_agent_event v = {
+			.action = "output-resumed",
+			.ts_ns = hw_agent__now(),
+			.version = HW_VERSION,
+			.pid = (__u32)getpid(),
+			.netns = a->netns_path,
+			.output = hw_sink__name(s),
+			.output_lost = lost,
+			.output_error = strerror(e),
+		};
+
+		hw_emit__agent(a, &v);
+	}
 }
 
 int hw_agent__output_round(struct hw_agent *a)
@@ -67,12 +81,12 @@ void hw_agent__output_reopen(struct hw_agent *a)
 
 unsigned long long hw_agent__lost_writes(const struct hw_agent *a)
 {
-	unsigned long long n = hw_sink__lost(a->sink) + a->spool_lost;
+	unsigned long long n = hw_sink__lost(a->sink) + a->streams.lost;
 
 	if (a->record)
 		n += hw_sink__lost(a->record);
-	for (int i = 0; i < a->nstreams; i++)
-		n += hw_spool__lost(a->streams[i]->spool);
+	for (int i = 0; i < a->streams.n; i++)
+		n += hw_spool__lost(a->streams.v[i]->spool);
 	return n;
 }
 

@@ -2,273 +2,21 @@
  * (the snapshot: a tunnel opened a month ago is in the model from the first second), and the
  * periodic report of connections still open, with bytes so far and age, so a connection that
  * lasts a week is visible during that week. Both read sock_diag in every watched network
- * namespace, through one NETLINK_SOCK_DIAG socket per namespace opened at start-up (the
- * running agent may not enter namespaces), and the snapshot names owners through
- * /proc/PID/fd. */
+ * namespace (diag.c holds a socket per namespace), and the snapshot names owners through
+ * /proc/PID/fd. What they find goes out as views through emit.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "model/sockdiag.h"
 
-#define TCP_STATE_ESTABLISHED 1
-#define TCP_STATE_SYN_RECV    3
-#define TCP_STATE_LISTEN      10
-#define IPPROTO_TCP_NUM       6
-
-struct sock_list {
-	struct hw_diag_sock *v;
-	__u32 *netns; /* per socket */
-	size_t n, cap;
-	__u32 cur_netns;
-};
-
-static int collect(const struct hw_diag_sock *s, void *ctx)
-{
-	struct sock_list *l = ctx;
-
-	if (s->protocol != IPPROTO_TCP_NUM || s->state == TCP_STATE_SYN_RECV)
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct hw_diag_sock *v = realloc(l->v, cap * sizeof(*v));
-		__u32 *ns;
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		ns = realloc(l->netns, cap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		l->netns = ns;
-		l->cap = cap;
-	}
-	l->netns[l->n] = l->cur_netns;
-	l->v[l->n++] = *s;
-	return 0;
-}
-
-/* The sock_diag socket of one namespace (a->diag): opened during start-up, while the agent may
- * still enter the namespace; closed when no live process of the model is in it any more (an
- * open socket keeps its namespace alive: a container's veth would outlive the container). */
-struct hw_diag_ns {
-	__u32 ino;
-	int fd;
-	int dumped; /* the last pass read it */
-};
-
-/* At most half the open files the process may hold: the outputs, the spools and the sinks'
- * sockets keep room. */
-static size_t diag_max(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return 256;
-	/* the soft limit may be raised up to the hard one without privileges */
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536
-										  : rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2;
-}
-
-static int diag_add(struct hw_agent *a, __u32 ino, int netns_fd)
-{
-	int fd;
-
-	if (a->ndiag == a->diag_max)
-		return -EMFILE;
-	if (a->ndiag == a->diag_cap) {
-		size_t cap = a->diag_cap ? a->diag_cap * 2 : 16;
-		struct hw_diag_ns *v = realloc(a->diag, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		a->diag = v;
-		a->diag_cap = cap;
-	}
-	fd = hw_sockdiag__socket(netns_fd);
-	if (fd < 0)
-		return fd;
-	a->diag[a->ndiag].ino = ino;
-	a->diag[a->ndiag].fd = fd;
-	a->diag[a->ndiag].dumped = 0;
-	a->ndiag++;
-	return 0;
-}
-
-/* Opens the sockets of every watched network namespace: the scoped one, or one per distinct
- * namespace that a process is in. Before the capability drop: entering another namespace
- * (setns) needs CAP_SYS_ADMIN, reading /proc/PID/ns/net of another user CAP_SYS_PTRACE. */
-static int diag_open(struct hw_agent *a)
-{
-	struct stat st;
-	struct dirent *d;
-	DIR *dir;
-	int err = 0;
-
-	a->diag_opened = 1;
-	a->diag_max = diag_max();
-	if (stat("/proc/self/ns/net", &st) == 0)
-		a->own_netns_ino = (__u32)st.st_ino;
-	if (a->netns_fd >= 0)
-		return diag_add(a, a->netns_ino, a->netns_fd);
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		char path[64];
-		size_t i;
-		int fd;
-
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", d->d_name);
-		if (stat(path, &st))
-			continue;
-		for (i = 0; i < a->ndiag && a->diag[i].ino != (__u32)st.st_ino; i++)
-			;
-		if (i < a->ndiag)
-			continue;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		err = diag_add(a, (__u32)st.st_ino, fd);
-		close(fd);
-		if (err == -ENOMEM)
-			break;
-		err = 0; /* a namespace gone meanwhile is not an error */
-	}
-	closedir(dir);
-	return err;
-}
-
-void hw_agent__close_diag(struct hw_agent *a)
-{
-	for (size_t i = 0; i < a->ndiag; i++)
-		close(a->diag[i].fd);
-	free(a->diag);
-	a->diag = NULL;
-	a->ndiag = a->diag_cap = 0;
-}
-
-/* Dumps every namespace of a->diag into l. */
-static int dump_all(struct hw_agent *a, struct sock_list *l)
-{
-	int err;
-
-	if (!a->diag_opened) {
-		err = diag_open(a); /* a namespace that could not be entered is skipped there */
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < a->ndiag; i++) {
-		l->cur_netns = a->diag[i].ino;
-		err = hw_sockdiag__dump_socket(a->diag[i].fd, collect, l);
-		a->diag[i].dumped = err >= 0;
-		if (err == -ENOMEM || (err < 0 && a->netns_fd >= 0))
-			return err;
-	}
-	return 0;
-}
-
-/* Namespaces live processes are in, for the pruning of a->diag after a report. */
-struct ns_set {
-	__u32 *v;
-	size_t n, cap;
-	int failed;
-};
-
-static void ns_collect(struct hw_process *p, void *ctx)
-{
-	struct ns_set *s = ctx;
-	size_t i;
-
-	if ((p->flags & HW_PROC_EXITED) || !p->k.netns)
-		return;
-	for (i = 0; i < s->n && s->v[i] != p->k.netns; i++)
-		;
-	if (i < s->n)
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		__u32 *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v) {
-			s->failed = 1;
-			return;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = p->k.netns;
-}
-
-static int diag_has(const struct hw_agent *a, __u32 ino, int dumped)
-{
-	for (size_t i = 0; i < a->ndiag; i++)
-		if (a->diag[i].ino == ino)
-			return !dumped || a->diag[i].dumped;
-	return 0;
-}
-
-/* The sweep forgets connections sock_diag no longer has: only in namespaces it just read. */
-static void keep_unread(struct hw_conn *c, void *ctx)
-{
-	if (!diag_has(ctx, c->netns, 1))
-		c->seen = 1;
-}
-
-/* Closes the socket of every namespace no live process is in (the agent's own and the scoped
- * one stay), and says once that a namespace is not in the report: created after the start
- * (the agent can no longer enter it), or one more than the open files allowed. */
-static void diag_prune(struct hw_agent *a)
-{
-	struct ns_set live = {0};
-	size_t i, j = 0;
-
-	if (a->netns_fd >= 0)
-		return;
-	hw_proc_table__each(a->procs, ns_collect, &live);
-	if (live.failed) {
-		free(live.v);
-		return;
-	}
-	for (i = 0; i < a->ndiag; i++) {
-		struct hw_diag_ns *e = &a->diag[i];
-		size_t k;
-
-		for (k = 0; k < live.n && live.v[k] != e->ino; k++)
-			;
-		if (k == live.n && e->ino != a->own_netns_ino) {
-			close(e->fd);
-			continue;
-		}
-		a->diag[j++] = *e;
-	}
-	a->ndiag = j;
-	for (i = 0; i < live.n && !a->diag_warned; i++) {
-		if (diag_has(a, live.v[i], 0))
-			continue;
-		fprintf(stderr,
-			"hopwatch: network namespace %u has no sock_diag socket (created after the "
-			"start, or more namespaces than %zu): its connections are reported when "
-			"they open and close, not by the periodic report\n",
-			live.v[i], a->diag_max);
-		a->diag_warned = 1;
-	}
-	free(live.v);
-}
+#define TCP_STATE_LISTEN 10
 
 /* inode -> pid of the dumped sockets only, open addressing; the first owner found wins. The
  * table holds their inodes before /proc is walked: the walk sees every process of the host
@@ -330,7 +78,7 @@ static void to_addr(struct hw_sock_addr *a, const struct hw_diag_sock *s)
 	a->protocol = s->protocol;
 }
 
-static int is_listening(const struct sock_list *l, __u32 netns, __u16 port)
+static int is_listening(const struct hw_sock_list *l, __u32 netns, __u16 port)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].state == TCP_STATE_LISTEN && l->netns[i] == netns &&
@@ -354,7 +102,7 @@ struct netns_range {
 };
 
 struct hw_sock_snapshot {
-	struct sock_list l;
+	struct hw_sock_list l;
 	struct owners o;
 	struct netns_range *ranges;
 	size_t nranges;
@@ -424,7 +172,7 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
-	err = dump_all(a, &s->l);
+	err = hw_agent__dump_socks(a, &s->l);
 	if (err) {
 		hw_agent__free_socks(s);
 		return err;
@@ -473,7 +221,7 @@ int hw_agent__snapshot_socks(struct hw_agent *a, struct hw_sock_snapshot **out)
 	return count;
 }
 
-void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
+void hw_agent__existing_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
 {
 	__u64 now = hw_agent__now();
 
@@ -497,7 +245,8 @@ void hw_agent__emit_socks(struct hw_agent *a, struct hw_sock_snapshot *s)
 			v.bytes_sent = data_sent(d, v.direction);
 			v.bytes_received = d->bytes_received;
 		}
-		hw_agent__emit_net(a, &v);
+		hw_agent__net_names(a, &v);
+		hw_emit__net(a, &v);
 	}
 }
 
@@ -537,14 +286,15 @@ static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_di
 	v.bytes_received = c->bytes_received;
 	v.netns = c->netns;
 	v.direction = c->direction;
-	hw_agent__emit_net(a, &v);
+	hw_agent__net_names(a, &v);
+	hw_emit__net(a, &v);
 }
 
 /* Connections keyed without a cookie (HW_COOKIE_SYNTHETIC, kernels before 5.12) are found
  * in sock_diag by network namespace and address: an index of the dump, open addressing. */
 struct addr_index {
 	struct hw_agent *a;
-	const struct sock_list *l;
+	const struct hw_sock_list *l;
 	size_t *slot; /* index into l + 1, 0 empty */
 	size_t cap;
 	__u64 now, every;
@@ -606,7 +356,7 @@ static void match_one(struct hw_conn *c, void *ctx)
 	}
 }
 
-static int match_by_addr(struct hw_agent *a, const struct sock_list *l, __u64 now,
+static int match_by_addr(struct hw_agent *a, const struct hw_sock_list *l, __u64 now,
 			 __u64 every)
 {
 	struct addr_index x = {.a = a, .l = l, .now = now, .every = every};
@@ -620,9 +370,9 @@ static int match_by_addr(struct hw_agent *a, const struct sock_list *l, __u64 no
  * interval since its last report; connections sock_diag no longer has are forgotten. */
 int hw_agent__report_conns(struct hw_agent *a)
 {
-	struct sock_list l = {0};
+	struct hw_sock_list l = {0};
 	__u64 now = hw_agent__now(), every = a->cfg->conn_report_interval_ns;
-	int err = dump_all(a, &l);
+	int err = hw_agent__dump_socks(a, &l);
 
 	if (err) {
 		free(l.v);
@@ -636,9 +386,9 @@ int hw_agent__report_conns(struct hw_agent *a)
 			report_one(a, c, &l.v[i], now, every);
 	}
 	err = match_by_addr(a, &l, now, every);
-	hw_conn_table__each(a->conns, keep_unread, a);
+	hw_agent__keep_unread(a);
 	hw_conn_table__sweep(a->conns);
-	diag_prune(a);
+	hw_agent__prune_diag(a);
 	free(l.v);
 	free(l.netns);
 	return err;

@@ -1,5 +1,6 @@
-/* The agent's streaming sinks (NATS JetStream, syslog): every event and alert line goes into
- * each sink's spool with a message id, and each sink is pumped once per poll round. */
+/* The agent's streaming sinks (NATS JetStream, syslog): every event and alert line emit.c
+ * writes goes into each sink's spool with a message id, and each sink is pumped once per poll
+ * round; a full spool that dropped lines becomes an alert the caller emits. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_int.h"
+#include "agent/agent_int.h"
 #include "output/alert.h"
+#include "output/ocsf.h"
 #include "stream/nats.h"
 #include "stream/spool.h"
 #ifdef HW_HAVE_SYSLOG
@@ -19,14 +21,6 @@
 #define PUMP_BUDGET_MS 20 /* per sink and poll round */
 #define CLOSE_BUDGET_MS 3000
 #define OVERFLOW_REPORT_NS (60ULL * 1000000000ULL)
-
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
 
 /* mkdir -p of the spool directory's parents with the modes the package gives them (its
  * parent, /var/lib/hopwatch, 0750 root:root; the ones above 0755), whatever the umask.
@@ -97,9 +91,9 @@ int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen)
 {
 	const struct hw_config *cfg = a->cfg;
 
-	if (cfg->nats_url && !(a->spools[0] = open_spool(cfg, "nats", err, errlen)))
+	if (cfg->nats_url && !(a->streams.spools[0] = open_spool(cfg, "nats", err, errlen)))
 		return errno == EBUSY ? 1 : 2;
-	if (cfg->syslog && !(a->spools[1] = open_spool(cfg, "syslog", err, errlen)))
+	if (cfg->syslog && !(a->streams.spools[1] = open_spool(cfg, "syslog", err, errlen)))
 		return errno == EBUSY ? 1 : 2;
 	return 0;
 }
@@ -110,125 +104,161 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 	struct hw_spool *sp;
 	struct hw_stream *st;
 
-	snprintf(a->run_id, sizeof(a->run_id), "%llx",
+	if ((cfg->nats_format == HW_FORMAT_OCSF || cfg->syslog_format == HW_FORMAT_OCSF) &&
+	    !(a->streams.socsf = hw_ocsf__new())) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(a->streams.run_id, sizeof(a->streams.run_id), "%llx",
 		 (unsigned long long)hw_host__wall_ns(&a->host, hw_agent__now()));
 	if (cfg->nats_url) {
-		sp = a->spools[0];
-		a->spools[0] = NULL;
+		sp = a->streams.spools[0];
+		a->streams.spools[0] = NULL;
 		st = hw_nats__new(cfg, sp, a->host.name, err, errlen);
 		if (!st) {
 			hw_spool__close(sp);
 			return -1;
 		}
-		a->streams[a->nstreams++] = st;
+		a->streams.ocsf[a->streams.n] = cfg->nats_format == HW_FORMAT_OCSF;
+		a->streams.v[a->streams.n++] = st;
 	}
 	if (cfg->syslog) {
 #ifndef HW_HAVE_SYSLOG
 		snprintf(err, errlen, "output.syslog: this sink is not available yet in this version");
 		return -1;
 #else
-		sp = a->spools[1];
-		a->spools[1] = NULL;
+		sp = a->streams.spools[1];
+		a->streams.spools[1] = NULL;
 		st = hw_syslog__new(cfg, sp, a->host.name, err, errlen);
 		if (!st) {
 			hw_spool__close(sp);
 			return -1;
 		}
-		a->streams[a->nstreams++] = st;
+		a->streams.ocsf[a->streams.n] = cfg->syslog_format == HW_FORMAT_OCSF;
+		a->streams.v[a->streams.n++] = st;
 #endif
 	}
 	return 0;
 }
 
-/* kind 'e' or 'a', the message id, '\n', the line without its newline */
+/* Builds the spool record of line in a->streams.rec: kind 'e' or 'a', the message id, '\n',
+ * the line without its newline. Returns its length, 0 when out of memory. */
+static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t n,
+			  const char *line, size_t len)
+{
+	struct hw_agent_streams *s = &a->streams;
+	size_t need;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	need = 1 + n + 1 + len;
+	if (need > s->rec_cap) {
+		char *b = realloc(s->rec, need * 2);
+
+		if (!b)
+			return 0;
+		s->rec = b;
+		s->rec_cap = need * 2;
+	}
+	s->rec[0] = kind;
+	memcpy(s->rec + 1, id, n);
+	s->rec[1 + n] = '\n';
+	memcpy(s->rec + 2 + n, line, len);
+	return need;
+}
+
 void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len)
 {
+	struct hw_agent_streams *s = &a->streams;
 	char id[160];
 	size_t need;
 	int n;
 
-	if (!a->nstreams || !len)
+	if (!s->n || !len)
 		return;
-	if (line[len - 1] == '\n')
-		len--;
-	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, a->run_id, ++a->stream_seq);
-	need = 1 + (size_t)n + 1 + len;
-	if (need > a->rec_cap) {
-		char *b = realloc(a->rec, need * 2);
+	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, s->run_id, ++s->seq);
+	/* the ECS record for the sinks that take ECS, then the OCSF one for the others */
+	for (int ocsf = 0; ocsf < 2; ocsf++) {
+		const char *l = line;
+		size_t ll = len;
+		int r = 1, todo = 0;
 
-		if (!b) {
+		for (int i = 0; i < s->n; i++)
+			todo += s->ocsf[i] == ocsf;
+		if (!todo)
+			continue;
+		if (ocsf)
+			r = hw_ocsf__translate(s->socsf, line, len, &l, &ll); /* 0: a tick */
+		need = r > 0 ? make_record(a, kind, id, (size_t)n, l, ll) : 0;
+		if (r < 0 || (r > 0 && !need)) {
 			a->counters.lost_output++;
-			return;
+			continue;
 		}
-		a->rec = b;
-		a->rec_cap = need * 2;
+		for (int i = 0; i < s->n && need; i++)
+			if (s->ocsf[i] == ocsf && hw_spool__append(s->v[i]->spool, s->rec, need))
+				s->lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 	}
-	a->rec[0] = kind;
-	memcpy(a->rec + 1, id, (size_t)n);
-	a->rec[1 + n] = '\n';
-	memcpy(a->rec + 2 + n, line, len);
-	for (int i = 0; i < a->nstreams; i++)
-		if (hw_spool__append(a->streams[i]->spool, a->rec, need))
-			a->spool_lost++; /* in lost_output at the end (hw_agent__lost_writes) */
 }
 
-void hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns)
+int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *al)
 {
-	unsigned long long now = mono_ns(), dropped = 0;
+	unsigned long long now = hw_clock__mono_ns(), dropped = 0;
 
-	for (int i = 0; i < a->nstreams; i++) {
-		struct hw_stream *s = a->streams[i];
+	for (int i = 0; i < a->streams.n; i++) {
+		struct hw_stream *s = a->streams.v[i];
 
 		hw_spool__flush(s->spool); /* a failure is counted by the spool */
 		s->pump(s, now, PUMP_BUDGET_MS);
 		dropped += hw_spool__dropped(s->spool);
 	}
 	a->counters.spool_dropped = dropped;
-	if (dropped > a->spool_dropped_reported &&
-	    (!a->overflow_reported_ns || now - a->overflow_reported_ns >= OVERFLOW_REPORT_NS)) {
-		struct hw_alert al = {0};
-
-		al.ts = hw_host__wall_ns(&a->host, boot_ns);
-		al.rule_id = "spool-overflow";
-		al.rule_name = "Events lost: a streaming sink's spool is full";
-		al.severity = 73;
-		al.severity_name = "high";
-		al.host_id = a->host.id;
-		al.host_name = a->host.name;
-		al.count = (unsigned int)(dropped - a->spool_dropped_reported);
-		snprintf(al.id, sizeof(al.id), "%016llx", (unsigned long long)al.ts);
-		snprintf(al.message, sizeof(al.message),
-			 "the spool of a streaming sink reached output.spool_max (%llu bytes) while "
-			 "the sink was down or slow: the %llu oldest lines were dropped",
-			 (unsigned long long)a->cfg->spool_max,
-			 dropped - a->spool_dropped_reported);
-		a->spool_dropped_reported = dropped;
-		a->overflow_reported_ns = now;
-		hw_agent__alert(a, &al);
-	}
+	if (dropped <= a->streams.dropped_reported ||
+	    (a->streams.overflow_reported_ns &&
+	     now - a->streams.overflow_reported_ns < OVERFLOW_REPORT_NS))
+		return 0;
+	memset(al, 0, sizeof(*al));
+	al->ts = hw_host__wall_ns(&a->host, boot_ns);
+	al->rule_id = "spool-overflow";
+	al->rule_name = "Events lost: a streaming sink's spool is full";
+	al->severity = 73;
+	al->severity_name = "high";
+	al->host_id = a->host.id;
+	al->host_name = a->host.name;
+	al->count = (unsigned int)(dropped - a->streams.dropped_reported);
+	snprintf(al->id, sizeof(al->id), "%016llx", (unsigned long long)al->ts);
+	snprintf(al->message, sizeof(al->message),
+		 "the spool of a streaming sink reached output.spool_max (%llu bytes) while "
+		 "the sink was down or slow: the %llu oldest lines were dropped",
+		 (unsigned long long)a->cfg->spool_max,
+		 dropped - a->streams.dropped_reported);
+	a->streams.dropped_reported = dropped;
+	a->streams.overflow_reported_ns = now;
+	return 1;
 }
 
 int hw_agent__streams_behind(const struct hw_agent *a)
 {
-	for (int i = 0; i < a->nstreams; i++)
-		if (a->streams[i]->connected && hw_spool__pending(a->streams[i]->spool))
+	for (int i = 0; i < a->streams.n; i++)
+		if (a->streams.v[i]->connected && hw_spool__pending(a->streams.v[i]->spool))
 			return 1;
 	return 0;
 }
 
 void hw_agent__close_streams(struct hw_agent *a)
 {
-	for (int i = 0; i < a->nstreams; i++) {
-		struct hw_stream *s = a->streams[i];
+	for (int i = 0; i < a->streams.n; i++) {
+		struct hw_stream *s = a->streams.v[i];
 
 		hw_spool__flush(s->spool);
 		s->close(s, CLOSE_BUDGET_MS);
 	}
-	a->nstreams = 0;
+	a->streams.n = 0;
 	for (int i = 0; i < 2; i++) {
-		hw_spool__close(a->spools[i]); /* opened, never handed to a sink */
-		a->spools[i] = NULL;
+		hw_spool__close(a->streams.spools[i]); /* opened, never handed to a sink */
+		a->streams.spools[i] = NULL;
 	}
-	free(a->rec);
-	a->rec = NULL;
+	free(a->streams.rec);
+	a->streams.rec = NULL;
+	hw_ocsf__free(a->streams.socsf);
+	a->streams.socsf = NULL;
 }

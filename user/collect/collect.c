@@ -22,7 +22,9 @@
 #include "stream/nats_opts.h"
 #include "config.h"
 #include "detect/jsonread.h"
+#include "lib/clock.h"
 #include "lib/lineread.h"
+#include "lib/progress.h"
 #include "model/host.h"
 #include "output/alert.h"
 #include "output/json.h"
@@ -54,8 +56,8 @@ static const char usage_text[] =
     "together: an outbound connection on one host and the session or accepted connection it\n"
     "opened on another are one hop, and a chain of two hops or more (A -> B -> C, each hop made\n"
     "from the session the previous one opened) raises a 'hop-chain' alert naming the host,\n"
-    "user, program and time of every hop. Alerts go to the output (ECS JSON lines, or text)\n"
-    "and are published to collect.subject. The first line is a 'collector-started' state\n"
+    "user, program and time of every hop. Alerts go to the output (ECS JSON lines, OCSF or\n"
+    "text) and are published to collect.subject. The first line is a 'collector-started' state\n"
     "event, the last a 'collector-stopped' one with the counters, which also go to standard\n"
     "error. Malformed messages are counted and skipped (the first 20 described on standard\n"
     "error). SIGINT, SIGTERM or --duration stop it cleanly; SIGHUP reopens the output file.\n"
@@ -68,8 +70,11 @@ static const char usage_text[] =
     "                          nats_key\n"
     "      --replay FILE...    read recorded streams or output files of several hosts\n"
     "                          instead of NATS ('-' for standard input), then stop\n"
-    "  -o, --format json|text  ECS JSON lines or one readable line per alert (default: text\n"
-    "                          when standard output is a terminal, else json)\n"
+    "  -o, --format json|ocsf|text\n"
+    "                          ECS JSON lines, OCSF 1.8 lines (Detection Findings, the\n"
+    "                          collector's start and stop), or one readable line per alert\n"
+    "                          (default: text when standard output is a terminal, else\n"
+    "                          json); alerts published to collect.subject stay ECS\n"
     "      --output PATH|-     write to PATH (appended) or '-' for standard output (default:\n"
     "                          output.file if set, else standard output)\n"
     "  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
@@ -96,20 +101,9 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
 unsigned long long hw_collect__wall_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+	return hw_clock__real_ns();
 }
 
 static void handle_signals(struct collector *c)
@@ -127,6 +121,7 @@ static void handle_signals(struct collector *c)
 static int replay_file(struct collector *c, const char *name, FILE *in)
 {
 	struct hw_lineread lr;
+	struct hw_progress pr;
 	const char *line;
 	char why[300], where[600];
 	size_t len;
@@ -137,11 +132,13 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		fprintf(stderr, "hopwatch: out of memory\n");
 		return EXIT_REFUSED;
 	}
+	hw_progress__start(&pr, name, fileno(in));
 	while (!stop_requested &&
 	       ((got = hw_lineread__next(&lr, &line, &len)) > 0 || got == -E2BIG)) {
 		int r;
 
 		lineno++;
+		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : len) + 1);
 		/* nothing recorded is from the future */
 		hw_fleet__bound(c->fleet, hw_collect__wall_ns());
 		if (got == -E2BIG) {
@@ -163,6 +160,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 		}
 		handle_signals(c);
 	}
+	hw_progress__end(&pr);
 	hw_lineread__free(&lr);
 	if (!ret && got == -EIO) {
 		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
@@ -376,13 +374,13 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		fprintf(stderr, "hopwatch: %s\n", c->last_error);
 		return EXIT_REFUSED;
 	}
-	while (!stop_requested && (!deadline || mono_ns() < deadline)) {
+	while (!stop_requested && (!deadline || hw_clock__mono_ns() < deadline)) {
 		natsMsgList list = {0};
 		jsErrCode jerr = 0;
 		natsStatus st;
 
 		handle_signals(c);
-		now = mono_ns();
+		now = hw_clock__mono_ns();
 		if (!c->sub) {
 			int r = -1;
 
@@ -434,7 +432,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 			nats_Sleep(100);
 		}
 		/* a deleted consumer only makes fetches time out: look now and then */
-		now = mono_ns();
+		now = hw_clock__mono_ns();
 		if (now >= next_check) {
 			next_check = now + CHECK_MS * NS_PER_MS;
 			if (consumer_gone(c)) {
@@ -637,6 +635,11 @@ int hw_collect_main(int argc, char **argv)
 	c.text = cfg.format == HW_FORMAT_TEXT ||
 		 (cfg.format == HW_FORMAT_AUTO && (!output || !strcmp(output, "-")) &&
 		  isatty(STDOUT_FILENO));
+	if (cfg.format == HW_FORMAT_OCSF && !(c.ocsf = hw_ocsf__new())) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		ret = EXIT_REFUSED;
+		goto out;
+	}
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
 		snprintf(c.host_name, sizeof(c.host_name), "unknown");
 	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
@@ -652,7 +655,7 @@ int hw_collect_main(int argc, char **argv)
 		ret = run_replay(&c, files, nfiles);
 	} else {
 		c.source = "nats";
-		ret = run_nats(&c, duration_ns ? mono_ns() + duration_ns : 0);
+		ret = run_nats(&c, duration_ns ? hw_clock__mono_ns() + duration_ns : 0);
 	}
 out:
 	hw_fleet__free(c.fleet);
@@ -660,6 +663,7 @@ out:
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);
 	hw_text__free(&c.t);
+	hw_ocsf__free(c.ocsf);
 	for (int i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);

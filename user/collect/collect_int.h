@@ -10,6 +10,7 @@
 #include "config.h"
 #include "output/json.h"
 #include "output/sink.h"
+#include "output/ocsf.h"
 #include "output/text.h"
 
 struct collector {
@@ -18,6 +19,7 @@ struct collector {
 	struct hw_sink *out;
 	struct hw_fleet *fleet;
 	struct hw_json j, pj; /* the output's encoder, the published alert's */
+	struct hw_ocsf *ocsf; /* -o ocsf: the output's lines translated, else NULL */
 	struct hw_text t;
 	char host_name[256];
 	const char *source; /* "nats" or "replay" */

@@ -13,6 +13,9 @@
 
 void hw_collect__write(struct collector *c, const char *buf, size_t len, int error)
 {
+	/* -o ocsf: every line (alerts, state lines) translated from its ECS form */
+	if (!error && len && hw_ocsf__line(c->ocsf, &buf, &len) <= 0)
+		error = 1;
 	if (error || !len || hw_sink__write(c->out, buf, len))
 		c->lost_output++;
 }

@@ -9,6 +9,7 @@
 #include "collect/fleet.h"
 #include "detect/jsonread.h"
 #include "detect/smap.h"
+#include "lib/hash.h"
 
 #define TICK_NS	      1000000000ULL /* the agent's tick: at most one a second per host */
 #define TICK_WORK     64	    /* entries a tick may look at per event since the last one */
@@ -59,11 +60,7 @@ struct hw_fleet {
 
 static void hash_key(char key[20], const char *token)
 {
-	unsigned long long hash = 1469598103934665603ULL;
-
-	for (const char *s = token; *s; s++)
-		hash = (hash ^ (unsigned char)*s) * 1099511628211ULL;
-	snprintf(key, 20, "%016llx", hash);
+	snprintf(key, 20, "%016llx", (unsigned long long)hw_fnv__cstr(HW_FNV0, token));
 }
 
 static struct fhost *find_host(struct hw_fleet *f, const char *token)
@@ -233,8 +230,8 @@ static void find_largest(struct hw_snode *n, void *ctx)
 
 static size_t memory(const struct hw_fleet *f)
 {
-	return f->engines_mem + hw_stitch__memory(f->stitch) + f->hosts.n * sizeof(struct fhost) +
-	       f->hosts.nb * sizeof(void *);
+	return f->engines_mem + hw_stitch__memory(f->stitch) + hw_smap__count(&f->hosts) * sizeof(struct fhost) +
+	       hw_smap__memory(&f->hosts);
 }
 
 /* After h's event: its engine's bytes looked at again against collect.host_memory_max, and
@@ -297,7 +294,7 @@ static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, ch
 		}
 		return h;
 	}
-	if (f->hosts.n >= HW_FLEET_HOSTS_MAX) {
+	if (hw_smap__count(&f->hosts) >= HW_FLEET_HOSTS_MAX) {
 		snprintf(err, errlen, "more than %d hosts at once", HW_FLEET_HOSTS_MAX);
 		f->st.hosts_full++;
 		return NULL;

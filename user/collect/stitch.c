@@ -3,7 +3,6 @@
  * chains ending at the hops it touches (the hop itself and every hop made later from its
  * session, transitively) are walked back, and those that grew raise an alert
  * (stitch_chain.c). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,19 +12,12 @@
 #include <time.h>
 
 #include "collect/stitch_int.h"
+#include "lib/addr.h"
+#include "lib/str.h"
 
 #define SWEEP_NS    (30 * NS_PER_SEC) /* how often old halves are looked for (collector's clock) */
 #define SWEEP_FACTS 65536	      /* or after this many facts (files have no such clock) */
 #define ROOM_FACTS  4096	      /* a full table is swept at most once per this many facts */
-
-#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
-static void copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = 0;
-}
 
 static int near(unsigned long long a, unsigned long long b, unsigned long long w)
 {
@@ -34,41 +26,10 @@ static int near(unsigned long long a, unsigned long long b, unsigned long long w
 
 /* --- addresses and ports ------------------------------------------------------------------ */
 
-static int parse_ip(const char *ip, int *family, unsigned char addr[16])
-{
-	if (inet_pton(AF_INET, ip, addr) == 1) {
-		*family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, addr) == 1) {
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-		if (!memcmp(addr, mapped, 12)) {
-			memmove(addr, addr + 12, 4);
-			*family = AF_INET;
-		} else {
-			*family = AF_INET6;
-		}
-		return 0;
-	}
-	return -EINVAL;
-}
-
 /* An address in one spelling, so both ends of a connection name it alike. */
 static int canon_ip(const char *ip, char out[HW_FACT_IP_LEN])
 {
-	unsigned char a[16];
-	int family;
-
-	if (parse_ip(ip, &family, a) || !inet_ntop(family, a, out, HW_FACT_IP_LEN))
-		return -EINVAL;
-	return 0;
-}
-
-static int local_only(const char *ip)
-{
-	return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strcmp(ip, "0.0.0.0") ||
-	       !strcmp(ip, "::");
+	return hw_addr__canon(ip, out, HW_FACT_IP_LEN);
 }
 
 /* A connection between two hosts: both addresses valid, ports set, not loopback, not to
@@ -77,8 +38,8 @@ static int make_tuple(struct tuple *t, const struct hw_fact_ep *client,
 		      const struct hw_fact_ep *server)
 {
 	if (canon_ip(client->ip, t->cip) || canon_ip(server->ip, t->sip) || !client->port ||
-	    client->port > 65535 || !server->port || server->port > 65535 || local_only(t->cip) ||
-	    local_only(t->sip) || !strcmp(t->cip, t->sip))
+	    client->port > 65535 || !server->port || server->port > 65535 || hw_addr__local(t->cip) ||
+	    hw_addr__local(t->sip) || !strcmp(t->cip, t->sip))
 		return -EINVAL;
 	t->cport = client->port;
 	t->sport = server->port;
@@ -101,11 +62,10 @@ static int admin_port(const struct hw_stitch *s, unsigned int port)
 
 static int allowed_source(const struct hw_stitch *s, const char *ip)
 {
-	unsigned char a[16];
-	int family;
+	struct hw_addr a;
 
-	return !parse_ip(ip, &family, a) &&
-	       hw_cidrs_contain(s->cfg->allow_sources.v, s->cfg->allow_sources.n, family, a);
+	return !hw_addr__parse(&a, ip) &&
+	       hw_cidrs_contain(s->cfg->allow_sources.v, s->cfg->allow_sources.n, a.family, a.a);
 }
 
 /* --- hosts -------------------------------------------------------------------------------- */
@@ -135,8 +95,8 @@ static struct st_host *host_of(struct hw_stitch *s, const struct hw_fact *f)
 			free(host);
 			return NULL;
 		}
-		copy(host->id, sizeof(host->id), f->host_id);
-		copy(host->name, sizeof(host->name), f->host_name);
+		hw_str__copy(host->id, sizeof(host->id), f->host_id);
+		hw_str__copy(host->name, sizeof(host->name), f->host_name);
 		s->st.hosts++;
 	}
 	if (f->ts > host->last)
@@ -185,9 +145,9 @@ static void own(struct hw_stitch *s, struct st_host *host, const char *raw)
 	char ip[HW_FACT_IP_LEN];
 	struct st_owner *o;
 
-	if (canon_ip(raw, ip) || local_only(ip) || owns(host, ip))
+	if (canon_ip(raw, ip) || hw_addr__local(ip) || owns(host, ip))
 		return;
-	copy(host->addrs[host->naddrs % HW_STITCH_HOST_ADDRS], HW_FACT_IP_LEN, ip);
+	hw_str__copy(host->addrs[host->naddrs % HW_STITCH_HOST_ADDRS], HW_FACT_IP_LEN, ip);
 	host->naddrs++;
 	if (host->naddrs == 2 * HW_STITCH_HOST_ADDRS)
 		host->naddrs = HW_STITCH_HOST_ADDRS; /* the same slots, no overflow */
@@ -197,7 +157,7 @@ static void own(struct hw_stitch *s, struct st_host *host, const char *raw)
 	if (!o)
 		return;
 	o->host = host;
-	copy(o->ip, sizeof(o->ip), ip);
+	hw_str__copy(o->ip, sizeof(o->ip), ip);
 	if (hw_htab__add(&s->owners, &o->node, hw_fnv__str(HW_FNV0, ip)))
 		free(o);
 }
@@ -468,11 +428,11 @@ static void out_add(struct hw_stitch *s, const struct hw_fact *f, int snapshot)
 	o->arrived = s->now;
 	o->approx = approx;
 	o->pid = f->pid;
-	copy(o->session, sizeof(o->session), f->session_id);
-	copy(o->entity, sizeof(o->entity), f->entity_id);
-	copy(o->conn, sizeof(o->conn), f->conn_id);
-	copy(o->exe, sizeof(o->exe), f->executable[0] ? f->executable : f->name);
-	copy(o->user, sizeof(o->user), f->user);
+	hw_str__copy(o->session, sizeof(o->session), f->session_id);
+	hw_str__copy(o->entity, sizeof(o->entity), f->entity_id);
+	hw_str__copy(o->conn, sizeof(o->conn), f->conn_id);
+	hw_str__copy(o->exe, sizeof(o->exe), f->executable[0] ? f->executable : f->name);
+	hw_str__copy(o->user, sizeof(o->user), f->user);
 	if (hw_htab__add(&s->outs, &o->by_tuple, h)) {
 		free(o);
 		return;
@@ -537,8 +497,8 @@ static void handler(struct st_in *in, const struct hw_fact *f)
 {
 	if (!f->entity_id[0])
 		return;
-	copy(in->handler, sizeof(in->handler), f->entity_id);
-	copy(in->handler_exe, sizeof(in->handler_exe), f->executable[0] ? f->executable : f->name);
+	hw_str__copy(in->handler, sizeof(in->handler), f->entity_id);
+	hw_str__copy(in->handler_exe, sizeof(in->handler_exe), f->executable[0] ? f->executable : f->name);
 	in->handler_pid = f->pid;
 }
 
@@ -568,7 +528,7 @@ static void in_accept(struct hw_stitch *s, const struct hw_fact *f, int snapshot
 	if (!in->handler[0])
 		handler(in, f);
 	if (!in->conn[0])
-		copy(in->conn, sizeof(in->conn), f->conn_id);
+		hw_str__copy(in->conn, sizeof(in->conn), f->conn_id);
 	link_in(s, in);
 }
 
@@ -607,16 +567,16 @@ static void in_session(struct hw_stitch *s, const struct hw_fact *f)
 		in->have_session = 0;
 	}
 	if (!in->have_session) {
-		copy(in->session, sizeof(in->session), f->session_id);
+		hw_str__copy(in->session, sizeof(in->session), f->session_id);
 		if (hw_htab__add(&s->ins_by_session, &in->by_session,
 				 session_hash(host, in->session)))
 			return;
 		in->have_session = 1;
 	}
 	if (f->user[0])
-		copy(in->user, sizeof(in->user), f->user);
+		hw_str__copy(in->user, sizeof(in->user), f->user);
 	if (f->service[0])
-		copy(in->service, sizeof(in->service), f->service);
+		hw_str__copy(in->service, sizeof(in->service), f->service);
 	handler(in, f);
 	if (!approx && (in->approx || ts < in->ts)) {
 		in->ts = ts;
@@ -743,7 +703,7 @@ size_t hw_stitch__memory(const struct hw_stitch *s)
 	size_t n = sizeof(*s);
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		n += t[i]->nb * sizeof(struct hw_hnode *);
+		n += hw_htab__memory(t[i]);
 	return n + s->hosts.n * sizeof(struct st_host) + s->owners.n * sizeof(struct st_owner) +
 	       s->st.outbound * sizeof(struct st_out) + s->st.inbound * sizeof(struct st_in);
 }
@@ -792,11 +752,11 @@ void hw_stitch__free(struct hw_stitch *s)
 	hw_htab__each(&s->outs, free_out, NULL);
 	hw_htab__each(&s->hosts, free_host, NULL);
 	hw_htab__each(&s->owners, free_owner, NULL);
-	free(s->owners.b);
-	free(s->ins.b);
-	free(s->ins_by_session.b);
-	free(s->outs.b);
-	free(s->outs_by_session.b);
-	free(s->hosts.b);
+	hw_htab__free(&s->owners);
+	hw_htab__free(&s->ins);
+	hw_htab__free(&s->ins_by_session);
+	hw_htab__free(&s->outs);
+	hw_htab__free(&s->outs_by_session);
+	hw_htab__free(&s->hosts);
 	free(s);
 }

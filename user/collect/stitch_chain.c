@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "collect/stitch_int.h"
+#include "lib/attack.h"
 
 void hw_chain__pending_drop(struct hw_stitch *s, struct st_in *in)
 {
@@ -34,36 +35,6 @@ struct st_in *hw_chain__session_in(const struct hw_stitch *s, const struct st_ho
 			return in;
 	}
 	return NULL;
-}
-
-static const char *port_technique(unsigned int port)
-{
-	switch (port) {
-	case 22:
-		return "T1021.004";
-	case 3389:
-		return "T1021.001";
-	case 135:
-	case 445:
-		return "T1021.002";
-	case 5900:
-		return "T1021.005";
-	case 5985:
-	case 5986:
-		return "T1021.006";
-	default:
-		return NULL;
-	}
-}
-
-static void technique(struct hw_alert *a, const char *id)
-{
-	if (!id || a->ntechniques >= HW_ALERT_TECHNIQUES)
-		return;
-	for (int i = 0; i < a->ntechniques; i++)
-		if (!strcmp(a->techniques[i], id))
-			return;
-	a->techniques[a->ntechniques++] = id;
 }
 
 static const char *hop_user(const struct st_in *h)
@@ -108,11 +79,10 @@ static void emit(struct hw_stitch *s, struct st_in *const *v, int n)
 
 	a.rule_id = "hop-chain";
 	a.rule_name = "Hop chain across hosts";
-	a.severity = 73;
-	a.severity_name = "high";
-	technique(&a, "T1021");
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1021");
 	for (int i = n - 1; i >= 0; i--)
-		technique(&a, port_technique(v[i]->t.sport));
+		hw_alert__technique(&a, hw_attack__port_technique(v[i]->t.sport));
 	a.ts = end->host->last ? end->host->last : s->now; /* the chain end's clock */
 	a.host_id = end->host->id;
 	a.host_name = end->host->name;

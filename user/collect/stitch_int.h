@@ -7,8 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "collect/htab.h"
 #include "collect/stitch.h"
+#include "lib/hash.h"
+#include "lib/htab.h"
 
 #define NS_PER_SEC 1000000000ULL
 

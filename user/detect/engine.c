@@ -2,7 +2,6 @@
  * handed to the rules (rules.c). Memory is bounded: exited processes are kept in a FIFO of
  * HW_EXITED_KEPT, closed connections and ended sessions are freed, each table holds at most
  * HW_TABLE_MAX entries (beyond that new entries are not followed and counted). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,14 +9,9 @@
 #include <string.h>
 
 #include "detect/engine_int.h"
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = 0;
-}
+#include "lib/addr.h"
+#include "lib/hash.h"
+#include "lib/str.h"
 
 struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id)
 {
@@ -30,32 +24,17 @@ struct hw_esession *hw_engine__session(struct hw_engine *e, const char *id)
 	return id && id[0] ? (struct hw_esession *)hw_smap__get(&e->sessions, id) : NULL;
 }
 
-static int parse_ip(const char *ip, int *family, unsigned char addr[16])
-{
-	if (inet_pton(AF_INET, ip, addr) == 1) {
-		*family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, addr) == 1) {
-		*family = AF_INET6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int hw_engine__internal(const struct hw_engine *e, const char *ip)
 {
-	unsigned char a[16];
-	int family;
+	struct hw_addr a;
 
-	return !parse_ip(ip, &family, a) &&
-	       hw_cidrs_contain(e->cfg->internal_nets.v, e->cfg->internal_nets.n, family, a);
+	return !hw_addr__parse(&a, ip) &&
+	       hw_cidrs_contain(e->cfg->internal_nets.v, e->cfg->internal_nets.n, a.family, a.a);
 }
 
 int hw_engine__loopback(const char *ip)
 {
-	return !ip[0] || !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strcmp(ip, "0.0.0.0") ||
-	       !strcmp(ip, "::");
+	return hw_addr__local(ip);
 }
 
 int hw_engine__admin_port(const struct hw_engine *e, unsigned int port)
@@ -73,8 +52,7 @@ int hw_engine__match(const struct hw_str_list *l, const char *exe, int trusted)
 
 	if (!trusted || !exe || !exe[0])
 		return 0;
-	base = strrchr(exe, '/');
-	base = base ? base + 1 : exe;
+	base = hw_str__base_name(exe);
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i][0] == '/' ? !strcmp(l->v[i], exe) : !strcmp(l->v[i], base))
 			return 1;
@@ -83,11 +61,10 @@ int hw_engine__match(const struct hw_str_list *l, const char *exe, int trusted)
 
 static int allowed_source(const struct hw_engine *e, const char *ip)
 {
-	unsigned char a[16];
-	int family;
+	struct hw_addr a;
 
-	return !parse_ip(ip, &family, a) &&
-	       hw_cidrs_contain(e->cfg->allow_sources.v, e->cfg->allow_sources.n, family, a);
+	return !hw_addr__parse(&a, ip) &&
+	       hw_cidrs_contain(e->cfg->allow_sources.v, e->cfg->allow_sources.n, a.family, a.a);
 }
 
 /* A short id, the same in replay: FNV-1a 64 of host, rule, the entity it fired for and the
@@ -95,17 +72,21 @@ static int allowed_source(const struct hw_engine *e, const char *ip)
 static void alert_id(char out[24], const char *host, const char *rule, const char *key,
 		     unsigned long long ts)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const char *parts[3] = {host, rule, key};
+	uint64_t h = hw_fnv__u64(hw_fnv__str(hw_fnv__str(hw_fnv__str(HW_FNV0, host), rule), key),
+				 ts);
 
-	for (int i = 0; i < 3; i++) {
-		for (const char *s = parts[i]; s && *s; s++)
-			h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;
-	}
-	for (int i = 0; i < 8; i++)
-		h = (h ^ ((ts >> (8 * i)) & 0xff)) * 1099511628211ULL;
 	snprintf(out, 24, "%016llx", (unsigned long long)h);
+}
+
+void hw_alert__severity(struct hw_alert *a, int sev)
+{
+	a->severity = sev;
+	a->severity_name = hw_attack__severity_name(sev);
+}
+
+void hw_alert__technique(struct hw_alert *a, const char *id)
+{
+	hw_attack__add_technique(a->techniques, &a->ntechniques, HW_ALERT_TECHNIQUES, id);
 }
 
 void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key)
@@ -166,7 +147,7 @@ static void *upsert(struct hw_engine *e, struct hw_smap *m, const char *key, siz
 	*created = 0;
 	if (n)
 		return n;
-	if (m->n >= HW_TABLE_MAX) {
+	if (hw_smap__count(m) >= HW_TABLE_MAX) {
 		e->table_full++;
 		return NULL;
 	}
@@ -219,17 +200,17 @@ static struct hw_eproc *proc_of(struct hw_engine *e, const struct hw_fact *f, in
 		return NULL;
 	if (created) {
 		p->pid = f->pid;
-		copy(p->exe, sizeof(p->exe), f->executable);
-		copy(p->name, sizeof(p->name), f->name);
+		hw_str__copy(p->exe, sizeof(p->exe), f->executable);
+		hw_str__copy(p->name, sizeof(p->name), f->name);
 	}
 	if (f->parent_entity_id[0])
-		copy(p->parent, sizeof(p->parent), f->parent_entity_id);
+		hw_str__copy(p->parent, sizeof(p->parent), f->parent_entity_id);
 	if (image && f->executable[0]) {
-		copy(p->exe, sizeof(p->exe), f->executable);
-		copy(p->name, sizeof(p->name), f->name);
+		hw_str__copy(p->exe, sizeof(p->exe), f->executable);
+		hw_str__copy(p->name, sizeof(p->name), f->name);
 	}
 	if (f->session_id[0])
-		copy(p->session, sizeof(p->session), f->session_id);
+		hw_str__copy(p->session, sizeof(p->session), f->session_id);
 	return p;
 }
 
@@ -283,15 +264,15 @@ static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
 									      c->local.ip);
 		c->start = f->conn_start ? f->conn_start : f->ts;
 		c->pid = f->pid;
-		copy(c->owner, sizeof(c->owner), f->entity_id);
-		copy(c->exe, sizeof(c->exe), f->executable[0] ? f->executable : p ? p->exe : "");
-		copy(c->session, sizeof(c->session), f->session_id);
+		hw_str__copy(c->owner, sizeof(c->owner), f->entity_id);
+		hw_str__copy(c->exe, sizeof(c->exe), f->executable[0] ? f->executable : p ? p->exe : "");
+		hw_str__copy(c->session, sizeof(c->session), f->session_id);
 		c->exe_trusted = p && (p->flags & EP_TRUSTED) && !strcmp(c->exe, p->exe);
 		if (p && c->remote_host) {
 			p->last_local = c->local;
 			p->last_remote = c->remote;
 			p->last_ingress = !c->egress;
-			copy(p->last_conn, sizeof(p->last_conn), c->node.key);
+			hw_str__copy(p->last_conn, sizeof(p->last_conn), c->node.key);
 			p->open_conns++;
 			if (c->egress)
 				p->open_egress++;
@@ -328,7 +309,7 @@ static struct hw_esession *session_of_conn(struct hw_engine *e, const struct hw_
 {
 	struct conn_match m = {.c = c};
 
-	if (c->egress || !e->sessions.n)
+	if (c->egress || !hw_smap__count(&e->sessions))
 		return NULL;
 	hw_smap__each(&e->sessions, match_session, &m);
 	return m.found;
@@ -358,9 +339,9 @@ static void session_open(struct hw_engine *e, const struct hw_fact *f)
 	s = upsert(e, &e->sessions, f->session_id, sizeof(*s), &created);
 	if (!s)
 		return;
-	copy(s->user, sizeof(s->user), f->user);
-	copy(s->service, sizeof(s->service), f->service);
-	copy(s->handler, sizeof(s->handler), f->entity_id);
+	hw_str__copy(s->user, sizeof(s->user), f->user);
+	hw_str__copy(s->service, sizeof(s->service), f->service);
+	hw_str__copy(s->handler, sizeof(s->handler), f->entity_id);
 	s->verified = f->login_verified;
 	s->client = f->src;
 	s->server = f->dst;
@@ -434,16 +415,38 @@ static void judge_later(struct hw_snode *n, void *ctx)
 	f->kind = HW_F_PROC_SNAPSHOT;
 	f->ts = e->now;
 	f->pid = p->pid;
-	copy(f->entity_id, sizeof(f->entity_id), p->node.key);
-	copy(f->parent_entity_id, sizeof(f->parent_entity_id), p->parent);
-	copy(f->executable, sizeof(f->executable), p->exe);
-	copy(f->name, sizeof(f->name), p->name);
-	copy(f->session_id, sizeof(f->session_id), p->session);
+	hw_str__copy(f->entity_id, sizeof(f->entity_id), p->node.key);
+	hw_str__copy(f->parent_entity_id, sizeof(f->parent_entity_id), p->parent);
+	hw_str__copy(f->executable, sizeof(f->executable), p->exe);
+	hw_str__copy(f->name, sizeof(f->name), p->name);
+	hw_str__copy(f->session_id, sizeof(f->session_id), p->session);
 	memcpy(f->stdio, p->stdio, sizeof(f->stdio));
 	f->unlinked = !!(p->flags & EP_UNLINKED);
 	f->exe_trusted = !!(p->flags & EP_TRUSTED);
 	f->root = !!(p->flags & EP_ROOT);
 	hw_rules__exec(e, f, p);
+}
+
+/* The fact with its addresses in one spelling (lib/addr.h): the rules compare addresses as
+ * text, and one host seen as ::ffff:198.18.0.2 (a dual-stack socket) and as 198.18.0.2 must not
+ * look like two. Only text with a ':' can be spelt otherwise; f itself when nothing changes. */
+static const struct hw_fact *canonical(struct hw_engine *e, const struct hw_fact *f)
+{
+	const struct hw_fact_ep *in[] = {&f->src, &f->dst, &f->stdio_local, &f->stdio_remote};
+	struct hw_fact_ep *out[] = {&e->canon.src, &e->canon.dst, &e->canon.stdio_local,
+				    &e->canon.stdio_remote};
+	char ip[HW_FACT_IP_LEN];
+	int copied = 0;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		if (!strchr(in[i]->ip, ':') || hw_addr__canon(in[i]->ip, ip, sizeof(ip)) ||
+		    !strcmp(ip, in[i]->ip))
+			continue;
+		if (!copied++)
+			e->canon = *f;
+		hw_str__copy(out[i]->ip, sizeof(out[i]->ip), ip);
+	}
+	return copied ? &e->canon : f;
 }
 
 void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
@@ -454,12 +457,13 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 
 	if (f->kind == HW_F_OTHER || f->kind == HW_F_ALERT)
 		return;
+	f = canonical(e, f);
 	if (f->ts > e->now)
 		e->now = f->ts;
 	if (f->host_id[0])
-		copy(e->host_id, sizeof(e->host_id), f->host_id);
+		hw_str__copy(e->host_id, sizeof(e->host_id), f->host_id);
 	if (f->host_name[0])
-		copy(e->host_name, sizeof(e->host_name), f->host_name);
+		hw_str__copy(e->host_name, sizeof(e->host_name), f->host_name);
 	if (f->session_id[0] && f->kind != HW_F_LOGOUT) {
 		s = hw_engine__session(e, f->session_id);
 		if (s && f->ts > s->last_activity)
@@ -494,8 +498,8 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			proc_trust(p, f);
 		parent = p ? hw_engine__proc(e, p->parent) : NULL;
 		if (p && parent && !f->executable[0]) {
-			copy(p->exe, sizeof(p->exe), parent->exe);
-			copy(p->name, sizeof(p->name), parent->name);
+			hw_str__copy(p->exe, sizeof(p->exe), parent->exe);
+			hw_str__copy(p->name, sizeof(p->name), parent->name);
 		}
 		/* the children of a reverse shell share its descriptors: one alert for all */
 		if (p && parent)
@@ -523,8 +527,8 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		session_bytes(e, c);
 		if (f->kind == HW_F_ACCEPT && p && c && c->remote_host) {
 			p->accepted_ts = f->ts;
-			copy(p->accepted_peer, sizeof(p->accepted_peer), c->remote.ip);
-			copy(p->accepted_conn, sizeof(p->accepted_conn), f->conn_id);
+			hw_str__copy(p->accepted_peer, sizeof(p->accepted_peer), c->remote.ip);
+			hw_str__copy(p->accepted_conn, sizeof(p->accepted_conn), f->conn_id);
 		}
 		break;
 	case HW_F_DISCONNECT:
@@ -559,16 +563,16 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			free(s);
 		}
 		break;
-	case HW_F_FILE:
-		p = proc_of(e, f, 0);
-		hw_rules__file(e, f, p);
-		break;
 	case HW_F_TICK:
 		if (e->judge_later)
 			hw_smap__each(&e->procs, judge_later, e);
 		hw_rules__tick(e);
 		hw_rules__file_tick(e);
 		sweep_windows(e);
+		break;
+	case HW_F_FILE:
+		p = proc_of(e, f, 0);
+		hw_rules__file(e, f, p);
 		break;
 	default:
 		break;
@@ -617,14 +621,17 @@ size_t hw_engine__memory(const struct hw_engine *e)
 	size_t n = sizeof(*e) + e->doc.cap;
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		n += m[i]->nb * sizeof(struct hw_snode *);
-	return n + e->procs.n * sizeof(struct hw_eproc) + e->conns.n * sizeof(struct hw_econn) +
-	       e->sessions.n * sizeof(struct hw_esession) +
-	       e->fanout.n * sizeof(struct hw_efanout) + e->brute.n * sizeof(struct hw_ebrute) +
-	       e->transfers.n * sizeof(struct hw_etransfer);
+		n += hw_smap__memory(m[i]);
+	return n + hw_smap__count(&e->procs) * sizeof(struct hw_eproc) +
+	       hw_smap__count(&e->conns) * sizeof(struct hw_econn) +
+	       hw_smap__count(&e->sessions) * sizeof(struct hw_esession) +
+	       hw_smap__count(&e->fanout) * sizeof(struct hw_efanout) +
+	       hw_smap__count(&e->brute) * sizeof(struct hw_ebrute) +
+	       hw_smap__count(&e->transfers) * sizeof(struct hw_etransfer);
 }
 
 size_t hw_engine__tick_work(const struct hw_engine *e)
 {
-	return e->sessions.n + e->conns.n + (e->judge_later ? e->procs.n : 0);
+	return hw_smap__count(&e->sessions) + hw_smap__count(&e->conns) +
+	       (e->judge_later ? hw_smap__count(&e->procs) : 0);
 }

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "detect/fact.h"
+#include "lib/attack.h"
 
 #define HW_ALERT_CHAIN 8 /* processes named in an alert's chain, the alert's process last */
 #define HW_ALERT_TECHNIQUES 4
@@ -16,7 +17,7 @@
 struct hw_alert {
 	unsigned long long ts; /* ns since the epoch: the event or tick that raised it */
 	const char *rule_id, *rule_name;
-	int severity;		 /* event.severity: 21 low, 47 medium, 73 high, 99 critical */
+	int severity;		 /* event.severity: HW_SEV_* (lib/attack.h) */
 	const char *severity_name; /* "low", "medium", "high", "critical" */
 	char message[640];
 	const char *techniques[HW_ALERT_TECHNIQUES];
@@ -47,6 +48,11 @@ struct hw_alert {
 };
 
 typedef void (*hw_alert_fn)(const struct hw_alert *a, void *ctx);
+
+/* event.severity (HW_SEV_*, lib/attack.h) and its name. */
+void hw_alert__severity(struct hw_alert *a, int sev);
+/* Adds a technique id (NULL: none) unless the alert already has it or has no room left. */
+void hw_alert__technique(struct hw_alert *a, const char *id);
 
 struct hw_engine;
 

@@ -119,6 +119,7 @@ struct hw_engine {
 	struct hw_jdoc doc;
 	struct hw_fact fact;
 	struct hw_fact judge_fact; /* built for a snapshot process judged at a tick */
+	struct hw_fact canon; /* a fact fed with addresses in another spelling, respelt */
 	enum hw_fact_kind last_kind;
 };
 

@@ -8,6 +8,7 @@
 
 #include "detect/fact_file.h"
 #include "detect/fact_view.h"
+#include "lib/str.h"
 #include "output/ecs.h"
 #include "output/json.h"
 
@@ -73,13 +74,6 @@ static void ep(struct hw_fact_ep *e, __u16 family, const __u8 *addr, __u16 port,
 	e->bytes = have_bytes ? bytes : 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* fact.c: a process without process.name is named after its executable, as read back and cut
  * (a cut may end inside a character: copied as is, like fact.c's copy()). */
 static void name_from_exe(struct hw_fact *f)
@@ -89,7 +83,7 @@ static void name_from_exe(struct hw_fact *f)
 
 	if (f->name[0] || !f->executable[0])
 		return;
-	b = base_name(f->executable);
+	b = hw_str__base_name(f->executable);
 	n = strnlen(b, sizeof(f->name) - 1);
 	memcpy(f->name, b, n);
 	f->name[n] = 0;
@@ -122,7 +116,7 @@ static void process(struct hw_fact *f, const struct hw_process *p, const char *u
 
 	f->pid = k->pid;
 	put(f->entity_id, sizeof(f->entity_id), p->entity_id);
-	put(f->name, sizeof(f->name), p->exe ? base_name(p->exe) : k->comm);
+	put(f->name, sizeof(f->name), p->exe ? hw_str__base_name(p->exe) : k->comm);
 	put(f->executable, sizeof(f->executable), p->exe);
 	if (p->flags & HW_PROC_EXEC || p->args_len)
 		args(f, p);
@@ -237,7 +231,7 @@ void hw_fact__session_event(struct hw_fact *f, const struct hw_host *h,
 		f->pid = v->p->k.pid;
 		put(f->entity_id, sizeof(f->entity_id), v->p->entity_id);
 		if (v->p->exe) {
-			put(f->name, sizeof(f->name), base_name(v->p->exe));
+			put(f->name, sizeof(f->name), hw_str__base_name(v->p->exe));
 			put(f->executable, sizeof(f->executable), v->p->exe);
 		}
 		name_from_exe(f);

@@ -5,7 +5,7 @@
  * repaired, cut to the fact's sizes; ip text as inet_ntop writes it; process.args as the
  * encoder bounds it), so that the live agent and `replay` of its recording raise the same
  * alerts. tests/unit/test_fact_view.c proves it field by field for every action, and the agent
- * checks it on every event under HW_FACT_CHECK=1 (agent_check.c). */
+ * checks it on every event under HW_FACT_CHECK=1 (user/agent/check.c). */
 #ifndef HW_DETECT_FACT_VIEW_H
 #define HW_DETECT_FACT_VIEW_H
 

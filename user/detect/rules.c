@@ -5,37 +5,12 @@
 #include <string.h>
 
 #include "detect/engine_int.h"
-
-#define SEV_LOW 21
-#define SEV_MEDIUM 47
-#define SEV_HIGH 73
-#define SEV_CRITICAL 99
-
-static void severity(struct hw_alert *a, int sev)
-{
-	a->severity = sev;
-	a->severity_name = sev >= SEV_CRITICAL ? "critical"
-			   : sev >= SEV_HIGH	? "high"
-			   : sev >= SEV_MEDIUM	? "medium"
-						: "low";
-}
-
-static void technique(struct hw_alert *a, const char *id)
-{
-	if (id && a->ntechniques < HW_ALERT_TECHNIQUES)
-		a->techniques[a->ntechniques++] = id;
-}
-
-static const char *base(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
+#include "lib/attack.h"
+#include "lib/str.h"
 
 static const char *pname(const struct hw_eproc *p)
 {
-	return p->name[0] ? p->name : p->exe[0] ? base(p->exe) : "?";
+	return p->name[0] ? p->name : p->exe[0] ? hw_str__base_name(p->exe) : "?";
 }
 
 /* The alert's process and its ancestors (oldest first), and "a → b → c" into buf. */
@@ -99,7 +74,7 @@ static int versioned(const char *name, const char *stem)
 
 static const char *exe_name(const struct hw_eproc *p)
 {
-	return p->exe[0] ? base(p->exe) : p->name;
+	return p->exe[0] ? hw_str__base_name(p->exe) : p->name;
 }
 
 /* A command shell (an interpreter is judged apart: the web application may be one) */
@@ -128,7 +103,7 @@ static int is_recon(const struct hw_eproc *p)
 		"ss",	  "ps",	    "w",     "who",	 "groups",   "arp",   "route",
 		"getent", "last",   "users", "nslookup", "dig",      "lsb_release", NULL};
 
-	return in_list(p->exe[0] ? base(p->exe) : p->name, tools);
+	return in_list(p->exe[0] ? hw_str__base_name(p->exe) : p->name, tools);
 }
 
 /* A program dropped somewhere anyone can write, or one without a file (memfd, deleted). */
@@ -246,9 +221,9 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	p->flags |= EP_FIRED_REVERSE;
 	a.rule_id = "reverse-shell";
 	a.rule_name = "Reverse shell";
-	severity(&a, SEV_CRITICAL);
-	technique(&a, "T1059.004");
-	technique(&a, "T1071");
+	hw_alert__severity(&a, HW_SEV_CRITICAL);
+	hw_alert__technique(&a, "T1059.004");
+	hw_alert__technique(&a, "T1071");
 	chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, session_of(e, p, f));
 	/* the other end: the socket on its stdio, or the connection its relaying parent holds */
@@ -293,9 +268,9 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 					 : "an interpreter";
 		a.rule_id = "service-shell";
 		a.rule_name = "Network service starts a shell";
-		severity(&a, SEV_HIGH);
-		technique(&a, "T1505.003");
-		technique(&a, "T1190");
+		hw_alert__severity(&a, HW_SEV_HIGH);
+		hw_alert__technique(&a, "T1505.003");
+		hw_alert__technique(&a, "T1190");
 		chain(e, &a, p, ch, sizeof(ch));
 		a.related_ids[a.nrelated++] = q->node.key;
 		snprintf(a.message, sizeof(a.message),
@@ -314,20 +289,6 @@ void hw_rules__exec(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 }
 
 /* --- lateral-movement, admin-fanout, tunnel (relays, forwarding): on connect -------------- */
-
-static const char *port_technique(unsigned int port)
-{
-	switch (port) {
-	case 22: return "T1021.004";
-	case 3389: return "T1021.001";
-	case 135:
-	case 445: return "T1021.002";
-	case 5900: return "T1021.005";
-	case 5985:
-	case 5986: return "T1021.006";
-	default: return NULL;
-	}
-}
 
 static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p,
 		    struct hw_esession *s)
@@ -348,12 +309,12 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 	snprintf(s->lateral[s->nlateral++], sizeof(s->lateral[0]), "%s", dest);
 	a.rule_id = "lateral-movement";
 	a.rule_name = "Lateral movement from a remote session";
-	severity(&a, SEV_HIGH);
-	technique(&a, "T1021");
-	technique(&a, port_technique(f->dst.port));
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1021");
+	hw_alert__technique(&a, hw_attack__port_technique(f->dst.port));
 	if (via_service) {
-		technique(&a, "T1572");
-		technique(&a, "T1090.001");
+		hw_alert__technique(&a, "T1572");
+		hw_alert__technique(&a, "T1090.001");
 	}
 	chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
@@ -390,7 +351,7 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 		return;
 	fo = (struct hw_efanout *)hw_smap__get(&e->fanout, key);
 	if (!fo) {
-		if (e->fanout.n >= HW_TABLE_MAX) {
+		if (hw_smap__count(&e->fanout) >= HW_TABLE_MAX) {
 			e->table_full++;
 			return;
 		}
@@ -425,9 +386,9 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 	fo->fired = 1;
 	a.rule_id = "admin-fanout";
 	a.rule_name = "Fan-out to admin ports of many hosts";
-	severity(&a, SEV_HIGH);
-	technique(&a, "T1046");
-	technique(&a, "T1021");
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1046");
+	hw_alert__technique(&a, "T1021");
 	chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
 	a.count = (unsigned int)distinct;
@@ -452,9 +413,9 @@ static void tunnel_alert(struct hw_engine *e, struct hw_eproc *p, struct hw_eses
 
 	a.rule_id = "tunnel";
 	a.rule_name = relay ? "Connection relay" : "Port forwarding in a remote session";
-	severity(&a, SEV_HIGH);
-	technique(&a, "T1572");
-	technique(&a, relay ? "T1090.001" : "T1090");
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1572");
+	hw_alert__technique(&a, relay ? "T1090.001" : "T1090");
 	chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
 	if (f->dst.ip[0] && f->kind == HW_F_CONNECT) {
@@ -583,9 +544,9 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 		b->fired_success = 1;
 		a.rule_id = "brute-force";
 		a.rule_name = "Brute force, then a successful login";
-		severity(&a, SEV_CRITICAL);
-		technique(&a, "T1110.001");
-		technique(&a, "T1078");
+		hw_alert__severity(&a, HW_SEV_CRITICAL);
+		hw_alert__technique(&a, "T1110.001");
+		hw_alert__technique(&a, "T1078");
 		a.session_id = f->session_id;
 		a.user = f->user;
 		a.service = f->service;
@@ -600,7 +561,7 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 		return;
 	}
 	if (!b) {
-		if (e->brute.n >= HW_TABLE_MAX) {
+		if (hw_smap__count(&e->brute) >= HW_TABLE_MAX) {
 			e->table_full++;
 			return;
 		}
@@ -629,8 +590,8 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 	b->fired = 1;
 	a.rule_id = "brute-force";
 	a.rule_name = "Brute force of a login service";
-	severity(&a, SEV_MEDIUM);
-	technique(&a, "T1110.001");
+	hw_alert__severity(&a, HW_SEV_MEDIUM);
+	hw_alert__technique(&a, "T1110.001");
 	a.source_ip = f->src.ip;
 	a.service = f->service;
 	a.count = (unsigned int)b->n;
@@ -669,9 +630,9 @@ static void long_session(struct hw_snode *n, void *ctx)
 	s->fired_long = 1;
 	a.rule_id = "long-session";
 	a.rule_name = "Long remote session";
-	severity(&a, SEV_MEDIUM);
-	technique(&a, "T1133");
-	technique(&a, "T1078");
+	hw_alert__severity(&a, HW_SEV_MEDIUM);
+	hw_alert__technique(&a, "T1133");
+	hw_alert__technique(&a, "T1078");
 	session_context(&a, s);
 	a.destination_ip = s->server.ip;
 	a.destination_port = s->server.port;
@@ -709,9 +670,9 @@ static void long_connection(struct hw_snode *n, void *ctx)
 	p = hw_engine__proc(e, c->owner);
 	a.rule_id = "long-connection";
 	a.rule_name = "Long-lived outbound connection";
-	severity(&a, SEV_MEDIUM);
-	technique(&a, "T1572");
-	technique(&a, "T1071");
+	hw_alert__severity(&a, HW_SEV_MEDIUM);
+	hw_alert__technique(&a, "T1572");
+	hw_alert__technique(&a, "T1071");
 	ch[0] = 0;
 	if (p)
 		chain(e, &a, p, ch, sizeof(ch));

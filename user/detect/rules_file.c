@@ -140,7 +140,7 @@ static void transfer_note(struct hw_engine *e, const struct hw_fact *f, struct h
 	inode_key(key, sizeof(key), f->file_dev, f->file_ino);
 	t = (struct hw_etransfer *)hw_smap__get(&e->transfers, key);
 	if (!t) {
-		if (e->transfers.n >= HW_TABLE_MAX) {
+		if (hw_smap__count(&e->transfers) >= HW_TABLE_MAX) {
 			e->table_full++;
 			return;
 		}
@@ -268,6 +268,6 @@ static void expire(struct hw_snode *n, void *ctx)
 
 void hw_rules__file_tick(struct hw_engine *e)
 {
-	if (e->transfers.n)
+	if (hw_smap__count(&e->transfers))
 		hw_smap__each(&e->transfers, expire, e);
 }

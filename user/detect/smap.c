@@ -1,100 +1,64 @@
-/* String-keyed intrusive hash map (see smap.h): chained buckets, FNV-1a. */
-#include <errno.h>
+/* String-keyed intrusive map (see smap.h) on lib/htab.h. */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "detect/smap.h"
+#include "lib/hash.h"
+#include "lib/str.h"
 
-static size_t hash(const char *s)
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+/* the key as the node holds it: cut at HW_SMAP_KEY_LEN - 1 bytes */
+static uint64_t hash(const char *key)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return (size_t)h;
+	return hw_fnv__bytes(HW_FNV0, key, strnlen(key, HW_SMAP_KEY_LEN - 1));
 }
 
 struct hw_snode *hw_smap__get(const struct hw_smap *m, const char *key)
 {
-	struct hw_snode *n;
+	uint64_t h = hash(key);
 
-	if (!m->nb)
-		return NULL;
-	for (n = m->b[hash(key) & (m->nb - 1)]; n; n = n->next)
-		if (!strncmp(n->key, key, HW_SMAP_KEY_LEN - 1))
-			return n;
-	return NULL;
-}
+	for (struct hw_hnode *n = hw_htab__first(&m->t, h); n; n = hw_htab__next(n, h)) {
+		struct hw_snode *s = container_of(n, struct hw_snode, h);
 
-static int grow(struct hw_smap *m)
-{
-	size_t nb = m->nb ? m->nb * 2 : 64;
-	struct hw_snode **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->nb; i++) {
-		struct hw_snode *n = m->b[i], *next;
-
-		for (; n; n = next) {
-			size_t h = hash(n->key) & (nb - 1);
-
-			next = n->next;
-			n->next = b[h];
-			b[h] = n;
-		}
+		if (!strncmp(s->key, key, HW_SMAP_KEY_LEN - 1))
+			return s;
 	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-	return 0;
+	return NULL;
 }
 
 int hw_smap__put(struct hw_smap *m, struct hw_snode *node, const char *key)
 {
-	size_t h;
-
-	if ((m->n + 1) * 4 > m->nb * 3 && grow(m))
-		return -ENOMEM;
-	snprintf(node->key, sizeof(node->key), "%s", key);
-	h = hash(node->key) & (m->nb - 1);
-	node->next = m->b[h];
-	m->b[h] = node;
-	m->n++;
-	return 0;
+	m->t.load = 3;
+	hw_str__copy(node->key, sizeof(node->key), key);
+	return hw_htab__add(&m->t, &node->h, hash(node->key));
 }
 
 void hw_smap__del(struct hw_smap *m, struct hw_snode *node)
 {
-	struct hw_snode **pp;
+	hw_htab__del(&m->t, &node->h);
+}
 
-	if (!m->nb)
-		return;
-	for (pp = &m->b[hash(node->key) & (m->nb - 1)]; *pp; pp = &(*pp)->next)
-		if (*pp == node) {
-			*pp = node->next;
-			m->n--;
-			return;
-		}
+struct each_ctx {
+	void (*fn)(struct hw_snode *n, void *ctx);
+	void *ctx;
+};
+
+static void each_one(struct hw_hnode *n, void *ctx)
+{
+	struct each_ctx *c = ctx;
+
+	c->fn(container_of(n, struct hw_snode, h), c->ctx);
 }
 
 void hw_smap__each(struct hw_smap *m, void (*fn)(struct hw_snode *n, void *ctx), void *ctx)
 {
-	for (size_t i = 0; i < m->nb; i++) {
-		struct hw_snode *n = m->b[i], *next;
+	struct each_ctx c = {fn, ctx};
 
-		for (; n; n = next) {
-			next = n->next;
-			fn(n, ctx);
-		}
-	}
+	hw_htab__each(&m->t, each_one, &c);
 }
 
 void hw_smap__free(struct hw_smap *m)
 {
-	free(m->b);
-	m->b = NULL;
-	m->nb = m->n = 0;
+	hw_htab__free(&m->t);
 }

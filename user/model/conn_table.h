@@ -1,6 +1,8 @@
 /* The connection table: every open TCP connection the agent knows, keyed by socket cookie
- * (the same key the BPF events and sock_diag give), with its owner process. Entries leave at
- * close; the table is bounded (agent.conn_table_max), and what does not fit is counted. */
+ * (the same key the BPF events and sock_diag give), with its owner process, and indexed by
+ * its two ends and network namespace (an exec with a socket on its stdio names the connection
+ * by address). Entries leave at close; the table is bounded (agent.conn_table_max), and what
+ * does not fit is counted. */
 #ifndef HW_CONN_TABLE_H
 #define HW_CONN_TABLE_H
 
@@ -8,11 +10,16 @@
 #include <linux/types.h>
 
 #include "hopwatch/events.h"
+#include "lib/htab.h"
 #include "model/host.h"
 
 struct hw_conn {
-	struct hw_conn *hnext;
+	struct hw_hnode node;	 /* by cookie */
+	struct hw_hnode by_addr; /* by addr and netns, once indexed */
 	__u64 cookie;
+	/* addr and netns are set by the caller right after hw_conn_table__add returned the entry
+	 * (before its next call on the table) and not changed later: the address index takes
+	 * them in at that next call */
 	struct hw_sock_addr addr;
 	__u64 start_ns;       /* CLOCK_BOOTTIME when it began; 0 unknown */
 	__u64 owner_start_ns; /* owner process start, with owner_pid its identity */
@@ -23,7 +30,7 @@ struct hw_conn {
 	__u8 direction;
 	__u8 from_snapshot;
 	__u8 seen; /* mark for the periodic sweep */
-	__u8 pad;
+	__u8 indexed; /* in the address index */
 	char id[HW_ENTITY_ID_LEN]; /* hopwatch.connection.id */
 	/* the owner as it was when the connection began: it names the owner at the close even
 	 * when the process has exited and left the process table */
@@ -36,12 +43,14 @@ struct hw_conn_table;
 struct hw_conn_table *hw_conn_table__new(const struct hw_host *host, size_t max);
 void hw_conn_table__free(struct hw_conn_table *t);
 struct hw_conn *hw_conn_table__get(struct hw_conn_table *t, __u64 cookie);
-/* Adds (or finds) the connection of cookie; NULL when the table is full or out of memory. */
+/* Adds (or finds) the connection of cookie; NULL when the table is full or out of memory. The
+ * caller then sets (or sets again) its addr and netns. */
 struct hw_conn *hw_conn_table__add(struct hw_conn_table *t, __u64 cookie);
 void hw_conn_table__remove(struct hw_conn_table *t, __u64 cookie);
 size_t hw_conn_table__count(const struct hw_conn_table *t);
 /* The connection with both ends a (local saddr:sport, remote daddr:dport) in netns, NULL when
- * none. A walk of the whole table: for rare events only (an exec with a socket on its stdio). */
+ * none; of two with the same ends (a reused port), the one added last. A lookup in the
+ * address index: an exec storm with sockets on stdio costs no walk of the table. */
 struct hw_conn *hw_conn_table__find_addr(struct hw_conn_table *t, const struct hw_sock_addr *a,
 					 __u32 netns);
 /* Calls fn for every connection; fn may not add or remove. */

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/id.h"
 #include "model/host.h"
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -24,64 +26,9 @@ static int read_line(const char *path, char *buf, size_t len)
 	return buf[0] ? 0 : -ENODATA;
 }
 
-static __u64 rotl(__u64 x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND                                                                                   \
-	do {                                                                                       \
-		v0 += v1;                                                                          \
-		v1 = rotl(v1, 13);                                                                 \
-		v1 ^= v0;                                                                          \
-		v0 = rotl(v0, 32);                                                                 \
-		v2 += v3;                                                                          \
-		v3 = rotl(v3, 16);                                                                 \
-		v3 ^= v2;                                                                          \
-		v0 += v3;                                                                          \
-		v3 = rotl(v3, 21);                                                                 \
-		v3 ^= v0;                                                                          \
-		v2 += v1;                                                                          \
-		v1 = rotl(v1, 17);                                                                 \
-		v1 ^= v2;                                                                          \
-		v2 = rotl(v2, 32);                                                                 \
-	} while (0)
-
-__u64 hw_siphash(const __u64 key[2], const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	__u64 v0 = 0x736f6d6570736575ULL ^ key[0], v1 = 0x646f72616e646f6dULL ^ key[1];
-	__u64 v2 = 0x6c7967656e657261ULL ^ key[0], v3 = 0x7465646279746573ULL ^ key[1];
-	__u64 m, b = (__u64)len << 56;
-	size_t i, left = len & 7;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, 8);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t k = 0; k < left; k++)
-		b |= (__u64)p[i + k] << (8 * k);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 static __s64 clock_ns(clockid_t id)
 {
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return (__s64)hw_clock__ns(id);
 }
 
 int hw_host__init(struct hw_host *h, const char *name)
@@ -123,22 +70,7 @@ int hw_host__init(struct hw_host *h, const char *name)
 void hw_host__entity_id(const struct hw_host *h, __u32 pid, __u64 start_ns,
 			char out[HW_ENTITY_ID_LEN])
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	__u64 in[2] = {pid, start_ns / h->ns_per_tick};
-	__u64 k2[2] = {h->key[1], h->key[0]};
-	__u64 d[2] = {hw_siphash(h->key, in, sizeof(in)), hw_siphash(k2, in, sizeof(in))};
-	int i;
-
-	for (i = 0; i < 22; i++) {
-		int bit = i * 6, w = bit / 64, s = bit % 64;
-		__u64 v = d[w] >> s;
-
-		if (s > 58 && w == 0)
-			v |= d[1] << (64 - s);
-		out[i] = b64[v & 63];
-	}
-	out[22] = 0;
+	hw_id__process(h->key, pid, start_ns / h->ns_per_tick, out);
 }
 
 void hw_format_time(__u64 wall_ns, char out[HW_TIME_LEN])

@@ -5,7 +5,10 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#define HW_ENTITY_ID_LEN 24 /* 22 base64url characters of a 128-bit hash, NUL, padding */
+#include "lib/hash.h" /* hw_siphash, which the host keys are for */
+#include "lib/id.h"
+
+#define HW_ENTITY_ID_LEN HW_ID_LEN /* 22 base64url characters of a 128-bit hash (lib/id.h) */
 
 struct hw_host {
 	char name[256]; /* host.name */
@@ -35,8 +38,5 @@ static inline __u64 hw_host__wall_ns(const struct hw_host *h, __u64 boot_ns)
 /* RFC 3339 UTC with nanoseconds: "2026-11-27T16:00:00.123456789Z" (30 bytes + NUL). */
 #define HW_TIME_LEN 32
 void hw_format_time(__u64 wall_ns, char out[HW_TIME_LEN]);
-
-/* 64-bit keyed hash (SipHash-2-4) used for entity ids. */
-__u64 hw_siphash(const __u64 key[2], const void *data, size_t len);
 
 #endif

@@ -1,25 +1,28 @@
-/* Process table: a chained hash on pid (all incarnations of a pid share a chain) and an
- * intrusive FIFO of exited entries. */
+/* Process table: lib/htab.h by pid (all incarnations of a pid share a hash) and an intrusive
+ * FIFO of exited entries. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
 #include "model/proc_table.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 struct hw_proc_table {
 	const struct hw_host *host;
-	struct hw_process **buckets;
-	size_t nbuckets; /* power of two */
-	size_t count;
+	struct hw_htab t;
 	struct hw_process *ehead, *etail; /* exited, oldest first */
 	size_t nexited, max_exited;
 	__u64 ttl_ns;
 };
 
-static size_t bucket_of(const struct hw_proc_table *t, __u32 pid)
-{
-	return (pid * 0x9E3779B1u) & (t->nbuckets - 1);
-}
+/* each process of pid_ (every incarnation, newest first) as p_ */
+#define for_each_pid(p_, t_, pid_)                                                                 \
+	for (struct hw_hnode *n_ = hw_htab__first(&(t_)->t, hw_hash__u32(pid_));                   \
+	     n_ && ((p_) = container_of(n_, struct hw_process, node), 1);                          \
+	     n_ = hw_htab__next(n_, hw_hash__u32(pid_)))                                           \
+		if ((p_)->k.pid == (pid_))
 
 static __u64 ticks(const struct hw_proc_table *t, __u64 ns)
 {
@@ -34,13 +37,8 @@ struct hw_proc_table *hw_proc_table__new(const struct hw_host *host, size_t max_
 	if (!t)
 		return NULL;
 	t->host = host;
-	t->nbuckets = 1024;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets) {
-		free(t);
-		errno = ENOMEM;
-		return NULL;
-	}
+	t->t.nb0 = 1024;
+	t->t.link_first = 1;
 	t->max_exited = max_exited;
 	t->ttl_ns = ttl_ns;
 	return t;
@@ -54,61 +52,40 @@ static void process_free(struct hw_process *p)
 	free(p);
 }
 
+static void free_one(struct hw_hnode *n, void *ctx)
+{
+	(void)ctx;
+	process_free(container_of(n, struct hw_process, node));
+}
+
 void hw_proc_table__free(struct hw_proc_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct hw_process *p = t->buckets[i], *next;
-
-		for (; p; p = next) {
-			next = p->hnext;
-			process_free(p);
-		}
-	}
-	free(t->buckets);
+	hw_htab__each(&t->t, free_one, NULL);
+	hw_htab__free(&t->t);
 	free(t);
 }
 
 struct hw_process *hw_proc_table__get(struct hw_proc_table *t, __u32 pid, __u64 start_ns)
 {
 	__u64 want = ticks(t, start_ns);
+	struct hw_process *p;
 
-	for (struct hw_process *p = t->buckets[bucket_of(t, pid)]; p; p = p->hnext)
-		if (p->k.pid == pid && ticks(t, p->k.start_ns) == want)
+	for_each_pid(p, t, pid)
+		if (ticks(t, p->k.start_ns) == want)
 			return p;
 	return NULL;
 }
 
 struct hw_process *hw_proc_table__live(struct hw_proc_table *t, __u32 pid)
 {
-	for (struct hw_process *p = t->buckets[bucket_of(t, pid)]; p; p = p->hnext)
-		if (p->k.pid == pid && !(p->flags & HW_PROC_EXITED))
+	struct hw_process *p;
+
+	for_each_pid(p, t, pid)
+		if (!(p->flags & HW_PROC_EXITED))
 			return p;
 	return NULL;
-}
-
-static void grow(struct hw_proc_table *t)
-{
-	size_t n = t->nbuckets * 2;
-	struct hw_process **b = calloc(n, sizeof(*b));
-
-	if (!b)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct hw_process *p = t->buckets[i], *next;
-
-		for (; p; p = next) {
-			size_t j = (p->k.pid * 0x9E3779B1u) & (n - 1);
-
-			next = p->hnext;
-			p->hnext = b[j];
-			b[j] = p;
-		}
-	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = n;
 }
 
 static void exited_append(struct hw_proc_table *t, struct hw_process *p)
@@ -146,11 +123,8 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 {
 	__u64 want = ticks(t, k->start_ns);
 	struct hw_process *p, *found = NULL;
-	size_t b = bucket_of(t, k->pid);
 
-	for (p = t->buckets[b]; p; p = p->hnext) {
-		if (p->k.pid != k->pid)
-			continue;
+	for_each_pid(p, t, k->pid) {
 		if (ticks(t, p->k.start_ns) == want)
 			found = p;
 		else if (!(p->flags & HW_PROC_EXITED) && p->k.start_ns < k->start_ns)
@@ -164,16 +138,14 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 		return found;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p || hw_htab__add(&t->t, &p->node, hw_hash__u32(k->pid))) {
+		free(p);
 		return NULL;
+	}
 	p->k = *k;
 	p->exe_uid = (__u32)-1;
 	hw_host__entity_id(t->host, k->pid, k->start_ns, p->entity_id);
 	set_parent_id(t, p, k);
-	p->hnext = t->buckets[b];
-	t->buckets[b] = p;
-	if (++t->count > t->nbuckets)
-		grow(t);
 	return p;
 }
 
@@ -243,12 +215,7 @@ void hw_proc_table__exit(struct hw_proc_table *t, struct hw_process *p, __u64 ts
 
 static void remove_entry(struct hw_proc_table *t, struct hw_process *p)
 {
-	struct hw_process **pp = &t->buckets[bucket_of(t, p->k.pid)];
-
-	while (*pp && *pp != p)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = p->hnext;
+	hw_htab__del(&t->t, &p->node);
 	if (p->eprev)
 		p->eprev->enext = p->enext;
 	else
@@ -258,7 +225,6 @@ static void remove_entry(struct hw_proc_table *t, struct hw_process *p)
 	else
 		t->etail = p->eprev;
 	t->nexited--;
-	t->count--;
 	process_free(p);
 }
 
@@ -273,17 +239,29 @@ size_t hw_proc_table__expire(struct hw_proc_table *t, __u64 now_ns)
 	return freed;
 }
 
+struct each_ctx {
+	void (*fn)(struct hw_process *p, void *ctx);
+	void *ctx;
+};
+
+static void each_one(struct hw_hnode *n, void *ctx)
+{
+	struct each_ctx *c = ctx;
+
+	c->fn(container_of(n, struct hw_process, node), c->ctx);
+}
+
 void hw_proc_table__each(struct hw_proc_table *t, void (*fn)(struct hw_process *p, void *ctx),
 			 void *ctx)
 {
-	for (size_t i = 0; i < t->nbuckets; i++)
-		for (struct hw_process *p = t->buckets[i]; p; p = p->hnext)
-			fn(p, ctx);
+	struct each_ctx c = {fn, ctx};
+
+	hw_htab__each(&t->t, each_one, &c);
 }
 
 size_t hw_proc_table__count(const struct hw_proc_table *t)
 {
-	return t->count;
+	return t->t.n;
 }
 
 size_t hw_proc_table__exited(const struct hw_proc_table *t)

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "hopwatch/events.h"
+#include "lib/htab.h"
 #include "model/host.h"
 
 /* hw_process.flags, beside the HW_EXEC_* truncation flags of the last exec */
@@ -17,7 +18,7 @@
 #define HW_PROC_EXEC     (1u << 18) /* exe/args come from an exec we saw or from /proc */
 
 struct hw_process {
-	struct hw_process *hnext;         /* hash chain */
+	struct hw_hnode node;             /* in the table, by pid */
 	struct hw_process *eprev, *enext; /* exited FIFO, oldest first */
 	struct hw_proc k;                 /* identity and credentials as last reported */
 	char entity_id[HW_ENTITY_ID_LEN];

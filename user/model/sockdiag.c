@@ -23,6 +23,7 @@
 #include <linux/tcp.h>
 
 #include "hopwatch/events.h"
+#include "lib/addr.h"
 #include "model/sockdiag.h"
 
 /* At least 32 KiB: the kernel sizes a dump's messages up to the largest receive buffer it has
@@ -45,13 +46,6 @@ struct sd_dump {
 	int stop;
 };
 
-static const __u8 v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-static int is_v4mapped(const __u8 *a)
-{
-	return !memcmp(a, v4mapped_prefix, sizeof(v4mapped_prefix));
-}
-
 static int is_any6(const __u8 *a)
 {
 	static const __u8 any[16];
@@ -67,8 +61,8 @@ static void unmap_v4(struct hw_diag_sock *s)
 
 	if (s->family != AF_INET6)
 		return;
-	src = is_v4mapped(s->saddr);
-	dst = is_v4mapped(s->daddr);
+	src = hw_addr__v4_mapped(s->saddr);
+	dst = hw_addr__v4_mapped(s->daddr);
 	if (!src && !dst)
 		return;
 	if ((src && !dst && !is_any6(s->daddr)) || (dst && !src && !is_any6(s->saddr)))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/clock.h"
 #include "model/users.h"
 
 struct hw_user {
@@ -127,15 +128,15 @@ static const char *find(const struct hw_users *u, unsigned int uid)
 const char *hw_users__name(struct hw_users *u, unsigned int uid)
 {
 	const char *name = find(u, uid);
-	struct timespec now;
+	time_t now;
 	struct stat st;
 
 	if (name || uid == (unsigned int)-1)
 		return name;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec == u->checked)
+	now = (time_t)(hw_clock__mono_ns() / HW_NS_PER_SEC);
+	if (now == u->checked)
 		return NULL;
-	u->checked = now.tv_sec;
+	u->checked = now;
 	if (stat(u->path, &st) || (st.st_mtim.tv_sec == u->mtime.tv_sec &&
 				   st.st_mtim.tv_nsec == u->mtime.tv_nsec))
 		return NULL;

@@ -45,12 +45,6 @@ struct hw_net_view {
 	__u8 closed_by; /* HW_CLOSED_* */
 };
 
-/* What a session's connection carried, at its close. */
-struct hw_session_bytes {
-	__u64 from_client, to_client;
-	__u8 closed_by; /* HW_CLOSED_*: local is the service's end */
-};
-
 /* user_login (success or failure), user_logout, existing_session (the snapshot). */
 struct hw_session_view {
 	const char *action;

@@ -1,5 +1,4 @@
 /* Text lines: "TIME ACTION pid=.. ppid=.. user=.. [sid=..] [tty=..] EXE ARGS". */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "detect/fact.h"
+#include "lib/addr.h"
 #include "output/text.h"
 
 static int reserve(struct hw_text *t, size_t more)
@@ -236,10 +236,9 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 
 static void addr_port(struct hw_text *t, __u16 family, const __u8 *addr, __u16 port)
 {
-	char buf[INET6_ADDRSTRLEN];
+	char buf[HW_ADDR_TEXT_LEN];
 
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
-		buf[0] = 0;
+	hw_addr__ntop(family, addr, buf, sizeof(buf));
 	put(t, family == AF_INET6 ? "[%s]:%u" : "%s:%u", buf, port);
 }
 

@@ -18,17 +18,19 @@ static int digits(const char *p, int n)
  * at most 6 fraction digits. Returns its length, or 0 when the line has no valid one. */
 static size_t timestamp(const char *line, size_t len, char *out)
 {
-	static const char key[] = "\"@timestamp\":\"";
+	static const char key[] = "\"@timestamp\":\"", ocsf[] = "\"time_dt\":\"";
 	const size_t klen = sizeof(key) - 1;
 	const char *p = NULL, *end = line + len;
 	size_t n, frac = 0;
 
 	/* always the first member; searched for when it is not (a key, never a string's
-	 * content: a quote inside a JSON string is escaped) */
+	 * content: a quote inside a JSON string is escaped); an OCSF line's is time_dt */
 	if (len > 1 + klen && !memcmp(line + 1, key, klen))
 		p = line + 1 + klen;
 	else if ((p = memmem(line, len, key, klen)))
 		p += klen;
+	else if ((p = memmem(line, len, ocsf, sizeof(ocsf) - 1)))
+		p += sizeof(ocsf) - 1;
 	if (!p || end - p < 20)
 		return 0;
 	/* YYYY-MM-DDTHH:MM:SS */
@@ -77,8 +79,12 @@ static long alert_severity(const char *line, size_t len)
 	const char *p = memmem(line, len, key, sizeof(key) - 1), *end = line + len;
 	int depth = 0;
 
-	if (!p)
-		return -1;
+	if (!p) {
+		/* an OCSF Detection Finding: its severity_id (the first: the line's own), 5
+		 * Critical and 6 Fatal as ECS 99 */
+		p = memmem(line, len, "\"severity_id\":", 14);
+		return p && p + 14 < end && p[14] >= '5' && p[14] <= '6' ? 99 : -1;
+	}
 	p += sizeof(key) - 1;
 	while (p < end) {
 		char c = *p;

@@ -13,7 +13,8 @@
 /* One frame: "LEN SP <PRI>1 TIMESTAMP HOSTNAME hopwatch PROCID MSGID - JSON" where LEN counts
  * the bytes after SP; PRI is facility daemon with severity info (6) for an event (kind 'e'),
  * warning (4) for an alert (kind 'a'), crit (2) for an alert whose event.severity is 99 or
- * more; TIMESTAMP the line's @timestamp, its fraction cut to the 6 digits RFC 5424 allows ("-"
+ * more (an OCSF line: severity_id 5 or 6); TIMESTAMP the line's @timestamp (an OCSF line's
+ * time_dt), its fraction cut to the 6 digits RFC 5424 allows ("-"
  * when the line has none that is valid); HOSTNAME host with what RFC 5424 forbids (bytes
  * outside 33..126) replaced by '_' and cut to 255 bytes ("-" when empty); PROCID pid; MSGID
  * "event" or "alert". Pure: writes the frame and a NUL into out when outlen is larger than

@@ -1,0 +1,169 @@
+/* The one place the agent's events leave it: a view built by a handler (output/event.h) is
+ * encoded as ECS JSON (the form the recording and the streaming sinks read) and written, or its
+ * text line when the format is text; the JSON goes to the --record file and the streaming
+ * sinks' spools (stream.c); its fact (detect/fact_view.h) goes to the detection engine, whose
+ * alerts come back here (hw_emit__on_alert) and are written after the event. Under
+ * HW_FACT_CHECK=1 every fact is also compared with its line (check.c). Nothing here calls a
+ * handler back: data flows record -> handler -> view -> emit -> encoders, sinks, engine. */
+#include <errno.h>
+
+#include "agent/agent_int.h"
+#include "output/alert.h"
+#include "detect/fact_file.h"
+#include "output/ecs.h"
+#include "output/ecs_file.h"
+#include "output/ocsf.h"
+
+/* A line the sink could not write is counted by the sink (output.c reports it). */
+static void write_line(struct hw_agent *a, const char *buf, size_t len, int error)
+{
+	/* -o ocsf: the ECS line translated (NULL: as it is); 0 has no OCSF form */
+	int r = error ? -EINVAL : hw_ocsf__line(a->ocsf, &buf, &len);
+
+	if (r < 0) {
+		a->counters.lost_output++;
+		return;
+	}
+	if (r)
+		hw_sink__write(a->sink, buf, len);
+	a->counters.events++;
+}
+
+/* The event in a->json (a->tline when the format is text) and a->fact: written, recorded,
+ * streamed, checked, fed. */
+static void emit_event(struct hw_agent *a)
+{
+	if (a->text)
+		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
+	else
+		write_line(a, a->json.buf, a->json.len, a->json.error);
+	if (a->json.error || !a->json.len)
+		return; /* not written: not seen by replay either */
+	if (a->record)
+		hw_sink__write(a->record, a->json.buf, a->json.len);
+	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len);
+	if (a->check)
+		hw_agent__check_fact(a, a->json.buf, a->json.len, &a->fact);
+	/* the engine gets the fact, not the line: the same (fact_view.h), without the parse */
+	hw_engine__feed(a->engine, &a->fact);
+}
+
+void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__proc_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__proc_event(&a->tline, &a->host, v);
+	}
+	hw_fact__proc_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__file_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_agent__file_text(&a->tline, v);
+	}
+	hw_fact__file_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__net_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__net_event(&a->tline, &a->host, v);
+	}
+	hw_fact__net_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__session_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__session_event(&a->tline, &a->host, v);
+	}
+	hw_fact__session_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__agent_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__agent_event(&a->tline, &a->host, v);
+	}
+	hw_fact__agent_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
+{
+	int err;
+
+	if (!a->text || a->streams.n) {
+		hw_json__reset(&a->ajson);
+		hw_ecs__alert(&a->ajson, al);
+	}
+	if (a->text) {
+		hw_text__alert(&a->atext, al);
+		err = a->atext.error;
+		if (!err)
+			hw_sink__write(a->sink, a->atext.buf, a->atext.len);
+	} else {
+		const char *buf = a->ajson.buf;
+		size_t len = a->ajson.len;
+
+		err = a->ajson.error;
+		if (!err && hw_ocsf__line(a->ocsf, &buf, &len) < 0) /* -o ocsf */
+			err = -EINVAL;
+		if (!err)
+			hw_sink__write(a->sink, buf, len);
+	}
+	if (err)
+		a->counters.lost_output++;
+	else
+		a->counters.alerts++;
+	if (!a->ajson.error)
+		hw_agent__stream_line(a, 'a', a->ajson.buf, a->ajson.len);
+}
+
+void hw_emit__on_alert(const struct hw_alert *al, void *ctx)
+{
+	hw_emit__alert(ctx, al);
+}
+
+void hw_emit__tick(struct hw_agent *a, __u64 boot_ns)
+{
+	__u64 wall = hw_host__wall_ns(&a->host, boot_ns);
+
+	hw_json__reset(&a->ajson);
+	hw_ecs__tick(&a->ajson, wall, a->host.name, a->host.id);
+	if (a->ajson.error)
+		return;
+	if (a->record)
+		hw_sink__write(a->record, a->ajson.buf, a->ajson.len);
+	hw_fact__tick(&a->fact, wall, a->host.name, a->host.id);
+	if (a->check)
+		hw_agent__check_fact(a, a->ajson.buf, a->ajson.len, &a->fact);
+	hw_engine__feed(a->engine, &a->fact);
+}
+
+void hw_emit__free(struct hw_agent *a)
+{
+	hw_json__free(&a->json);
+	hw_text__free(&a->tline);
+	hw_json__free(&a->ajson);
+	hw_text__free(&a->atext);
+}

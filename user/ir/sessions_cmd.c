@@ -1,0 +1,321 @@
+/* `hopwatch sessions`: its command line, the reading of recordings and JSON files (or, with no
+ * FILE, the live one-shot snapshot of sessions_live.c) and the choice of output. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detect/jsonread.h"
+#include "ir/sessions.h"
+#include "ir/sessions_cmd.h"
+#include "lib/lineread.h"
+#include "lib/progress.h"
+
+#define EXIT_USAGE     2
+#define EXIT_MALFORMED 3
+#define REPORT_MAX     20
+
+static const char usage_text[] =
+    "Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
+    "\n"
+    "Lists remote sessions (ssh and the other detect.remote_services): host, user,\n"
+    "service, source address and port, since (the true start, also for sessions that\n"
+    "began before the agent: marked '*'), end or 'open', duration, idle time (since the\n"
+    "session's last event; live: since its terminal's last input), bytes from and to the\n"
+    "client, processes, outbound TCP connections, hops (outbound connections to\n"
+    "detect.admin_ports), alerts, and the session id.\n"
+    "\n"
+    "With FILE (a recording made with 'hopwatch run --record', any hopwatch ECS JSON\n"
+    "output, the events of many hosts; '-' reads standard input): every session of the\n"
+    "input, ended ones included, grouped by host. The detection rules run over the input\n"
+    "as in 'hopwatch replay', so a recording's sessions get their alerts; alert lines of\n"
+    "the input (an output file's, the collector's output with its hop-chain alerts, given\n"
+    "with the hosts' recordings) count too. Malformed lines are reported (the first 20),\n"
+    "counted and skipped.\n"
+    "\n"
+    "Without FILE: the sessions open on this host now, from a one-shot snapshot of /proc and\n"
+    "the kernel's sockets (as the agent takes at start; no BPF is loaded). Needs root.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --format table|json  a table (default), or one JSON object per session\n"
+    "                          (fields: docs/incident-response.md)\n"
+    "  -t, --tree ID           print the process tree of session ID (a unique prefix is\n"
+    "                          enough), with each process's connections and alerts\n"
+    "  -c, --config FILE       read settings from an INI file ([detect] keys)\n"
+    "  -s, --set SECTION.KEY=VALUE\n"
+    "                          override one config key; may be repeated\n"
+    "      --netns PATH        live: the sessions of the network namespace at PATH\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Exit status: 0 success; 1 the system refused (live without root, output not\n"
+    "written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines were\n"
+    "malformed (the rest was read).\n";
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "hopwatch: %s\n", msg);
+	fprintf(stderr, "Try 'hopwatch sessions --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+struct reader {
+	struct hw_ir *ir;
+	struct hw_jdoc *doc;
+	struct hw_fact *f;
+	unsigned long long malformed;
+};
+
+static void report(struct reader *r, const char *name, unsigned long long lineno, char *why)
+{
+	hw_jread__printable(why);
+	r->malformed++;
+	if (r->malformed <= REPORT_MAX)
+		fprintf(stderr, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
+	else if (r->malformed == REPORT_MAX + 1)
+		fprintf(stderr, "hopwatch: more malformed lines; only the count is reported\n");
+}
+
+static int read_file(struct reader *r, const char *name, FILE *in)
+{
+	struct hw_lineread lr;
+	struct hw_progress pr;
+	const char *line;
+	char why[200];
+	size_t n;
+	unsigned long long lineno = 0, ns;
+	int got;
+
+	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		return 1;
+	}
+	hw_progress__start(&pr, name, fileno(in));
+	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
+		struct hw_ir_extra x = {0};
+
+		lineno++;
+		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
+		if (got == -E2BIG) {
+			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
+			report(r, name, lineno, why);
+			continue;
+		}
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!n)
+			continue;
+		if (hw_jdoc__parse(r->doc, line, n)) {
+			snprintf(why, sizeof(why), "%s", r->doc->err);
+			report(r, name, lineno, why);
+			continue;
+		}
+		if (hw_fact__from_json(r->f, r->doc, why, sizeof(why))) {
+			report(r, name, lineno, why);
+			continue;
+		}
+		if (r->f->kind == HW_F_ALERT) {
+			hw_ir__alert_line(r->ir, r->f, r->doc);
+			continue;
+		}
+		if (hw_jdoc__str(r->doc, "process.start") &&
+		    !hw_parse_rfc3339(hw_jdoc__str(r->doc, "process.start"), &ns))
+			x.proc_start = ns;
+		x.auth_method = hw_jdoc__str(r->doc, "hopwatch.session.auth_method");
+		x.ended_by = hw_jdoc__str(r->doc, "hopwatch.session.ended_by");
+		hw_ir__feed(r->ir, r->f, &x);
+	}
+	hw_progress__end(&pr);
+	hw_lineread__free(&lr);
+	if (got == -EIO) {
+		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int read_files(struct reader *r, char *const *files, int nfiles)
+{
+	int ret = 0;
+
+	for (int i = 0; i < nfiles && !ret; i++) {
+		int is_stdin = !strcmp(files[i], "-");
+		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
+
+		if (!in) {
+			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
+		if (!is_stdin)
+			fclose(in);
+	}
+	return ret;
+}
+
+/* The session named id, or a unique one whose id starts with it. */
+static int find_session(struct hw_ir_session **v, size_t n, const char *id, size_t *out)
+{
+	size_t len = strlen(id), found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(v[i]->id, id)) {
+			*out = i;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n && len; i++) {
+		if (!strncmp(v[i]->id, id, len)) {
+			*out = i;
+			found++;
+		}
+	}
+	if (found == 1)
+		return 0;
+	return found ? -EEXIST : -ENOENT;
+}
+
+static int print(struct hw_ir *ir, unsigned long long now, int json, const char *tree)
+{
+	size_t n = 0, at = 0;
+	struct hw_ir_session **v = hw_ir__sessions(ir, now, &n);
+	char msg[200];
+	int err;
+
+	if (tree) {
+		err = find_session(v, n, tree, &at);
+		if (err) {
+			snprintf(msg, sizeof(msg), "%s session '%s' in the input",
+				 err == -EEXIST ? "more than one" : "no", tree);
+			hw_jread__printable(msg);
+			fprintf(stderr, "hopwatch: %s\n", msg);
+			return EXIT_USAGE;
+		}
+		err =
+		    json ? hw_ir__print_json(stdout, v + at, 1) : hw_ir__print_tree(stdout, v[at]);
+	} else {
+		err = json ? hw_ir__print_json(stdout, v, n) : hw_ir__print_table(stdout, v, n);
+	}
+	if (err || fflush(stdout)) {
+		fprintf(stderr, "hopwatch: cannot write the sessions: %s\n",
+			strerror(err ? -err : errno));
+		return 1;
+	}
+	return 0;
+}
+
+int hw_sessions_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, 'o'},
+	    {"tree", required_argument, NULL, 't'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+	const char *config_path = NULL, *tree = NULL, *netns = NULL;
+	struct reader r = {0};
+	struct hw_config cfg;
+	char msg[1200], err[1024];
+	unsigned long long now = 0;
+	int nsets = 0, c, json = 0, ret = EXIT_USAGE;
+
+	if (!sets || hw_config__init(&cfg)) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		free(sets);
+		return 1;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:t:c:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!strcmp(optarg, "json") || !strcmp(optarg, "table")) {
+				json = !strcmp(optarg, "json");
+				break;
+			}
+			snprintf(msg, sizeof(msg), "--format: unknown format '%s' (table or json)",
+				 optarg);
+			ret = usage_error(msg);
+			goto out;
+		case 't':
+			tree = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			sets[nsets++] = optarg;
+			break;
+		case 'n':
+			netns = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			ret = 0;
+			goto out;
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+			ret = usage_error(msg);
+			goto out;
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+			ret = usage_error(msg);
+			goto out;
+		}
+	}
+	if (netns && optind < argc) {
+		ret = usage_error("--netns is for the live host: give it without FILE");
+		goto out;
+	}
+	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
+		fprintf(stderr, "hopwatch: %s\n", err);
+		goto out;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
+			fprintf(stderr, "hopwatch: %s\n", err);
+			goto out;
+		}
+	}
+	r.ir = hw_ir__new(&cfg);
+	r.doc = calloc(1, sizeof(*r.doc));
+	r.f = calloc(1, sizeof(*r.f));
+	if (!r.ir || !r.doc || !r.f) {
+		fprintf(stderr, "hopwatch: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	if (optind < argc) {
+		ret = read_files(&r, argv + optind, argc - optind);
+	} else {
+		ret = hw_ir__live(r.ir, &cfg, netns, &now, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "hopwatch: %s\n", err);
+	}
+	if (ret)
+		goto out;
+	ret = print(r.ir, now, json, tree);
+	if (hw_ir__dropped(r.ir))
+		fprintf(stderr,
+			"hopwatch: %llu sessions, processes, connections or alerts not kept "
+			"(more than %u of a kind)\n",
+			hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
+	if (!ret && r.malformed) {
+		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
+		ret = EXIT_MALFORMED;
+	}
+out:
+	hw_ir__free(r.ir);
+	if (r.doc)
+		hw_jdoc__free(r.doc);
+	free(r.doc);
+	free(r.f);
+	free(sets);
+	hw_config__free(&cfg);
+	return ret;
+}
