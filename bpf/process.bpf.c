@@ -27,7 +27,6 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	e->old_pid = old_pid;
 	hw_fill_stdio(e->stdio, &e->stdio_sock, task);
 	e->pad8 = 0;
-	e->pad32 = 0;
 
 	ret = hw_read_path(&e->exe, __builtin_preserve_access_index(&bprm->file->f_path), 1);
 	if (ret & HW_PATH_CUT)
@@ -40,6 +39,9 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	 * program rests on these kernel facts, never on its name */
 	e->exe_uid = BPF_CORE_READ(bprm, file, f_inode, i_uid.val);
 	e->exe_mode = BPF_CORE_READ(bprm, file, f_inode, i_mode);
+	/* the file itself, which file facts name the same way (transfer-exec) */
+	e->exe_ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	e->exe_dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
 	if (hw_read_path(&e->cwd, __builtin_preserve_access_index(&task->fs->pwd), 0) &
 	    HW_PATH_CUT)
 		flags |= HW_EXEC_CWD_TRUNCATED;

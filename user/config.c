@@ -79,18 +79,20 @@ static int valid_host_port(const char *s)
 	return hw_parse_host_port(s, NULL, 0, NULL);
 }
 
-/* detect.raw_socket_programs: a program by its whole path, never by a name any copy can take */
+/* detect.raw_socket_programs, detect.file_writers: a program by its whole path, never by a
+ * name any copy can take */
 static int valid_full_path(const char *s)
 {
 	return s[0] == '/' && !strstr(s, "/../") && !strstr(s, "//") ? 0 : -1;
 }
 
-/* JetStream stream and consumer names: letters, digits, '_' and '-' */
+/* output.nats_compress */
 static int valid_codec(const char *s)
 {
 	return strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "zstd") ? -EINVAL : 0;
 }
 
+/* JetStream stream and consumer names: letters, digits, '_' and '-' */
 static int valid_stream_name(const char *s)
 {
 	if (!*s)
@@ -99,6 +101,21 @@ static int valid_stream_name(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return -1;
+	return 0;
+}
+
+/* detect.watch_paths: an absolute path or ~/ (every home), '*' only at the end, no "." or ".."
+ * component (the kernel compares names, user/model/files.c) */
+static int valid_watch_path(const char *s)
+{
+	const char *star = strchr(s, '*');
+
+	if (s[0] != '/' && strncmp(s, "~/", 2))
+		return -1;
+	if (star && star[1])
+		return -1;
+	if (strstr(s, "/./") || strstr(s, "/../") || strstr(s, "//") || strlen(s) > 120)
+		return -1;
 	return 0;
 }
 
@@ -142,6 +159,16 @@ static const struct key keys[] = {
 	       "/usr/sbin/arping"),
     KEY("detect", "raw_bridge_connection", K_DURATION, raw_bridge_connection_ns, MSEC, YEAR,
 	"10m"),
+    KEY("detect", "watch_paths", K_STRS, watch_paths, .flags = F_NOSPACE,
+	.valid = valid_watch_path, .what = "watch path",
+	.hint = "use /dir/file, /dir/prefix* or ~/.ssh/authorized_keys*, at most 120 bytes",
+	.def = "~/.ssh/authorized_keys*, /etc/cron*, /var/spool/cron, /etc/systemd/system, "
+	       "/lib/systemd/system, /etc/ld.so.preload, /etc/pam.d, /etc/sudoers*, /etc/passwd, "
+	       "/etc/shadow, /etc/ssh/sshd_config*"),
+    KEY("detect", "file_writers", K_STRS, file_writers, .flags = F_NOSPACE,
+	.valid = valid_full_path, .what = "program path", .hint = "use a full path: /usr/bin/dpkg",
+	.def = "/usr/bin/dpkg, /usr/bin/rpm, /usr/bin/dnf, /usr/bin/yum, /usr/bin/apk"),
+    KEY("detect", "transfer_window", K_DURATION, transfer_window_ns, MSEC, YEAR, "1h"),
 
     KEY("output", "format", K_FORMAT, format, .def = "auto"),
     KEY("output", "file", K_STR, file),

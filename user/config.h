@@ -64,6 +64,9 @@ struct hw_config {
 	struct hw_str_list raw_socket_programs; /* raw_socket_programs: full paths of the network
 						 * tools that may hold raw sockets */
 	unsigned long long raw_bridge_connection_ns; /* raw_bridge_connection */
+	struct hw_str_list watch_paths;	   /* watch_paths: the files persistence watches */
+	struct hw_str_list file_writers;   /* file_writers: trusted full paths that may change them */
+	unsigned long long transfer_window_ns; /* transfer_window */
 
 	/* [output] */
 	enum hw_format format; /* format */

@@ -9,7 +9,10 @@ _Static_assert(sizeof(struct hw_proc) == 104, "hw_proc layout");
 _Static_assert(sizeof(struct hw_path) == 8 + HW_PATH_MAX, "hw_path layout");
 _Static_assert(sizeof(struct hw_fork_event) == 120, "fork layout");
 _Static_assert(sizeof(struct hw_exit_event) == 128, "exit layout");
-_Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 32 + 40 + 2 * (8 + HW_PATH_MAX), "exec layout");
+_Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 40 + 40 + 2 * (8 + HW_PATH_MAX), "exec layout");
+_Static_assert(sizeof(struct hw_file_event) == 16 + 104 + 40 + (8 + HW_PATH_MAX) +
+						   2 * HW_FILE_USER_PATH,
+	       "file layout");
 _Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
 _Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");
 _Static_assert(sizeof(struct hw_raw_socket_event) == 16 + 104 + 16, "raw socket layout");
@@ -47,6 +50,15 @@ int hw_decode_check(const void *data, size_t size)
 		return h->size == sizeof(struct hw_pam_event) ? HW_EV_PAM : -EBADMSG;
 	case HW_EV_RAW_SOCKET:
 		return h->size == sizeof(struct hw_raw_socket_event) ? HW_EV_RAW_SOCKET : -EBADMSG;
+	case HW_EV_FILE: {
+		const struct hw_file_event *fe = data;
+
+		if (h->size != sizeof(*fe) || !path_ok(&fe->path) ||
+		    !memchr(fe->user_path, 0, sizeof(fe->user_path)) ||
+		    !memchr(fe->user_other, 0, sizeof(fe->user_other)))
+			return -EBADMSG;
+		return HW_EV_FILE;
+	}
 	case HW_EV_CONNECT:
 	case HW_EV_ACCEPT:
 	case HW_EV_CLOSE:

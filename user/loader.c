@@ -105,8 +105,24 @@ static int probe_socket_cookie(void)
 	return 1;
 }
 
+/* A syscall tracepoint this kernel has (openat2 came in 5.6, fchmodat2 in 6.6; arm64 has no
+ * open, creat, rename, link, unlink, chmod or symlink). */
+static int have_syscall_tp(const char *sec)
+{
+	char path[256];
+
+	if (strncmp(sec, "tp/syscalls/", 12))
+		return 1;
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", sec + 12);
+	if (!access(path, F_OK))
+		return 1;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/syscalls/%s", sec + 12);
+	return !access(path, F_OK);
+}
+
 int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 {
+	struct bpf_program *prog;
 	int err;
 
 	libbpf_set_print(libbpf_print);
@@ -119,6 +135,10 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX;
 	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
 	l->ndegraded = 0;
+	/* the file programs of a syscall the kernel does not have are left out */
+	bpf_object__for_each_program(prog, l->skel->obj)
+		if (!have_syscall_tp(bpf_program__section_name(prog)))
+			bpf_program__set_autoload(prog, false);
 	if (probe_socket_cookie())
 		l->skel->rodata->hw_cookie_helper = 1;
 	else
@@ -250,7 +270,11 @@ int hw_loader__attach(struct hw_loader *l)
 
 	bpf_object__for_each_program(prog, l->skel->obj)
 	{
-		struct bpf_link *link = hw_loader__attach_one(l, prog);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue; /* not loaded: this kernel lacks its tracepoint */
+		link = hw_loader__attach_one(l, prog);
 
 		if (!link && pam_target(bpf_program__name(prog), &func, &ret)) {
 			/* no libpam: logins are still seen through sockets and audit ids */

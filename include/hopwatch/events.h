@@ -27,6 +27,7 @@
 #define HW_EV_UDP     8 /* a process sent UDP to a new destination (one per flow) */
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
 #define HW_EV_RAW_SOCKET 11 /* socket() made a packet socket or a raw one (bpf/raw.bpf.c) */
+#define HW_EV_FILE    10 /* a watched file changed, or a file a network-facing process wrote */
 #define HW_EV_TYPE_MAX 11
 
 /* A connection key that is not a socket cookie (cookies are counters and never reach it):
@@ -116,7 +117,8 @@ struct hw_exec_event {
 	__u8 pad8;
 	__u32 exe_uid;    /* owner of the executable's inode (kernel uid) */
 	__u32 exe_mode;   /* its i_mode: type and permission bits */
-	__u32 pad32;
+	__u32 exe_dev;    /* its filesystem's device (kernel encoding: major << 20 | minor) */
+	__u64 exe_ino;    /* its inode number: with exe_dev, what file facts name (transfer-exec) */
 	struct hw_sock_addr stdio_sock; /* the first inet socket on fds 0-2; family 0 if none */
 	struct hw_path exe;
 	struct hw_path cwd;
@@ -195,6 +197,51 @@ struct hw_raw_socket_event {
 	__u32 family;	     /* AF_* as asked */
 	__u32 type;	     /* SOCK_* as asked, flags (SOCK_CLOEXEC, SOCK_NONBLOCK) included */
 	__u32 protocol;	     /* as asked: for AF_PACKET the ethertype in network order */
+};
+
+/* hw_file_event.op */
+#define HW_FILE_CREATE 1 /* an open created it (or creat) */
+#define HW_FILE_MODIFY 2 /* an open for writing of an existing file (truncating or not) */
+#define HW_FILE_RENAME 3 /* path is the new name, other the old one */
+#define HW_FILE_DELETE 4 /* unlink of a file (not a directory) */
+#define HW_FILE_CHMOD  5 /* mode is the new mode */
+#define HW_FILE_LINK   6 /* a hard link: path is the new name, other the existing one */
+#define HW_FILE_SYMLINK 7 /* a symbolic link: path is the link, other its target as written */
+
+/* hw_file_event.flags */
+#define HW_FILE_F_WATCHED  (1u << 0) /* the kernel's watch set matched (user/model/files.c
+				      * decides exactly) */
+#define HW_FILE_F_NETPROC  (1u << 1) /* by a process descending from one that accepted or made
+				      * a TCP connection (transfer-exec) */
+#define HW_FILE_F_PATH_CUT (1u << 2) /* path deeper or longer than the walk */
+#define HW_FILE_F_LEXICAL  (1u << 3) /* path is the directory the kernel resolved (the base:
+				      * dirfd or the working directory) followed by the name as
+				      * the program wrote it in user_path: symbolic links in it
+				      * are not resolved */
+#define HW_FILE_F_EXEC_BITS (1u << 4) /* chmod: the new mode has an execute bit */
+#define HW_FILE_F_INODE    (1u << 5) /* the inode is one the agent watches (a hard link to a
+				      * watched file under another name) */
+
+#define HW_FILE_USER_PATH 256 /* bytes of a path string read from the program */
+
+/* A file fact. proc is the process that made the change. For opens path is the file the
+ * kernel opened (its dentry, every link resolved); for the path-based calls path is the
+ * directory they started from (HW_FILE_F_LEXICAL) and user_path the string they named. */
+struct hw_file_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__u64 ino;  /* the file's inode (0 when the call named a path and it is not known) */
+	__u32 dev;  /* its filesystem's device, kernel encoding */
+	__u32 mode; /* i_mode after the change (chmod: the mode asked for) */
+	__u32 uid;  /* the file's owner */
+	__u32 gid;
+	__u32 op;    /* HW_FILE_* */
+	__u32 flags; /* HW_FILE_F_* */
+	__u32 nlink; /* hard links to the inode */
+	__u32 pad;
+	struct hw_path path;
+	char user_path[HW_FILE_USER_PATH];  /* path-based calls: the (new) name as written */
+	char user_other[HW_FILE_USER_PATH]; /* rename/link: the old name; symlink: the target */
 };
 
 #define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))

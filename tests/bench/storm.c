@@ -4,6 +4,10 @@
  *
  *   storm exec N      N sequential fork + execve("/bin/true") + waitpid
  *   storm fork N      N sequential fork + child _exit(0) + waitpid
+ *   storm files N     N sequential creates of a new file (open O_CREAT|O_WRONLY, close) in a
+ *                     fresh directory under /tmp ($HW_STORM_DIR instead when set: a tmpfs
+ *                     keeps a loaded disk's noise out), outside the file watch set; the files
+ *                     are removed after the timed loop
  *   storm connect N   one TCP listener on 127.0.0.1 (ephemeral port), then N sequential
  *                     connections to it: socket + connect, accept, 1 byte written by the
  *                     client and read by the server, close the client, close the accepted
@@ -19,6 +23,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +121,34 @@ out:
 	return ret;
 }
 
+/* One create: a new file in dir, opened for writing and closed. */
+static int one_create(const char *dir, long i)
+{
+	char path[320];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f%ld", dir, i);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void remove_all(const char *dir, long n)
+{
+	char path[320];
+
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
+	char dir[200];
 	long i, n, failed = 0;
 	struct sockaddr_in addr;
 	int mode, lfd = -1;
@@ -125,16 +156,22 @@ int main(int argc, char **argv)
 	char *end;
 
 	if (argc != 3 || (strcmp(argv[1], "exec") && strcmp(argv[1], "fork") &&
-			  strcmp(argv[1], "connect"))) {
-		fprintf(stderr, "usage: storm exec|fork|connect N\n");
+			  strcmp(argv[1], "connect") && strcmp(argv[1], "files"))) {
+		fprintf(stderr, "usage: storm exec|fork|connect|files N\n");
 		return 2;
 	}
-	mode = argv[1][0]; /* 'e', 'f' or 'c' */
+	mode = strcmp(argv[1], "files") ? argv[1][0] : 'F'; /* 'e', 'f', 'c' or 'F' */
 	errno = 0;
 	n = strtol(argv[2], &end, 10);
 	if (errno || *end || n <= 0) {
 		fprintf(stderr, "storm: bad count '%s'\n", argv[2]);
 		return 2;
+	}
+	snprintf(dir, sizeof(dir), "%s/hw-storm-XXXXXX",
+		 getenv("HW_STORM_DIR") ? getenv("HW_STORM_DIR") : "/tmp");
+	if (mode == 'F' && !mkdtemp(dir)) {
+		fprintf(stderr, "storm: mkdtemp: %s\n", strerror(errno));
+		return 1;
 	}
 	if (mode == 'c') {
 		lfd = listener(&addr);
@@ -146,9 +183,13 @@ int main(int argc, char **argv)
 
 	t0 = now();
 	for (i = 0; i < n; i++)
-		if (mode == 'c' ? one_connect(lfd, &addr) : one(mode == 'e'))
+		if (mode == 'c'	  ? one_connect(lfd, &addr)
+		    : mode == 'F' ? one_create(dir, i)
+				  : one(mode == 'e'))
 			failed++;
 	t1 = now();
+	if (mode == 'F')
+		remove_all(dir, n);
 
 	if (mode == 'c') {
 		close(lfd);

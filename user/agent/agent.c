@@ -90,6 +90,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	case HW_EV_RAW_SOCKET:
 		hw_agent__raw_record(a, data);
 		break;
+	case HW_EV_FILE:
+		hw_agent__file_record(a, data);
+		break;
 	default:
 		a->counters.decode_errors++;
 	}
@@ -271,7 +274,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	}
 	install_signals();
 	if (hw_loader__preflight(&l) || hw_loader__open(&l, &lo) || hw_loader__load(&l) ||
-	    hw_loader__attach(&l) || hw_loader__ring(&l, on_record, &a)) {
+	    hw_agent__file_setup(&a, &l) || hw_loader__attach(&l) ||
+	    hw_loader__ring(&l, on_record, &a)) {
 		snprintf(err, errlen, "%s", l.err);
 		goto out;
 	}
@@ -350,6 +354,7 @@ out:
 	hw_sink__free(a.record);
 	hw_ocsf__free(a.ocsf);
 	hw_engine__free(a.engine);
+	hw_agent__file_free(&a);
 	if (a.check) /* a run that failed before the end */
 		hw_agent__check_finish(&a, why, sizeof(why));
 	hw_emit__free(&a);

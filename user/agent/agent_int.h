@@ -58,8 +58,11 @@ struct hw_agent_diag {
 	__u32 own_netns_ino;
 };
 
+struct hw_watch;
+
 struct hw_agent {
 	const struct hw_config *cfg;
+	struct hw_watch *watch; /* file facts' watch set (agent/file.c) */
 	struct hw_host host;
 	/* the model */
 	struct hw_users *users;
@@ -169,6 +172,8 @@ struct hw_alert;
 void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v);
 void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v);
 void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v);
+struct hw_file_view;
+void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v);
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v);
 struct hw_raw_view;
 void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v);
@@ -198,5 +203,13 @@ int hw_agent__check_start(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen);
 /* Compares f with what the line buf[0..len) reads back as. */
 void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len, const struct hw_fact *f);
+
+/* File facts (agent/file.c): the watch set into the kernel's maps, between load and attach;
+ * a file record from the ring buffer; the text line of a file event. */
+struct hw_loader;
+int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l);
+void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e);
+void hw_agent__file_free(struct hw_agent *a);
+void hw_agent__file_text(struct hw_text *t, const struct hw_file_view *v);
 
 #endif

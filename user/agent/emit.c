@@ -10,7 +10,9 @@
 #include "agent/agent_int.h"
 #include "detect/fact_raw.h"
 #include "output/alert.h"
+#include "detect/fact_file.h"
 #include "output/ecs.h"
+#include "output/ecs_file.h"
 #include "output/ocsf.h"
 
 /* A line the sink could not write is counted by the sink (output.c reports it). */
@@ -56,6 +58,18 @@ void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v)
 		hw_text__proc_event(&a->tline, &a->host, v);
 	}
 	hw_fact__proc_event(&a->fact, &a->host, v);
+	emit_event(a);
+}
+
+void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__file_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_agent__file_text(&a->tline, v);
+	}
+	hw_fact__file_event(&a->fact, &a->host, v);
 	emit_event(a);
 }
 

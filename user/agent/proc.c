@@ -46,6 +46,8 @@ void hw_agent__exec_record(struct hw_agent *a, const struct hw_exec_event *e)
 		return;
 	}
 	hw_process__set_exe_owner(p, e->exe_uid, e->exe_mode);
+	p->exe_ino = e->exe_ino; /* the file rules follow files by inode (transfer-exec) */
+	p->exe_dev = e->exe_dev;
 	memcpy(p->stdio, e->stdio, sizeof(p->stdio));
 	p->stdio_known = 1;
 	hw_sessions__mark(a->sessions, p);

@@ -120,7 +120,7 @@ static void free_node(struct hw_snode *n, void *ctx)
 
 void hw_engine__free(struct hw_engine *e)
 {
-	struct hw_smap *maps[6];
+	struct hw_smap *maps[7];
 
 	if (!e)
 		return;
@@ -130,7 +130,8 @@ void hw_engine__free(struct hw_engine *e)
 	maps[3] = &e->fanout;
 	maps[4] = &e->brute;
 	maps[5] = &e->raw;
-	for (int i = 0; i < 6; i++) {
+	maps[6] = &e->transfers;
+	for (int i = 0; i < 7; i++) {
 		hw_smap__each(maps[i], free_node, NULL);
 		hw_smap__free(maps[i]);
 	}
@@ -486,6 +487,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 				p->flags |= EP_JUDGE_LATER;
 			} else {
 				hw_rules__exec(e, f, p);
+				hw_rules__file_exec(e, f, p);
 			}
 		}
 		break;
@@ -570,7 +572,12 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			hw_smap__each(&e->procs, judge_later, e);
 		hw_rules__tick(e);
 		hw_rules__bridge_tick(e);
+		hw_rules__file_tick(e);
 		sweep_windows(e);
+		break;
+	case HW_F_FILE:
+		p = proc_of(e, f, 0);
+		hw_rules__file(e, f, p);
 		break;
 	default:
 		break;
@@ -614,7 +621,8 @@ unsigned long long hw_engine__table_full(const struct hw_engine *e)
 
 size_t hw_engine__memory(const struct hw_engine *e)
 {
-	const struct hw_smap *m[] = {&e->procs, &e->conns, &e->sessions, &e->fanout, &e->brute};
+	const struct hw_smap *m[] = {&e->procs,	 &e->conns, &e->sessions,
+				     &e->fanout, &e->brute, &e->transfers};
 	size_t n = sizeof(*e) + e->doc.cap;
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
@@ -624,7 +632,8 @@ size_t hw_engine__memory(const struct hw_engine *e)
 	       hw_smap__count(&e->conns) * sizeof(struct hw_econn) +
 	       hw_smap__count(&e->sessions) * sizeof(struct hw_esession) +
 	       hw_smap__count(&e->fanout) * sizeof(struct hw_efanout) +
-	       hw_smap__count(&e->brute) * sizeof(struct hw_ebrute);
+	       hw_smap__count(&e->brute) * sizeof(struct hw_ebrute) +
+	       hw_smap__count(&e->transfers) * sizeof(struct hw_etransfer);
 }
 
 size_t hw_engine__tick_work(const struct hw_engine *e)

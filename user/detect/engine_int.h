@@ -93,12 +93,24 @@ struct hw_ebrute {
 	char users[256]; /* users tried, comma-separated, for the message */
 };
 
+/* A file a network-facing process wrote (transfer-exec, rules_file.c), by inode */
+struct hw_etransfer {
+	struct hw_snode node; /* "major:minor:inode" */
+	unsigned long long ts, chmod_ts;
+	char writer[HW_FACT_ID_LEN];
+	char writer_name[HW_FACT_ARG_LEN];
+	char path[HW_FACT_PATH_LEN];
+	char session[HW_FACT_ID_LEN];
+	int fired;
+};
+
 struct hw_engine {
 	const struct hw_config *cfg;
 	hw_alert_fn fn;
 	void *ctx;
 	struct hw_smap procs, conns, sessions, fanout, brute;
 	struct hw_smap raw; /* raw-socket holders (rules_bridge.c) */
+	struct hw_smap transfers; /* struct hw_etransfer (rules_file.c) */
 	struct hw_eproc *exited_head, *exited_tail;
 	size_t nexited;
 	unsigned long long now, last_sweep;
@@ -135,5 +147,9 @@ void hw_rules__tick(struct hw_engine *e);
 void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__bridge_tick(struct hw_engine *e);
 size_t hw_rules__bridge_memory(const struct hw_engine *e);
+/* file facts (rules_file.c) */
+void hw_rules__file(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
+void hw_rules__file_tick(struct hw_engine *e); /* forgets transfers past the window */
 
 #endif

@@ -286,6 +286,11 @@ static const struct {
 	{"agent-stopped", HW_F_AGENT_STOPPED},
 	{"tick", HW_F_TICK},
 	{"raw_socket_opened", HW_F_RAW_SOCKET},
+	{"file_created", HW_F_FILE},
+	{"file_modified", HW_F_FILE},
+	{"file_renamed", HW_F_FILE},
+	{"file_deleted", HW_F_FILE},
+	{"file_mode_changed", HW_F_FILE},
 };
 
 enum hw_fact_kind hw_fact__kind(const char *action)
@@ -364,6 +369,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	f->stdio_ingress = s && !strcmp(s, "ingress");
 	l = get(d, F_HOPWATCH_EXE_TRUSTED);
 	f->exe_trusted = l && l->type == HW_J_TRUE;
+	hw_fact__exe_inode_from_json(f, d);
 	s = str(d, F_USER_ID);
 	f->root = s && !strcmp(s, "0");
 	s = str(d, F_USER_EFFECTIVE_ID);
@@ -382,6 +388,8 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	copy(f->service, sizeof(f->service), str(d, F_HOPWATCH_SESSION_SERVICE));
 	l = get(d, F_HOPWATCH_LOGIN_VERIFIED);
 	f->login_verified = l && l->type == HW_J_TRUE;
+	if (f->kind == HW_F_FILE)
+		hw_fact__file_from_json(f, d, action);
 	if (time_field(d, F_HOPWATCH_CONNECTION_START, &f->conn_start) ||
 	    time_field(d, F_HOPWATCH_SESSION_START, &f->session_start)) {
 		snprintf(err, errlen, "a start time is not RFC 3339");

@@ -36,6 +36,8 @@ enum hw_fact_kind {
 	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
 	HW_F_ALERT, /* an alert line: replay and the collector make their own */
 	HW_F_RAW_SOCKET, /* raw_socket_opened (detect/fact_raw.h) */
+	HW_F_FILE,  /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
+		     * (detect/rules_file.c) */
 };
 
 /* The kind of file on a standard descriptor at exec (hopwatch.stdio). */
@@ -78,6 +80,8 @@ struct hw_fact {
 	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
 	int unlinked;		/* hopwatch.exe_unlinked */
 	int exe_trusted;	/* hopwatch.exe.trusted: root-owned file in root-owned directories */
+	unsigned long long exe_ino; /* hopwatch.exe.inode, 0 unknown (transfer-exec) */
+	char exe_dev[24];	    /* hopwatch.exe.device "major:minor" */
 	int root;		/* user.id and user.effective.id are 0 */
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
@@ -102,6 +106,15 @@ struct hw_fact {
 
 	/* raw_socket_opened: hopwatch.socket.family, .type (SOCK_*), .protocol */
 	unsigned int raw_family, raw_type, raw_protocol;
+	/* file facts (output/ecs_file.c) */
+	char file_action[24];		   /* event.action */
+	char file_path[HW_FACT_PATH_LEN];  /* file.path */
+	char file_old[HW_FACT_PATH_LEN];   /* hopwatch.file.old_path */
+	unsigned long long file_ino;	   /* file.inode, 0 unknown */
+	char file_dev[24];		   /* file.device "major:minor" */
+	unsigned int file_mode;		   /* file.mode */
+	int file_watched;		   /* hopwatch.file.watched */
+	int file_netfacing;		   /* hopwatch.file.network_facing */
 };
 
 /* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */
@@ -110,6 +123,11 @@ enum hw_fact_kind hw_fact__kind(const char *action);
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field
  * (an event without @timestamp, event.action or a readable time is malformed). */
 int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen);
+
+/* The file.* fields of a file fact (detect/fact_file.c). */
+void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const char *action);
+/* hopwatch.exe.inode and .device of a process event (detect/fact_file.c). */
+void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d);
 
 /* "2026-11-27T16:00:00.123456789Z" (fraction optional, up to 9 digits, Z or +hh:mm) to ns
  * since the epoch; -EINVAL when it is not RFC 3339. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "detect/fact_file.h"
 #include "detect/fact_view.h"
 #include "lib/str.h"
 #include "output/ecs.h"
@@ -175,6 +176,7 @@ void hw_fact__proc_event(struct hw_fact *f, const struct hw_host *h, const struc
 	put(f->session_id, sizeof(f->session_id), p->session_id);
 	f->unlinked = !!(p->flags & HW_EXEC_EXE_UNLINKED);
 	f->exe_trusted = p->exe && p->exe_mode && hw_process__exe_trusted(p);
+	hw_fact__exe_inode(f, p);
 	if (p->stdio_known && (f->kind == HW_F_PROC_SNAPSHOT || f->kind == HW_F_EXEC))
 		for (int i = 0; i < 3; i++)
 			f->stdio[i] = p->stdio[i] <= HW_IO_CLOSED ? p->stdio[i] : HW_IO_UNKNOWN;

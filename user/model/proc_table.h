@@ -36,6 +36,8 @@ struct hw_process {
 	__u32 exit_code;
 	__u32 exe_uid;	/* owner of the executable's inode, (u32)-1 unknown */
 	__u32 exe_mode; /* its mode (type and permission bits), 0 unknown */
+	__u64 exe_ino;	/* its inode and device (kernel encoding) from the exec record, 0 unknown */
+	__u32 exe_dev;
 };
 
 struct hw_proc_table;

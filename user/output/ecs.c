@@ -14,8 +14,10 @@
 
 #include "detect/fact.h"
 #include "detect/jsonread.h"
+#include "lib/str.h"
 #include "output/ecs.h"
 #include "output/ecs_int.h"
+#include "output/ecs_file.h"
 
 /* How much of argv a line may carry; args() records what it wrote and whether it cut. */
 struct args_bound {
@@ -139,13 +141,6 @@ static void header_end(struct hw_json *j, const struct hw_host *h)
 	hw_json__end_object(j);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* process.args within b (a prefix of argv: b->cut when some was left out); process.args_count
  * is the count of the whole argv the agent has. */
 static void args(struct hw_json *j, const struct hw_process *p, struct args_bound *b)
@@ -181,7 +176,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	hw_json__kbegin_object(j, HW_JK("process"));
 	hw_json__ku64(j, HW_JK("pid"), k->pid);
 	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
-	hw_json__kstring(j, HW_JK("name"), p->exe ? base_name(p->exe) : k->comm);
+	hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : k->comm);
 	if (p->exe)
 		hw_json__kstring(j, HW_JK("executable"), p->exe);
 	if (p->flags & HW_PROC_EXEC || p->args_len)
@@ -394,6 +389,7 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 		hw_json__ku64(j, HW_JK("uid"), p->exe_uid);
 		hw_json__kplain(j, HW_JK("mode"), mode, 4);
 		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
+		hw_ecs__exe_inode(j, p); /* ecs_file.c */
 		hw_json__end_object(j);
 	}
 	truncated(j, p, b);
@@ -636,7 +632,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__ku64(j, HW_JK("pid"), v->p->k.pid);
 		hw_json__kstring(j, HW_JK("entity_id"), v->p->entity_id);
 		if (v->p->exe) {
-			hw_json__kstring(j, HW_JK("name"), base_name(v->p->exe));
+			hw_json__kstring(j, HW_JK("name"), hw_str__base_name(v->p->exe));
 			hw_json__kstring(j, HW_JK("executable"), v->p->exe);
 		}
 		hw_json__end_object(j);

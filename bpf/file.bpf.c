@@ -1,0 +1,786 @@
+/* File facts: opens for writing, renames, links, unlinks and mode changes of the watched set
+ * (detect.watch_paths), and the files network-facing processes write (transfer-exec).
+ * Syscall tracepoints only.
+ *
+ * Filtered here, so that writes outside the set cost a few map lookups:
+ *  - an open is judged at its exit from the file the kernel opened: the inode's ancestors
+ *    (at most HW_WATCH_UP directories up) are looked up in watch_dirs, keyed by inode number,
+ *    whose value names the entries of that directory that are watched (a name or a name
+ *    prefix); the inode itself in watch_inodes (a hard link under another name). Every
+ *    symbolic link and ".." was resolved by the kernel: what is judged is the real file.
+ *  - the calls that name a path (rename, link, symlink, unlink, chmod) are judged at their
+ *    entry from the string the program passed (what a watched call then did is reported at
+ *    its successful exit): an absolute one against the
+ *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
+ *    from (dirfd or the working directory), the same way as an open.
+ *  - a process descending from one that accepted or made a TCP connection (netprocs, kept
+ *    here at connect, accept and fork) has every file it creates or writes reported, and so
+ *    has every chmod that sets an execute bit: transfer-exec follows them by inode.
+ * The agent (user/agent/file.c) fills the maps from the watch set and decides exactly.
+ */
+#include "maps.bpf.h"
+#include "task.bpf.h"
+#include <bpf/bpf_tracing.h>
+
+#define HW_WATCH_UP    4  /* directories walked up from a file to find a watched one */
+#define HW_WPAT_WORDS  4  /* a watched name: up to 31 bytes */
+#define HW_WPATS       6  /* watched names per directory */
+#define HW_WPFX_WORDS  16 /* a watched path prefix: up to 127 bytes */
+#define HW_WPFX_MAX    64
+
+#define AT_FDCWD_      -100
+#define AT_REMOVEDIR_  0x200
+#define FMODE_WRITE_   0x2
+#define FMODE_CREATED_ 0x100000
+#define HW_S_IFLNK     0120000
+
+/* A name a directory holds that is watched: (bytes & mask) == pat over len bytes, then the
+ * end of the name ('\0' or '/') unless glob (a prefix). Shared with user/model/files.c. */
+struct hw_wpat {
+	__u64 pat[HW_WPAT_WORDS];
+	__u64 mask[HW_WPAT_WORDS];
+	__u32 len;
+	__u32 glob;
+};
+
+struct hw_watch_dir {
+	struct hw_wpat pats[HW_WPATS];
+	__u32 dev; /* informational: keyed by inode number only, the agent decides exactly */
+	__u32 all; /* every entry of the directory is watched */
+};
+
+struct hw_wprefix {
+	__u64 pat[HW_WPFX_WORDS];
+	__u64 mask[HW_WPFX_WORDS];
+	__u32 len; /* 0: the end of the list */
+	__u32 glob;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* inode number */
+	__type(value, struct hw_watch_dir);
+} watch_dirs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* inode number of a watched file */
+	__type(value, __u32); /* its device */
+} watch_inodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HW_WPFX_MAX);
+	__type(key, __u32);
+	__type(value, struct hw_wprefix);
+} watch_prefixes SEC(".maps");
+
+/* netprocs: network-facing processes, tgid -> start time (a reused pid does not inherit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} netprocs SEC(".maps");
+
+/* file_calls: a path-based call in flight, per thread, from its enter to its exit */
+struct hw_file_call {
+	__u64 path;  /* user pointer: the (new) name */
+	__u64 other; /* user pointer: the old name (rename, link), the target (symlink) */
+	__s32 dfd;   /* the directory path starts from; fchmod: the descriptor */
+	__u32 op;    /* HW_FILE_* */
+	__u32 mode;  /* chmod */
+	__u32 pad;   /* HW_FILE_F_* judged at the entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct hw_file_call);
+} file_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hw_file_event);
+} file_scratch SEC(".maps");
+
+static __always_inline struct task_struct *hw_task(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* The current process descends from a network-facing one (netprocs, same start time). */
+static __always_inline int hw_netproc(struct task_struct *task)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *start = bpf_map_lookup_elem(&netprocs, &tgid);
+
+	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+static __always_inline void hw_netproc_mark(struct task_struct *task)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+
+	if (tgid != hw_agent_tgid && bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+}
+
+/* name (32 bytes, zero after its end) against p */
+static __always_inline int hw_wpat_match(const struct hw_wpat *p, const __u64 *name)
+{
+	const char *c = (const char *)name;
+	__u32 len = p->len;
+	__u64 diff = 0;
+	char end;
+
+	if (!len || len >= HW_WPAT_WORDS * 8)
+		return 0;
+
+	for (int i = 0; i < HW_WPAT_WORDS; i++)
+		diff |= (name[i] & p->mask[i]) ^ p->pat[i];
+	if (diff)
+		return 0;
+	if (p->glob)
+		return 1;
+	end = c[len & (HW_WPAT_WORDS * 8 - 1)];
+	return end == 0 || end == '/';
+}
+
+static __always_inline int hw_dir_match(const struct hw_watch_dir *w, const __u64 *name)
+{
+	if (w->all)
+		return 1;
+	for (int i = 0; i < HW_WPATS; i++)
+		if (hw_wpat_match(&w->pats[i], name))
+			return 1;
+	return 0;
+}
+
+static __always_inline void hw_dentry_name(struct dentry *d, __u64 name[HW_WPAT_WORDS])
+{
+	const unsigned char *s = BPF_CORE_READ(d, d_name.name);
+
+	for (int i = 0; i < HW_WPAT_WORDS; i++)
+		name[i] = 0;
+	bpf_probe_read_kernel_str(name, HW_WPAT_WORDS * 8, s);
+}
+
+/* walk_gen: bumped by every rename and directory removal (their exits): what dir_cache says
+ * about a directory holds only while the tree above it has not changed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} walk_gen SEC(".maps");
+
+/* dir_cache: for a directory (its inode's address and number), whether it or a directory up
+ * to HW_WATCH_UP - 2 above it is an entry a watched directory watches: everything of the walk
+ * but its first step, which depends on the new name. Saves a create outside the set most of
+ * its walk. */
+struct hw_dir_key {
+	__u64 inode; /* the struct inode's address, as a number */
+	__u64 ino;
+};
+
+struct hw_dir_verdict {
+	__u64 gen;
+	__u64 watched;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hw_dir_key);
+	__type(value, struct hw_dir_verdict);
+} dir_cache SEC(".maps");
+
+static __always_inline void hw_walk_changed(void)
+{
+	__u32 zero = 0;
+	__u64 *g = bpf_map_lookup_elem(&walk_gen, &zero);
+
+	if (g)
+		__sync_fetch_and_add(g, 1);
+}
+
+/* One step of the walk: d's parent watches d's name. Returns 1 watched, 0 not, -1 at the
+ * root; *up is the parent. */
+static __always_inline int hw_watch_step(struct dentry *d, struct dentry **up, struct inode **pi,
+					 __u64 *pino)
+{
+	__u64 name[HW_WPAT_WORDS];
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct hw_watch_dir *w;
+	struct inode *inode;
+	__u64 ino;
+
+	*up = parent;
+	if (!parent || parent == d)
+		return -1;
+	inode = BPF_CORE_READ(parent, d_inode);
+	ino = BPF_CORE_READ(inode, i_ino);
+	*pi = inode;
+	*pino = ino;
+	w = bpf_map_lookup_elem(&watch_dirs, &ino);
+	if (w) {
+		hw_dentry_name(d, name);
+		if (hw_dir_match(w, name))
+			return 1;
+	}
+	return 0;
+}
+
+/* d, or a directory up to HW_WATCH_UP above it, is an entry a watched directory watches. */
+static __always_inline int hw_watched_up(struct dentry *d)
+{
+	struct hw_dir_key key = {};
+	struct hw_dir_verdict *v, fresh = {};
+	struct dentry *parent;
+	struct inode *pi = NULL;
+	__u32 zero = 0;
+	__u64 pino = 0, *gen;
+	int r, i;
+
+	r = hw_watch_step(d, &parent, &pi, &pino);
+	if (r)
+		return r > 0;
+	/* the rest depends on parent only */
+	gen = bpf_map_lookup_elem(&walk_gen, &zero);
+	if (!gen)
+		return 0;
+	bpf_probe_read_kernel(&key.inode, sizeof(key.inode), &pi);
+	key.ino = pino;
+	v = bpf_map_lookup_elem(&dir_cache, &key);
+	if (v && v->gen == *gen)
+		return v->watched;
+	fresh.gen = *gen;
+	d = parent;
+	for (i = 1; i < HW_WATCH_UP; i++) {
+		r = hw_watch_step(d, &parent, &pi, &pino);
+		if (r)
+			break;
+		d = parent;
+	}
+	fresh.watched = r > 0;
+	bpf_map_update_elem(&dir_cache, &key, &fresh, BPF_ANY);
+	return r > 0;
+}
+
+static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The file of a descriptor the syscall just returned: valid, so not checked against the table's
+ * size (a read the 100,000-create storm does not pay). */
+static __always_inline struct file *hw_new_fd_file(long fd)
+{
+	struct task_struct *task = hw_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffffff]);
+	return f;
+}
+
+static __always_inline struct hw_file_event *hw_file_scratch(void)
+{
+	__u32 zero = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!e)
+		hw_stat_inc(HW_STAT_ERR_SCRATCH);
+	return e;
+}
+
+static __always_inline void hw_file_inode(struct hw_file_event *e, struct inode *inode)
+{
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	e->uid = BPF_CORE_READ(inode, i_uid.val);
+	e->gid = BPF_CORE_READ(inode, i_gid.val);
+	e->nlink = BPF_CORE_READ(inode, __i_nlink);
+}
+
+static __always_inline void hw_file_send(struct hw_file_event *e, struct task_struct *task,
+					 __u32 op, __u32 flags)
+{
+	hw_fill_proc(&e->proc, task);
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.type = HW_EV_FILE;
+	e->hdr.size = sizeof(*e);
+	e->op = op;
+	e->flags = flags;
+	e->pad = 0;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), hw_rb_flags()))
+		hw_stat_inc(HW_STAT_DROP_RINGBUF);
+	else
+		hw_stat_inc(HW_STAT_EVENTS);
+}
+
+/* --- opens: judged from the file the kernel opened -------------------------------------- */
+
+static __always_inline int hw_on_open(long fd)
+{
+	struct task_struct *task;
+	struct hw_file_event *e;
+	struct file *f;
+	struct inode *inode;
+	struct dentry *d;
+	__u32 fmode, flags = 0;
+	__u64 ino;
+
+	if (fd < 0)
+		return 0;
+	f = hw_new_fd_file(fd);
+	if (!f)
+		return 0;
+	task = hw_task();
+	fmode = BPF_CORE_READ(f, f_mode);
+	if (!(fmode & FMODE_WRITE_))
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & HW_S_IFMT) != HW_S_IFREG)
+		return 0;
+	d = BPF_CORE_READ(f, f_path.dentry);
+	if (hw_watched_up(d))
+		flags |= HW_FILE_F_WATCHED;
+	ino = BPF_CORE_READ(inode, i_ino);
+	if (bpf_map_lookup_elem(&watch_inodes, &ino))
+		flags |= HW_FILE_F_INODE;
+	if (hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+	if (!flags || !hw_wanted(task))
+		return 0;
+	e = hw_file_scratch();
+	if (!e)
+		return 0;
+	hw_file_inode(e, inode);
+	/* a watched file's inode, from now on: a hard link made to it is still seen (here, not
+	 * by the agent, so that a link made right after the write is not missed) */
+	if ((flags & HW_FILE_F_WATCHED) && !(flags & HW_FILE_F_INODE) &&
+	    bpf_map_update_elem(&watch_inodes, &ino, &e->dev, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	if (hw_read_path(&e->path, __builtin_preserve_access_index(&f->f_path), 0) & HW_PATH_CUT)
+		flags |= HW_FILE_F_PATH_CUT;
+	e->user_path[0] = 0;
+	e->user_other[0] = 0;
+	hw_file_send(e, task, fmode & FMODE_CREATED_ ? HW_FILE_CREATE : HW_FILE_MODIFY, flags);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int handle_file_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int handle_file_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int handle_file_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int handle_file_creat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_open(ctx->ret);
+}
+
+/* --- calls that name a path -------------------------------------------------------------- */
+
+/* An absolute path against the watched prefixes. */
+static __always_inline int hw_prefix_watched(const char *path)
+{
+	const __u64 *w = (const __u64 *)path;
+	int found = 0;
+
+	for (int i = 0; i < HW_WPFX_MAX && !found; i++) {
+		__u32 key = i;
+		struct hw_wprefix *p = bpf_map_lookup_elem(&watch_prefixes, &key);
+		__u64 diff = 0;
+		char end;
+
+		if (!p || !p->len)
+			break;
+		/* most names differ in their first word: stop at the first that differs */
+		for (int k = 0; k < HW_WPFX_WORDS; k++) {
+			diff = (w[k] & p->mask[k]) ^ p->pat[k];
+			if (diff || !p->mask[k])
+				break;
+		}
+		end = path[p->len & (HW_FILE_USER_PATH - 1)];
+		found = !diff && (p->glob || end == 0 || end == '/');
+	}
+	return found;
+}
+
+/* A path a program wrote that a lexical comparison could misread: "//", "/./", "/../". Up to
+ * its length n only (the rest of the buffer is an earlier record's). */
+static __always_inline int hw_path_odd(const char *path, __u32 n)
+{
+	for (__u32 i = 0; i < HW_FILE_USER_PATH - 1; i++) {
+		if (i + 1 >= n)
+			break;
+		if (path[i] == '/' && (path[i + 1] == '/' || path[i + 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* An absolute name the program wrote (in the scratch record, n bytes with its NUL) is in the
+ * watched set, or odd. A global function: the verifier checks it once, apart from its
+ * callers' paths; its arguments are numbers, as 5.10 requires. No byte after the name's NUL
+ * can make a comparison succeed: every watched name or prefix is compared up to its own
+ * length, and a name shorter than it differs at its NUL. */
+__noinline int hw_user_path_watched(__u32 absolute, __u32 n)
+{
+	__u32 zero = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+
+	if (!e)
+		return 0;
+	if (hw_path_odd(e->user_path, n))
+		return 1;
+	return absolute && hw_prefix_watched(e->user_path);
+}
+
+/* The directory a relative name starts from: dirfd's, or the working directory. */
+static __always_inline const struct path *hw_call_base(struct task_struct *task, __s32 dfd)
+{
+	struct file *f;
+
+	if (dfd == AT_FDCWD_) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		return __builtin_preserve_access_index(&fs->pwd);
+	}
+	f = hw_fd_file(task, dfd);
+	return f ? __builtin_preserve_access_index(&f->f_path) : NULL;
+}
+
+/* Judged at the call's entry, from the name as the program passed it: only a call that may
+ * touch the watched set (or make a file executable, or a symlink by a network-facing process)
+ * is remembered for its exit. Everything else costs this and no map update. */
+static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 other, __u32 mode)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, flags = 0;
+	struct hw_file_call c = {.path = path, .other = other, .dfd = dfd, .op = op, .mode = mode};
+	struct task_struct *task = hw_task();
+	const struct path *pp;
+	struct hw_file_event *e;
+	struct hw_watch_dir *w;
+	struct dentry *base;
+	long n;
+	__u64 ino;
+
+	if (op == HW_FILE_CHMOD && (mode & 0111))
+		flags |= HW_FILE_F_EXEC_BITS;
+	if (op == HW_FILE_SYMLINK && hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+	if (path && !flags) {
+		e = bpf_map_lookup_elem(&file_scratch, &zero);
+		if (!e)
+			return 0;
+		n = bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)path);
+		if (n <= 0)
+			return 0;
+		if (hw_user_path_watched(e->user_path[0] == '/', (__u32)n))
+			flags |= HW_FILE_F_WATCHED;
+		else if (e->user_path[0] != '/') {
+			pp = hw_call_base(task, dfd);
+			base = pp ? BPF_CORE_READ(pp, dentry) : NULL;
+			if (base) {
+				ino = BPF_CORE_READ(base, d_inode, i_ino);
+				w = bpf_map_lookup_elem(&watch_dirs, &ino);
+				if ((w && hw_dir_match(w, (const __u64 *)e->user_path)) ||
+				    hw_watched_up(base) ||
+				    (e->user_path[0] == '.' && e->user_path[1] == '.'))
+					flags |= HW_FILE_F_WATCHED;
+			}
+		}
+		if (!flags)
+			return 0;
+	}
+	if (!hw_wanted(task))
+		return 0;
+	c.pad = flags;
+	if (bpf_map_update_elem(&file_calls, &tid, &c, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}
+
+static __always_inline int hw_call_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct hw_file_call *c = bpf_map_lookup_elem(&file_calls, &tid);
+	const struct path *pp = NULL; /* the file (fchmod) or the directory the name starts from */
+	struct task_struct *task;
+	struct hw_file_event *e;
+	struct file *f;
+	__u32 flags, op;
+	__u64 ino;
+
+	if (!c)
+		return 0;
+	op = c->op;
+	flags = c->pad;
+	if (ret != 0)
+		goto out;
+	task = hw_task();
+	e = hw_file_scratch();
+	if (!e)
+		goto out;
+	e->user_path[0] = 0;
+	e->user_other[0] = 0;
+	e->path.len = 0;
+	e->path.count = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->uid = 0;
+	e->gid = 0;
+	e->nlink = 0;
+	if (hw_netproc(task))
+		flags |= HW_FILE_F_NETPROC;
+	if (!c->path) {
+		/* fchmod: the descriptor's file, judged now */
+		f = hw_fd_file(task, c->dfd);
+		if (!f)
+			goto out;
+		hw_file_inode(e, BPF_CORE_READ(f, f_inode));
+		if (hw_watched_up(BPF_CORE_READ(f, f_path.dentry)))
+			flags |= HW_FILE_F_WATCHED;
+		ino = e->ino;
+		if (bpf_map_lookup_elem(&watch_inodes, &ino))
+			flags |= HW_FILE_F_INODE;
+		if (!(flags & (HW_FILE_F_WATCHED | HW_FILE_F_INODE | HW_FILE_F_EXEC_BITS)))
+			goto out;
+		pp = __builtin_preserve_access_index(&f->f_path);
+	} else {
+		if (bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path) <=
+		    0)
+			goto out;
+		flags |= HW_FILE_F_LEXICAL;
+		if (e->user_path[0] != '/')
+			pp = hw_call_base(task, c->dfd);
+	}
+	e->mode = c->mode;
+	if (pp && (hw_read_path(&e->path, pp, 0) & HW_PATH_CUT))
+		flags |= HW_FILE_F_PATH_CUT;
+	if (c->other)
+		bpf_probe_read_user_str(e->user_other, sizeof(e->user_other), (void *)c->other);
+	hw_file_send(e, task, op, flags);
+out:
+	bpf_map_delete_elem(&file_calls, &tid);
+	return 0;
+}
+
+#define ARG(i) ((__u64)ctx->args[i])
+
+SEC("tp/syscalls/sys_enter_unlinkat")
+int handle_file_unlinkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ARG(2) & AT_REMOVEDIR_)
+		return 0;
+	return hw_call_enter(HW_FILE_DELETE, (__s32)ARG(0), ARG(1), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_unlink")
+int handle_file_unlink_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_DELETE, AT_FDCWD_, ARG(0), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat2")
+int handle_file_renameat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	/* the new name's directory is the one that matters: newdfd, newname */
+	return hw_call_enter(HW_FILE_RENAME, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat")
+int handle_file_renameat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_RENAME, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_rename")
+int handle_file_rename_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_RENAME, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_linkat")
+int handle_file_linkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_LINK, (__s32)ARG(2), ARG(3), ARG(1), 0);
+}
+
+SEC("tp/syscalls/sys_enter_link")
+int handle_file_link_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_LINK, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_symlinkat")
+int handle_file_symlinkat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_SYMLINK, (__s32)ARG(1), ARG(2), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_symlink")
+int handle_file_symlink_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_SYMLINK, AT_FDCWD_, ARG(1), ARG(0), 0);
+}
+
+SEC("tp/syscalls/sys_enter_fchmodat")
+int handle_file_fchmodat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), ARG(1), 0, (__u32)ARG(2));
+}
+
+SEC("tp/syscalls/sys_enter_fchmodat2")
+int handle_file_fchmodat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), ARG(1), 0, (__u32)ARG(2));
+}
+
+SEC("tp/syscalls/sys_enter_chmod")
+int handle_file_chmod_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, AT_FDCWD_, ARG(0), 0, (__u32)ARG(1));
+}
+
+SEC("tp/syscalls/sys_enter_fchmod")
+int handle_file_fchmod_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return hw_call_enter(HW_FILE_CHMOD, (__s32)ARG(0), 0, 0, (__u32)ARG(1));
+}
+
+/* every call above ends here */
+#define HW_CALL_EXIT(name)                                                                         \
+	SEC("tp/syscalls/sys_exit_" #name)                                                         \
+	int handle_file_##name##_exit(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                          \
+		return hw_call_exit(ctx->ret);                                                     \
+	}
+
+/* a rename or a directory removal changes the tree dir_cache describes */
+#define HW_CALL_EXIT_TREE(name)                                                                    \
+	SEC("tp/syscalls/sys_exit_" #name)                                                         \
+	int handle_file_##name##_exit(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                                          \
+		long ret = BPF_CORE_READ(ctx, ret);                                                \
+                                                                                                   \
+		if (ret == 0)                                                                      \
+			hw_walk_changed();                                                         \
+		return hw_call_exit(ret);                                                          \
+	}
+
+HW_CALL_EXIT_TREE(unlinkat)
+HW_CALL_EXIT(unlink)
+HW_CALL_EXIT_TREE(renameat2)
+HW_CALL_EXIT_TREE(renameat)
+HW_CALL_EXIT_TREE(rename)
+
+SEC("tp/syscalls/sys_exit_rmdir")
+int handle_file_rmdir_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret == 0)
+		hw_walk_changed();
+	return 0;
+}
+HW_CALL_EXIT(linkat)
+HW_CALL_EXIT(link)
+HW_CALL_EXIT(symlinkat)
+HW_CALL_EXIT(symlink)
+HW_CALL_EXIT(fchmodat)
+HW_CALL_EXIT(fchmodat2)
+HW_CALL_EXIT(chmod)
+HW_CALL_EXIT(fchmod)
+
+/* --- network-facing processes ------------------------------------------------------------- */
+
+/* connect() sends the SYN in the connecting task */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_file_netproc_connect, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	if (newstate == TCP_SYN_SENT)
+		hw_netproc_mark(hw_task());
+	return 0;
+}
+
+static __always_inline int hw_on_accept_mark(long fd)
+{
+	struct task_struct *task;
+	struct file *f;
+	struct socket *sock;
+	__u16 family;
+
+	if (fd < 0)
+		return 0;
+	task = hw_task();
+	f = hw_fd_file(task, fd);
+	if (!f)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (family == AF_INET || family == AF_INET6)
+		hw_netproc_mark(task);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_accept4")
+int handle_file_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept_mark(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_accept")
+int handle_file_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return hw_on_accept_mark(ctx->ret);
+}
+
+/* a network-facing process's children are network-facing */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_file_netproc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid;
+	__u64 *start, cstart;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	start = bpf_map_lookup_elem(&netprocs, &ptgid);
+	if (!start || *start != BPF_CORE_READ(parent, group_leader, start_boottime))
+		return 0;
+	ctgid = BPF_CORE_READ(child, tgid);
+	cstart = BPF_CORE_READ(child, start_boottime);
+	if (bpf_map_update_elem(&netprocs, &ctgid, &cstart, BPF_ANY))
+		hw_stat_inc(HW_STAT_ERR_MAP);
+	return 0;
+}

@@ -1,0 +1,256 @@
+"""File facts (bpf/file.bpf.c) and the persistence rule, with the real thing: sshd from the lab
+(tests/lib/sshlab.py) and a user appending a key to authorized_keys from a session; root editing
+cron outside any session stays quiet; and an unprivileged attacker (nobody) writing into a
+watched directory by rename, through a symbolic link to it, and through a hard link, is seen."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import hw
+import sshlab
+from hw import Agent, check, check_eq, get
+from sshlab import SshServer, TestUser, ssh
+
+B = "198.18.0.2"
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def file_events(agent, path_part):
+    return [e for e in agent.events() if get(e, "event.dataset") == "hopwatch.file"
+            and path_part in (get(e, "file.path") or "")]
+
+
+def alerts(agent, rule):
+    return [e for e in agent.events() if get(e, "event.kind") == "alert"
+            and get(e, "rule.id") == rule]
+
+
+def test_ssh_session_appends_authorized_key():
+    with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("fk") as u:
+        u.authorize(srv)
+        target = os.path.join(u.home, ".ssh", "authorized_keys")
+        # the user exists before the agent: its home is in the default watch set
+        with Agent() as agent:
+            p = ssh(lab.a, u, B, "mkdir -p ~/.ssh && echo 'ssh-ed25519 AAAAhw attacker' "
+                    ">> ~/.ssh/authorized_keys")
+            check_eq(p.returncode, 0, "ssh exit (stderr %r)" % p.stderr)
+            ev = agent.wait_for(lambda e: get(e, "file.path") == target, timeout=15)
+            check_eq(get(ev, "event.category"), ["file"], "event.category")
+            check(get(ev, "event.action") in ("file_created", "file_modified"), "action")
+            check_eq(get(ev, "hopwatch.file.watched"), True, "watched")
+            check_eq(get(ev, "user.name"), u.name, "the writer's user")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            check(target in get(al, "message", ""), "alert names the file: %r"
+                  % get(al, "message"))
+            check(get(al, "hopwatch.session.id") or get(al, "session.id") or
+                  u.name in get(al, "message", ""), "alert names the session: %r" % al)
+            check("T1098.004" in str(al), "technique T1098.004 in %r" % al)
+            agent.stop()
+
+
+def test_root_console_cron_edit_is_quiet():
+    name = "/etc/cron.d/hw-%s" % hw.RUN_ID
+    try:
+        with Agent() as agent:
+            with open(name, "w") as f:  # root, no login session, no network service above
+                f.write("# hopwatch test\n")
+            ev = agent.wait_for(lambda e: get(e, "file.path") == name, timeout=15)
+            check_eq(get(ev, "hopwatch.file.watched"), True, "cron file watched")
+            agent.stop()
+            check_eq(alerts(agent, "persistence"), [], "persistence alerts for a console edit")
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+def test_nobody_rename_symlink_hardlink_are_seen():
+    top = tempfile.mkdtemp(prefix="hw-files-")
+    try:
+        os.chmod(top, 0o755)
+        watched = os.path.join(top, "watched")
+        other = os.path.join(top, "other")
+        for d in (watched, other):
+            os.mkdir(d)
+            os.chown(d, 65534, 65534)
+        with Agent("--set", "detect.watch_paths=%s" % watched) as agent:
+            script = (
+                "set -e; cd %(o)s; echo x > staged; mv staged %(w)s/renamed; "
+                "ln -s %(w)s link; echo y > link/via-symlink; "
+                "echo z > %(w)s/orig; ln %(w)s/orig hard; echo w >> hard"
+                % {"o": other, "w": watched})
+            p = subprocess.run(NOBODY + ["sh", "-c", script], capture_output=True, text=True)
+            check_eq(p.returncode, 0, "attacker script (stderr %r)" % p.stderr)
+            agent.wait_for(lambda e: get(e, "file.path") == os.path.join(other, "hard")
+                           and get(e, "event.action") == "file_modified", timeout=15)
+            agent.stop()
+            evs = file_events(agent, top)
+            seen = {(get(e, "event.action"), get(e, "file.path"), get(e, "hopwatch.file.watched"))
+                    for e in evs}
+            check((("file_renamed", os.path.join(watched, "renamed"), True)) in seen,
+                  "rename into the watched directory: %r" % seen)
+            check((("file_created", os.path.join(watched, "via-symlink"), True)) in seen,
+                  "write through a symlinked directory, resolved: %r" % seen)
+            hard = [e for e in evs if get(e, "file.path") == os.path.join(other, "hard")]
+            check(hard and get(hard[0], "hopwatch.file.hard_link") is True,
+                  "write through a hard link to a watched file: %r" % hard)
+            check(not [e for e in evs if get(e, "file.path") == os.path.join(other, "staged")],
+                  "the write outside the watch set is filtered in the kernel")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def scp_argv(ns, u, src, dst):
+    """scp (the classic protocol, `scp -t` on the server: the lab's sshd has no sftp
+    subsystem) with the lab's ssh options, from ns."""
+    argv, env = sshlab.ssh_argv(ns, u, B, "true")
+    i = argv.index("ssh")
+    opts = argv[i + 1:argv.index("-l")]
+    return argv[:i] + ["scp", "-O"] + opts + [src, "%s@%s:%s" % (u.name, B, dst)], env
+
+
+def test_scp_chmod_run_is_transfer_exec():
+    with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("ft") as u:
+        u.authorize(srv)
+        d = tempfile.mkdtemp(prefix="hw-xfer-")
+        try:
+            os.chmod(d, 0o777)
+            src = os.path.join(d, "src-tool")
+            shutil.copy("/usr/bin/true", src)
+            os.chmod(src, 0o644)  # not executable: the chmod on the far side makes it so
+            dst = os.path.join(d, "tool")
+            with Agent() as agent:
+                argv, env = scp_argv(lab.a, u, src, dst)
+                p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+                check_eq(p.returncode, 0, "scp (stderr %r)" % p.stderr)
+                p = ssh(lab.a, u, B, "chmod +x %s && %s && echo ran" % (dst, dst))
+                check_eq((p.returncode, p.stdout.strip()), (0, "ran"),
+                         "chmod and run (stderr %r)" % p.stderr)
+                al = agent.wait_for(lambda e: get(e, "rule.id") == "transfer-exec", timeout=15)
+                check(dst in get(al, "message", ""), "alert names the file: %r" % al)
+                check("made executable" in get(al, "message", ""), "the chmod: %r" % al)
+                agent.stop()
+                created = [e for e in file_events(agent, dst)
+                           if get(e, "event.action") == "file_created"]
+                check(created and get(created[0], "hopwatch.file.network_facing") is True,
+                      "scp's write is a network-facing file fact: %r" % created)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def test_local_copy_and_run_is_quiet():
+    """The benign twin: root copies a program and runs it outside any session."""
+    d = tempfile.mkdtemp(prefix="hw-xfer-")
+    try:
+        tool = os.path.join(d, "tool")
+        with Agent() as agent:
+            shutil.copy("/usr/bin/true", tool)
+            os.chmod(tool, 0o755)
+            subprocess.run([tool], check=True)
+            agent.wait_for(lambda e: get(e, "process.executable") == tool, timeout=15)
+            agent.stop()
+            check_eq(alerts(agent, "transfer-exec"), [], "transfer-exec for a local copy")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+SERVICE_PY = r'''
+import socket, subprocess, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+sys.stdin.readline()  # the test says when the agent has seen the listener
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+'''
+
+
+def under_service(agent, argv):
+    """Runs argv as the child of a process listening on TCP (a network service, as a web
+    application running a command would be), once the agent has seen it listen."""
+    p = subprocess.Popen(["python3", "-c", SERVICE_PY] + argv, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(p.stdout.readline())
+        agent.wait_for(lambda e: get(e, "event.action") == "listen"
+                       and get(e, "source.port") == port, timeout=15)
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        return p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def dpkg(*args):
+    for _ in range(60):  # another test may hold the dpkg lock
+        p = subprocess.run(["dpkg"] + list(args), capture_output=True, text=True)
+        if p.returncode == 0 or "lock" not in p.stderr:
+            return p
+        time.sleep(1)
+    return p
+
+
+def test_dpkg_installing_a_unit_is_quiet_a_copy_is_not():
+    pkg = "hw-files-%s" % hw.RUN_ID.lower().replace("_", "-")
+    unit = "/etc/systemd/system/%s.service" % pkg
+    copied = "/etc/systemd/system/%s-copy.service" % pkg
+    top = tempfile.mkdtemp(prefix="hw-deb-")
+    try:
+        root = os.path.join(top, "root")
+        os.makedirs(os.path.join(root, "DEBIAN"))
+        os.makedirs(os.path.join(root, "etc/systemd/system"))
+        with open(os.path.join(root, "DEBIAN/control"), "w") as f:
+            f.write("Package: %s\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@t>\n"
+                    "Description: hopwatch test\n" % pkg)
+        with open(os.path.join(root, unit.lstrip("/")), "w") as f:
+            f.write("[Service]\nExecStart=/bin/true\n")
+        deb = os.path.join(top, pkg + ".deb")
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-b", root, deb], check=True,
+                       capture_output=True)
+        with Agent() as agent:
+            rc = under_service(agent, ["dpkg", "-i", deb])
+            check_eq(rc, 0, "dpkg -i under the service")
+            agent.wait_for(lambda e: (get(e, "file.path") or "").startswith(unit), timeout=15)
+            rc = under_service(agent, ["cp", os.path.join(root, unit.lstrip("/")), copied])
+            check_eq(rc, 0, "cp under the service")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            check(copied in get(al, "message", ""), "the copy raised it: %r" % al)
+            check_eq([a for a in alerts(agent, "persistence") if unit + " " in
+                      get(a, "message", "") or unit + ".dpkg" in get(a, "message", "")], [],
+                     "persistence alerts for dpkg's own install")
+            check("T1543.002" in str(al), "technique T1543.002: %r" % al)
+        # the exemption is what kept dpkg quiet: without dpkg in file_writers it alerts
+        with Agent("--set", "detect.file_writers=/usr/bin/true") as agent:
+            rc = under_service(agent, ["dpkg", "-i", deb])
+            check_eq(rc, 0, "dpkg -i again")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            check(unit in get(al, "message", ""), "dpkg's write alerts unexempted: %r" % al)
+    finally:
+        dpkg("--purge", pkg)
+        for path in (unit, copied):
+            if os.path.exists(path):
+                os.unlink(path)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_web_shell_writes_cron_job():
+    """A shell run by a network service (a web shell) drops a cron job: persistence, naming the
+    service."""
+    job = "/etc/cron.d/hw-ws-%s" % hw.RUN_ID
+    try:
+        with Agent() as agent:
+            rc = under_service(agent, ["sh", "-c", "echo '* * * * * root id' > %s" % job])
+            check_eq(rc, 0, "the web shell's write")
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            agent.stop()
+            msg = get(al, "message", "")
+            check(job in msg and "network service" in msg, "alert: %r" % msg)
+            check("T1053.003" in str(al), "technique T1053.003: %r" % al)
+    finally:
+        if os.path.exists(job):
+            os.unlink(job)

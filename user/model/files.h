@@ -1,0 +1,51 @@
+/* The watch set of file facts (detect.watch_paths): the patterns, made absolute and canonical,
+ * the exact match the agent applies to what the kernel's coarse filter let through, and the
+ * kernel's tables (bpf/file.bpf.c) built from them. */
+#ifndef HW_MODEL_FILES_H
+#define HW_MODEL_FILES_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct hw_watch {
+	char **pats; /* absolute; a trailing '*' is a prefix of the last name */
+	size_t n, cap;
+	int inodes_fd; /* the kernel's watch_inodes map (agent/file.c), -1 none */
+};
+
+/* A directory whose entry name (or name prefix, glob) is watched: what watch_dirs holds. */
+struct hw_watch_key {
+	unsigned long long ino;
+	unsigned int dev;
+	char name[32];
+	int glob;
+};
+
+/* Expands l: "~/x" for every home directory of passwd (a file in /etc/passwd's format) that
+ * exists, and root's; each pattern also in its canonical form (the symbolic links of its
+ * existing directories resolved: /lib/systemd/system is /usr/lib/systemd/system on a merged
+ * /usr). Returns 0 or -ENOMEM. */
+int hw_watch__build(struct hw_watch *w, const struct hw_str_list *l, const char *passwd);
+void hw_watch__free(struct hw_watch *w);
+
+/* path (absolute, normalised) is watched: the index of the first pattern it matches + 1, or 0. */
+size_t hw_watch__match(const struct hw_watch *w, const char *path);
+
+/* The kernel's keys: for each pattern, its deepest existing directory and the name below it.
+ * Calls fn for each; returns how many. */
+size_t hw_watch__keys(const struct hw_watch *w,
+		      void (*fn)(const struct hw_watch_key *k, void *ctx), void *ctx);
+
+/* The regular files that exist now and match (their inodes: a hard link under another name is
+ * still seen). fn(ino, dev) for each, at most max. */
+size_t hw_watch__files(const struct hw_watch *w, size_t max,
+		       void (*fn)(unsigned long long ino, unsigned int dev, void *ctx), void *ctx);
+
+/* Normalises an absolute path in place, lexically: "//" and "/./" collapse, "/x/.." goes. */
+void hw_path_normalise(char *path);
+
+/* The kernel's encoding of st_dev (major << 20 | minor). */
+unsigned int hw_kdev(unsigned long long st_dev);
+
+#endif
