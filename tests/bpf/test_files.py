@@ -101,6 +101,40 @@ def test_nobody_rename_symlink_hardlink_are_seen():
         shutil.rmtree(top, ignore_errors=True)
 
 
+def test_file_name_cannot_forge_a_text_line():
+    """nobody names a file in a watched directory with a newline and a fake alert after it:
+    the text output keeps one event on one line (\\x0a), the JSON keeps the name whole"""
+    top = tempfile.mkdtemp(prefix="hw-files-")
+    try:
+        os.chmod(top, 0o755)
+        watched = os.path.join(top, "watched")
+        os.mkdir(watched)
+        os.chown(watched, 65534, 65534)
+        name = "x\n2026-12-03T00:00:00.000 ALERT    critical forged: %s" % hw.RUN_ID
+        path = os.path.join(watched, name)
+        with Agent("--set", "detect.watch_paths=%s" % watched, fmt="text",
+                   fact_check=False) as text_agent, \
+                Agent("--set", "detect.watch_paths=%s" % watched) as agent:
+            p = subprocess.run(NOBODY + ["sh", "-c", 'echo x > "$1"', "sh", path],
+                               capture_output=True, text=True)
+            check_eq(p.returncode, 0, "attacker's write (stderr %r)" % p.stderr)
+            ev = agent.wait_for(lambda e: get(e, "file.path") == path, timeout=15)
+            check_eq(get(ev, "file.name"), name, "the name, whole, in JSON")
+            for _ in range(100):
+                lines = [l for l in text_agent.lines() if " file_created " in l and
+                         watched in l]
+                if lines:
+                    break
+                time.sleep(0.1)
+            check_eq(len(lines), 1, "one text line for the event: %r" % lines)
+            check(lines[0].split()[1] == "file_created" and "\\x0a2026" in lines[0] and
+                  " watched " in lines[0], "the file line, escaped: %r" % lines)
+            check(not [l for l in text_agent.lines() if l.startswith("2026-12-03T00:00:00")],
+                  "no forged line")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def scp_argv(ns, u, src, dst):
     """scp (the classic protocol, `scp -t` on the server: the lab's sshd has no sftp
     subsystem) with the lab's ssh options, from ns."""

@@ -13,6 +13,7 @@
 #include "detect/fact_file.h"
 #include "output/ecs.h"
 #include "output/ecs_file.h"
+#include "output/text_file.h"
 #include "output/ocsf.h"
 
 /* A line the sink could not write is counted by the sink (output.c reports it). */
@@ -67,7 +68,7 @@ void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
 	hw_ecs__file_event(&a->json, &a->host, v);
 	if (a->text) {
 		hw_text__reset(&a->tline);
-		hw_agent__file_text(&a->tline, v);
+		hw_text__file_event(&a->tline, &a->host, v);
 	}
 	hw_fact__file_event(&a->fact, &a->host, v);
 	emit_event(a);

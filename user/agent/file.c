@@ -152,22 +152,6 @@ static void join(char *out, size_t len, const char *base, const char *name)
 	hw_path_normalise(out);
 }
 
-void hw_agent__file_text(struct hw_text *t, const struct hw_file_view *v)
-{
-	char line[HW_PATH_MAX * 2 + 256];
-	int n;
-
-	n = snprintf(line, sizeof(line), "%s pid=%u comm=%s path=%s%s%s%s%s\n", v->action,
-		     v->p->k.pid, v->p->k.comm, v->path, v->old_path ? " from=" : "",
-		     v->old_path ? v->old_path : "", v->watched ? " watched" : "",
-		     v->network_facing ? " network-facing" : "");
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	hw_text__raw(t, line, (size_t)n);
-}
-
 void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 {
 	char base[HW_PATH_MAX + 8], path[HW_PATH_MAX + HW_FILE_USER_PATH + 16];

@@ -56,7 +56,7 @@ __attribute__((format(printf, 2, 3))) static void put(struct hw_text *t, const c
 
 /* One argument or path: printable ASCII as is, the rest as \xNN; quoted when it has spaces or
  * quotes or is empty. UTF-8 is escaped too: a terminal line must not hide anything. */
-static void word(struct hw_text *t, const char *s, size_t n)
+void hw_text__word(struct hw_text *t, const char *s, size_t n)
 {
 	int quote = n == 0;
 	size_t i;
@@ -127,7 +127,7 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 	when(t, h, e->ts_ns);
 	put(t, "%-8s pid=%u ppid=%u user=", e->action, k->pid, k->ppid);
 	if (e->user_name)
-		word(t, e->user_name, strlen(e->user_name));
+		hw_text__word(t, e->user_name, strlen(e->user_name));
 	else
 		put(t, "%u", k->uid);
 	if (k->euid != k->uid)
@@ -152,7 +152,7 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 	}
 	put(t, " ");
 	if (p->exe)
-		word(t, p->exe, strlen(p->exe));
+		hw_text__word(t, p->exe, strlen(p->exe));
 	else
 		put(t, "[%s]", k->comm);
 	/* argv[0] is usually the executable again: show the rest */
@@ -163,7 +163,7 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 
 		if (n > 0) {
 			put(t, " ");
-			word(t, a, len);
+			hw_text__word(t, a, len);
 		}
 		i += len + 1;
 	}
@@ -183,7 +183,7 @@ void hw_text__session_event(struct hw_text *t, const struct hw_host *h,
 		put(t, " %s", v->outcome);
 	put(t, " user=");
 	if (s->user[0])
-		word(t, s->user, strlen(s->user));
+		hw_text__word(t, s->user, strlen(s->user));
 	else
 		put(t, "?");
 	put(t, " from ");
@@ -270,7 +270,7 @@ void hw_text__net_event(struct hw_text *t, const struct hw_host *h, const struct
 		put(t, " closed_by=%s", v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
 	if (v->p && v->p->exe) {
 		put(t, " ");
-		word(t, v->p->exe, strlen(v->p->exe));
+		hw_text__word(t, v->p->exe, strlen(v->p->exe));
 	}
 	put(t, "\n");
 }

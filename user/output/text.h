@@ -16,6 +16,9 @@ struct hw_text {
 void hw_text__reset(struct hw_text *t);
 /* Appends n bytes as they are (the caller made them one printable line). */
 void hw_text__raw(struct hw_text *t, const char *s, size_t n);
+/* One argument, name or path: printable ASCII as is, the rest as \xNN, quoted when it has
+ * spaces or quotes or is empty: one event is always one line. */
+void hw_text__word(struct hw_text *t, const char *s, size_t n);
 void hw_text__free(struct hw_text *t);
 void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 			 const struct hw_proc_event *e);

@@ -6,23 +6,6 @@
 #include "detect/fact_raw.h"
 #include "output/ecs_raw.h"
 
-/* A path or name: printable ASCII as is, everything else as \xNN (one event, one line). */
-static void word(struct hw_text *t, const char *s)
-{
-	char buf[8];
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c > 0x20 && c < 0x7f && c != '\\') {
-			hw_text__raw(t, s, 1);
-		} else {
-			snprintf(buf, sizeof(buf), "\\x%02x", c);
-			hw_text__raw(t, buf, 4);
-		}
-	}
-}
-
 void hw_text__raw_event(struct hw_text *t, const struct hw_host *h, const struct hw_raw_view *v)
 {
 	const struct hw_process *p = v->p;
@@ -36,7 +19,7 @@ void hw_text__raw_event(struct hw_text *t, const struct hw_host *h, const struct
 		     p->k.ppid);
 	hw_text__raw(t, buf, (size_t)n);
 	if (v->user_name)
-		word(t, v->user_name);
+		hw_text__word(t, v->user_name, strlen(v->user_name));
 	else
 		hw_text__raw(t, buf, (size_t)snprintf(buf, sizeof(buf), "%u", p->k.uid));
 	n = family[0] ? snprintf(buf, sizeof(buf), " %s", family)
@@ -57,10 +40,10 @@ void hw_text__raw_event(struct hw_text *t, const struct hw_host *h, const struct
 	}
 	hw_text__raw(t, buf, (size_t)n);
 	if (p->exe) {
-		word(t, p->exe);
+		hw_text__word(t, p->exe, strlen(p->exe));
 	} else {
 		hw_text__raw(t, "[", 1);
-		word(t, p->k.comm);
+		hw_text__word(t, p->k.comm, strlen(p->k.comm));
 		hw_text__raw(t, "]", 1);
 	}
 	hw_text__raw(t, "\n", 1);
