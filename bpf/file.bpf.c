@@ -109,6 +109,55 @@ struct {
 	__type(value, struct hw_file_event);
 } file_scratch SEC(".maps");
 
+/* watch_sbs: the filesystems (their s_dev, as the kernel has it) that hold a watched directory,
+ * named by the agent's own calls (hw_sb_learn): an open on any other filesystem skips the walk
+ * and the inode lookup. all: no filtering by filesystem (before the agent has named them, or
+ * more than HW_WSB_MAX of them). */
+#define HW_WSB_MAX 16
+struct hw_watch_sbs {
+	__u32 dev[HW_WSB_MAX];
+	__u32 n;
+	__u32 all;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hw_watch_sbs);
+} watch_sbs SEC(".maps");
+
+/* Hints in front of two hash maps, indexed by the low bits of the key (array lookups are inlined
+ * by the verifier, hash lookups are calls): 0 means the key is surely not in the map; 1, look.
+ * netproc_hint: tgid, set before netprocs; inode_hint: inode number, set before watch_inodes.
+ * Never cleared: a stale 1 costs the lookup it saves. */
+#define HW_HINTS 16384
+struct hw_hint_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HW_HINTS);
+	__type(key, __u32);
+	__type(value, __u8);
+};
+struct hw_hint_map netproc_hint SEC(".maps");
+struct hw_hint_map inode_hint SEC(".maps");
+
+static __always_inline int hw_hint(void *map, __u64 key)
+{
+	__u32 i = key & (HW_HINTS - 1);
+	__u8 *h = bpf_map_lookup_elem(map, &i);
+
+	return h && *h;
+}
+
+static __always_inline void hw_hint_set(void *map, __u64 key)
+{
+	__u32 i = key & (HW_HINTS - 1);
+	__u8 *h = bpf_map_lookup_elem(map, &i);
+
+	if (h)
+		*h = 1;
+}
+
 static __always_inline struct task_struct *hw_task(void)
 {
 	return (struct task_struct *)bpf_get_current_task();
@@ -118,8 +167,11 @@ static __always_inline struct task_struct *hw_task(void)
 static __always_inline int hw_netproc(struct task_struct *task)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 *start = bpf_map_lookup_elem(&netprocs, &tgid);
+	__u64 *start;
 
+	if (!hw_hint(&netproc_hint, tgid))
+		return 0;
+	start = bpf_map_lookup_elem(&netprocs, &tgid);
 	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
@@ -128,7 +180,10 @@ static __always_inline void hw_netproc_mark(struct task_struct *task)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
 
-	if (tgid != hw_agent_tgid && bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
+	if (tgid == hw_agent_tgid)
+		return;
+	hw_hint_set(&netproc_hint, tgid);
+	if (bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP);
 }
 
@@ -181,10 +236,10 @@ struct {
 	__type(value, __u64);
 } walk_gen SEC(".maps");
 
-/* dir_cache: for a directory (its inode's address and number), whether it or a directory up
- * to HW_WATCH_UP - 2 above it is an entry a watched directory watches: everything of the walk
- * but its first step, which depends on the new name. Saves a create outside the set most of
- * its walk. */
+/* dir_cache: for a directory (its inode's address and number), whether it is a key of
+ * watch_dirs, and whether it or a directory up to HW_WATCH_UP - 2 above it is an entry a
+ * watched directory watches: everything of the walk but the new name. Saves a create outside
+ * the set the walk and the watch_dirs lookup. */
 struct hw_dir_key {
 	__u64 inode; /* the struct inode's address, as a number */
 	__u64 ino;
@@ -192,7 +247,8 @@ struct hw_dir_key {
 
 struct hw_dir_verdict {
 	__u64 gen;
-	__u64 watched;
+	__u32 watched;
+	__u32 keyed;
 };
 
 struct {
@@ -213,22 +269,17 @@ static __always_inline void hw_walk_changed(void)
 
 /* One step of the walk: d's parent watches d's name. Returns 1 watched, 0 not, -1 at the
  * root; *up is the parent. */
-static __always_inline int hw_watch_step(struct dentry *d, struct dentry **up, struct inode **pi,
-					 __u64 *pino)
+static __always_inline int hw_watch_step(struct dentry *d, struct dentry **up)
 {
 	__u64 name[HW_WPAT_WORDS];
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
 	struct hw_watch_dir *w;
-	struct inode *inode;
 	__u64 ino;
 
 	*up = parent;
 	if (!parent || parent == d)
 		return -1;
-	inode = BPF_CORE_READ(parent, d_inode);
-	ino = BPF_CORE_READ(inode, i_ino);
-	*pi = inode;
-	*pino = ino;
+	ino = BPF_CORE_READ(parent, d_inode, i_ino);
 	w = bpf_map_lookup_elem(&watch_dirs, &ino);
 	if (w) {
 		hw_dentry_name(d, name);
@@ -243,35 +294,50 @@ static __always_inline int hw_watched_up(struct dentry *d)
 {
 	struct hw_dir_key key = {};
 	struct hw_dir_verdict *v, fresh = {};
-	struct dentry *parent;
-	struct inode *pi = NULL;
-	__u32 zero = 0;
-	__u64 pino = 0, *gen;
-	int r, i;
+	struct hw_watch_dir *w;
+	struct dentry *parent, *cur, *up;
+	struct inode *pi;
+	__u64 name[HW_WPAT_WORDS];
+	__u32 zero = 0, keyed, watched;
+	__u64 *gen;
+	int r = 0, i;
 
-	r = hw_watch_step(d, &parent, &pi, &pino);
-	if (r)
-		return r > 0;
-	/* the rest depends on parent only */
+	parent = BPF_CORE_READ(d, d_parent);
+	if (!parent || parent == d)
+		return 0;
+	pi = BPF_CORE_READ(parent, d_inode);
+	key.inode = (__u64)pi;
+	key.ino = BPF_CORE_READ(pi, i_ino);
 	gen = bpf_map_lookup_elem(&walk_gen, &zero);
 	if (!gen)
 		return 0;
-	bpf_probe_read_kernel(&key.inode, sizeof(key.inode), &pi);
-	key.ino = pino;
 	v = bpf_map_lookup_elem(&dir_cache, &key);
-	if (v && v->gen == *gen)
-		return v->watched;
-	fresh.gen = *gen;
-	d = parent;
-	for (i = 1; i < HW_WATCH_UP; i++) {
-		r = hw_watch_step(d, &parent, &pi, &pino);
-		if (r)
-			break;
-		d = parent;
+	if (v && v->gen == *gen) {
+		keyed = v->keyed;
+		watched = v->watched;
+	} else {
+		fresh.gen = *gen;
+		keyed = bpf_map_lookup_elem(&watch_dirs, &key.ino) != NULL;
+		cur = parent;
+		for (i = 1; i < HW_WATCH_UP; i++) {
+			r = hw_watch_step(cur, &up);
+			if (r)
+				break;
+			cur = up;
+		}
+		watched = r > 0;
+		fresh.keyed = keyed;
+		fresh.watched = watched;
+		bpf_map_update_elem(&dir_cache, &key, &fresh, BPF_ANY);
 	}
-	fresh.watched = r > 0;
-	bpf_map_update_elem(&dir_cache, &key, &fresh, BPF_ANY);
-	return r > 0;
+	if (watched)
+		return 1;
+	/* the first step: the parent watches this name */
+	w = keyed ? bpf_map_lookup_elem(&watch_dirs, &key.ino) : NULL;
+	if (!w)
+		return 0;
+	hw_dentry_name(d, name);
+	return hw_dir_match(w, name);
 }
 
 static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd)
@@ -288,9 +354,8 @@ static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd
 
 /* The file of a descriptor the syscall just returned: valid, so not checked against the table's
  * size (a read the 100,000-create storm does not pay). */
-static __always_inline struct file *hw_new_fd_file(long fd)
+static __always_inline struct file *hw_new_fd_file(struct task_struct *task, long fd)
 {
-	struct task_struct *task = hw_task();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	struct file *f = NULL;
 
@@ -336,34 +401,106 @@ static __always_inline void hw_file_send(struct hw_file_event *e, struct task_st
 
 /* --- opens: judged from the file the kernel opened -------------------------------------- */
 
+/* The fields an open is judged by, each object read in one bpf_probe_read_kernel of the span
+ * around them (their CO-RE offsets, constants the verifier knows): two reads where there were
+ * six. A kernel whose span is wider than the buffer gets one read per field. */
+#define HW_SPAN_WORDS 20
+#define HW_MIN(a, b)  ((a) < (b) ? (a) : (b))
+#define HW_MAX(a, b)  ((a) > (b) ? (a) : (b))
+#define HW_AT(buf, lo, off, type) (*(type *)((char *)(buf) + ((off) - (lo))))
+
+struct hw_open_fields {
+	struct inode *inode;
+	struct dentry *dentry;
+	struct super_block *sb;
+	__u64 ino;
+	__u32 fmode;
+	__u16 imode;
+};
+
+static __always_inline int hw_file_fields(struct file *f, struct hw_open_fields *o)
+{
+	__u64 buf[HW_SPAN_WORDS];
+	__u32 om = bpf_core_field_offset(struct file, f_mode);
+	__u32 oi = bpf_core_field_offset(struct file, f_inode);
+	__u32 od = bpf_core_field_offset(struct file, f_path.dentry);
+	__u32 lo = HW_MIN(HW_MIN(om, oi), od) & ~7u, hi = HW_MAX(HW_MAX(om, oi), od) + 8;
+
+	if (hi - lo > sizeof(buf)) {
+		o->fmode = BPF_CORE_READ(f, f_mode);
+		o->inode = BPF_CORE_READ(f, f_inode);
+		o->dentry = BPF_CORE_READ(f, f_path.dentry);
+		return 0;
+	}
+	if (bpf_probe_read_kernel(buf, hi - lo, (char *)f + lo))
+		return -1;
+	o->fmode = HW_AT(buf, lo, om, __u32);
+	o->inode = HW_AT(buf, lo, oi, struct inode *);
+	o->dentry = HW_AT(buf, lo, od, struct dentry *);
+	return 0;
+}
+
+static __always_inline int hw_inode_fields(struct inode *inode, struct hw_open_fields *o)
+{
+	__u64 buf[HW_SPAN_WORDS];
+	__u32 om = bpf_core_field_offset(struct inode, i_mode);
+	__u32 os = bpf_core_field_offset(struct inode, i_sb);
+	__u32 oi = bpf_core_field_offset(struct inode, i_ino);
+	__u32 lo = HW_MIN(HW_MIN(om, os), oi) & ~7u, hi = HW_MAX(HW_MAX(om, os), oi) + 8;
+
+	if (hi - lo > sizeof(buf)) {
+		o->imode = BPF_CORE_READ(inode, i_mode);
+		o->sb = BPF_CORE_READ(inode, i_sb);
+		o->ino = BPF_CORE_READ(inode, i_ino);
+		return 0;
+	}
+	if (bpf_probe_read_kernel(buf, hi - lo, (char *)inode + lo))
+		return -1;
+	o->imode = HW_AT(buf, lo, om, __u16);
+	o->sb = HW_AT(buf, lo, os, struct super_block *);
+	o->ino = HW_AT(buf, lo, oi, __u64);
+	return 0;
+}
+
+/* A file on this filesystem may be in the watch set (watch_sbs). */
+static __always_inline int hw_sb_watched(struct super_block *sb)
+{
+	__u32 zero = 0, dev;
+	struct hw_watch_sbs *s = bpf_map_lookup_elem(&watch_sbs, &zero);
+
+	if (!s || s->all)
+		return 1;
+	dev = BPF_CORE_READ(sb, s_dev);
+	for (int i = 0; i < HW_WSB_MAX; i++)
+		if (s->dev[i] == dev && i < s->n)
+			return 1;
+	return 0;
+}
+
 static __always_inline int hw_on_open(long fd)
 {
+	struct hw_open_fields o;
 	struct task_struct *task;
 	struct hw_file_event *e;
 	struct file *f;
-	struct inode *inode;
-	struct dentry *d;
-	__u32 fmode, flags = 0;
+	__u32 flags = 0;
 	__u64 ino;
 
 	if (fd < 0)
 		return 0;
-	f = hw_new_fd_file(fd);
-	if (!f)
-		return 0;
 	task = hw_task();
-	fmode = BPF_CORE_READ(f, f_mode);
-	if (!(fmode & FMODE_WRITE_))
+	f = hw_new_fd_file(task, fd);
+	if (!f || hw_file_fields(f, &o) || !(o.fmode & FMODE_WRITE_))
 		return 0;
-	inode = BPF_CORE_READ(f, f_inode);
-	if ((BPF_CORE_READ(inode, i_mode) & HW_S_IFMT) != HW_S_IFREG)
+	if (hw_inode_fields(o.inode, &o) || (o.imode & HW_S_IFMT) != HW_S_IFREG)
 		return 0;
-	d = BPF_CORE_READ(f, f_path.dentry);
-	if (hw_watched_up(d))
-		flags |= HW_FILE_F_WATCHED;
-	ino = BPF_CORE_READ(inode, i_ino);
-	if (bpf_map_lookup_elem(&watch_inodes, &ino))
-		flags |= HW_FILE_F_INODE;
+	ino = o.ino;
+	if (hw_sb_watched(o.sb)) {
+		if (hw_watched_up(o.dentry))
+			flags |= HW_FILE_F_WATCHED;
+		if (hw_hint(&inode_hint, ino) && bpf_map_lookup_elem(&watch_inodes, &ino))
+			flags |= HW_FILE_F_INODE;
+	}
 	if (hw_netproc(task))
 		flags |= HW_FILE_F_NETPROC;
 	if (!flags || !hw_wanted(task))
@@ -371,17 +508,19 @@ static __always_inline int hw_on_open(long fd)
 	e = hw_file_scratch();
 	if (!e)
 		return 0;
-	hw_file_inode(e, inode);
+	hw_file_inode(e, o.inode);
 	/* a watched file's inode, from now on: a hard link made to it is still seen (here, not
 	 * by the agent, so that a link made right after the write is not missed) */
-	if ((flags & HW_FILE_F_WATCHED) && !(flags & HW_FILE_F_INODE) &&
-	    bpf_map_update_elem(&watch_inodes, &ino, &e->dev, BPF_ANY))
-		hw_stat_inc(HW_STAT_ERR_MAP);
+	if ((flags & HW_FILE_F_WATCHED) && !(flags & HW_FILE_F_INODE)) {
+		hw_hint_set(&inode_hint, ino);
+		if (bpf_map_update_elem(&watch_inodes, &ino, &e->dev, BPF_ANY))
+			hw_stat_inc(HW_STAT_ERR_MAP);
+	}
 	if (hw_read_path(&e->path, __builtin_preserve_access_index(&f->f_path), 0) & HW_PATH_CUT)
 		flags |= HW_FILE_F_PATH_CUT;
 	e->user_path[0] = 0;
 	e->user_other[0] = 0;
-	hw_file_send(e, task, fmode & FMODE_CREATED_ ? HW_FILE_CREATE : HW_FILE_MODIFY, flags);
+	hw_file_send(e, task, o.fmode & FMODE_CREATED_ ? HW_FILE_CREATE : HW_FILE_MODIFY, flags);
 	return 0;
 }
 
@@ -481,12 +620,38 @@ static __always_inline const struct path *hw_call_base(struct task_struct *task,
 	return f ? __builtin_preserve_access_index(&f->f_path) : NULL;
 }
 
+/* The agent names a filesystem that holds a watched directory: unlinkat(fd, "", 0) on a
+ * descriptor of that directory (which fails, ENOENT, and removes nothing). Only the agent's own
+ * calls get here; it makes them one at a time. */
+static __always_inline void hw_sb_learn(struct task_struct *task, __s32 dfd)
+{
+	struct file *f = hw_fd_file(task, dfd);
+	struct hw_watch_sbs *s;
+	__u32 zero = 0, dev, n;
+
+	s = bpf_map_lookup_elem(&watch_sbs, &zero);
+	if (!f || !s)
+		return;
+	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	for (int i = 0; i < HW_WSB_MAX; i++)
+		if (s->dev[i] == dev && i < s->n)
+			return;
+	n = s->n;
+	if (n < HW_WSB_MAX) {
+		s->dev[n & (HW_WSB_MAX - 1)] = dev;
+		s->n = n + 1;
+	} else {
+		s->all = 1;
+	}
+}
+
 /* Judged at the call's entry, from the name as the program passed it: only a call that may
  * touch the watched set (or make a file executable, or a symlink by a network-facing process)
  * is remembered for its exit. Everything else costs this and no map update. */
 static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 other, __u32 mode)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, flags = 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0, flags = 0;
 	struct hw_file_call c = {.path = path, .other = other, .dfd = dfd, .op = op, .mode = mode};
 	struct task_struct *task = hw_task();
 	const struct path *pp;
@@ -496,6 +661,11 @@ static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 
 	long n;
 	__u64 ino;
 
+	if ((__u32)(id >> 32) == hw_agent_tgid) {
+		if (op == HW_FILE_DELETE && dfd >= 0)
+			hw_sb_learn(task, dfd);
+		return 0;
+	}
 	if (op == HW_FILE_CHMOD && (mode & 0111))
 		flags |= HW_FILE_F_EXEC_BITS;
 	if (op == HW_FILE_SYMLINK && hw_netproc(task))
@@ -780,6 +950,7 @@ int BPF_PROG(handle_file_netproc_fork, struct task_struct *parent, struct task_s
 		return 0;
 	ctgid = BPF_CORE_READ(child, tgid);
 	cstart = BPF_CORE_READ(child, start_boottime);
+	hw_hint_set(&netproc_hint, ctgid);
 	if (bpf_map_update_elem(&netprocs, &ctgid, &cstart, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP);
 	return 0;

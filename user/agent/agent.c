@@ -279,6 +279,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", l.err);
 		goto out;
 	}
+	hw_agent__file_attached(&a);
 	if (l.warn[0])
 		fprintf(stderr, "hopwatch: %s, ignoring\n", l.warn);
 	/* attached first, then the snapshot: nothing falls between the two */

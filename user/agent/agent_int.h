@@ -205,9 +205,10 @@ int hw_agent__check_finish(struct hw_agent *a, char *err, size_t errlen);
 void hw_agent__check_fact(struct hw_agent *a, const char *buf, size_t len, const struct hw_fact *f);
 
 /* File facts (agent/file.c): the watch set into the kernel's maps, between load and attach;
- * a file record from the ring buffer. */
+ * once attached, its filesystems named to the kernel; a file record from the ring buffer. */
 struct hw_loader;
 int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l);
+void hw_agent__file_attached(struct hw_agent *a);
 void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e);
 void hw_agent__file_free(struct hw_agent *a);
 

@@ -2,9 +2,11 @@
  * the records it lets through, decided exactly (model/files.c), encoded (output/ecs_file.c)
  * and fed to the engine (detect/rules_file.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -21,6 +23,8 @@
 #define WPATS	   6
 #define WPFX_WORDS 16
 #define WPFX_MAX   64
+#define HW_PASSWD  "/etc/passwd"
+#define HW_FILE_HINTS 16384 /* inode_hint's entries */
 
 struct wpat {
 	__u64 pat[WPAT_WORDS];
@@ -39,6 +43,13 @@ struct wprefix {
 	__u32 len, glob;
 };
 
+#define WSB_MAX 16
+
+struct watch_sbs {
+	__u32 dev[WSB_MAX];
+	__u32 n, all;
+};
+
 static void fill(__u64 *pat, __u64 *mask, size_t words, const char *s, size_t n)
 {
 	memset(pat, 0, words * 8);
@@ -48,7 +59,7 @@ static void fill(__u64 *pat, __u64 *mask, size_t words, const char *s, size_t n)
 }
 
 struct key_ctx {
-	struct bpf_map *dirs;
+	const struct hw_watch_fds *fds;
 	int err;
 };
 
@@ -59,11 +70,13 @@ static void on_key(const struct hw_watch_key *k, void *ctx)
 	__u64 ino = k->ino;
 	size_t n = strlen(k->name), i;
 
-	if (bpf_map__lookup_elem(c->dirs, &ino, sizeof(ino), &d, sizeof(d), 0))
+	if (bpf_map_lookup_elem(c->fds->dirs, &ino, &d))
 		memset(&d, 0, sizeof(d));
 	d.dev = k->dev;
 	for (i = 0; i < WPATS && d.pats[i].len; i++)
-		;
+		if (d.pats[i].len == n && d.pats[i].glob == (__u32)k->glob &&
+		    !memcmp(d.pats[i].pat, k->name, n))
+			return; /* already there (the set built again) */
 	if (!n || n >= WPAT_WORDS * 8 || i == WPATS) {
 		d.all = 1; /* coarse: every entry, the agent decides */
 	} else {
@@ -71,60 +84,190 @@ static void on_key(const struct hw_watch_key *k, void *ctx)
 		d.pats[i].len = (__u32)n;
 		d.pats[i].glob = (__u32)k->glob;
 	}
-	if (bpf_map__update_elem(c->dirs, &ino, sizeof(ino), &d, sizeof(d), BPF_ANY))
+	if (bpf_map_update_elem(c->fds->dirs, &ino, &d, BPF_ANY))
 		c->err = -errno;
 }
 
-static void on_file(unsigned long long ino, unsigned int dev, void *ctx)
+static void inode_add(const struct hw_watch_fds *fds, unsigned long long ino, unsigned int dev)
 {
-	struct bpf_map *m = ctx;
+	__u32 i = (__u32)(ino & (HW_FILE_HINTS - 1));
 	__u64 k = ino;
 	__u32 v = dev;
+	__u8 one = 1;
 
-	bpf_map__update_elem(m, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+	bpf_map_update_elem(fds->inode_hint, &i, &one, BPF_ANY); /* before the inode: see bpf */
+	bpf_map_update_elem(fds->inodes, &k, &v, BPF_ANY);
+}
+
+static void on_file(unsigned long long ino, unsigned int dev, const char *path, void *ctx)
+{
+	(void)path;
+	inode_add(ctx, ino, dev);
+}
+
+/* The agent names a filesystem to the kernel (bpf/file.bpf.c hw_sb_learn): unlinkat on a
+ * descriptor of a directory on it, with an empty name: ENOENT, nothing removed. */
+static void learn(const char *path)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	(void)!unlinkat(fd, "", 0);
+	close(fd);
+}
+
+static void on_key_learn(const struct hw_watch_key *k, void *ctx)
+{
+	(void)ctx;
+	learn(k->dir);
+}
+
+static void on_file_learn(unsigned long long ino, unsigned int dev, const char *path, void *ctx)
+{
+	(void)ino, (void)dev, (void)ctx;
+	learn(path);
+}
+
+static int sbs_set_all(const struct hw_watch_fds *fds, int all)
+{
+	struct watch_sbs s;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fds->sbs, &zero, &s))
+		return -errno;
+	s.all = (__u32)all;
+	return bpf_map_update_elem(fds->sbs, &zero, &s, BPF_ANY) ? -errno : 0;
+}
+
+/* The kernel's cached walks (dir_cache) were judged with the old keys: a jump of the
+ * generation no concurrent bump can reach voids them. */
+static void walks_void(const struct hw_watch_fds *fds)
+{
+	__u32 zero = 0;
+	__u64 g = 0;
+
+	bpf_map_lookup_elem(fds->gen, &zero, &g);
+	g += 1ull << 32;
+	bpf_map_update_elem(fds->gen, &zero, &g, BPF_ANY);
+}
+
+/* w into the kernel's maps: keys merged into watch_dirs, the prefixes rewritten, the inodes of
+ * the files that exist added. */
+static int load_set(const struct hw_watch *w, char *err, size_t errlen)
+{
+	struct key_ctx kc = {.fds = &w->fds};
+	__u32 idx = 0;
+
+	hw_watch__keys(w, on_key, &kc);
+	if (kc.err) {
+		snprintf(err, errlen, "cannot fill the file watch map: %s", strerror(-kc.err));
+		return kc.err;
+	}
+	for (size_t i = 0; i < w->n && idx < WPFX_MAX; i++) {
+		const char *p = w->pats[i];
+		size_t n = strlen(p);
+		struct wprefix x = {0};
+
+		x.glob = n && p[n - 1] == '*';
+		n -= x.glob;
+		if (n >= WPFX_WORDS * 8)
+			n = WPFX_WORDS * 8 - 1, x.glob = 1; /* compared as far as it fits */
+		fill(x.pat, x.mask, WPFX_WORDS, p, n);
+		x.len = (__u32)n;
+		if (bpf_map_update_elem(w->fds.prefixes, &idx, &x, BPF_ANY) == 0)
+			idx++;
+	}
+	if (idx < WPFX_MAX) { /* the end of the list: a shorter set built again */
+		struct wprefix end = {0};
+
+		bpf_map_update_elem(w->fds.prefixes, &idx, &end, BPF_ANY);
+	}
+	hw_watch__files(w, 8192, on_file, (void *)&w->fds);
+	return 0;
+}
+
+/* The filesystems of the set named to the kernel, then its filter by filesystem on (unless it
+ * could not learn them all: then it stays off, the cost of a walk on every filesystem). */
+static void learn_set(const struct hw_watch *w)
+{
+	struct watch_sbs s;
+	__u32 zero = 0;
+
+	hw_watch__keys(w, on_key_learn, NULL);
+	hw_watch__files(w, 8192, on_file_learn, NULL);
+	if (bpf_map_lookup_elem(w->fds.sbs, &zero, &s) || !s.n || s.n > WSB_MAX)
+		return;
+	sbs_set_all(&w->fds, 0);
 }
 
 int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 {
 	struct hopwatch_bpf *s = l->skel;
-	struct key_ctx kc = {.dirs = s->maps.watch_dirs};
-	__u32 idx = 0;
+	struct watch_sbs sbs = {.all = 1};
+	__u32 zero = 0;
+	int err;
 
 	_Static_assert(sizeof(struct watch_dir) == 6 * 72 + 8, "watch_dir layout");
 	if (bpf_map__value_size(s->maps.watch_dirs) != sizeof(struct watch_dir) ||
-	    bpf_map__value_size(s->maps.watch_prefixes) != sizeof(struct wprefix)) {
+	    bpf_map__value_size(s->maps.watch_prefixes) != sizeof(struct wprefix) ||
+	    bpf_map__value_size(s->maps.watch_sbs) != sizeof(struct watch_sbs) ||
+	    bpf_map__max_entries(s->maps.inode_hint) != HW_FILE_HINTS) {
 		snprintf(l->err, sizeof(l->err), "the file watch maps do not match the agent");
 		return -EINVAL;
 	}
 	a->watch = calloc(1, sizeof(*a->watch));
-	if (!a->watch || hw_watch__build(a->watch, &a->cfg->watch_paths, "/etc/passwd")) {
+	if (!a->watch || hw_watch__build(a->watch, &a->cfg->watch_paths, HW_PASSWD)) {
 		snprintf(l->err, sizeof(l->err), "out of memory");
 		return -ENOMEM;
 	}
-	hw_watch__keys(a->watch, on_key, &kc);
-	if (kc.err) {
+	a->watch->fds = (struct hw_watch_fds){
+		.dirs = bpf_map__fd(s->maps.watch_dirs),
+		.inodes = bpf_map__fd(s->maps.watch_inodes),
+		.prefixes = bpf_map__fd(s->maps.watch_prefixes),
+		.sbs = bpf_map__fd(s->maps.watch_sbs),
+		.gen = bpf_map__fd(s->maps.walk_gen),
+		.inode_hint = bpf_map__fd(s->maps.inode_hint),
+		.live = 1,
+	};
+	/* every filesystem is walked until the attached programs have learnt which hold the set */
+	if (bpf_map_update_elem(a->watch->fds.sbs, &zero, &sbs, BPF_ANY)) {
 		snprintf(l->err, sizeof(l->err), "cannot fill the file watch map: %s",
-			 strerror(-kc.err));
-		return kc.err;
+			 strerror(errno));
+		return -errno;
 	}
-	for (size_t i = 0; i < a->watch->n && idx < WPFX_MAX; i++) {
-		const char *p = a->watch->pats[i];
-		size_t n = strlen(p);
-		struct wprefix w = {0};
+	err = load_set(a->watch, l->err, sizeof(l->err));
+	return err;
+}
 
-		w.glob = n && p[n - 1] == '*';
-		n -= w.glob;
-		if (n >= WPFX_WORDS * 8)
-			n = WPFX_WORDS * 8 - 1, w.glob = 1; /* compared as far as it fits */
-		fill(w.pat, w.mask, WPFX_WORDS, p, n);
-		w.len = (__u32)n;
-		if (bpf_map__update_elem(s->maps.watch_prefixes, &idx, sizeof(idx), &w, sizeof(w),
-					 BPF_ANY) == 0)
-			idx++;
+void hw_agent__file_attached(struct hw_agent *a)
+{
+	if (a->watch && a->watch->fds.live)
+		learn_set(a->watch);
+}
+
+/* /etc/passwd changed (a user added, a home moved): the set built again, "~/" for every home
+ * it now names, into the kernel's maps (the old keys stay: a removed user's home is still
+ * watched until the agent restarts). */
+static void rebuild(struct hw_agent *a)
+{
+	struct hw_watch *w = calloc(1, sizeof(*w));
+	char err[128];
+
+	if (!w || hw_watch__build(w, &a->cfg->watch_paths, HW_PASSWD)) {
+		free(w);
+		a->counters.lost_output++;
+		return;
 	}
-	hw_watch__files(a->watch, 8192, on_file, s->maps.watch_inodes);
-	a->watch->inodes_fd = bpf_map__fd(s->maps.watch_inodes);
-	return 0;
+	w->fds = a->watch->fds;
+	sbs_set_all(&w->fds, 1);
+	if (load_set(w, err, sizeof(err)))
+		fprintf(stderr, "hopwatch: %s\n", err);
+	walks_void(&w->fds);
+	learn_set(w);
+	hw_watch__free(a->watch);
+	free(a->watch);
+	a->watch = w;
 }
 
 void hw_agent__file_free(struct hw_agent *a)
@@ -202,11 +345,9 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 	v.nlink = e->nlink;
 	/* a watched file's inode: a hard link made to it later is still seen (the map is full:
 	 * the path still is) */
-	if (v.watched && v.have_inode && a->watch->inodes_fd >= 0 && e->op != HW_FILE_DELETE) {
-		__u64 ino = e->ino;
-		__u32 dev = e->dev;
-
-		bpf_map_update_elem(a->watch->inodes_fd, &ino, &dev, BPF_ANY);
-	}
+	if (v.watched && v.have_inode && a->watch->fds.live && e->op != HW_FILE_DELETE)
+		inode_add(&a->watch->fds, e->ino, e->dev);
 	hw_emit__file(a, &v);
+	if (v.watched && !strcmp(path, HW_PASSWD) && e->op != HW_FILE_DELETE)
+		rebuild(a);
 }

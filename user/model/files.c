@@ -109,13 +109,14 @@ int hw_watch__build(struct hw_watch *w, const struct hw_str_list *l, const char 
 			err = add_both(w, s);
 			continue;
 		}
-		/* ~/x: root's and every existing home directory's */
+		/* ~/x: root's and every home directory's, also one that does not exist yet (useradd
+		 * writes passwd before it makes the home) */
 		snprintf(p, sizeof(p), "/root%s", s + 1);
 		err = add_both(w, p);
 		f = passwd ? fopen(passwd, "re") : NULL;
 		while (f && !err && (pw = fgetpwent(f))) {
 			if (!pw->pw_dir || pw->pw_dir[0] != '/' || !strcmp(pw->pw_dir, "/") ||
-			    stat(pw->pw_dir, &st) || !S_ISDIR(st.st_mode))
+			    (!stat(pw->pw_dir, &st) && !S_ISDIR(st.st_mode)))
 				continue;
 			snprintf(p, sizeof(p), "%s%s", pw->pw_dir, s + 1);
 			hw_path_normalise(p);
@@ -182,6 +183,7 @@ size_t hw_watch__keys(const struct hw_watch *w,
 			}
 			k.ino = st.st_ino;
 			k.dev = hw_kdev(st.st_dev);
+			k.dir = slash == dir ? "/" : dir;
 			k.glob = 0;
 			snprintf(k.name, sizeof(k.name), "%.*s", (int)strcspn(name, "/"), name);
 			if (!strchr(name, '/') && k.name[0] && k.name[strlen(k.name) - 1] == '*') {
@@ -197,7 +199,7 @@ size_t hw_watch__keys(const struct hw_watch *w,
 }
 
 static void files_in(const char *path, int depth, size_t *n, size_t max,
-		     void (*fn)(unsigned long long, unsigned int, void *), void *ctx)
+		     void (*fn)(unsigned long long, unsigned int, const char *, void *), void *ctx)
 {
 	struct stat st;
 	struct dirent *de;
@@ -206,7 +208,7 @@ static void files_in(const char *path, int depth, size_t *n, size_t max,
 	if (*n >= max || lstat(path, &st))
 		return;
 	if (S_ISREG(st.st_mode)) {
-		fn(st.st_ino, hw_kdev(st.st_dev), ctx);
+		fn(st.st_ino, hw_kdev(st.st_dev), path, ctx);
 		(*n)++;
 		return;
 	}
@@ -224,7 +226,9 @@ static void files_in(const char *path, int depth, size_t *n, size_t max,
 }
 
 size_t hw_watch__files(const struct hw_watch *w, size_t max,
-		       void (*fn)(unsigned long long ino, unsigned int dev, void *ctx), void *ctx)
+		       void (*fn)(unsigned long long ino, unsigned int dev, const char *path,
+				  void *ctx),
+		       void *ctx)
 {
 	size_t n = 0;
 

@@ -8,22 +8,29 @@
 
 #include "config.h"
 
+/* The kernel's maps that hold the set (bpf/file.bpf.c), kept by agent/file.c; live: filled. */
+struct hw_watch_fds {
+	int dirs, inodes, prefixes, sbs, gen, inode_hint;
+	int live;
+};
+
 struct hw_watch {
 	char **pats; /* absolute; a trailing '*' is a prefix of the last name */
 	size_t n, cap;
-	int inodes_fd; /* the kernel's watch_inodes map (agent/file.c), -1 none */
+	struct hw_watch_fds fds;
 };
 
 /* A directory whose entry name (or name prefix, glob) is watched: what watch_dirs holds. */
 struct hw_watch_key {
+	const char *dir; /* the directory's path, during the callback only */
 	unsigned long long ino;
 	unsigned int dev;
 	char name[32];
 	int glob;
 };
 
-/* Expands l: "~/x" for every home directory of passwd (a file in /etc/passwd's format) that
- * exists, and root's; each pattern also in its canonical form (the symbolic links of its
+/* Expands l: "~/x" for every home directory of passwd (a file in /etc/passwd's format), also
+ * one that does not exist yet, and root's; each pattern also in its canonical form (the symbolic links of its
  * existing directories resolved: /lib/systemd/system is /usr/lib/systemd/system on a merged
  * /usr). Returns 0 or -ENOMEM. */
 int hw_watch__build(struct hw_watch *w, const struct hw_str_list *l, const char *passwd);
@@ -38,9 +45,11 @@ size_t hw_watch__keys(const struct hw_watch *w,
 		      void (*fn)(const struct hw_watch_key *k, void *ctx), void *ctx);
 
 /* The regular files that exist now and match (their inodes: a hard link under another name is
- * still seen). fn(ino, dev) for each, at most max. */
+ * still seen). fn(ino, dev, path) for each, at most max. */
 size_t hw_watch__files(const struct hw_watch *w, size_t max,
-		       void (*fn)(unsigned long long ino, unsigned int dev, void *ctx), void *ctx);
+		       void (*fn)(unsigned long long ino, unsigned int dev, const char *path,
+				  void *ctx),
+		       void *ctx);
 
 /* Normalises an absolute path in place, lexically: "//" and "/./" collapse, "/x/.." goes. */
 void hw_path_normalise(char *path);
