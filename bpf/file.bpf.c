@@ -63,6 +63,16 @@ struct {
 	__type(value, struct hw_watch_dir);
 } watch_dirs SEC(".maps");
 
+/* watch_names: names of directories whose entries are watched wherever they are (".ssh" of
+ * "~/.ssh/authorized_keys*"): a home made after the agent started is seen before the agent has
+ * the set built again (its /etc/passwd record comes first), and the agent decides exactly. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hw_watch_dir);
+} watch_names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -289,12 +299,13 @@ static __always_inline int hw_watch_step(struct dentry *d, struct dentry **up)
 	return 0;
 }
 
-/* d, or a directory up to HW_WATCH_UP above it, is an entry a watched directory watches. */
+/* d, or a directory up to HW_WATCH_UP above it, is an entry a watched directory watches; or
+ * d's directory has a name of watch_names. */
 static __always_inline int hw_watched_up(struct dentry *d)
 {
 	struct hw_dir_key key = {};
 	struct hw_dir_verdict *v, fresh = {};
-	struct hw_watch_dir *w;
+	struct hw_watch_dir *w, *names;
 	struct dentry *parent, *cur, *up;
 	struct inode *pi;
 	__u64 name[HW_WPAT_WORDS];
@@ -326,6 +337,11 @@ static __always_inline int hw_watched_up(struct dentry *d)
 			cur = up;
 		}
 		watched = r > 0;
+		names = bpf_map_lookup_elem(&watch_names, &zero);
+		if (!watched && names && names->pats[0].len) {
+			hw_dentry_name(parent, name);
+			watched = hw_dir_match(names, name);
+		}
 		fresh.keyed = keyed;
 		fresh.watched = watched;
 		bpf_map_update_elem(&dir_cache, &key, &fresh, BPF_ANY);

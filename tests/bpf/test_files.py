@@ -288,3 +288,53 @@ def test_web_shell_writes_cron_job():
     finally:
         if os.path.exists(job):
             os.unlink(job)
+
+
+def as_user(pw, script):
+    return subprocess.run(["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                           "--clear-groups", "env", "HOME=" + pw.pw_dir, "sh", "-c", script],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_home_made_after_the_agent_started_is_watched():
+    """A user added while the agent runs (useradd -m: /etc/passwd first, the home after) writes
+    its own ~/.ssh/authorized_keys at once, as that unprivileged user: the write is seen and
+    watched (the kernel reports entries of any .ssh directory, the agent built the set again
+    from the new /etc/passwd before it judged the write)."""
+    import pwd
+    with Agent() as agent:
+        with TestUser("fn") as u:
+            pw = pwd.getpwnam(u.name)
+            target = os.path.join(pw.pw_dir, ".ssh", "authorized_keys")
+            p = as_user(pw, "mkdir -p ~/.ssh && echo 'ssh-ed25519 AAAAhw x' "
+                        ">> ~/.ssh/authorized_keys")
+            check_eq(p.returncode, 0, "the new user's write (stderr %r)" % p.stderr)
+            ev = agent.wait_for(lambda e: get(e, "file.path") == target, timeout=15)
+            check_eq(get(ev, "hopwatch.file.watched"), True, "watched: %r" % ev)
+            check_eq(get(ev, "user.name"), u.name, "the writer")
+        agent.stop()
+
+
+def test_watched_path_on_another_filesystem_is_seen():
+    """The kernel skips the walk on filesystems that hold no watched directory: one that does
+    (a tmpfs, /dev/shm) is learnt when the agent starts. nobody writes into a watched directory
+    there (seen), and beside it (filtered in the kernel)."""
+    top = tempfile.mkdtemp(prefix="hw-files-", dir="/dev/shm")
+    try:
+        os.chmod(top, 0o755)
+        watched = os.path.join(top, "watched")
+        other = os.path.join(top, "other")
+        for d in (watched, other):
+            os.mkdir(d)
+            os.chown(d, 65534, 65534)
+        with Agent("--set", "detect.watch_paths=%s" % watched) as agent:
+            p = subprocess.run(NOBODY + ["sh", "-c", "echo x > %s/beside; echo y > %s/job"
+                                         % (other, watched)], capture_output=True, text=True)
+            check_eq(p.returncode, 0, "nobody's writes (stderr %r)" % p.stderr)
+            ev = agent.wait_for(lambda e: get(e, "file.path") == os.path.join(watched, "job"),
+                                timeout=15)
+            check_eq(get(ev, "hopwatch.file.watched"), True, "watched")
+            agent.stop()
+            check_eq(file_events(agent, other), [], "the write beside it")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -201,6 +201,29 @@ static void learn_set(const struct hw_watch *w)
 	sbs_set_all(&w->fds, 0);
 }
 
+/* "~/X/...": X named to the kernel (watch_names), at most WPATS of them */
+static void load_names(struct hw_agent *a, int fd)
+{
+	const struct hw_str_list *l = &a->cfg->watch_paths;
+	struct watch_dir d = {0};
+	__u32 zero = 0, i = 0;
+
+	for (size_t k = 0; k < l->n && i < WPATS; k++) {
+		const char *s = l->v[k], *end;
+		size_t n;
+
+		if (s[0] != '~' || s[1] != '/' || !(end = strchr(s + 2, '/')))
+			continue;
+		n = (size_t)(end - (s + 2));
+		if (!n || n >= WPAT_WORDS * 8 || memchr(s + 2, '*', n))
+			continue;
+		fill(d.pats[i].pat, d.pats[i].mask, WPAT_WORDS, s + 2, n);
+		d.pats[i].len = (__u32)n;
+		i++;
+	}
+	bpf_map_update_elem(fd, &zero, &d, BPF_ANY);
+}
+
 int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 {
 	struct hopwatch_bpf *s = l->skel;
@@ -237,6 +260,8 @@ int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 		return -errno;
 	}
 	err = load_set(a->watch, l->err, sizeof(l->err));
+	if (!err)
+		load_names(a, bpf_map__fd(s->maps.watch_names));
 	return err;
 }
 
