@@ -622,6 +622,47 @@ __noinline int hw_user_path_watched(__u32 absolute, __u32 n)
 	return absolute && hw_prefix_watched(e->user_path);
 }
 
+/* watch_ancestors: the directories above each watched path ("/", "/etc", "/home/u/.ssh"),
+ * zero-padded, for a symbolic link's target. */
+#define HW_ANC_BYTES 32
+struct hw_anc_key {
+	char p[HW_ANC_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, struct hw_anc_key);
+	__type(value, __u8);
+} watch_ancestors SEC(".maps");
+
+/* A symbolic link's target (in the scratch record's user_other, n bytes with its NUL) may lead
+ * into the watched set: a watched path, an ancestor of one ("/etc" for "/etc/cron*"), a long
+ * one (not judged), or a relative one that climbs (".."). The agent then follows names through
+ * the link (user/agent/file.c): a rename, link, unlink or chmod through it is not missed. */
+__noinline int hw_target_leads(__u32 n)
+{
+	__u32 zero = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+	struct hw_anc_key k = {};
+	const char *t;
+
+	if (!e || n < 2 || n > HW_FILE_USER_PATH)
+		return 0;
+	t = e->user_other;
+	if (t[0] != '/')
+		return t[0] == '.' && t[1] == '.';
+	if (n > HW_ANC_BYTES || hw_path_odd(t, n) || hw_prefix_watched(t))
+		return 1;
+	bpf_probe_read_kernel(k.p, sizeof(k.p), t);
+	for (int i = 1; i < HW_ANC_BYTES; i++) /* what follows the NUL is an earlier record's */
+		if (i >= (int)n - 1)
+			k.p[i] = 0;
+	if (n > 2 && k.p[(n - 2) & (HW_ANC_BYTES - 1)] == '/') /* "/etc/" */
+		k.p[(n - 2) & (HW_ANC_BYTES - 1)] = 0;
+	return bpf_map_lookup_elem(&watch_ancestors, &k) != NULL;
+}
+
 /* The directory a relative name starts from: dirfd's, or the working directory. */
 static __always_inline const struct path *hw_call_base(struct task_struct *task, __s32 dfd)
 {
@@ -706,6 +747,12 @@ static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 
 				    (e->user_path[0] == '.' && e->user_path[1] == '.'))
 					flags |= HW_FILE_F_WATCHED;
 			}
+		}
+		if (!flags && op == HW_FILE_SYMLINK) {
+			n = bpf_probe_read_user_str(e->user_other, sizeof(e->user_other),
+						    (void *)other);
+			if (n > 0 && hw_target_leads((__u32)n))
+				flags |= HW_FILE_F_WATCHED;
 		}
 		if (!flags)
 			return 0;

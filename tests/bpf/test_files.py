@@ -338,3 +338,43 @@ def test_watched_path_on_another_filesystem_is_seen():
             check_eq(file_events(agent, other), [], "the write beside it")
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_nobody_calls_through_a_symlinked_directory_are_seen():
+    """nobody makes a symbolic link to a watched directory, then renames, hard-links, chmods and
+    unlinks through it, by relative and by absolute names: each is seen, watched, with the
+    real path (the link is followed while it still says so)."""
+    top = tempfile.mkdtemp(prefix="hw-files-")
+    try:
+        os.chmod(top, 0o755)
+        watched = os.path.join(top, "watched")
+        other = os.path.join(top, "other")
+        for d in (watched, other):
+            os.mkdir(d)
+            os.chown(d, 65534, 65534)
+        with Agent("--set", "detect.watch_paths=%s" % watched) as agent:
+            script = (
+                "set -e; cd %(o)s; ln -s %(w)s link; "
+                "echo a > s1; mv s1 link/renamed; "
+                "echo b > s2; mv %(o)s/s2 %(o)s/link/renamed2; "
+                "echo c > s3; ln s3 link/linked; "
+                "chmod 600 link/renamed; rm %(o)s/link/renamed2"
+                % {"o": other, "w": watched})
+            p = subprocess.run(NOBODY + ["sh", "-c", script], capture_output=True, text=True)
+            check_eq(p.returncode, 0, "attacker script (stderr %r)" % p.stderr)
+            want = {("file_renamed", os.path.join(watched, "renamed")),
+                    ("file_renamed", os.path.join(watched, "renamed2")),
+                    ("file_created", os.path.join(watched, "linked")),
+                    ("file_mode_changed", os.path.join(watched, "renamed")),
+                    ("file_deleted", os.path.join(watched, "renamed2"))}
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                seen = {(get(e, "event.action"), get(e, "file.path")) for e in
+                        file_events(agent, top) if get(e, "hopwatch.file.watched") is True}
+                if want <= seen:
+                    break
+                time.sleep(0.2)
+            agent.stop()
+            check(want <= seen, "missing %r (seen %r)" % (want - seen, seen))
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -3,9 +3,11 @@
  * and fed to the engine (detect/rules_file.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -152,6 +154,40 @@ static void walks_void(const struct hw_watch_fds *fds)
 	bpf_map_update_elem(fds->gen, &zero, &g, BPF_ANY);
 }
 
+static void on_ancestor(const char *dir, void *ctx)
+{
+	const struct hw_watch_fds *fds = ctx;
+	char k[32] = {0};
+	__u8 one = 1;
+
+	if (strlen(dir) < sizeof(k)) {
+		memcpy(k, dir, strlen(dir));
+		bpf_map_update_elem(fds->ancestors, k, &one, BPF_ANY);
+	}
+}
+
+/* A link's own name keyed in its directory: a relative name through it ("l/x" from the link's
+ * directory) is reported too. */
+static void alias_key(const struct hw_watch *w, const char *link, struct key_ctx *kc)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(link, '/');
+	struct hw_watch_key k = {0};
+	struct stat st;
+
+	(void)w;
+	if (!slash || !slash[1])
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", slash == link ? 1 : (int)(slash - link), link);
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return;
+	k.dir = dir;
+	k.ino = st.st_ino;
+	k.dev = hw_kdev(st.st_dev);
+	snprintf(k.name, sizeof(k.name), "%s", slash + 1);
+	on_key(&k, kc);
+}
+
 /* w into the kernel's maps: keys merged into watch_dirs, the prefixes rewritten, the inodes of
  * the files that exist added. */
 static int load_set(const struct hw_watch *w, char *err, size_t errlen)
@@ -178,12 +214,26 @@ static int load_set(const struct hw_watch *w, char *err, size_t errlen)
 		if (bpf_map_update_elem(w->fds.prefixes, &idx, &x, BPF_ANY) == 0)
 			idx++;
 	}
+	for (size_t i = 0; i < w->n_aliases && idx < WPFX_MAX; i++) {
+		const char *p = w->aliases[i].link;
+		size_t n = strlen(p);
+		struct wprefix x = {0};
+
+		if (n >= WPFX_WORDS * 8)
+			n = WPFX_WORDS * 8 - 1, x.glob = 1;
+		fill(x.pat, x.mask, WPFX_WORDS, p, n);
+		x.len = (__u32)n;
+		if (bpf_map_update_elem(w->fds.prefixes, &idx, &x, BPF_ANY) == 0)
+			idx++;
+		alias_key(w, p, &kc);
+	}
 	if (idx < WPFX_MAX) { /* the end of the list: a shorter set built again */
 		struct wprefix end = {0};
 
 		bpf_map_update_elem(w->fds.prefixes, &idx, &end, BPF_ANY);
 	}
 	hw_watch__files(w, 8192, on_file, (void *)&w->fds);
+	hw_watch__ancestors(w, on_ancestor, (void *)&w->fds);
 	return 0;
 }
 
@@ -251,6 +301,7 @@ int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 		.sbs = bpf_map__fd(s->maps.watch_sbs),
 		.gen = bpf_map__fd(s->maps.walk_gen),
 		.inode_hint = bpf_map__fd(s->maps.inode_hint),
+		.ancestors = bpf_map__fd(s->maps.watch_ancestors),
 		.live = 1,
 	};
 	/* every filesystem is walked until the attached programs have learnt which hold the set */
@@ -285,6 +336,9 @@ static void rebuild(struct hw_agent *a)
 		return;
 	}
 	w->fds = a->watch->fds;
+	memcpy(w->aliases, a->watch->aliases, sizeof(w->aliases)); /* moved */
+	w->n_aliases = a->watch->n_aliases;
+	a->watch->n_aliases = 0;
 	sbs_set_all(&w->fds, 1);
 	if (load_set(w, err, sizeof(err)))
 		fprintf(stderr, "hopwatch: %s\n", err);
@@ -310,6 +364,7 @@ static const char *const actions[] = {
 	[HW_FILE_SYMLINK] = "file_created",
 };
 
+
 /* base (a decoded path, "" none) joined with a name as the program wrote it, normalised */
 static void join(char *out, size_t len, const char *base, const char *name)
 {
@@ -318,6 +373,50 @@ static void join(char *out, size_t len, const char *base, const char *name)
 	else
 		snprintf(out, len, "%s/%s", base, name);
 	hw_path_normalise(out);
+}
+
+/* A symbolic link made to a directory of the set or above it: names through it are followed
+ * (the kernel reports them: a prefix and a key for the link). */
+static void link_made(struct hw_agent *a, const char *link, const char *raw)
+{
+	char target[HW_PATH_MAX + HW_FILE_USER_PATH + 16], dir[HW_PATH_MAX + 8];
+	const char *slash = strrchr(link, '/');
+	char err[128];
+
+	if (!raw[0] || !slash)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", slash == link ? 1 : (int)(slash - link), link);
+	join(target, sizeof(target), dir, raw);
+	if (target[0] != '/' || !hw_watch__leads(a->watch, target) ||
+	    !hw_watch__alias(a->watch, link, target, raw))
+		return;
+	if (!a->watch->fds.live)
+		return;
+	if (load_set(a->watch, err, sizeof(err)))
+		fprintf(stderr, "hopwatch: %s\n", err);
+	walks_void(&a->watch->fds);
+}
+
+/* path (a name as a program wrote it, joined) through a link of the set, rewritten to where the
+ * link leads while the link still says so */
+static void through(const struct hw_watch *w, char *path, size_t len)
+{
+	char now[HW_FILE_USER_PATH + 8], out[HW_PATH_MAX + HW_FILE_USER_PATH + 16];
+	const struct hw_watch_alias *al;
+	const char *rest;
+	ssize_t n;
+
+	for (int hops = 0; hops < 4 && (al = hw_watch__through(w, path, &rest)); hops++) {
+		n = readlink(al->link, now, sizeof(now) - 1);
+		if (n < 0)
+			return;
+		now[n] = 0;
+		if (strcmp(now, al->raw))
+			return;
+		snprintf(out, sizeof(out), "%s%s", al->target, rest);
+		hw_path_normalise(out);
+		snprintf(path, len, "%s", out);
+	}
 }
 
 void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
@@ -337,6 +436,10 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 		join(path, sizeof(path), base, e->user_path);
 	else
 		snprintf(path, sizeof(path), "%s", base);
+	if (lexical && e->op == HW_FILE_SYMLINK)
+		link_made(a, path, e->user_other);
+	if (lexical)
+		through(a->watch, path, sizeof(path));
 	v.watched = hw_watch__match(a->watch, path) != 0 || (e->flags & HW_FILE_F_INODE);
 	v.hard_link = !hw_watch__match(a->watch, path) && (e->flags & HW_FILE_F_INODE);
 	v.network_facing = !!(e->flags & HW_FILE_F_NETPROC);

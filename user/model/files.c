@@ -130,8 +130,95 @@ int hw_watch__build(struct hw_watch *w, const struct hw_str_list *l, const char 
 	return err;
 }
 
+int hw_watch__leads(const struct hw_watch *w, const char *target)
+{
+	size_t n = strlen(target);
+
+	if (hw_watch__match(w, target) || !strcmp(target, "/"))
+		return 1;
+	for (size_t i = 0; i < w->n; i++)
+		if (!strncmp(w->pats[i], target, n) && w->pats[i][n] == '/')
+			return 1;
+	return 0;
+}
+
+static void alias_free(struct hw_watch_alias *a)
+{
+	free(a->link);
+	free(a->target);
+	free(a->raw);
+	memset(a, 0, sizeof(*a));
+}
+
+const struct hw_watch_alias *hw_watch__alias(struct hw_watch *w, const char *link,
+					     const char *target, const char *raw)
+{
+	struct hw_watch_alias *a;
+	size_t i;
+
+	for (i = 0; i < w->n_aliases; i++)
+		if (!strcmp(w->aliases[i].link, link))
+			break;
+	if (i == w->n_aliases && w->n_aliases == HW_WATCH_ALIASES) {
+		alias_free(&w->aliases[0]);
+		memmove(&w->aliases[0], &w->aliases[1], (HW_WATCH_ALIASES - 1) * sizeof(*a));
+		memset(&w->aliases[HW_WATCH_ALIASES - 1], 0, sizeof(*a));
+		i = --w->n_aliases;
+	}
+	a = &w->aliases[i];
+	alias_free(a);
+	a->link = strdup(link);
+	a->target = strdup(target);
+	a->raw = strdup(raw);
+	if (!a->link || !a->target || !a->raw) {
+		alias_free(a);
+		return NULL;
+	}
+	if (i == w->n_aliases)
+		w->n_aliases++;
+	return a;
+}
+
+const struct hw_watch_alias *hw_watch__through(const struct hw_watch *w, const char *path,
+					       const char **rest)
+{
+	for (size_t i = 0; i < w->n_aliases; i++) {
+		const struct hw_watch_alias *a = &w->aliases[i];
+		size_t n = strlen(a->link);
+
+		if (a->link && !strncmp(path, a->link, n) && (path[n] == '/' || !path[n])) {
+			*rest = path + n;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+void hw_watch__ancestors(const struct hw_watch *w, void (*fn)(const char *dir, void *ctx),
+			 void *ctx)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		char dir[PATH_MAX];
+		const char *p = w->pats[i];
+
+		for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+			size_t n = s == p ? 1 : (size_t)(s - p);
+			int seen = 0;
+
+			snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+			for (size_t j = 0; j < i && !seen; j++) /* each once */
+				seen = !strncmp(w->pats[j], dir, n) &&
+				       (w->pats[j][n] == '/' || n == 1);
+			if (!seen)
+				fn(dir, ctx);
+		}
+	}
+}
+
 void hw_watch__free(struct hw_watch *w)
 {
+	for (size_t i = 0; i < w->n_aliases; i++)
+		alias_free(&w->aliases[i]);
 	for (size_t i = 0; i < w->n; i++)
 		free(w->pats[i]);
 	free(w->pats);

@@ -10,13 +10,25 @@
 
 /* The kernel's maps that hold the set (bpf/file.bpf.c), kept by agent/file.c; live: filled. */
 struct hw_watch_fds {
-	int dirs, inodes, prefixes, sbs, gen, inode_hint;
+	int dirs, inodes, prefixes, sbs, gen, inode_hint, ancestors;
 	int live;
 };
+
+/* A symbolic link seen made to a directory of the set or above it ("/tmp/x/l" -> "/etc"): a
+ * name through it is followed to the target. */
+struct hw_watch_alias {
+	char *link;   /* absolute, normalised */
+	char *target; /* absolute, normalised */
+	char *raw;    /* the target as written (what readlink must still say) */
+};
+
+#define HW_WATCH_ALIASES 16
 
 struct hw_watch {
 	char **pats; /* absolute; a trailing '*' is a prefix of the last name */
 	size_t n, cap;
+	struct hw_watch_alias aliases[HW_WATCH_ALIASES];
+	size_t n_aliases;
 	struct hw_watch_fds fds;
 };
 
@@ -50,6 +62,23 @@ size_t hw_watch__files(const struct hw_watch *w, size_t max,
 		       void (*fn)(unsigned long long ino, unsigned int dev, const char *path,
 				  void *ctx),
 		       void *ctx);
+
+/* target (absolute, normalised) is in the set or a directory above a watched path. */
+int hw_watch__leads(const struct hw_watch *w, const char *target);
+
+/* Remembers the link link -> target (raw: as written); the oldest goes when all
+ * HW_WATCH_ALIASES are taken. Returns the alias or NULL (no memory). */
+const struct hw_watch_alias *hw_watch__alias(struct hw_watch *w, const char *link,
+					     const char *target, const char *raw);
+
+/* path (absolute, normalised) through a remembered link: the alias, with *rest what follows
+ * the link's name ("/x" or ""); NULL none. */
+const struct hw_watch_alias *hw_watch__through(const struct hw_watch *w, const char *path,
+					       const char **rest);
+
+/* The directories above each pattern ("/", "/etc", ...), each once: fn for each. */
+void hw_watch__ancestors(const struct hw_watch *w, void (*fn)(const char *dir, void *ctx),
+			 void *ctx);
 
 /* Normalises an absolute path in place, lexically: "//" and "/./" collapse, "/x/.." goes. */
 void hw_path_normalise(char *path);
