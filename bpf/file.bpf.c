@@ -663,6 +663,78 @@ __noinline int hw_target_leads(__u32 n)
 	return bpf_map_lookup_elem(&watch_ancestors, &k) != NULL;
 }
 
+static const struct hw_watch_dir hw_no_dir;
+
+/* A symbolic link that leads into the set, just made (its name in the scratch record's
+ * user_path, n bytes with its NUL): kept by the kernel at once, before the agent has the
+ * record, so a call through it right after is not missed. An absolute name: a watched prefix
+ * (the first free entry); one name relative to a directory (base_ino): a name that directory
+ * watches. Anything else waits for the agent (user/agent/file.c), which keeps it too. */
+__noinline int hw_link_keep(__u64 base_ino, __u32 n)
+{
+	__u32 zero = 0, len, key = 0;
+	struct hw_file_event *e = bpf_map_lookup_elem(&file_scratch, &zero);
+	struct hw_wprefix *p = NULL;
+	struct hw_watch_dir *w;
+	const __u64 *words;
+	int i;
+
+	if (!e || n < 2 || n > HW_WPFX_WORDS * 8)
+		return 0;
+	len = n - 1;
+	words = (const __u64 *)e->user_path;
+	if (e->user_path[0] == '/') {
+		for (i = 0; i < HW_WPFX_MAX; i++) {
+			key = i;
+			p = bpf_map_lookup_elem(&watch_prefixes, &key);
+			if (!p || !p->len)
+				break;
+		}
+		if (!p || p->len)
+			return 0; /* full */
+		for (int k = 0; k < HW_WPFX_WORDS; k++) {
+			__u32 left = len > (__u32)k * 8 ? len - (__u32)k * 8 : 0;
+			__u64 m = left >= 8 ? ~0ull : (1ull << ((left & 7) * 8)) - 1;
+
+			p->pat[k] = words[k] & m;
+			p->mask[k] = m;
+		}
+		p->glob = 0;
+		p->len = len;
+		return 1;
+	}
+	if (!base_ino || len >= HW_WPAT_WORDS * 8)
+		return 0;
+	for (i = 0; i < HW_WPAT_WORDS * 8; i++)
+		if ((__u32)i < len && e->user_path[i] == '/')
+			return 0;
+	w = bpf_map_lookup_elem(&watch_dirs, &base_ino);
+	if (!w) {
+		bpf_map_update_elem(&watch_dirs, &base_ino, &hw_no_dir, BPF_NOEXIST);
+		w = bpf_map_lookup_elem(&watch_dirs, &base_ino);
+		if (!w)
+			return 0;
+	}
+	for (i = 0; i < HW_WPATS; i++) {
+		struct hw_wpat *q = &w->pats[i];
+
+		if (q->len)
+			continue;
+		for (int k = 0; k < HW_WPAT_WORDS; k++) {
+			__u32 left = len > (__u32)k * 8 ? len - (__u32)k * 8 : 0;
+			__u64 m = left >= 8 ? ~0ull : (1ull << ((left & 7) * 8)) - 1;
+
+			q->pat[k] = words[k] & m;
+			q->mask[k] = m;
+		}
+		q->glob = 0;
+		q->len = len;
+		return 1;
+	}
+	w->all = 1;
+	return 1;
+}
+
 /* The directory a relative name starts from: dirfd's, or the working directory. */
 static __always_inline const struct path *hw_call_base(struct task_struct *task, __s32 dfd)
 {
@@ -772,9 +844,11 @@ static __always_inline int hw_call_exit(long ret)
 	const struct path *pp = NULL; /* the file (fchmod) or the directory the name starts from */
 	struct task_struct *task;
 	struct hw_file_event *e;
+	struct dentry *base;
 	struct file *f;
 	__u32 flags, op;
 	__u64 ino;
+	long n;
 
 	if (!c)
 		return 0;
@@ -812,12 +886,18 @@ static __always_inline int hw_call_exit(long ret)
 			goto out;
 		pp = __builtin_preserve_access_index(&f->f_path);
 	} else {
-		if (bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path) <=
-		    0)
+		n = bpf_probe_read_user_str(e->user_path, sizeof(e->user_path), (void *)c->path);
+		if (n <= 0)
 			goto out;
 		flags |= HW_FILE_F_LEXICAL;
 		if (e->user_path[0] != '/')
 			pp = hw_call_base(task, c->dfd);
+		/* a link that leads into the set: names through it are reported from now on */
+		if (op == HW_FILE_SYMLINK && (flags & HW_FILE_F_WATCHED)) {
+			base = pp ? BPF_CORE_READ(pp, dentry) : NULL;
+			if (hw_link_keep(base ? BPF_CORE_READ(base, d_inode, i_ino) : 0, (__u32)n))
+				hw_walk_changed();
+		}
 	}
 	e->mode = c->mode;
 	if (pp && (hw_read_path(&e->path, pp, 0) & HW_PATH_CUT))

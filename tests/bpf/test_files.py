@@ -341,9 +341,10 @@ def test_watched_path_on_another_filesystem_is_seen():
 
 
 def test_nobody_calls_through_a_symlinked_directory_are_seen():
-    """nobody makes a symbolic link to a watched directory, then renames, hard-links, chmods and
-    unlinks through it, by relative and by absolute names: each is seen, watched, with the
-    real path (the link is followed while it still says so)."""
+    """nobody makes symbolic links to a watched directory, one by a relative name, one by an
+    absolute name, then at once renames, hard-links, chmods and unlinks through them by names
+    of the same kind: each is seen, watched, with the real path (the kernel keeps the link as
+    it is made; the agent follows it while readlink still says so)."""
     top = tempfile.mkdtemp(prefix="hw-files-")
     try:
         os.chmod(top, 0o755)
@@ -354,11 +355,11 @@ def test_nobody_calls_through_a_symlinked_directory_are_seen():
             os.chown(d, 65534, 65534)
         with Agent("--set", "detect.watch_paths=%s" % watched) as agent:
             script = (
-                "set -e; cd %(o)s; ln -s %(w)s link; "
+                "set -e; cd %(o)s; ln -s %(w)s link; ln -s %(w)s %(o)s/link2; "
                 "echo a > s1; mv s1 link/renamed; "
-                "echo b > s2; mv %(o)s/s2 %(o)s/link/renamed2; "
+                "echo b > s2; mv %(o)s/s2 %(o)s/link2/renamed2; "
                 "echo c > s3; ln s3 link/linked; "
-                "chmod 600 link/renamed; rm %(o)s/link/renamed2"
+                "chmod 600 link/renamed; rm %(o)s/link2/renamed2"
                 % {"o": other, "w": watched})
             p = subprocess.run(NOBODY + ["sh", "-c", script], capture_output=True, text=True)
             check_eq(p.returncode, 0, "attacker script (stderr %r)" % p.stderr)
@@ -376,5 +377,7 @@ def test_nobody_calls_through_a_symlinked_directory_are_seen():
                 time.sleep(0.2)
             agent.stop()
             check(want <= seen, "missing %r (seen %r)" % (want - seen, seen))
+            check((("file_created", watched)) not in seen, "the link itself is not the "
+                  "watched directory: %r" % seen)
     finally:
         shutil.rmtree(top, ignore_errors=True)

@@ -438,7 +438,7 @@ void hw_agent__file_record(struct hw_agent *a, const struct hw_file_event *e)
 		snprintf(path, sizeof(path), "%s", base);
 	if (lexical && e->op == HW_FILE_SYMLINK)
 		link_made(a, path, e->user_other);
-	if (lexical)
+	else if (lexical)
 		through(a->watch, path, sizeof(path));
 	v.watched = hw_watch__match(a->watch, path) != 0 || (e->flags & HW_FILE_F_INODE);
 	v.hard_link = !hw_watch__match(a->watch, path) && (e->flags & HW_FILE_F_INODE);
