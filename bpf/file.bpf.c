@@ -372,8 +372,18 @@ static __always_inline struct file *hw_fd_file(struct task_struct *task, long fd
  * size (a read the 100,000-create storm does not pay). */
 static __always_inline struct file *hw_new_fd_file(struct task_struct *task, long fd)
 {
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file **fds;
 	struct file *f = NULL;
+
+	/* 5.11+: the current task as a typed pointer, its table read by plain loads; before, by
+	 * three bpf_probe_read_kernel (the branch the verifier of an older kernel never walks) */
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		fds = t->files->fdt->fd;
+	} else {
+		fds = BPF_CORE_READ(task, files, fdt, fd);
+	}
 
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffffff]);
 	return f;
