@@ -6,14 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "detect/jsonread.h"
 #include "ir/sessions.h"
 #include "ir/sessions_cmd.h"
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-#define EXIT_USAGE     2
-#define EXIT_MALFORMED 3
 #define REPORT_MAX     20
 
 static const char usage_text[] =
@@ -52,13 +51,6 @@ static const char usage_text[] =
     "written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines were\n"
     "malformed (the rest was read).\n";
 
-static int usage_error(const char *msg)
-{
-	fprintf(stderr, "hopwatch: %s\n", msg);
-	fprintf(stderr, "Try 'hopwatch sessions --help' for more information.\n");
-	return EXIT_USAGE;
-}
-
 struct reader {
 	struct hw_ir *ir;
 	struct hw_jdoc *doc;
@@ -88,7 +80,7 @@ static int read_file(struct reader *r, const char *name, FILE *in)
 
 	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		return 1;
+		return HW_EXIT_REFUSED;
 	}
 	hw_progress__start(&pr, name, fileno(in));
 	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
@@ -129,7 +121,7 @@ static int read_file(struct reader *r, const char *name, FILE *in)
 	hw_lineread__free(&lr);
 	if (got == -EIO) {
 		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		return EXIT_USAGE;
+		return HW_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -145,7 +137,7 @@ static int read_files(struct reader *r, char *const *files, int nfiles)
 		if (!in) {
 			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
 				strerror(errno));
-			return EXIT_USAGE;
+			return HW_EXIT_USAGE;
 		}
 		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
 		if (!is_stdin)
@@ -190,7 +182,7 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 				 err == -EEXIST ? "more than one" : "no", tree);
 			hw_jread__printable(msg);
 			fprintf(stderr, "hopwatch: %s\n", msg);
-			return EXIT_USAGE;
+			return HW_EXIT_USAGE;
 		}
 		err =
 		    json ? hw_ir__print_json(stdout, v + at, 1) : hw_ir__print_tree(stdout, v[at]);
@@ -200,7 +192,7 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 	if (err || fflush(stdout)) {
 		fprintf(stderr, "hopwatch: cannot write the sessions: %s\n",
 			strerror(err ? -err : errno));
-		return 1;
+		return HW_EXIT_REFUSED;
 	}
 	return 0;
 }
@@ -216,22 +208,30 @@ int hw_sessions_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	const char *config_path = NULL, *tree = NULL, *netns = NULL;
+	const char *tree = NULL, *netns = NULL;
 	struct reader r = {0};
 	struct hw_config cfg;
+	struct hw_cli cli;
 	char msg[1200], err[1024];
 	unsigned long long now = 0;
-	int nsets = 0, c, json = 0, ret = EXIT_USAGE;
+	int c, json = 0, ret = HW_EXIT_USAGE;
 
-	if (!sets || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "sessions", argc) || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		return 1;
+		hw_cli__free(&cli);
+		return HW_EXIT_REFUSED;
 	}
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":o:t:c:s:h", opts, NULL)) != -1) {
+		int k = hw_cli__common(&cli, c, argv);
+
+		if (k == 1)
+			continue;
+		if (k) {
+			ret = k;
+			goto out;
+		}
 		switch (c) {
 		case 'o':
 			if (!strcmp(optarg, "json") || !strcmp(optarg, "table")) {
@@ -240,16 +240,10 @@ int hw_sessions_main(int argc, char **argv)
 			}
 			snprintf(msg, sizeof(msg), "--format: unknown format '%s' (table or json)",
 				 optarg);
-			ret = usage_error(msg);
+			ret = hw_cli__usage(&cli, msg);
 			goto out;
 		case 't':
 			tree = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 's':
-			sets[nsets++] = optarg;
 			break;
 		case 'n':
 			netns = optarg;
@@ -258,30 +252,16 @@ int hw_sessions_main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
+			break;
 		}
 	}
 	if (netns && optind < argc) {
-		ret = usage_error("--netns is for the live host: give it without FILE");
+		ret = hw_cli__usage(&cli, "--netns is for the live host: give it without FILE");
 		goto out;
 	}
-	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
+	if (hw_cli__load(&cli, &cfg))
 		goto out;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
-			goto out;
-		}
-	}
 	r.ir = hw_ir__new(&cfg);
 	r.doc = calloc(1, sizeof(*r.doc));
 	r.f = calloc(1, sizeof(*r.f));
@@ -307,7 +287,7 @@ int hw_sessions_main(int argc, char **argv)
 			hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
 	if (!ret && r.malformed) {
 		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
-		ret = EXIT_MALFORMED;
+		ret = HW_EXIT_MALFORMED;
 	}
 out:
 	hw_ir__free(r.ir);
@@ -315,7 +295,7 @@ out:
 		hw_jdoc__free(r.doc);
 	free(r.doc);
 	free(r.f);
-	free(sets);
+	hw_cli__free(&cli);
 	hw_config__free(&cfg);
 	return ret;
 }
