@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "lib/hash.h"
 #include "model/sockdiag.h"
 
 #define TCP_STATE_LISTEN 10
@@ -293,10 +294,9 @@ struct addr_index {
 static __u64 addr_hash(__u32 netns, const __u8 *saddr, const __u8 *daddr, __u16 sport,
 		       __u16 dport)
 {
-	__u64 h = 1469598103934665603ULL ^ netns ^ ((__u64)sport << 32) ^ ((__u64)dport << 48);
+	__u64 h = hw_fnv__u64(HW_FNV0, (__u64)netns | (__u64)sport << 32 | (__u64)dport << 48);
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ saddr[i] ^ ((__u64)daddr[i] << 8)) * 1099511628211ULL;
+	h = hw_fnv__bytes(hw_fnv__bytes(h, saddr, 16), daddr, 16);
 	return h ^ h >> 29;
 }
 
