@@ -250,9 +250,10 @@ def test_dpkg_installing_a_unit_is_quiet_a_copy_is_not():
             agent.wait_for(lambda e: (get(e, "file.path") or "").startswith(unit), timeout=15)
             rc = under_service(agent, ["cp", os.path.join(root, unit.lstrip("/")), copied])
             check_eq(rc, 0, "cp under the service")
-            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            # (an agent sees the whole host: only this test's files count)
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence" and
+                                copied in get(e, "message", ""), timeout=15)
             agent.stop()
-            check(copied in get(al, "message", ""), "the copy raised it: %r" % al)
             check_eq([a for a in alerts(agent, "persistence") if unit + " " in
                       get(a, "message", "") or unit + ".dpkg" in get(a, "message", "")], [],
                      "persistence alerts for dpkg's own install")
@@ -261,9 +262,9 @@ def test_dpkg_installing_a_unit_is_quiet_a_copy_is_not():
         with Agent("--set", "detect.file_writers=/usr/bin/true") as agent:
             rc = under_service(agent, ["dpkg", "-i", deb])
             check_eq(rc, 0, "dpkg -i again")
-            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence" and
+                                unit in get(e, "message", ""), timeout=15)
             agent.stop()
-            check(unit in get(al, "message", ""), "dpkg's write alerts unexempted: %r" % al)
     finally:
         dpkg("--purge", pkg)
         for path in (unit, copied):
@@ -280,7 +281,8 @@ def test_web_shell_writes_cron_job():
         with Agent() as agent:
             rc = under_service(agent, ["sh", "-c", "echo '* * * * * root id' > %s" % job])
             check_eq(rc, 0, "the web shell's write")
-            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence", timeout=15)
+            al = agent.wait_for(lambda e: get(e, "rule.id") == "persistence" and
+                                job in get(e, "message", ""), timeout=15)
             agent.stop()
             msg = get(al, "message", "")
             check(job in msg and "network service" in msg, "alert: %r" % msg)
