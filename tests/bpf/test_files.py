@@ -135,6 +135,55 @@ def test_file_name_cannot_forge_a_text_line():
         shutil.rmtree(top, ignore_errors=True)
 
 
+def test_ocsf_file_system_activity():
+    """-o ocsf: each file fact is a File System Activity (1001) that conforms to OCSF 1.8.0 —
+    create, update, rename (file the old name, file_result the new), set security (chmod,
+    the mode unmapped), delete — the actor the process that did it."""
+    import json
+    import ocsf_schema
+    top = tempfile.mkdtemp(prefix="hw-files-")
+    try:
+        watched = os.path.join(top, "watched")
+        os.mkdir(watched)
+        f, g = os.path.join(watched, "f"), os.path.join(watched, "g")
+        with Agent("--set", "detect.watch_paths=%s" % watched, fmt="ocsf",
+                   fact_check=False) as agent:
+            script = "echo a > %s; echo b >> %s; mv %s %s; chmod 700 %s; rm %s" % (
+                f, f, f, g, g, g)
+            p = subprocess.Popen(["sh", "-c", script])
+            p.wait()
+            want = {1: "Create", 3: "Update", 5: "Rename", 7: "Set Security", 4: "Delete"}
+            got = {}
+            for _ in range(150):
+                got = {}
+                for line in agent.lines():
+                    o = json.loads(line)
+                    if o.get("class_uid") == 1001 and watched in json.dumps(o.get("file")):
+                        got.setdefault(o["activity_id"], o)
+                if set(want) <= set(got):
+                    break
+                time.sleep(0.1)
+            agent.stop()
+            check_eq(sorted(got), sorted(want), "the activities seen")
+            for aid, name in want.items():
+                o = got[aid]
+                check_eq(o["activity_name"], name, "activity %d" % aid)
+                check_eq(o["type_uid"], 100100 + aid, "type_uid")
+                check_eq(ocsf_schema.validate(o), [], "OCSF violations of %s" % name)
+                check_eq(o["actor"]["process"]["pid"] in (p.pid,) or
+                         o["actor"]["process"]["name"] in ("sh", "dash", "bash", "mv",
+                                                           "chmod", "rm"), True,
+                         "the actor: %r" % o["actor"])
+            check_eq(got[1]["file"]["path"], f, "create: the file")
+            check_eq(got[1]["file"]["type"], "Regular File", "its type")
+            check_eq((got[5]["file"]["path"], got[5]["file_result"]["path"]), (f, g),
+                     "rename: from, to")
+            check_eq(got[7]["unmapped"]["file.mode"], "0700", "the new mode, unmapped")
+            check_eq(got[4]["file"]["path"], g, "delete")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def scp_argv(ns, u, src, dst):
     """scp (the classic protocol, `scp -t` on the server: the lab's sshd has no sftp
     subsystem) with the lab's ssh options, from ns."""
