@@ -239,6 +239,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	size_t nsess;
 
 	hw_loader__set_verbose(o->verbose);
+	hw_agent__raise_nofile();
 	if (cfg->netns && netns_open(cfg->netns, &a.netns_fd, &lo.netns, err, errlen))
 		return 2;
 	a.netns_ino = lo.netns;

@@ -155,6 +155,9 @@ struct hw_sock_list {
 	__u32 cur_netns;
 };
 int hw_agent__dump_socks(struct hw_agent *a, struct hw_sock_list *l);
+/* The soft limit of open files raised to the hard one (at most 65536), before anything is
+ * loaded: every BPF program takes a descriptor or three. */
+void hw_agent__raise_nofile(void);
 /* After a dump: the sweep is to forget connections sock_diag no longer has only in the
  * namespaces it just read (the others are kept as seen). */
 void hw_agent__keep_unread(struct hw_agent *a);
