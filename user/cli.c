@@ -13,6 +13,8 @@ int hw_cli__init(struct hw_cli *c, const char *cmd, int argc)
 {
 	memset(c, 0, sizeof(*c));
 	c->cmd = cmd;
+	opterr = 0;
+	optind = 1;
 	c->sets = calloc((size_t)argc + 1, sizeof(*c->sets));
 	c->owned = calloc((size_t)argc + 1, sizeof(*c->owned));
 	if (!c->sets || !c->owned) {
@@ -41,7 +43,7 @@ int hw_cli__usage(const struct hw_cli *c, const char *msg)
 	return HW_EXIT_USAGE;
 }
 
-int hw_cli__common(struct hw_cli *c, int ch, char *const argv[])
+static int common(struct hw_cli *c, int ch, char *const argv[])
 {
 	char msg[1200];
 
@@ -61,6 +63,23 @@ int hw_cli__common(struct hw_cli *c, int ch, char *const argv[])
 	default:
 		return 0;
 	}
+}
+
+int hw_cli__getopt(struct hw_cli *c, int argc, char *const argv[], const char *shortopts,
+		   const struct option *opts, int *status)
+{
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		r = common(c, ch, argv);
+		if (r == 0)
+			return ch;
+		if (r != 1) {
+			*status = r;
+			return HW_CLI_STOP;
+		}
+	}
+	return -1;
 }
 
 int hw_cli__key(struct hw_cli *c, const char *key, const char *value)

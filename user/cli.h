@@ -26,11 +26,14 @@ void hw_cli__free(struct hw_cli *c);
 /* "hopwatch: MSG" and the "Try 'hopwatch CMD --help'" line; returns HW_EXIT_USAGE. */
 int hw_cli__usage(const struct hw_cli *c, const char *msg);
 
-/* The options every command reads the same way, for its getopt_long loop (with opterr = 0 and
- * a ':' first in its short options): 'c' (-c FILE), 's' (--set K=V), ':' (a missing value) and
- * '?' (an unknown option). Returns 1 when ch was one of them and taken, 0 when it is the
- * command's own, or an exit code (the error line printed) to stop with. */
-int hw_cli__common(struct hw_cli *c, int ch, char *const argv[]);
+/* getopt_long over the command's options (shortopts starting with ':'), the ones every
+ * command reads the same way taken here: 'c' (-c FILE), 's' (--set K=V), a missing value and
+ * an unknown option. Returns the command's own option, -1 at the end of the options, or
+ * HW_CLI_STOP with *status the exit status (the error line printed). */
+#define HW_CLI_STOP (-2)
+struct option;
+int hw_cli__getopt(struct hw_cli *c, int argc, char *const argv[], const char *shortopts,
+		   const struct option *opts, int *status);
 
 /* A flag that stands for a config key ("output.format" for -o): queued like --set. 0, or
  * HW_EXIT_REFUSED when out of memory. */

@@ -157,17 +157,11 @@ static int cmd_run(int argc, char **argv)
 		hw_cli__free(&cli);
 		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:o:d:s:vh", opts, NULL)) != -1) {
-		int r = hw_cli__common(&cli, c, argv);
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":c:o:d:s:vh", opts, &ret)) != -1) {
+		int r = 0;
 
-		if (r == 1)
-			continue;
-		if (r) {
-			ret = r;
+		if (c == HW_CLI_STOP)
 			goto out;
-		}
 		switch (c) {
 		case 'o':
 			r = hw_cli__key(&cli, "output.format", optarg);
@@ -238,17 +232,9 @@ static int cmd_replay(int argc, char **argv)
 		hw_cli__free(&cli);
 		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:o:s:h", opts, NULL)) != -1) {
-		int r = hw_cli__common(&cli, c, argv);
-
-		if (r == 1)
-			continue;
-		if (r) {
-			ret = r;
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":c:o:s:h", opts, &ret)) != -1) {
+		if (c == HW_CLI_STOP)
 			goto out;
-		}
 		if (c == 'o') {
 			fmt = optarg; /* the last -o, over every --set */
 		} else if (c == 'h') {

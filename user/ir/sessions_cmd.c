@@ -317,17 +317,9 @@ int hw_sessions_main(int argc, char **argv)
 		hw_cli__free(&cli);
 		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:t:c:s:h", opts, NULL)) != -1) {
-		int k = hw_cli__common(&cli, c, argv);
-
-		if (k == 1)
-			continue;
-		if (k) {
-			ret = k;
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":o:t:c:s:h", opts, &ret)) != -1) {
+		if (c == HW_CLI_STOP)
 			goto out;
-		}
 		switch (c) {
 		case 'o':
 			if (!strcmp(optarg, "json") || !strcmp(optarg, "table")) {
