@@ -38,6 +38,8 @@ static void on_engine_alert(const struct hw_alert *al, void *ctx)
 	struct ir_host *h = ctx;
 	struct hw_ir_alert a = {.sev = al->severity, .ts = al->ts};
 
+	if (h->ir->alert_fn)
+		h->ir->alert_fn(al, h->ir->alert_ctx);
 	hw_ir__copy(a.id, sizeof(a.id), al->id);
 	hw_ir__copy(a.rule, sizeof(a.rule), al->rule_id);
 	hw_ir__copy(a.severity, sizeof(a.severity), al->severity_name);
@@ -66,6 +68,12 @@ void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct h
 	hw_jread__printable(a.rule);
 	if (host)
 		add_alert(ir, host, sid, eid, &a);
+}
+
+void hw_ir__on_alert(struct hw_ir *ir, hw_alert_fn fn, void *ctx)
+{
+	ir->alert_fn = fn;
+	ir->alert_ctx = ctx;
 }
 
 /* --- hosts and their engines --------------------------------------------------------------- */

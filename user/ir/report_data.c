@@ -1,0 +1,399 @@
+/* The report's data (see report.h): the hop graph, built from the sessions model — every
+ * session's login is an arrow from its client to its host, a hop (an outbound connection to
+ * an admin port) that opened a session of the input is that session's arrow, one that did not
+ * is an arrow of its own, and a hop-chain alert whose hops the input lacks draws them from its
+ * hosts — each session's timeline, and the alerts, linked to both. Written as one JSON object
+ * of ASCII only (report_json.c escapes every string). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/report.h"
+#include "ir/report_int.h"
+
+/* --- nodes ---------------------------------------------------------------------------------- */
+
+static int node_add(struct rp *g, const char *host_id, const char *label)
+{
+	struct rp_node *v;
+
+	for (size_t i = 0; i < g->nnodes; i++)
+		if (!strcmp(g->nodes[i].host_id, host_id) && !strcmp(g->nodes[i].label, label))
+			return (int)i;
+	v = hw_ir__grow(g->nodes, &g->cnodes, g->nnodes, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	g->nodes = v;
+	memset(&v[g->nnodes], 0, sizeof(v[0]));
+	hw_ir__copy(v[g->nnodes].host_id, sizeof(v[0].host_id), host_id);
+	hw_ir__copy(v[g->nnodes].label, sizeof(v[0].label), label);
+	return (int)g->nnodes++;
+}
+
+static int host_node(struct rp *g, const struct hw_ir_session *x)
+{
+	return node_add(g, x->host_id, x->host_name[0] ? x->host_name : x->host_id);
+}
+
+static int is_loopback(const char *ip)
+{
+	return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !ip[0];
+}
+
+/* ip is an address of the host at node: its sessions' server end, its hops' source */
+static int ip_note(struct rp *g, const char *ip, int node)
+{
+	struct rp_ip *v;
+
+	if (is_loopback(ip))
+		return 0;
+	for (size_t i = 0; i < g->nips; i++)
+		if (!strcmp(g->ips[i].ip, ip))
+			return 0;
+	v = hw_ir__grow(g->ips, &g->cips, g->nips, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	g->ips = v;
+	hw_ir__copy(v[g->nips].ip, sizeof(v[0].ip), ip);
+	v[g->nips++].node = node;
+	return 0;
+}
+
+/* The host that has ip, or the address itself (a node with no host). */
+static int node_of_ip(struct rp *g, const char *ip)
+{
+	for (size_t i = 0; i < g->nips; i++)
+		if (!strcmp(g->ips[i].ip, ip))
+			return g->ips[i].node;
+	return node_add(g, "", ip);
+}
+
+/* A host named so (a hop-chain alert names hosts), else an address. */
+static int node_by_name(struct rp *g, const char *name)
+{
+	for (size_t i = 0; i < g->nnodes; i++)
+		if (g->nodes[i].host_id[0] && !strcmp(g->nodes[i].label, name))
+			return (int)i;
+	return node_of_ip(g, name);
+}
+
+/* --- edges ---------------------------------------------------------------------------------- */
+
+static struct rp_edge *edge_add(struct rp *g, int from, int to)
+{
+	struct rp_edge *v = hw_ir__grow(g->edges, &g->cedges, g->nedges, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	g->edges = v;
+	memset(&v[g->nedges], 0, sizeof(v[0]));
+	v[g->nedges].from = from;
+	v[g->nedges].to = to;
+	v[g->nedges].sess = v[g->nedges].src_sess = -1;
+	return &v[g->nedges++];
+}
+
+static const char *port_method(unsigned int port)
+{
+	switch (port) {
+	case 22:
+		return "ssh";
+	case 23:
+		return "telnet";
+	case 445:
+		return "smb";
+	case 3389:
+		return "rdp";
+	case 5900:
+		return "vnc";
+	case 5985:
+	case 5986:
+		return "winrm";
+	default:
+		return NULL;
+	}
+}
+
+const char *hw_report__proc_name(const struct hw_ir_session *x, const char *eid)
+{
+	for (size_t i = 0; i < x->nprocs && eid[0]; i++)
+		if (!strcmp(x->procs[i].eid, eid))
+			return x->procs[i].name;
+	return "";
+}
+
+static int by_tuple(const void *a, const void *b)
+{
+	return strcmp(((const struct rp_tuple *)a)->key, ((const struct rp_tuple *)b)->key);
+}
+
+static void tuple_key(char *out, size_t n, const char *cip, unsigned int cport, const char *sip,
+		      unsigned int sport)
+{
+	snprintf(out, n, "%s|%u|%s|%u", cip, cport, sip, sport);
+}
+
+/* Every session's login arrow, then the hops: onto the session they opened, or their own. */
+static int edges_of_sessions(struct rp *g)
+{
+	struct rp_tuple *t = calloc(g->n ? g->n : 1, sizeof(*t));
+	int err = -ENOMEM;
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->n; i++) {
+		const struct hw_ir_session *x = g->v[i];
+		int h = host_node(g, x);
+
+		if (h < 0 || ip_note(g, x->server_ip, h))
+			goto out;
+		for (size_t j = 0; j < x->nconns; j++)
+			if (x->conns[j].egress && ip_note(g, x->conns[j].src_ip, h))
+				goto out;
+		tuple_key(t[i].key, sizeof(t[i].key), x->client_ip, x->client_port, x->server_ip,
+			  x->server_port);
+		t[i].sess = i;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		const struct hw_ir_session *x = g->v[i];
+		int from = node_of_ip(g, x->client_ip), to = host_node(g, x);
+		struct rp_edge *e = from < 0 || to < 0 ? NULL : edge_add(g, from, to);
+
+		if (!e)
+			goto out;
+		e->sess = (int)i;
+		e->ts = x->start;
+		hw_ir__copy(e->user, sizeof(e->user), x->user);
+		snprintf(e->method, sizeof(e->method), "%s%s%s", x->service,
+			 x->auth_method[0] ? " " : "", x->auth_method);
+		g->sess_edge[i] = (int)g->nedges - 1;
+	}
+	qsort(t, g->n, sizeof(*t), by_tuple);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct hw_ir_session *x = g->v[i];
+
+		for (size_t j = 0; j < x->nconns; j++) {
+			const struct hw_ir_conn *c = &x->conns[j];
+			const char *m = port_method(c->dport);
+			struct rp_tuple key, *hit;
+			struct rp_edge *e;
+			int to;
+
+			if (!c->hop)
+				continue;
+			tuple_key(key.key, sizeof(key.key), c->src_ip, c->sport, c->dst_ip, c->dport);
+			hit = bsearch(&key, t, g->n, sizeof(*t), by_tuple);
+			if (hit && strcmp(g->v[hit->sess]->host_id, x->host_id)) {
+				e = &g->edges[g->sess_edge[hit->sess]];
+				e->from = host_node(g, x);
+			} else {
+				to = node_of_ip(g, c->dst_ip);
+				e = to < 0 ? NULL : edge_add(g, host_node(g, x), to);
+				if (!e)
+					goto out;
+				e->ts = c->ts;
+				e->failed = c->failure;
+				hw_ir__copy(e->user, sizeof(e->user), x->user);
+				if (m)
+					snprintf(e->method, sizeof(e->method), "%s", m);
+				else
+					snprintf(e->method, sizeof(e->method), "port %u", c->dport);
+			}
+			e->src_sess = (int)i;
+			e->conn = j;
+			hw_ir__copy(e->via, sizeof(e->via), hw_report__proc_name(x, c->owner_eid));
+		}
+	}
+	err = 0;
+out:
+	free(t);
+	return err;
+}
+
+static int link(struct rp *g, size_t a, int edge)
+{
+	int *v;
+
+	g->edges[edge].alerted = 1;
+	for (size_t i = 0; i < g->al[a].nedges; i++)
+		if (g->al[a].edges[i] == edge)
+			return 0;
+	v = realloc(g->al[a].edges, (g->al[a].nedges + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	g->al[a].edges = v;
+	v[g->al[a].nedges++] = edge;
+	return 0;
+}
+
+static int in_chain(const struct hw_rp_alert *a, const char *sid)
+{
+	if (!sid[0])
+		return 0;
+	for (int i = 0; i < a->nrelated; i++)
+		if (!strcmp(a->related[i], sid))
+			return 1;
+	return !strcmp(a->sid, sid);
+}
+
+/* A hop-chain alert lights its hops: found among the edges (a session of the chain first),
+ * drawn from its hosts when the input has not got them. */
+static int chain_edges(struct rp *g, size_t ai)
+{
+	const struct hw_rp_alert *a = &g->r->alerts[ai];
+
+	for (int k = 0; k + 1 < a->nhosts; k++) {
+		int from = node_by_name(g, a->hosts[k]), to = node_by_name(g, a->hosts[k + 1]);
+		int found = -1;
+		struct rp_edge *e;
+
+		if (from < 0 || to < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < g->nedges; i++) {
+			const struct rp_edge *x = &g->edges[i];
+
+			if (x->from != from || x->to != to)
+				continue;
+			if (x->sess >= 0 && in_chain(a, g->v[x->sess]->id)) {
+				found = (int)i;
+				break;
+			}
+			if (found < 0)
+				found = (int)i;
+		}
+		if (found < 0) {
+			e = edge_add(g, from, to);
+			if (!e)
+				return -ENOMEM;
+			e->ts = a->ts;
+			snprintf(e->method, sizeof(e->method), "hop-chain");
+			if (k + 2 == a->nhosts)
+				hw_ir__copy(e->user, sizeof(e->user), a->user);
+			found = (int)g->nedges - 1;
+		}
+		if (link(g, ai, found))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int find_session(const struct rp *g, const char *host_id, const char *sid)
+{
+	for (size_t i = 0; i < g->n && sid[0]; i++)
+		if (!strcmp(g->v[i]->id, sid) && !strcmp(g->v[i]->host_id, host_id))
+			return (int)i;
+	return -1;
+}
+
+/* Each alert's session (the model's placement: by session id, else by its process) and hops. */
+static int place_alerts(struct rp *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct hw_ir_session *x = g->v[i];
+
+		for (size_t j = 0; j < x->nalerts; j++) {
+			for (size_t k = 0; k < g->r->nalerts; k++) {
+				const struct hw_rp_alert *a = &g->r->alerts[k];
+
+				if (!strcmp(a->id, x->alerts[j].id) &&
+				    !strcmp(a->rule, x->alerts[j].rule) &&
+				    !strcmp(a->host_id, x->host_id)) {
+					g->al[k].sess = (int)i;
+					break;
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < g->r->nalerts; k++) {
+		const struct hw_rp_alert *a = &g->r->alerts[k];
+
+		if (g->al[k].sess < 0)
+			g->al[k].sess = find_session(g, a->host_id, a->sid);
+		if (!strcmp(a->rule, "hop-chain") && chain_edges(g, k))
+			return -ENOMEM;
+		/* the hop it is about (lateral-movement names its connection) */
+		for (size_t e = 0; e < g->nedges && a->conn[0]; e++) {
+			const struct rp_edge *x = &g->edges[e];
+			const struct hw_ir_session *s = x->src_sess >= 0 ? g->v[x->src_sess] : NULL;
+
+			if (s && !strcmp(s->host_id, a->host_id) &&
+			    !strcmp(s->conns[x->conn].id, a->conn) && link(g, k, (int)e))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int by_time(const void *pa, const void *pb)
+{
+	const struct hw_rp_alert *a = pa, *b = pb;
+	int c = a->ts < b->ts ? -1 : a->ts > b->ts;
+
+	if (!c)
+		c = strcmp(a->host_name, b->host_name);
+	if (!c)
+		c = strcmp(a->rule, b->rule);
+	return c ? c : strcmp(a->id, b->id);
+}
+
+int hw_report__data(FILE *out, struct hw_ir_session *const *v, size_t n, struct hw_report *r)
+{
+	struct rp g = {.v = v, .n = n, .r = r};
+	int err = -ENOMEM;
+
+	if (r->nalerts)
+		qsort(r->alerts, r->nalerts, sizeof(*r->alerts), by_time);
+	g.sess_edge = calloc(n ? n : 1, sizeof(*g.sess_edge));
+	g.al = calloc(r->nalerts ? r->nalerts : 1, sizeof(*g.al));
+	if (!g.sess_edge || !g.al)
+		goto out;
+	for (size_t k = 0; k < r->nalerts; k++)
+		g.al[k].sess = -1;
+	if (edges_of_sessions(&g) || place_alerts(&g))
+		goto out;
+	err = hw_report__emit(out, &g);
+out:
+	for (size_t k = 0; g.al && k < r->nalerts; k++)
+		free(g.al[k].edges);
+	free(g.al);
+	free(g.sess_edge);
+	free(g.nodes);
+	free(g.edges);
+	free(g.ips);
+	return err;
+}
+
+int hw_report__add_alert(struct hw_report *r, const struct hw_rp_alert *a)
+{
+	struct hw_rp_alert *v;
+
+	for (size_t i = 0; i < r->nalerts; i++) {
+		struct hw_rp_alert *o = &r->alerts[i];
+
+		if (strcmp(o->id, a->id) || strcmp(o->rule, a->rule) ||
+		    strcmp(o->host_id, a->host_id))
+			continue;
+		/* the same alert: the input's copy may say more (a chain's sessions) */
+		if (!o->nrelated)
+			memcpy(o->related, a->related, sizeof(o->related)), o->nrelated = a->nrelated;
+		if (!o->nhosts)
+			memcpy(o->hosts, a->hosts, sizeof(o->hosts)), o->nhosts = a->nhosts;
+		return 0;
+	}
+	if (r->nalerts >= HW_RP_MAX_ALERTS) {
+		r->dropped++;
+		return 0;
+	}
+	v = hw_ir__grow(r->alerts, &r->calerts, r->nalerts, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->alerts = v;
+	v[r->nalerts++] = *a;
+	return 0;
+}
+
+void hw_report__free(struct hw_report *r)
+{
+	free(r->alerts);
+	memset(r, 0, sizeof(*r));
+}
