@@ -183,7 +183,10 @@ static int edges_of_sessions(struct rp *g)
 				continue;
 			tuple_key(key.key, sizeof(key.key), c->src_ip, c->sport, c->dst_ip, c->dport);
 			hit = bsearch(&key, t, g->n, sizeof(*t), by_tuple);
-			if (hit && strcmp(g->v[hit->sess]->host_id, x->host_id)) {
+			/* another host's session: hosts cloned from one image share host.id
+			 * (the machine id), so the name tells them apart too */
+			if (hit && (strcmp(g->v[hit->sess]->host_id, x->host_id) ||
+				    strcmp(g->v[hit->sess]->host_name, x->host_name))) {
 				e = &g->edges[g->sess_edge[hit->sess]];
 				e->from = host_node(g, x);
 			} else {
