@@ -74,9 +74,12 @@ def one_host():
     return s, alice, bob
 
 
-def fleet():
-    """b: alice from CLIENT_IP, ssh on to c from that session; c: her session from b."""
+def fleet(same_host_id=False):
+    """b: alice from CLIENT_IP, ssh on to c from that session; c: her session from b.
+    same_host_id: c has b's host.id (hosts cloned from one image share the machine id)."""
     b, c = Stream("b"), Stream("c")
+    if same_host_id:
+        c.host_id = b.host_id
     for s in (b, c):
         s.agent_started(0)
         s.tick(0)
@@ -189,6 +192,18 @@ def test_fleet_with_the_collectors_output():
     lat = [a for a in d["alerts"] if a["rule"] == "lateral-movement"]
     check_eq(len(lat), 1, "lateral-movement once: the rules' and the collector's are one")
     check_eq(lat[0]["edges"], [e2["id"]], "lateral-movement lights the hop")
+
+
+def test_hosts_sharing_a_host_id():
+    """The lab's namespaces (and cloned machines) share /etc/machine-id: the hop is still
+    c's login arrow, b and c still two nodes."""
+    b, c, ab, ac = fleet(same_host_id=True)
+    p, page = report(*INTERNAL, write(b.lines, "b"), write(c.lines, "c"))
+    check_eq(p.returncode, 0, p.stderr)
+    d = data_of(page)
+    (e,) = edges(d, "b", "c")
+    check_eq((e["via"], e["method"]), ("ssh", "sshd publickey"), "matched to c's session")
+    check(C_IP not in [n["label"] for n in d["nodes"]], "no arrow to c's address")
 
 
 def test_fleet_in_any_order_and_deterministic():
