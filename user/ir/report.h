@@ -33,9 +33,12 @@ struct hw_rp_alert {
 	int nrelated;
 };
 
+struct rp_map;
+
 struct hw_report {
 	struct hw_rp_alert *alerts;
 	size_t nalerts, calerts;
+	struct rp_map *seen; /* host, event.id, rule -> alert */
 	unsigned long long dropped; /* alerts over HW_RP_MAX_ALERTS */
 };
 

@@ -15,13 +15,19 @@
 
 static int node_add(struct rp *g, const char *host_id, const char *label)
 {
+	char key[RP_KEY];
 	struct rp_node *v;
+	int at;
 
-	for (size_t i = 0; i < g->nnodes; i++)
-		if (!strcmp(g->nodes[i].host_id, host_id) && !strcmp(g->nodes[i].label, label))
-			return (int)i;
+	snprintf(key, sizeof(key), "%s\x1f%s", host_id, label);
+	at = hw_rp_map__get(&g->node_m, key);
+	if (at >= 0)
+		return at;
 	v = hw_ir__grow(g->nodes, &g->cnodes, g->nnodes, sizeof(*v));
-	if (!v)
+	if (!v || hw_rp_map__put(&g->node_m, key, (int)g->nnodes))
+		return -ENOMEM;
+	if (host_id[0] && hw_rp_map__get(&g->name_m, label) < 0 &&
+	    hw_rp_map__put(&g->name_m, label, (int)g->nnodes))
 		return -ENOMEM;
 	g->nodes = v;
 	memset(&v[g->nnodes], 0, sizeof(v[0]));
@@ -43,38 +49,25 @@ static int is_loopback(const char *ip)
 /* ip is an address of the host at node: its sessions' server end, its hops' source */
 static int ip_note(struct rp *g, const char *ip, int node)
 {
-	struct rp_ip *v;
-
-	if (is_loopback(ip))
-		return 0;
-	for (size_t i = 0; i < g->nips; i++)
-		if (!strcmp(g->ips[i].ip, ip))
-			return 0;
-	v = hw_ir__grow(g->ips, &g->cips, g->nips, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	g->ips = v;
-	hw_ir__copy(v[g->nips].ip, sizeof(v[0].ip), ip);
-	v[g->nips++].node = node;
-	return 0;
+	if (is_loopback(ip) || hw_rp_map__get(&g->ip_m, ip) >= 0)
+		return 0; /* the first host seen with it keeps it */
+	return hw_rp_map__put(&g->ip_m, ip, node);
 }
 
 /* The host that has ip, or the address itself (a node with no host). */
 static int node_of_ip(struct rp *g, const char *ip)
 {
-	for (size_t i = 0; i < g->nips; i++)
-		if (!strcmp(g->ips[i].ip, ip))
-			return g->ips[i].node;
-	return node_add(g, "", ip);
+	int at = hw_rp_map__get(&g->ip_m, ip);
+
+	return at >= 0 ? at : node_add(g, "", ip);
 }
 
 /* A host named so (a hop-chain alert names hosts), else an address. */
 static int node_by_name(struct rp *g, const char *name)
 {
-	for (size_t i = 0; i < g->nnodes; i++)
-		if (g->nodes[i].host_id[0] && !strcmp(g->nodes[i].label, name))
-			return (int)i;
-	return node_of_ip(g, name);
+	int at = hw_rp_map__get(&g->name_m, name);
+
+	return at >= 0 ? at : node_of_ip(g, name);
 }
 
 /* --- edges ---------------------------------------------------------------------------------- */
@@ -114,12 +107,16 @@ static const char *port_method(unsigned int port)
 	}
 }
 
-const char *hw_report__proc_name(const struct hw_ir_session *x, const char *eid)
+const char *hw_report__proc_name(const struct rp *g, size_t si, const char *eid)
 {
-	for (size_t i = 0; i < x->nprocs && eid[0]; i++)
-		if (!strcmp(x->procs[i].eid, eid))
-			return x->procs[i].name;
-	return "";
+	char key[RP_KEY];
+	int at;
+
+	if (!eid[0])
+		return "";
+	snprintf(key, sizeof(key), "%zu/%s", si, eid);
+	at = hw_rp_map__get(&g->proc_m, key);
+	return at >= 0 ? g->v[si]->procs[at].name : "";
 }
 
 static int by_tuple(const void *a, const void *b)
@@ -150,6 +147,13 @@ static int edges_of_sessions(struct rp *g)
 		for (size_t j = 0; j < x->nconns; j++)
 			if (x->conns[j].egress && ip_note(g, x->conns[j].src_ip, h))
 				goto out;
+		for (size_t j = 0; j < x->nprocs; j++) {
+			char key[RP_KEY];
+
+			snprintf(key, sizeof(key), "%zu/%s", i, x->procs[j].eid);
+			if (hw_rp_map__put(&g->proc_m, key, (int)j))
+				goto out;
+		}
 		tuple_key(t[i].key, sizeof(t[i].key), x->client_ip, x->client_port, x->server_ip,
 			  x->server_port);
 		t[i].sess = i;
@@ -177,6 +181,7 @@ static int edges_of_sessions(struct rp *g)
 			const char *m = port_method(c->dport);
 			struct rp_tuple key, *hit;
 			struct rp_edge *e;
+			char mk[RP_KEY];
 			int to;
 
 			if (!c->hop)
@@ -204,7 +209,13 @@ static int edges_of_sessions(struct rp *g)
 			}
 			e->src_sess = (int)i;
 			e->conn = j;
-			hw_ir__copy(e->via, sizeof(e->via), hw_report__proc_name(x, c->owner_eid));
+			hw_ir__copy(e->via, sizeof(e->via), hw_report__proc_name(g, i, c->owner_eid));
+			snprintf(mk, sizeof(mk), "%zu/%zu", i, j);
+			if (hw_rp_map__put(&g->hop_m, mk, (int)(e - g->edges)))
+				goto out;
+			snprintf(mk, sizeof(mk), "%s\x1f%s", x->host_id, c->id);
+			if (c->id[0] && hw_rp_map__put(&g->conn_m, mk, (int)(e - g->edges)))
+				goto out;
 		}
 	}
 	err = 0;
@@ -229,21 +240,32 @@ static int link(struct rp *g, size_t a, int edge)
 	return 0;
 }
 
-static int in_chain(const struct hw_rp_alert *a, const char *sid)
+/* "from>to" (the first such edge) and "from>to>session id" of every edge */
+static int index_pairs(struct rp *g)
 {
-	if (!sid[0])
-		return 0;
-	for (int i = 0; i < a->nrelated; i++)
-		if (!strcmp(a->related[i], sid))
-			return 1;
-	return !strcmp(a->sid, sid);
+	char key[RP_KEY];
+
+	for (size_t i = 0; i < g->nedges; i++) {
+		const struct rp_edge *e = &g->edges[i];
+
+		snprintf(key, sizeof(key), "%d>%d", e->from, e->to);
+		if (hw_rp_map__get(&g->pair_m, key) < 0 && hw_rp_map__put(&g->pair_m, key, (int)i))
+			return -ENOMEM;
+		if (e->sess < 0)
+			continue;
+		snprintf(key, sizeof(key), "%d>%d>%s", e->from, e->to, g->v[e->sess]->id);
+		if (hw_rp_map__put(&g->pair_m, key, (int)i))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
-/* A hop-chain alert lights its hops: found among the edges (a session of the chain first),
- * drawn from its hosts when the input has not got them. */
+/* A hop-chain alert lights its hops: found among the edges (one into a session of the chain
+ * first), drawn from its hosts when the input has not got them. */
 static int chain_edges(struct rp *g, size_t ai)
 {
 	const struct hw_rp_alert *a = &g->r->alerts[ai];
+	char key[RP_KEY];
 
 	for (int k = 0; k + 1 < a->nhosts; k++) {
 		int from = node_by_name(g, a->hosts[k]), to = node_by_name(g, a->hosts[k + 1]);
@@ -252,18 +274,16 @@ static int chain_edges(struct rp *g, size_t ai)
 
 		if (from < 0 || to < 0)
 			return -ENOMEM;
-		for (size_t i = 0; i < g->nedges; i++) {
-			const struct rp_edge *x = &g->edges[i];
+		for (int j = -1; j < a->nrelated && found < 0; j++) {
+			const char *sid = j < 0 ? a->sid : a->related[j];
 
-			if (x->from != from || x->to != to)
-				continue;
-			if (x->sess >= 0 && in_chain(a, g->v[x->sess]->id)) {
-				found = (int)i;
-				break;
-			}
-			if (found < 0)
-				found = (int)i;
+			snprintf(key, sizeof(key), "%d>%d>%s", from, to, sid);
+			if (sid[0])
+				found = hw_rp_map__get(&g->pair_m, key);
 		}
+		snprintf(key, sizeof(key), "%d>%d", from, to);
+		if (found < 0)
+			found = hw_rp_map__get(&g->pair_m, key);
 		if (found < 0) {
 			e = edge_add(g, from, to);
 			if (!e)
@@ -273,6 +293,8 @@ static int chain_edges(struct rp *g, size_t ai)
 			if (k + 2 == a->nhosts)
 				hw_ir__copy(e->user, sizeof(e->user), a->user);
 			found = (int)g->nedges - 1;
+			if (hw_rp_map__put(&g->pair_m, key, found))
+				return -ENOMEM;
 		}
 		if (link(g, ai, found))
 			return -ENOMEM;
@@ -280,50 +302,92 @@ static int chain_edges(struct rp *g, size_t ai)
 	return 0;
 }
 
-static int find_session(const struct rp *g, const char *host_id, const char *sid)
+static void alert_key(char *out, size_t n, const char *host_id, const char *id, const char *rule)
 {
-	for (size_t i = 0; i < g->n && sid[0]; i++)
-		if (!strcmp(g->v[i]->id, sid) && !strcmp(g->v[i]->host_id, host_id))
-			return (int)i;
-	return -1;
+	snprintf(out, n, "%s\x1f%s\x1f%s", host_id, id, rule);
 }
 
 /* Each alert's session (the model's placement: by session id, else by its process) and hops. */
 static int place_alerts(struct rp *g)
 {
-	for (size_t i = 0; i < g->n; i++) {
-		const struct hw_ir_session *x = g->v[i];
+	struct rp_map by_id = {0}, by_sid = {0};
+	char key[RP_KEY];
+	int err = -ENOMEM;
 
-		for (size_t j = 0; j < x->nalerts; j++) {
-			for (size_t k = 0; k < g->r->nalerts; k++) {
-				const struct hw_rp_alert *a = &g->r->alerts[k];
-
-				if (!strcmp(a->id, x->alerts[j].id) &&
-				    !strcmp(a->rule, x->alerts[j].rule) &&
-				    !strcmp(a->host_id, x->host_id)) {
-					g->al[k].sess = (int)i;
-					break;
-				}
-			}
-		}
-	}
 	for (size_t k = 0; k < g->r->nalerts; k++) {
 		const struct hw_rp_alert *a = &g->r->alerts[k];
 
-		if (g->al[k].sess < 0)
-			g->al[k].sess = find_session(g, a->host_id, a->sid);
-		if (!strcmp(a->rule, "hop-chain") && chain_edges(g, k))
-			return -ENOMEM;
-		/* the hop it is about (lateral-movement names its connection) */
-		for (size_t e = 0; e < g->nedges && a->conn[0]; e++) {
-			const struct rp_edge *x = &g->edges[e];
-			const struct hw_ir_session *s = x->src_sess >= 0 ? g->v[x->src_sess] : NULL;
+		alert_key(key, sizeof(key), a->host_id, a->id, a->rule);
+		if (hw_rp_map__put(&by_id, key, (int)k))
+			goto out;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		const struct hw_ir_session *x = g->v[i];
 
-			if (s && !strcmp(s->host_id, a->host_id) &&
-			    !strcmp(s->conns[x->conn].id, a->conn) && link(g, k, (int)e))
-				return -ENOMEM;
+		snprintf(key, sizeof(key), "%s\x1f%s", x->host_id, x->id);
+		if (hw_rp_map__put(&by_sid, key, (int)i))
+			goto out;
+		for (size_t j = 0; j < x->nalerts; j++) {
+			int k;
+
+			alert_key(key, sizeof(key), x->host_id, x->alerts[j].id, x->alerts[j].rule);
+			k = hw_rp_map__get(&by_id, key);
+			if (k >= 0)
+				g->al[k].sess = (int)i;
 		}
 	}
+	if (index_pairs(g))
+		goto out;
+	for (size_t k = 0; k < g->r->nalerts; k++) {
+		const struct hw_rp_alert *a = &g->r->alerts[k];
+		int e;
+
+		if (g->al[k].sess < 0 && a->sid[0]) {
+			snprintf(key, sizeof(key), "%s\x1f%s", a->host_id, a->sid);
+			g->al[k].sess = hw_rp_map__get(&by_sid, key);
+		}
+		if (!strcmp(a->rule, "hop-chain") && chain_edges(g, k))
+			goto out;
+		/* the hop it is about (lateral-movement names its connection) */
+		snprintf(key, sizeof(key), "%s\x1f%s", a->host_id, a->conn);
+		e = a->conn[0] ? hw_rp_map__get(&g->conn_m, key) : -1;
+		if (e >= 0 && link(g, k, e))
+			goto out;
+	}
+	err = 0;
+out:
+	hw_rp_map__free(&by_id);
+	hw_rp_map__free(&by_sid);
+	return err;
+}
+
+/* groups (a counting sort): first[i]..first[i + 1] in out are the alerts of item i */
+static int group(struct rp *g, size_t n, int sessions, size_t **first_out, size_t **out)
+{
+	size_t total = 0, *first = calloc(n + 2, sizeof(*first)), *v;
+
+	for (size_t k = 0; first && k < g->r->nalerts; k++) {
+		if (sessions && g->al[k].sess >= 0)
+			first[g->al[k].sess + 2]++, total++;
+		for (size_t j = 0; !sessions && j < g->al[k].nedges; j++)
+			first[g->al[k].edges[j] + 2]++, total++;
+	}
+	v = calloc(total ? total : 1, sizeof(*v));
+	if (!first || !v) {
+		free(first);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 2; i < n + 2; i++)
+		first[i] += first[i - 1];
+	for (size_t k = 0; k < g->r->nalerts; k++) {
+		if (sessions && g->al[k].sess >= 0)
+			v[first[g->al[k].sess + 1]++] = k;
+		for (size_t j = 0; !sessions && j < g->al[k].nedges; j++)
+			v[first[g->al[k].edges[j] + 1]++] = k;
+	}
+	*first_out = first;
+	*out = v;
 	return 0;
 }
 
@@ -336,7 +400,9 @@ static int by_time(const void *pa, const void *pb)
 		c = strcmp(a->host_name, b->host_name);
 	if (!c)
 		c = strcmp(a->rule, b->rule);
-	return c ? c : strcmp(a->id, b->id);
+	if (!c)
+		c = strcmp(a->id, b->id);
+	return c ? c : strcmp(a->host_id, b->host_id);
 }
 
 int hw_report__data(FILE *out, struct hw_ir_session *const *v, size_t n, struct hw_report *r)
@@ -352,7 +418,9 @@ int hw_report__data(FILE *out, struct hw_ir_session *const *v, size_t n, struct 
 		goto out;
 	for (size_t k = 0; k < r->nalerts; k++)
 		g.al[k].sess = -1;
-	if (edges_of_sessions(&g) || place_alerts(&g))
+	if (edges_of_sessions(&g) || place_alerts(&g) ||
+	    group(&g, g.n, 1, &g.sess_first, &g.sess_alerts) ||
+	    group(&g, g.nedges, 0, &g.edge_first, &g.edge_alerts))
 		goto out;
 	err = hw_report__emit(out, &g);
 out:
@@ -362,25 +430,45 @@ out:
 	free(g.sess_edge);
 	free(g.nodes);
 	free(g.edges);
-	free(g.ips);
+	free(g.sess_first);
+	free(g.sess_alerts);
+	free(g.edge_first);
+	free(g.edge_alerts);
+	hw_rp_map__free(&g.node_m);
+	hw_rp_map__free(&g.ip_m);
+	hw_rp_map__free(&g.name_m);
+	hw_rp_map__free(&g.hop_m);
+	hw_rp_map__free(&g.conn_m);
+	hw_rp_map__free(&g.pair_m);
+	hw_rp_map__free(&g.proc_m);
 	return err;
 }
 
 int hw_report__add_alert(struct hw_report *r, const struct hw_rp_alert *a)
 {
 	struct hw_rp_alert *v;
+	char key[RP_KEY];
+	int at;
 
-	for (size_t i = 0; i < r->nalerts; i++) {
-		struct hw_rp_alert *o = &r->alerts[i];
+	if (!r->seen) {
+		r->seen = calloc(1, sizeof(*r->seen));
+		if (!r->seen)
+			return -ENOMEM;
+	}
+	alert_key(key, sizeof(key), a->host_id, a->id, a->rule);
+	at = hw_rp_map__get(r->seen, key);
+	if (at >= 0) {
+		struct hw_rp_alert *o = &r->alerts[at];
 
-		if (strcmp(o->id, a->id) || strcmp(o->rule, a->rule) ||
-		    strcmp(o->host_id, a->host_id))
-			continue;
-		/* the same alert: the input's copy may say more (a chain's sessions) */
-		if (!o->nrelated)
-			memcpy(o->related, a->related, sizeof(o->related)), o->nrelated = a->nrelated;
-		if (!o->nhosts)
-			memcpy(o->hosts, a->hosts, sizeof(o->hosts)), o->nhosts = a->nhosts;
+		/* the same alert: the input's copy may say more (a chain's sessions, hosts) */
+		if (!o->nrelated) {
+			memcpy(o->related, a->related, sizeof(o->related));
+			o->nrelated = a->nrelated;
+		}
+		if (!o->nhosts) {
+			memcpy(o->hosts, a->hosts, sizeof(o->hosts));
+			o->nhosts = a->nhosts;
+		}
 		return 0;
 	}
 	if (r->nalerts >= HW_RP_MAX_ALERTS) {
@@ -388,7 +476,7 @@ int hw_report__add_alert(struct hw_report *r, const struct hw_rp_alert *a)
 		return 0;
 	}
 	v = hw_ir__grow(r->alerts, &r->calerts, r->nalerts, sizeof(*v));
-	if (!v)
+	if (!v || hw_rp_map__put(r->seen, key, (int)r->nalerts))
 		return -ENOMEM;
 	r->alerts = v;
 	v[r->nalerts++] = *a;
@@ -397,6 +485,9 @@ int hw_report__add_alert(struct hw_report *r, const struct hw_rp_alert *a)
 
 void hw_report__free(struct hw_report *r)
 {
+	if (r->seen)
+		hw_rp_map__free(r->seen);
+	free(r->seen);
 	free(r->alerts);
 	memset(r, 0, sizeof(*r));
 }

@@ -132,12 +132,10 @@ static void emit_edges(FILE *out, const struct rp *g)
 		kv_ref(out, "source_session", 's', e->src_sess);
 		fprintf(out, ",\"alerted\":%s,\"failed\":%s,\"alerts\":[", e->alerted ? "true" : "false",
 			e->failed ? "true" : "false");
-		for (size_t k = 0; k < g->r->nalerts; k++)
-			for (size_t j = 0; j < g->al[k].nedges; j++)
-				if (g->al[k].edges[j] == (int)i) {
-					fprintf(out, "%s\"a%zu\"", first ? "" : ",", k);
-					first = 0;
-				}
+		for (size_t j = g->edge_first[i]; j < g->edge_first[i + 1]; j++) {
+			fprintf(out, "%s\"a%zu\"", first ? "" : ",", g->edge_alerts[j]);
+			first = 0;
+		}
 		fputs("]}", out);
 	}
 	fputc(']', out);
@@ -167,10 +165,10 @@ static int by_ts(const void *pa, const void *pb)
 /* the edge a hop of session si (its connection ci) drew */
 static long hop_edge(const struct rp *g, size_t si, size_t ci)
 {
-	for (size_t i = 0; i < g->nedges; i++)
-		if (g->edges[i].src_sess == (int)si && g->edges[i].conn == ci)
-			return (long)i;
-	return -1;
+	char key[64];
+
+	snprintf(key, sizeof(key), "%zu/%zu", si, ci);
+	return hw_rp_map__get(&g->hop_m, key);
 }
 
 static void emit_event(FILE *out, const struct rp *g, size_t si, const struct tev *t, int first)
@@ -208,7 +206,7 @@ static void emit_event(FILE *out, const struct rp *g, size_t si, const struct te
 		addr(a2, sizeof(a2), c->dst_ip, c->dport);
 		snprintf(text, sizeof(text), "%s %s %s %s%s", c->udp ? "udp" : "tcp", a1,
 			 c->egress ? "->" : "<-", a2, c->failure ? " (failed)" : "");
-		snprintf(detail, sizeof(detail), "by %s", hw_report__proc_name(x, c->owner_eid));
+		snprintf(detail, sizeof(detail), "by %s", hw_report__proc_name(g, si, c->owner_eid));
 		if (c->hop)
 			ref = hop_edge(g, si, t->idx);
 		break;
@@ -241,7 +239,8 @@ static void emit_event(FILE *out, const struct rp *g, size_t si, const struct te
 static int emit_timeline(FILE *out, const struct rp *g, size_t si)
 {
 	const struct hw_ir_session *x = g->v[si];
-	size_t n = 0, cap = 2 + x->nprocs + x->nconns + g->r->nalerts;
+	size_t n = 0, first = g->sess_first[si], last = g->sess_first[si + 1];
+	size_t cap = 2 + x->nprocs + x->nconns + (last - first);
 	struct tev *t = malloc(cap * sizeof(*t));
 	int truncated = 0;
 
@@ -252,9 +251,8 @@ static int emit_timeline(FILE *out, const struct rp *g, size_t si)
 		t[n++] = (struct tev){x->procs[i].start, EV_EXEC, i};
 	for (size_t i = 0; i < x->nconns; i++)
 		t[n++] = (struct tev){x->conns[i].ts, EV_CONN, i};
-	for (size_t i = 0; i < g->r->nalerts; i++)
-		if (g->al[i].sess == (int)si)
-			t[n++] = (struct tev){g->r->alerts[i].ts, EV_ALERT, i};
+	for (size_t i = first; i < last; i++)
+		t[n++] = (struct tev){g->r->alerts[g->sess_alerts[i]].ts, EV_ALERT, g->sess_alerts[i]};
 	if (x->end)
 		t[n++] = (struct tev){x->end, EV_LOGOUT, 0};
 	qsort(t, n, sizeof(*t), by_ts);
