@@ -13,8 +13,8 @@
 
 #include "ir/sessions.h"
 
-#define HW_RP_HOSTS   16 /* hosts of a hop-chain or admin-fanout alert */
-#define HW_RP_RELATED 4
+#define HW_RP_HOSTS	 16 /* hosts of a hop-chain or admin-fanout alert */
+#define HW_RP_RELATED	 4
 #define HW_RP_MAX_ALERTS 65536
 
 /* One alert of the input or of the rules, with what places it in the graph. */
@@ -38,7 +38,7 @@ struct rp_map;
 struct hw_report {
 	struct hw_rp_alert *alerts;
 	size_t nalerts, calerts;
-	struct rp_map *seen; /* host, event.id, rule -> alert */
+	struct rp_map *seen;	    /* host, event.id, rule -> alert */
 	unsigned long long dropped; /* alerts over HW_RP_MAX_ALERTS */
 };
 

@@ -115,10 +115,10 @@ static void alert_of_line(struct hw_rp_alert *a, const struct hw_fact *f, const 
 	hw_ir__copy(a->message, sizeof(a->message), hw_jdoc__str(d, "message"));
 	if (!hw_jdoc__u64(d, "event.severity", &sev) && sev <= 100)
 		a->sev = (int)sev;
-	a->nhosts = jarray(d, "hopwatch.alert.hosts", a->hosts[0], sizeof(a->hosts[0]),
-			   HW_RP_HOSTS);
-	a->nrelated = jarray(d, "hopwatch.alert.related_ids", a->related[0],
-			     sizeof(a->related[0]), HW_RP_RELATED);
+	a->nhosts =
+	    jarray(d, "hopwatch.alert.hosts", a->hosts[0], sizeof(a->hosts[0]), HW_RP_HOSTS);
+	a->nrelated = jarray(d, "hopwatch.alert.related_ids", a->related[0], sizeof(a->related[0]),
+			     HW_RP_RELATED);
 }
 
 static void on_rule_alert(const struct hw_alert *al, void *ctx)

@@ -186,7 +186,8 @@ static int edges_of_sessions(struct rp *g)
 
 			if (!c->hop)
 				continue;
-			tuple_key(key.key, sizeof(key.key), c->src_ip, c->sport, c->dst_ip, c->dport);
+			tuple_key(key.key, sizeof(key.key), c->src_ip, c->sport, c->dst_ip,
+				  c->dport);
 			hit = bsearch(&key, t, g->n, sizeof(*t), by_tuple);
 			/* another host's session: hosts cloned from one image share host.id
 			 * (the machine id), so the name tells them apart too */
@@ -209,7 +210,8 @@ static int edges_of_sessions(struct rp *g)
 			}
 			e->src_sess = (int)i;
 			e->conn = j;
-			hw_ir__copy(e->via, sizeof(e->via), hw_report__proc_name(g, i, c->owner_eid));
+			hw_ir__copy(e->via, sizeof(e->via),
+				    hw_report__proc_name(g, i, c->owner_eid));
 			snprintf(mk, sizeof(mk), "%zu/%zu", i, j);
 			if (hw_rp_map__put(&g->hop_m, mk, (int)(e - g->edges)))
 				goto out;

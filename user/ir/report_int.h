@@ -14,10 +14,10 @@ struct rp_node {
 };
 
 struct rp_edge {
-	int from, to;	     /* nodes */
-	int sess;	     /* the session it opened (index into v), -1 none in the input */
-	int src_sess;	     /* the session it left, -1 none in the input */
-	size_t conn;	     /* src_sess's connection that made it (valid when src_sess >= 0) */
+	int from, to; /* nodes */
+	int sess;     /* the session it opened (index into v), -1 none in the input */
+	int src_sess; /* the session it left, -1 none in the input */
+	size_t conn;  /* src_sess's connection that made it (valid when src_sess >= 0) */
 	unsigned long long ts;
 	char user[64];
 	char method[64];	   /* "sshd publickey", "ssh", "port 8022", "hop-chain" */
@@ -59,15 +59,15 @@ struct rp {
 	size_t nnodes, cnodes;
 	struct rp_edge *edges;
 	size_t nedges, cedges;
-	int *sess_edge;		  /* each session's login edge */
+	int *sess_edge;		   /* each session's login edge */
 	struct rp_alert_place *al; /* parallel to r->alerts */
-	struct rp_map node_m;	  /* host id, label -> node */
-	struct rp_map ip_m;	  /* an address of a host -> its node */
-	struct rp_map name_m;	  /* a host's name -> its (first) node */
-	struct rp_map hop_m;	  /* session, connection index -> the edge its hop drew */
-	struct rp_map conn_m;	  /* host id, connection id -> the edge its hop drew */
-	struct rp_map pair_m;	  /* from, to [, session id] -> an edge */
-	struct rp_map proc_m;	  /* session, entity id -> process index */
+	struct rp_map node_m;	   /* host id, label -> node */
+	struct rp_map ip_m;	   /* an address of a host -> its node */
+	struct rp_map name_m;	   /* a host's name -> its (first) node */
+	struct rp_map hop_m;	   /* session, connection index -> the edge its hop drew */
+	struct rp_map conn_m;	   /* host id, connection id -> the edge its hop drew */
+	struct rp_map pair_m;	   /* from, to [, session id] -> an edge */
+	struct rp_map proc_m;	   /* session, entity id -> process index */
 	/* the alerts of each session, and of each edge: indexes into r->alerts, grouped */
 	size_t *sess_first, *sess_alerts; /* sess_first[i]..sess_first[i + 1] */
 	size_t *edge_first, *edge_alerts;

@@ -130,8 +130,8 @@ static void emit_edges(FILE *out, const struct rp *g)
 		kv(out, "via", e->via);
 		kv_ref(out, "session", 's', e->sess);
 		kv_ref(out, "source_session", 's', e->src_sess);
-		fprintf(out, ",\"alerted\":%s,\"failed\":%s,\"alerts\":[", e->alerted ? "true" : "false",
-			e->failed ? "true" : "false");
+		fprintf(out, ",\"alerted\":%s,\"failed\":%s,\"alerts\":[",
+			e->alerted ? "true" : "false", e->failed ? "true" : "false");
 		for (size_t j = g->edge_first[i]; j < g->edge_first[i + 1]; j++) {
 			fprintf(out, "%s\"a%zu\"", first ? "" : ",", g->edge_alerts[j]);
 			first = 0;
@@ -185,8 +185,9 @@ static void emit_event(FILE *out, const struct rp *g, size_t si, const struct te
 		kind = "login";
 		addr(a1, sizeof(a1), x->client_ip, x->client_port);
 		snprintf(text, sizeof(text), "%s logged in from %s", x->user, a1);
-		snprintf(detail, sizeof(detail), "%s%s%s%s", x->service, x->auth_method[0] ? ", " : "",
-			 x->auth_method, x->snapshot ? ", open before the agent started" : "");
+		snprintf(detail, sizeof(detail), "%s%s%s%s", x->service,
+			 x->auth_method[0] ? ", " : "", x->auth_method,
+			 x->snapshot ? ", open before the agent started" : "");
 		ref = g->sess_edge[si];
 		break;
 	case EV_EXEC: {
@@ -206,7 +207,8 @@ static void emit_event(FILE *out, const struct rp *g, size_t si, const struct te
 		addr(a2, sizeof(a2), c->dst_ip, c->dport);
 		snprintf(text, sizeof(text), "%s %s %s %s%s", c->udp ? "udp" : "tcp", a1,
 			 c->egress ? "->" : "<-", a2, c->failure ? " (failed)" : "");
-		snprintf(detail, sizeof(detail), "by %s", hw_report__proc_name(g, si, c->owner_eid));
+		snprintf(detail, sizeof(detail), "by %s",
+			 hw_report__proc_name(g, si, c->owner_eid));
 		if (c->hop)
 			ref = hop_edge(g, si, t->idx);
 		break;
@@ -222,8 +224,8 @@ static void emit_event(FILE *out, const struct rp *g, size_t si, const struct te
 	}
 	case EV_LOGOUT:
 		kind = "logout";
-		snprintf(text, sizeof(text), "%s", x->end_unknown ? "ended while the agent was away"
-								  : "logged out");
+		snprintf(text, sizeof(text), "%s",
+			 x->end_unknown ? "ended while the agent was away" : "logged out");
 		snprintf(detail, sizeof(detail), "%s%s", x->ended_by[0] ? "ended by " : "",
 			 x->ended_by);
 		break;
@@ -252,7 +254,8 @@ static int emit_timeline(FILE *out, const struct rp *g, size_t si)
 	for (size_t i = 0; i < x->nconns; i++)
 		t[n++] = (struct tev){x->conns[i].ts, EV_CONN, i};
 	for (size_t i = first; i < last; i++)
-		t[n++] = (struct tev){g->r->alerts[g->sess_alerts[i]].ts, EV_ALERT, g->sess_alerts[i]};
+		t[n++] =
+		    (struct tev){g->r->alerts[g->sess_alerts[i]].ts, EV_ALERT, g->sess_alerts[i]};
 	if (x->end)
 		t[n++] = (struct tev){x->end, EV_LOGOUT, 0};
 	qsort(t, n, sizeof(*t), by_ts);
