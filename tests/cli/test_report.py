@@ -344,6 +344,23 @@ def test_bad_input():
     check_eq(p.stderr, "hopwatch: cannot create '%s': it is a symbolic link\n" % link, "says so")
     with open(target) as f:
         check_eq(f.read(), "keep", "the link's target untouched")
+    # a FIFO: not a regular file (and no hang on its open)
+    fifo = os.path.join(d, "fifo.html")
+    os.mkfifo(fifo)
+    p = hopwatch("report", "-o", fifo, path, timeout=20)
+    check_eq((p.returncode, p.stderr), (2, "hopwatch: cannot create '%s': not a regular file\n"
+                                        % fifo), "a FIFO")
+    # another user's file: refused before it is emptied
+    if os.geteuid() == 0:  # only root can give a file away; CI runs the cli tier as root too
+        theirs = os.path.join(d, "theirs.html")
+        with open(theirs, "w") as f:
+            f.write("keep")
+        os.chown(theirs, 65534, 65534)
+        p = hopwatch("report", "-o", theirs, path)
+        check_eq((p.returncode, p.stderr), (2, "hopwatch: cannot create '%s': another user "
+                                            "owns it\n" % theirs), "another user's file")
+        with open(theirs) as f:
+            check_eq(f.read(), "keep", "their file untouched")
 
 
 def test_malformed_lines_counted():

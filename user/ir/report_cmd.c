@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "detect/jsonread.h"
@@ -45,8 +46,9 @@ static const char usage_text[] =
     "\n"
     "Options:\n"
     "  -o, --output FILE       write the page to FILE (created mode 0600, replaced if it\n"
-    "                          exists, never through a symbolic link) instead of\n"
-    "                          standard output, which must not be a terminal\n"
+    "                          exists; never through a symbolic link nor into another\n"
+    "                          user's file) instead of standard output, which must not\n"
+    "                          be a terminal\n"
     "  -c, --config FILE       read settings from an INI file ([detect] keys)\n"
     "  -s, --set SECTION.KEY=VALUE\n"
     "                          override one config key; may be repeated\n"
@@ -270,9 +272,13 @@ static int read_files(struct reader *r, char *const *files, int nfiles)
 	return ret;
 }
 
-/* The output: standard output (not a terminal) or path, created 0600, never followed. */
+/* The output: standard output (not a terminal) or path, created 0600, never through a symbolic
+ * link, never another user's file nor anything but a regular file (checked before it is
+ * emptied). */
 static FILE *open_output(const char *path, int *ret)
 {
+	const char *why = NULL;
+	struct stat st;
 	int fd;
 	FILE *out;
 
@@ -285,10 +291,25 @@ static FILE *open_output(const char *path, int *ret)
 		}
 		return stdout;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "hopwatch: cannot create '%s': %s\n", path,
-			errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+			errno == ELOOP	 ? "it is a symbolic link"
+			: errno == ENXIO ? "not a regular file" /* a FIFO without a reader */
+					 : strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st))
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != geteuid())
+		why = "another user owns it";
+	else if (ftruncate(fd, 0))
+		why = strerror(errno);
+	if (why) {
+		fprintf(stderr, "hopwatch: cannot create '%s': %s\n", path, why);
+		close(fd);
 		return NULL;
 	}
 	out = fdopen(fd, "w");
@@ -310,6 +331,8 @@ static int write_page(struct reader *r, FILE *out, const char *path)
 		err = -errno;
 	if (out != stdout && fclose(out) && !err)
 		err = -errno;
+	if (err && path)
+		unlink(path); /* no half page left behind */
 	if (err == -ENOMEM) {
 		fprintf(stderr, "hopwatch: out of memory\n");
 		return EXIT_REFUSED;
