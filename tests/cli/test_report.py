@@ -206,6 +206,31 @@ def test_hosts_sharing_a_host_id():
     check(C_IP not in [n["label"] for n in d["nodes"]], "no arrow to c's address")
 
 
+def test_another_hosts_start_is_no_restart():
+    """b and c share host.id; c's agent-started, read after b's events, is not a restart of b:
+    b's open session stays open (it was shown ended, end unknown), in the page and the table."""
+    b, c = Stream("b"), Stream("c")
+    c.host_id = b.host_id
+    for s in (b, c):
+        s.agent_started(0)
+        s.tick(0)
+        s.sshd(0)
+    ab = b.ssh_session(10, "alice", (CLIENT_IP, 50022), (B_IP, 22))
+    ac = c.ssh_session(12, "bob", (CLIENT_IP, 50023), (C_IP, 22))
+    b.ticks(20)
+    c.ticks(20)
+    files = write(b.lines, "b"), write(c.lines, "c")
+    p, page = report(*files)
+    check_eq(p.returncode, 0, p.stderr)
+    got = {s["sid"]: (s["host"], s["open"], s["end"]) for s in data_of(page)["sessions"]}
+    check_eq(got, {ab.id: ("b", True, ""), ac.id: ("c", True, "")}, "both open")
+    p = hopwatch("sessions", "-o", "json", *files)
+    check_eq(p.returncode, 0, p.stderr)
+    rows = [json.loads(x) for x in p.stdout.splitlines()]
+    check_eq([(r["host"]["name"], r["open"], r["end_unknown"]) for r in rows],
+             [("b", True, False), ("c", True, False)], "sessions: both open")
+
+
 def test_fleet_in_any_order_and_deterministic():
     pb, pc, col, _, _ = fleet_files()
     _, first = report(*INTERNAL, pb, pc, col)

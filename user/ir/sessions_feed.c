@@ -82,8 +82,11 @@ static struct ir_host *host_of(struct hw_ir *ir, const struct hw_fact *f)
 {
 	struct ir_host *h, **v;
 
+	/* host.id and name: hosts cloned from one image (and the test lab's namespaces) share
+	 * the machine id, and one's agent-started is not the other's restart */
 	for (size_t i = 0; i < ir->nhosts; i++)
-		if (!strcmp(ir->hosts[i]->id, f->host_id))
+		if (!strcmp(ir->hosts[i]->id, f->host_id) &&
+		    !strcmp(ir->hosts[i]->name, f->host_name))
 			return ir->hosts[i];
 	if (ir->nhosts >= MAX_HOSTS)
 		return NULL;
@@ -113,7 +116,7 @@ static void host_restarted(struct hw_ir *ir, struct ir_host *h)
 	for (size_t i = 0; i < ir->n; i++) {
 		struct hw_ir_session *x = ir->v[i];
 
-		if (!x->end && !strcmp(x->host_id, h->id)) {
+		if (!x->end && !strcmp(x->host_id, h->id) && !strcmp(x->host_name, h->name)) {
 			x->end = h->last;
 			x->end_unknown = 1;
 		}
@@ -208,7 +211,8 @@ struct hw_ir_session **hw_ir__sessions(struct hw_ir *ir, unsigned long long now_
 			continue;
 		x->now = now_ns;
 		for (size_t j = 0; !now_ns && j < ir->nhosts; j++)
-			if (!strcmp(ir->hosts[j]->id, x->host_id))
+			if (!strcmp(ir->hosts[j]->id, x->host_id) &&
+			    !strcmp(ir->hosts[j]->name, x->host_name))
 				x->now = ir->hosts[j]->last;
 		ir->sorted[k++] = x;
 	}
