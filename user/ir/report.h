@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "detect/jsonread.h"
 #include "ir/sessions.h"
 
 #define HW_RP_HOSTS	 16 /* hosts of a hop-chain or admin-fanout alert */
@@ -59,6 +60,11 @@ void hw_report__json_str(FILE *out, const char *s);
 int hw_report__page(FILE *out, struct hw_ir_session *const *v, size_t n, struct hw_report *r);
 /* "sha256-BASE64" of len bytes of s, as a CSP source wants it (out: 60 bytes at least). */
 void hw_report__csp_hash(const char *s, size_t len, char *out, size_t outlen);
+
+/* report_cmd.c: an alert line of the input (d parsed, f its fact), an alert of the rules. */
+void hw_report__alert_of_line(struct hw_rp_alert *a, const struct hw_fact *f,
+			      const struct hw_jdoc *d);
+void hw_report__alert_of_rule(struct hw_rp_alert *a, const struct hw_alert *al);
 
 /* report_cmd.c: the command; argv[0] is "report". Returns the exit status. */
 int hw_report_main(int argc, char **argv);

@@ -99,7 +99,8 @@ static int jarray(const struct hw_jdoc *d, const char *path, char *out, size_t e
 	return n;
 }
 
-static void alert_of_line(struct hw_rp_alert *a, const struct hw_fact *f, const struct hw_jdoc *d)
+void hw_report__alert_of_line(struct hw_rp_alert *a, const struct hw_fact *f,
+			      const struct hw_jdoc *d)
 {
 	unsigned long long sev = 0;
 
@@ -123,23 +124,31 @@ static void alert_of_line(struct hw_rp_alert *a, const struct hw_fact *f, const 
 			     HW_RP_RELATED);
 }
 
+void hw_report__alert_of_rule(struct hw_rp_alert *a, const struct hw_alert *al)
+{
+	memset(a, 0, sizeof(*a));
+	a->ts = al->ts;
+	a->sev = al->severity;
+	hw_ir__copy(a->host_id, sizeof(a->host_id), al->host_id);
+	hw_ir__copy(a->host_name, sizeof(a->host_name), al->host_name);
+	hw_ir__copy(a->sid, sizeof(a->sid), al->session_id);
+	hw_ir__copy(a->eid, sizeof(a->eid), al->entity_id);
+	hw_ir__copy(a->conn, sizeof(a->conn), al->connection_id);
+	hw_ir__copy(a->id, sizeof(a->id), al->id);
+	hw_ir__copy(a->rule, sizeof(a->rule), al->rule_id);
+	hw_ir__copy(a->severity, sizeof(a->severity), al->severity_name);
+	hw_ir__copy(a->user, sizeof(a->user), al->user);
+	hw_ir__copy(a->message, sizeof(a->message), al->message);
+	for (int i = 0; i < al->nhosts && i < HW_RP_HOSTS; i++)
+		hw_ir__copy(a->hosts[a->nhosts++], sizeof(a->hosts[0]), al->hosts[i]);
+}
+
 static void on_rule_alert(const struct hw_alert *al, void *ctx)
 {
 	struct reader *r = ctx;
-	struct hw_rp_alert a = {.ts = al->ts, .sev = al->severity};
+	struct hw_rp_alert a;
 
-	hw_ir__copy(a.host_id, sizeof(a.host_id), al->host_id);
-	hw_ir__copy(a.host_name, sizeof(a.host_name), al->host_name);
-	hw_ir__copy(a.sid, sizeof(a.sid), al->session_id);
-	hw_ir__copy(a.eid, sizeof(a.eid), al->entity_id);
-	hw_ir__copy(a.conn, sizeof(a.conn), al->connection_id);
-	hw_ir__copy(a.id, sizeof(a.id), al->id);
-	hw_ir__copy(a.rule, sizeof(a.rule), al->rule_id);
-	hw_ir__copy(a.severity, sizeof(a.severity), al->severity_name);
-	hw_ir__copy(a.user, sizeof(a.user), al->user);
-	hw_ir__copy(a.message, sizeof(a.message), al->message);
-	for (int i = 0; i < al->nhosts && i < HW_RP_HOSTS; i++)
-		hw_ir__copy(a.hosts[a.nhosts++], sizeof(a.hosts[0]), al->hosts[i]);
+	hw_report__alert_of_rule(&a, al);
 	if (hw_report__add_alert(&r->rep, &a))
 		r->rep.dropped++;
 }
@@ -188,7 +197,7 @@ static int read_line(struct reader *r, const char *name, unsigned long long line
 	}
 	r->events++;
 	if (r->f->kind == HW_F_ALERT) {
-		alert_of_line(&a, r->f, r->doc);
+		hw_report__alert_of_line(&a, r->f, r->doc);
 		if (hw_report__add_alert(&r->rep, &a))
 			return -ENOMEM;
 		return defer_line(r, line, n);
