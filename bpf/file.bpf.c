@@ -801,7 +801,11 @@ static __always_inline int hw_call_enter(__u32 op, __s32 dfd, __u64 path, __u64 
 	__u64 ino;
 
 	if ((__u32)(id >> 32) == hw_agent_tgid) {
-		if (op == HW_FILE_DELETE && dfd >= 0)
+		char first = 1;
+
+		/* only its empty name: the agent's other unlinks (its spool) name no filesystem */
+		if (op == HW_FILE_DELETE && dfd >= 0 && path &&
+		    !bpf_probe_read_user(&first, 1, (void *)path) && !first)
 			hw_sb_learn(task, dfd);
 		return 0;
 	}
