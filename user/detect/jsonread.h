@@ -51,6 +51,15 @@ void hw_jdoc__free(struct hw_jdoc *d);
  * "unexpected character 'x' at byte 17". */
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len);
 
+/* Empties d (the slots in use only: the table is large, lines are small). */
+void hw_jdoc__clear(struct hw_jdoc *d);
+/* Adds a leaf to d without parsing (a reader that keeps only some members, factscan.c): path
+ * and val must outlive d's use; in_array and index as the parser sets them; first: the first
+ * leaf of its path (indexed; the elements of an array after the first follow it, first 0). Returns 0, -E2BIG (HW_JREAD_MAX_LEAVES), -EEXIST
+ * (path indexed already). */
+int hw_jdoc__put(struct hw_jdoc *d, const char *path, unsigned int hash, int type,
+		 const char *val, size_t len, int in_array, unsigned int index, int first);
+
 /* Replaces control characters in s by '?': messages that quote the input stay one printable
  * line. */
 void hw_jread__printable(char *s);
