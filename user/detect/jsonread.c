@@ -9,7 +9,7 @@
 #include "detect/jsonread.h"
 #include "detect/jsonread_int.h"
 
-#define PATH_MAX_LEN 512
+#define PATH_MAX_LEN HW_JREAD_PATH_MAX
 
 struct parser {
 	struct hw_jdoc *d;
@@ -433,7 +433,7 @@ int hw_jdoc__put(struct hw_jdoc *d, const char *path, unsigned int hash, int typ
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 {
 	struct parser p = {.d = d, .s = s, .end = s + len, .start = s, .phash = HASH_BASIS};
-	size_t need = 2 * len + 64 * 1024;
+	size_t need = HW_JREAD_ARENA(len);
 	int err;
 
 	hw_jdoc__clear(d);
