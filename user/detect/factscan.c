@@ -17,12 +17,11 @@
 #include "detect/jsonread_int.h"
 
 #define TABLE 512	/* (node, name) entries, a power of two */
-#define MAX_MEMBERS 32	/* names of one object told apart; more: the full reader */
 #define NO 1		/* the full reader reads this line */
 
 struct entry {
 	uint64_t key; /* mix of the name's hash and its node; 0: empty */
-	const char *name;
+	uint64_t w[2]; /* the name, zero-padded: names of the table are 16 bytes at most */
 	size_t len;
 	short child; /* the node of an object value, -1 */
 	short field; /* enum hw_fact_field of a scalar value, -1 */
@@ -30,6 +29,7 @@ struct entry {
 
 static struct entry table[TABLE];
 static unsigned int field_hash[HW_FF_COUNT];
+static int table_ok = 1;
 
 static inline uint64_t mix(uint64_t h, uint64_t w)
 {
@@ -101,16 +101,27 @@ static inline uint64_t entry_key(int node, uint64_t h)
 	return mix(h, (uint64_t)node + 1) | 1;
 }
 
-static const struct entry *lookup(int node, uint64_t h, const char *k, size_t n)
+/* The name k[0..n) (n <= 16) as two zero-padded little-endian words. */
+static inline void name_words(const char *k, size_t n, const char *end, uint64_t w[2])
 {
-	uint64_t key = entry_key(node, h);
+	w[0] = n >= 8 ? word(k) : tail_word(k, n, end);
+	w[1] = n > 8 ? (n == 16 ? word(k + 8) : tail_word(k + 8, n - 8, end)) : 0;
+}
 
+static const struct entry *lookup(int node, uint64_t h, const char *k, size_t n,
+				  const char *end)
+{
+	uint64_t key = entry_key(node, h), w[2];
+
+	if (n > 16)
+		return NULL; /* no name of the table is that long */
+	name_words(k, n, end, w);
 	for (size_t i = key & (TABLE - 1);; i = (i + 1) & (TABLE - 1)) {
 		const struct entry *e = &table[i];
 
 		if (!e->key)
 			return NULL;
-		if (e->key == key && e->len == n && !memcmp(e->name, k, n))
+		if (e->key == key && e->len == n && e->w[0] == w[0] && e->w[1] == w[1])
 			return e;
 	}
 }
@@ -131,17 +142,25 @@ __attribute__((constructor)) static void build_table(void)
 			struct entry *e;
 			size_t i;
 
-			/* "@timestamp" has no dot; no name of the table has an escape */
+			uint64_t w[2];
+
+			/* a name over 16 bytes: every line to the full reader (no name of the
+			 * table has one; tests/unit/test_factscan.c reads every field back) */
+			if (n > 16) {
+				table_ok = 0;
+				return;
+			}
 			name_hash(k, n, k + n, &h);
+			name_words(k, n, k + n, w);
 			key = entry_key(node, h);
 			for (i = key & (TABLE - 1); table[i].key; i = (i + 1) & (TABLE - 1))
 				if (table[i].key == key && table[i].len == n &&
-				    !memcmp(table[i].name, k, n))
+				    table[i].w[0] == w[0] && table[i].w[1] == w[1])
 					break;
 			e = &table[i];
 			if (!e->key) {
-				*e = (struct entry){.key = key, .name = k, .len = n, .child = -1,
-						    .field = -1};
+				*e = (struct entry){.key = key, .w = {w[0], w[1]}, .len = n,
+						    .child = -1, .field = -1};
 			}
 			if (!dot) {
 				e->field = (short)f;
@@ -155,241 +174,86 @@ __attribute__((constructor)) static void build_table(void)
 	}
 }
 
-struct scan {
-	const char *s, *end;
-	struct hw_jdoc *d; /* the kept members */
-	size_t plen;	   /* the full reader's path length here */
-	size_t est;	   /* its arena use, at least */
-	size_t cap;	   /* its arena */
-	unsigned int leaves;
-	int depth;
+#define MAX_NAMES 256 /* names of the open objects told apart; more: the full reader */
+
+/* An open object or array. */
+struct level {
+	uint64_t bloom;	    /* object: a bit per name hash seen */
+	unsigned int seen0; /* object: its names from seen[seen0] */
+	int node;	    /* object: its node in the table, -1 none */
+	int field;	    /* object: the field of the member being read; array: its field */
+	int first;	    /* object: the member has no leaf yet (the full reader copies its path) */
+	size_t mplen;	    /* object: the path length before the member's name */
+	unsigned int index; /* array: the next element's index */
+	int is_array;
 };
 
-static inline void ws(struct scan *p)
+/* The kept string at s (after its opening quote), unescaped to o: the end of the source string
+ * (its closing quote) and *on the end of the copy, or NULL. Only escapes are checked here: the
+ * plain runs were checked by the caller's scan. */
+static const char *copy_string(const char *s, const char *end, char *o, char **on)
 {
-	if (p->s < p->end && (unsigned char)*p->s > ' ')
-		return;
-	while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
-		p->s++;
-}
-
-/* A string at p->s (its opening quote): checked, and when keep unescaped into the arena. */
-static inline int string(struct scan *p, int keep, const char **v, size_t *n)
-{
-	const char *s = p->s + 1, *b = s;
-	struct hw_jdoc *d = p->d;
-	char *o = d->arena + d->used, *o0 = o, tmp[4];
-
 	for (;;) {
-		size_t k = hw_jread__plain_run(s, p->end);
+		size_t k = hw_jread__plain_run(s, end);
 		int r;
 
-		if (keep) {
-			memcpy(o, s, k);
-			o += k;
-		}
+		memcpy(o, s, k);
+		o += k;
 		s += k;
-		if (s >= p->end)
-			return NO;
+		if (s >= end || (unsigned char)*s < 0x20 || (*s == '\\' && s + 1 >= end))
+			return NULL;
 		if (*s == '"')
 			break;
-		if ((unsigned char)*s < 0x20 || s + 1 >= p->end)
-			return NO;
-		r = hw_jread__escape(&s, p->end, keep ? o : tmp);
+		r = hw_jread__escape(&s, end, o);
 		if (r < 0)
-			return NO;
-		if (keep)
-			o += r;
+			return NULL;
+		o += r;
 	}
-	p->est += (size_t)(s - b) + 1; /* the full reader's copy is no longer than the source */
-	p->s = s + 1;
-	if (keep) {
-		*o = 0;
-		*v = o0;
-		*n = (size_t)(o - o0);
-		d->used += *n + 1;
-	}
-	return 0;
+	*on = o;
+	return s;
 }
 
-/* A scalar leaf: counted as the full reader counts it, kept when its member is a field. */
-static inline int leaf(struct scan *p, int field, int type, const char *v, size_t n,
-		       int in_array, unsigned int index, int *first)
+/* The end of a string at s (after its opening quote; its closing quote), or NULL. */
+static inline const char *skip_string(const char *s, const char *end)
 {
-	if (++p->leaves > HW_JREAD_MAX_LEAVES)
-		return NO;
-	if (*first)
-		p->est += p->plen + 1; /* the full reader's copy of the path */
-	if (field >= 0 && hw_jdoc__put(p->d, hw_fact_field_path[field], field_hash[field], type, v,
-				       n, in_array, index, *first))
-		return NO;
-	*first = 0;
-	return 0;
-}
+	char tmp[4];
 
-static int object(struct scan *p, int node);
-static int array(struct scan *p, int field, int *first);
-
-static int value(struct scan *p, int node, int field, int in_array, unsigned int index,
-		 int *first)
-{
-	const char *v = NULL, *e, *bad;
-	size_t n = 0;
-
-	if (p->s >= p->end)
-		return NO;
-	switch (*p->s) {
-	case '{':
-		/* the members of an object in an array share the array's path */
-		return in_array ? NO : object(p, node);
-	case '[':
-		return array(p, field, first);
-	case '"':
-		if (string(p, field >= 0, &v, &n))
-			return NO;
-		return leaf(p, field, HW_J_STRING, v, n, in_array, index, first);
-	case 't':
-		if (p->end - p->s < 4 || memcmp(p->s, "true", 4))
-			return NO;
-		p->s += 4;
-		return leaf(p, field, HW_J_TRUE, NULL, 0, in_array, index, first);
-	case 'f':
-		if (p->end - p->s < 5 || memcmp(p->s, "false", 5))
-			return NO;
-		p->s += 5;
-		return leaf(p, field, HW_J_FALSE, NULL, 0, in_array, index, first);
-	case 'n':
-		if (p->end - p->s < 4 || memcmp(p->s, "null", 4))
-			return NO;
-		p->s += 4;
-		return leaf(p, field, HW_J_NULL, NULL, 0, in_array, index, first);
-	default:
-		e = hw_jread__number(p->s, p->end, &bad);
-		if (!e)
-			return NO;
-		n = (size_t)(e - p->s);
-		p->est += n + 1;
-		if (field >= 0) {
-			char *o = p->d->arena + p->d->used;
-
-			memcpy(o, p->s, n);
-			o[n] = 0;
-			p->d->used += n + 1;
-			v = o;
-		}
-		p->s = e;
-		return leaf(p, field, HW_J_NUMBER, v, n, in_array, index, first);
-	}
-}
-
-static int array(struct scan *p, int field, int *first)
-{
-	unsigned int i = 0;
-
-	if (++p->depth > HW_JREAD_MAX_DEPTH)
-		return NO;
-	p->s++;
-	ws(p);
-	if (p->s < p->end && *p->s == ']') {
-		p->s++;
-		p->depth--;
-		return 0;
-	}
 	for (;;) {
-		ws(p);
-		if (value(p, -1, field, 1, i++, first))
-			return NO;
-		ws(p);
-		if (p->s < p->end && *p->s == ',') {
-			p->s++;
-			continue;
-		}
-		if (p->s < p->end && *p->s == ']') {
-			p->s++;
-			break;
-		}
-		return NO;
+		s += hw_jread__plain_run(s, end);
+		if (s >= end)
+			return NULL;
+		if (*s == '"')
+			return s;
+		if ((unsigned char)*s < 0x20 || s + 1 >= end || hw_jread__escape(&s, end, tmp) < 0)
+			return NULL;
 	}
-	p->depth--;
-	return 0;
 }
 
-/* node: where the object's members are in the table, -1 nowhere (nothing below is kept). */
-static int object(struct scan *p, int node)
-{
-	uint64_t seen[MAX_MEMBERS], bloom = 0;
-	unsigned int nseen = 0;
-
-	if (++p->depth > HW_JREAD_MAX_DEPTH)
-		return NO;
-	p->s++;
-	ws(p);
-	if (p->s < p->end && *p->s == '}') {
-		p->s++;
-		p->depth--;
-		return 0;
-	}
-	for (;;) {
-		const struct entry *e = NULL;
-		const char *k;
-		size_t klen, saved = p->plen;
-		uint64_t h, bit;
-		int first = 1;
-
-		ws(p);
-		if (p->s >= p->end || *p->s != '"')
-			return NO;
-		k = p->s + 1;
-		klen = hw_jread__plain_run(k, p->end);
-		/* a plain, non-empty name without a '.' */
-		if (!klen || k + klen >= p->end || k[klen] != '"' || name_hash(k, klen, p->end, &h))
-			return NO;
-		p->s = k + klen + 1;
-		bit = 1ull << (h >> 58);
-		if (bloom & bit)
-			for (unsigned int i = 0; i < nseen; i++)
-				if (seen[i] == h)
-					return NO; /* the same name twice (or two names, one hash) */
-		if (nseen == MAX_MEMBERS)
-			return NO;
-		seen[nseen++] = h;
-		bloom |= bit;
-		if (p->plen + klen + 1 > HW_JREAD_PATH_MAX)
-			return NO;
-		p->plen += (p->plen ? 1 : 0) + klen;
-		if (node >= 0)
-			e = lookup(node, h, k, klen);
-		ws(p);
-		if (p->s >= p->end || *p->s != ':')
-			return NO;
-		p->s++;
-		ws(p);
-		if (value(p, e ? e->child : -1, e ? e->field : -1, 0, 0, &first))
-			return NO;
-		p->plen = saved;
-		ws(p);
-		if (p->s < p->end && *p->s == ',') {
-			p->s++;
-			continue;
-		}
-		if (p->s < p->end && *p->s == '}') {
-			p->s++;
-			break;
-		}
-		return NO;
-	}
-	p->depth--;
-	return 0;
-}
+#define WS()                                                                                \
+	do {                                                                                \
+		while (s < end && (unsigned char)*s <= ' ') {                               \
+			if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')            \
+				goto no;                                                    \
+			s++;                                                                \
+		}                                                                           \
+	} while (0)
 
 int hw_factscan__scan(struct hw_jdoc *d, const char *line, size_t len)
 {
-	struct scan p = {.s = line, .end = line + len, .d = d, .cap = HW_JREAD_ARENA(len)};
+	const char *s = line, *end = line + len;
+	struct level st[HW_JREAD_MAX_DEPTH + 1], *lv;
+	uint64_t seen[MAX_NAMES];
+	unsigned int nseen = 0, leaves = 0;
+	size_t plen = 0, est = 0, cap = HW_JREAD_ARENA(len);
 	/* the kept strings are no longer than their source, plus a NUL each */
 	size_t need = len + HW_JREAD_MAX_LEAVES + 64;
+	int depth = 0, field, type, in_array;
+	unsigned int index;
+	const char *v, *e;
+	size_t n;
 
 	hw_jdoc__clear(d);
-	if (len > HW_JREAD_MAX_LINE)
+	if (len > HW_JREAD_MAX_LINE || !table_ok)
 		return NO;
 	if (d->cap < need) {
 		char *a = realloc(d->arena, need);
@@ -399,12 +263,232 @@ int hw_factscan__scan(struct hw_jdoc *d, const char *line, size_t len)
 		d->arena = a;
 		d->cap = need;
 	}
-	ws(&p);
-	if (p.s >= p.end || *p.s != '{' || object(&p, 0))
+	WS();
+	if (s >= end || *s != '{')
 		goto no;
-	ws(&p);
+	field = -1;
+	in_array = 0;
+	lv = NULL;
+	goto open_object;
+
+member:
+	/* lv: an object, s after '{' or ',' */
+	{
+		const struct entry *en = NULL;
+		const char *k;
+		size_t klen;
+		uint64_t h, bit;
+
+		WS();
+		if (s >= end || *s != '"')
+			goto no;
+		k = s + 1;
+		klen = hw_jread__plain_run(k, end);
+		/* a plain, non-empty name without a '.' */
+		if (!klen || k + klen >= end || k[klen] != '"' || name_hash(k, klen, end, &h))
+			goto no;
+		s = k + klen + 1;
+		bit = 1ull << (h >> 58);
+		if (lv->bloom & bit)
+			for (unsigned int i = lv->seen0; i < nseen; i++)
+				if (seen[i] == h)
+					goto no; /* the same name twice (or two names, one hash) */
+		if (nseen == MAX_NAMES)
+			goto no;
+		seen[nseen++] = h;
+		lv->bloom |= bit;
+		if (plen + klen + 1 > HW_JREAD_PATH_MAX)
+			goto no;
+		lv->mplen = plen;
+		plen += (plen ? 1 : 0) + klen;
+		if (lv->node >= 0)
+			en = lookup(lv->node, h, k, klen, end);
+		WS();
+		if (s >= end || *s != ':')
+			goto no;
+		s++;
+		WS();
+		lv->first = 1;
+		lv->field = en ? en->field : -1;
+		field = lv->field;
+		in_array = 0;
+		index = 0;
+		if (s < end && *s == '{') {
+			/* the members of an object in an array share the array's path: not here */
+			field = en ? en->child : -1; /* the new object's node */
+			goto open_object;
+		}
+	}
+
+value:
+	/* s at a value; field: its member's field; in_array, index: where it is */
+	if (s >= end)
+		goto no;
+	switch (*s) {
+	case '{':
+		goto no; /* an object in an array */
+	case '[':
+		if (depth >= HW_JREAD_MAX_DEPTH)
+			goto no;
+		lv = &st[depth++];
+		lv->is_array = 1;
+		lv->field = field;
+		lv->index = 0;
+		s++;
+		WS();
+		if (s < end && *s == ']') {
+			s++;
+			goto close;
+		}
+		goto element;
+	case '"':
+		if (field >= 0) {
+			char *o = d->arena + d->used, *oe;
+
+			e = copy_string(s + 1, end, o, &oe);
+			if (!e)
+				goto no;
+			*oe = 0;
+			v = o;
+			n = (size_t)(oe - o);
+			d->used += n + 1;
+		} else {
+			e = skip_string(s + 1, end);
+			if (!e)
+				goto no;
+			v = NULL;
+			n = 0;
+		}
+		est += (size_t)(e - s); /* the full reader's copy: no longer than the source */
+		s = e + 1;
+		type = HW_J_STRING;
+		break;
+	case 't':
+		if (end - s < 4 || memcmp(s, "true", 4))
+			goto no;
+		s += 4;
+		type = HW_J_TRUE;
+		v = NULL;
+		n = 0;
+		break;
+	case 'f':
+		if (end - s < 5 || memcmp(s, "false", 5))
+			goto no;
+		s += 5;
+		type = HW_J_FALSE;
+		v = NULL;
+		n = 0;
+		break;
+	case 'n':
+		if (end - s < 4 || memcmp(s, "null", 4))
+			goto no;
+		s += 4;
+		type = HW_J_NULL;
+		v = NULL;
+		n = 0;
+		break;
+	default: {
+		const char *bad;
+
+		e = hw_jread__number(s, end, &bad);
+		if (!e)
+			goto no;
+		n = (size_t)(e - s);
+		est += n + 1;
+		v = NULL;
+		if (field >= 0) {
+			char *o = d->arena + d->used;
+
+			memcpy(o, s, n);
+			o[n] = 0;
+			d->used += n + 1;
+			v = o;
+		}
+		s = e;
+		type = HW_J_NUMBER;
+		break;
+	}
+	}
+	/* a scalar leaf: counted as the full reader counts it, kept when its member is a field */
+	{
+		struct level *owner = lv;
+
+		while (owner->is_array)
+			owner--;
+		if (++leaves > HW_JREAD_MAX_LEAVES)
+			goto no;
+		if (owner->first)
+			est += plen + 1; /* the full reader's copy of the path */
+		if (field >= 0 && hw_jdoc__put(d, hw_fact_field_path[field], field_hash[field], type,
+					       v, n, in_array, index, owner->first))
+			goto no;
+		owner->first = 0;
+	}
+
+after:
+	/* a value of lv ended at s */
+	WS();
+	if (lv->is_array) {
+		if (s < end && *s == ',') {
+			s++;
+			WS();
+			goto element;
+		}
+		if (s < end && *s == ']') {
+			s++;
+			goto close;
+		}
+		goto no;
+	}
+	plen = lv->mplen;
+	if (s < end && *s == ',') {
+		s++;
+		goto member;
+	}
+	if (s < end && *s == '}') {
+		s++;
+		goto close;
+	}
+	goto no;
+
+element:
+	field = lv->field;
+	in_array = 1;
+	index = lv->index++;
+	goto value;
+
+open_object:
+	/* s at '{'; field: the node of its members (-1 none) */
+	if (depth >= HW_JREAD_MAX_DEPTH)
+		goto no;
+	lv = &st[depth++];
+	lv->is_array = 0;
+	lv->bloom = 0;
+	lv->seen0 = nseen;
+	lv->node = lv == st ? 0 : field;
+	lv->first = 0;
+	s++;
+	WS();
+	if (s < end && *s == '}') {
+		s++;
+		goto close;
+	}
+	goto member;
+
+close:
+	/* lv ended at s: it was a value of the level below */
+	if (!lv->is_array)
+		nseen = lv->seen0;
+	depth--;
+	if (!depth)
+		goto done;
+	lv = &st[depth - 1];
+	goto after;
+
+done:
+	WS();
 	/* the full reader refuses at its arena's end: stay well inside it */
-	if (p.s != p.end || p.est + 64 >= p.cap)
+	if (s != end || est + 64 >= cap)
 		goto no;
 	return 0;
 no:
