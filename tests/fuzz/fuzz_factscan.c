@@ -23,7 +23,7 @@ static void one(const char *s, size_t n)
 	memset(&a, 0x5a, sizeof(a));
 	memset(&b, 0x5a, sizeof(b));
 	ea[0] = eb[0] = 0;
-	fast = !hw_factscan__scan(fs.kept, s, n);
+	fast = !hw_factscan__scan(&fs, s, n);
 	ra = hw_factscan__line(&fs, s, n, &a, ea, sizeof(ea));
 	rb = hw_jdoc__parse(doc, s, n);
 	if (fast && rb) {

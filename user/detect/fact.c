@@ -138,6 +138,8 @@ __attribute__((constructor)) static void hash_fields(void)
 
 const struct hw_jleaf *hw_fact__leaf(const struct hw_jdoc *d, enum hw_fact_field f)
 {
+	if (d->by_field)
+		return d->by_field[f];
 	return hw_jdoc__get_h(d, hw_fact_field_path[f], field_hash[f]);
 }
 

@@ -74,54 +74,59 @@ static inline int has_dot(uint64_t w)
 	return ((x - ones) & ~x & (ones << 7)) != 0;
 }
 
-/* The hash of the name k[0..n); -1 when it holds a '.'. */
-static inline int name_hash(const char *k, size_t n, const char *end, uint64_t *out)
-{
-	uint64_t h = n, w;
-	size_t left = n;
-
-	for (; left >= 8; left -= 8, k += 8) {
-		w = word(k);
-		if (has_dot(w))
-			return -1;
-		h = mix(h, w);
-	}
-	if (left) {
-		w = tail_word(k, left, end);
-		if (has_dot(w))
-			return -1;
-		h = mix(h, w);
-	}
-	*out = h;
-	return 0;
-}
-
 static inline uint64_t entry_key(int node, uint64_t h)
 {
 	return mix(h, (uint64_t)node + 1) | 1;
 }
 
-/* The name k[0..n) (n <= 16) as two zero-padded little-endian words. */
-static inline void name_words(const char *k, size_t n, const char *end, uint64_t w[2])
+/* A member name: its first 16 bytes as two zero-padded little-endian words (all of it: the
+ * table's names are no longer), and its hash. */
+struct name {
+	uint64_t w[2], h;
+};
+
+/* The name k[0..n) into *nm; -1 when it holds a '.'. */
+static inline int name_read(const char *k, size_t n, const char *end, struct name *nm)
 {
-	w[0] = n >= 8 ? word(k) : tail_word(k, n, end);
-	w[1] = n > 8 ? (n == 16 ? word(k + 8) : tail_word(k + 8, n - 8, end)) : 0;
+	uint64_t h = n, w;
+
+	if (n <= 16) {
+		nm->w[0] = n >= 8 ? word(k) : tail_word(k, n, end);
+		nm->w[1] = n > 8 ? (n == 16 ? word(k + 8) : tail_word(k + 8, n - 8, end)) : 0;
+		if (has_dot(nm->w[0]) || has_dot(nm->w[1]))
+			return -1;
+		nm->h = mix(mix(h, nm->w[0]), nm->w[1]);
+		return 0;
+	}
+	nm->w[0] = nm->w[1] = 0;
+	for (; n >= 8; n -= 8, k += 8) {
+		w = word(k);
+		if (has_dot(w))
+			return -1;
+		h = mix(h, w);
+	}
+	if (n) {
+		w = tail_word(k, n, end);
+		if (has_dot(w))
+			return -1;
+		h = mix(h, w);
+	}
+	nm->h = h;
+	return 0;
 }
 
-static const struct entry *lookup(int node, uint64_t h, const char *k, size_t n,
-				  const char *end)
+static const struct entry *lookup(int node, const struct name *nm, size_t n)
 {
-	uint64_t key = entry_key(node, h), w[2];
+	uint64_t key = entry_key(node, nm->h);
 
 	if (n > 16)
 		return NULL; /* no name of the table is that long */
-	name_words(k, n, end, w);
 	for (size_t i = key & (TABLE - 1);; i = (i + 1) & (TABLE - 1)) {
 		const struct entry *e = &table[i];
 
 		if (!e->key)
 			return NULL;
-		if (e->key == key && e->len == n && e->w[0] == w[0] && e->w[1] == w[1])
+		if (e->key == key && e->len == n && e->w[0] == nm->w[0] && e->w[1] == nm->w[1])
 			return e;
 	}
 }
@@ -138,28 +143,26 @@ __attribute__((constructor)) static void build_table(void)
 		for (;;) {
 			const char *dot = strchr(k, '.');
 			size_t n = dot ? (size_t)(dot - k) : strlen(k);
-			uint64_t h = 0, key;
+			uint64_t key;
 			struct entry *e;
 			size_t i;
 
-			uint64_t w[2];
+			struct name nm;
 
 			/* a name over 16 bytes: every line to the full reader (no name of the
 			 * table has one; tests/unit/test_factscan.c reads every field back) */
-			if (n > 16) {
+			if (n > 16 || name_read(k, n, k + n, &nm)) {
 				table_ok = 0;
 				return;
 			}
-			name_hash(k, n, k + n, &h);
-			name_words(k, n, k + n, w);
-			key = entry_key(node, h);
+			key = entry_key(node, nm.h);
 			for (i = key & (TABLE - 1); table[i].key; i = (i + 1) & (TABLE - 1))
 				if (table[i].key == key && table[i].len == n &&
-				    table[i].w[0] == w[0] && table[i].w[1] == w[1])
+				    table[i].w[0] == nm.w[0] && table[i].w[1] == nm.w[1])
 					break;
 			e = &table[i];
 			if (!e->key) {
-				*e = (struct entry){.key = key, .w = {w[0], w[1]}, .len = n,
+				*e = (struct entry){.key = key, .w = {nm.w[0], nm.w[1]}, .len = n,
 						    .child = -1, .field = -1};
 			}
 			if (!dot) {
@@ -238,8 +241,10 @@ static inline const char *skip_string(const char *s, const char *end)
 		}                                                                           \
 	} while (0)
 
-int hw_factscan__scan(struct hw_jdoc *d, const char *line, size_t len)
+int hw_factscan__scan(struct hw_factscan *fs, const char *line, size_t len)
 {
+	struct hw_jdoc *d = fs->kept;
+	const struct hw_jleaf **by_field = fs->by_field;
 	const char *s = line, *end = line + len;
 	struct level st[HW_JREAD_MAX_DEPTH + 1], *lv;
 	uint64_t seen[MAX_NAMES];
@@ -252,7 +257,9 @@ int hw_factscan__scan(struct hw_jdoc *d, const char *line, size_t len)
 	const char *v, *e;
 	size_t n;
 
-	hw_jdoc__clear(d);
+	d->n = d->used = 0;
+	memset(fs->by_field, 0, sizeof(fs->by_field));
+	d->by_field = by_field;
 	if (len > HW_JREAD_MAX_LINE || !table_ok)
 		return NO;
 	if (d->cap < need) {
@@ -277,37 +284,45 @@ member:
 		const struct entry *en = NULL;
 		const char *k;
 		size_t klen;
-		uint64_t h, bit;
+		struct name nm;
+		uint64_t bit;
 
-		WS();
-		if (s >= end || *s != '"')
-			goto no;
+		if (s >= end || *s != '"') {
+			WS();
+			if (s >= end || *s != '"')
+				goto no;
+		}
 		k = s + 1;
 		klen = hw_jread__plain_run(k, end);
 		/* a plain, non-empty name without a '.' */
-		if (!klen || k + klen >= end || k[klen] != '"' || name_hash(k, klen, end, &h))
+		if (!klen || k + klen >= end || k[klen] != '"' || name_read(k, klen, end, &nm))
 			goto no;
 		s = k + klen + 1;
-		bit = 1ull << (h >> 58);
+		bit = 1ull << (nm.h >> 58);
 		if (lv->bloom & bit)
 			for (unsigned int i = lv->seen0; i < nseen; i++)
-				if (seen[i] == h)
+				if (seen[i] == nm.h)
 					goto no; /* the same name twice (or two names, one hash) */
 		if (nseen == MAX_NAMES)
 			goto no;
-		seen[nseen++] = h;
+		seen[nseen++] = nm.h;
 		lv->bloom |= bit;
 		if (plen + klen + 1 > HW_JREAD_PATH_MAX)
 			goto no;
 		lv->mplen = plen;
 		plen += (plen ? 1 : 0) + klen;
 		if (lv->node >= 0)
-			en = lookup(lv->node, h, k, klen, end);
-		WS();
-		if (s >= end || *s != ':')
-			goto no;
-		s++;
-		WS();
+			en = lookup(lv->node, &nm, klen);
+		if (s < end && *s == ':') {
+			s++;
+		} else {
+			WS();
+			if (s >= end || *s != ':')
+				goto no;
+			s++;
+		}
+		if (s < end && (unsigned char)*s <= ' ')
+			WS();
 		lv->first = 1;
 		lv->field = en ? en->field : -1;
 		field = lv->field;
@@ -419,9 +434,19 @@ value:
 			goto no;
 		if (owner->first)
 			est += plen + 1; /* the full reader's copy of the path */
-		if (field >= 0 && hw_jdoc__put(d, hw_fact_field_path[field], field_hash[field], type,
-					       v, n, in_array, index, owner->first))
-			goto no;
+		if (field >= 0) {
+			struct hw_jleaf *l = &d->leaves[d->n++]; /* leaves <= HW_JREAD_MAX_LEAVES */
+
+			l->path = hw_fact_field_path[field];
+			l->val = v ? v : "";
+			l->len = n;
+			l->hash = field_hash[field];
+			l->type = (unsigned char)type;
+			l->in_array = (unsigned char)in_array;
+			l->index = (unsigned short)(index > 65535 ? 65535 : index);
+			if (owner->first)
+				by_field[field] = l;
+		}
 		owner->first = 0;
 	}
 
@@ -492,7 +517,8 @@ done:
 		goto no;
 	return 0;
 no:
-	hw_jdoc__clear(d);
+	d->n = d->used = 0;
+	memset(fs->by_field, 0, sizeof(fs->by_field));
 	return NO;
 }
 
@@ -524,7 +550,7 @@ int hw_factscan__line(struct hw_factscan *fs, const char *line, size_t len, stru
 {
 	int r;
 
-	if (!hw_factscan__scan(fs->kept, line, len)) {
+	if (!hw_factscan__scan(fs, line, len)) {
 		fs->fast++;
 		return hw_fact__from_json(f, fs->kept, err, errlen);
 	}

@@ -11,10 +11,12 @@
 #include <stddef.h>
 
 #include "detect/fact.h"
+#include "detect/fact_fields.h"
 #include "detect/jsonread.h"
 
 struct hw_factscan {
 	struct hw_jdoc *kept; /* the members the facts read, of the last line scanned */
+	const struct hw_jleaf *by_field[HW_FF_COUNT]; /* kept->by_field */
 	struct hw_jdoc *doc;  /* the full reader's, for the lines the scan left */
 	unsigned long long fast, full; /* lines read each way */
 };
@@ -27,8 +29,9 @@ void hw_factscan__free(struct hw_factscan *fs);
 int hw_factscan__line(struct hw_factscan *fs, const char *line, size_t len, struct hw_fact *f,
 		      char *err, size_t errlen);
 
-/* The scan alone: 0 with d holding the members of the fact table (as hw_jdoc__parse would have
- * them, the rest left out), or 1 when the full reader must read the line. */
-int hw_factscan__scan(struct hw_jdoc *d, const char *line, size_t len);
+/* The scan alone: 0 with fs->kept holding the members of the fact table (as hw_jdoc__parse
+ * would have them, the rest left out; hw_fact__leaf() reads them), or 1 when the full reader
+ * must read the line. */
+int hw_factscan__scan(struct hw_factscan *fs, const char *line, size_t len);
 
 #endif

@@ -399,37 +399,6 @@ void hw_jdoc__clear(struct hw_jdoc *d)
 	d->used = 0;
 }
 
-int hw_jdoc__put(struct hw_jdoc *d, const char *path, unsigned int hash, int type,
-		 const char *val, size_t len, int in_array, unsigned int index, int first)
-{
-	struct hw_jleaf *l;
-
-	if (d->n >= HW_JREAD_MAX_LEAVES)
-		return -E2BIG;
-	l = &d->leaves[d->n];
-	l->path = path;
-	l->val = val ? val : "";
-	l->len = len;
-	l->hash = hash;
-	l->type = (unsigned char)type;
-	l->in_array = (unsigned char)in_array;
-	l->index = (unsigned short)(index > 65535 ? 65535 : index);
-	if (first) {
-		unsigned int h = hash & (HW_JREAD_SLOTS - 1);
-
-		while (d->slot[h]) {
-			const struct hw_jleaf *o = &d->leaves[d->slot[h] - 1];
-
-			if (o->hash == hash && !strcmp(o->path, path))
-				return -EEXIST;
-			h = (h + 1) & (HW_JREAD_SLOTS - 1);
-		}
-		d->slot[h] = (unsigned short)(d->n + 1);
-	}
-	d->n++;
-	return 0;
-}
-
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 {
 	struct parser p = {.d = d, .s = s, .end = s + len, .start = s, .phash = HASH_BASIS};

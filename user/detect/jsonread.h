@@ -41,6 +41,10 @@ struct hw_jdoc {
 	size_t n;
 	unsigned short slot[HW_JREAD_SLOTS]; /* 1 + leaf index of the first leaf of a path, 0 */
 	char err[128];
+	/* NULL for a parsed document. A reader that keeps only the members of the fact table
+	 * (detect/factscan.c) indexes its leaves by enum hw_fact_field here instead of by path
+	 * (slot is empty then: such a document answers hw_fact__leaf() only). */
+	const struct hw_jleaf **by_field;
 };
 
 /* d must be zeroed before the first parse; free with hw_jdoc__free. */
@@ -53,13 +57,6 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len);
 
 /* Empties d (the slots in use only: the table is large, lines are small). */
 void hw_jdoc__clear(struct hw_jdoc *d);
-/* Adds a leaf to d without parsing (a reader that keeps only some members, factscan.c): path
- * and val must outlive d's use; in_array and index as the parser sets them; first: the first
- * leaf of its path (indexed; the elements of an array after the first follow it, first 0). Returns 0, -E2BIG (HW_JREAD_MAX_LEAVES), -EEXIST
- * (path indexed already). */
-int hw_jdoc__put(struct hw_jdoc *d, const char *path, unsigned int hash, int type,
-		 const char *val, size_t len, int in_array, unsigned int index, int first);
-
 /* Replaces control characters in s by '?': messages that quote the input stay one printable
  * line. */
 void hw_jread__printable(char *s);
