@@ -16,16 +16,18 @@
 #include "detect/factscan.h"
 #include "detect/jsonread_int.h"
 
-#define TABLE 512	/* (node, name) entries, a power of two */
+#define TABLE 256	/* (node, name) entries, a power of two (about 70 used): 8 KiB */
 #define NO 1		/* the full reader reads this line */
 
 struct entry {
 	uint64_t key; /* mix of the name's hash and its node; 0: empty */
 	uint64_t w[2]; /* the name, zero-padded: names of the table are 16 bytes at most */
-	size_t len;
-	short child; /* the node of an object value, -1 */
-	short field; /* enum hw_fact_field of a scalar value, -1 */
+	unsigned char len;
+	signed char child; /* the node of an object value, -1 */
+	signed char field; /* enum hw_fact_field of a scalar value, -1 */
 };
+
+_Static_assert(HW_FF_COUNT < 128, "fields fit a signed char");
 
 static struct entry table[TABLE];
 static unsigned int field_hash[HW_FF_COUNT];
@@ -162,15 +164,21 @@ __attribute__((constructor)) static void build_table(void)
 					break;
 			e = &table[i];
 			if (!e->key) {
-				*e = (struct entry){.key = key, .w = {nm.w[0], nm.w[1]}, .len = n,
+				*e = (struct entry){.key = key, .w = {nm.w[0], nm.w[1]},
+						    .len = (unsigned char)n,
 						    .child = -1, .field = -1};
 			}
 			if (!dot) {
-				e->field = (short)f;
+				e->field = (signed char)f;
 				break;
 			}
-			if (e->child < 0)
-				e->child = (short)nodes++;
+			if (e->child < 0) {
+				if (nodes == 127) {
+					table_ok = 0;
+					return;
+				}
+				e->child = (signed char)nodes++;
+			}
 			node = e->child;
 			k = dot + 1;
 		}
