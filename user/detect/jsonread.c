@@ -406,6 +406,7 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 	int err;
 
 	hw_jdoc__clear(d);
+	d->by_field = NULL; /* a parsed document is looked up by path */
 	if (len > HW_JREAD_MAX_LINE) {
 		snprintf(d->err, sizeof(d->err), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 		return -EINVAL;
