@@ -62,13 +62,16 @@ TEST(factscan_takes_event_lines)
 {
 	/* args with escapes, a NUL and a surrogate pair; stdio; numbers as strings; nested
 	 * members the rules do not read; whitespace around everything */
-	expect("{" EV ",\"process\":{\"pid\":42,\"args\":[\"sh\",\"-c\",\"a\\\"b\\u0000c\\ud83d\\ude00\","
-	       "\"x\"],\"parent\":{\"pid\":1,\"entity_id\":\"P\"},\"name\":\"sh\",\"x\":{\"y\":[1,[2,"
-	       "3]],\"z\":{}}},\"user\":{\"id\":\"0\",\"effective\":{\"id\":\"0\"}},"
-	       "\"hopwatch\":{\"stdio\":[\"tcp\",null,\"pty\"],\"exe\":{\"trusted\":true}},"
-	       "\"host\":{\"id\":\"h\",\"name\":\"n\"}}",
-	       1);
-	expect(" { " EV " , \"source\" : { \"ip\" : \"::1\" , \"port\" : 22 , \"bytes\" : 0 } }\r\n\t",
+	expect(
+	    "{" EV
+	    ",\"process\":{\"pid\":42,\"args\":[\"sh\",\"-c\",\"a\\\"b\\u0000c\\ud83d\\ude00\","
+	    "\"x\"],\"parent\":{\"pid\":1,\"entity_id\":\"P\"},\"name\":\"sh\",\"x\":{\"y\":[1,[2,"
+	    "3]],\"z\":{}}},\"user\":{\"id\":\"0\",\"effective\":{\"id\":\"0\"}},"
+	    "\"hopwatch\":{\"stdio\":[\"tcp\",null,\"pty\"],\"exe\":{\"trusted\":true}},"
+	    "\"host\":{\"id\":\"h\",\"name\":\"n\"}}",
+	    1);
+	expect(" { " EV
+	       " , \"source\" : { \"ip\" : \"::1\" , \"port\" : 22 , \"bytes\" : 0 } }\r\n\t",
 	       1);
 	/* args: only strings count, non-strings between them skipped */
 	expect("{" EV ",\"process\":{\"args\":[1,\"a\",true,\"b\",[\"c\"],\"d\",\"e\"]}}", 1);
@@ -123,7 +126,9 @@ TEST(factscan_leaves_what_it_cannot_vouch_for)
 	expect("{" EV ",\"a\" 1}", 0);
 	expect("{" EV "}x", 0);
 	expect("{" EV "}\x01", 0);
-	expect("{" EV ",\"a\":\x0b" "1}", 0);
+	expect("{" EV ",\"a\":\x0b"
+	       "1}",
+	       0);
 }
 
 TEST(factscan_limits_as_the_full_reader)

@@ -16,11 +16,11 @@
 #include "detect/factscan.h"
 #include "detect/jsonread_int.h"
 
-#define TABLE 256	/* (node, name) entries, a power of two (about 70 used): 8 KiB */
-#define NO 1		/* the full reader reads this line */
+#define TABLE 256 /* (node, name) entries, a power of two (about 70 used): 8 KiB */
+#define NO    1	  /* the full reader reads this line */
 
 struct entry {
-	uint64_t key; /* mix of the name's hash and its node; 0: empty */
+	uint64_t key;  /* mix of the name's hash and its node; 0: empty */
 	uint64_t w[2]; /* the name, zero-padded: names of the table are 16 bytes at most */
 	unsigned char len;
 	signed char child; /* the node of an object value, -1 */
@@ -164,9 +164,11 @@ __attribute__((constructor)) static void build_table(void)
 					break;
 			e = &table[i];
 			if (!e->key) {
-				*e = (struct entry){.key = key, .w = {nm.w[0], nm.w[1]},
+				*e = (struct entry){.key = key,
+						    .w = {nm.w[0], nm.w[1]},
 						    .len = (unsigned char)n,
-						    .child = -1, .field = -1};
+						    .child = -1,
+						    .field = -1};
 			}
 			if (!dot) {
 				e->field = (signed char)f;
@@ -193,8 +195,8 @@ struct level {
 	unsigned int seen0; /* object: its names from seen[seen0] */
 	int node;	    /* object: its node in the table, -1 none */
 	int field;	    /* object: the field of the member being read; array: its field */
-	int first;	    /* object: the member has no leaf yet (the full reader copies its path) */
-	size_t mplen;	    /* object: the path length before the member's name */
+	int first;    /* object: the member has no leaf yet (the full reader copies its path) */
+	size_t mplen; /* object: the path length before the member's name */
 	unsigned int index; /* array: the next element's index */
 	int is_array;
 };
@@ -240,13 +242,13 @@ static inline const char *skip_string(const char *s, const char *end)
 	}
 }
 
-#define WS()                                                                                \
-	do {                                                                                \
-		while (s < end && (unsigned char)*s <= ' ') {                               \
-			if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')            \
-				goto no;                                                    \
-			s++;                                                                \
-		}                                                                           \
+#define WS()                                                                                       \
+	do {                                                                                       \
+		while (s < end && (unsigned char)*s <= ' ') {                                      \
+			if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')                   \
+				goto no;                                                           \
+			s++;                                                                       \
+		}                                                                                  \
 	} while (0)
 
 int hw_factscan__scan(struct hw_factscan *fs, const char *line, size_t len)

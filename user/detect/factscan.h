@@ -17,7 +17,7 @@
 struct hw_factscan {
 	struct hw_jdoc *kept; /* the members the facts read, of the last line scanned */
 	const struct hw_jleaf *by_field[HW_FF_COUNT]; /* kept->by_field */
-	struct hw_jdoc *doc;  /* the full reader's, for the lines the scan left */
+	struct hw_jdoc *doc;	       /* the full reader's, for the lines the scan left */
 	unsigned long long fast, full; /* lines read each way */
 };
 

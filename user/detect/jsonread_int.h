@@ -11,7 +11,7 @@
 #endif
 
 /* The longest member path (dotted), and the arena a line of len bytes is given. */
-#define HW_JREAD_PATH_MAX 512
+#define HW_JREAD_PATH_MAX   512
 #define HW_JREAD_ARENA(len) (2 * (size_t)(len) + 64 * 1024)
 
 /* How many of the bytes at s (up to end) a string copies as they are: all but '"', '\' and
@@ -126,14 +126,30 @@ static inline int hw_jread__escape(const char **ps, const char *end, char *o)
 
 	s += 2;
 	switch (c) {
-	case '"': *o = '"'; break;
-	case '\\': *o = '\\'; break;
-	case '/': *o = '/'; break;
-	case 'b': *o = '\b'; break;
-	case 'f': *o = '\f'; break;
-	case 'n': *o = '\n'; break;
-	case 'r': *o = '\r'; break;
-	case 't': *o = '\t'; break;
+	case '"':
+		*o = '"';
+		break;
+	case '\\':
+		*o = '\\';
+		break;
+	case '/':
+		*o = '/';
+		break;
+	case 'b':
+		*o = '\b';
+		break;
+	case 'f':
+		*o = '\f';
+		break;
+	case 'n':
+		*o = '\n';
+		break;
+	case 'r':
+		*o = '\r';
+		break;
+	case 't':
+		*o = '\t';
+		break;
 	case 'u':
 		if (end - s < 4 || hw_jread__hex4(s, &cp)) {
 			*ps = s;
@@ -145,8 +161,8 @@ static inline int hw_jread__escape(const char **ps, const char *end, char *o)
 			return HW_JESC_LONE_LOW;
 		}
 		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || hw_jread__hex4(s + 2, &lo) ||
-			    lo < 0xdc00 || lo > 0xdfff) {
+			if (end - s < 6 || s[0] != '\\' || s[1] != 'u' ||
+			    hw_jread__hex4(s + 2, &lo) || lo < 0xdc00 || lo > 0xdfff) {
 				*ps = s;
 				return HW_JESC_LONE_HIGH;
 			}
