@@ -87,19 +87,12 @@ struct name {
 	uint64_t w[2], h;
 };
 
-/* The name k[0..n) into *nm; -1 when it holds a '.'. */
-static inline int name_read(const char *k, size_t n, const char *end, struct name *nm)
+/* name_read() of a name over 16 bytes (never one of the table's). */
+static __attribute__((noinline)) int long_name_read(const char *k, size_t n, const char *end,
+						    struct name *nm)
 {
 	uint64_t h = n, w;
 
-	if (n <= 16) {
-		nm->w[0] = n >= 8 ? word(k) : tail_word(k, n, end);
-		nm->w[1] = n > 8 ? (n == 16 ? word(k + 8) : tail_word(k + 8, n - 8, end)) : 0;
-		if (has_dot(nm->w[0]) || has_dot(nm->w[1]))
-			return -1;
-		nm->h = mix(mix(h, nm->w[0]), nm->w[1]);
-		return 0;
-	}
 	nm->w[0] = nm->w[1] = 0;
 	for (; n >= 8; n -= 8, k += 8) {
 		w = word(k);
@@ -114,6 +107,39 @@ static inline int name_read(const char *k, size_t n, const char *end, struct nam
 		h = mix(h, w);
 	}
 	nm->h = h;
+	return 0;
+}
+
+/* The name k[0..n) (n >= 1) into *nm; -1 when it holds a '.'. */
+static inline __attribute__((always_inline)) int name_read(const char *k, size_t n, const char *end,
+							   struct name *nm)
+{
+	uint64_t w0, w1;
+
+	if (n > 16)
+		return long_name_read(k, n, end, nm);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (end - k >= 16) {
+		/* two loads, the bytes past the name masked off */
+		w0 = word(k);
+		w1 = word(k + 8);
+		if (n < 8) {
+			w0 &= (1ull << (8 * n)) - 1;
+			w1 = 0;
+		} else if (n < 16) {
+			w1 &= (1ull << (8 * (n - 8))) - 1; /* n == 8: 0 */
+		}
+	} else
+#endif
+	{
+		w0 = n >= 8 ? word(k) : tail_word(k, n, end);
+		w1 = n > 8 ? (n == 16 ? word(k + 8) : tail_word(k + 8, n - 8, end)) : 0;
+	}
+	if (has_dot(w0) | has_dot(w1))
+		return -1;
+	nm->w[0] = w0;
+	nm->w[1] = w1;
+	nm->h = mix(mix(n, w0), w1);
 	return 0;
 }
 
