@@ -6,27 +6,20 @@
 
 #include "detect/fact_fields.h"
 #include "detect/fact_file.h"
+#include "lib/str.h"
 #include "output/json.h"
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = 0;
-}
 
 void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const char *action)
 {
 	const struct hw_jleaf *l;
 	const char *s;
 
-	copy(f->file_action, sizeof(f->file_action), action);
-	copy(f->file_path, sizeof(f->file_path), hw_fact__str(d, HW_FF_FILE_PATH));
-	copy(f->file_old, sizeof(f->file_old), hw_fact__str(d, HW_FF_FILE_OLD_PATH));
+	hw_str__copy(f->file_action, sizeof(f->file_action), action);
+	hw_str__copy(f->file_path, sizeof(f->file_path), hw_fact__str(d, HW_FF_FILE_PATH));
+	hw_str__copy(f->file_old, sizeof(f->file_old), hw_fact__str(d, HW_FF_FILE_OLD_PATH));
 	s = hw_fact__str(d, HW_FF_FILE_INODE);
 	f->file_ino = s ? strtoull(s, NULL, 10) : 0;
-	copy(f->file_dev, sizeof(f->file_dev), hw_fact__str(d, HW_FF_FILE_DEVICE));
+	hw_str__copy(f->file_dev, sizeof(f->file_dev), hw_fact__str(d, HW_FF_FILE_DEVICE));
 	s = hw_fact__str(d, HW_FF_FILE_MODE);
 	f->file_mode = s ? (unsigned int)strtoul(s, NULL, 8) : 0;
 	l = hw_fact__leaf(d, HW_FF_FILE_WATCHED);
@@ -40,7 +33,7 @@ void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 	const char *s = hw_fact__str(d, HW_FF_HOPWATCH_EXE_INODE);
 
 	f->exe_ino = s ? strtoull(s, NULL, 10) : 0;
-	copy(f->exe_dev, sizeof(f->exe_dev), hw_fact__str(d, HW_FF_HOPWATCH_EXE_DEVICE));
+	hw_str__copy(f->exe_dev, sizeof(f->exe_dev), hw_fact__str(d, HW_FF_HOPWATCH_EXE_DEVICE));
 }
 
 void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p)
