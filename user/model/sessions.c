@@ -179,7 +179,8 @@ int hw_sessions__is_service(const struct hw_sessions *s, const struct hw_process
 	for (size_t i = 0; i < l->n; i++) {
 		const char *want = l->v[i];
 
-		if (want[0] == '/' ? !strcmp(want, p->exe) : !strcmp(want, hw_str__base_name(p->exe)))
+		if (want[0] == '/' ? !strcmp(want, p->exe)
+				   : !strcmp(want, hw_str__base_name(p->exe)))
 			return 1;
 	}
 	return 0;
@@ -531,8 +532,8 @@ void hw_sessions__settle(struct hw_sessions *s, __u64 now_ns, int all)
 
 		next = x->next;
 		if (x->state != HW_SESS_CLOSING ||
-		    (!all && (now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS ||
-			      relay_pending(x, now_ns))))
+		    (!all &&
+		     (now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS || relay_pending(x, now_ns))))
 			continue;
 		b.from_client = x->closed_from_client;
 		b.to_client = x->closed_to_client;

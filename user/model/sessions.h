@@ -58,9 +58,9 @@ struct hw_session {
 	__u64 relay_cookie, relay_start_ns, relay_closed_ns, desktop_start_ns;
 	__u32 relay_pid, desktop_pid;
 	__u32 relay_audit_sid; /* the session manager's own audit sessionid */
-	__u8 relay_done; /* the relay's authentication is decided: no more libpam records on it */
+	__u8 relay_done;  /* the relay's authentication is decided: no more libpam records on it */
 	__u8 conn_closed; /* the connection closed while the desktop lives on */
-	__u8 desktop_ended; /* the desktop exited before a login */
+	__u8 desktop_ended;	/* the desktop exited before a login */
 	__u8 handler_connected; /* handler_conn: the handler's last connection */
 	struct hw_sock_addr handler_conn;
 	__u32 handler_netns;
@@ -146,8 +146,9 @@ void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 			const struct hw_session_bytes *b);
 /* listener, a service, accepted the connection cookie (addr: its end, then the peer's) in
  * netns: when the other end is the last connection the handler of a session still
- * authenticating made (hw_sessions__connect), the connection is that session's relay to a session manager (xrdp to xrdp-sesman) and 1 is returned; the
- * caller then makes no session of it (hw_sessions__accept). 0 otherwise. */
+ * authenticating made (hw_sessions__connect), the connection is that session's relay to a session
+ * manager (xrdp to xrdp-sesman) and 1 is returned; the caller then makes no session of it
+ * (hw_sessions__accept). 0 otherwise. */
 int hw_sessions__relay(struct hw_sessions *s, __u64 cookie, const struct hw_sock_addr *addr,
 		       __u32 netns, const struct hw_process *listener);
 /* p connected (addr: its end, then the peer) in netns: when p is the handler of a session
