@@ -146,6 +146,11 @@ def test_rdp_logins():
             check_eq(get(out, "hopwatch.session.id"), sid, "logout's session")
             check_eq(get(out, "user.name"), u.name, "logout's user")
             check_eq(get(out, "source.ip"), A, "logout's source")
+            check(get(out, "event.duration", 0) > 4e9,
+                  "the session's duration runs to the desktop's end: %r"
+                  % get(out, "event.duration"))
+            check_eq(os.path.basename(get(out, "process.executable")), "xrdp-sesman",
+                     "the desktop process")
             srv.wait_log("++ terminated session:  username %s" % u.name, timeout=10)
             check_eq(len(logins(ag)), 2, "logins: %r" % [get(e, "event.outcome")
                                                          for e in logins(ag)])

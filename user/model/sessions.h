@@ -6,6 +6,13 @@
  * setsid and daemonizing; lineage from the handler covers services without pam_loginuid. The
  * close of the connection ends it.
  *
+ * xrdp splits a login over two services: its handler connects over loopback to xrdp-sesman,
+ * which authenticates in its own long-lived process and forks the desktop that opens the PAM
+ * session. The two ends of that connection (the handler's connect, sesman's accept) make it
+ * the session's relay; sesman's libpam calls go to the oldest undecided relay it serves, its
+ * next fork after a good password is the session's desktop, and the desktop's exit, not the
+ * RDP connection's close, ends the session (it outlives its client).
+ *
  * The pairing is pure: it is fed the agent's records (accept, fork, libpam calls, close, the
  * clock for the grace after a close) and the processes of the model, does no I/O and reads no
  * clock, and says what happened through the function it was made with (a hw_session_change:
