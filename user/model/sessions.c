@@ -7,15 +7,7 @@
 
 #include "lib/id.h"
 #include "lib/str.h"
-#include "model/sessions.h"
-
-struct hw_sessions {
-	const struct hw_host *host;
-	struct hw_sessions_opts o;
-	struct hw_session *head; /* newest first */
-	size_t count, ended;
-	unsigned int closing; /* sessions in HW_SESS_CLOSING */
-};
+#include "model/sessions_int.h"
 
 struct hw_sessions *hw_sessions__new(const struct hw_host *host, const struct hw_sessions_opts *o)
 {
@@ -152,9 +144,9 @@ static const char *user_name(const struct hw_sessions *s, __u32 uid)
 }
 
 /* Says what happened (before x can be ended and freed). */
-static void change(struct hw_sessions *s, const char *action, __u64 ts_ns,
-		   const struct hw_session *x, const char *outcome, const char *reason,
-		   const struct hw_process *p, const struct hw_session_bytes *b)
+void hw_sessions__change(struct hw_sessions *s, const char *action, __u64 ts_ns,
+			 const struct hw_session *x, const char *outcome, const char *reason,
+			 const struct hw_process *p, const struct hw_session_bytes *b)
 {
 	struct hw_session_change c = {
 	    .action = action,
@@ -203,88 +195,6 @@ void hw_sessions__accept(struct hw_sessions *s, __u64 cookie, const struct hw_so
 	x->listener_start_ns = listener->k.start_ns;
 }
 
-static int same(const struct hw_process *p, __u32 pid, __u64 start_ns)
-{
-	return p && pid && p->k.pid == pid && p->k.start_ns == start_ns;
-}
-
-/* The oldest session whose relay p serves and whose authentication is not decided yet: the
- * session manager answers its connections in the order it accepted them, one at a time. */
-static struct hw_session *relay_of(struct hw_sessions *s, const struct hw_process *p)
-{
-	struct hw_session *oldest = NULL;
-
-	for (struct hw_session *x = s->head; x; x = x->next)
-		if ((x->state == HW_SESS_HANDLED || x->state == HW_SESS_CLOSING) &&
-		    !x->relay_done && same(p, x->relay_pid, x->relay_start_ns))
-			oldest = x;
-	return oldest;
-}
-
-/* The session whose password parent, its session manager, accepted last: parent's next fork
- * is its desktop. */
-static struct hw_session *desktop_due(struct hw_sessions *s, const struct hw_process *parent)
-{
-	struct hw_session *x = relay_of(s, parent);
-
-	return x && x->password_ok && !x->desktop_pid ? x : NULL;
-}
-
-static int authenticating(const struct hw_session *x)
-{
-	return (x->state == HW_SESS_HANDLED || x->state == HW_SESS_CLOSING) && !x->desktop_pid;
-}
-
-void hw_sessions__connect(struct hw_sessions *s, const struct hw_process *p,
-			  const struct hw_sock_addr *addr, __u32 netns)
-{
-	struct hw_session *x;
-
-	if (!p || !p->session_id[0])
-		return;
-	x = hw_sessions__by_id(s, p->session_id);
-	/* only the handler itself, before any login: a process of a logged-in session talking to
-	 * a local service is that session's own business (sesrun, a nested login) */
-	if (!x || !same(p, x->handler_pid, x->handler_start_ns) || !authenticating(x))
-		return;
-	x->handler_conn = *addr;
-	x->handler_netns = netns;
-	x->handler_connected = 1;
-}
-
-/* a and b are the two ends of one connection */
-static int ends_match(const struct hw_sock_addr *a, const struct hw_sock_addr *b)
-{
-	return a->family == b->family && a->sport == b->dport && a->dport == b->sport &&
-	       !memcmp(a->saddr, b->daddr, sizeof(a->saddr)) &&
-	       !memcmp(a->daddr, b->saddr, sizeof(a->daddr));
-}
-
-int hw_sessions__relay(struct hw_sessions *s, __u64 cookie, const struct hw_sock_addr *addr,
-		       __u32 netns, const struct hw_process *listener)
-{
-	struct hw_session *x;
-
-	if (!hw_sessions__is_service(s, listener))
-		return 0;
-	for (x = s->head; x; x = x->next)
-		if (x->handler_connected && x->handler_netns == netns && authenticating(x) &&
-		    ends_match(&x->handler_conn, addr))
-			break;
-	if (!x)
-		return 0;
-	x->handler_connected = 0;
-	/* a new relay (the login screen's next try) replaces a decided one */
-	x->relay_cookie = cookie;
-	x->relay_pid = listener->k.pid;
-	x->relay_start_ns = listener->k.start_ns;
-	x->relay_audit_sid = listener->k.sessionid;
-	x->relay_closed_ns = 0;
-	x->relay_done = 0;
-	x->password_ok = 0;
-	return 1;
-}
-
 void hw_sessions__fork(struct hw_sessions *s, struct hw_process *child,
 		       const struct hw_process *parent)
 {
@@ -292,7 +202,7 @@ void hw_sessions__fork(struct hw_sessions *s, struct hw_process *child,
 
 	if (!parent)
 		return;
-	x = desktop_due(s, parent);
+	x = hw_sessions__desktop_due(s, parent);
 	if (x) {
 		/* the session manager forks the desktop of the login it just authenticated */
 		x->desktop_pid = child->k.pid;
@@ -382,7 +292,7 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 	hw_sessions__mark(s, p);
 	x = hw_sessions__by_id(s, p->session_id);
 	/* a session manager authenticates in its own process, outside any session */
-	relay = !x ? relay_of(s, p) : x->relay_pid ? x : NULL;
+	relay = !x ? hw_sessions__relay_of(s, p) : x->relay_pid ? x : NULL;
 	if (!x)
 		x = relay;
 	/* PAM inside a session already logged in (sudo, su) is not the login */
@@ -394,9 +304,9 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 	    (e->op != HW_PAM_AUTH || e->ret == 0 || e->hdr.ts_ns > x->closed_ns))
 		return;
 	/* the session manager's process speaks for the session only until it decided */
-	if (relay && !x->desktop_pid && !same(p, x->relay_pid, x->relay_start_ns))
+	if (relay && !x->desktop_pid && !hw_sessions__same(p, x->relay_pid, x->relay_start_ns))
 		return;
-	if (relay && x->desktop_pid && !same(p, x->desktop_pid, x->desktop_start_ns))
+	if (relay && x->desktop_pid && !hw_sessions__same(p, x->desktop_pid, x->desktop_start_ns))
 		return;
 	switch (e->op) {
 	case HW_PAM_START:
@@ -412,8 +322,8 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 		x->failure_reported = 1;
 		x->relay_done = 1;
 		snprintf(x->auth_method, sizeof(x->auth_method), "password");
-		change(s, "user_login", e->hdr.ts_ns, x, "failure", "authentication failed", p,
-		       NULL);
+		hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "failure",
+				    "authentication failed", p, NULL);
 		if (x->state == HW_SESS_CLOSING)
 			end_closing(s, x);
 		break;
@@ -428,8 +338,8 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 			    "pam_open_session in a service process that does not run as "
 			    "root";
 			x->failure_reported = 1;
-			change(s, "user_login", e->hdr.ts_ns, x, "unknown",
-			       "not a login the kernel confirms", p, NULL);
+			hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "unknown",
+					    "not a login the kernel confirms", p, NULL);
 			break;
 		}
 		if (x->state == HW_SESS_CLOSING) { /* the session outlives its connection */
@@ -442,48 +352,11 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 		/* publickey (and other methods sshd checks itself) never call pam_authenticate */
 		snprintf(x->auth_method, sizeof(x->auth_method), "%s",
 			 x->password_ok ? "password" : "publickey");
-		change(s, "user_login", e->hdr.ts_ns, x, "success", NULL, p, NULL);
+		hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "success", NULL, p, NULL);
 		break;
 	default:
 		break;
 	}
-}
-
-static struct hw_session *by_relay(struct hw_sessions *s, __u64 cookie)
-{
-	for (struct hw_session *x = s->head; x; x = x->next)
-		if (x->relay_pid && x->relay_cookie == cookie && x->state != HW_SESS_ENDED)
-			return x;
-	return NULL;
-}
-
-void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 ts_ns)
-{
-	struct hw_session *x;
-
-	if (!p || !p->session_id[0])
-		return;
-	x = hw_sessions__by_id(s, p->session_id);
-	if (!x || x->state == HW_SESS_ENDED || !same(p, x->desktop_pid, x->desktop_start_ns))
-		return;
-	if (x->state == HW_SESS_ACTIVE) {
-		change(s, "user_logout", ts_ns, x, "success", NULL, p, NULL);
-		hw_sessions__end(s, x);
-		return;
-	}
-	/* the desktop ended without opening a session: its connection's close decides */
-	x->desktop_ended = 1;
-}
-
-/* A session whose relay may still bring libpam records: its authentication is undecided and
- * its session manager's connection open, or closed less than the grace ago. */
-static int relay_pending(const struct hw_session *x, __u64 now_ns)
-{
-	if (!x->relay_pid || x->failure_reported)
-		return 0;
-	if (x->desktop_pid) /* forked: it opens the PAM session or ends */
-		return !x->desktop_ended;
-	return !x->relay_closed_ns || now_ns < x->relay_closed_ns + HW_SESS_CLOSE_GRACE_NS;
 }
 
 void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
@@ -492,7 +365,7 @@ void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 	struct hw_session *x = hw_sessions__by_cookie(s, cookie);
 
 	if (!x) {
-		x = by_relay(s, cookie);
+		x = hw_sessions__by_relay(s, cookie);
 		if (x)
 			x->relay_closed_ns = ts_ns;
 		return;
@@ -505,7 +378,7 @@ void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 		return;
 	}
 	if (x->state == HW_SESS_ACTIVE) {
-		change(s, "user_logout", ts_ns, x, "success", NULL, NULL, b);
+		hw_sessions__change(s, "user_logout", ts_ns, x, "success", NULL, NULL, b);
 		hw_sessions__end(s, x);
 		return;
 	}
@@ -532,18 +405,19 @@ void hw_sessions__settle(struct hw_sessions *s, __u64 now_ns, int all)
 
 		next = x->next;
 		if (x->state != HW_SESS_CLOSING ||
-		    (!all &&
-		     (now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS || relay_pending(x, now_ns))))
+		    (!all && (now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS ||
+			      hw_sessions__relay_pending(x, now_ns))))
 			continue;
 		b.from_client = x->closed_from_client;
 		b.to_client = x->closed_to_client;
 		b.closed_by = x->closed_by;
 		if (!x->failure_reported && x->password_ok)
-			change(s, "user_login", x->closed_ns, x, "unknown",
-			       "the password was accepted, and no session was opened", NULL, &b);
+			hw_sessions__change(s, "user_login", x->closed_ns, x, "unknown",
+					    "the password was accepted, and no session was opened",
+					    NULL, &b);
 		else if (!x->failure_reported)
-			change(s, "user_login", x->closed_ns, x, "failure", "closed before login",
-			       NULL, &b);
+			hw_sessions__change(s, "user_login", x->closed_ns, x, "failure",
+					    "closed before login", NULL, &b);
 		end_closing(s, x);
 		/* ending x may have freed the oldest ended session, x or one after it: again from
 		 * the head (few sessions close at once; the ended ones are passed over) */
