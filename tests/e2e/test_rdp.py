@@ -1,7 +1,7 @@
 """Remote desktop logins (T1021.001) with Debian's real xrdp on B and FreeRDP's xfreerdp on A,
 watched by an agent scoped to B: a wrong password, a good one whose desktop (the user's
 ~/startwm.sh under a real Xorg with xorgxrdp) connects on to C's ssh port and outlives the
-client, and an untrusted copy of xrdp-sesman that cannot make an RDP login of what it does.
+client, a reconnection to that desktop, and an untrusted copy of xrdp-sesman that cannot make an RDP login of what it does.
 
 What the agent must say: user_login failure and success with service xrdp, the client's
 address and the user, unverified (Debian's xrdp PAM stack has no pam_loginuid); the desktop's
@@ -133,10 +133,24 @@ def test_rdp_logins():
             long = ag.wait_for(lambda e: get(e, "rule.id") == "long-session" and
                                get(e, "hopwatch.session.id") == sid, timeout=15)
             check(long, "long-session")
+            # a reconnection to the running desktop: sesman accepts the password and runs
+            # reconnectwm.sh, no new PAM session
+            p = rdp_login(lab.a, dpy, u.name, PASSWORD, B)
+            check_eq(p.returncode, 0, "xfreerdp exit (%s)" % p.stderr[-500:])
+            srv.wait_log("++ reconnected session: username %s" % u.name, timeout=20)
+            rec = ag.wait_for(lambda e: action(e) == "user_login" and
+                              get(e, "event.outcome") == "unknown", timeout=15)
+            check_eq(get(rec, "event.reason"),
+                     "the password was accepted, and no session was opened", "reconnection")
+            check_eq((get(rec, "source.ip"), get(rec, "user.name"),
+                      get(rec, "hopwatch.session.service")), (A, u.name, "xrdp"),
+                     "the reconnection's client, user, service")
+            check(get(rec, "hopwatch.session.id") not in (sid, get(bad, "hopwatch.session.id")),
+                  "the reconnection's session")
             rdp_closed = [e for e in ag.events() if action(e) == "disconnect" and
                           get(e, "destination.port") == 3389 and
                           get(e, "source.ip") == A]
-            check_eq(len(rdp_closed), 2, "both RDP connections closed")
+            check_eq(len(rdp_closed), 3, "the RDP connections closed")
             check_eq([e for e in ag.events() if action(e) == "user_logout"], [],
                      "a logout while the desktop runs")
 
@@ -152,7 +166,7 @@ def test_rdp_logins():
             check_eq(os.path.basename(get(out, "process.executable")), "xrdp-sesman",
                      "the desktop process")
             srv.wait_log("++ terminated session:  username %s" % u.name, timeout=10)
-            check_eq(len(logins(ag)), 2, "logins: %r" % [get(e, "event.outcome")
+            check_eq(len(logins(ag)), 3, "logins: %r" % [get(e, "event.outcome")
                                                          for e in logins(ag)])
         finally:
             kill_tree(holder.pid, holder)

@@ -319,3 +319,42 @@ TEST(sessions_xrdp_inherited_audit_ids_are_not_the_login)
 out:
 	sl_free(&l);
 }
+
+/* A reconnection: sesman accepts the password of a user whose desktop runs, forks a child
+ * that executes reconnectwm.sh and exits, and opens no PAM session. The exec does not hide
+ * the child's exit; the session is then a password accepted without a login of its own. */
+TEST(sessions_xrdp_reconnection_is_no_new_login)
+{
+	struct lab l;
+	struct rdp r;
+	struct hw_process *child;
+	struct hw_session_bytes b = {0};
+
+	if (!sl_init(&l, 16))
+		return;
+	if (!rdp_conn(&l, &r, 7, 201, 50000, 1 * SEC))
+		goto out;
+	CHECK_EQ(sesman_accepts(&l, &r, 8), 1);
+	sl_pam(&l, r.sesman, HW_PAM_START, 0, "alice", 2 * SEC);
+	sl_pam(&l, r.sesman, HW_PAM_AUTH, 0, NULL, 3 * SEC);
+	child = sl_proc(&l, 301, 300, 0, "/usr/sbin/xrdp-sesman", 0);
+	if (!child)
+		goto out;
+	hw_sessions__fork(l.s, child, r.sesman);
+	CHECK_EQ(hw_process__set_image(child, "/usr/bin/dash", "/", "sh", 3, 0), 0);
+	hw_sessions__close(l.s, 8, 4 * SEC, &b);
+	hw_sessions__close(l.s, 7, 5 * SEC, &b);
+	hw_sessions__settle(l.s, 30 * SEC, 0); /* the child has not ended: it may still log in */
+	CHECK_EQ(l.n, 0);
+	hw_sessions__exit(l.s, child, 31 * SEC);
+	CHECK_EQ(l.n, 0);
+	hw_sessions__settle(l.s, 32 * SEC, 0);
+	if (!CHECK_EQ(l.n, 1))
+		goto out;
+	CHECK_STREQ(l.seen[0].outcome, "unknown");
+	CHECK_STREQ(l.seen[0].reason, "the password was accepted, and no session was opened");
+	CHECK_STREQ(l.seen[0].user, "alice");
+	CHECK_EQ(hw_sessions__closing(l.s), 0);
+out:
+	sl_free(&l);
+}

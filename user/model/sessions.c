@@ -208,6 +208,8 @@ void hw_sessions__fork(struct hw_sessions *s, struct hw_process *child,
 		x->desktop_pid = child->k.pid;
 		x->desktop_start_ns = child->k.start_ns;
 		x->relay_done = 1;
+		child->flags |=
+		    HW_PROC_DESKTOP; /* kept through an exec, not given to its children */
 		memcpy(child->session_id, x->id, sizeof(child->session_id));
 		return;
 	}

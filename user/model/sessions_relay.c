@@ -102,9 +102,10 @@ void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 
 {
 	struct hw_session *x;
 
-	/* the desktop is the session manager's fork: the session's other processes (every exit
-	 * of an exec storm in it) pass here without a walk of the session list */
-	if (!p || !p->session_id[0] || !hw_sessions__is_service(s, p))
+	/* marked at its fork, whatever it executed since (a reconnection's script): the
+	 * session's other processes (every exit of an exec storm in it) pass here without a walk
+	 * of the session list */
+	if (!p || !(p->flags & HW_PROC_DESKTOP) || !p->session_id[0])
 		return;
 	x = hw_sessions__by_id(s, p->session_id);
 	if (!x || x->state == HW_SESS_ENDED ||
