@@ -7,6 +7,7 @@ What the agent must say: user_login failure and success with service xrdp, the c
 address and the user, unverified (Debian's xrdp PAM stack has no pam_loginuid); the desktop's
 processes in the session by lineage, so lateral-movement and long-session fire for it; the
 logout when the desktop ends, not when the client leaves."""
+import json
 import os
 import shutil
 import subprocess
@@ -60,7 +61,7 @@ def give_startwm(u):
     shutil.chown(path, u.name, u.name)
 
 
-def wm_pid(u, timeout=20):
+def wm_pid(u, timeout=40):
     path = os.path.join(u.home, "wm.pid")
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -76,8 +77,9 @@ def wm_pid(u, timeout=20):
 
 
 def test_rdp_logins():
+    rec = os.path.join(hw.tempdir("rdp"), "b.rec")
     with Lab3() as lab, XrdpServer(lab.b) as srv, TestUser("r", password=PASSWORD) as u, \
-            Display() as dpy, Agent("--netns", lab.b.path, "--host-name", "b",
+            Display() as dpy, Agent("--netns", lab.b.path, "--host-name", "b", "--record", rec,
                                     *SETTINGS) as ag:
         give_startwm(u)
         holder = lab.c.popen(["python3", "-c", HOLDER, C], stdout=subprocess.PIPE, text=True)
@@ -100,7 +102,7 @@ def test_rdp_logins():
             # the good password: a desktop, which outlives the client
             p = rdp_login(lab.a, dpy, u.name, PASSWORD, B)
             check_eq(p.returncode, 0, "xfreerdp exit (%s)" % p.stderr[-500:])
-            srv.wait_log("Session started successfully for user %s" % u.name, timeout=20)
+            srv.wait_log("Session started successfully for user %s" % u.name, timeout=40)
             ok = ag.wait_for(lambda e: action(e) == "user_login" and
                              get(e, "event.outcome") == "success", timeout=15)
             sid = get(ok, "hopwatch.session.id")
@@ -137,15 +139,15 @@ def test_rdp_logins():
             # reconnectwm.sh, no new PAM session
             p = rdp_login(lab.a, dpy, u.name, PASSWORD, B)
             check_eq(p.returncode, 0, "xfreerdp exit (%s)" % p.stderr[-500:])
-            srv.wait_log("++ reconnected session: username %s" % u.name, timeout=20)
-            rec = ag.wait_for(lambda e: action(e) == "user_login" and
+            srv.wait_log("++ reconnected session: username %s" % u.name, timeout=40)
+            again = ag.wait_for(lambda e: action(e) == "user_login" and
                               get(e, "event.outcome") == "unknown", timeout=15)
-            check_eq(get(rec, "event.reason"),
+            check_eq(get(again, "event.reason"),
                      "the password was accepted, and no session was opened", "reconnection")
-            check_eq((get(rec, "source.ip"), get(rec, "user.name"),
-                      get(rec, "hopwatch.session.service")), (A, u.name, "xrdp"),
+            check_eq((get(again, "source.ip"), get(again, "user.name"),
+                      get(again, "hopwatch.session.service")), (A, u.name, "xrdp"),
                      "the reconnection's client, user, service")
-            check(get(rec, "hopwatch.session.id") not in (sid, get(bad, "hopwatch.session.id")),
+            check(get(again, "hopwatch.session.id") not in (sid, get(bad, "hopwatch.session.id")),
                   "the reconnection's session")
             rdp_closed = [e for e in ag.events() if action(e) == "disconnect" and
                           get(e, "destination.port") == 3389 and
@@ -156,7 +158,7 @@ def test_rdp_logins():
 
             # the desktop ends: the logout
             os.kill(wm, 15)
-            out = ag.wait_for(lambda e: action(e) == "user_logout", timeout=20)
+            out = ag.wait_for(lambda e: action(e) == "user_logout", timeout=40)
             check_eq(get(out, "hopwatch.session.id"), sid, "logout's session")
             check_eq(get(out, "user.name"), u.name, "logout's user")
             check_eq(get(out, "source.ip"), A, "logout's source")
@@ -170,6 +172,21 @@ def test_rdp_logins():
                                                          for e in logins(ag)])
         finally:
             kill_tree(holder.pid, holder)
+    # `hopwatch sessions` on the recording: the desktop's session, from its login to the
+    # desktop's end, with the startwm.sh hop and its alert
+    p = hw.hopwatch("sessions", "-o", "json", "--set", "detect.internal_nets=198.18.0.0/15",
+                    rec, timeout=120)
+    check_eq(p.returncode, 0, "hopwatch sessions: %s" % p.stderr)
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    r = [x for x in rows if x["id"] == sid]
+    check_eq(len(r), 1, "the RDP session in %r" % [x["id"] for x in rows])
+    r = r[0]
+    check_eq((r["user"], r["service"], r["open"], r["source"]["ip"]),
+             (u.name, "xrdp", False, A), "the RDP session's row")
+    check(r["duration_ns"] > 4e9, "its duration: %r" % r["duration_ns"])
+    hops = [(c["ip"], c["port"]) for c in r["connections"] if c["hop"]]
+    check_eq(hops, [(C, 22)], "its hop")
+    check("lateral-movement" in [a["rule"] for a in r["alerts"]], "alerts: %r" % r["alerts"])
 
 
 def test_rdp_untrusted_sesman():
@@ -188,7 +205,7 @@ def test_rdp_untrusted_sesman():
         give_startwm(u)
         p = rdp_login(lab.a, dpy, u.name, PASSWORD, B)
         check_eq(p.returncode, 0, "xfreerdp exit (%s)" % p.stderr[-500:])
-        srv.wait_log("Session started successfully for user %s" % u.name, timeout=20)
+        srv.wait_log("Session started successfully for user %s" % u.name, timeout=40)
         wm = wm_pid(u)
         ev = ag.wait_for(lambda e: action(e) == "exec" and get(e, "process.pid") == wm,
                          timeout=10)
