@@ -163,7 +163,8 @@ DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
 	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd \
 	      softether-vpnbridge softether-vpnserver softether-vpncmd tcpdump \
-	      chromium fonts-dejavu-core
+	      chromium fonts-dejavu-core \
+	      xrdp xorgxrdp freerdp2-x11 xvfb
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

@@ -172,6 +172,8 @@ void hw_agent__close_diag(struct hw_agent *a);
  * began before the agent (from the process and socket snapshots: marks their processes,
  * returns how many), reported once agent-started is written. */
 struct hw_sessions *hw_agent__sessions_new(struct hw_agent *a);
+void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,
+			      const struct hw_process *listener);
 void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e);
 size_t hw_agent__snapshot_sessions(struct hw_agent *a);
 void hw_agent__existing_sessions(struct hw_agent *a);
