@@ -2,7 +2,9 @@
  * encoded as ECS JSON (the form the recording and the streaming sinks read) and written, or its
  * text line when the format is text; the JSON goes to the --record file and the streaming
  * sinks' spools (stream.c); its fact (detect/fact_view.h) goes to the detection engine, whose
- * alerts come back here (hw_emit__on_alert) and are written after the event. Under
+ * alerts come back here (hw_emit__on_alert) and are written after the event. A sink on the
+ * fleet profile gets what profile.c makes of a process or network event instead (built first,
+ * so that its line precedes the alerts of the event in that stream too). Under
  * HW_FACT_CHECK=1 every fact is also compared with its line (check.c). Nothing here calls a
  * handler back: data flows record -> handler -> view -> emit -> encoders, sinks, engine. */
 #include <errno.h>
@@ -32,8 +34,8 @@ static void write_line(struct hw_agent *a, const char *buf, size_t len, int erro
 }
 
 /* The event in a->json (a->tline when the format is text) and a->fact: written, recorded,
- * streamed, checked, fed. */
-static void emit_event(struct hw_agent *a)
+ * streamed (to the sinks of mask), checked, fed. */
+static void emit_event(struct hw_agent *a, unsigned int mask)
 {
 	if (a->text)
 		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
@@ -43,7 +45,7 @@ static void emit_event(struct hw_agent *a)
 		return; /* not written: not seen by replay either */
 	if (a->record)
 		hw_sink__write(a->record, a->json.buf, a->json.len);
-	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len);
+	hw_agent__stream_line(a, 'e', a->json.buf, a->json.len, mask);
 	if (a->check)
 		hw_agent__check_fact(a, a->json.buf, a->json.len, &a->fact);
 	/* the engine gets the fact, not the line: the same (fact_view.h), without the parse */
@@ -59,7 +61,8 @@ void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v)
 		hw_text__proc_event(&a->tline, &a->host, v);
 	}
 	hw_fact__proc_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, a->streams.fleet && !hw_profile__proc(a, v) ? ~a->streams.fleet
+								    : HW_SINKS_ALL);
 }
 
 void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
@@ -71,7 +74,7 @@ void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
 		hw_text__file_event(&a->tline, &a->host, v);
 	}
 	hw_fact__file_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, HW_SINKS_ALL);
 }
 
 void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v)
@@ -83,7 +86,8 @@ void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v)
 		hw_text__net_event(&a->tline, &a->host, v);
 	}
 	hw_fact__net_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, a->streams.fleet && !hw_profile__net(a, v) ? ~a->streams.fleet
+								   : HW_SINKS_ALL);
 }
 
 void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v)
@@ -95,7 +99,7 @@ void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v)
 		hw_text__session_event(&a->tline, &a->host, v);
 	}
 	hw_fact__session_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, HW_SINKS_ALL);
 }
 
 void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v)
@@ -107,11 +111,13 @@ void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v)
 		hw_text__raw_event(&a->tline, &a->host, v);
 	}
 	hw_fact__raw_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, HW_SINKS_ALL);
 }
 
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)
 {
+	if (a->streams.fleet && v->counters) /* agent-stopped: the summary so far first */
+		hw_profile__flush(a, v->ts_ns, 1);
 	hw_json__reset(&a->json);
 	hw_ecs__agent_event(&a->json, &a->host, v);
 	if (a->text) {
@@ -119,7 +125,7 @@ void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)
 		hw_text__agent_event(&a->tline, &a->host, v);
 	}
 	hw_fact__agent_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, HW_SINKS_ALL);
 }
 
 void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
@@ -150,7 +156,7 @@ void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
 	else
 		a->counters.alerts++;
 	if (!a->ajson.error)
-		hw_agent__stream_line(a, 'a', a->ajson.buf, a->ajson.len);
+		hw_agent__stream_line(a, 'a', a->ajson.buf, a->ajson.len, HW_SINKS_ALL);
 }
 
 void hw_emit__on_alert(const struct hw_alert *al, void *ctx)
@@ -162,6 +168,8 @@ void hw_emit__tick(struct hw_agent *a, __u64 boot_ns)
 {
 	__u64 wall = hw_host__wall_ns(&a->host, boot_ns);
 
+	if (a->streams.fleet)
+		hw_profile__flush(a, boot_ns, 0);
 	hw_json__reset(&a->ajson);
 	hw_ecs__tick(&a->ajson, wall, a->host.name, a->host.id);
 	if (a->ajson.error)
@@ -180,4 +188,5 @@ void hw_emit__free(struct hw_agent *a)
 	hw_text__free(&a->tline);
 	hw_json__free(&a->ajson);
 	hw_text__free(&a->atext);
+	hw_profile__free(a);
 }

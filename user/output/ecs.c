@@ -404,6 +404,64 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
 		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
 
+/* The fleet profile's process: who it is (pid, entity_id, name, executable), no more. */
+static void process_id(struct hw_json *j, const struct hw_process *p)
+{
+	hw_json__kbegin_object(j, HW_JK("process"));
+	hw_json__ku64(j, HW_JK("pid"), p->k.pid);
+	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
+	hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : p->k.comm);
+	if (p->exe)
+		hw_json__kstring(j, HW_JK("executable"), p->exe);
+}
+
+/* A fleet-profile fork or exit: the identity, the parent, the times, the exit and the ids
+ * the rules read (user ids, hopwatch.exe.trusted, the session); no args, cwd or tty. */
+static void slim_proc_event(struct hw_json *j, const struct hw_host *h,
+			    const struct hw_proc_event *e)
+{
+	const struct hw_process *p = e->p;
+	const struct hw_proc *k = &p->k;
+	int exiting = !strcmp(e->action, "exit");
+
+	header(j, h, e->ts_ns, "event", "process", exiting ? "end" : "start", e->action,
+	       "hopwatch.process");
+	header_end(j, h);
+	process_id(j, p);
+	timestamp(j, HW_JK("start"), h, k->start_ns);
+	if (k->ppid) {
+		hw_json__kbegin_object(j, HW_JK("parent"));
+		hw_json__ku64(j, HW_JK("pid"), k->ppid);
+		hw_json__kstring(j, HW_JK("entity_id"), p->parent_entity_id);
+		hw_json__end_object(j);
+	}
+	if (p->flags & HW_PROC_EXITED) {
+		__u32 sig = p->exit_code & 0x7f;
+
+		hw_json__ki64(j, HW_JK("exit_code"), sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
+		timestamp(j, HW_JK("end"), h, p->exit_ns);
+	}
+	hw_json__end_object(j);
+	if (!exiting) {
+		hw_json__kbegin_object(j, HW_JK("user"));
+		id_string(j, HW_JK("id"), k->uid);
+		hw_json__kbegin_object(j, HW_JK("effective"));
+		id_string(j, HW_JK("id"), k->euid);
+		hw_json__end_object(j);
+		hw_json__end_object(j);
+	}
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
+	session_id(j, p->session_id);
+	if (!exiting && p->exe && p->exe_mode) {
+		hw_json__kbegin_object(j, HW_JK("exe"));
+		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
+		hw_json__end_object(j);
+	}
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}
+
 static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
 		       struct args_bound *b)
 {
@@ -444,6 +502,10 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
 {
+	if (e->slim) {
+		slim_proc_event(j, h, e);
+		return;
+	}
 	ENCODE_FITTED(j, proc_event(j, h, e, &b_));
 }
 
@@ -506,7 +568,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	int ingress = v->direction == HW_DIR_INGRESS;
 	int listen = !strcmp(v->action, "listen") || !strcmp(v->action, "existing_listener");
 	int state = !strncmp(v->action, "existing_", 9) || !strcmp(v->action, "connection_open");
-	int end = !strcmp(v->action, "disconnect");
+	int end = !strcmp(v->action, "disconnect") || !strcmp(v->action, "connection_closed");
 	const char *type = listen ? "info" : end ? "end" : state ? "info" : "start";
 
 	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
@@ -553,7 +615,10 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		hw_json__kstring(j, HW_JK("message"), strerror(v->error));
 		hw_json__end_object(j);
 	}
-	if (v->p) {
+	if (v->p && v->slim) {
+		process_id(j, v->p);
+		hw_json__end_object(j);
+	} else if (v->p) {
 		process_kept(j, h, v->p, v->user_name, v->euser_name, b);
 	} else if (v->owner_pid) {
 		hw_json__kbegin_object(j, HW_JK("process"));
@@ -581,7 +646,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	}
 	if (v->netns)
 		hw_json__ku64(j, HW_JK("netns"), v->netns);
-	if (v->p)
+	if (v->p && !v->slim)
 		truncated(j, v->p, b);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
@@ -734,4 +799,28 @@ void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const stru
 	if (more)
 		more(j, ctx);
 	hw_json__end_object(j);
+}
+
+/* ecs_int.h: the pieces the loopback summary (ecs_conn.c) shares */
+void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		  const char *category, const char *type, const char *action, const char *dataset)
+{
+	header(j, h, ts_ns, kind, category, type, action, dataset);
+}
+
+void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
+{
+	header_end(j, h);
+}
+
+void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
+		  __u64 boot_ns)
+{
+	timestamp(j, qk, ql, h, boot_ns);
+}
+
+void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes)
+{
+	endpoint(j, qk, ql, family, addr, port, have_bytes, bytes);
 }
