@@ -415,8 +415,9 @@ static void process_id(struct hw_json *j, const struct hw_process *p)
 		hw_json__kstring(j, HW_JK("executable"), p->exe);
 }
 
-/* A fleet-profile fork or exit: the identity, the parent, the times, the exit and the ids
- * the rules read (user ids, hopwatch.exe.trusted, the session); no args, cwd or tty. */
+/* A fleet-profile fork (the identity, the parent, the start and the ids the rules read: user
+ * ids, hopwatch.exe.trusted, the session; no args, cwd or tty) or exit (pid, entity_id, name,
+ * exit_code, end, the session). */
 static void slim_proc_event(struct hw_json *j, const struct hw_host *h,
 			    const struct hw_proc_event *e)
 {
@@ -427,9 +428,17 @@ static void slim_proc_event(struct hw_json *j, const struct hw_host *h,
 	header(j, h, e->ts_ns, "event", "process", exiting ? "end" : "start", e->action,
 	       "hopwatch.process");
 	header_end(j, h);
-	process_id(j, p);
-	timestamp(j, HW_JK("start"), h, k->start_ns);
-	if (k->ppid) {
+	if (exiting) {
+		/* the process is known from its fork or exec: who ended, how and when */
+		hw_json__kbegin_object(j, HW_JK("process"));
+		hw_json__ku64(j, HW_JK("pid"), k->pid);
+		hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
+		hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : k->comm);
+	} else {
+		process_id(j, p);
+		timestamp(j, HW_JK("start"), h, k->start_ns);
+	}
+	if (k->ppid && !exiting) {
 		hw_json__kbegin_object(j, HW_JK("parent"));
 		hw_json__ku64(j, HW_JK("pid"), k->ppid);
 		hw_json__kstring(j, HW_JK("entity_id"), p->parent_entity_id);
