@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 
+import ecs_schema
 import hw
 from hw import Lab, check, check_eq, get
 from natslab import JSDUMP, NatsServer
@@ -103,6 +104,7 @@ def measure(profile, compress):
 
 
 _FIGURES = {}
+_FLOOD = []
 
 
 def figures():
@@ -187,7 +189,9 @@ def test_loopback_flood_is_summarised_and_hides_nothing():
         finally:
             server.kill()
             server.wait()
-        new = [hw.parse_event(d) for _, _, _, d in srv.dump()[before:]]
+        raw = [d for _, _, _, d in srv.dump()]
+        _FLOOD.extend(raw)
+        new = [hw.parse_event(d) for d in raw[before:]]
     check(len(full) >= 2 * n, "the agent's own output has every disconnect: %d" % len(full))
     acts = [get(e, "event.action") for e in new]
     check(len(new) <= 20, "the fleet stream grew by %d lines for %d connections: %r"
@@ -207,3 +211,14 @@ def test_loopback_flood_is_summarised_and_hides_nothing():
              "the outbound connection on its own line, the only connection_closed")
     check(not [e for e in new if get(e, "destination.ip") == "198.18.0.1"
                and get(e, "event.action") == "loopback_summary"], "never summarised")
+
+
+def test_stream_lines_conform_to_ecs():
+    """Every line of the fleet streams above (connection_closed, loopback_summary, slim fork
+    and exit, the full lines) conforms to Elastic's ECS schema."""
+    lines = figures()[("fleet", "none")]["lines"] + _FLOOD
+    kinds = {get(hw.parse_event(l), "event.action") for l in lines}
+    check({"connection_closed", "loopback_summary", "fork", "exec", "exit"} <= kinds,
+          "kinds checked: %r" % sorted(kinds))
+    errs = ecs_schema.validate_lines(lines, "fleet line")
+    check_eq(errs[:20], [], "ECS violations (%d in all)" % len(errs))

@@ -12,6 +12,7 @@
 #include "detect/jsonread.h"
 #include "output/ecs.h"
 #include "output/ecs_conn.h"
+#include "output/ocsf.h"
 #include "test.h"
 
 static struct hw_host host(void)
@@ -151,6 +152,22 @@ TEST(loopback_summary_counts_per_key)
 		CHECK(hw_fact__from_json(&f, d, err, sizeof(err)) == 0);
 		CHECK_EQ(f.kind, HW_F_OTHER);
 	}
+	/* in OCSF: Network Activity, Traffic, the count of connections */
+	{
+		struct hw_ocsf *o = hw_ocsf__new();
+		const char *l = NULL;
+		size_t ll = 0;
+
+		if (CHECK(o != NULL) &&
+		    CHECK(hw_ocsf__translate(o, out.buf[0], strlen(out.buf[0]), &l, &ll) > 0)) {
+			char *t = strndup(l, ll);
+
+			CHECK(strstr(t, "\"activity_id\":6,") != NULL);
+			CHECK(strstr(t, "\"count\":1000") != NULL);
+			free(t);
+		}
+		hw_ocsf__free(o);
+	}
 out:
 	hw_loopsum__free(&s);
 	hw_json__free(&j);
@@ -243,6 +260,22 @@ TEST(connection_closed_reads_back_as_the_fact)
 	CHECK_STREQ(f.entity_id, "OWNER");
 	CHECK_STREQ(f.executable, "/usr/bin/curl");
 	CHECK_STREQ(f.session_id, "S1");
+	/* -o ocsf and the OCSF sinks: Network Activity, Close, with its traffic */
+	{
+		struct hw_ocsf *o = hw_ocsf__new();
+		const char *l = NULL;
+		size_t ll = 0;
+
+		if (CHECK(o != NULL) && CHECK(hw_ocsf__translate(o, j.buf, j.len, &l, &ll) > 0)) {
+			char *t = strndup(l, ll);
+
+			CHECK(strstr(t, "\"class_uid\":4001") != NULL);
+			CHECK(strstr(t, "\"activity_id\":2,") != NULL);
+			CHECK(strstr(t, "\"traffic\":{\"bytes_out\":100,\"bytes_in\":2000") != NULL);
+			free(t);
+		}
+		hw_ocsf__free(o);
+	}
 out:
 	hw_json__free(&j);
 	hw_jdoc__free(d);
