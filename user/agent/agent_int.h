@@ -12,7 +12,7 @@
  *   output.c  the line outputs: opened, flushed, reopened, their losses
  *   emit.c    the only place that encodes, writes, records, streams and feeds the engine
  *   stream.c  the streaming sinks' spools, pumped once per poll round
- *   profile.c the fleet profile: what the sinks that take it get in place of the full lines
+ *   profile.c the fleet profile: what the sinks on it get of an event (emit.c encodes it)
  *   check.c   HW_FACT_CHECK=1: every fact compared with its line
  */
 #ifndef HW_AGENT_INT_H
@@ -212,16 +212,18 @@ int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *a
 void hw_agent__close_streams(struct hw_agent *a);
 int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has a backlog */
 
-/* profile.c: the fleet profile's lines for the sinks on it (streams.fleet), called by emit.c
- * before the full line of the same event: a process event (exec and snapshot as they are,
- * fork and exit slim); a network event (one connection_closed per TCP connection at its
- * close, the opening only of the connections the collector must see live, loopback
- * connections counted into the summary, the rest with the process by its identity only);
- * the summary flushed when its interval is over (ts_ns) or at the end (ts_ns 0). Each returns
- * 1 when the event's full line is also the fleet line (to stream to every sink). */
-int hw_profile__proc(struct hw_agent *a, const struct hw_proc_event *v);
-int hw_profile__net(struct hw_agent *a, const struct hw_net_view *v);
-void hw_profile__flush(struct hw_agent *a, __u64 ts_ns, int end);
+/* profile.c: what the sinks on the fleet profile (streams.fleet) get of an event, decided
+ * before emit.c encodes its full line: HW_PROFILE_SAME its full line, HW_PROFILE_NONE nothing,
+ * HW_PROFILE_SHIP *out (what emit.c encodes for them). A process event: exec and snapshot as
+ * they are, fork and exit slim. A network event: one connection_closed per TCP connection at
+ * its close, the opening only of the connections the collector must see live, loopback
+ * connections counted into the summary, the rest with the process by its identity only.
+ * summary_due says (once) when the summary is to be written: its interval is over at ts_ns,
+ * or it is the end. */
+enum { HW_PROFILE_NONE, HW_PROFILE_SHIP, HW_PROFILE_SAME };
+int hw_profile__proc(struct hw_agent *a, const struct hw_proc_event *v, struct hw_proc_event *out);
+int hw_profile__net(struct hw_agent *a, const struct hw_net_view *v, struct hw_net_view *out);
+int hw_profile__summary_due(struct hw_agent *a, __u64 ts_ns, int end);
 void hw_profile__free(struct hw_agent *a);
 
 /* check.c: the fact check (HW_FACT_CHECK=1): starts it when the environment asks, and at the

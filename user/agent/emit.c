@@ -14,6 +14,7 @@
 #include "output/alert.h"
 #include "detect/fact_file.h"
 #include "output/ecs.h"
+#include "output/ecs_conn.h"
 #include "output/ecs_file.h"
 #include "output/text_file.h"
 #include "output/ocsf.h"
@@ -31,6 +32,65 @@ static void write_line(struct hw_agent *a, const char *buf, size_t len, int erro
 	if (r)
 		hw_sink__write(a->sink, buf, len);
 	a->counters.events++;
+}
+
+/* A line of the fleet profile (a->fleet.json) to the sinks on it. */
+static void stream_fleet(struct hw_json *j, void *ctx)
+{
+	struct hw_agent *a = ctx;
+
+	if (j->error || !j->len) {
+		a->counters.lost_output++;
+		return;
+	}
+	hw_agent__stream_line(a, 'e', j->buf, j->len, a->streams.fleet);
+	a->fleet.lines++;
+}
+
+/* What the fleet sinks get of a process event (profile.c decides); returns the sinks its full
+ * line goes to. */
+static unsigned int fleet_proc(struct hw_agent *a, const struct hw_proc_event *v)
+{
+	struct hw_proc_event s;
+	int r;
+
+	if (!a->streams.fleet)
+		return HW_SINKS_ALL;
+	r = hw_profile__proc(a, v, &s);
+	if (r == HW_PROFILE_SAME)
+		return HW_SINKS_ALL;
+	if (r == HW_PROFILE_SHIP) {
+		hw_json__reset(&a->fleet.json);
+		hw_ecs__proc_event(&a->fleet.json, &a->host, &s);
+		stream_fleet(&a->fleet.json, a);
+	}
+	return ~a->streams.fleet;
+}
+
+static unsigned int fleet_net(struct hw_agent *a, const struct hw_net_view *v)
+{
+	struct hw_net_view s;
+	int r;
+
+	if (!a->streams.fleet)
+		return HW_SINKS_ALL;
+	r = hw_profile__net(a, v, &s);
+	if (r == HW_PROFILE_SAME)
+		return HW_SINKS_ALL;
+	if (r == HW_PROFILE_SHIP) {
+		hw_json__reset(&a->fleet.json);
+		hw_ecs__net_event(&a->fleet.json, &a->host, &s);
+		stream_fleet(&a->fleet.json, a);
+	}
+	return ~a->streams.fleet;
+}
+
+/* The fleet profile's loopback summary, when due (profile.c), or at the end. */
+static void fleet_summary(struct hw_agent *a, __u64 boot_ns, int end)
+{
+	if (a->streams.fleet && hw_profile__summary_due(a, boot_ns, end))
+		hw_loopsum__flush(&a->fleet.loopsum, &a->host, boot_ns, &a->fleet.json,
+				  stream_fleet, a);
 }
 
 /* The event in a->json (a->tline when the format is text) and a->fact: written, recorded,
@@ -61,8 +121,7 @@ void hw_emit__proc(struct hw_agent *a, const struct hw_proc_event *v)
 		hw_text__proc_event(&a->tline, &a->host, v);
 	}
 	hw_fact__proc_event(&a->fact, &a->host, v);
-	emit_event(a, a->streams.fleet && !hw_profile__proc(a, v) ? ~a->streams.fleet
-								    : HW_SINKS_ALL);
+	emit_event(a, fleet_proc(a, v));
 }
 
 void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v)
@@ -86,8 +145,7 @@ void hw_emit__net(struct hw_agent *a, const struct hw_net_view *v)
 		hw_text__net_event(&a->tline, &a->host, v);
 	}
 	hw_fact__net_event(&a->fact, &a->host, v);
-	emit_event(a, a->streams.fleet && !hw_profile__net(a, v) ? ~a->streams.fleet
-								   : HW_SINKS_ALL);
+	emit_event(a, fleet_net(a, v));
 }
 
 void hw_emit__session(struct hw_agent *a, const struct hw_session_view *v)
@@ -116,8 +174,8 @@ void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v)
 
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)
 {
-	if (a->streams.fleet && v->counters) /* agent-stopped: the summary so far first */
-		hw_profile__flush(a, v->ts_ns, 1);
+	if (v->counters) /* agent-stopped: the summary so far first */
+		fleet_summary(a, v->ts_ns, 1);
 	hw_json__reset(&a->json);
 	hw_ecs__agent_event(&a->json, &a->host, v);
 	if (a->text) {
@@ -168,8 +226,7 @@ void hw_emit__tick(struct hw_agent *a, __u64 boot_ns)
 {
 	__u64 wall = hw_host__wall_ns(&a->host, boot_ns);
 
-	if (a->streams.fleet)
-		hw_profile__flush(a, boot_ns, 0);
+	fleet_summary(a, boot_ns, 0);
 	hw_json__reset(&a->ajson);
 	hw_ecs__tick(&a->ajson, wall, a->host.name, a->host.id);
 	if (a->ajson.error)
@@ -188,5 +245,6 @@ void hw_emit__free(struct hw_agent *a)
 	hw_text__free(&a->tline);
 	hw_json__free(&a->ajson);
 	hw_text__free(&a->atext);
+	hw_json__free(&a->fleet.json);
 	hw_profile__free(a);
 }

@@ -1,6 +1,7 @@
 /* The fleet profile (docs/streaming.md "Profiles"): what a streaming sink with
- * output.nats_profile or output.syslog_profile = fleet gets in place of the full lines. The
- * rules are not concerned: the engine judges every event whatever the sinks get (emit.c).
+ * output.nats_profile or output.syslog_profile = fleet gets in place of the full lines, decided
+ * here and encoded by emit.c. The rules are not concerned: the engine judges every event
+ * whatever the sinks get.
  *
  *   exec, existing_process           the full line
  *   fork, exit                       slim: the process's identity, parent, times, exit, user
@@ -21,31 +22,14 @@
 #include <string.h>
 
 #include "agent/agent_int.h"
-#include "output/ecs.h"
 
-static void stream_fleet(struct hw_json *j, void *ctx)
+int hw_profile__proc(struct hw_agent *a, const struct hw_proc_event *v, struct hw_proc_event *out)
 {
-	struct hw_agent *a = ctx;
-
-	if (j->error || !j->len) {
-		a->counters.lost_output++;
-		return;
-	}
-	hw_agent__stream_line(a, 'e', j->buf, j->len, a->streams.fleet);
-	a->fleet.lines++;
-}
-
-int hw_profile__proc(struct hw_agent *a, const struct hw_proc_event *v)
-{
-	struct hw_proc_event s = *v;
-
 	if (strcmp(v->action, "fork") && strcmp(v->action, "exit"))
-		return 1;
-	s.slim = 1;
-	hw_json__reset(&a->fleet.json);
-	hw_ecs__proc_event(&a->fleet.json, &a->host, &s);
-	stream_fleet(&a->fleet.json, a);
-	return 0;
+		return HW_PROFILE_SAME;
+	*out = *v;
+	out->slim = 1;
+	return HW_PROFILE_SHIP;
 }
 
 static int admin_port(const struct hw_agent *a, unsigned int port)
@@ -74,43 +58,39 @@ static void count(struct hw_agent *a, const struct hw_net_view *v)
 		a->fleet.next_flush_ns = v->ts_ns + a->cfg->fleet_summary_interval_ns;
 }
 
-int hw_profile__net(struct hw_agent *a, const struct hw_net_view *v)
+int hw_profile__net(struct hw_agent *a, const struct hw_net_view *v, struct hw_net_view *out)
 {
-	struct hw_net_view f = *v;
 	int lo = v->addr->protocol != IPPROTO_UDP && hw_addr__loopback_pair(v->addr);
 
-	f.slim = 1;
+	*out = *v;
+	out->slim = 1;
 	if (!strcmp(v->action, "disconnect")) {
 		if (lo) {
 			count(a, v);
-			return 0;
+			return HW_PROFILE_NONE;
 		}
-		f.action = "connection_closed";
+		out->action = "connection_closed";
 	} else if (!strcmp(v->action, "connection_attempted")) {
 		if (lo && v->error)
 			count(a, v);
 		if (lo || (!v->error && !live(a, v)))
-			return 0;
+			return HW_PROFILE_NONE;
 	} else if (!strcmp(v->action, "connection_accepted")) {
 		if (lo || !live(a, v))
-			return 0;
+			return HW_PROFILE_NONE;
 	}
-	hw_json__reset(&a->fleet.json);
-	hw_ecs__net_event(&a->fleet.json, &a->host, &f);
-	stream_fleet(&a->fleet.json, a);
-	return 0;
+	return HW_PROFILE_SHIP;
 }
 
-void hw_profile__flush(struct hw_agent *a, __u64 ts_ns, int end)
+int hw_profile__summary_due(struct hw_agent *a, __u64 ts_ns, int end)
 {
 	if (!a->fleet.next_flush_ns || (!end && ts_ns < a->fleet.next_flush_ns))
-		return;
-	hw_loopsum__flush(&a->fleet.loopsum, &a->host, ts_ns, &a->fleet.json, stream_fleet, a);
+		return 0;
 	a->fleet.next_flush_ns = 0;
+	return 1;
 }
 
 void hw_profile__free(struct hw_agent *a)
 {
-	hw_json__free(&a->fleet.json);
 	hw_loopsum__free(&a->fleet.loopsum);
 }
