@@ -404,73 +404,6 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
 		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
 
-/* The fleet profile's process: who it is (pid, entity_id, name, executable), no more. */
-static void process_id(struct hw_json *j, const struct hw_process *p)
-{
-	hw_json__kbegin_object(j, HW_JK("process"));
-	hw_json__ku64(j, HW_JK("pid"), p->k.pid);
-	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
-	hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : p->k.comm);
-	if (p->exe)
-		hw_json__kstring(j, HW_JK("executable"), p->exe);
-}
-
-/* A fleet-profile fork (the identity, the parent, the start and the ids the rules read: user
- * ids, hopwatch.exe.trusted, the session; no args, cwd or tty) or exit (pid, entity_id, name,
- * exit_code, end, the session). */
-static void slim_proc_event(struct hw_json *j, const struct hw_host *h,
-			    const struct hw_proc_event *e)
-{
-	const struct hw_process *p = e->p;
-	const struct hw_proc *k = &p->k;
-	int exiting = !strcmp(e->action, "exit");
-
-	header(j, h, e->ts_ns, "event", "process", exiting ? "end" : "start", e->action,
-	       "hopwatch.process");
-	header_end(j, h);
-	if (exiting) {
-		/* the process is known from its fork or exec: who ended, how and when */
-		hw_json__kbegin_object(j, HW_JK("process"));
-		hw_json__ku64(j, HW_JK("pid"), k->pid);
-		hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
-		hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : k->comm);
-	} else {
-		process_id(j, p);
-		timestamp(j, HW_JK("start"), h, k->start_ns);
-	}
-	if (k->ppid && !exiting) {
-		hw_json__kbegin_object(j, HW_JK("parent"));
-		hw_json__ku64(j, HW_JK("pid"), k->ppid);
-		hw_json__kstring(j, HW_JK("entity_id"), p->parent_entity_id);
-		hw_json__end_object(j);
-	}
-	if (p->flags & HW_PROC_EXITED) {
-		__u32 sig = p->exit_code & 0x7f;
-
-		hw_json__ki64(j, HW_JK("exit_code"), sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
-		timestamp(j, HW_JK("end"), h, p->exit_ns);
-	}
-	hw_json__end_object(j);
-	if (!exiting) {
-		hw_json__kbegin_object(j, HW_JK("user"));
-		id_string(j, HW_JK("id"), k->uid);
-		hw_json__kbegin_object(j, HW_JK("effective"));
-		id_string(j, HW_JK("id"), k->euid);
-		hw_json__end_object(j);
-		hw_json__end_object(j);
-	}
-	hw_json__kbegin_object(j, HW_JK("hopwatch"));
-	session_id(j, p->session_id);
-	if (!exiting && p->exe && p->exe_mode) {
-		hw_json__kbegin_object(j, HW_JK("exe"));
-		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
-		hw_json__end_object(j);
-	}
-	hw_json__end_object(j);
-	hw_json__end_object(j);
-	hw_json__end_line(j);
-}
-
 static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
 		       struct args_bound *b)
 {
@@ -512,7 +445,7 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
 {
 	if (e->slim) {
-		slim_proc_event(j, h, e);
+		hw_ecs__slim_proc_event(j, h, e); /* ecs_conn.c */
 		return;
 	}
 	ENCODE_FITTED(j, proc_event(j, h, e, &b_));
@@ -625,7 +558,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		hw_json__end_object(j);
 	}
 	if (v->p && v->slim) {
-		process_id(j, v->p);
+		hw_ecs__process_id(j, v->p); /* ecs_conn.c */
 		hw_json__end_object(j);
 	} else if (v->p) {
 		process_kept(j, h, v->p, v->user_name, v->euser_name, b);

@@ -1,6 +1,8 @@
-/* The fleet profile's loopback summary: the table and its ECS line (see ecs_conn.h; fields in
- * docs/events.md "loopback_summary"). */
+/* The fleet profile's own lines (docs/streaming.md "Profiles", fields in docs/events.md): the
+ * loopback summary (its table and its line), the slim fork and exit, the process by its
+ * identity that its network lines carry (output/ecs.c writes the rest of them). */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -200,6 +202,91 @@ void hw_ecs__loopback_summary(struct hw_json *j, const struct hw_host *h, __u64 
 	hw_json__end_object(j);
 	if (e->netns)
 		hw_json__ku64(j, HW_JK("netns"), e->netns);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__end_line(j);
+}
+
+/* A uid: ECS keeps them as strings of digits. */
+static void uid_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
+{
+	char buf[12];
+	int n = snprintf(buf, sizeof(buf), "%u", id);
+
+	hw_json__kplain(j, qk, ql, buf, (size_t)n);
+}
+
+static void session(struct hw_json *j, const char *id)
+{
+	if (!id || !id[0])
+		return;
+	hw_json__kbegin_object(j, HW_JK("session"));
+	hw_json__kstring(j, HW_JK("id"), id);
+	hw_json__end_object(j);
+}
+
+/* The fleet profile's process: who it is (pid, entity_id, name, executable), no more. */
+void hw_ecs__process_id(struct hw_json *j, const struct hw_process *p)
+{
+	hw_json__kbegin_object(j, HW_JK("process"));
+	hw_json__ku64(j, HW_JK("pid"), p->k.pid);
+	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
+	hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : p->k.comm);
+	if (p->exe)
+		hw_json__kstring(j, HW_JK("executable"), p->exe);
+}
+
+/* A fleet-profile fork (the identity, the parent, the start and the ids the rules read: user
+ * ids, hopwatch.exe.trusted, the session; no args, cwd or tty) or exit (pid, entity_id, name,
+ * exit_code, end, the session). */
+void hw_ecs__slim_proc_event(struct hw_json *j, const struct hw_host *h,
+			     const struct hw_proc_event *e)
+{
+	const struct hw_process *p = e->p;
+	const struct hw_proc *k = &p->k;
+	int exiting = !strcmp(e->action, "exit");
+
+	hw_ecs__head(j, h, e->ts_ns, "event", "process", exiting ? "end" : "start", e->action,
+		     "hopwatch.process");
+	hw_ecs__head_end(j, h);
+	if (exiting) {
+		/* the process is known from its fork or exec: who ended, how and when */
+		hw_json__kbegin_object(j, HW_JK("process"));
+		hw_json__ku64(j, HW_JK("pid"), k->pid);
+		hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
+		hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : k->comm);
+	} else {
+		hw_ecs__process_id(j, p);
+		hw_ecs__time(j, HW_JK("start"), h, k->start_ns);
+	}
+	if (k->ppid && !exiting) {
+		hw_json__kbegin_object(j, HW_JK("parent"));
+		hw_json__ku64(j, HW_JK("pid"), k->ppid);
+		hw_json__kstring(j, HW_JK("entity_id"), p->parent_entity_id);
+		hw_json__end_object(j);
+	}
+	if (p->flags & HW_PROC_EXITED) {
+		__u32 sig = p->exit_code & 0x7f;
+
+		hw_json__ki64(j, HW_JK("exit_code"), sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
+		hw_ecs__time(j, HW_JK("end"), h, p->exit_ns);
+	}
+	hw_json__end_object(j);
+	if (!exiting) {
+		hw_json__kbegin_object(j, HW_JK("user"));
+		uid_string(j, HW_JK("id"), k->uid);
+		hw_json__kbegin_object(j, HW_JK("effective"));
+		uid_string(j, HW_JK("id"), k->euid);
+		hw_json__end_object(j);
+		hw_json__end_object(j);
+	}
+	hw_json__kbegin_object(j, HW_JK("hopwatch"));
+	session(j, p->session_id);
+	if (!exiting && p->exe && p->exe_mode) {
+		hw_json__kbegin_object(j, HW_JK("exe"));
+		hw_json__kbool(j, HW_JK("trusted"), hw_process__exe_trusted(p));
+		hw_json__end_object(j);
+	}
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 	hw_json__end_line(j);

@@ -24,4 +24,10 @@ void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_
 void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
 		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
 
+/* ecs_conn.c: the fleet profile's process (pid, entity_id, name, executable; the "process"
+ * object left open) and its slim fork and exit lines. */
+void hw_ecs__process_id(struct hw_json *j, const struct hw_process *p);
+void hw_ecs__slim_proc_event(struct hw_json *j, const struct hw_host *h,
+			     const struct hw_proc_event *e);
+
 #endif
