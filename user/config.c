@@ -19,6 +19,7 @@
 
 #define MSEC	 HW_NSEC_PER_MSEC
 #define SEC	 HW_NSEC_PER_SEC
+#define HOUR	 (3600 * SEC)
 #define DAY	 (86400 * SEC)
 #define YEAR	 (365 * DAY)
 #define XSTR_(x) #x
@@ -102,6 +103,12 @@ static int valid_socket_path(const char *s)
 static int valid_codec(const char *s)
 {
 	return strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "zstd") ? -EINVAL : 0;
+}
+
+/* output.nats_profile, output.syslog_profile */
+static int valid_profile(const char *s)
+{
+	return strcmp(s, "fleet") && strcmp(s, "full") ? -EINVAL : 0;
 }
 
 /* JetStream stream and consumer names: letters, digits, '_' and '-' */
@@ -209,6 +216,12 @@ static const struct key keys[] = {
     KEY("output", "nats_batch_delay", K_DURATION, nats_batch_delay_ns, 0, SEC, "100ms"),
     KEY("output", "nats_compress", K_STR, nats_compress, .def = "zstd", .flags = F_NONEMPTY,
 	.valid = valid_codec, .what = "compression", .hint = "use none, gzip or zstd"),
+    KEY("output", "nats_profile", K_STR, nats_profile, .def = "fleet", .flags = F_NONEMPTY,
+	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
+    KEY("output", "syslog_profile", K_STR, syslog_profile, .def = "fleet", .flags = F_NONEMPTY,
+	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
+    KEY("output", "fleet_summary_interval", K_DURATION, fleet_summary_interval_ns, SEC, HOUR,
+	"1m"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),
     KEY("output", "nats_key", K_STR, nats_key),

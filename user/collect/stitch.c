@@ -661,6 +661,17 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 			if (!f->egress && !f->udp)
 				in_end(s, f);
 			break;
+		case HW_F_CONN_CLOSED: /* the fleet profile: the opening (unless seen), the close */
+			if (f->udp)
+				break;
+			if (f->egress) {
+				if (!f->failure)
+					out_add(s, f, 0);
+			} else {
+				in_accept(s, f, 0);
+				in_end(s, f);
+			}
+			break;
 		case HW_F_AGENT_STARTED:
 			agent_started(s, f);
 			break;

@@ -199,6 +199,7 @@ static const struct {
 	{"connection_attempted", HW_F_CONNECT},
 	{"connection_accepted", HW_F_ACCEPT},
 	{"disconnect", HW_F_DISCONNECT},
+	{"connection_closed", HW_F_CONN_CLOSED},
 	{"listen", HW_F_LISTEN},
 	{"existing_listener", HW_F_LISTEN},
 	{"existing_connection", HW_F_CONN_SNAPSHOT},
