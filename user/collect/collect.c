@@ -86,7 +86,8 @@ static const char usage_text[] =
     "Keys: collect.durable (hopwatch-collector), collect.subject\n"
     "(hopwatch.collector.alerts), output.nats_subject (hopwatch), output.nats_stream\n"
     "(HOPWATCH); limits: collect.memory_max (2G), collect.host_memory_max (64M),\n"
-    "collect.host_alerts (60 a minute per rule), collect.host_idle (1h). Deployment:\n"
+    "collect.host_alerts (60 a minute per rule), collect.host_idle (1h); scaling out:\n"
+    "collect.partitions (0: none), collect.partition. Deployment:\n"
     "docs/collector.md.\n"
     "\n"
     "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
@@ -219,16 +220,13 @@ static void set_error(struct collector *c, const char *what, natsStatus st, jsEr
 	hw_url__redact(raw, c->last_error, sizeof(c->last_error)); /* libnats may quote a URL */
 }
 
-/* The stream (created as the agents create it when missing), the durable consumer (created
- * when missing), and a pull subscription bound to it. Returns 0, or -1 with c->last_error. */
-static int setup(struct collector *c)
+/* The stream (created as the agents create it when missing). Returns 0, or -1 with
+ * c->last_error. */
+static int setup_stream(struct collector *c)
 {
 	const struct hw_config *cfg = c->cfg;
 	jsStreamInfo *si = NULL;
-	jsConsumerInfo *ci = NULL;
 	jsStreamConfig sc;
-	jsConsumerConfig cc;
-	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsStatus st;
 	char subj[300];
@@ -253,23 +251,36 @@ static int setup(struct collector *c)
 		set_error(c, "stream", st, jerr);
 		return -1;
 	}
-	jerr = 0;
-	st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable, NULL, &jerr);
+	return 0;
+}
+
+/* One durable consumer (created when missing) and a pull subscription bound to it. Returns
+ * 0, -1 with c->last_error (tried again), -2 (a durable of that name is another's). */
+static int setup_consumer(struct collector *c, struct hw_consumer *k)
+{
+	const struct hw_config *cfg = c->cfg;
+	jsConsumerInfo *ci = NULL;
+	jsConsumerConfig cc;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus st;
+
+	st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, k->durable, NULL, &jerr);
 	if (st == NATS_NOT_FOUND) {
 		jsConsumerConfig_Init(&cc);
-		cc.Durable = cfg->collect_durable;
+		cc.Durable = k->durable;
 		cc.Description = "hopwatch collect";
 		cc.DeliverPolicy = js_DeliverAll;
 		cc.AckPolicy = js_AckExplicit;
 		cc.AckWait = (int64_t)ACK_WAIT_NS;
 		cc.MaxAckPending = MAX_ACK_PENDING;
-		cc.FilterSubject = c->filter;
+		cc.FilterSubject = k->filter;
 		jerr = 0;
 		st = js_AddConsumer(&ci, c->js, cfg->nats_stream, &cc, NULL, &jerr);
 		if (st != NATS_OK && jerr == JSConsumerNameExistErr) {
 			jerr = 0; /* another collector made it meanwhile */
-			st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable,
-						NULL, &jerr);
+			st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, k->durable, NULL,
+						&jerr);
 		}
 	}
 	if (st != NATS_OK) {
@@ -278,26 +289,48 @@ static int setup(struct collector *c)
 		return -1;
 	}
 	if (!ci->Config || !ci->Config->FilterSubject ||
-	    strcmp(ci->Config->FilterSubject, c->filter) || ci->Config->DeliverSubject) {
+	    strcmp(ci->Config->FilterSubject, k->filter) || ci->Config->DeliverSubject) {
 		snprintf(c->last_error, sizeof(c->last_error),
 			 "consumer '%s' of stream '%s' exists and is not a pull consumer of '%s' "
 			 "(delete it or set collect.durable)",
-			 cfg->collect_durable, cfg->nats_stream, c->filter);
+			 k->durable, cfg->nats_stream, k->filter);
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
 	jsConsumerInfo_Destroy(ci);
 	jsSubOptions_Init(&so);
 	so.Stream = cfg->nats_stream;
-	so.Consumer = cfg->collect_durable; /* bound: never deleted by the library */
+	so.Consumer = k->durable; /* bound: never deleted by the library */
 	jerr = 0;
-	st = js_PullSubscribe(&c->sub, c->js, c->filter, cfg->collect_durable, NULL, &so, &jerr);
+	st = js_PullSubscribe(&k->sub, c->js, k->filter, k->durable, NULL, &so, &jerr);
 	if (st != NATS_OK) {
-		c->sub = NULL;
+		k->sub = NULL;
 		set_error(c, "pull subscription", st, jerr);
 		return -1;
 	}
 	return 0;
+}
+
+/* The stream and every consumer not subscribed yet: 0 when all are, else as setup_consumer. */
+static int setup(struct collector *c)
+{
+	if (setup_stream(c))
+		return -1;
+	for (int i = 0; i < c->ncons; i++) {
+		int r = c->cons[i].sub ? 0 : setup_consumer(c, &c->cons[i]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int all_subscribed(const struct collector *c)
+{
+	for (int i = 0; i < c->ncons; i++)
+		if (!c->cons[i].sub)
+			return 0;
+	return 1;
 }
 
 static int nats_connect(struct collector *c)
@@ -320,8 +353,8 @@ static int nats_connect(struct collector *c)
 	return 0;
 }
 
-/* The durable consumer was deleted (not: the server cannot be asked now). */
-static int consumer_gone(struct collector *c)
+/* A durable consumer was deleted (not: the server cannot be asked now). */
+static int consumer_gone(struct collector *c, const struct hw_consumer *k)
 {
 	jsConsumerInfo *ci = NULL;
 	jsErrCode jerr = 0;
@@ -329,8 +362,7 @@ static int consumer_gone(struct collector *c)
 
 	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
 		return 0;
-	st = js_GetConsumerInfo(&ci, c->js, c->cfg->nats_stream, c->cfg->collect_durable, NULL,
-				&jerr);
+	st = js_GetConsumerInfo(&ci, c->js, c->cfg->nats_stream, k->durable, NULL, &jerr);
 	jsConsumerInfo_Destroy(ci);
 	return st == NATS_NOT_FOUND;
 }
@@ -346,7 +378,7 @@ static const char *header(natsMsg *m, const char *name)
 /* One message: a batch of lines (stream/batch.h), or one line as agents before batching sent.
  * A batch that fails its checks is refused whole, said once and counted; a bad line in a good
  * batch only costs that line. */
-static void handle_msg(struct collector *c, natsMsg *m)
+static void handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m)
 {
 	const char *subject = natsMsg_GetSubject(m), *line;
 	const char *count = header(m, HW_BATCH_H_COUNT);
@@ -365,13 +397,13 @@ static void handle_msg(struct collector *c, natsMsg *m)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
 		c->bad_batches++;
-		hw_fleet__refuse(c->fleet);
+		hw_fleet__refuse(fleet);
 		snprintf(where, sizeof(where), "batch on '%.200s'", subject);
 		hw_collect__report_malformed(c, where, why);
 		return;
 	}
 	while (hw_batch__next(&c->batch, &line, &len)) {
-		r = hw_fleet__feed(c->fleet, subject, line, len, why, sizeof(why));
+		r = hw_fleet__feed(fleet, subject, line, len, why, sizeof(why));
 		if (r == -EINVAL) {
 			snprintf(where, sizeof(where), "message on '%.200s'", subject);
 			hw_collect__report_malformed(c, where, why);
@@ -381,19 +413,93 @@ static void handle_msg(struct collector *c, natsMsg *m)
 	}
 }
 
-/* One fetched batch: fed, the output flushed, then acknowledged. */
-static void handle_batch(struct collector *c, natsMsgList *list)
+/* One fetched batch: fed, its lines for the second stage published, the output flushed, then
+ * acknowledged (a message whose lines could not go on to the second stage is not: it comes
+ * again). */
+static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList *list)
 {
-	for (int i = 0; i < list->Count; i++)
-		handle_msg(c, list->Msgs[i]);
+	static unsigned char held[BATCH];
+
+	for (int i = 0; i < list->Count; i++) {
+		handle_msg(c, k->fleet, list->Msgs[i]);
+		held[i] = hw_collect__forward_flush(c, list->Msgs[i]) != 0;
+	}
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	for (int i = 0; i < list->Count; i++) {
+		if (held[i])
+			continue;
 		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
 			c->acked++;
 		else
 			c->ack_errors++;
 	}
+}
+
+static void tick(struct collector *c)
+{
+	unsigned long long now = hw_collect__wall_ns();
+
+	hw_fleet__tick(c->fleet, now);
+	if (c->sfleet)
+		hw_fleet__tick(c->sfleet, now);
+}
+
+/* Messages of consumer k, at most timeout_ms waited for (0: none). Returns how many were
+ * handled, or -1 on an error other than none there. */
+static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
+{
+	natsMsgList list = {0};
+	jsFetchRequest req;
+	jsErrCode jerr = 0;
+	natsStatus st;
+	int n = 0;
+
+	if (timeout_ms) {
+		st = natsSubscription_Fetch(&list, k->sub, BATCH, timeout_ms, &jerr);
+	} else {
+		jsFetchRequest_Init(&req);
+		req.Batch = BATCH;
+		req.NoWait = true;
+		req.Expires = (int64_t)FETCH_MS * (int64_t)NS_PER_MS;
+		st = natsSubscription_FetchRequest(&list, k->sub, &req);
+	}
+	if (st == NATS_OK && list.Count > 0) {
+		/* the collector's clock: event times are bounded by it */
+		tick(c);
+		handle_batch(c, k, &list);
+		n = list.Count;
+	}
+	natsMsgList_Destroy(&list);
+	if (st != NATS_OK && st != NATS_TIMEOUT && st != NATS_NOT_FOUND) {
+		c->fetch_errors++;
+		return -1;
+	}
+	return n;
+}
+
+/* One round: with one consumer a fetch that waits up to FETCH_MS; with several, each asked
+ * without waiting, and when none had anything, the next one waited for a while. */
+static int fetch_round(struct collector *c)
+{
+	int got = 0, err = 0, timeout;
+
+	if (c->ncons == 1) {
+		got = fetch(c, &c->cons[0], FETCH_MS);
+		return got < 0 ? -1 : got;
+	}
+	for (int i = 0; i < c->ncons; i++) {
+		int n = fetch(c, &c->cons[i], 0);
+
+		err |= n < 0;
+		got += n > 0 ? n : 0;
+	}
+	if (got)
+		return got;
+	timeout = FETCH_MS / c->ncons > 50 ? FETCH_MS / c->ncons : 50;
+	got = fetch(c, &c->cons[c->next_cons], timeout);
+	c->next_cons = (c->next_cons + 1) % c->ncons;
+	return got < 0 || err ? -1 : got;
 }
 
 static int run_nats(struct collector *c, unsigned long long deadline)
@@ -402,19 +508,16 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 	int reported_error = 0, ret = 0;
 	char url[1024];
 
-	snprintf(c->filter, sizeof(c->filter), "%s.*.events", c->cfg->nats_subject);
 	if (nats_connect(c)) {
 		fprintf(stderr, "hopwatch: %s\n", c->last_error);
 		return EXIT_REFUSED;
 	}
 	while (!stop_requested && (!deadline || hw_clock__mono_ns() < deadline)) {
-		natsMsgList list = {0};
-		jsErrCode jerr = 0;
-		natsStatus st;
+		int got;
 
 		handle_signals(c);
 		now = hw_clock__mono_ns();
-		if (!c->sub) {
+		if (!all_subscribed(c)) {
 			int r = -1;
 
 			if (now >= next_setup) {
@@ -451,37 +554,36 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 			}
 			c->subscribed_once = 1;
 		}
-		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
-		if (st == NATS_OK && list.Count > 0) {
-			/* the collector's clock: event times are bounded by it */
-			hw_fleet__tick(c->fleet, hw_collect__wall_ns());
-			handle_batch(c, &list);
-			natsMsgList_Destroy(&list);
+		got = fetch_round(c);
+		if (got > 0)
 			continue;
-		}
-		natsMsgList_Destroy(&list);
-		if (st != NATS_OK && st != NATS_TIMEOUT) {
-			c->fetch_errors++;
+		if (got < 0)
 			nats_Sleep(100);
-		}
 		/* a deleted consumer only makes fetches time out: look now and then */
 		now = hw_clock__mono_ns();
 		if (now >= next_check) {
+			int gone = 0;
+
 			next_check = now + CHECK_MS * NS_PER_MS;
-			if (consumer_gone(c)) {
+			for (int i = 0; i < c->ncons; i++) {
+				if (!consumer_gone(c, &c->cons[i]))
+					continue;
 				fprintf(stderr,
 					"hopwatch: consumer '%s' of stream '%s' is gone; making it "
 					"again\n",
-					c->cfg->collect_durable, c->cfg->nats_stream);
-				natsSubscription_Destroy(c->sub);
-				c->sub = NULL;
+					c->cons[i].durable, c->cfg->nats_stream);
+				natsSubscription_Destroy(c->cons[i].sub);
+				c->cons[i].sub = NULL;
+				gone = 1;
+			}
+			if (gone) {
 				next_setup = 0;
 				continue;
 			}
 		}
 		/* no events: the collector's clock goes on, so an alert waiting for a login fires
 		 * and silent hosts are forgotten */
-		hw_fleet__tick(c->fleet, hw_collect__wall_ns());
+		tick(c);
 		if (hw_sink__flush(c->out))
 			c->lost_output++;
 	}
@@ -490,13 +592,16 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		ret = EXIT_REFUSED;
 	}
 	hw_fleet__flush(c->fleet);
+	if (c->sfleet)
+		hw_fleet__flush(c->sfleet);
 	if (c->subscribed_once)
 		hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	hw_collect__summary(c);
-	if (c->sub)
-		natsSubscription_Destroy(c->sub); /* bound to the durable: it stays */
+	for (int i = 0; i < c->ncons; i++)
+		if (c->cons[i].sub)
+			natsSubscription_Destroy(c->cons[i].sub); /* bound to the durable: it stays */
 	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 		natsConnection_FlushTimeout(c->nc, 1000); /* the last acks */
 	jsCtx_Destroy(c->js);
@@ -543,14 +648,15 @@ int hw_collect_main(int argc, char **argv)
 	    {"output", required_argument, NULL, 'O'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"replay", required_argument, NULL, 'R'},
+	    {"partition", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct hw_config cfg;
 	struct collector c = {.cfg = &cfg};
-	const char *config_path = NULL, *duration = NULL, *output = NULL;
-	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	const char *config_path = NULL, *duration = NULL, *output = NULL, *partition = NULL;
+	const char **sets = calloc((size_t)argc + 2, sizeof(*sets));
+	char **owned = calloc((size_t)argc + 2, sizeof(*owned));
 	char **files = calloc((size_t)argc + 1, sizeof(*files));
 	char err[1024], msg[1200];
 	int nsets = 0, nowned = 0, nfiles = 0, have_nats = 0, ch, ret = EXIT_USAGE;
@@ -591,6 +697,9 @@ int hw_collect_main(int argc, char **argv)
 		case 'R':
 			files[nfiles++] = optarg;
 			break;
+		case 'P':
+			partition = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			ret = 0;
@@ -624,6 +733,32 @@ int hw_collect_main(int argc, char **argv)
 		}
 		files[nfiles++] = argv[optind];
 	}
+	if (partition) {
+		char *list = NULL, *kv;
+		unsigned int n;
+		int r = hw_partition__option(partition, &list, &n, err, sizeof(err));
+
+		if (r) {
+			if (r == -EINVAL)
+				fprintf(stderr, "hopwatch: %s\n", err);
+			ret = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+			goto out;
+		}
+		r = asprintf(&kv, "collect.partition=%s", list);
+		free(list);
+		if (r < 0) {
+			ret = EXIT_REFUSED;
+			goto out;
+		}
+		owned[nowned++] = kv;
+		sets[nsets++] = kv;
+		if (asprintf(&kv, "collect.partitions=%u", n) < 0) {
+			ret = EXIT_REFUSED;
+			goto out;
+		}
+		owned[nowned++] = kv;
+		sets[nsets++] = kv;
+	}
 	if (nfiles && have_nats) {
 		ret = usage_error("--replay reads files instead of NATS: give one of --replay and "
 				  "--nats");
@@ -645,6 +780,11 @@ int hw_collect_main(int argc, char **argv)
 			fprintf(stderr, "hopwatch: %s\n", err);
 			goto out;
 		}
+	}
+	if (nfiles && (cfg.collect_partitions || cfg.collect_partition)) {
+		ret = usage_error("--replay judges every host it reads: --partition and "
+				  "collect.partition(s) are for NATS");
+		goto out;
 	}
 	if (!nfiles && !cfg.nats_url) {
 		ret = usage_error("no NATS server: give --nats URL (or output.nats_url), or "
@@ -682,6 +822,9 @@ int hw_collect_main(int argc, char **argv)
 		ret = EXIT_REFUSED;
 		goto out;
 	}
+	if (!nfiles && (ret = hw_collect__partitions(&c)))
+		goto out;
+	ret = EXIT_USAGE;
 	stop_requested = reopen_requested = 0;
 	install_signals();
 	if (nfiles) {
@@ -693,6 +836,8 @@ int hw_collect_main(int argc, char **argv)
 	}
 out:
 	hw_fleet__free(c.fleet);
+	hw_fleet__free(c.sfleet);
+	free(c.fwd.buf);
 	hw_sink__free(c.out);
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);

@@ -7,12 +7,25 @@
 #include <nats/nats.h>
 
 #include "collect/fleet.h"
+#include "collect/partition.h"
 #include "config.h"
 #include "output/json.h"
 #include "output/sink.h"
 #include "output/ocsf.h"
 #include "output/text.h"
 #include "stream/batch.h"
+
+/* One durable pull consumer: the whole fleet's (collect.durable, PREFIX.*.events), a
+ * partition's (collect.durable-K, PREFIX.*.events.K) or the second stage's
+ * (collect.durable-stitch, PREFIX.collector.stitch.*). */
+struct hw_consumer {
+	char durable[96];
+	char filter[300];
+	natsSubscription *sub;
+	struct hw_fleet *fleet; /* what its messages feed */
+};
+
+#define HW_CONSUMERS_MAX (HW_COLLECT_PARTITIONS_MAX + 1)
 
 struct collector {
 	const struct hw_config *cfg;
@@ -28,8 +41,18 @@ struct collector {
 	/* NATS */
 	natsConnection *nc;
 	jsCtx *js;
-	natsSubscription *sub;
-	char filter[300];
+	struct hw_consumer cons[HW_CONSUMERS_MAX];
+	int ncons, next_cons;
+	char filter[300];     /* what the state lines say it consumes */
+	char partitions[300]; /* "0,2/4", empty when not partitioned */
+	struct hw_fleet *sfleet; /* the second stage (stitch only), on partition 0's instance */
+	struct {		 /* the current message's lines for the second stage */
+		char *buf;
+		size_t len, cap;
+		unsigned int count;
+		int oom;
+	} fwd;
+	unsigned long long forwarded, forward_errors;
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
 	int subscribed_once;
 	char last_error[300];
@@ -42,6 +65,16 @@ struct collector {
 };
 
 unsigned long long hw_collect__wall_ns(void);
+
+/* the fleet's counters (with the second stage's, when this instance runs it) */
+void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw_stitch_stats *ss);
+
+/* collect_part.c: the consumers of --partition / collect.partition (0, or EXIT_USAGE after one
+ * line on stderr); the lines for the second stage, published before the message that held them
+ * is acknowledged (0, or -1: not acknowledged, delivered again). */
+int hw_collect__partitions(struct collector *c);
+void hw_collect__forward_line(const char *line, size_t len, void *ctx);
+int hw_collect__forward_flush(struct collector *c, natsMsg *m);
 
 /* every alert of the fleet: to the output, and published to collect.subject */
 void hw_collect__alert(const struct hw_alert *a, void *ctx);

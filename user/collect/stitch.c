@@ -677,6 +677,28 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 	sweep(s, 0);
 }
 
+int hw_stitch__wants(const struct hw_fact *f)
+{
+	switch (f->kind) {
+	case HW_F_CONNECT:
+		return !f->failure && f->egress && !f->udp;
+	case HW_F_CONN_SNAPSHOT:
+	case HW_F_ACCEPT:
+	case HW_F_LISTEN:
+		return !f->udp;
+	case HW_F_LOGIN:
+		return !f->failure;
+	case HW_F_DISCONNECT:
+		return !f->egress && !f->udp;
+	case HW_F_SESSION_SNAPSHOT:
+	case HW_F_LOGOUT:
+	case HW_F_AGENT_STARTED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void hw_stitch__tick(struct hw_stitch *s, unsigned long long ts)
 {
 	if (ts > s->now)

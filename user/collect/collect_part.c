@@ -1,0 +1,178 @@
+/* Collectors that scale out (docs/collector.md, "Scaling out"): the consumers of an instance
+ * given partitions, and the second stage's lines.
+ *
+ * The NATS server maps each host's PREFIX.HOST.events to PREFIX.HOST.events.P (P =
+ * {{partition(N,1)}} of the host token), so one host is always in one partition. An instance
+ * consumes each partition it takes through its own durable consumer, collect.durable-P, filter
+ * PREFIX.*.events.P, and runs the engines of those hosts. The lines the stitcher needs (the
+ * connections, listeners and sessions: hw_stitch__wants) are published on to
+ * PREFIX.collector.stitch.HOST, one message per message they came in, before that message is
+ * acknowledged; the instance that takes partition 0 also consumes those (collect.durable-stitch)
+ * into a stitch-only fleet: every hop of the fleet meets there, whichever instances its two
+ * ends' hosts are on. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect/collect_int.h"
+#include "stream/batch.h"
+
+#define PUBLISH_MS 2000	  /* a forwarded message waits this long for its ack */
+#define NAK_DELAY_NS 1000000000LL /* a message whose lines could not go on: again after 1s */
+
+/* collect.durable + suffix, filter PREFIX.tail */
+static void consumer(struct collector *c, const char *durable_suffix, const char *tail,
+		     struct hw_fleet *fleet)
+{
+	struct hw_consumer *k = &c->cons[c->ncons++];
+
+	snprintf(k->durable, sizeof(k->durable), "%s%s", c->cfg->collect_durable,
+		 durable_suffix);
+	snprintf(k->filter, sizeof(k->filter), "%s.%s", c->cfg->nats_subject, tail);
+	k->fleet = fleet;
+}
+
+int hw_collect__partitions(struct collector *c)
+{
+	const struct hw_config *cfg = c->cfg;
+	unsigned char set[HW_COLLECT_PARTITIONS_MAX];
+	char err[300], suffix[16], tail[32];
+	int n, off = 0;
+
+	c->ncons = 0;
+	if (!cfg->collect_partitions && !cfg->collect_partition) {
+		consumer(c, "", "*.events", c->fleet);
+		snprintf(c->filter, sizeof(c->filter), "%s", c->cons[0].filter);
+		return 0;
+	}
+	if (!cfg->collect_partitions || !cfg->collect_partition) {
+		fprintf(stderr, "hopwatch: %s\n",
+			cfg->collect_partitions
+			    ? "collect.partitions is set but not collect.partition: say which "
+			      "partitions this instance takes (--partition LIST/N)"
+			    : "collect.partition is set but not collect.partitions: say how many "
+			      "partitions the server's mapping makes (--partition LIST/N)");
+		return 2;
+	}
+	n = hw_partition__set(cfg->collect_partition, cfg->collect_partitions, set, err,
+			      sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "hopwatch: %s\n", err);
+		return 2;
+	}
+	for (unsigned int k = 0; k < cfg->collect_partitions; k++) {
+		if (!set[k])
+			continue;
+		snprintf(suffix, sizeof(suffix), "-%u", k);
+		snprintf(tail, sizeof(tail), "*.events.%u", k);
+		consumer(c, suffix, tail, c->fleet);
+		off += snprintf(c->partitions + off, sizeof(c->partitions) - (size_t)off, "%s%u",
+				off ? "," : "", k);
+		if ((size_t)off >= sizeof(c->partitions) - 16)
+			break; /* only the description is cut: HW_COLLECT_PARTITIONS_MAX fit */
+	}
+	snprintf(c->partitions + off, sizeof(c->partitions) - (size_t)off, "/%u",
+		 cfg->collect_partitions);
+	snprintf(c->filter, sizeof(c->filter), "%s.*.events.{%s}", cfg->nats_subject,
+		 c->partitions);
+	hw_fleet__forward(c->fleet, hw_collect__forward_line, c);
+	if (set[0]) {
+		/* the second stage: where every instance's stitcher lines meet */
+		c->sfleet = hw_fleet__new(cfg, hw_collect__alert, c);
+		if (!c->sfleet) {
+			fprintf(stderr, "hopwatch: out of memory\n");
+			return 1;
+		}
+		hw_fleet__stitch_only(c->sfleet);
+		consumer(c, "-stitch", HW_FLEET_STITCH_TOKENS ".*", c->sfleet);
+	}
+	return 0;
+}
+
+void hw_collect__forward_line(const char *line, size_t len, void *ctx)
+{
+	struct collector *c = ctx;
+
+	if (c->fwd.len + len + 1 > c->fwd.cap) {
+		size_t cap = (c->fwd.len + len + 1) * 2;
+		char *buf = realloc(c->fwd.buf, cap);
+
+		if (!buf) {
+			c->fwd.oom = 1;
+			return;
+		}
+		c->fwd.buf = buf;
+		c->fwd.cap = cap;
+	}
+	memcpy(c->fwd.buf + c->fwd.len, line, len);
+	c->fwd.buf[c->fwd.len + len] = '\n';
+	c->fwd.len += len + 1;
+	c->fwd.count++;
+}
+
+/* PREFIX.collector.stitch.HOST for a message on PREFIX.HOST.events[.P] */
+static int stitch_subject(struct collector *c, const char *subject, char *out, size_t len)
+{
+	size_t plen = strlen(c->cfg->nats_subject);
+	const char *host = subject + plen + 1, *end;
+
+	if (strncmp(subject, c->cfg->nats_subject, plen) || subject[plen] != '.' ||
+	    !(end = strchr(host, '.')))
+		return -1;
+	snprintf(out, len, "%s.%s.%.*s", c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
+		 (int)(end - host), host);
+	return 0;
+}
+
+int hw_collect__forward_flush(struct collector *c, natsMsg *m)
+{
+	jsMsgMetaData *meta = NULL;
+	jsPubOptions po;
+	jsPubAck *pa = NULL;
+	jsErrCode jerr = 0;
+	natsMsg *out = NULL;
+	natsStatus st = NATS_ERR;
+	char subject[400], id[64], count[16];
+	int ret = -1;
+
+	if (!c->fwd.count && !c->fwd.oom)
+		return 0;
+	if (c->fwd.oom || natsMsg_GetMetaData(&meta, m) != NATS_OK ||
+	    stitch_subject(c, natsMsg_GetSubject(m), subject, sizeof(subject)))
+		goto out;
+	/* the same id when the message is delivered again: the server keeps the first */
+	snprintf(id, sizeof(id), "stitch.%llu", (unsigned long long)meta->Sequence.Stream);
+	snprintf(count, sizeof(count), "%u", c->fwd.count);
+	st = natsMsg_Create(&out, subject, NULL, c->fwd.buf, (int)c->fwd.len);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(out, HW_BATCH_H_COUNT, count);
+	if (st == NATS_OK) {
+		jsPubOptions_Init(&po);
+		po.MsgId = id;
+		po.MaxWait = PUBLISH_MS;
+		st = js_PublishMsg(&pa, c->js, out, &po, &jerr);
+	}
+	if (st == NATS_OK) {
+		c->forwarded += c->fwd.count;
+		ret = 0;
+	}
+out:
+	if (ret) {
+		if (!c->forward_errors)
+			fprintf(stderr,
+				"hopwatch: cannot publish to the second stage ('%s.%s.*'): %s; the "
+				"message is delivered again\n",
+				c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
+				c->fwd.oom ? "out of memory" : natsStatus_GetText(st));
+		c->forward_errors++;
+		natsMsg_NakWithDelay(m, NAK_DELAY_NS, NULL);
+	}
+	jsMsgMetaData_Destroy(meta);
+	jsPubAck_Destroy(pa);
+	natsMsg_Destroy(out);
+	c->fwd.len = 0;
+	c->fwd.count = 0;
+	c->fwd.oom = 0;
+	return ret;
+}
