@@ -216,6 +216,7 @@ static const struct key keys[] = {
     KEY("collect", "partition", K_STR, collect_partition,
 	.valid = hw_parse_partition_list, .what = "partition list",
 	.hint = "use numbers and ranges below collect.partitions: 0,2-3"),
+    KEY("collect", "ack_wait", K_DURATION, collect_ack_wait_ns, SEC, 3600 * SEC, "60s"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

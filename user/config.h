@@ -94,6 +94,7 @@ struct hw_config {
 	unsigned long long collect_host_idle_ns;    /* host_idle: a silent host is forgotten */
 	unsigned int collect_partitions; /* partitions: N of the server's subject mapping, 0 none */
 	char *collect_partition;	 /* partition: the ones this instance takes, "0,2-3" */
+	unsigned long long collect_ack_wait_ns; /* ack_wait: unacknowledged, delivered again */
 };
 
 /* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */

@@ -40,7 +40,6 @@
 #define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
 #define RETRY_MS	1000 /* between attempts to set up the consumer */
 #define CHECK_MS	5000 /* while idle, whether the consumer still exists */
-#define ACK_WAIT_NS	(60ULL * 1000000000ULL) /* unacknowledged: delivered again after this */
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
@@ -87,7 +86,7 @@ static const char usage_text[] =
     "(hopwatch.collector.alerts), output.nats_subject (hopwatch), output.nats_stream\n"
     "(HOPWATCH); limits: collect.memory_max (2G), collect.host_memory_max (64M),\n"
     "collect.host_alerts (60 a minute per rule), collect.host_idle (1h); scaling out:\n"
-    "collect.partitions (0: none), collect.partition. Deployment:\n"
+    "collect.partitions (0: none), collect.partition, collect.ack_wait (60s). Deployment:\n"
     "docs/collector.md.\n"
     "\n"
     "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
@@ -272,7 +271,7 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		cc.Description = "hopwatch collect";
 		cc.DeliverPolicy = js_DeliverAll;
 		cc.AckPolicy = js_AckExplicit;
-		cc.AckWait = (int64_t)ACK_WAIT_NS;
+		cc.AckWait = (int64_t)cfg->collect_ack_wait_ns;
 		cc.MaxAckPending = MAX_ACK_PENDING;
 		cc.FilterSubject = k->filter;
 		jerr = 0;
