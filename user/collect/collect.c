@@ -342,8 +342,15 @@ static int nats_connect(struct collector *c)
 		if (st == NATS_NOT_YET_CONNECTED)
 			st = NATS_OK;
 	}
-	if (st == NATS_OK)
-		st = natsConnection_JetStream(&c->js, c->nc, NULL);
+	if (st == NATS_OK) {
+		jsOptions jo;
+
+		jsOptions_Init(&jo);
+		jo.PublishAsync.ErrHandler = hw_collect__async_error;
+		jo.PublishAsync.ErrHandlerClosure = c;
+		jo.PublishAsync.MaxPending = 4096;
+		st = natsConnection_JetStream(&c->js, c->nc, &jo);
+	}
 	natsOptions_Destroy(o);
 	if (st != NATS_OK) {
 		set_error(c, "output.nats_url", st, 0);
@@ -417,17 +424,29 @@ static void handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m)
  * again). */
 static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList *list)
 {
-	static unsigned char held[BATCH];
+	static unsigned char held[BATCH], fwd[BATCH];
+	int failed;
 
 	for (int i = 0; i < list->Count; i++) {
+		int sent = c->fwd_sent;
+
+		c->fwd_sent = 0;
 		handle_msg(c, k->fleet, list->Msgs[i]);
 		held[i] = hw_collect__forward_flush(c, list->Msgs[i]) != 0;
+		fwd[i] = c->fwd_sent;
+		c->fwd_sent |= sent;
 	}
+	/* the alerts and the second stage's lines acknowledged by the server first */
+	failed = hw_collect__publish_wait(c);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	for (int i = 0; i < list->Count; i++) {
 		if (held[i])
 			continue;
+		if (failed && fwd[i]) {
+			natsMsg_NakWithDelay(list->Msgs[i], 1000000000LL, NULL);
+			continue;
+		}
 		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
 			c->acked++;
 		else
@@ -583,6 +602,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 		/* no events: the collector's clock goes on, so an alert waiting for a login fires
 		 * and silent hosts are forgotten */
 		tick(c);
+		hw_collect__publish_wait(c);
 		if (hw_sink__flush(c->out))
 			c->lost_output++;
 	}
@@ -593,6 +613,7 @@ static int run_nats(struct collector *c, unsigned long long deadline)
 	hw_fleet__flush(c->fleet);
 	if (c->sfleet)
 		hw_fleet__flush(c->sfleet);
+	hw_collect__publish_wait(c);
 	if (c->subscribed_once)
 		hw_collect__state_line(c, "collector-stopped", 1);
 	if (hw_sink__flush(c->out))

@@ -53,6 +53,10 @@ struct collector {
 		int oom;
 	} fwd;
 	unsigned long long forwarded, forward_errors;
+	int js_checked; /* one alert published and acknowledged: the rest go asynchronously */
+	/* asynchronous publishes refused or never acknowledged (libnats's thread adds) */
+	unsigned long async_alert_errors, async_forward_errors;
+	int fwd_sent; /* messages of the current fetch whose lines went on */
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
 	int subscribed_once;
 	char last_error[300];
@@ -75,6 +79,12 @@ void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw
 int hw_collect__partitions(struct collector *c);
 void hw_collect__forward_line(const char *line, size_t len, void *ctx);
 int hw_collect__forward_flush(struct collector *c, natsMsg *m);
+/* after a fetch's messages: every asynchronous publish acknowledged (alerts, forwards).
+ * Returns 0, or -1 when a forward failed: the fetch's messages that had lines for the second
+ * stage are not acknowledged. */
+int hw_collect__publish_wait(struct collector *c);
+/* libnats's handler of asynchronous publishes that failed (its own thread) */
+void hw_collect__async_error(jsCtx *js, jsPubAckErr *pae, void *closure);
 
 /* every alert of the fleet: to the output, and published to collect.subject */
 void hw_collect__alert(const struct hw_alert *a, void *ctx);

@@ -40,12 +40,18 @@ static void publish_alert(struct collector *c, const struct hw_alert *a)
 		return;
 	}
 	st = natsMsg_Create(&m, c->cfg->collect_subject, NULL, c->pj.buf, (int)c->pj.len - 1);
-	if (st == NATS_OK && !c->core_publish) {
+	if (st == NATS_OK && !c->core_publish && c->js_checked) {
+		/* acknowledged before the batch that raised it (hw_collect__publish_wait) */
+		jsPubOptions_Init(&po);
+		po.MsgId = a->id;
+		st = js_PublishMsgAsync(c->js, &m, &po);
+	} else if (st == NATS_OK && !c->core_publish) {
 		jsPubOptions_Init(&po);
 		po.MsgId =
 		    a->id; /* a redelivered batch raises the same alert: the server drops it */
 		po.MaxWait = PUBLISH_MS;
 		st = js_PublishMsg(&pa, c->js, m, &po, &jerr);
+		c->js_checked = st == NATS_OK;
 		if (st == NATS_NO_RESPONDERS) {
 			fprintf(
 			    stderr,

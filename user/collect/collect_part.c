@@ -18,7 +18,7 @@
 #include "collect/collect_int.h"
 #include "stream/batch.h"
 
-#define PUBLISH_MS 2000	  /* a forwarded message waits this long for its ack */
+#define PUBLISH_MS 5000	  /* forwarded messages and alerts wait this long for their acks */
 #define NAK_DELAY_NS 1000000000LL /* a message whose lines could not go on: again after 1s */
 
 /* collect.durable + suffix, filter PREFIX.tail */
@@ -129,7 +129,6 @@ int hw_collect__forward_flush(struct collector *c, natsMsg *m)
 {
 	jsMsgMetaData *meta = NULL;
 	jsPubOptions po;
-	jsPubAck *pa = NULL;
 	jsErrCode jerr = 0;
 	natsMsg *out = NULL;
 	natsStatus st = NATS_ERR;
@@ -151,10 +150,13 @@ int hw_collect__forward_flush(struct collector *c, natsMsg *m)
 		jsPubOptions_Init(&po);
 		po.MsgId = id;
 		po.MaxWait = PUBLISH_MS;
-		st = js_PublishMsg(&pa, c->js, out, &po, &jerr);
+		/* acknowledged (hw_collect__publish_wait) before m is */
+		st = js_PublishMsgAsync(c->js, &out, &po);
+		(void)jerr;
 	}
 	if (st == NATS_OK) {
 		c->forwarded += c->fwd.count;
+		c->fwd_sent = 1;
 		ret = 0;
 	}
 out:
@@ -169,10 +171,65 @@ out:
 		natsMsg_NakWithDelay(m, NAK_DELAY_NS, NULL);
 	}
 	jsMsgMetaData_Destroy(meta);
-	jsPubAck_Destroy(pa);
-	natsMsg_Destroy(out);
+	natsMsg_Destroy(out); /* NULL when the library took it */
 	c->fwd.len = 0;
 	c->fwd.count = 0;
 	c->fwd.oom = 0;
 	return ret;
+}
+
+void hw_collect__async_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+	struct collector *c = closure;
+	const char *subject = pae->Msg ? natsMsg_GetSubject(pae->Msg) : NULL;
+	size_t plen = strlen(c->cfg->nats_subject);
+
+	(void)js;
+	if (subject && !strncmp(subject, c->cfg->nats_subject, plen) && subject[plen] == '.' &&
+	    !strncmp(subject + plen + 1, HW_FLEET_STITCH_TOKENS ".",
+		     sizeof(HW_FLEET_STITCH_TOKENS)))
+		__atomic_fetch_add(&c->async_forward_errors, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&c->async_alert_errors, 1, __ATOMIC_RELAXED);
+}
+
+int hw_collect__publish_wait(struct collector *c)
+{
+	jsPubOptions po;
+	natsStatus st = NATS_OK;
+	unsigned long alerts, forwards;
+	int sent = c->fwd_sent;
+
+	c->fwd_sent = 0;
+	if (!c->js)
+		return 0;
+	jsPubOptions_Init(&po);
+	po.MaxWait = PUBLISH_MS;
+	st = js_PublishAsyncComplete(c->js, &po);
+	alerts = __atomic_exchange_n(&c->async_alert_errors, 0, __ATOMIC_RELAXED);
+	forwards = __atomic_exchange_n(&c->async_forward_errors, 0, __ATOMIC_RELAXED);
+	if (alerts) {
+		if (!c->publish_errors)
+			fprintf(stderr, "hopwatch: cannot publish an alert to '%s', ignoring\n",
+				c->cfg->collect_subject);
+		c->published -= alerts < c->published ? alerts : c->published;
+		c->publish_errors += alerts;
+	}
+	if (st == NATS_OK && !forwards)
+		return 0;
+	if (!sent && st != NATS_OK) {
+		/* only alerts were waited for: they are in the output */
+		c->publish_errors++;
+		return 0;
+	}
+	if (!sent)
+		return 0;
+	if (!c->forward_errors)
+		fprintf(stderr,
+			"hopwatch: the second stage ('%s.%s.*') did not take lines: %s; the "
+			"messages are delivered again\n",
+			c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
+			forwards ? "refused" : natsStatus_GetText(st));
+	c->forward_errors += forwards ? forwards : 1;
+	return -1;
 }
