@@ -225,3 +225,52 @@ def test_bad_partition_options_one_line_exit_2():
     p = hopwatch("collect", "--partition", "0/2", "--replay", path)
     check_eq(p.returncode, 2, "--replay with --partition: " + p.stderr)
     check("--partition and collect.partition(s) are for NATS" in p.stderr, p.stderr)
+
+
+def test_second_stage_killed_keeps_what_it_had_acknowledged():
+    """The instance of partition 0 (the second stage) killed with SIGKILL after it had taken
+    and acknowledged b's half of a hop, the other half (c's login) published while it is down:
+    started again, it reads its acknowledged messages again (alerts muted) and stitches the
+    chain when c's half comes. A chain completed before the kill is not raised again."""
+    ack = ["--set", "collect.ack_wait=2s"]
+    b1, c1 = host_in(0, "ob"), host_in(1, "oc")
+    b2, c2 = host_in(1, "nb"), host_in(0, "nc")
+    done_b, done_c, done_a = pair(1, b1, c1)
+    new_b, new_c, new_a = pair(2, b2, c2)
+    with NatsServer(mappings=partition_mapping(N)) as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, "--partition", p, *(SETS + ack),
+                                              name="s%d" % i))
+                for i, p in enumerate(HALVES)]
+        nc = Nats(srv.port)
+        for st in (done_b, done_c, new_b):
+            publish_host(nc, st)
+        cols[0].wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        for p in HALVES:
+            for d in durables(p):
+                drained(nc, d)
+        victim = cols[0]
+        victim.proc.kill()
+        victim.proc.wait()
+        victim.err.close()
+        publish_host(nc, new_c)
+        again = stack.enter_context(Collector(srv.url, "--partition", HALVES[0],
+                                              *(SETS + ack), name="s0-again"))
+        chain = again.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        check_eq(get(chain, "hopwatch.alert.hosts"), [new_a, b2, c2], "the chain across the kill")
+        for p in HALVES:
+            for d in durables(p):
+                drained(nc, d)
+        time.sleep(0.5)
+        check_eq(again.stop(), 0, "exit status: " + again.stderr())
+        check_eq(cols[1].stop(), 0, "exit status: " + cols[1].stderr())
+        check_eq([get(a, "hopwatch.alert.hosts") for a in again.alerts("hop-chain")],
+                 [[new_a, b2, c2]], "only the new chain raised after the restart")
+        k = again.final()
+        check(k["stitch_replayed"] >= 3, "messages read again: %r" % k["stitch_replayed"])
+        check(k["stitch_muted"] >= 1, "the old chain not raised again: %r" % k["stitch_muted"])
+        check("the second stage read" in again.stderr(), again.stderr())
+        pub = published_alerts(srv)
+        chains = sorted(tuple(get(e, "hopwatch.alert.hosts")) for _, e in pub
+                        if get(e, "rule.id") == "hop-chain")
+        check_eq(chains, sorted([(done_a, b1, c1), (new_a, b2, c2)]), "each chain once")
+        nc.close()

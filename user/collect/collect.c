@@ -296,6 +296,11 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
+	if (k->fleet == c->sfleet && !c->rebuilt) {
+		/* the second stage's stitcher, as it was: what it had acknowledged, read again */
+		c->rebuilt = 1;
+		hw_collect__stitch_rebuild(c, k, ci->AckFloor.Stream);
+	}
 	jsConsumerInfo_Destroy(ci);
 	jsSubOptions_Init(&so);
 	so.Stream = cfg->nats_stream;
@@ -384,7 +389,7 @@ static const char *header(natsMsg *m, const char *name)
 /* One message: a batch of lines (stream/batch.h), or one line as agents before batching sent.
  * A batch that fails its checks is refused whole, said once and counted; a bad line in a good
  * batch only costs that line. */
-static void handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m)
+void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m)
 {
 	const char *subject = natsMsg_GetSubject(m), *line;
 	const char *count = header(m, HW_BATCH_H_COUNT);
@@ -431,7 +436,7 @@ static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList
 		int sent = c->fwd_sent;
 
 		c->fwd_sent = 0;
-		handle_msg(c, k->fleet, list->Msgs[i]);
+		hw_collect__handle_msg(c, k->fleet, list->Msgs[i]);
 		held[i] = hw_collect__forward_flush(c, list->Msgs[i]) != 0;
 		fwd[i] = c->fwd_sent;
 		c->fwd_sent |= sent;

@@ -57,6 +57,8 @@ struct collector {
 	/* asynchronous publishes refused or never acknowledged (libnats's thread adds) */
 	unsigned long async_alert_errors, async_forward_errors;
 	int fwd_sent; /* messages of the current fetch whose lines went on */
+	int rebuilt;  /* the second stage read again what it had acknowledged */
+	unsigned long long rebuilt_lines;
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
 	int subscribed_once;
 	char last_error[300];
@@ -83,6 +85,13 @@ int hw_collect__forward_flush(struct collector *c, natsMsg *m);
  * Returns 0, or -1 when a forward failed: the fetch's messages that had lines for the second
  * stage are not acknowledged. */
 int hw_collect__publish_wait(struct collector *c);
+/* The second stage started with a durable that had acknowledged up to stream sequence floor
+ * (a restart, a kill): the messages of its last HW_STITCH_ENDED_NS up to floor fed again to
+ * its stitcher, alerts not raised (they were), so that hops and sessions it held come back. */
+void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsigned long long floor);
+/* one message (a batch, or a line of an older agent) into fleet */
+void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m);
+
 /* libnats's handler of asynchronous publishes that failed (its own thread) */
 void hw_collect__async_error(jsCtx *js, jsPubAckErr *pae, void *closure);
 

@@ -178,6 +178,62 @@ out:
 	return ret;
 }
 
+void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsigned long long floor)
+{
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus st;
+	unsigned long long since = hw_collect__wall_ns() - HW_STITCH_ENDED_NS, msgs = 0;
+	int done = 0;
+
+	if (!floor)
+		return;
+	jsSubOptions_Init(&so);
+	so.Stream = c->cfg->nats_stream;
+	so.Config.DeliverPolicy = js_DeliverByStartTime;
+	so.Config.OptStartTime = (int64_t)since;
+	so.Config.AckPolicy = js_AckNone;
+	st = js_PullSubscribe(&sub, c->js, k->filter, NULL, NULL, &so, &jerr);
+	if (st != NATS_OK) {
+		fprintf(stderr,
+			"hopwatch: the second stage cannot read its last %llu minutes again: %s; hops "
+			"it held before are not followed\n",
+			HW_STITCH_ENDED_NS / 60000000000ULL, natsStatus_GetText(st));
+		return;
+	}
+	hw_fleet__mute(k->fleet, 1);
+	while (!done) {
+		natsMsgList list = {0};
+
+		st = natsSubscription_Fetch(&list, sub, 1024, 1000, &jerr);
+		if (st != NATS_OK || !list.Count)
+			done = 1;
+		for (int i = 0; i < list.Count && !done; i++) {
+			jsMsgMetaData *meta = NULL;
+
+			if (natsMsg_GetMetaData(&meta, list.Msgs[i]) != NATS_OK ||
+			    meta->Sequence.Stream > floor) {
+				done = 1; /* the durable delivers it */
+			} else {
+				hw_fleet__tick(k->fleet, hw_collect__wall_ns());
+				hw_collect__handle_msg(c, k->fleet, list.Msgs[i]);
+				msgs++;
+			}
+			jsMsgMetaData_Destroy(meta);
+		}
+		natsMsgList_Destroy(&list);
+	}
+	hw_fleet__mute(k->fleet, 0);
+	natsSubscription_Unsubscribe(sub); /* the ephemeral consumer goes */
+	natsSubscription_Destroy(sub);
+	c->rebuilt_lines = msgs;
+	fprintf(stderr,
+		"hopwatch: the second stage read %llu messages of its last %llu minutes again (up "
+		"to sequence %llu, acknowledged before): their alerts are not raised again\n",
+		msgs, HW_STITCH_ENDED_NS / 60000000000ULL, floor);
+}
+
 void hw_collect__async_error(jsCtx *js, jsPubAckErr *pae, void *closure)
 {
 	struct collector *c = closure;

@@ -59,6 +59,7 @@ struct hw_fleet {
 	hw_fleet_forward_fn fwd; /* engines only: the stitcher's lines go there */
 	void *fwd_ctx;
 	int stitch_only; /* the second stage: no engines */
+	int muted;	 /* input read again: its alerts were raised before */
 };
 
 static void hash_key(char key[20], const char *token)
@@ -111,6 +112,10 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 	if (!h) { /* a hop-chain that waited for a login: its last host's */
 		hw_fleet__subject_token(f->token, sizeof(f->token), a->host_name);
 		h = find_host(f, f->token);
+	}
+	if (f->muted) {
+		f->st.muted++;
+		return;
 	}
 	if (!alert_allowed(f, h, a)) {
 		f->st.alerts_dropped++;
@@ -219,6 +224,11 @@ void hw_fleet__forward(struct hw_fleet *f, hw_fleet_forward_fn fn, void *ctx)
 void hw_fleet__stitch_only(struct hw_fleet *f)
 {
 	f->stitch_only = 1;
+}
+
+void hw_fleet__mute(struct hw_fleet *f, int on)
+{
+	f->muted = on;
 }
 
 /* Frees h's engine (h and its pinned identity stay): its next event makes a new one. */

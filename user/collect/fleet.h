@@ -51,6 +51,7 @@ struct hw_fleet_stats {
 	unsigned long long clamped;	   /* event times later than the collector's clock allows */
 	unsigned long long ticks;	   /* timed-rule ticks given to the engines */
 	unsigned long long memory;	   /* bytes held now (engines and stitcher), about */
+	unsigned long long muted;	   /* alerts not passed on while muted */
 };
 
 /* cfg must outlive the fleet; fn gets every alert (per-host rules and hop-chain). NULL with
@@ -74,6 +75,8 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 typedef void (*hw_fleet_forward_fn)(const char *line, size_t len, void *ctx);
 void hw_fleet__forward(struct hw_fleet *f, hw_fleet_forward_fn fn, void *ctx);
 void hw_fleet__stitch_only(struct hw_fleet *f);
+/* While muted, alerts are counted in muted and not passed on (input read again). */
+void hw_fleet__mute(struct hw_fleet *f, int on);
 
 /* A message refused before it could be fed (a line too long to read): counted. */
 void hw_fleet__refuse(struct hw_fleet *f);
