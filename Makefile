@@ -155,6 +155,7 @@ test: deps-test
 bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/bench.py
 	$(Q)python3 tests/bench/nats_bench.py
+	$(Q)python3 tests/bench/fleet_sim.py
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
