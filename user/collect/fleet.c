@@ -332,8 +332,10 @@ static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, ch
 		}
 		return h;
 	}
-	if (hw_smap__count(&f->hosts) >= HW_FLEET_HOSTS_MAX) {
-		snprintf(err, errlen, "more than %d hosts at once", HW_FLEET_HOSTS_MAX);
+	/* the second stage holds no engines: the whole fleet's hosts, as many as the stitcher */
+	if (hw_smap__count(&f->hosts) >= (f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX)) {
+		snprintf(err, errlen, "more than %d hosts at once",
+			 f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX);
 		f->st.hosts_full++;
 		return NULL;
 	}
