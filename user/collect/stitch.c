@@ -626,48 +626,81 @@ static void listener(struct hw_stitch *s, const struct hw_fact *f)
 		own(s, host, f->src.ip);
 }
 
+/* What feed does with a fact: the one list of what the stitcher takes (hw_stitch__wants is
+ * "not ST_CLOCK", so the second stage of collectors that scale out gets all of it). */
+enum st_use {
+	ST_CLOCK,
+	ST_OUT,
+	ST_OUT_SNAP,
+	ST_IN_ACCEPT,
+	ST_IN_SNAP,
+	ST_SESSION,
+	ST_END,
+	ST_AGENT,
+	ST_LISTEN,
+};
+
+static enum st_use use_of(const struct hw_fact *f)
+{
+	switch (f->kind) {
+	case HW_F_CONNECT:
+		return !f->failure && f->egress && !f->udp ? ST_OUT : ST_CLOCK;
+	case HW_F_CONN_SNAPSHOT:
+		return f->udp ? ST_CLOCK : f->egress ? ST_OUT_SNAP : ST_IN_SNAP;
+	case HW_F_ACCEPT:
+		return f->udp ? ST_CLOCK : ST_IN_ACCEPT;
+	case HW_F_LOGIN:
+		return f->failure ? ST_CLOCK : ST_SESSION;
+	case HW_F_SESSION_SNAPSHOT:
+		return ST_SESSION;
+	case HW_F_LOGOUT:
+		return ST_END;
+	case HW_F_DISCONNECT:
+		return !f->egress && !f->udp ? ST_END : ST_CLOCK;
+	case HW_F_AGENT_STARTED:
+		return ST_AGENT;
+	case HW_F_LISTEN:
+		return ST_LISTEN;
+	default:
+		return ST_CLOCK;
+	}
+}
+
+int hw_stitch__wants(const struct hw_fact *f)
+{
+	return use_of(f) != ST_CLOCK;
+}
+
 void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 {
 	s->facts++;
 	if (f->host_id[0]) {
-		switch (f->kind) {
-		case HW_F_CONNECT:
-			if (!f->failure && f->egress && !f->udp)
-				out_add(s, f, 0);
+		switch (use_of(f)) {
+		case ST_OUT:
+			out_add(s, f, 0);
 			break;
-		case HW_F_CONN_SNAPSHOT:
-			if (f->udp)
-				break;
-			if (f->egress)
-				out_add(s, f, 1);
-			else
-				in_accept(s, f, 1);
+		case ST_OUT_SNAP:
+			out_add(s, f, 1);
 			break;
-		case HW_F_ACCEPT:
-			if (!f->udp)
-				in_accept(s, f, 0);
+		case ST_IN_ACCEPT:
+			in_accept(s, f, 0);
 			break;
-		case HW_F_LOGIN:
-			if (!f->failure)
-				in_session(s, f);
+		case ST_IN_SNAP:
+			in_accept(s, f, 1);
 			break;
-		case HW_F_SESSION_SNAPSHOT:
+		case ST_SESSION:
 			in_session(s, f);
 			break;
-		case HW_F_LOGOUT:
+		case ST_END:
 			in_end(s, f);
 			break;
-		case HW_F_DISCONNECT:
-			if (!f->egress && !f->udp)
-				in_end(s, f);
-			break;
-		case HW_F_AGENT_STARTED:
+		case ST_AGENT:
 			agent_started(s, f);
 			break;
-		case HW_F_LISTEN:
+		case ST_LISTEN:
 			listener(s, f);
 			break;
-		default:
+		case ST_CLOCK:
 			host_of(s, f); /* its clock */
 			break;
 		}
@@ -675,28 +708,6 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 	if (s->pending)
 		hw_chain__pending_run(s, 0);
 	sweep(s, 0);
-}
-
-int hw_stitch__wants(const struct hw_fact *f)
-{
-	switch (f->kind) {
-	case HW_F_CONNECT:
-		return !f->failure && f->egress && !f->udp;
-	case HW_F_CONN_SNAPSHOT:
-	case HW_F_ACCEPT:
-	case HW_F_LISTEN:
-		return !f->udp;
-	case HW_F_LOGIN:
-		return !f->failure;
-	case HW_F_DISCONNECT:
-		return !f->egress && !f->udp;
-	case HW_F_SESSION_SNAPSHOT:
-	case HW_F_LOGOUT:
-	case HW_F_AGENT_STARTED:
-		return 1;
-	default:
-		return 0;
-	}
 }
 
 void hw_stitch__tick(struct hw_stitch *s, unsigned long long ts)
