@@ -136,3 +136,46 @@ TEST(fleet_second_stage_only_stitches)
 	hw_fleet__free(f);
 	hw_config__free(&cfg);
 }
+
+/* a connection_attempted of web-1 to 198.18.0.9:PORT, in a session or not */
+static int connect_line(char *buf, size_t len, unsigned int port, const char *session)
+{
+	return snprintf(
+	    buf, len,
+	    "{\"@timestamp\":\"2026-11-27T10:00:02.000000000Z\",\"event\":{\"kind\":\"event\","
+	    "\"category\":[\"network\"],\"type\":[\"start\"],\"action\":\"connection_attempted\","
+	    "\"outcome\":\"success\"},\"host\":{\"name\":\"web-1\",\"id\":\"id1\"},\"source\":{"
+	    "\"ip\":\"198.18.0.2\",\"port\":30000},\"destination\":{\"ip\":\"198.18.0.9\",\"port\":"
+	    "%u},\"network\":{\"transport\":\"tcp\",\"direction\":\"egress\"},\"process\":{\"pid\":"
+	    "600,\"entity_id\":\"cron\"},\"hopwatch\":{%s%s%s\"connection\":{\"id\":\"c%u\"}}}",
+	    port, session ? "\"session\":{\"id\":\"" : "", session ? session : "",
+	    session ? "\"}," : "", port);
+}
+
+TEST(fleet_partition_forwards_only_possible_hops)
+{
+	struct hw_fleet *f;
+	char line[2048];
+
+	if (!CHECK_EQ(hw_config__init(&cfg), 0))
+		return;
+	f = hw_fleet__new(&cfg, on_alert, NULL);
+	if (!CHECK(f))
+		return;
+	hw_fleet__forward(f, on_forward, NULL);
+	nforwarded = 0;
+	/* a service's connection to a web port cannot be a hop: not forwarded */
+	connect_line(line, sizeof(line), 80, NULL);
+	CHECK_EQ(feed(f, "hopwatch.web-1.events.0", line), 0);
+	CHECK_EQ(nforwarded, 0);
+	/* to an admin port, or from a session: forwarded */
+	connect_line(line, sizeof(line), 22, NULL);
+	CHECK_EQ(feed(f, "hopwatch.web-1.events.0", line), 0);
+	CHECK_EQ(nforwarded, 1);
+	connect_line(line, sizeof(line), 80, "s1");
+	CHECK_EQ(feed(f, "hopwatch.web-1.events.0", line), 0);
+	CHECK_EQ(nforwarded, 2);
+	CHECK_STREQ(forwarded, line);
+	hw_fleet__free(f);
+	hw_config__free(&cfg);
+}

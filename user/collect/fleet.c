@@ -496,7 +496,7 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 	f->st.events++;
 	if (!f->fwd)
 		hw_stitch__feed(f->stitch, fact);
-	else if (hw_stitch__wants(fact))
+	else if (hw_stitch__wants(f->stitch, fact))
 		f->fwd(line, len, f->fwd_ctx); /* to the second stage */
 	f->cur = NULL;
 	if (fact->kind == HW_F_AGENT_STOPPED)

@@ -38,8 +38,8 @@ static int make_tuple(struct tuple *t, const struct hw_fact_ep *client,
 		      const struct hw_fact_ep *server)
 {
 	if (canon_ip(client->ip, t->cip) || canon_ip(server->ip, t->sip) || !client->port ||
-	    client->port > 65535 || !server->port || server->port > 65535 || hw_addr__local(t->cip) ||
-	    hw_addr__local(t->sip) || !strcmp(t->cip, t->sip))
+	    client->port > 65535 || !server->port || server->port > 65535 ||
+	    hw_addr__local(t->cip) || hw_addr__local(t->sip) || !strcmp(t->cip, t->sip))
 		return -EINVAL;
 	t->cport = client->port;
 	t->sport = server->port;
@@ -498,7 +498,8 @@ static void handler(struct st_in *in, const struct hw_fact *f)
 	if (!f->entity_id[0])
 		return;
 	hw_str__copy(in->handler, sizeof(in->handler), f->entity_id);
-	hw_str__copy(in->handler_exe, sizeof(in->handler_exe), f->executable[0] ? f->executable : f->name);
+	hw_str__copy(in->handler_exe, sizeof(in->handler_exe),
+		     f->executable[0] ? f->executable : f->name);
 	in->handler_pid = f->pid;
 }
 
@@ -640,13 +641,23 @@ enum st_use {
 	ST_LISTEN,
 };
 
-static enum st_use use_of(const struct hw_fact *f)
+/* an outbound connection that can be a hop of a chain: made in a session, or to an admin port
+ * (out_add looks again) */
+static int hop_out(const struct hw_stitch *s, const struct hw_fact *f)
+{
+	return f->session_id[0] || admin_port(s, f->dst.port);
+}
+
+static enum st_use use_of(const struct hw_stitch *s, const struct hw_fact *f)
 {
 	switch (f->kind) {
 	case HW_F_CONNECT:
-		return !f->failure && f->egress && !f->udp ? ST_OUT : ST_CLOCK;
+		return !f->failure && f->egress && !f->udp && hop_out(s, f) ? ST_OUT : ST_CLOCK;
 	case HW_F_CONN_SNAPSHOT:
-		return f->udp ? ST_CLOCK : f->egress ? ST_OUT_SNAP : ST_IN_SNAP;
+		return f->udp	       ? ST_CLOCK
+		       : !f->egress    ? ST_IN_SNAP
+		       : hop_out(s, f) ? ST_OUT_SNAP
+				       : ST_CLOCK;
 	case HW_F_ACCEPT:
 		return f->udp ? ST_CLOCK : ST_IN_ACCEPT;
 	case HW_F_LOGIN:
@@ -666,16 +677,16 @@ static enum st_use use_of(const struct hw_fact *f)
 	}
 }
 
-int hw_stitch__wants(const struct hw_fact *f)
+int hw_stitch__wants(const struct hw_stitch *s, const struct hw_fact *f)
 {
-	return use_of(f) != ST_CLOCK;
+	return use_of(s, f) != ST_CLOCK;
 }
 
 void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 {
 	s->facts++;
 	if (f->host_id[0]) {
-		switch (use_of(f)) {
+		switch (use_of(s, f)) {
 		case ST_OUT:
 			out_add(s, f, 0);
 			break;
