@@ -38,8 +38,8 @@ TEST(partition_lists)
 	CHECK_STREQ(list, "0,2-3");
 	CHECK_EQ(n, 8);
 	free(list);
-	static const char *const bad[] = {"0", "/4", "0/", "0/0", "0/65", "x/4", "0/4x", "3-1/4",
-					  ""};
+	static const char *const bad[] = {"0",	 "/4",	 "0/",	  "0/0", "0/65",
+					  "x/4", "0/4x", "3-1/4", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (!CHECK_EQ(hw_partition__option(bad[i], &list, &n, err, sizeof(err)), -EINVAL))
 			printf("    input '%s'\n", bad[i]);
