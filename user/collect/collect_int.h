@@ -71,6 +71,11 @@ struct collector {
 };
 
 unsigned long long hw_collect__wall_ns(void);
+/* collect.c: SIGINT/SIGTERM came; SIGHUP's reopen done */
+int hw_collect__stopping(void);
+void hw_collect__signals(struct collector *c);
+/* collect_nats.c: consumes until stopped or deadline (mono ns, 0 none); the exit status */
+int hw_collect__run_nats(struct collector *c, unsigned long long deadline);
 
 /* the fleet's counters (with the second stage's, when this instance runs it) */
 void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw_stitch_stats *ss);
