@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "detect/jsonread.h"
 #include "parse.h"
 
 int hw_cli__init(struct hw_cli *c, const char *cmd, int argc)
@@ -56,9 +57,11 @@ static int common(struct hw_cli *c, int ch, char *const argv[])
 		return 1;
 	case ':':
 		snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+		hw_jread__printable(msg); /* the user's bytes, shown safely */
 		return hw_cli__usage(c, msg);
 	case '?':
 		snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+		hw_jread__printable(msg);
 		return hw_cli__usage(c, msg);
 	default:
 		return 0;

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "collect/collect.h"
 #include "config.h"
+#include "ir/report.h"
 #include "ir/sessions_cmd.h"
 #include "replay.h"
 
@@ -301,6 +302,8 @@ int main(int argc, char **argv)
 		return hw_collect_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sessions"))
 		return hw_sessions_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return hw_report_main(argc - 1, argv + 1);
 	{
 		char msg[300];
 
