@@ -46,7 +46,7 @@ USER_HDRS := $(shell find user -name '*.h')
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 MAIN_OBJ  := $(BUILD)/user/main.o
 # what needs libnats, which has no static library: the static build links stubs instead
-NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c
+NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c user/collect/collect_part.c user/collect/collect_nats.c
 NONATS_SRCS := $(wildcard user/nonats/*.c)
 STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS)) \
 	       $(patsubst %.c,$(BUILD)/%.o,$(NONATS_SRCS))
@@ -156,6 +156,7 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/bench.py
 	$(Q)python3 tests/bench/nats_bench.py
 	$(Q)python3 tests/bench/nats_bench.py --profiles --n 2000
+	$(Q)python3 tests/bench/fleet_sim.py
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \

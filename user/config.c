@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "hopwatch/limits.h"
+#include "collect/partition.h"
 #include "config.h"
 #include "stream/url.h"
 
@@ -239,6 +240,11 @@ static const struct key keys[] = {
     KEY("collect", "host_memory_max", K_SIZE, collect_host_memory_max, 1 << 20, ~0ULL, "64M"),
     KEY("collect", "host_alerts", K_U32, collect_host_alerts, 1, 1000000, "60"),
     KEY("collect", "host_idle", K_DURATION, collect_host_idle_ns, SEC, 30 * DAY, "1h"),
+    KEY("collect", "partitions", K_U32, collect_partitions, 0, HW_COLLECT_PARTITIONS_MAX, "0"),
+    KEY("collect", "partition", K_STR, collect_partition,
+	.valid = hw_parse_partition_list, .what = "partition list",
+	.hint = "use numbers and ranges below collect.partitions: 0,2-3"),
+    KEY("collect", "ack_wait", K_DURATION, collect_ack_wait_ns, SEC, 3600 * SEC, "60s"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

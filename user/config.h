@@ -96,6 +96,9 @@ struct hw_config {
 	unsigned long long collect_host_memory_max; /* host_memory_max: one host's engine */
 	unsigned int collect_host_alerts;	    /* host_alerts: per host and minute */
 	unsigned long long collect_host_idle_ns;    /* host_idle: a silent host is forgotten */
+	unsigned int collect_partitions; /* partitions: N of the server's subject mapping, 0 none */
+	char *collect_partition;	 /* partition: the ones this instance takes, "0,2-3" */
+	unsigned long long collect_ack_wait_ns; /* ack_wait: unacknowledged, delivered again */
 };
 
 /* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */
