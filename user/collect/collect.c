@@ -17,6 +17,7 @@
 
 #include <nats/nats.h>
 
+#include "cli.h"
 #include "collect/collect.h"
 #include "collect/collect_int.h"
 #include "stream/batch.h"
@@ -33,9 +34,6 @@
 #include "output/text.h"
 #include "parse.h"
 #include "stream/url.h"
-#define EXIT_REFUSED   1
-#define EXIT_USAGE     2
-#define EXIT_MALFORMED 3
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
     "       hopwatch collect [OPTIONS] --replay FILE...\n"
@@ -129,7 +127,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 
 	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		return EXIT_REFUSED;
+		return HW_EXIT_REFUSED;
 	}
 	hw_progress__start(&pr, name, fileno(in));
 	while (!stop_requested &&
@@ -154,7 +152,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s:%llu: %s\n", name, lineno, why);
-			ret = EXIT_REFUSED;
+			ret = HW_EXIT_REFUSED;
 			break;
 		}
 		hw_collect__signals(c);
@@ -163,7 +161,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 	hw_lineread__free(&lr);
 	if (!ret && got == -EIO) {
 		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		ret = EXIT_USAGE;
+		ret = HW_EXIT_USAGE;
 	}
 	return ret;
 }
@@ -181,7 +179,7 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 		if (!in) {
 			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
 				strerror(errno));
-			ret = EXIT_USAGE;
+			ret = HW_EXIT_USAGE;
 			break;
 		}
 		ret = replay_file(c, is_stdin ? "(stdin)" : files[i], in);
@@ -195,20 +193,13 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 	hw_collect__summary(c);
 	hw_fleet__stats(c->fleet, &fs, NULL);
 	if (!ret && c->lost_output)
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 	if (!ret && fs.malformed)
-		ret = EXIT_MALFORMED;
+		ret = HW_EXIT_MALFORMED;
 	return ret;
 }
 
 /* --- the command -------------------------------------------------------------------------- */
-
-static int usage_error(const char *msg)
-{
-	fprintf(stderr, "hopwatch: %s\n", msg);
-	fprintf(stderr, "Try 'hopwatch collect --help' for more information.\n");
-	return EXIT_USAGE;
-}
 
 static void install_signals(void)
 {
@@ -234,39 +225,31 @@ int hw_collect_main(int argc, char **argv)
 	};
 	struct hw_config cfg;
 	struct collector c = {.cfg = &cfg};
-	const char *config_path = NULL, *duration = NULL, *output = NULL, *partition = NULL;
-	const char **sets = calloc((size_t)argc + 2, sizeof(*sets));
-	char **owned = calloc((size_t)argc + 2, sizeof(*owned));
+	const char *duration = NULL, *output = NULL, *partition = NULL;
 	char **files = calloc((size_t)argc + 1, sizeof(*files));
 	char err[1024], msg[1200];
-	int nsets = 0, nowned = 0, nfiles = 0, have_nats = 0, ch, ret = EXIT_USAGE;
+	int nfiles = 0, have_nats = 0, ch, ret = HW_EXIT_USAGE;
 	unsigned long long duration_ns = 0;
+	struct hw_cli cli;
 
-	if (!sets || !owned || !files || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "collect", argc + 2) || !files || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		free(owned);
+		hw_cli__free(&cli);
 		free(files);
-		return EXIT_REFUSED;
+		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:o:d:s:h", opts, NULL)) != -1) {
-		const char *key = NULL;
+	while ((ch = hw_cli__getopt(&cli, argc, argv, ":c:o:d:s:h", opts, &ret)) != -1) {
+		int r = 0;
 
 		switch (ch) {
-		case 'c':
-			config_path = optarg;
-			break;
+		case HW_CLI_STOP:
+			goto out;
 		case 'N':
-			key = "output.nats_url";
+			r = hw_cli__key(&cli, "output.nats_url", optarg);
 			have_nats = 1;
 			break;
-		case 's':
-			sets[nsets++] = optarg;
-			break;
 		case 'o':
-			key = "output.format";
+			r = hw_cli__key(&cli, "output.format", optarg);
 			break;
 		case 'O':
 			output = optarg;
@@ -284,90 +267,56 @@ int hw_collect_main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
+			break;
 		}
-		if (key) {
-			char *kv;
-
-			if (asprintf(&kv, "%s=%s", key, optarg) < 0) {
-				ret = EXIT_REFUSED;
-				goto out;
-			}
-			owned[nowned++] = kv;
-			sets[nsets++] = kv;
+		if (r) {
+			ret = r;
+			goto out;
 		}
 	}
 	/* --replay a b c: the files after the first are arguments */
 	for (; optind < argc; optind++) {
 		if (!nfiles) {
 			snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
-			ret = usage_error(msg);
+			ret = hw_cli__usage(&cli, msg);
 			goto out;
 		}
 		files[nfiles++] = argv[optind];
 	}
 	if (partition) {
-		char *list = NULL, *kv;
+		char *list = NULL, n_s[16];
 		unsigned int n;
 		int r = hw_partition__option(partition, &list, &n, err, sizeof(err));
 
 		if (r) {
 			if (r == -EINVAL)
 				fprintf(stderr, "hopwatch: %s\n", err);
-			ret = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+			ret = r == -EINVAL ? HW_EXIT_USAGE : HW_EXIT_REFUSED;
 			goto out;
 		}
-		r = asprintf(&kv, "collect.partition=%s", list);
+		snprintf(n_s, sizeof(n_s), "%u", n);
+		r = hw_cli__key(&cli, "collect.partition", list);
 		free(list);
-		if (r < 0) {
-			ret = EXIT_REFUSED;
+		if (r || (r = hw_cli__key(&cli, "collect.partitions", n_s))) {
+			ret = r;
 			goto out;
 		}
-		owned[nowned++] = kv;
-		sets[nsets++] = kv;
-		if (asprintf(&kv, "collect.partitions=%u", n) < 0) {
-			ret = EXIT_REFUSED;
-			goto out;
-		}
-		owned[nowned++] = kv;
-		sets[nsets++] = kv;
 	}
 	if (nfiles && have_nats) {
-		ret = usage_error("--replay reads files instead of NATS: give one of --replay and "
-				  "--nats");
+		ret = hw_cli__usage(&cli, "--replay reads files instead of NATS: give one of --replay "
+					  "and --nats");
 		goto out;
 	}
-	if (duration && (hw_parse_duration(duration, &duration_ns) || !duration_ns)) {
-		fprintf(
-		    stderr,
-		    "hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
-		    duration);
+	if ((duration && hw_cli__duration(duration, &duration_ns)) || hw_cli__load(&cli, &cfg))
 		goto out;
-	}
-	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
-		goto out;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
-			goto out;
-		}
-	}
 	if (nfiles && (cfg.collect_partitions || cfg.collect_partition)) {
-		ret = usage_error("--replay judges every host it reads: --partition and "
+		ret = hw_cli__usage(&cli, "--replay judges every host it reads: --partition and "
 				  "collect.partition(s) are for NATS");
 		goto out;
 	}
 	if (!nfiles && !cfg.nats_url) {
-		ret = usage_error("no NATS server: give --nats URL (or output.nats_url), or "
+		ret = hw_cli__usage(&cli, "no NATS server: give --nats URL (or output.nats_url), or "
 				  "--replay FILE...");
 		goto out;
 	}
@@ -391,7 +340,7 @@ int hw_collect_main(int argc, char **argv)
 		  isatty(STDOUT_FILENO));
 	if (cfg.format == HW_FORMAT_OCSF && !(c.ocsf = hw_ocsf__new())) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
@@ -399,12 +348,12 @@ int hw_collect_main(int argc, char **argv)
 	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
 	if (!c.fleet) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
 	if (!nfiles && (ret = hw_collect__partitions(&c)))
 		goto out;
-	ret = EXIT_USAGE;
+	ret = HW_EXIT_USAGE;
 	stop_requested = reopen_requested = 0;
 	install_signals();
 	if (nfiles) {
@@ -423,10 +372,7 @@ out:
 	hw_json__free(&c.pj);
 	hw_text__free(&c.t);
 	hw_ocsf__free(c.ocsf);
-	for (int i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(sets);
+	hw_cli__free(&cli);
 	free(files);
 	hw_config__free(&cfg);
 	return ret;

@@ -80,7 +80,7 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline);
 /* the fleet's counters (with the second stage's, when this instance runs it) */
 void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw_stitch_stats *ss);
 
-/* collect_part.c: the consumers of --partition / collect.partition (0, or EXIT_USAGE after one
+/* collect_part.c: the consumers of --partition / collect.partition (0, or HW_EXIT_USAGE after one
  * line on stderr); the lines for the second stage, published before the message that held them
  * is acknowledged (0, or -1: not acknowledged, delivered again). */
 int hw_collect__partitions(struct collector *c);

@@ -10,13 +10,13 @@
 
 #include <nats/nats.h>
 
+#include "cli.h"
 #include "collect/collect_int.h"
 #include "lib/clock.h"
 #include "stream/batch.h"
 #include "stream/nats_opts.h"
 #include "stream/url.h"
 
-#define EXIT_REFUSED	1
 #define BATCH		1024 /* messages per fetch */
 #define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
 #define RETRY_MS	1000 /* between attempts to set up the consumer */
@@ -355,7 +355,7 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 
 	if (nats_connect(c)) {
 		fprintf(stderr, "hopwatch: %s\n", c->last_error);
-		return EXIT_REFUSED;
+		return HW_EXIT_REFUSED;
 	}
 	while (!hw_collect__stopping() && (!deadline || hw_clock__mono_ns() < deadline)) {
 		int got;
@@ -377,7 +377,7 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 			}
 			if (r == -2) {
 				fprintf(stderr, "hopwatch: %s\n", c->last_error);
-				ret = EXIT_REFUSED;
+				ret = HW_EXIT_REFUSED;
 				break;
 			}
 			if (r) {
@@ -435,7 +435,7 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 	}
 	if (!c->subscribed_once && !ret) {
 		fprintf(stderr, "hopwatch: never consumed from NATS: %s\n", c->last_error);
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 	}
 	hw_fleet__flush(c->fleet);
 	if (c->sfleet)
@@ -460,6 +460,6 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 		natsConnection_Destroy(c->nc);
 	}
 	if (!ret && c->lost_output)
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 	return ret;
 }
