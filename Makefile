@@ -46,7 +46,7 @@ USER_HDRS := $(shell find user -name '*.h')
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 MAIN_OBJ  := $(BUILD)/user/main.o
 # what needs libnats, which has no static library: the static build links stubs instead
-NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c
+NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c user/collect/collect_part.c user/collect/collect_nats.c
 NONATS_SRCS := $(wildcard user/nonats/*.c)
 STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS)) \
 	       $(patsubst %.c,$(BUILD)/%.o,$(NONATS_SRCS))
@@ -155,6 +155,8 @@ test: deps-test
 bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/bench.py
 	$(Q)python3 tests/bench/nats_bench.py
+	$(Q)python3 tests/bench/nats_bench.py --profiles --n 2000
+	$(Q)python3 tests/bench/fleet_sim.py
 
 # Debian packages: build, then what the tests drive for real.
 DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
@@ -163,7 +165,8 @@ DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
 	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd \
 	      softether-vpnbridge softether-vpnserver softether-vpncmd tcpdump \
-	      chromium fonts-dejavu-core
+	      chromium fonts-dejavu-core \
+	      xrdp xorgxrdp freerdp2-x11 xvfb
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

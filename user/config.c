@@ -14,11 +14,13 @@
 #include <ini.h>
 
 #include "hopwatch/limits.h"
+#include "collect/partition.h"
 #include "config.h"
 #include "stream/url.h"
 
 #define MSEC	 HW_NSEC_PER_MSEC
 #define SEC	 HW_NSEC_PER_SEC
+#define HOUR	 (3600 * SEC)
 #define DAY	 (86400 * SEC)
 #define YEAR	 (365 * DAY)
 #define XSTR_(x) #x
@@ -102,6 +104,12 @@ static int valid_socket_path(const char *s)
 static int valid_codec(const char *s)
 {
 	return strcmp(s, "none") && strcmp(s, "gzip") && strcmp(s, "zstd") ? -EINVAL : 0;
+}
+
+/* output.nats_profile, output.syslog_profile */
+static int valid_profile(const char *s)
+{
+	return strcmp(s, "fleet") && strcmp(s, "full") ? -EINVAL : 0;
 }
 
 /* JetStream stream and consumer names: letters, digits, '_' and '-' */
@@ -209,6 +217,12 @@ static const struct key keys[] = {
     KEY("output", "nats_batch_delay", K_DURATION, nats_batch_delay_ns, 0, SEC, "100ms"),
     KEY("output", "nats_compress", K_STR, nats_compress, .def = "zstd", .flags = F_NONEMPTY,
 	.valid = valid_codec, .what = "compression", .hint = "use none, gzip or zstd"),
+    KEY("output", "nats_profile", K_STR, nats_profile, .def = "fleet", .flags = F_NONEMPTY,
+	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
+    KEY("output", "syslog_profile", K_STR, syslog_profile, .def = "fleet", .flags = F_NONEMPTY,
+	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
+    KEY("output", "fleet_summary_interval", K_DURATION, fleet_summary_interval_ns, SEC, HOUR,
+	"1m"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),
     KEY("output", "nats_key", K_STR, nats_key),
@@ -226,6 +240,11 @@ static const struct key keys[] = {
     KEY("collect", "host_memory_max", K_SIZE, collect_host_memory_max, 1 << 20, ~0ULL, "64M"),
     KEY("collect", "host_alerts", K_U32, collect_host_alerts, 1, 1000000, "60"),
     KEY("collect", "host_idle", K_DURATION, collect_host_idle_ns, SEC, 30 * DAY, "1h"),
+    KEY("collect", "partitions", K_U32, collect_partitions, 0, HW_COLLECT_PARTITIONS_MAX, "0"),
+    KEY("collect", "partition", K_STR, collect_partition,
+	.valid = hw_parse_partition_list, .what = "partition list",
+	.hint = "use numbers and ranges below collect.partitions: 0,2-3"),
+    KEY("collect", "ack_wait", K_DURATION, collect_ack_wait_ns, SEC, 3600 * SEC, "60s"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -83,6 +83,9 @@ struct hw_config {
 	unsigned long long nats_batch_bytes;	/* nats_batch_bytes: bytes per message, at most */
 	unsigned long long nats_batch_delay_ns; /* nats_batch_delay: a line waits for more */
 	char *nats_compress;			/* nats_compress: "none" or "gzip" */
+	/* nats_profile, syslog_profile: "fleet" (the default) or "full" (docs/streaming.md) */
+	char *nats_profile, *syslog_profile;
+	unsigned long long fleet_summary_interval_ns; /* fleet: loopback summaries, this often */
 	char *nats_ca, *nats_cert, *nats_key;	  /* TLS: CA bundle, client cert and key, NULL */
 	char *syslog_ca, *syslog_cert, *syslog_key; /* syslog_ca set: TLS to the receiver */
 
@@ -93,6 +96,9 @@ struct hw_config {
 	unsigned long long collect_host_memory_max; /* host_memory_max: one host's engine */
 	unsigned int collect_host_alerts;	    /* host_alerts: per host and minute */
 	unsigned long long collect_host_idle_ns;    /* host_idle: a silent host is forgotten */
+	unsigned int collect_partitions; /* partitions: N of the server's subject mapping, 0 none */
+	char *collect_partition;	 /* partition: the ones this instance takes, "0,2-3" */
+	unsigned long long collect_ack_wait_ns; /* ack_wait: unacknowledged, delivered again */
 };
 
 /* Sets every default. Returns 0 or -ENOMEM (then c is zeroed). */

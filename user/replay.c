@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "detect/engine.h"
-#include "detect/jsonread.h"
+#include "detect/factscan.h"
 #include "lib/lineread.h"
 #include "lib/progress.h"
 #include "output/alert.h"
@@ -85,7 +85,7 @@ static struct host_engine *engine_for(struct replay *r, const char *host_id)
 }
 
 static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
-		       struct hw_jdoc *doc, struct hw_fact *f)
+		       struct hw_factscan *fs, struct hw_fact *f)
 {
 	struct hw_lineread lr;
 	struct hw_progress pr;
@@ -116,11 +116,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 			n--;
 		if (!n)
 			continue; /* blank lines are not events */
-		if (hw_jdoc__parse(doc, line, n)) {
-			snprintf(why, sizeof(why), "%s", doc->err);
-			goto malformed;
-		}
-		if (hw_fact__from_json(f, doc, why, sizeof(why)))
+		if (hw_factscan__line(fs, line, n, f, why, sizeof(why)))
 			goto malformed;
 		if (f->kind == HW_F_ALERT)
 			continue; /* alerts of the input are not events: replay makes its own */
@@ -177,14 +173,15 @@ int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfi
 	      FILE *err, struct hw_replay_stats *st)
 {
 	struct replay r = {.cfg = cfg, .text = text, .out = out, .st = st};
-	struct hw_jdoc *doc = calloc(1, sizeof(*doc));
+	struct hw_factscan fs;
+	int fs_err = hw_factscan__init(&fs);
 	struct hw_fact *f = calloc(1, sizeof(*f));
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (cfg->format == HW_FORMAT_OCSF)
 		r.ocsf = hw_ocsf__new();
-	if (!doc || !f || (cfg->format == HW_FORMAT_OCSF && !r.ocsf)) {
+	if (fs_err || !f || (cfg->format == HW_FORMAT_OCSF && !r.ocsf)) {
 		fprintf(err, "hopwatch: out of memory\n");
 		ret = 1;
 		goto out;
@@ -198,7 +195,7 @@ int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfi
 			ret = 2;
 			break;
 		}
-		ret = replay_file(&r, is_stdin ? "(stdin)" : files[i], in, err, doc, f);
+		ret = replay_file(&r, is_stdin ? "(stdin)" : files[i], in, err, &fs, f);
 		if (!is_stdin)
 			fclose(in);
 	}
@@ -211,8 +208,7 @@ out:
 	for (size_t i = 0; i < r.n; i++)
 		hw_engine__free(r.v[i].e);
 	free(r.v);
-	hw_jdoc__free(doc);
-	free(doc);
+	hw_factscan__free(&fs);
 	free(f);
 	hw_json__free(&r.j);
 	hw_text__free(&r.t);

@@ -14,6 +14,10 @@ as median [min-max]:
   - the agent's CPU per event (µs), and the sink's share (with the sink minus without);
   - nats-server's CPU per event (µs) and the stream's bytes per event (the server's figure);
   - drops (ring buffer) and spool drops, and that the stream holds exactly the agent's lines.
+With --profiles instead: the stream's bytes per operation under output.nats_profile full and
+fleet, uncompressed and zstd (docs/streaming.md "Profiles"): per TCP connection (storm connect:
+loopback connections between two processes of the host, which fleet summarises) and per
+process lifecycle (storm exec: fork + exec + exit), the server's own byte count.
 Needs root. Exits 0 when every line arrived and nothing was dropped, 1 otherwise.
 """
 import argparse
@@ -176,6 +180,75 @@ def one_run(tmp, agent_bin, storm, n, srv, tag, sets):
             "drops": drops, "spool_dropped": sdrop, "exact": exact}
 
 
+def settled_bytes(url, quiet=1.5, timeout=120):
+    """The stream's bytes once nothing has arrived for `quiet` seconds."""
+    last, since, t0 = None, time.monotonic(), time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        now = stream_info(url)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.1)
+    return last[1]
+
+
+def profiles(n):
+    """Stream bytes per connection and per lifecycle: full and fleet, none and zstd. The agent
+    watches one network namespace where the storms run (--netns): the host's other processes
+    stay out of the figures."""
+    tmp = tempfile.mkdtemp(prefix="hw-natsbench-")
+    ns = "hwbench%d" % os.getpid()
+    rows = []
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    try:
+        for profile in ("full", "fleet"):
+            for codec in ("none", "zstd"):
+                srv = Server(tmp, "%s-%s" % (profile, codec))
+                try:
+                    time.sleep(0.5)
+                    out = os.path.join(tmp, profile + codec + ".ndjson")
+                    args = [AGENT, "run", "--output", out, "--netns", "/run/netns/" + ns,
+                            "--set", "output.nats_url=" + srv.url,
+                            "--set", "output.spool_dir=" + os.path.join(tmp, profile + codec),
+                            "--set", "output.nats_profile=" + profile,
+                            "--set", "output.nats_compress=" + codec,
+                            "--set", "output.fleet_summary_interval=1s"]
+                    agent = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+                    try:
+                        while not (os.path.exists(out) and os.path.getsize(out)):
+                            if agent.poll() is not None:
+                                raise SystemExit("agent exited %d" % agent.returncode)
+                            time.sleep(0.05)  # agent-started: the programs are attached
+                        time.sleep(0.5)
+                        per = {}
+                        for storm in ("connect", "exec"):
+                            b0 = settled_bytes(srv.url)
+                            subprocess.run(["ip", "netns", "exec", ns, STORM, storm, str(n)],
+                                           check=True, capture_output=True)
+                            time.sleep(1.2)  # a fleet summary's interval
+                            per[storm] = (settled_bytes(srv.url) - b0) / n
+                    finally:
+                        agent.send_signal(signal.SIGINT)
+                        agent.wait(120)
+                finally:
+                    srv.stop()
+                rows.append((profile, codec, per["connect"], per["exec"]))
+                print("%-5s %-4s %8.0f B/connection %8.0f B/lifecycle" % rows[-1], flush=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n== stream bytes per operation (storm N=%d in a namespace the agent watches alone)"
+          % n)
+    print("%-8s %-6s %16s %16s" % ("profile", "codec", "B/connection", "B/lifecycle"))
+    for r in rows:
+        print("%-8s %-6s %16.0f %16.0f" % r)
+    return 0
+
+
 def med(xs, fmt="%.3g"):
     if not xs:
         return "-"
@@ -191,6 +264,8 @@ def main():
     ap.add_argument("--old", help="an older hopwatch binary to compare (one message a line)")
     ap.add_argument("--variants", default="none,batch,gzip,zstd",
                     help="comma-separated: none, batch, gzip, zstd (and old with --old)")
+    ap.add_argument("--profiles", action="store_true",
+                    help="stream bytes per connection and per lifecycle, full vs fleet")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("nats_bench: needs root", file=sys.stderr)
@@ -198,9 +273,14 @@ def main():
     variants = a.variants.split(",")
     if a.old and "old" not in variants:
         variants.append("old")
-    spec = {"none": (AGENT, False, []), "batch": (AGENT, True, ["output.nats_compress=none"]),
-            "gzip": (AGENT, True, ["output.nats_compress=gzip"]),
-            "zstd": (AGENT, True, ["output.nats_compress=zstd"]),
+    if a.profiles:
+        return profiles(a.n)
+    # the full profile: the stream holds exactly the agent's lines (checked)
+    full = ["output.nats_profile=full"]
+    spec = {"none": (AGENT, False, []),
+            "batch": (AGENT, True, full + ["output.nats_compress=none"]),
+            "gzip": (AGENT, True, full + ["output.nats_compress=gzip"]),
+            "zstd": (AGENT, True, full + ["output.nats_compress=zstd"]),
             "old": (a.old, True, [])}
     tmp = tempfile.mkdtemp(prefix="hw-natsbench-")
     servers = {}

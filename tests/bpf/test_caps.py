@@ -261,7 +261,9 @@ def test_streams_under_the_filter():
                        "--set", "output.spool_dir=" + spool,
                        "--set", "output.nats_ca=" + ca, "--set", "output.nats_cert=" + cert,
                        "--set", "output.nats_key=" + key,
-                       "--set", "output.syslog=localhost:%d" % rx.port) as agent:
+                       "--set", "output.syslog=localhost:%d" % rx.port,
+                       "--set", "output.nats_profile=full",
+                       "--set", "output.syslog_profile=full") as agent:
                 pid = agent.proc.pid
                 subprocess.run([STORM, "exec", "50"], check=True, capture_output=True)
                 time.sleep(1)

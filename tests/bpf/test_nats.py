@@ -16,8 +16,9 @@ STORM = os.path.join(hw.ROOT, "build", "storm")
 
 
 def nats_agent(url, spool, *extra):
+    # the full profile: the stream holds exactly the lines the agent writes
     return Agent("--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool,
-                 *extra)
+                 "--set", "output.nats_profile=full", *extra)
 
 
 def check_stream_is(dump, lines, what):
@@ -168,7 +169,7 @@ def spool_run(spool, *extra, url=None):
     url = url or "nats://127.0.0.1:%d" % free_port()
     return hw.hopwatch("run", "--duration", "1s", "--output", os.devnull,
                        "--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool,
-                       *extra, timeout=60)
+                       "--set", "output.nats_profile=full", *extra, timeout=60)
 
 
 def one_line(p, status, *needles):

@@ -20,7 +20,9 @@ COMPRESS_NONE = ["output.nats_compress=none"]
 
 
 def nats_agent(url, spool, *sets):
-    args = ["--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool]
+    # the full profile: the stream holds exactly the lines the agent writes
+    args = ["--set", "output.nats_url=" + url, "--set", "output.spool_dir=" + spool,
+            "--set", "output.nats_profile=full"]
     for s in sets:
         args += ["--set", s]
     return hw.Agent(*args)

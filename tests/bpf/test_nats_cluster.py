@@ -60,6 +60,7 @@ def test_node_killed_mid_run_stream_exact_collector_goes_on():
         with Collector(cluster.url) as col:
             agent = hw.Agent("--set", "output.nats_url=" + cluster.url,
                              "--set", "output.spool_dir=" + spool,
+                             "--set", "output.nats_profile=full",
                              "--set", "output.nats_compress=zstd")
             with agent:
                 storm = subprocess.Popen([STORM, "fork", "4000"], stdout=subprocess.DEVNULL)

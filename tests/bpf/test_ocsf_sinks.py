@@ -35,6 +35,7 @@ def _run(fmt, nats_format, syslog_format):
         agent = Agent("--set", "output.nats_url=" + srv.url, "--set",
                       "output.syslog=127.0.0.1:%d" % rs.port, "--set",
                       "output.spool_dir=" + spool, "--set", "output.nats_format=" + nats_format,
+                      "--set", "output.nats_profile=full", "--set", "output.syslog_profile=full",
                       "--set", "output.syslog_format=" + syslog_format, fmt=fmt)
         with agent:
             subprocess.run([STORM, "exec", "100"], check=True, capture_output=True)

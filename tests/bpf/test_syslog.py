@@ -154,7 +154,8 @@ input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="hw")
 
 def syslog_agent(port, spool, *extra, host="127.0.0.1"):
     return Agent("--set", "output.syslog=%s:%d" % (host, port),
-                 "--set", "output.spool_dir=" + spool, *extra)
+                 "--set", "output.spool_dir=" + spool, "--set", "output.syslog_profile=full",
+                 *extra)
 
 
 def check_message(raw, line, pid, what):

@@ -7,6 +7,11 @@ the collector's output and on collect.subject. ssh -J through B (ProxyJump: B's 
 hop to C) is one more. Benign twins stay quiet: the same ssh B -> C by a process outside any
 session, and a direct ssh A -> C.
 
+The agents stream on the default profile (fleet, docs/streaming.md "Profiles"): one
+connection_closed per connection at its close, the openings only of admin-port and in-session
+connections. Their output files hold the full lines of the same run: `hopwatch collect
+--replay` judges both, and the alerts must be the same.
+
 The scenario runs once (the first test runs it, the others read the result)."""
 import os
 import re
@@ -76,10 +81,17 @@ def _scenario():
         check_eq(rc, 0, "collector exit: " + col.stderr())
         for name, a in agents.items():
             check_eq(a.rc, 0, "agent %s exit: %s" % (name, a.read_stderr()))
-        published = [(mid, hw.parse_event(data)) for _, subj, mid, data in srv.dump()
+        dump = srv.dump()
+        published = [(mid, hw.parse_event(data)) for _, subj, mid, data in dump
                      if subj == "hopwatch.collector.alerts"]
+        streamed = {}
+        for _, subj, _, data in dump:
+            if subj.endswith(".events"):
+                e = hw.parse_event(data)
+                streamed.setdefault(get(e, "host.name"), []).append(data)
         return {"collector": col.lines(), "stderr": col.stderr(), "user": u.name,
-                "agents": {n: a.events() for n, a in agents.items()}, "published": published}
+                "agents": {n: a.events() for n, a in agents.items()}, "published": published,
+                "full": {n: a.lines() for n, a in agents.items()}, "streamed": streamed}
 
 
 def result():
@@ -175,8 +187,9 @@ def test_collector_consumed_every_event_once():
     last = result()["collector"][-1]
     check_eq(get(last, "event.action"), "collector-stopped", "the last line")
     k = get(last, "hopwatch.collector")
-    events = sum(len([e for e in evs if get(e, "event.kind") != "alert"])
-                 for evs in result()["agents"].values())
+    # what the agents streamed (the fleet profile's lines), not what they wrote
+    events = sum(len([e for e in evs if get(hw.parse_event(e), "event.kind") != "alert"])
+                 for evs in result()["streamed"].values())
     check_eq((k["messages"], k["events"], k["malformed"], k["hosts"]),
              (events, events, 0, 2), "counters against the agents' output")
     # the agents batch: fewer messages than lines, every one a batch, every one acknowledged
@@ -198,3 +211,60 @@ def test_real_agents_pass_the_collectors_limits():
                if get(e, "event.action") == "connection_accepted" and get(e, "source.ip") == B]
     check(accepts, "c's sshd accepts from b reported (the address c shows as its own)")
     check(k["ticks"] > 0, "the engines ticked")
+
+
+def _merged(per_host):
+    """The lines of every host in one file, in time order (each host's own order kept)."""
+    import heapq
+    keyed = [[(get(hw.parse_event(l), "@timestamp"), i, l) for i, l in enumerate(lines)]
+             for lines in per_host.values()]
+    return [l for _, _, l in heapq.merge(*keyed)]
+
+
+def test_agents_stream_the_fleet_profile():
+    """The default profile on the JetStream sink: no disconnect line in the stream, one
+    connection_closed per connection the agents closed (the same connection id, bytes each
+    way, start and duration); sshd's accepts (an admin port) streamed when they open."""
+    for host, lines in result()["streamed"].items():
+        ev = [hw.parse_event(l) for l in lines]
+        actions = [get(e, "event.action") for e in ev]
+        check("disconnect" not in actions, "%s: no disconnect line in the fleet stream" % host)
+        full = [e for e in result()["agents"][host] if get(e, "event.action") == "disconnect"]
+        closed = {get(e, "hopwatch.connection.id"): e for e in ev
+                  if get(e, "event.action") == "connection_closed"}
+        check(full, "%s: the agent closed connections" % host)
+        for d in full:
+            c = closed.get(get(d, "hopwatch.connection.id"))
+            check(c is not None, "%s: no connection_closed for %r" % (host, d))
+            for k in ("source.ip", "source.port", "source.bytes", "destination.ip",
+                      "destination.port", "destination.bytes", "event.duration",
+                      "hopwatch.connection.start", "hopwatch.connection.closed_by",
+                      "process.entity_id", "@timestamp"):
+                check_eq(get(c, k), get(d, k), "%s: connection_closed %s" % (host, k))
+            check(set(c["process"]) <= {"pid", "entity_id", "name", "executable"},
+                  "the process by its identity only: %r" % c["process"])
+        check(len(closed) == len(full), "%s: one connection_closed per connection" % host)
+    accepts = [e for e in map(hw.parse_event, result()["streamed"]["c"])
+               if get(e, "event.action") == "connection_accepted"]
+    check(accepts and all(get(e, "destination.port") == 22 for e in accepts),
+          "c's sshd accepts streamed live")
+
+
+def test_fleet_and_full_streams_judged_alike():
+    """`hopwatch collect --replay` of the fleet stream and of the full lines of the same run:
+    the same alerts (rule, host, message, session), hop chains included."""
+    def judged(per_host, name):
+        path = os.path.join(hw.tempdir("judged"), name)
+        with open(path, "w") as f:
+            f.write("\n".join(_merged(per_host)) + "\n")
+        p = hw.hopwatch("collect", "-o", "json", "--replay", path,
+                        *sum((["--set", s] for s in SETTINGS), []))
+        check_eq(p.returncode, 0, "collect --replay %s: %s" % (name, p.stderr))
+        out = [hw.parse_event(l) for l in p.stdout.splitlines()]
+        return sorted((get(e, "rule.id"), get(e, "host.name"), get(e, "message"),
+                       get(e, "hopwatch.session.id") or "")
+                      for e in out if get(e, "event.kind") == "alert")
+    full = judged(result()["full"], "full.ndjson")
+    fleet = judged(result()["streamed"], "fleet.ndjson")
+    check([a for a in full if a[0] == "hop-chain"], "hop chains in the full replay: %r" % full)
+    check_eq(fleet, full, "the collector's alerts from the fleet stream and the full lines")

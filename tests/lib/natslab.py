@@ -32,14 +32,16 @@ def free_port():
 
 
 class NatsServer:
-    def __init__(self, port=None, tls_dir=None, cluster=None):
-        """tls_dir: ca.pem, server.pem/key there (tests/lib/certs.py); clients must then show
+    def __init__(self, port=None, tls_dir=None, cluster=None, mappings=None):
+        """mappings: {source: destination} subject mappings of the server (partitions:
+        partition_mapping()). tls_dir: ca.pem, server.pem/key there (tests/lib/certs.py); clients must then show
         a certificate signed by the CA (mutual TLS). cluster: (name, server name, its route
         port, [every node's route port]) for a node of a NatsCluster."""
         self.port = port or free_port()
         self.dir = hw.tempdir("nats")
         self.tls_dir = tls_dir
         self.cluster = cluster
+        self.mappings = mappings
         self.proc = None
         self.log = None
 
@@ -58,6 +60,9 @@ class NatsServer:
                 f.write("server_name: %s\ncluster { name: %s\n listen: 127.0.0.1:%d\n "
                         "routes: [%s] }\n" % (server, name, rport, ", ".join(
                             "nats-route://127.0.0.1:%d" % p for p in routes)))
+            if self.mappings:
+                f.write("mappings = {\n%s}\n" % "".join(
+                    ' "%s": "%s"\n' % kv for kv in self.mappings.items()))
             if t:
                 f.write("tls { cert_file: %s\n key_file: %s\n ca_file: %s\n verify: true }\n"
                         % (os.path.join(t, "server.pem"), os.path.join(t, "server.key"),
@@ -112,6 +117,22 @@ class NatsServer:
     def messages(self, stream="HOPWATCH"):
         """[{seq, subject, id, count, bytes, encoding, host, run, first}] per message."""
         return jsmessages(self.url, stream)
+
+
+def partition_mapping(n, prefix="hopwatch"):
+    """The server's mapping that puts each host in one of n partitions (docs/collector.md):
+    PREFIX.HOST.events stored as PREFIX.HOST.events.P."""
+    return {"%s.*.events" % prefix: "%s.{{wildcard(1)}}.events.{{partition(%d,1)}}"
+            % (prefix, n)}
+
+
+def partition_of(host_token, n):
+    """The partition nats-server's {{partition(n,1)}} gives a host token: FNV-1a 32 of the
+    token, modulo n."""
+    h = 0x811c9dc5
+    for b in host_token.encode():
+        h = ((h ^ b) * 0x01000193) & 0xffffffff
+    return h % n
 
 
 def jsdump(url, stream="HOPWATCH", tls_dir=None):

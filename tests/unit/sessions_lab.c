@@ -60,8 +60,9 @@ int sl_init(struct lab *l, size_t max_ended)
 	l->host.key[1] = 22;
 	l->names[0] = "sshd";
 	l->names[1] = "/usr/sbin/xrdp";
+	l->names[2] = "xrdp-sesman";
 	l->services.v = l->names;
-	l->services.n = 2;
+	l->services.n = 3;
 	l->procs = hw_proc_table__new(&l->host, 100, 60 * SEC);
 	l->s = hw_sessions__new(&l->host, &o);
 	return CHECK(l->procs && l->s);

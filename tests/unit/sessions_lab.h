@@ -23,7 +23,7 @@ struct lab {
 	struct hw_proc_table *procs;
 	struct hw_sessions *s;
 	struct hw_str_list services;
-	char *names[2];
+	char *names[3]; /* sshd, /usr/sbin/xrdp, xrdp-sesman */
 	struct seen seen[16];
 	int n;
 };

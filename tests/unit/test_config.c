@@ -90,6 +90,9 @@ TEST(config_defaults)
 	CHECK(c.syslog == NULL);
 	CHECK_STREQ(c.spool_dir, "/var/lib/hopwatch/spool");
 	CHECK_EQ(c.spool_max, 1ULL << 30);
+	CHECK_STREQ(c.nats_profile, "fleet");
+	CHECK_STREQ(c.syslog_profile, "fleet");
+	CHECK_EQ(c.fleet_summary_interval_ns, 60ULL * 1000000000ULL);
 	hw_config__free(&c);
 }
 
@@ -284,6 +287,11 @@ TEST(config_bad_values_name_the_key)
 	     "--set output.nats_url: invalid NATS URL list 'http://x:80' (use nats://host:4222, "
 	     "tls://host:4222, ...)"},
 	    {"output.spool_dir=", "--set output.spool_dir: must not be empty"},
+	    {"output.nats_profile=lean",
+	     "--set output.nats_profile: invalid profile 'lean' (use fleet or full)"},
+	    {"output.syslog_profile=", "--set output.syslog_profile: must not be empty"},
+	    {"output.fleet_summary_interval=2h",
+	     "--set output.fleet_summary_interval: '2h' is out of range (1s..1h)"},
 	    {"agent.host_name=my host",
 	     "--set agent.host_name: 'my host' contains a space or control character"},
 	    {"agent.netns=/run/\x01x", "--set agent.netns: '/run/?x' contains a control character"},

@@ -14,6 +14,7 @@
 
 #include "detect/fact.h"
 #include "detect/fact_view.h"
+#include "detect/factscan.h"
 #include "detect/jsonread.h"
 #include "output/alert.h"
 #include "output/ecs.h"
@@ -65,7 +66,23 @@ static int same(const char *what, struct hw_json *j, const struct hw_fact *view)
 		return 0;
 	}
 	/* nothing outside the listed fields either (padding is zero on both sides) */
-	return CHECK(!memcmp(view, &line, sizeof(line)));
+	if (!CHECK(!memcmp(view, &line, sizeof(line))))
+		return 0;
+	/* replay's scanner (detect/factscan.c) reads the agent's own lines itself, to the same
+	 * fact */
+	{
+		static struct hw_factscan fs;
+		struct hw_fact fast;
+
+		if (!fs.kept && !CHECK_EQ(hw_factscan__init(&fs), 0))
+			return 0;
+		if (!CHECK_EQ(hw_factscan__scan(&fs, j->buf, j->len), 0) ||
+		    !CHECK_EQ(hw_fact__from_json(&fast, fs.kept, err, sizeof(err)), 0)) {
+			printf("    %s: scanner left the line: %s\n", what, j->buf);
+			return 0;
+		}
+		return CHECK(!memcmp(&fast, &line, sizeof(line)));
+	}
 }
 
 static int proc_same(const char *what, const struct hw_host *h, const struct hw_proc_event *e)

@@ -596,3 +596,69 @@ TEST(stitch_forgets_hosts_gone_quiet)
 	CHECK_EQ(seen.n, 1);
 	hw_stitch__free(s);
 }
+
+/* The fleet profile (docs/streaming.md "Profiles"): a connection the agent ships only at its
+ * close (connection_closed, HW_F_CONN_CLOSED) is its opening at hopwatch.connection.start and
+ * its close. b's ssh to c known only from its close, after c's login: the same chain, at the
+ * connection's start time; c's connection_closed of the accepted end changes nothing. */
+static void closed_(struct hw_stitch *s, const char *name, double start, double t, int egress,
+		    const char *src, unsigned int sport, const char *dst, unsigned int dport,
+		    const char *session, const char *exe)
+{
+	struct hw_fact f;
+
+	host(&f, name, T0 + (unsigned long long)(t * SEC));
+	f.kind = HW_F_CONN_CLOSED;
+	f.egress = egress;
+	ep(&f.src, src, sport);
+	ep(&f.dst, dst, dport);
+	f.src.have_bytes = f.dst.have_bytes = 1;
+	f.conn_start = T0 + (unsigned long long)(start * SEC);
+	f.pid = 4242;
+	snprintf(f.entity_id, sizeof(f.entity_id), "proc-%s-%u", name, sport);
+	snprintf(f.executable, sizeof(f.executable), "%s", exe);
+	snprintf(f.session_id, sizeof(f.session_id), "%s", session);
+	snprintf(f.conn_id, sizeof(f.conn_id), "conn-%s-%u", name, sport);
+	hw_stitch__feed(s, &f);
+}
+
+TEST(stitch_a_hop_known_only_at_its_close)
+{
+	struct seen seen;
+	struct hw_stitch *s = stitcher(&seen);
+
+	if (!CHECK(s))
+		return;
+	step(s, 0);
+	step(s, 2);
+	step(s, 3);
+	CHECK_EQ(seen.n, 0);
+	closed_(s, "b", 5.0, 9.0, 1, B_IP, 41000, C_IP, 22, "sess-b", "/usr/bin/ssh");
+	closed_(s, "c", 5.0, 9.0, 0, B_IP, 41000, C_IP, 22, "", "/usr/sbin/sshd");
+	hw_stitch__flush(s);
+	if (CHECK_EQ(seen.n, 1))
+		CHECK_STREQ(seen.message[0], abc_message);
+	hw_stitch__free(s);
+}
+
+/* Its opening shipped too (in a session: the fleet profile ships it live), then its close:
+ * one hop, one alert. */
+TEST(stitch_a_hop_opened_then_closed_once)
+{
+	struct seen seen;
+	struct hw_stitch *s = stitcher(&seen);
+	struct hw_stitch_stats st;
+
+	if (!CHECK(s))
+		return;
+	for (int i = 0; i < 4; i++)
+		step(s, i);
+	closed_(s, "b", 5.0, 9.0, 1, B_IP, 41000, C_IP, 22, "sess-b", "/usr/bin/ssh");
+	closed_(s, "c", 5.0, 9.0, 0, B_IP, 41000, C_IP, 22, "", "/usr/sbin/sshd");
+	hw_stitch__flush(s);
+	hw_stitch__stats(s, &st);
+	CHECK_EQ(st.hops, 1);
+	if (CHECK_EQ(seen.n, 1))
+		check_abc(&seen, 0);
+	hw_stitch__free(s);
+}

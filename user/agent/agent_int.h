@@ -12,6 +12,7 @@
  *   output.c  the line outputs: opened, flushed, reopened, their losses
  *   emit.c    the only place that encodes, writes, records, streams and feeds the engine
  *   stream.c  the streaming sinks' spools, pumped once per poll round
+ *   profile.c the fleet profile: what the sinks on it get of an event (emit.c encodes it)
  *   check.c   HW_FACT_CHECK=1: every fact compared with its line
  */
 #ifndef HW_AGENT_INT_H
@@ -28,6 +29,7 @@
 #include "model/proc_table.h"
 #include "model/sessions.h"
 #include "model/users.h"
+#include "output/ecs_conn.h"
 #include "output/event.h"
 #include "output/json.h"
 #include "output/sink.h"
@@ -40,13 +42,22 @@ struct hw_agent_streams {
 	int n;
 	struct hw_spool *spools[2]; /* nats, syslog: opened before anything is loaded */
 	char run_id[32];	    /* part of every message id: this run */
-	unsigned long long seq;	    /* the other part */
+	unsigned long long seq[2];  /* the other part, per sink */
+	unsigned int fleet;	    /* sinks (bit i: v[i]) on the fleet profile */
 	char *rec;		    /* a spool record being built */
 	size_t rec_cap;
 	unsigned long long dropped_reported, overflow_reported_ns;
 	unsigned long long lost; /* lines a spool could not take (a disk error) */
 	int ocsf[2];	       /* output.nats_format/syslog_format = ocsf: OCSF lines */
 	struct hw_ocsf *socsf; /* their translator, NULL when none is */
+};
+
+/* The fleet profile (profile.c): its line being built and the loopback summary. */
+struct hw_agent_fleet {
+	struct hw_json json;
+	struct hw_loopsum loopsum;
+	__u64 next_flush_ns; /* CLOCK_BOOTTIME of the next summary, 0 before the first count */
+	__u64 lines;	     /* fleet lines streamed */
 };
 
 /* The sock_diag sockets, one per watched network namespace (diag.c). */
@@ -97,6 +108,7 @@ struct hw_agent {
 	struct hw_sink *record; /* --record: the events as ECS JSON and the ticks, or NULL */
 	int output_closed;	/* standard output's reader went away */
 	struct hw_agent_streams streams;
+	struct hw_agent_fleet fleet;
 	struct hw_agent_diag diag;
 	struct hw_agent_counters counters;
 	/* control.c: the control socket, -1 none; emit.c captures the dump's lines and keeps
@@ -172,6 +184,8 @@ void hw_agent__close_diag(struct hw_agent *a);
  * began before the agent (from the process and socket snapshots: marks their processes,
  * returns how many), reported once agent-started is written. */
 struct hw_sessions *hw_agent__sessions_new(struct hw_agent *a);
+void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,
+			      const struct hw_process *listener);
 void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e);
 size_t hw_agent__snapshot_sessions(struct hw_agent *a);
 void hw_agent__existing_sessions(struct hw_agent *a);
@@ -228,10 +242,27 @@ void hw_emit__capture_end(struct hw_agent *a);
  * spool-overflow alert to emit). */
 int hw_agent__open_spools(struct hw_agent *a, char *err, size_t errlen);
 int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen);
-void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len);
+#define HW_SINKS_ALL 3u
+/* line to the sinks of mask (bit i: streams.v[i]); HW_SINKS_ALL every one */
+void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len,
+			   unsigned int mask);
 int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *al);
 void hw_agent__close_streams(struct hw_agent *a);
 int hw_agent__streams_behind(const struct hw_agent *a); /* a connected sink has a backlog */
+
+/* profile.c: what the sinks on the fleet profile (streams.fleet) get of an event, decided
+ * before emit.c encodes its full line: HW_PROFILE_SAME its full line, HW_PROFILE_NONE nothing,
+ * HW_PROFILE_SHIP *out (what emit.c encodes for them). A process event: exec and snapshot as
+ * they are, fork and exit slim. A network event: one connection_closed per TCP connection at
+ * its close, the opening only of the connections the collector must see live, loopback
+ * connections counted into the summary, the rest with the process by its identity only.
+ * summary_due says (once) when the summary is to be written: its interval is over at ts_ns,
+ * or it is the end. */
+enum { HW_PROFILE_NONE, HW_PROFILE_SHIP, HW_PROFILE_SAME };
+int hw_profile__proc(struct hw_agent *a, const struct hw_proc_event *v, struct hw_proc_event *out);
+int hw_profile__net(struct hw_agent *a, const struct hw_net_view *v, struct hw_net_view *out);
+int hw_profile__summary_due(struct hw_agent *a, __u64 ts_ns, int end);
+void hw_profile__free(struct hw_agent *a);
 
 /* check.c: the fact check (HW_FACT_CHECK=1): starts it when the environment asks, and at the
  * end says what it found; returns 1 when some fact differed from its line (err says so). */

@@ -1,5 +1,6 @@
 /* Remote-access sessions in the agent: the session table (model/sessions.c pairs accept, fork,
- * libpam calls and close, purely) is given the agent's users and the remote-access services,
+ * libpam calls, close and a desktop's exit, purely; a local connection's two ends pair xrdp
+ * with its session manager) is given the agent's users and the remote-access services,
  * and every change it decides (a login, a failure, a logout) becomes a session view emitted
  * here. Also the libpam records, and the sessions that began before the agent (the start-up
  * snapshot), whose processes are marked by audit sessionid or by lineage. */
@@ -52,6 +53,17 @@ struct hw_sessions *hw_agent__sessions_new(struct hw_agent *a)
 	};
 
 	return hw_sessions__new(&a->host, &o);
+}
+
+/* An accepted connection: the relay of the session whose handler made it (xrdp's connection
+ * to xrdp-sesman), else a session of its service. */
+void hw_agent__session_accept(struct hw_agent *a, const struct hw_net_event *e,
+			      const struct hw_process *listener)
+{
+	if (hw_sessions__relay(a->sessions, e->cookie, &e->addr, e->netns, listener))
+		return;
+	hw_sessions__accept(a->sessions, e->cookie, &e->addr,
+			    e->start_ns ? e->start_ns : e->hdr.ts_ns, listener);
 }
 
 void hw_agent__pam_record(struct hw_agent *a, const struct hw_pam_event *e)

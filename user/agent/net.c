@@ -105,14 +105,15 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	switch (e->hdr.type) {
 	case HW_EV_CONNECT:
 		v.action = "connection_attempted";
-		if (!e->error)
+		if (!e->error) {
 			follow(a, e, v.p);
+			hw_sessions__connect(a->sessions, v.p, &e->addr, e->netns);
+		}
 		break;
 	case HW_EV_ACCEPT:
 		v.action = "connection_accepted";
 		follow(a, e, v.p);
-		hw_sessions__accept(a->sessions, e->cookie, &e->addr,
-				    e->start_ns ? e->start_ns : e->hdr.ts_ns, v.p);
+		hw_agent__session_accept(a, e, v.p);
 		break;
 	case HW_EV_LISTEN:
 		v.action = "listen";

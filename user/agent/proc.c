@@ -81,6 +81,7 @@ void hw_agent__exit_record(struct hw_agent *a, const struct hw_exit_event *e)
 	hw_proc_table__exit(a->procs, p, e->hdr.ts_ns, e->exit_code);
 	hw_sessions__mark(a->sessions, p);
 	proc_view(a, "exit", e->hdr.ts_ns, p, NULL);
+	hw_sessions__exit(a->sessions, p, e->hdr.ts_ns); /* an xrdp desktop: the logout */
 }
 
 void hw_agent__existing_proc(struct hw_agent *a, const struct hw_process *p)

@@ -120,6 +120,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			return -1;
 		}
 		a->streams.ocsf[a->streams.n] = cfg->nats_format == HW_FORMAT_OCSF;
+		if (!strcmp(cfg->nats_profile, "fleet"))
+			a->streams.fleet |= 1u << a->streams.n;
 		a->streams.v[a->streams.n++] = st;
 	}
 	if (cfg->syslog) {
@@ -135,6 +137,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 			return -1;
 		}
 		a->streams.ocsf[a->streams.n] = cfg->syslog_format == HW_FORMAT_OCSF;
+		if (!strcmp(cfg->syslog_profile, "fleet"))
+			a->streams.fleet |= 1u << a->streams.n;
 		a->streams.v[a->streams.n++] = st;
 #endif
 	}
@@ -167,36 +171,46 @@ static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t 
 	return need;
 }
 
-void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len)
+void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size_t len,
+			   unsigned int mask)
 {
 	struct hw_agent_streams *s = &a->streams;
 	char id[160];
 	size_t need;
 	int n;
 
-	if (!s->n || !len)
+	if (!s->n || !len || !(mask & ((1u << s->n) - 1)))
 		return;
-	n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, s->run_id, ++s->seq);
-	/* the ECS record for the sinks that take ECS, then the OCSF one for the others */
+	/* the ECS record for the sinks that take ECS, then the OCSF one for the others; each
+	 * sink numbers its own lines (the profiles give the sinks different lines) */
 	for (int ocsf = 0; ocsf < 2; ocsf++) {
 		const char *l = line;
 		size_t ll = len;
 		int r = 1, todo = 0;
 
 		for (int i = 0; i < s->n; i++)
-			todo += s->ocsf[i] == ocsf;
+			todo += s->ocsf[i] == ocsf && (mask >> i & 1);
 		if (!todo)
 			continue;
 		if (ocsf)
 			r = hw_ocsf__translate(s->socsf, line, len, &l, &ll); /* 0: a tick */
-		need = r > 0 ? make_record(a, kind, id, (size_t)n, l, ll) : 0;
-		if (r < 0 || (r > 0 && !need)) {
+		if (r < 0) {
 			a->counters.lost_output++;
 			continue;
 		}
-		for (int i = 0; i < s->n && need; i++)
-			if (s->ocsf[i] == ocsf && hw_spool__append(s->v[i]->spool, s->rec, need))
+		for (int i = 0; i < s->n && r > 0; i++) {
+			if (s->ocsf[i] != ocsf || !(mask >> i & 1))
+				continue;
+			n = snprintf(id, sizeof(id), "%s.%s.%llu", a->host.id, s->run_id,
+				     ++s->seq[i]);
+			need = make_record(a, kind, id, (size_t)n, l, ll);
+			if (!need) {
+				a->counters.lost_output++;
+				continue;
+			}
+			if (hw_spool__append(s->v[i]->spool, s->rec, need))
 				s->lost++; /* in lost_output at the end (hw_agent__lost_writes) */
+		}
 	}
 }
 

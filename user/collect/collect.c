@@ -1,6 +1,6 @@
 /* hopwatch collect (see collect.h): options, the NATS JetStream consumer loop or the files of
- * --replay. The output is collect_out.c's, the judging fleet.c's (engines per host, the
- * stitcher).
+ * --replay. The NATS consumer loop is collect_nats.c's, the output collect_out.c's, the judging
+ * fleet.c's (engines per host, the stitcher).
  *
  * Delivery is at least once: a batch is fetched, every message fed, the output flushed and the
  * alerts published, then the batch acknowledged. A collector that dies before the ack leaves
@@ -17,6 +17,7 @@
 
 #include <nats/nats.h>
 
+#include "cli.h"
 #include "collect/collect.h"
 #include "collect/collect_int.h"
 #include "stream/batch.h"
@@ -33,17 +34,6 @@
 #include "output/text.h"
 #include "parse.h"
 #include "stream/url.h"
-#define EXIT_REFUSED	1
-#define EXIT_USAGE	2
-#define EXIT_MALFORMED	3
-#define BATCH		1024 /* messages per fetch */
-#define FETCH_MS	500  /* a fetch waits this long for messages: the stop latency */
-#define RETRY_MS	1000 /* between attempts to set up the consumer */
-#define CHECK_MS	5000 /* while idle, whether the consumer still exists */
-#define ACK_WAIT_NS	(60ULL * 1000000000ULL) /* unacknowledged: delivered again after this */
-#define MAX_ACK_PENDING 20000
-#define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
-#define NS_PER_MS	1000000ULL
 static const char usage_text[] =
     "Usage: hopwatch collect [OPTIONS] [--nats URL]\n"
     "       hopwatch collect [OPTIONS] --replay FILE...\n"
@@ -86,7 +76,8 @@ static const char usage_text[] =
     "Keys: collect.durable (hopwatch-collector), collect.subject\n"
     "(hopwatch.collector.alerts), output.nats_subject (hopwatch), output.nats_stream\n"
     "(HOPWATCH); limits: collect.memory_max (2G), collect.host_memory_max (64M),\n"
-    "collect.host_alerts (60 a minute per rule), collect.host_idle (1h). Deployment:\n"
+    "collect.host_alerts (60 a minute per rule), collect.host_idle (1h); scaling out:\n"
+    "collect.partitions (0: none), collect.partition, collect.ack_wait (60s). Deployment:\n"
     "docs/collector.md.\n"
     "\n"
     "Exit status: 0 success; 1 NATS never reached or JetStream refused, or the output\n"
@@ -107,7 +98,12 @@ unsigned long long hw_collect__wall_ns(void)
 	return hw_clock__real_ns();
 }
 
-static void handle_signals(struct collector *c)
+int hw_collect__stopping(void)
+{
+	return stop_requested;
+}
+
+void hw_collect__signals(struct collector *c)
 {
 	if (reopen_requested) {
 		reopen_requested = 0;
@@ -131,7 +127,7 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 
 	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		return EXIT_REFUSED;
+		return HW_EXIT_REFUSED;
 	}
 	hw_progress__start(&pr, name, fileno(in));
 	while (!stop_requested &&
@@ -156,16 +152,16 @@ static int replay_file(struct collector *c, const char *name, FILE *in)
 			hw_collect__report_malformed(c, where, why);
 		} else if (r) {
 			fprintf(stderr, "hopwatch: %s:%llu: %s\n", name, lineno, why);
-			ret = EXIT_REFUSED;
+			ret = HW_EXIT_REFUSED;
 			break;
 		}
-		handle_signals(c);
+		hw_collect__signals(c);
 	}
 	hw_progress__end(&pr);
 	hw_lineread__free(&lr);
 	if (!ret && got == -EIO) {
 		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		ret = EXIT_USAGE;
+		ret = HW_EXIT_USAGE;
 	}
 	return ret;
 }
@@ -183,7 +179,7 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 		if (!in) {
 			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
 				strerror(errno));
-			ret = EXIT_USAGE;
+			ret = HW_EXIT_USAGE;
 			break;
 		}
 		ret = replay_file(c, is_stdin ? "(stdin)" : files[i], in);
@@ -197,328 +193,13 @@ static int run_replay(struct collector *c, char **files, int nfiles)
 	hw_collect__summary(c);
 	hw_fleet__stats(c->fleet, &fs, NULL);
 	if (!ret && c->lost_output)
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 	if (!ret && fs.malformed)
-		ret = EXIT_MALFORMED;
-	return ret;
-}
-
-/* --- NATS --------------------------------------------------------------------------------- */
-
-static void set_error(struct collector *c, const char *what, natsStatus st, jsErrCode jerr)
-{
-	const char *last = nats_GetLastError(NULL);
-	char raw[sizeof(c->last_error)];
-
-	if (jerr)
-		snprintf(raw, sizeof(raw), "%s: %s (JetStream error %d)", what,
-			 last && last[0] ? last : natsStatus_GetText(st), (int)jerr);
-	else
-		snprintf(raw, sizeof(raw), "%s: %s", what,
-			 last && last[0] ? last : natsStatus_GetText(st));
-	hw_url__redact(raw, c->last_error, sizeof(c->last_error)); /* libnats may quote a URL */
-}
-
-/* The stream (created as the agents create it when missing), the durable consumer (created
- * when missing), and a pull subscription bound to it. Returns 0, or -1 with c->last_error. */
-static int setup(struct collector *c)
-{
-	const struct hw_config *cfg = c->cfg;
-	jsStreamInfo *si = NULL;
-	jsConsumerInfo *ci = NULL;
-	jsStreamConfig sc;
-	jsConsumerConfig cc;
-	jsSubOptions so;
-	jsErrCode jerr = 0;
-	natsStatus st;
-	char subj[300];
-	const char *subjects[1] = {subj};
-
-	st = js_GetStreamInfo(&si, c->js, cfg->nats_stream, NULL, &jerr);
-	if (st == NATS_NOT_FOUND) {
-		snprintf(subj, sizeof(subj), "%s.>", cfg->nats_subject);
-		jsStreamConfig_Init(&sc);
-		sc.Name = cfg->nats_stream;
-		sc.Subjects = subjects;
-		sc.SubjectsLen = 1;
-		sc.Storage = js_FileStorage;
-		sc.Duplicates = (int64_t)DUPLICATES_NS;
-		jerr = 0;
-		st = js_AddStream(&si, c->js, &sc, NULL, &jerr);
-		if (st != NATS_OK && jerr == JSStreamNameExistErr)
-			st = NATS_OK; /* an agent made it meanwhile */
-	}
-	jsStreamInfo_Destroy(si);
-	if (st != NATS_OK) {
-		set_error(c, "stream", st, jerr);
-		return -1;
-	}
-	jerr = 0;
-	st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable, NULL, &jerr);
-	if (st == NATS_NOT_FOUND) {
-		jsConsumerConfig_Init(&cc);
-		cc.Durable = cfg->collect_durable;
-		cc.Description = "hopwatch collect";
-		cc.DeliverPolicy = js_DeliverAll;
-		cc.AckPolicy = js_AckExplicit;
-		cc.AckWait = (int64_t)ACK_WAIT_NS;
-		cc.MaxAckPending = MAX_ACK_PENDING;
-		cc.FilterSubject = c->filter;
-		jerr = 0;
-		st = js_AddConsumer(&ci, c->js, cfg->nats_stream, &cc, NULL, &jerr);
-		if (st != NATS_OK && jerr == JSConsumerNameExistErr) {
-			jerr = 0; /* another collector made it meanwhile */
-			st = js_GetConsumerInfo(&ci, c->js, cfg->nats_stream, cfg->collect_durable,
-						NULL, &jerr);
-		}
-	}
-	if (st != NATS_OK) {
-		jsConsumerInfo_Destroy(ci);
-		set_error(c, "durable consumer", st, jerr);
-		return -1;
-	}
-	if (!ci->Config || !ci->Config->FilterSubject ||
-	    strcmp(ci->Config->FilterSubject, c->filter) || ci->Config->DeliverSubject) {
-		snprintf(c->last_error, sizeof(c->last_error),
-			 "consumer '%s' of stream '%s' exists and is not a pull consumer of '%s' "
-			 "(delete it or set collect.durable)",
-			 cfg->collect_durable, cfg->nats_stream, c->filter);
-		jsConsumerInfo_Destroy(ci);
-		return -2;
-	}
-	jsConsumerInfo_Destroy(ci);
-	jsSubOptions_Init(&so);
-	so.Stream = cfg->nats_stream;
-	so.Consumer = cfg->collect_durable; /* bound: never deleted by the library */
-	jerr = 0;
-	st = js_PullSubscribe(&c->sub, c->js, c->filter, cfg->collect_durable, NULL, &so, &jerr);
-	if (st != NATS_OK) {
-		c->sub = NULL;
-		set_error(c, "pull subscription", st, jerr);
-		return -1;
-	}
-	return 0;
-}
-
-static int nats_connect(struct collector *c)
-{
-	natsOptions *o = NULL;
-	natsStatus st = hw_nats__options(c->cfg, "hopwatch collect", &o);
-
-	if (st == NATS_OK) {
-		st = natsConnection_Connect(&c->nc, o);
-		if (st == NATS_NOT_YET_CONNECTED)
-			st = NATS_OK;
-	}
-	if (st == NATS_OK)
-		st = natsConnection_JetStream(&c->js, c->nc, NULL);
-	natsOptions_Destroy(o);
-	if (st != NATS_OK) {
-		set_error(c, "output.nats_url", st, 0);
-		return -1;
-	}
-	return 0;
-}
-
-/* The durable consumer was deleted (not: the server cannot be asked now). */
-static int consumer_gone(struct collector *c)
-{
-	jsConsumerInfo *ci = NULL;
-	jsErrCode jerr = 0;
-	natsStatus st;
-
-	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
-		return 0;
-	st = js_GetConsumerInfo(&ci, c->js, c->cfg->nats_stream, c->cfg->collect_durable, NULL,
-				&jerr);
-	jsConsumerInfo_Destroy(ci);
-	return st == NATS_NOT_FOUND;
-}
-
-/* A message's header, NULL when absent */
-static const char *header(natsMsg *m, const char *name)
-{
-	const char *v = NULL;
-
-	return natsMsgHeader_Get(m, name, &v) == NATS_OK ? v : NULL;
-}
-
-/* One message: a batch of lines (stream/batch.h), or one line as agents before batching sent.
- * A batch that fails its checks is refused whole, said once and counted; a bad line in a good
- * batch only costs that line. */
-static void handle_msg(struct collector *c, natsMsg *m)
-{
-	const char *subject = natsMsg_GetSubject(m), *line;
-	const char *count = header(m, HW_BATCH_H_COUNT);
-	char why[300], where[400];
-	size_t len;
-	int r;
-
-	if (!subject)
-		subject = "";
-	r = hw_batch__open(&c->batch, count, header(m, HW_BATCH_H_ENCODING), natsMsg_GetData(m),
-			   (size_t)natsMsg_GetDataLength(m), why, sizeof(why));
-	if (count)
-		c->batches++;
-	if (r) {
-		for (char *p = why; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
-		c->bad_batches++;
-		hw_fleet__refuse(c->fleet);
-		snprintf(where, sizeof(where), "batch on '%.200s'", subject);
-		hw_collect__report_malformed(c, where, why);
-		return;
-	}
-	while (hw_batch__next(&c->batch, &line, &len)) {
-		r = hw_fleet__feed(c->fleet, subject, line, len, why, sizeof(why));
-		if (r == -EINVAL) {
-			snprintf(where, sizeof(where), "message on '%.200s'", subject);
-			hw_collect__report_malformed(c, where, why);
-		} else if (r) {
-			fprintf(stderr, "hopwatch: %s, ignoring\n", why);
-		}
-	}
-}
-
-/* One fetched batch: fed, the output flushed, then acknowledged. */
-static void handle_batch(struct collector *c, natsMsgList *list)
-{
-	for (int i = 0; i < list->Count; i++)
-		handle_msg(c, list->Msgs[i]);
-	if (hw_sink__flush(c->out))
-		c->lost_output++;
-	for (int i = 0; i < list->Count; i++) {
-		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
-			c->acked++;
-		else
-			c->ack_errors++;
-	}
-}
-
-static int run_nats(struct collector *c, unsigned long long deadline)
-{
-	unsigned long long next_setup = 0, now, next_check = 0;
-	int reported_error = 0, ret = 0;
-	char url[1024];
-
-	snprintf(c->filter, sizeof(c->filter), "%s.*.events", c->cfg->nats_subject);
-	if (nats_connect(c)) {
-		fprintf(stderr, "hopwatch: %s\n", c->last_error);
-		return EXIT_REFUSED;
-	}
-	while (!stop_requested && (!deadline || hw_clock__mono_ns() < deadline)) {
-		natsMsgList list = {0};
-		jsErrCode jerr = 0;
-		natsStatus st;
-
-		handle_signals(c);
-		now = hw_clock__mono_ns();
-		if (!c->sub) {
-			int r = -1;
-
-			if (now >= next_setup) {
-				if (natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
-					r = setup(c);
-				else
-					snprintf(
-					    c->last_error, sizeof(c->last_error),
-					    "cannot connect to '%s'",
-					    hw_url__redact(c->cfg->nats_url, url, sizeof(url)));
-				next_setup = now + RETRY_MS * NS_PER_MS;
-			}
-			if (r == -2) {
-				fprintf(stderr, "hopwatch: %s\n", c->last_error);
-				ret = EXIT_REFUSED;
-				break;
-			}
-			if (r) {
-				if (!reported_error && now >= next_setup - RETRY_MS * NS_PER_MS) {
-					fprintf(stderr, "hopwatch: %s; retrying\n", c->last_error);
-					reported_error = 1;
-				}
-				nats_Sleep(100);
-				continue;
-			}
-			if (reported_error)
-				fprintf(stderr, "hopwatch: consuming '%s' of stream '%s' now\n",
-					c->filter, c->cfg->nats_stream);
-			reported_error = 0;
-			if (!c->subscribed_once) {
-				hw_collect__state_line(c, "collector-started", 0);
-				if (hw_sink__flush(c->out))
-					c->lost_output++;
-			}
-			c->subscribed_once = 1;
-		}
-		st = natsSubscription_Fetch(&list, c->sub, BATCH, FETCH_MS, &jerr);
-		if (st == NATS_OK && list.Count > 0) {
-			/* the collector's clock: event times are bounded by it */
-			hw_fleet__tick(c->fleet, hw_collect__wall_ns());
-			handle_batch(c, &list);
-			natsMsgList_Destroy(&list);
-			continue;
-		}
-		natsMsgList_Destroy(&list);
-		if (st != NATS_OK && st != NATS_TIMEOUT) {
-			c->fetch_errors++;
-			nats_Sleep(100);
-		}
-		/* a deleted consumer only makes fetches time out: look now and then */
-		now = hw_clock__mono_ns();
-		if (now >= next_check) {
-			next_check = now + CHECK_MS * NS_PER_MS;
-			if (consumer_gone(c)) {
-				fprintf(stderr,
-					"hopwatch: consumer '%s' of stream '%s' is gone; making it "
-					"again\n",
-					c->cfg->collect_durable, c->cfg->nats_stream);
-				natsSubscription_Destroy(c->sub);
-				c->sub = NULL;
-				next_setup = 0;
-				continue;
-			}
-		}
-		/* no events: the collector's clock goes on, so an alert waiting for a login fires
-		 * and silent hosts are forgotten */
-		hw_fleet__tick(c->fleet, hw_collect__wall_ns());
-		if (hw_sink__flush(c->out))
-			c->lost_output++;
-	}
-	if (!c->subscribed_once && !ret) {
-		fprintf(stderr, "hopwatch: never consumed from NATS: %s\n", c->last_error);
-		ret = EXIT_REFUSED;
-	}
-	hw_fleet__flush(c->fleet);
-	if (c->subscribed_once)
-		hw_collect__state_line(c, "collector-stopped", 1);
-	if (hw_sink__flush(c->out))
-		c->lost_output++;
-	hw_collect__summary(c);
-	if (c->sub)
-		natsSubscription_Destroy(c->sub); /* bound to the durable: it stays */
-	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
-		natsConnection_FlushTimeout(c->nc, 1000); /* the last acks */
-	jsCtx_Destroy(c->js);
-	c->js = NULL;
-	hw_batch__free(&c->batch);
-	if (c->nc) {
-		natsConnection_Close(c->nc);
-		natsConnection_Destroy(c->nc);
-	}
-	if (!ret && c->lost_output)
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_MALFORMED;
 	return ret;
 }
 
 /* --- the command -------------------------------------------------------------------------- */
-
-static int usage_error(const char *msg)
-{
-	fprintf(stderr, "hopwatch: %s\n", msg);
-	fprintf(stderr, "Try 'hopwatch collect --help' for more information.\n");
-	return EXIT_USAGE;
-}
 
 static void install_signals(void)
 {
@@ -536,51 +217,39 @@ static void install_signals(void)
 int hw_collect_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"nats", required_argument, NULL, 'N'},
-	    {"set", required_argument, NULL, 's'},
-	    {"format", required_argument, NULL, 'o'},
-	    {"output", required_argument, NULL, 'O'},
-	    {"duration", required_argument, NULL, 'd'},
-	    {"replay", required_argument, NULL, 'R'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"config", required_argument, NULL, 'c'}, {"nats", required_argument, NULL, 'N'},
+	    {"set", required_argument, NULL, 's'},    {"format", required_argument, NULL, 'o'},
+	    {"output", required_argument, NULL, 'O'}, {"duration", required_argument, NULL, 'd'},
+	    {"replay", required_argument, NULL, 'R'}, {"partition", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	struct hw_config cfg;
 	struct collector c = {.cfg = &cfg};
-	const char *config_path = NULL, *duration = NULL, *output = NULL;
-	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	const char *duration = NULL, *output = NULL, *partition = NULL;
 	char **files = calloc((size_t)argc + 1, sizeof(*files));
 	char err[1024], msg[1200];
-	int nsets = 0, nowned = 0, nfiles = 0, have_nats = 0, ch, ret = EXIT_USAGE;
+	int nfiles = 0, have_nats = 0, ch, ret = HW_EXIT_USAGE;
 	unsigned long long duration_ns = 0;
+	struct hw_cli cli;
 
-	if (!sets || !owned || !files || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "collect", argc + 2) || !files || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		free(owned);
+		hw_cli__free(&cli);
 		free(files);
-		return EXIT_REFUSED;
+		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":c:o:d:s:h", opts, NULL)) != -1) {
-		const char *key = NULL;
+	while ((ch = hw_cli__getopt(&cli, argc, argv, ":c:o:d:s:h", opts, &ret)) != -1) {
+		int r = 0;
 
 		switch (ch) {
-		case 'c':
-			config_path = optarg;
-			break;
+		case HW_CLI_STOP:
+			goto out;
 		case 'N':
-			key = "output.nats_url";
+			r = hw_cli__key(&cli, "output.nats_url", optarg);
 			have_nats = 1;
 			break;
-		case 's':
-			sets[nsets++] = optarg;
-			break;
 		case 'o':
-			key = "output.format";
+			r = hw_cli__key(&cli, "output.format", optarg);
 			break;
 		case 'O':
 			output = optarg;
@@ -591,63 +260,63 @@ int hw_collect_main(int argc, char **argv)
 		case 'R':
 			files[nfiles++] = optarg;
 			break;
+		case 'P':
+			partition = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
+			break;
 		}
-		if (key) {
-			char *kv;
-
-			if (asprintf(&kv, "%s=%s", key, optarg) < 0) {
-				ret = EXIT_REFUSED;
-				goto out;
-			}
-			owned[nowned++] = kv;
-			sets[nsets++] = kv;
+		if (r) {
+			ret = r;
+			goto out;
 		}
 	}
 	/* --replay a b c: the files after the first are arguments */
 	for (; optind < argc; optind++) {
 		if (!nfiles) {
 			snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
-			ret = usage_error(msg);
+			ret = hw_cli__usage(&cli, msg);
 			goto out;
 		}
 		files[nfiles++] = argv[optind];
 	}
-	if (nfiles && have_nats) {
-		ret = usage_error("--replay reads files instead of NATS: give one of --replay and "
-				  "--nats");
-		goto out;
-	}
-	if (duration && (hw_parse_duration(duration, &duration_ns) || !duration_ns)) {
-		fprintf(
-		    stderr,
-		    "hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
-		    duration);
-		goto out;
-	}
-	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
-		goto out;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
+	if (partition) {
+		char *list = NULL, n_s[16];
+		unsigned int n;
+		int r = hw_partition__option(partition, &list, &n, err, sizeof(err));
+
+		if (r) {
+			if (r == -EINVAL)
+				fprintf(stderr, "hopwatch: %s\n", err);
+			ret = r == -EINVAL ? HW_EXIT_USAGE : HW_EXIT_REFUSED;
+			goto out;
+		}
+		snprintf(n_s, sizeof(n_s), "%u", n);
+		r = hw_cli__key(&cli, "collect.partition", list);
+		free(list);
+		if (r || (r = hw_cli__key(&cli, "collect.partitions", n_s))) {
+			ret = r;
 			goto out;
 		}
 	}
+	if (nfiles && have_nats) {
+		ret = hw_cli__usage(&cli, "--replay reads files instead of NATS: give one of --replay "
+					  "and --nats");
+		goto out;
+	}
+	if ((duration && hw_cli__duration(duration, &duration_ns)) || hw_cli__load(&cli, &cfg))
+		goto out;
+	if (nfiles && (cfg.collect_partitions || cfg.collect_partition)) {
+		ret = hw_cli__usage(&cli, "--replay judges every host it reads: --partition and "
+				  "collect.partition(s) are for NATS");
+		goto out;
+	}
 	if (!nfiles && !cfg.nats_url) {
-		ret = usage_error("no NATS server: give --nats URL (or output.nats_url), or "
+		ret = hw_cli__usage(&cli, "no NATS server: give --nats URL (or output.nats_url), or "
 				  "--replay FILE...");
 		goto out;
 	}
@@ -671,7 +340,7 @@ int hw_collect_main(int argc, char **argv)
 		  isatty(STDOUT_FILENO));
 	if (cfg.format == HW_FORMAT_OCSF && !(c.ocsf = hw_ocsf__new())) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
 	if (gethostname(c.host_name, sizeof(c.host_name) - 1))
@@ -679,9 +348,12 @@ int hw_collect_main(int argc, char **argv)
 	c.fleet = hw_fleet__new(&cfg, hw_collect__alert, &c);
 	if (!c.fleet) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = EXIT_REFUSED;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
+	if (!nfiles && (ret = hw_collect__partitions(&c)))
+		goto out;
+	ret = HW_EXIT_USAGE;
 	stop_requested = reopen_requested = 0;
 	install_signals();
 	if (nfiles) {
@@ -689,19 +361,18 @@ int hw_collect_main(int argc, char **argv)
 		ret = run_replay(&c, files, nfiles);
 	} else {
 		c.source = "nats";
-		ret = run_nats(&c, duration_ns ? hw_clock__mono_ns() + duration_ns : 0);
+		ret = hw_collect__run_nats(&c, duration_ns ? hw_clock__mono_ns() + duration_ns : 0);
 	}
 out:
 	hw_fleet__free(c.fleet);
+	hw_fleet__free(c.sfleet);
+	free(c.fwd.buf);
 	hw_sink__free(c.out);
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);
 	hw_text__free(&c.t);
 	hw_ocsf__free(c.ocsf);
-	for (int i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(sets);
+	hw_cli__free(&cli);
 	free(files);
 	hw_config__free(&cfg);
 	return ret;

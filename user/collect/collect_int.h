@@ -7,12 +7,25 @@
 #include <nats/nats.h>
 
 #include "collect/fleet.h"
+#include "collect/partition.h"
 #include "config.h"
 #include "output/json.h"
 #include "output/sink.h"
 #include "output/ocsf.h"
 #include "output/text.h"
 #include "stream/batch.h"
+
+/* One durable pull consumer: the whole fleet's (collect.durable, PREFIX.*.events), a
+ * partition's (collect.durable-K, PREFIX.*.events.K) or the second stage's
+ * (collect.durable-stitch, PREFIX.collector.stitch.*). */
+struct hw_consumer {
+	char durable[96];
+	char filter[300];
+	natsSubscription *sub;
+	struct hw_fleet *fleet; /* what its messages feed */
+};
+
+#define HW_CONSUMERS_MAX (HW_COLLECT_PARTITIONS_MAX + 1)
 
 struct collector {
 	const struct hw_config *cfg;
@@ -28,8 +41,24 @@ struct collector {
 	/* NATS */
 	natsConnection *nc;
 	jsCtx *js;
-	natsSubscription *sub;
-	char filter[300];
+	struct hw_consumer cons[HW_CONSUMERS_MAX];
+	int ncons, next_cons;
+	char filter[300];     /* what the state lines say it consumes */
+	char partitions[300]; /* "0,2/4", empty when not partitioned */
+	struct hw_fleet *sfleet; /* the second stage (stitch only), on partition 0's instance */
+	struct {		 /* the current message's lines for the second stage */
+		char *buf;
+		size_t len, cap;
+		unsigned int count;
+		int oom;
+	} fwd;
+	unsigned long long forwarded, forward_errors;
+	int js_checked; /* one alert published and acknowledged: the rest go asynchronously */
+	/* asynchronous publishes refused or never acknowledged (libnats's thread adds) */
+	unsigned long async_alert_errors, async_forward_errors;
+	int fwd_sent; /* messages of the current fetch whose lines went on */
+	int rebuilt;  /* the second stage read again what it had acknowledged */
+	unsigned long long rebuilt_lines;
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
 	int subscribed_once;
 	char last_error[300];
@@ -42,6 +71,34 @@ struct collector {
 };
 
 unsigned long long hw_collect__wall_ns(void);
+/* collect.c: SIGINT/SIGTERM came; SIGHUP's reopen done */
+int hw_collect__stopping(void);
+void hw_collect__signals(struct collector *c);
+/* collect_nats.c: consumes until stopped or deadline (mono ns, 0 none); the exit status */
+int hw_collect__run_nats(struct collector *c, unsigned long long deadline);
+
+/* the fleet's counters (with the second stage's, when this instance runs it) */
+void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw_stitch_stats *ss);
+
+/* collect_part.c: the consumers of --partition / collect.partition (0, or HW_EXIT_USAGE after one
+ * line on stderr); the lines for the second stage, published before the message that held them
+ * is acknowledged (0, or -1: not acknowledged, delivered again). */
+int hw_collect__partitions(struct collector *c);
+void hw_collect__forward_line(const char *line, size_t len, void *ctx);
+int hw_collect__forward_flush(struct collector *c, natsMsg *m);
+/* after a fetch's messages: every asynchronous publish acknowledged (alerts, forwards).
+ * Returns 0, or -1 when a forward failed: the fetch's messages that had lines for the second
+ * stage are not acknowledged. */
+int hw_collect__publish_wait(struct collector *c);
+/* The second stage started with a durable that had acknowledged up to stream sequence floor
+ * (a restart, a kill): the messages of its last HW_STITCH_ENDED_NS up to floor fed again to
+ * its stitcher, alerts not raised (they were), so that hops and sessions it held come back. */
+void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsigned long long floor);
+/* one message (a batch, or a line of an older agent) into fleet */
+void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m);
+
+/* libnats's handler of asynchronous publishes that failed (its own thread) */
+void hw_collect__async_error(jsCtx *js, jsPubAckErr *pae, void *closure);
 
 /* every alert of the fleet: to the output, and published to collect.subject */
 void hw_collect__alert(const struct hw_alert *a, void *ctx);

@@ -40,12 +40,18 @@ static void publish_alert(struct collector *c, const struct hw_alert *a)
 		return;
 	}
 	st = natsMsg_Create(&m, c->cfg->collect_subject, NULL, c->pj.buf, (int)c->pj.len - 1);
-	if (st == NATS_OK && !c->core_publish) {
+	if (st == NATS_OK && !c->core_publish && c->js_checked) {
+		/* acknowledged before the batch that raised it (hw_collect__publish_wait) */
+		jsPubOptions_Init(&po);
+		po.MsgId = a->id;
+		st = js_PublishMsgAsync(c->js, &m, &po);
+	} else if (st == NATS_OK && !c->core_publish) {
 		jsPubOptions_Init(&po);
 		po.MsgId =
 		    a->id; /* a redelivered batch raises the same alert: the server drops it */
 		po.MaxWait = PUBLISH_MS;
 		st = js_PublishMsg(&pa, c->js, m, &po, &jerr);
+		c->js_checked = st == NATS_OK;
 		if (st == NATS_NO_RESPONDERS) {
 			fprintf(
 			    stderr,
@@ -100,13 +106,14 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		"identity_refused", "hosts_full", "idle_hosts", "evictions", "memory_evictions",
 		"alerts_dropped", "clamped", "ticks", "memory", "stitch_host_full",
 		"stitch_refused", "stitch_hosts_forgotten", "batches", "batches_refused",
+		"forwarded", "forward_errors", "stitch_replayed", "stitch_muted",
 	};
 	/* clang-format on */
 	struct hw_fleet_stats fs;
 	struct hw_stitch_stats ss;
 	char ts[HW_TIME_LEN];
 
-	hw_fleet__stats(c->fleet, &fs, &ss);
+	hw_collect__stats(c, &fs, &ss);
 	/* clang-format off */
 	const unsigned long long v[] = {
 		fs.messages, fs.events, fs.hosts, fs.alerts, ss.alerts, ss.hops, fs.malformed,
@@ -114,7 +121,8 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		c->publish_errors, c->lost_output, ss.expired, ss.table_full,
 		fs.identity, fs.hosts_full, fs.idle, fs.evictions, fs.memory_evictions,
 		fs.alerts_dropped, fs.clamped, fs.ticks, fs.memory, ss.host_full, ss.refused,
-		ss.forgotten, c->batches, c->bad_batches,
+		ss.forgotten, c->batches, c->bad_batches, c->forwarded, c->forward_errors,
+		c->rebuilt_lines, fs.muted,
 	};
 	/* clang-format on */
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),
@@ -170,6 +178,10 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		hw_json__string(&c->j, "stream", c->cfg->nats_stream);
 		hw_json__string(&c->j, "durable", c->cfg->collect_durable);
 		hw_json__string(&c->j, "subject", c->filter);
+		if (c->partitions[0]) {
+			hw_json__string(&c->j, "partitions", c->partitions);
+			hw_json__u64(&c->j, "stitch_stage", c->sfleet != NULL);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		hw_json__u64(&c->j, names[i], v[i]);
@@ -180,12 +192,31 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 	hw_collect__write(c, c->j.buf, c->j.len, c->j.error);
 }
 
+void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw_stitch_stats *ss)
+{
+	struct hw_fleet_stats sfs;
+
+	hw_fleet__stats(c->fleet, fs, ss);
+	if (!c->sfleet)
+		return;
+	/* the second stage: its stitcher is the fleet's; its lines are counted where they came
+	 * in first (messages, events), its alerts and memory are added */
+	hw_fleet__stats(c->sfleet, &sfs, ss);
+	fs->alerts += sfs.alerts;
+	fs->alerts_dropped += sfs.alerts_dropped;
+	fs->malformed += sfs.malformed;
+	fs->identity += sfs.identity;
+	fs->clamped += sfs.clamped;
+	fs->memory += sfs.memory;
+	fs->muted += sfs.muted;
+}
+
 void hw_collect__summary(struct collector *c)
 {
 	struct hw_fleet_stats fs;
 	struct hw_stitch_stats ss;
 
-	hw_fleet__stats(c->fleet, &fs, &ss);
+	hw_collect__stats(c, &fs, &ss);
 	fprintf(stderr,
 		"hopwatch: collected %llu messages: %llu events from %llu hosts, %llu alerts "
 		"(%llu hop chains), %llu malformed, %llu skipped",

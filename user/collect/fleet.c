@@ -56,6 +56,10 @@ struct hw_fleet {
 	size_t retry_at;    /* over memory_max with nothing to evict: look again at this much */
 	struct hw_fleet_stats st;
 	char token[256];
+	hw_fleet_forward_fn fwd; /* engines only: the stitcher's lines go there */
+	void *fwd_ctx;
+	int stitch_only; /* the second stage: no engines */
+	int muted;	 /* input read again: its alerts were raised before */
 };
 
 static void hash_key(char key[20], const char *token)
@@ -108,6 +112,10 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 	if (!h) { /* a hop-chain that waited for a login: its last host's */
 		hw_fleet__subject_token(f->token, sizeof(f->token), a->host_name);
 		h = find_host(f, f->token);
+	}
+	if (f->muted) {
+		f->st.muted++;
+		return;
 	}
 	if (!alert_allowed(f, h, a)) {
 		f->st.alerts_dropped++;
@@ -176,21 +184,51 @@ void hw_fleet__subject_token(char *out, size_t len, const char *host)
 		snprintf(out, len, "unknown");
 }
 
-/* PREFIX.HOST.events, HOST the token of host_name (in f->token) */
+/* PREFIX.HOST.events or PREFIX.HOST.events.PARTITION (the server's partition mapping), HOST
+ * the token of host_name (in f->token); for the second stage PREFIX.collector.stitch.HOST. */
 static int check_subject(struct hw_fleet *f, const char *subject, const char *host_name, char *err,
 			 size_t errlen)
 {
-	const char *prefix = f->cfg->nats_subject;
+	const char *prefix = f->cfg->nats_subject, *p = subject;
 	size_t plen = strlen(prefix), tlen = strlen(f->token);
+	int ok = !strncmp(p, prefix, plen) && p[plen] == '.';
 
-	if (strncmp(subject, prefix, plen) || subject[plen] != '.' ||
-	    strncmp(subject + plen + 1, f->token, tlen) ||
-	    strcmp(subject + plen + 1 + tlen, ".events")) {
-		snprintf(err, errlen, "subject '%.120s' is not %s.%.80s.events (host.name '%.80s')",
-			 subject, prefix, f->token, host_name);
+	p += ok ? plen + 1 : 0;
+	if (ok && f->stitch_only) {
+		ok = !strncmp(p, HW_FLEET_STITCH_TOKENS ".", sizeof(HW_FLEET_STITCH_TOKENS)) &&
+		     !strcmp(p + sizeof(HW_FLEET_STITCH_TOKENS), f->token);
+	} else if (ok) {
+		ok = !strncmp(p, f->token, tlen) && !strncmp(p + tlen, ".events", 7);
+		p += ok ? tlen + 7 : 0;
+		if (ok && *p) { /* .PARTITION */
+			ok = *p++ == '.' && *p;
+			while (ok && *p)
+				ok = *p >= '0' && *p <= '9' && p++;
+		}
+	}
+	if (!ok) {
+		snprintf(err, errlen, "subject '%.120s' is not %s.%s%.80s%s (host.name '%.80s')",
+			 subject, prefix, f->stitch_only ? HW_FLEET_STITCH_TOKENS "." : "",
+			 f->token, f->stitch_only ? "" : ".events", host_name);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void hw_fleet__forward(struct hw_fleet *f, hw_fleet_forward_fn fn, void *ctx)
+{
+	f->fwd = fn;
+	f->fwd_ctx = ctx;
+}
+
+void hw_fleet__stitch_only(struct hw_fleet *f)
+{
+	f->stitch_only = 1;
+}
+
+void hw_fleet__mute(struct hw_fleet *f, int on)
+{
+	f->muted = on;
 }
 
 /* Frees h's engine (h and its pinned identity stay): its next event makes a new one. */
@@ -294,8 +332,10 @@ static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, ch
 		}
 		return h;
 	}
-	if (hw_smap__count(&f->hosts) >= HW_FLEET_HOSTS_MAX) {
-		snprintf(err, errlen, "more than %d hosts at once", HW_FLEET_HOSTS_MAX);
+	/* the second stage holds no engines: the whole fleet's hosts, as many as the stitcher */
+	if (hw_smap__count(&f->hosts) >= (f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX)) {
+		snprintf(err, errlen, "more than %d hosts at once",
+			 f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX);
 		f->st.hosts_full++;
 		return NULL;
 	}
@@ -413,6 +453,16 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 		goto malformed;
 	h->arrived = f->clock;
 	bound_time(f, fact);
+	if (f->stitch_only) {
+		/* the second stage: the stitcher only (the engines are the partitions') */
+		if (fact->ts > f->now)
+			f->now = fact->ts;
+		f->st.events++;
+		f->cur = h;
+		hw_stitch__feed(f->stitch, fact);
+		f->cur = NULL;
+		return 0;
+	}
 	if (fact->kind == HW_F_AGENT_STARTED && h->started && h->e)
 		engine_free(f, h); /* another run of the agent: it starts afresh */
 	if (!h->e && engine_make(f, h)) {
@@ -444,7 +494,10 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 	if (fact->ts > f->now)
 		f->now = fact->ts;
 	f->st.events++;
-	hw_stitch__feed(f->stitch, fact);
+	if (!f->fwd)
+		hw_stitch__feed(f->stitch, fact);
+	else if (hw_stitch__wants(f->stitch, fact))
+		f->fwd(line, len, f->fwd_ctx); /* to the second stage */
 	f->cur = NULL;
 	if (fact->kind == HW_F_AGENT_STOPPED)
 		engine_free(f, h); /* its next run starts with an agent-started */

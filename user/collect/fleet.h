@@ -51,6 +51,7 @@ struct hw_fleet_stats {
 	unsigned long long clamped;	   /* event times later than the collector's clock allows */
 	unsigned long long ticks;	   /* timed-rule ticks given to the engines */
 	unsigned long long memory;	   /* bytes held now (engines and stitcher), about */
+	unsigned long long muted;	   /* alerts not passed on while muted */
 };
 
 /* cfg must outlive the fleet; fn gets every alert (per-host rules and hop-chain). NULL with
@@ -58,12 +59,24 @@ struct hw_fleet_stats {
 struct hw_fleet *hw_fleet__new(const struct hw_config *cfg, hw_alert_fn fn, void *ctx);
 void hw_fleet__free(struct hw_fleet *f);
 
-/* One message. subject: where NATS delivered it, which must be PREFIX.HOST.events with
+/* One message. subject: where NATS delivered it, which must be PREFIX.HOST.events (or
+ * PREFIX.HOST.events.PARTITION; for a stitch-only fleet PREFIX.collector.stitch.HOST) with
  * PREFIX output.nats_subject and HOST the event's host.name as the agent spells it in a subject;
  * NULL for a line of a file (blank lines are then skipped). Returns 0 (fed, or skipped), or
  * -EINVAL when refused (err: why, one printable line; nothing was fed), -ENOMEM. */
 int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, size_t len, char *err,
 		   size_t errlen);
+
+/* Scaling out (docs/collector.md): each instance's fleet runs the engines of its partitions'
+ * hosts and hands the lines the stitcher takes (hw_stitch__wants) to fn, which publishes them
+ * to PREFIX.collector.stitch.HOST; one instance's second fleet, stitch only, reads those from
+ * there and stitches the whole fleet's hops. */
+#define HW_FLEET_STITCH_TOKENS "collector.stitch"
+typedef void (*hw_fleet_forward_fn)(const char *line, size_t len, void *ctx);
+void hw_fleet__forward(struct hw_fleet *f, hw_fleet_forward_fn fn, void *ctx);
+void hw_fleet__stitch_only(struct hw_fleet *f);
+/* While muted, alerts are counted in muted and not passed on (input read again). */
+void hw_fleet__mute(struct hw_fleet *f, int on);
 
 /* A message refused before it could be fed (a line too long to read): counted. */
 void hw_fleet__refuse(struct hw_fleet *f);

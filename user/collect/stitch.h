@@ -67,6 +67,10 @@ void hw_stitch__free(struct hw_stitch *s);
  * agent start only move the clock. */
 void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f);
 
+/* Whether feed does more with f than move a host's clock: the facts a stitcher elsewhere (with
+ * s's settings) needs, the second stage of collectors that scale out. */
+int hw_stitch__wants(const struct hw_stitch *s, const struct hw_fact *f);
+
 /* Moves the caller's clock to ts (ns since the epoch; never back): alerts that waited a minute
  * of it for a login fire, halves that came longer ago than their age are forgotten. The
  * collector calls it with its own clock as messages come and while none come. */

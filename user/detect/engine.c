@@ -532,8 +532,13 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			hw_str__copy(p->accepted_conn, sizeof(p->accepted_conn), f->conn_id);
 		}
 		break;
+	case HW_F_CONN_CLOSED:
 	case HW_F_DISCONNECT:
 		c = (struct hw_econn *)hw_smap__get(&e->conns, f->conn_id);
+		/* a connection first known at its close (the fleet profile ships the opening only
+		 * of those the rules judge when they open): opened at its start, then closed */
+		if (!c && f->kind == HW_F_CONN_CLOSED)
+			c = conn_open(e, f, proc_of(e, f, 0));
 		if (c) {
 			c->local.bytes = f->egress ? f->src.bytes : f->dst.bytes;
 			c->remote.bytes = f->egress ? f->dst.bytes : f->src.bytes;

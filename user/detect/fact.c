@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "detect/fact.h"
+#include "detect/fact_fields.h"
 #include "detect/fact_raw.h"
 #include "hopwatch/events.h"
 
@@ -120,115 +121,38 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	return 0;
 }
 
-/* The fields a fact reads from every line, their path hashes computed once. */
-enum field {
-	F_TIMESTAMP,
-	F_EVENT_ACTION,
-	F_EVENT_KIND,
-	F_EVENT_OUTCOME,
-	F_HOST_ID,
-	F_HOST_NAME,
-	F_PROCESS_PID,
-	F_PROCESS_PARENT_PID,
-	F_PROCESS_ENTITY_ID,
-	F_PROCESS_PARENT_ENTITY_ID,
-	F_PROCESS_EXECUTABLE,
-	F_PROCESS_NAME,
-	F_PROCESS_ARGS,
-	F_USER_NAME,
-	F_USER_ID,
-	F_USER_EFFECTIVE_ID,
-	F_HOPWATCH_STDIO,
-	F_HOPWATCH_SESSION_ID,
-	F_HOPWATCH_EXE_UNLINKED,
-	F_HOPWATCH_EXE_TRUSTED,
-	F_HOPWATCH_STDIO_SOCKET_LOCAL_IP,
-	F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT,
-	F_HOPWATCH_STDIO_SOCKET_REMOTE_IP,
-	F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT,
-	F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID,
-	F_HOPWATCH_STDIO_SOCKET_DIRECTION,
-	F_SOURCE_IP,
-	F_SOURCE_PORT,
-	F_SOURCE_BYTES,
-	F_DESTINATION_IP,
-	F_DESTINATION_PORT,
-	F_DESTINATION_BYTES,
-	F_HOPWATCH_CONNECTION_ID,
-	F_NETWORK_DIRECTION,
-	F_NETWORK_TRANSPORT,
-	F_HOPWATCH_SESSION_SERVICE,
-	F_HOPWATCH_LOGIN_VERIFIED,
-	F_HOPWATCH_CONNECTION_START,
-	F_HOPWATCH_SESSION_START,
-	F_COUNT,
+const char *const hw_fact_field_path[HW_FF_COUNT] = {
+#define HW_FF_PATH(id, path) [HW_FF_##id] = path,
+	HW_FACT_FIELDS(HW_FF_PATH)
+#undef HW_FF_PATH
 };
 
-static const char *const field_path[F_COUNT] = {
-	[F_TIMESTAMP] = "@timestamp",
-	[F_EVENT_ACTION] = "event.action",
-	[F_EVENT_KIND] = "event.kind",
-	[F_EVENT_OUTCOME] = "event.outcome",
-	[F_HOST_ID] = "host.id",
-	[F_HOST_NAME] = "host.name",
-	[F_PROCESS_PID] = "process.pid",
-	[F_PROCESS_PARENT_PID] = "process.parent.pid",
-	[F_PROCESS_ENTITY_ID] = "process.entity_id",
-	[F_PROCESS_PARENT_ENTITY_ID] = "process.parent.entity_id",
-	[F_PROCESS_EXECUTABLE] = "process.executable",
-	[F_PROCESS_NAME] = "process.name",
-	[F_PROCESS_ARGS] = "process.args",
-	[F_USER_NAME] = "user.name",
-	[F_USER_ID] = "user.id",
-	[F_USER_EFFECTIVE_ID] = "user.effective.id",
-	[F_HOPWATCH_STDIO] = "hopwatch.stdio",
-	[F_HOPWATCH_SESSION_ID] = "hopwatch.session.id",
-	[F_HOPWATCH_EXE_UNLINKED] = "hopwatch.exe_unlinked",
-	[F_HOPWATCH_EXE_TRUSTED] = "hopwatch.exe.trusted",
-	[F_HOPWATCH_STDIO_SOCKET_LOCAL_IP] = "hopwatch.stdio_socket.local.ip",
-	[F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT] = "hopwatch.stdio_socket.local.port",
-	[F_HOPWATCH_STDIO_SOCKET_REMOTE_IP] = "hopwatch.stdio_socket.remote.ip",
-	[F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT] = "hopwatch.stdio_socket.remote.port",
-	[F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID] = "hopwatch.stdio_socket.connection_id",
-	[F_HOPWATCH_STDIO_SOCKET_DIRECTION] = "hopwatch.stdio_socket.direction",
-	[F_SOURCE_IP] = "source.ip",
-	[F_SOURCE_PORT] = "source.port",
-	[F_SOURCE_BYTES] = "source.bytes",
-	[F_DESTINATION_IP] = "destination.ip",
-	[F_DESTINATION_PORT] = "destination.port",
-	[F_DESTINATION_BYTES] = "destination.bytes",
-	[F_HOPWATCH_CONNECTION_ID] = "hopwatch.connection.id",
-	[F_NETWORK_DIRECTION] = "network.direction",
-	[F_NETWORK_TRANSPORT] = "network.transport",
-	[F_HOPWATCH_SESSION_SERVICE] = "hopwatch.session.service",
-	[F_HOPWATCH_LOGIN_VERIFIED] = "hopwatch.login.verified",
-	[F_HOPWATCH_CONNECTION_START] = "hopwatch.connection.start",
-	[F_HOPWATCH_SESSION_START] = "hopwatch.session.start",
-};
-
-static unsigned int field_hash[F_COUNT];
+/* The path hashes, computed once. */
+static unsigned int field_hash[HW_FF_COUNT];
 
 __attribute__((constructor)) static void hash_fields(void)
 {
-	for (int i = 0; i < F_COUNT; i++)
-		field_hash[i] = hw_jread__hash(field_path[i]);
+	for (int i = 0; i < HW_FF_COUNT; i++)
+		field_hash[i] = hw_jread__hash(hw_fact_field_path[i]);
 }
 
-static const struct hw_jleaf *get(const struct hw_jdoc *d, enum field f)
+const struct hw_jleaf *hw_fact__leaf(const struct hw_jdoc *d, enum hw_fact_field f)
 {
-	return hw_jdoc__get_h(d, field_path[f], field_hash[f]);
+	if (d->by_field)
+		return d->by_field[f];
+	return hw_jdoc__get_h(d, hw_fact_field_path[f], field_hash[f]);
 }
 
-static const char *str(const struct hw_jdoc *d, enum field f)
+const char *hw_fact__str(const struct hw_jdoc *d, enum hw_fact_field f)
 {
-	const struct hw_jleaf *l = get(d, f);
+	const struct hw_jleaf *l = hw_fact__leaf(d, f);
 
 	return l && l->type == HW_J_STRING ? l->val : NULL;
 }
 
-static int u64(const struct hw_jdoc *d, enum field f, unsigned long long *out)
+int hw_fact__u64(const struct hw_jdoc *d, enum hw_fact_field f, unsigned long long *out)
 {
-	return hw_jleaf__u64(get(d, f), out);
+	return hw_jleaf__u64(hw_fact__leaf(d, f), out);
 }
 
 static void copy(char *dst, size_t len, const char *src)
@@ -239,16 +163,16 @@ static void copy(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-static unsigned long long num(const struct hw_jdoc *d, enum field f)
+static unsigned long long num(const struct hw_jdoc *d, enum hw_fact_field f)
 {
 	unsigned long long v = 0;
 
-	return u64(d, f, &v) ? 0 : v;
+	return hw_fact__u64(d, f, &v) ? 0 : v;
 }
 
-static int time_field(const struct hw_jdoc *d, enum field f, unsigned long long *out)
+static int time_field(const struct hw_jdoc *d, enum hw_fact_field f, unsigned long long *out)
 {
-	const char *s = str(d, f);
+	const char *s = hw_fact__str(d, f);
 
 	*out = 0;
 	return s ? hw_parse_rfc3339(s, out) : 0;
@@ -258,9 +182,9 @@ static void endpoint(const struct hw_jdoc *d, int source, struct hw_fact_ep *ep)
 {
 	unsigned long long v;
 
-	copy(ep->ip, sizeof(ep->ip), str(d, source ? F_SOURCE_IP : F_DESTINATION_IP));
-	ep->port = (unsigned int)num(d, source ? F_SOURCE_PORT : F_DESTINATION_PORT);
-	ep->have_bytes = !u64(d, source ? F_SOURCE_BYTES : F_DESTINATION_BYTES, &v);
+	copy(ep->ip, sizeof(ep->ip), hw_fact__str(d, source ? HW_FF_SOURCE_IP : HW_FF_DESTINATION_IP));
+	ep->port = (unsigned int)num(d, source ? HW_FF_SOURCE_PORT : HW_FF_DESTINATION_PORT);
+	ep->have_bytes = !hw_fact__u64(d, source ? HW_FF_SOURCE_BYTES : HW_FF_DESTINATION_BYTES, &v);
 	ep->bytes = ep->have_bytes ? v : 0;
 }
 
@@ -275,6 +199,7 @@ static const struct {
 	{"connection_attempted", HW_F_CONNECT},
 	{"connection_accepted", HW_F_ACCEPT},
 	{"disconnect", HW_F_DISCONNECT},
+	{"connection_closed", HW_F_CONN_CLOSED},
 	{"listen", HW_F_LISTEN},
 	{"existing_listener", HW_F_LISTEN},
 	{"existing_connection", HW_F_CONN_SNAPSHOT},
@@ -303,9 +228,9 @@ enum hw_fact_kind hw_fact__kind(const char *action)
 
 int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, size_t errlen)
 {
-	const char *action = str(d, F_EVENT_ACTION);
-	const char *ts = str(d, F_TIMESTAMP);
-	const char *kind = str(d, F_EVENT_KIND);
+	const char *action = hw_fact__str(d, HW_FF_EVENT_ACTION);
+	const char *ts = hw_fact__str(d, HW_FF_TIMESTAMP);
+	const char *kind = hw_fact__str(d, HW_FF_EVENT_KIND);
 	const char *s;
 	const struct hw_jleaf *l;
 
@@ -328,70 +253,73 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 		return 0;
 	}
 	f->kind = hw_fact__kind(action);
-	copy(f->host_id, sizeof(f->host_id), str(d, F_HOST_ID));
-	copy(f->host_name, sizeof(f->host_name), str(d, F_HOST_NAME));
+	copy(f->host_id, sizeof(f->host_id), hw_fact__str(d, HW_FF_HOST_ID));
+	copy(f->host_name, sizeof(f->host_name), hw_fact__str(d, HW_FF_HOST_NAME));
 	if (f->kind == HW_F_OTHER || f->kind == HW_F_TICK)
 		return 0;
 
-	f->pid = (unsigned int)num(d, F_PROCESS_PID);
-	f->ppid = (unsigned int)num(d, F_PROCESS_PARENT_PID);
-	copy(f->entity_id, sizeof(f->entity_id), str(d, F_PROCESS_ENTITY_ID));
+	f->pid = (unsigned int)num(d, HW_FF_PROCESS_PID);
+	f->ppid = (unsigned int)num(d, HW_FF_PROCESS_PARENT_PID);
+	copy(f->entity_id, sizeof(f->entity_id), hw_fact__str(d, HW_FF_PROCESS_ENTITY_ID));
 	copy(f->parent_entity_id, sizeof(f->parent_entity_id),
-	     str(d, F_PROCESS_PARENT_ENTITY_ID));
-	copy(f->executable, sizeof(f->executable), str(d, F_PROCESS_EXECUTABLE));
-	copy(f->name, sizeof(f->name), str(d, F_PROCESS_NAME));
+	     hw_fact__str(d, HW_FF_PROCESS_PARENT_ENTITY_ID));
+	copy(f->executable, sizeof(f->executable), hw_fact__str(d, HW_FF_PROCESS_EXECUTABLE));
+	copy(f->name, sizeof(f->name), hw_fact__str(d, HW_FF_PROCESS_NAME));
 	if (!f->name[0] && f->executable[0]) {
 		s = strrchr(f->executable, '/');
 		copy(f->name, sizeof(f->name), s ? s + 1 : f->executable);
 	}
-	l = get(d, F_PROCESS_ARGS);
-	for (const struct hw_jleaf *first = l; l && l < d->leaves + d->n && l->path == first->path;
+	l = hw_fact__leaf(d, HW_FF_PROCESS_ARGS);
+	/* the elements of an array follow its first leaf, with the same path */
+	for (const struct hw_jleaf *first = l; l && l < d->leaves + d->n && l->path == first->path &&
+					       f->nargs < HW_FACT_ARGS;
 	     l++)
-		if (l->type == HW_J_STRING && f->nargs < HW_FACT_ARGS)
+		if (l->type == HW_J_STRING)
 			copy(f->args[f->nargs++], HW_FACT_ARG_LEN, l->val);
-	copy(f->user, sizeof(f->user), str(d, F_USER_NAME));
-	l = get(d, F_HOPWATCH_STDIO);
-	for (int i = 0; l && i < 3 && l < d->leaves + d->n && !strcmp(l->path, "hopwatch.stdio");
-	     i++, l++)
-		f->stdio[i] = l->type == HW_J_STRING ? (unsigned char)hw_stdio_parse(l->val) : 0;
-	copy(f->session_id, sizeof(f->session_id), str(d, F_HOPWATCH_SESSION_ID));
-	l = get(d, F_HOPWATCH_EXE_UNLINKED);
+	copy(f->user, sizeof(f->user), hw_fact__str(d, HW_FF_USER_NAME));
+	l = hw_fact__leaf(d, HW_FF_HOPWATCH_STDIO);
+	for (const struct hw_jleaf *first = l; l && l - first < 3 && l < d->leaves + d->n &&
+					       l->path == first->path;
+	     l++)
+		f->stdio[l - first] = l->type == HW_J_STRING ? (unsigned char)hw_stdio_parse(l->val) : 0;
+	copy(f->session_id, sizeof(f->session_id), hw_fact__str(d, HW_FF_HOPWATCH_SESSION_ID));
+	l = hw_fact__leaf(d, HW_FF_HOPWATCH_EXE_UNLINKED);
 	f->unlinked = l && l->type == HW_J_TRUE;
 	copy(f->stdio_local.ip, sizeof(f->stdio_local.ip),
-	     str(d, F_HOPWATCH_STDIO_SOCKET_LOCAL_IP));
-	f->stdio_local.port = (unsigned int)num(d, F_HOPWATCH_STDIO_SOCKET_LOCAL_PORT);
+	     hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_LOCAL_IP));
+	f->stdio_local.port = (unsigned int)num(d, HW_FF_HOPWATCH_STDIO_SOCKET_LOCAL_PORT);
 	copy(f->stdio_remote.ip, sizeof(f->stdio_remote.ip),
-	     str(d, F_HOPWATCH_STDIO_SOCKET_REMOTE_IP));
-	f->stdio_remote.port = (unsigned int)num(d, F_HOPWATCH_STDIO_SOCKET_REMOTE_PORT);
+	     hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_REMOTE_IP));
+	f->stdio_remote.port = (unsigned int)num(d, HW_FF_HOPWATCH_STDIO_SOCKET_REMOTE_PORT);
 	copy(f->stdio_conn, sizeof(f->stdio_conn),
-	     str(d, F_HOPWATCH_STDIO_SOCKET_CONNECTION_ID));
-	s = str(d, F_HOPWATCH_STDIO_SOCKET_DIRECTION);
+	     hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_CONNECTION_ID));
+	s = hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_DIRECTION);
 	f->stdio_ingress = s && !strcmp(s, "ingress");
-	l = get(d, F_HOPWATCH_EXE_TRUSTED);
+	l = hw_fact__leaf(d, HW_FF_HOPWATCH_EXE_TRUSTED);
 	f->exe_trusted = l && l->type == HW_J_TRUE;
 	hw_fact__exe_inode_from_json(f, d);
-	s = str(d, F_USER_ID);
+	s = hw_fact__str(d, HW_FF_USER_ID);
 	f->root = s && !strcmp(s, "0");
-	s = str(d, F_USER_EFFECTIVE_ID);
+	s = hw_fact__str(d, HW_FF_USER_EFFECTIVE_ID);
 	if (s && strcmp(s, "0"))
 		f->root = 0;
 
 	endpoint(d, 1, &f->src);
 	endpoint(d, 0, &f->dst);
-	copy(f->conn_id, sizeof(f->conn_id), str(d, F_HOPWATCH_CONNECTION_ID));
-	s = str(d, F_NETWORK_DIRECTION);
+	copy(f->conn_id, sizeof(f->conn_id), hw_fact__str(d, HW_FF_HOPWATCH_CONNECTION_ID));
+	s = hw_fact__str(d, HW_FF_NETWORK_DIRECTION);
 	f->egress = s && !strcmp(s, "egress");
-	s = str(d, F_NETWORK_TRANSPORT);
+	s = hw_fact__str(d, HW_FF_NETWORK_TRANSPORT);
 	f->udp = s && !strcmp(s, "udp");
-	s = str(d, F_EVENT_OUTCOME);
+	s = hw_fact__str(d, HW_FF_EVENT_OUTCOME);
 	f->failure = s && !strcmp(s, "failure");
-	copy(f->service, sizeof(f->service), str(d, F_HOPWATCH_SESSION_SERVICE));
-	l = get(d, F_HOPWATCH_LOGIN_VERIFIED);
+	copy(f->service, sizeof(f->service), hw_fact__str(d, HW_FF_HOPWATCH_SESSION_SERVICE));
+	l = hw_fact__leaf(d, HW_FF_HOPWATCH_LOGIN_VERIFIED);
 	f->login_verified = l && l->type == HW_J_TRUE;
 	if (f->kind == HW_F_FILE)
 		hw_fact__file_from_json(f, d, action);
-	if (time_field(d, F_HOPWATCH_CONNECTION_START, &f->conn_start) ||
-	    time_field(d, F_HOPWATCH_SESSION_START, &f->session_start)) {
+	if (time_field(d, HW_FF_HOPWATCH_CONNECTION_START, &f->conn_start) ||
+	    time_field(d, HW_FF_HOPWATCH_SESSION_START, &f->session_start)) {
 		snprintf(err, errlen, "a start time is not RFC 3339");
 		return -EINVAL;
 	}

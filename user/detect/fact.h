@@ -38,6 +38,9 @@ enum hw_fact_kind {
 	HW_F_RAW_SOCKET, /* raw_socket_opened (detect/fact_raw.h) */
 	HW_F_FILE,  /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
 		     * (detect/rules_file.c) */
+	HW_F_CONN_CLOSED, /* connection_closed: the fleet profile's one record of a TCP connection,
+			   * at its close (both ends, start, bytes): the engine and the stitcher
+			   * take it as its opening (unless seen) and its close */
 };
 
 /* The kind of file on a standard descriptor at exec (hopwatch.stdio). */

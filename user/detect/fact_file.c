@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/fact_fields.h"
 #include "detect/fact_file.h"
 #include "lib/str.h"
 #include "output/json.h"
@@ -14,25 +15,25 @@ void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const c
 	const char *s;
 
 	hw_str__copy(f->file_action, sizeof(f->file_action), action);
-	hw_str__copy(f->file_path, sizeof(f->file_path), hw_jdoc__str(d, "file.path"));
-	hw_str__copy(f->file_old, sizeof(f->file_old), hw_jdoc__str(d, "hopwatch.file.old_path"));
-	s = hw_jdoc__str(d, "file.inode");
+	hw_str__copy(f->file_path, sizeof(f->file_path), hw_fact__str(d, HW_FF_FILE_PATH));
+	hw_str__copy(f->file_old, sizeof(f->file_old), hw_fact__str(d, HW_FF_FILE_OLD_PATH));
+	s = hw_fact__str(d, HW_FF_FILE_INODE);
 	f->file_ino = s ? strtoull(s, NULL, 10) : 0;
-	hw_str__copy(f->file_dev, sizeof(f->file_dev), hw_jdoc__str(d, "file.device"));
-	s = hw_jdoc__str(d, "file.mode");
+	hw_str__copy(f->file_dev, sizeof(f->file_dev), hw_fact__str(d, HW_FF_FILE_DEVICE));
+	s = hw_fact__str(d, HW_FF_FILE_MODE);
 	f->file_mode = s ? (unsigned int)strtoul(s, NULL, 8) : 0;
-	l = hw_jdoc__get(d, "hopwatch.file.watched");
+	l = hw_fact__leaf(d, HW_FF_FILE_WATCHED);
 	f->file_watched = l && l->type == HW_J_TRUE;
-	l = hw_jdoc__get(d, "hopwatch.file.network_facing");
+	l = hw_fact__leaf(d, HW_FF_FILE_NETWORK_FACING);
 	f->file_netfacing = l && l->type == HW_J_TRUE;
 }
 
 void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 {
-	const char *s = hw_jdoc__str(d, "hopwatch.exe.inode");
+	const char *s = hw_fact__str(d, HW_FF_HOPWATCH_EXE_INODE);
 
 	f->exe_ino = s ? strtoull(s, NULL, 10) : 0;
-	hw_str__copy(f->exe_dev, sizeof(f->exe_dev), hw_jdoc__str(d, "hopwatch.exe.device"));
+	hw_str__copy(f->exe_dev, sizeof(f->exe_dev), hw_fact__str(d, HW_FF_HOPWATCH_EXE_DEVICE));
 }
 
 void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p)

@@ -3,6 +3,7 @@
  * through hw_ecs__process_part); the socket adds family, type, protocol and the outcome. */
 #include <string.h>
 
+#include "detect/fact_fields.h"
 #include "detect/fact_raw.h"
 #include "detect/fact_view.h"
 
@@ -66,21 +67,21 @@ void hw_fact__raw_event(struct hw_fact *f, const struct hw_host *h, const struct
 
 void hw_fact__raw_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 {
-	const char *s = hw_jdoc__str(d, "hopwatch.socket.family");
+	const char *s = hw_fact__str(d, HW_FF_SOCKET_FAMILY);
 	unsigned long long v = 0;
 
 	/* a family without a name is written as its number */
 	if (s)
 		f->raw_family = hw_raw_family_parse(s);
-	else if (!hw_jdoc__u64(d, "hopwatch.socket.family", &v))
+	else if (!hw_fact__u64(d, HW_FF_SOCKET_FAMILY, &v))
 		f->raw_family = (unsigned int)v;
 	v = 0;
-	s = hw_jdoc__str(d, "hopwatch.socket.type");
+	s = hw_fact__str(d, HW_FF_SOCKET_TYPE);
 	if (s)
 		f->raw_type = hw_raw_type_parse(s);
-	else if (!hw_jdoc__u64(d, "hopwatch.socket.type", &v))
+	else if (!hw_fact__u64(d, HW_FF_SOCKET_TYPE, &v))
 		f->raw_type = (unsigned int)v;
 	v = 0;
-	if (!hw_jdoc__u64(d, "hopwatch.socket.protocol", &v))
+	if (!hw_fact__u64(d, HW_FF_SOCKET_PROTOCOL, &v))
 		f->raw_protocol = (unsigned int)v;
 }

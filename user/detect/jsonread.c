@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "detect/jsonread.h"
+#include "detect/jsonread_int.h"
 
-#define PATH_MAX_LEN 512
+#define PATH_MAX_LEN HW_JREAD_PATH_MAX
 
 struct parser {
 	struct hw_jdoc *d;
@@ -66,79 +67,12 @@ unsigned int hw_jread__hash(const char *path)
 	return hash_path(path);
 }
 
-/* How many of the bytes at s (up to end) a string copies as they are: all but '"', '\' and
- * the control characters. Eight at a time: the lowest byte the classic "has a zero byte" /
- * "has a byte below n" word tests flag is exact (a borrow only runs upward from a match). */
-static inline size_t plain_run(const char *s, const char *end)
-{
-	const char *b = s;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-
-	while (end - s >= 8) {
-		uint64_t w, ctl, q, bs, m;
-
-		memcpy(&w, s, sizeof(w));
-		ctl = (w - ones * 0x20) & ~w;
-		q = w ^ (ones * '"');
-		q = (q - ones) & ~q;
-		bs = w ^ (ones * '\\');
-		bs = (bs - ones) & ~bs;
-		m = (ctl | q | bs) & high;
-		if (m)
-			return (size_t)(s - b) + ((size_t)__builtin_ctzll(m) >> 3);
-		s += 8;
-	}
-#endif
-	while (s < end && (unsigned char)*s >= 0x20 && *s != '"' && *s != '\\')
-		s++;
-	return (size_t)(s - b);
-}
-
-static int hex4(const char *s, unsigned int *out)
-{
-	unsigned int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned int)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned int)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned int)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static size_t put_utf8(char *o, unsigned int cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
+static const char *const esc_error[] = {
+	[-HW_JESC_BAD] = "bad escape",
+	[-HW_JESC_BAD_U] = "bad \\u escape",
+	[-HW_JESC_LONE_LOW] = "lone low surrogate",
+	[-HW_JESC_LONE_HIGH] = "lone high surrogate",
+};
 
 /* A string at p->s (the opening quote), unescaped into the arena; *esc says whether it had
  * escapes (only an escape can put a NUL in it). Runs of plain bytes are copied at once. */
@@ -150,7 +84,7 @@ static inline int string(struct parser *p, const char **out, size_t *outlen, int
 	*esc = 0;
 	p->s++;
 	for (;;) {
-		size_t k = plain_run(p->s, p->end), used = (size_t)(o - d->arena), room;
+		size_t k = hw_jread__plain_run(p->s, p->end), used = (size_t)(o - d->arena), room;
 		unsigned char c;
 
 		/* the unescaped text is never longer than its source, and the arena holds twice the
@@ -177,37 +111,12 @@ static inline int string(struct parser *p, const char **out, size_t *outlen, int
 		*esc = 1;
 		if (p->s + 1 >= p->end)
 			return fail(p, "unterminated escape");
-		c = (unsigned char)p->s[1];
-		p->s += 2;
-		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u': {
-			unsigned int cp, lo;
+		{
+			int r = hw_jread__escape(&p->s, p->end, o);
 
-			if (p->end - p->s < 4 || hex4(p->s, &cp))
-				return fail(p, "bad \\u escape");
-			p->s += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return fail(p, "lone low surrogate");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (p->end - p->s < 6 || p->s[0] != '\\' || p->s[1] != 'u' ||
-				    hex4(p->s + 2, &lo) || lo < 0xdc00 || lo > 0xdfff)
-					return fail(p, "lone high surrogate");
-				p->s += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			}
-			o += put_utf8(o, cp);
-			break;
-		}
-		default:
-			return fail(p, "bad escape");
+			if (r < 0)
+				return fail(p, esc_error[-r]);
+			o += r;
 		}
 	}
 	*o = 0;
@@ -219,34 +128,14 @@ static inline int string(struct parser *p, const char **out, size_t *outlen, int
 
 static int number(struct parser *p, const char **out, size_t *outlen)
 {
-	const char *b = p->s;
+	const char *b = p->s, *bad = NULL, *e = hw_jread__number(p->s, p->end, &bad);
 	char *r;
 
-	if (p->s < p->end && *p->s == '-')
-		p->s++;
-	if (p->s >= p->end || *p->s < '0' || *p->s > '9')
+	if (!e) {
+		p->s = bad;
 		return fail(p, "bad number");
-	if (*p->s == '0')
-		p->s++;
-	else
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
-	if (p->s < p->end && *p->s == '.') {
-		p->s++;
-		if (p->s >= p->end || *p->s < '0' || *p->s > '9')
-			return fail(p, "bad number");
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
 	}
-	if (p->s < p->end && (*p->s == 'e' || *p->s == 'E')) {
-		p->s++;
-		if (p->s < p->end && (*p->s == '+' || *p->s == '-'))
-			p->s++;
-		if (p->s >= p->end || *p->s < '0' || *p->s > '9')
-			return fail(p, "bad number");
-		while (p->s < p->end && *p->s >= '0' && *p->s <= '9')
-			p->s++;
-	}
+	p->s = e;
 	r = arena_put(p->d, b, (size_t)(p->s - b));
 	if (!r)
 		return fail(p, "line too complex");
@@ -354,7 +243,7 @@ static int object(struct parser *p)
 		skip_ws(p);
 		if (p->s >= p->end || *p->s != '"')
 			return fail(p, "expected a member name");
-		klen = plain_run(p->s + 1, p->end);
+		klen = hw_jread__plain_run(p->s + 1, p->end);
 		if (p->s + 1 + klen < p->end && p->s[1 + klen] == '"') {
 			/* the usual key, nothing to unescape: read where it is */
 			key = p->s + 1;
@@ -494,12 +383,8 @@ void hw_jdoc__free(struct hw_jdoc *d)
 	d->cap = d->used = 0;
 }
 
-int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
+void hw_jdoc__clear(struct hw_jdoc *d)
 {
-	struct parser p = {.d = d, .s = s, .end = s + len, .start = s, .phash = HASH_BASIS};
-	size_t need = 2 * len + 64 * 1024;
-	int err;
-
 	d->err[0] = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		/* clear only the slots in use: the table is large, lines are small */
@@ -512,6 +397,16 @@ int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
 	}
 	d->n = 0;
 	d->used = 0;
+}
+
+int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len)
+{
+	struct parser p = {.d = d, .s = s, .end = s + len, .start = s, .phash = HASH_BASIS};
+	size_t need = HW_JREAD_ARENA(len);
+	int err;
+
+	hw_jdoc__clear(d);
+	d->by_field = NULL; /* a parsed document is looked up by path */
 	if (len > HW_JREAD_MAX_LINE) {
 		snprintf(d->err, sizeof(d->err), "line longer than %u bytes", HW_JREAD_MAX_LINE);
 		return -EINVAL;
@@ -556,7 +451,7 @@ const struct hw_jleaf *hw_jdoc__get_h(const struct hw_jdoc *d, const char *path,
 	while (d->slot[h]) {
 		const struct hw_jleaf *l = &d->leaves[d->slot[h] - 1];
 
-		if (l->hash == full && !strcmp(l->path, path))
+		if (l->hash == full && (l->path == path || !strcmp(l->path, path)))
 			return l;
 		h = (h + 1) & (HW_JREAD_SLOTS - 1);
 	}

@@ -41,6 +41,10 @@ struct hw_jdoc {
 	size_t n;
 	unsigned short slot[HW_JREAD_SLOTS]; /* 1 + leaf index of the first leaf of a path, 0 */
 	char err[128];
+	/* NULL for a parsed document. A reader that keeps only the members of the fact table
+	 * (detect/factscan.c) indexes its leaves by enum hw_fact_field here instead of by path
+	 * (slot is empty then: such a document answers hw_fact__leaf() only). */
+	const struct hw_jleaf **by_field;
 };
 
 /* d must be zeroed before the first parse; free with hw_jdoc__free. */
@@ -51,6 +55,8 @@ void hw_jdoc__free(struct hw_jdoc *d);
  * "unexpected character 'x' at byte 17". */
 int hw_jdoc__parse(struct hw_jdoc *d, const char *s, size_t len);
 
+/* Empties d (the slots in use only: the table is large, lines are small). */
+void hw_jdoc__clear(struct hw_jdoc *d);
 /* Replaces control characters in s by '?': messages that quote the input stay one printable
  * line. */
 void hw_jread__printable(char *s);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "detect/jsonread.h"
+#include "ir/input.h"
 #include "ir/report.h"
 #include "ir/sessions_int.h" /* hw_ir__copy */
 #include "lib/lineread.h"
@@ -59,22 +60,8 @@ static const char usage_text[] =
 struct reader {
 	struct hw_ir *ir;
 	struct hw_report rep;
-	struct hw_jdoc *doc;
-	struct hw_fact *f;
-	unsigned long long malformed, events;
-	char **deferred; /* alert lines: put on their sessions once every event is in */
-	size_t ndeferred, cdeferred;
+	struct hw_ir_input in;
 };
-
-static void bad_line(struct reader *r, const char *name, unsigned long long lineno, char *why)
-{
-	hw_jread__printable(why);
-	r->malformed++;
-	if (r->malformed <= REPORT_MAX)
-		fprintf(stderr, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
-	else if (r->malformed == REPORT_MAX + 1)
-		fprintf(stderr, "hopwatch: more malformed lines; only the count is reported\n");
-}
 
 /* every element of the array at path (hw_jdoc leaves share their array's path) */
 static int jarray(const struct hw_jdoc *d, const char *path, char *out, size_t each, int max)
@@ -144,132 +131,16 @@ static void on_rule_alert(const struct hw_alert *al, void *ctx)
 		r->rep.dropped++;
 }
 
-static int defer_line(struct reader *r, const char *line, size_t n)
+/* every alert line of the input goes on the page's list (input.c puts it on its session) */
+static int on_fact(void *ctx, const struct hw_fact *f, const struct hw_jdoc *d)
 {
-	char **v;
-
-	if (r->ndeferred >= HW_RP_MAX_ALERTS) {
-		r->rep.dropped++;
-		return 0;
-	}
-	if (r->ndeferred == r->cdeferred) {
-		size_t c = r->cdeferred ? r->cdeferred * 2 : 64;
-
-		v = realloc(r->deferred, c * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		r->deferred = v;
-		r->cdeferred = c;
-	}
-	r->deferred[r->ndeferred] = strndup(line, n);
-	if (!r->deferred[r->ndeferred])
-		return -ENOMEM;
-	r->ndeferred++;
-	return 0;
-}
-
-/* One line of the input; 0, or -ENOMEM. */
-static int read_line(struct reader *r, const char *name, unsigned long long lineno,
-		     const char *line, size_t n)
-{
-	struct hw_ir_extra x = {0};
+	struct reader *r = ctx;
 	struct hw_rp_alert a;
-	unsigned long long ns;
-	char why[200];
 
-	if (hw_jdoc__parse(r->doc, line, n)) {
-		snprintf(why, sizeof(why), "%s", r->doc->err);
-		bad_line(r, name, lineno, why);
+	if (f->kind != HW_F_ALERT)
 		return 0;
-	}
-	if (hw_fact__from_json(r->f, r->doc, why, sizeof(why))) {
-		bad_line(r, name, lineno, why);
-		return 0;
-	}
-	r->events++;
-	if (r->f->kind == HW_F_ALERT) {
-		hw_report__alert_of_line(&a, r->f, r->doc);
-		if (hw_report__add_alert(&r->rep, &a))
-			return -ENOMEM;
-		return defer_line(r, line, n);
-	}
-	if (hw_jdoc__str(r->doc, "process.start") &&
-	    !hw_parse_rfc3339(hw_jdoc__str(r->doc, "process.start"), &ns))
-		x.proc_start = ns;
-	x.auth_method = hw_jdoc__str(r->doc, "hopwatch.session.auth_method");
-	x.ended_by = hw_jdoc__str(r->doc, "hopwatch.session.ended_by");
-	hw_ir__feed(r->ir, r->f, &x);
-	return 0;
-}
-
-static int read_file(struct reader *r, const char *name, FILE *in)
-{
-	struct hw_lineread lr;
-	struct hw_progress pr;
-	const char *line;
-	size_t n;
-	unsigned long long lineno = 0;
-	char why[200];
-	int got, err = 0;
-
-	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
-		fprintf(stderr, "hopwatch: out of memory\n");
-		return HW_EXIT_REFUSED;
-	}
-	hw_progress__start(&pr, name, fileno(in));
-	while (!err && (got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
-		lineno++;
-		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
-		if (got == -E2BIG) {
-			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
-			bad_line(r, name, lineno, why);
-			continue;
-		}
-		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		if (n)
-			err = read_line(r, name, lineno, line, n);
-	}
-	hw_progress__end(&pr);
-	hw_lineread__free(&lr);
-	if (err) {
-		fprintf(stderr, "hopwatch: out of memory\n");
-		return HW_EXIT_REFUSED;
-	}
-	if (got == -EIO) {
-		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		return HW_EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int read_files(struct reader *r, char *const *files, int nfiles)
-{
-	int ret = 0;
-
-	for (int i = 0; i < nfiles && !ret; i++) {
-		int is_stdin = !strcmp(files[i], "-");
-		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
-
-		if (!in) {
-			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
-				strerror(errno));
-			return HW_EXIT_USAGE;
-		}
-		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
-		if (!is_stdin)
-			fclose(in);
-	}
-	/* the input's alerts onto their sessions, which every file has fed by now */
-	for (size_t i = 0; i < r->ndeferred && !ret; i++) {
-		char why[200];
-
-		if (hw_jdoc__parse(r->doc, r->deferred[i], strlen(r->deferred[i])) ||
-		    hw_fact__from_json(r->f, r->doc, why, sizeof(why)))
-			continue; /* parsed once already */
-		hw_ir__alert_line(r->ir, r->f, r->doc);
-	}
-	return ret;
+	hw_report__alert_of_line(&a, f, d);
+	return hw_report__add_alert(&r->rep, &a) ? -ENOMEM : 0;
 }
 
 /* The output: standard output (not a terminal) or path, created 0600, never through a symbolic
@@ -387,9 +258,7 @@ int hw_report_main(int argc, char **argv)
 	if (hw_cli__load(&cli, &cfg))
 		goto out;
 	r.ir = hw_ir__new(&cfg);
-	r.doc = calloc(1, sizeof(*r.doc));
-	r.f = calloc(1, sizeof(*r.f));
-	if (!r.ir || !r.doc || !r.f) {
+	if (!r.ir || hw_ir_input__init(&r.in, r.ir)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
 		ret = HW_EXIT_REFUSED;
 		goto out;
@@ -399,12 +268,14 @@ int hw_report_main(int argc, char **argv)
 		open_output(NULL, &ret);
 		goto out;
 	}
-	ret = read_files(&r, argv + optind, argc - optind);
+	r.in.on_fact = on_fact;
+	r.in.ctx = &r;
+	ret = hw_ir_input__files(&r.in, argv + optind, argc - optind);
 	if (ret)
 		goto out;
-	if (!r.events) {
+	if (!r.in.events) {
 		fprintf(stderr, "hopwatch: no hopwatch event in the input%s\n",
-			r.malformed ? " (every line was malformed)" : "");
+			r.in.malformed ? " (every line was malformed)" : "");
 		ret = HW_EXIT_USAGE;
 		goto out;
 	}
@@ -412,25 +283,19 @@ int hw_report_main(int argc, char **argv)
 	if (!out)
 		goto out;
 	ret = write_page(&r, out, path);
-	if (hw_ir__dropped(r.ir) || r.rep.dropped)
+	if (hw_ir__dropped(r.ir) || r.rep.dropped || r.in.dropped)
 		fprintf(stderr,
 			"hopwatch: %llu sessions, processes, connections or alerts not kept "
 			"(more than %u of a kind)\n",
-			hw_ir__dropped(r.ir) + r.rep.dropped, HW_IR_MAX_ITEMS);
-	if (!ret && r.malformed) {
-		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
+			hw_ir__dropped(r.ir) + r.rep.dropped + r.in.dropped, HW_IR_MAX_ITEMS);
+	if (!ret && r.in.malformed) {
+		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.in.malformed);
 		ret = HW_EXIT_MALFORMED;
 	}
 out:
 	hw_ir__free(r.ir);
 	hw_report__free(&r.rep);
-	for (size_t i = 0; i < r.ndeferred; i++)
-		free(r.deferred[i]);
-	free(r.deferred);
-	if (r.doc)
-		hw_jdoc__free(r.doc);
-	free(r.doc);
-	free(r.f);
+	hw_ir_input__free(&r.in);
 	hw_cli__free(&cli);
 	hw_config__free(&cfg);
 	return ret;

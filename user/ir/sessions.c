@@ -364,7 +364,7 @@ void hw_ir__on_network(struct hw_ir *ir, const struct hw_fact *f)
 		c->bytes_in = f->egress ? f->dst.bytes : f->src.bytes;
 		c->have_bytes = 1;
 	}
-	if (f->kind == HW_F_DISCONNECT)
+	if (f->kind == HW_F_DISCONNECT || f->kind == HW_F_CONN_CLOSED)
 		c->end = f->ts;
 	if (f->kind != HW_F_CONN_SNAPSHOT && f->kind != HW_F_CONN_OPEN && f->ts > x->last)
 		x->last = f->ts;

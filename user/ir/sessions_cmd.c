@@ -12,13 +12,13 @@
 
 #include "cli.h"
 #include "detect/jsonread.h"
+#include "ir/input.h"
 #include "ir/sessions.h"
 #include "ir/sessions_cmd.h"
 #include "lib/clock.h"
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-#define REPORT_MAX     20
 
 static const char usage_text[] =
     "Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
@@ -63,9 +63,7 @@ static const char usage_text[] =
 
 struct reader {
 	struct hw_ir *ir;
-	struct hw_jdoc *doc;
-	struct hw_fact *f;
-	unsigned long long malformed;
+	struct hw_ir_input in;
 	/* the agent's answer: the terminals of the sessions' processes, for their idle time */
 	int want_ttys;
 	struct hw_ir_tty *ttys;
@@ -93,94 +91,14 @@ static void keep_tty(struct reader *r, const char *session_id, const char *tty)
 	r->nttys++;
 }
 
-static void report(struct reader *r, const char *name, unsigned long long lineno, char *why)
+/* the agent's answer: each snapshot process's terminal, for its session's idle time */
+static int on_fact(void *ctx, const struct hw_fact *f, const struct hw_jdoc *d)
 {
-	hw_jread__printable(why);
-	r->malformed++;
-	if (r->malformed <= REPORT_MAX)
-		fprintf(stderr, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
-	else if (r->malformed == REPORT_MAX + 1)
-		fprintf(stderr, "hopwatch: more malformed lines; only the count is reported\n");
-}
+	struct reader *r = ctx;
 
-static int read_file(struct reader *r, const char *name, FILE *in)
-{
-	struct hw_lineread lr;
-	struct hw_progress pr;
-	const char *line;
-	char why[200];
-	size_t n;
-	unsigned long long lineno = 0, ns;
-	int got;
-
-	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
-		fprintf(stderr, "hopwatch: out of memory\n");
-		return HW_EXIT_REFUSED;
-	}
-	hw_progress__start(&pr, name, fileno(in));
-	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
-		struct hw_ir_extra x = {0};
-
-		lineno++;
-		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
-		if (got == -E2BIG) {
-			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
-			report(r, name, lineno, why);
-			continue;
-		}
-		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		if (!n)
-			continue;
-		if (hw_jdoc__parse(r->doc, line, n)) {
-			snprintf(why, sizeof(why), "%s", r->doc->err);
-			report(r, name, lineno, why);
-			continue;
-		}
-		if (hw_fact__from_json(r->f, r->doc, why, sizeof(why))) {
-			report(r, name, lineno, why);
-			continue;
-		}
-		if (r->f->kind == HW_F_ALERT) {
-			hw_ir__alert_line(r->ir, r->f, r->doc);
-			continue;
-		}
-		if (hw_jdoc__str(r->doc, "process.start") &&
-		    !hw_parse_rfc3339(hw_jdoc__str(r->doc, "process.start"), &ns))
-			x.proc_start = ns;
-		if (r->want_ttys && r->f->kind == HW_F_PROC_SNAPSHOT)
-			keep_tty(r, r->f->session_id, hw_jdoc__str(r->doc, "hopwatch.tty"));
-		x.auth_method = hw_jdoc__str(r->doc, "hopwatch.session.auth_method");
-		x.ended_by = hw_jdoc__str(r->doc, "hopwatch.session.ended_by");
-		hw_ir__feed(r->ir, r->f, &x);
-	}
-	hw_progress__end(&pr);
-	hw_lineread__free(&lr);
-	if (got == -EIO) {
-		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		return HW_EXIT_USAGE;
-	}
+	if (r->want_ttys && f->kind == HW_F_PROC_SNAPSHOT)
+		keep_tty(r, f->session_id, hw_jdoc__str(d, "hopwatch.tty"));
 	return 0;
-}
-
-static int read_files(struct reader *r, char *const *files, int nfiles)
-{
-	int ret = 0;
-
-	for (int i = 0; i < nfiles && !ret; i++) {
-		int is_stdin = !strcmp(files[i], "-");
-		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
-
-		if (!in) {
-			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
-				strerror(errno));
-			return HW_EXIT_USAGE;
-		}
-		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
-		if (!is_stdin)
-			fclose(in);
-	}
-	return ret;
 }
 
 /* Asks the running agent at path (agent.control_socket). 0 with *asked set when it answered
@@ -224,10 +142,11 @@ static int ask_agent(struct reader *r, const char *path, unsigned long long *now
 		return HW_EXIT_REFUSED;
 	}
 	r->want_ttys = 1;
-	ret = read_file(r, path, in);
+	ret = hw_ir_input__read(&r->in, path, in);
 	fclose(in);
 	if (ret)
 		return ret;
+	hw_ir_input__alerts(&r->in);
 	*now_ns = hw_clock__real_ns();
 	r->ttys = calloc(r->nttys + 1, sizeof(*r->ttys));
 	if (r->ttys) {
@@ -355,15 +274,15 @@ int hw_sessions_main(int argc, char **argv)
 	if (hw_cli__load(&cli, &cfg))
 		goto out;
 	r.ir = hw_ir__new(&cfg);
-	r.doc = calloc(1, sizeof(*r.doc));
-	r.f = calloc(1, sizeof(*r.f));
-	if (!r.ir || !r.doc || !r.f) {
+	if (!r.ir || hw_ir_input__init(&r.in, r.ir)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = 1;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
+	r.in.on_fact = on_fact;
+	r.in.ctx = &r;
 	if (optind < argc) {
-		ret = read_files(&r, argv + optind, argc - optind);
+		ret = hw_ir_input__files(&r.in, argv + optind, argc - optind);
 	} else {
 		int asked = 0;
 
@@ -379,21 +298,18 @@ int hw_sessions_main(int argc, char **argv)
 	if (ret)
 		goto out;
 	ret = print(r.ir, now, json, tree);
-	if (hw_ir__dropped(r.ir))
+	if (hw_ir__dropped(r.ir) || r.in.dropped)
 		fprintf(stderr,
 			"hopwatch: %llu sessions, processes, connections or alerts not kept "
 			"(more than %u of a kind)\n",
-			hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
-	if (!ret && r.malformed) {
-		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
+			hw_ir__dropped(r.ir) + r.in.dropped, HW_IR_MAX_ITEMS);
+	if (!ret && r.in.malformed) {
+		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.in.malformed);
 		ret = HW_EXIT_MALFORMED;
 	}
 out:
+	hw_ir_input__free(&r.in);
 	hw_ir__free(r.ir);
-	if (r.doc)
-		hw_jdoc__free(r.doc);
-	free(r.doc);
-	free(r.f);
 	free(r.ttys);
 	free(r.tty_store);
 	hw_cli__free(&cli);

@@ -152,6 +152,7 @@ void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_e
 	case HW_F_CONNECT:
 	case HW_F_ACCEPT:
 	case HW_F_DISCONNECT:
+	case HW_F_CONN_CLOSED:
 	case HW_F_LISTEN:
 	case HW_F_CONN_SNAPSHOT:
 	case HW_F_CONN_OPEN:

@@ -16,6 +16,7 @@
 #define HW_PROC_EXITED   (1u << 16)
 #define HW_PROC_SNAPSHOT (1u << 17) /* found by the start-up snapshot */
 #define HW_PROC_EXEC     (1u << 18) /* exe/args come from an exec we saw or from /proc */
+#define HW_PROC_DESKTOP  (1u << 19) /* a session manager's desktop: its exit ends the session */
 
 struct hw_process {
 	struct hw_hnode node;             /* in the table, by pid */

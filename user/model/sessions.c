@@ -7,15 +7,7 @@
 
 #include "lib/id.h"
 #include "lib/str.h"
-#include "model/sessions.h"
-
-struct hw_sessions {
-	const struct hw_host *host;
-	struct hw_sessions_opts o;
-	struct hw_session *head; /* newest first */
-	size_t count, ended;
-	unsigned int closing; /* sessions in HW_SESS_CLOSING */
-};
+#include "model/sessions_int.h"
 
 struct hw_sessions *hw_sessions__new(const struct hw_host *host, const struct hw_sessions_opts *o)
 {
@@ -152,9 +144,9 @@ static const char *user_name(const struct hw_sessions *s, __u32 uid)
 }
 
 /* Says what happened (before x can be ended and freed). */
-static void change(struct hw_sessions *s, const char *action, __u64 ts_ns,
-		   const struct hw_session *x, const char *outcome, const char *reason,
-		   const struct hw_process *p, const struct hw_session_bytes *b)
+void hw_sessions__change(struct hw_sessions *s, const char *action, __u64 ts_ns,
+			 const struct hw_session *x, const char *outcome, const char *reason,
+			 const struct hw_process *p, const struct hw_session_bytes *b)
 {
 	struct hw_session_change c = {
 	    .action = action,
@@ -179,7 +171,8 @@ int hw_sessions__is_service(const struct hw_sessions *s, const struct hw_process
 	for (size_t i = 0; i < l->n; i++) {
 		const char *want = l->v[i];
 
-		if (want[0] == '/' ? !strcmp(want, p->exe) : !strcmp(want, hw_str__base_name(p->exe)))
+		if (want[0] == '/' ? !strcmp(want, p->exe)
+				   : !strcmp(want, hw_str__base_name(p->exe)))
 			return 1;
 	}
 	return 0;
@@ -209,6 +202,17 @@ void hw_sessions__fork(struct hw_sessions *s, struct hw_process *child,
 
 	if (!parent)
 		return;
+	x = hw_sessions__desktop_due(s, parent);
+	if (x) {
+		/* the session manager forks the desktop of the login it just authenticated */
+		x->desktop_pid = child->k.pid;
+		x->desktop_start_ns = child->k.start_ns;
+		x->relay_done = 1;
+		child->flags |=
+		    HW_PROC_DESKTOP; /* kept through an exec, not given to its children */
+		memcpy(child->session_id, x->id, sizeof(child->session_id));
+		return;
+	}
 	x = hw_sessions__pending_of(s, parent->k.pid, parent->k.start_ns);
 	if (x) {
 		/* accept, then fork: the child handles the connection just accepted */
@@ -243,13 +247,23 @@ void hw_sessions__mark(struct hw_sessions *s, struct hw_process *p)
  * the user PAM was asked for. The user then comes from the kernel. Without a loginuid (a PAM
  * stack without pam_loginuid, e.g. xrdp's) the login is reported unverified with the user PAM
  * named. */
-static void verify_login(struct hw_sessions *s, struct hw_session *x, const struct hw_process *p)
+static void verify_login(struct hw_sessions *s, struct hw_session *x, const struct hw_process *p,
+			 const struct hw_session *relay)
 {
 	const char *n;
 
 	x->verified = 0;
 	x->audit_sid = p->k.sessionid;
 	x->uid = p->k.loginuid;
+	/* a desktop process keeps the audit ids its session manager was started with unless
+	 * pam_loginuid set new ones: inherited ids name whoever started the service, and its
+	 * audit session is not this login's */
+	if (relay && p->k.sessionid == x->relay_audit_sid) {
+		x->audit_sid = (__u32)-1;
+		x->uid = (__u32)-1;
+		x->unverified = "no audit loginuid: the service's PAM stack has no pam_loginuid";
+		return;
+	}
 	if (p->k.loginuid == (__u32)-1) {
 		x->unverified = "no audit loginuid: the service's PAM stack has no pam_loginuid";
 		return;
@@ -275,16 +289,26 @@ static void end_closing(struct hw_sessions *s, struct hw_session *x)
 
 void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct hw_pam_event *e)
 {
-	struct hw_session *x;
+	struct hw_session *x, *relay;
 
 	hw_sessions__mark(s, p);
 	x = hw_sessions__by_id(s, p->session_id);
+	/* a session manager authenticates in its own process, outside any session */
+	relay = !x ? hw_sessions__relay_of(s, p) : x->relay_pid ? x : NULL;
+	if (!x)
+		x = relay;
 	/* PAM inside a session already logged in (sudo, su) is not the login */
 	if (!x || (x->state != HW_SESS_HANDLED && x->state != HW_SESS_CLOSING))
 		return;
-	/* closed meanwhile: only a failure returned before the close can still say why */
-	if (x->state == HW_SESS_CLOSING &&
+	/* closed meanwhile: only a failure returned before the close can still say why; xrdp
+	 * logs in after its client left (the session outlives the connection) */
+	if (x->state == HW_SESS_CLOSING && !relay &&
 	    (e->op != HW_PAM_AUTH || e->ret == 0 || e->hdr.ts_ns > x->closed_ns))
+		return;
+	/* the session manager's process speaks for the session only until it decided */
+	if (relay && !x->desktop_pid && !hw_sessions__same(p, x->relay_pid, x->relay_start_ns))
+		return;
+	if (relay && x->desktop_pid && !hw_sessions__same(p, x->desktop_pid, x->desktop_start_ns))
 		return;
 	switch (e->op) {
 	case HW_PAM_START:
@@ -298,9 +322,10 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 		}
 		x->auth_failures++;
 		x->failure_reported = 1;
+		x->relay_done = 1;
 		snprintf(x->auth_method, sizeof(x->auth_method), "password");
-		change(s, "user_login", e->hdr.ts_ns, x, "failure", "authentication failed", p,
-		       NULL);
+		hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "failure",
+				    "authentication failed", p, NULL);
 		if (x->state == HW_SESS_CLOSING)
 			end_closing(s, x);
 		break;
@@ -315,17 +340,21 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
 			    "pam_open_session in a service process that does not run as "
 			    "root";
 			x->failure_reported = 1;
-			change(s, "user_login", e->hdr.ts_ns, x, "unknown",
-			       "not a login the kernel confirms", p, NULL);
+			hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "unknown",
+					    "not a login the kernel confirms", p, NULL);
 			break;
+		}
+		if (x->state == HW_SESS_CLOSING) { /* the session outlives its connection */
+			s->closing--;
+			x->conn_closed = 1;
 		}
 		x->state = HW_SESS_ACTIVE;
 		x->login_ns = e->hdr.ts_ns;
-		verify_login(s, x, p);
+		verify_login(s, x, p, relay);
 		/* publickey (and other methods sshd checks itself) never call pam_authenticate */
 		snprintf(x->auth_method, sizeof(x->auth_method), "%s",
 			 x->password_ok ? "password" : "publickey");
-		change(s, "user_login", e->hdr.ts_ns, x, "success", NULL, p, NULL);
+		hw_sessions__change(s, "user_login", e->hdr.ts_ns, x, "success", NULL, p, NULL);
 		break;
 	default:
 		break;
@@ -337,10 +366,21 @@ void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 {
 	struct hw_session *x = hw_sessions__by_cookie(s, cookie);
 
-	if (!x || x->state == HW_SESS_CLOSING)
+	if (!x) {
+		x = hw_sessions__by_relay(s, cookie);
+		if (x)
+			x->relay_closed_ns = ts_ns;
 		return;
+	}
+	if (x->state == HW_SESS_CLOSING || x->conn_closed)
+		return;
+	if (x->state == HW_SESS_ACTIVE && x->desktop_pid) {
+		/* xrdp: the desktop goes on without its client; its exit is the logout */
+		x->conn_closed = 1;
+		return;
+	}
 	if (x->state == HW_SESS_ACTIVE) {
-		change(s, "user_logout", ts_ns, x, "success", NULL, NULL, b);
+		hw_sessions__change(s, "user_logout", ts_ns, x, "success", NULL, NULL, b);
 		hw_sessions__end(s, x);
 		return;
 	}
@@ -367,14 +407,19 @@ void hw_sessions__settle(struct hw_sessions *s, __u64 now_ns, int all)
 
 		next = x->next;
 		if (x->state != HW_SESS_CLOSING ||
-		    (!all && now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS))
+		    (!all && (now_ns < x->closed_ns + HW_SESS_CLOSE_GRACE_NS ||
+			      hw_sessions__relay_pending(x, now_ns))))
 			continue;
 		b.from_client = x->closed_from_client;
 		b.to_client = x->closed_to_client;
 		b.closed_by = x->closed_by;
-		if (!x->failure_reported)
-			change(s, "user_login", x->closed_ns, x, "failure", "closed before login",
-			       NULL, &b);
+		if (!x->failure_reported && x->password_ok)
+			hw_sessions__change(s, "user_login", x->closed_ns, x, "unknown",
+					    "the password was accepted, and no session was opened",
+					    NULL, &b);
+		else if (!x->failure_reported)
+			hw_sessions__change(s, "user_login", x->closed_ns, x, "failure",
+					    "closed before login", NULL, &b);
 		end_closing(s, x);
 		/* ending x may have freed the oldest ended session, x or one after it: again from
 		 * the head (few sessions close at once; the ended ones are passed over) */

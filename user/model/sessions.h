@@ -6,6 +6,13 @@
  * setsid and daemonizing; lineage from the handler covers services without pam_loginuid. The
  * close of the connection ends it.
  *
+ * xrdp splits a login over two services: its handler connects over loopback to xrdp-sesman,
+ * which authenticates in its own long-lived process and forks the desktop that opens the PAM
+ * session. The two ends of that connection (the handler's connect, sesman's accept) make it
+ * the session's relay; sesman's libpam calls go to the oldest undecided relay it serves, its
+ * next fork after a good password is the session's desktop, and the desktop's exit, not the
+ * RDP connection's close, ends the session (it outlives its client).
+ *
  * The pairing is pure: it is fed the agent's records (accept, fork, libpam calls, close, the
  * clock for the grace after a close) and the processes of the model, does no I/O and reads no
  * clock, and says what happened through the function it was made with (a hw_session_change:
@@ -51,6 +58,19 @@ struct hw_session {
 	/* HW_SESS_CLOSING: the close, kept until the records before it have surely arrived */
 	__u64 closed_ns, closed_from_client, closed_to_client;
 	__u8 closed_by;
+	/* xrdp: the session manager (xrdp-sesman) accepts a loopback connection (relay_cookie)
+	 * from this session's handler and authenticates on it in its own process (relay_pid);
+	 * after a good password it forks the desktop process (desktop_pid), which opens the PAM
+	 * session and whose exit, not the RDP connection's close, ends the login */
+	__u64 relay_cookie, relay_start_ns, relay_closed_ns, desktop_start_ns;
+	__u32 relay_pid, desktop_pid;
+	__u32 relay_audit_sid; /* the session manager's own audit sessionid */
+	__u8 relay_done;  /* the relay's authentication is decided: no more libpam records on it */
+	__u8 conn_closed; /* the connection closed while the desktop lives on */
+	__u8 desktop_ended;	/* the desktop exited before a login */
+	__u8 handler_connected; /* handler_conn: the handler's last connection */
+	struct hw_sock_addr handler_conn;
+	__u32 handler_netns;
 };
 
 /* What a session's connection carried, at its close. */
@@ -131,6 +151,20 @@ void hw_sessions__pam(struct hw_sessions *s, struct hw_process *p, const struct 
  * over (hw_sessions__settle). */
 void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 			const struct hw_session_bytes *b);
+/* listener, a service, accepted the connection cookie (addr: its end, then the peer's) in
+ * netns: when the other end is the last connection the handler of a session still
+ * authenticating made (hw_sessions__connect), the connection is that session's relay to a session
+ * manager (xrdp to xrdp-sesman) and 1 is returned; the caller then makes no session of it
+ * (hw_sessions__accept). 0 otherwise. */
+int hw_sessions__relay(struct hw_sessions *s, __u64 cookie, const struct hw_sock_addr *addr,
+		       __u32 netns, const struct hw_process *listener);
+/* p connected (addr: its end, then the peer) in netns: when p is the handler of a session
+ * still authenticating, the connection may be its relay (hw_sessions__relay pairs the two
+ * ends; the handler may have closed its end before the session manager accepts). */
+void hw_sessions__connect(struct hw_sessions *s, const struct hw_process *p,
+			  const struct hw_sock_addr *addr, __u32 netns);
+/* p exited at ts_ns: a session's desktop process ending is its logout. */
+void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 ts_ns);
 /* Reports the sessions closed before a login whose grace is over at now_ns (all of them when
  * all is set: the agent stops). */
 void hw_sessions__settle(struct hw_sessions *s, __u64 now_ns, int all);

@@ -444,6 +444,10 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 
 void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e)
 {
+	if (e->slim) {
+		hw_ecs__slim_proc_event(j, h, e); /* ecs_conn.c */
+		return;
+	}
 	ENCODE_FITTED(j, proc_event(j, h, e, &b_));
 }
 
@@ -506,7 +510,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	int ingress = v->direction == HW_DIR_INGRESS;
 	int listen = !strcmp(v->action, "listen") || !strcmp(v->action, "existing_listener");
 	int state = !strncmp(v->action, "existing_", 9) || !strcmp(v->action, "connection_open");
-	int end = !strcmp(v->action, "disconnect");
+	int end = !strcmp(v->action, "disconnect") || !strcmp(v->action, "connection_closed");
 	const char *type = listen ? "info" : end ? "end" : state ? "info" : "start";
 
 	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
@@ -553,7 +557,10 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		hw_json__kstring(j, HW_JK("message"), strerror(v->error));
 		hw_json__end_object(j);
 	}
-	if (v->p) {
+	if (v->p && v->slim) {
+		hw_ecs__process_id(j, v->p); /* ecs_conn.c */
+		hw_json__end_object(j);
+	} else if (v->p) {
 		process_kept(j, h, v->p, v->user_name, v->euser_name, b);
 	} else if (v->owner_pid) {
 		hw_json__kbegin_object(j, HW_JK("process"));
@@ -581,7 +588,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	}
 	if (v->netns)
 		hw_json__ku64(j, HW_JK("netns"), v->netns);
-	if (v->p)
+	if (v->p && !v->slim)
 		truncated(j, v->p, b);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
@@ -734,4 +741,28 @@ void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const stru
 	if (more)
 		more(j, ctx);
 	hw_json__end_object(j);
+}
+
+/* ecs_int.h: the pieces the loopback summary (ecs_conn.c) shares */
+void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		  const char *category, const char *type, const char *action, const char *dataset)
+{
+	header(j, h, ts_ns, kind, category, type, action, dataset);
+}
+
+void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
+{
+	header_end(j, h);
+}
+
+void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
+		  __u64 boot_ns)
+{
+	timestamp(j, qk, ql, h, boot_ns);
+}
+
+void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes)
+{
+	endpoint(j, qk, ql, family, addr, port, have_bytes, bytes);
 }

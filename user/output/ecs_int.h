@@ -1,5 +1,5 @@
-/* Pieces of ecs.c for the encoders of other event kinds kept in their own files (ecs_raw.c):
- * the process members exactly as process events write them. */
+/* Pieces of ecs.c for the encoders of other event kinds kept in their own files (ecs_raw.c,
+ * ecs_conn.c): the process members exactly as process events write them, the line's head. */
 #ifndef HW_OUTPUT_ECS_INT_H
 #define HW_OUTPUT_ECS_INT_H
 
@@ -12,5 +12,22 @@
 void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
 			  const char *user_name, const char *euser_name,
 			  void (*more)(struct hw_json *j, const void *ctx), const void *ctx);
+
+/* The line's start as every event has it (@timestamp, ecs, event.* left open for more members)
+ * and its end (event closed, host written); a time as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"; an
+ * endpoint (ip, port, bytes when have_bytes). Keys as HW_JK() gives them. */
+void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		  const char *category, const char *type, const char *action, const char *dataset);
+void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h);
+void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
+		  __u64 boot_ns);
+void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
+		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
+
+/* ecs_conn.c: the fleet profile's process (pid, entity_id, name, executable; the "process"
+ * object left open) and its slim fork and exit lines. */
+void hw_ecs__process_id(struct hw_json *j, const struct hw_process *p);
+void hw_ecs__slim_proc_event(struct hw_json *j, const struct hw_host *h,
+			     const struct hw_proc_event *e);
 
 #endif

@@ -20,11 +20,15 @@ struct hw_proc_event {
 	const struct hw_sock_addr *stdio_sock;
 	const char *stdio_conn_id;
 	__u8 stdio_direction; /* HW_DIR_* of that connection, 0 unknown */
+	/* the fleet profile's fork and exit (agent/profile.c): the process by its identity, its
+	 * parent, users and trust only; its exec and snapshot carry the rest */
+	int slim;
 };
 
 /* connection_attempted, connection_accepted, disconnect, listen, udp_flow (kernel events);
  * existing_connection, existing_listener (the start-up snapshot); connection_open (the
- * periodic report of a connection still open). */
+ * periodic report of a connection still open); connection_closed (the fleet profile's one
+ * record of a connection, at its close, in place of disconnect: agent/profile.c). */
 struct hw_net_view {
 	const char *action;
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
@@ -43,6 +47,9 @@ struct hw_net_view {
 	__u32 netns;
 	__u8 direction; /* HW_DIR_* */
 	__u8 closed_by; /* HW_CLOSED_* */
+	/* the fleet profile (agent/profile.c): process.* is pid, entity_id, name and executable
+	 * only (the process's exec and snapshot lines carry the rest) */
+	int slim;
 };
 
 /* user_login (success or failure), user_logout, existing_session (the snapshot). */

@@ -176,7 +176,8 @@ static void network_body(const struct hw_jdoc *d, struct hw_json *j)
 					       : "Internet Protocol version 6 (IPv6)");
 	}
 	hw_json__end_object(j);
-	if (oc_has(d, "source.bytes") || oc_has(d, "destination.bytes")) {
+	if (oc_has(d, "source.bytes") || oc_has(d, "destination.bytes") ||
+	    oc_has(d, "network.bytes")) {
 		hw_json__begin_object(j, "traffic");
 		oc_num(d, j, "bytes_out", "source.bytes");
 		oc_num(d, j, "bytes_in", "destination.bytes");
@@ -185,6 +186,12 @@ static void network_body(const struct hw_jdoc *d, struct hw_json *j)
 	}
 	oc_time(j, "start_time", hw_jdoc__str(d, "hopwatch.connection.start"));
 	oc_ms(d, j, "duration", "event.duration");
+	/* loopback_summary (the fleet profile): the connections it counts */
+	oc_num(d, j, "count", "hopwatch.summary.connections");
+	if (oc_has(d, "event.start")) {
+		oc_time(j, "start_time", hw_jdoc__str(d, "event.start"));
+		oc_time(j, "end_time", hw_jdoc__str(d, "event.end"));
+	}
 }
 
 void hw_ocsf__network(const struct hw_jdoc *d, const char *action, struct oc_head *h)
@@ -199,11 +206,13 @@ void hw_ocsf__network(const struct hw_jdoc *d, const char *action, struct oc_hea
 	h->category_name = "Network Activity";
 	h->body = network_body;
 	h->activity_id = 6;
-	h->activity_name = "Traffic"; /* udp_flow, connection_open, existing_connection */
+	/* udp_flow, connection_open, existing_connection, loopback_summary */
+	h->activity_name = "Traffic";
 	if (!strcmp(action, "connection_attempted") || !strcmp(action, "connection_accepted")) {
 		h->activity_id = 1;
 		h->activity_name = "Open";
-	} else if (!strcmp(action, "disconnect")) {
+	} else if (!strcmp(action, "disconnect") || !strcmp(action, "connection_closed")) {
+		/* connection_closed: the fleet profile's whole connection, its traffic with it */
 		h->activity_id = 2;
 		h->activity_name = "Close";
 	} else if (!strcmp(action, "listen") || !strcmp(action, "existing_listener")) {

@@ -1,0 +1,276 @@
+"""Collectors that scale out (docs/collector.md, "Scaling out"): a real nats-server whose
+subject mapping puts each host in one of 4 partitions ({{partition(4,1)}}), and two real
+`hopwatch collect --partition` processes taking two partitions each. Hosts b and c of a hop
+chain A -> b -> c on different instances: the chain is stitched once, by the second stage on
+partition 0's instance. An instance killed with SIGKILL while it consumes, then restarted: every
+host judged, every alert on collect.subject exactly once. Bad partition options and keys: one
+line, exit 2."""
+import contextlib
+import json
+import os
+import threading
+import time
+
+import hw
+from hw import check, check_eq, get, hopwatch
+from collectlab import A, Collector, drained
+from ecs_builder import Stream
+from natslab import Nats, NatsServer, partition_mapping, partition_of
+
+N = 4
+HALVES = ("0,1/4", "2,3/4")
+SETS = ["--set", "detect.internal_nets=198.18.0.0/15"]
+
+
+def durables(parts):
+    ks = [int(k) for k in parts.split("/")[0].split(",")]
+    return ["hopwatch-collector-%d" % k for k in ks] + (["hopwatch-collector-stitch"]
+                                                         if 0 in ks else [])
+
+
+def pair(i, b_name, c_name):
+    """alice logs in to b from A_i (no agent) and sshes on to c from that session: one hop
+    chain, and lateral-movement on b. Addresses of their own per pair."""
+    bip, cip, aip = "198.18.1.%d" % i, "198.18.2.%d" % i, "198.18.3.%d" % i
+    b, c = Stream(b_name), Stream(c_name)
+    for st in (b, c):
+        st.agent_started()
+        st.sshd()
+    sb = b.ssh_session(10, "alice", client=(aip, 50022), server=(bip, 22))
+    ssh = b.spawn(15, sb.shell, "/usr/bin/ssh", ["ssh", cip])
+    b.connect(16, ssh, (cip, 22), src=(bip, 41000))
+    c.ssh_session(16, "alice", client=(bip, 41000), server=(cip, 22))
+    return b, c, aip
+
+
+def host_in(half, prefix, start=0):
+    """A host name of that prefix whose partition is taken by half (0 or 1)."""
+    i = start
+    while True:
+        name = "%s%d" % (prefix, i)
+        if (partition_of(name, N) < 2) == (half == 0):
+            return name
+        i += 1
+
+
+def publish_host(nc, st):
+    """A host's stream as one batch, as an agent sends it: its lines are judged together."""
+    nc.publish_batch("hopwatch.%s.events" % st.host_name, st.lines, encoding="zstd")
+
+
+def published_alerts(srv):
+    return [(mid, hw.parse_event(data)) for _, subj, mid, data in srv.dump()
+            if subj == "hopwatch.collector.alerts"]
+
+
+def test_two_instances_stitch_a_chain_across_them_once():
+    b_name, c_name = host_in(0, "b"), host_in(1, "c")
+    with NatsServer(mappings=partition_mapping(N)) as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, "--partition", p, *SETS, name="p%d" % i))
+                for i, p in enumerate(HALVES)]
+        nc = Nats(srv.port)
+        b, c, aip = pair(1, b_name, c_name)
+        # line by line, interleaved, the old agents' way, and c's first: arrival order free
+        for line in c.lines + b.lines:
+            host = json.loads(line)["host"]["name"]
+            nc.publish("hopwatch.%s.events" % host, line)
+        # the server put b in partition 0 or 1, c in 2 or 3
+        subjects = {subj for _, subj, _, _ in srv.dump()}
+        check_eq(sorted(s for s in subjects if not s.startswith("hopwatch.collector.")),
+                 sorted(["hopwatch.%s.events.%d" % (b_name, partition_of(b_name, N)),
+                         "hopwatch.%s.events.%d" % (c_name, partition_of(c_name, N))]),
+                 "subjects stored")
+        cols[0].wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        for i, p in enumerate(HALVES):
+            for d in durables(p):
+                drained(nc, d)
+        time.sleep(0.5)
+        for col in cols:
+            check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        k0, k1 = cols[0].final(), cols[1].final()
+        # each host judged by one instance: b's engine on the first, c's on the second
+        check_eq((k0["hosts"], k1["hosts"]), (1, 1), "engines per instance")
+        check_eq(k0["events"] + k1["events"], len(b.lines) + len(c.lines), "events judged")
+        check_eq((k0["partitions"], k1["partitions"]), HALVES, "partitions")
+        check_eq((k0["stitch_stage"], k1["stitch_stage"]), (1, 0), "the second stage")
+        check(k0["forwarded"] > 0 and k1["forwarded"] > 0, "both forwarded: %r %r"
+              % (k0["forwarded"], k1["forwarded"]))
+        check_eq(k0["forward_errors"] + k1["forward_errors"], 0, "forward errors")
+        chains = cols[0].alerts("hop-chain") + cols[1].alerts("hop-chain")
+        check_eq(len(chains), 1, "hop-chain alerts of both instances")
+        check_eq(get(chains[0], "hopwatch.alert.hosts"), [aip, b_name, c_name], "the chain")
+        check_eq(get(chains[0], "hopwatch.alert.count"), 2, "hops")
+        check_eq(k0["hop_chains"], 1, "stitched on partition 0's instance")
+        lm = cols[0].alerts("lateral-movement")
+        check_eq([get(a, "host.name") for a in lm], [b_name], "b's rules on b's instance")
+        check_eq(cols[1].alerts("lateral-movement"), [], "nothing of b on the other")
+        pub = published_alerts(srv)
+        check_eq(sorted(get(e, "rule.id") for _, e in pub), ["hop-chain", "lateral-movement"],
+                 "alerts on collect.subject")
+        nc.close()
+
+
+def test_instance_killed_mid_run_every_host_judged_once():
+    """Pairs of hosts spread over both instances, a flood of filler events on the second
+    instance's partitions, and that instance killed with SIGKILL while it consumes them. It is
+    started again: its durables give it back what it had not acknowledged (ack_wait 2s)."""
+    npairs = 16
+    pairs = []
+    used = set()
+    for i in range(npairs):
+        # every combination: b and c on the same instance, or on different ones
+        bh, ch = host_in(i % 2, "b%d-" % i), host_in((i // 2) % 2, "c%d-" % i)
+        pairs.append(pair(i + 1, bh, ch))
+        used.update((bh, ch))
+    fillers = []
+    for j in range(6):
+        name = host_in(1, "fill%d-" % j)
+        st = Stream(name)
+        st.agent_started()
+        cron = st.existing(0, 600, "/usr/sbin/cron", ["cron"])
+        for n in range(4000):
+            st.spawn(1 + n * 0.001, cron, "/usr/bin/true", ["true"])
+        fillers.append(st)
+    ack = ["--set", "collect.ack_wait=2s"]
+    with NatsServer(mappings=partition_mapping(N)) as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, "--partition", p, *(SETS + ack),
+                                              name="k%d" % i))
+                for i, p in enumerate(HALVES)]
+        nc = Nats(srv.port)
+        for b, c, _ in pairs[:npairs // 2]:
+            publish_host(nc, b)
+            publish_host(nc, c)
+        # the filler in batches of 1000 lines, then the other half of the pairs
+        for st in fillers:
+            for k in range(0, len(st.lines), 1000):
+                nc.publish_batch("hopwatch.%s.events" % st.host_name, st.lines[k:k + 1000],
+                                 headers={"Hopwatch-First-Seq": str(k + 1)})
+        for b, c, _ in pairs[npairs // 2:]:
+            publish_host(nc, b)
+            publish_host(nc, c)
+        # killed while it consumes: some of its messages delivered, not acknowledged
+        victim = cols[1]
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if any(nc.consumer(d).get("num_ack_pending", 0) for d in durables(HALVES[1])):
+                break
+            time.sleep(0.005)
+        pending = sum(nc.consumer(d).get("num_ack_pending", 0) for d in durables(HALVES[1]))
+        victim.proc.kill()
+        victim.proc.wait()
+        victim.err.close()
+        check(pending > 0, "the instance was killed with messages not acknowledged")
+        left = sum(nc.consumer(d).get("num_pending", 0) + nc.consumer(d).get(
+            "num_ack_pending", 0) for d in durables(HALVES[1]))
+        check(left > 0, "the killed instance left work: %d" % left)
+        again = stack.enter_context(Collector(srv.url, "--partition", HALVES[1],
+                                              *(SETS + ack), name="k1-again"))
+        for p in HALVES:
+            for d in durables(p):
+                drained(nc, d, 60)
+        time.sleep(0.5)
+        check_eq(cols[0].stop(), 0, "exit status: " + cols[0].stderr())
+        check_eq(again.stop(), 0, "exit status: " + again.stderr())
+        pub = published_alerts(srv)
+        ids = [mid for mid, _ in pub]
+        check_eq(len(ids), len(set(ids)), "no alert twice on collect.subject")
+        check_eq(sorted(ids), sorted(get(e, "event.id") for _, e in pub), "ids are event.id")
+        chains = sorted(tuple(get(e, "hopwatch.alert.hosts")) for _, e in pub
+                        if get(e, "rule.id") == "hop-chain")
+        check_eq(chains, sorted((aip, b.host_name, c.host_name) for b, c, aip in pairs),
+                 "every chain, once")
+        lm = sorted(get(e, "host.name") for _, e in pub if get(e, "rule.id") ==
+                    "lateral-movement")
+        check_eq(lm, sorted(b.host_name for b, _, _ in pairs), "every b judged, once")
+        # the restarted instance judged what the killed one left
+        k = again.final()
+        check(k["acked"] >= left, "the restarted instance took back the %d messages left: %d"
+              % (left, k["acked"]))
+        nc.close()
+
+
+def test_bad_partition_options_one_line_exit_2():
+    url = "nats://127.0.0.1:1"
+    cases = [
+        (["--partition", "2/2"], "partition '2' is not below collect.partitions (2)"),
+        (["--partition", "0"], "--partition: invalid value '0'"),
+        (["--partition", "a/4"], "--partition: invalid value 'a/4'"),
+        (["--partition", "0/0"], "--partition: invalid value '0/0'"),
+        (["--partition", "3-1/4"], "--partition: invalid value '3-1/4'"),
+        (["--partition", "0/65"], "--partition: invalid value '0/65'"),
+        (["--set", "collect.partitions=4"], "collect.partitions is set but not "
+         "collect.partition"),
+        (["--set", "collect.partition=1"], "collect.partition is set but not "
+         "collect.partitions"),
+        (["--set", "collect.partition=1,,2"], "collect.partition"),
+        (["--set", "collect.partitions=65"], "collect.partitions"),
+        (["--set", "collect.partitions=4", "--set", "collect.partition=4"],
+         "partition '4' is not below collect.partitions (4)"),
+    ]
+    for args, want in cases:
+        p = hopwatch("collect", "--nats", url, *args)
+        lines = p.stderr.splitlines()
+        check_eq(p.returncode, 2, "exit status of %r: %r" % (args, p.stderr))
+        check(lines and lines[0].startswith("hopwatch: ") and want in lines[0],
+              "%r: %r should say %r" % (args, p.stderr, want))
+        check(len([l for l in lines if not l.startswith("Try ")]) == 1,
+              "one line for %r: %r" % (args, p.stderr))
+    # a config file too
+    path = os.path.join(hw.tempdir("part"), "c.conf")
+    with open(path, "w") as f:
+        f.write("[collect]\npartitions = 2\npartition = 0-2\n")
+    p = hopwatch("collect", "--nats", url, "-c", path)
+    check_eq(p.returncode, 2, "exit status: " + p.stderr)
+    check("partition '0-2' is not below collect.partitions (2)" in p.stderr, p.stderr)
+    p = hopwatch("collect", "--partition", "0/2", "--replay", path)
+    check_eq(p.returncode, 2, "--replay with --partition: " + p.stderr)
+    check("--partition and collect.partition(s) are for NATS" in p.stderr, p.stderr)
+
+
+def test_second_stage_killed_keeps_what_it_had_acknowledged():
+    """The instance of partition 0 (the second stage) killed with SIGKILL after it had taken
+    and acknowledged b's half of a hop, the other half (c's login) published while it is down:
+    started again, it reads its acknowledged messages again (alerts muted) and stitches the
+    chain when c's half comes. A chain completed before the kill is not raised again."""
+    ack = ["--set", "collect.ack_wait=2s"]
+    b1, c1 = host_in(0, "ob"), host_in(1, "oc")
+    b2, c2 = host_in(1, "nb"), host_in(0, "nc")
+    done_b, done_c, done_a = pair(1, b1, c1)
+    new_b, new_c, new_a = pair(2, b2, c2)
+    with NatsServer(mappings=partition_mapping(N)) as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, "--partition", p, *(SETS + ack),
+                                              name="s%d" % i))
+                for i, p in enumerate(HALVES)]
+        nc = Nats(srv.port)
+        for st in (done_b, done_c, new_b):
+            publish_host(nc, st)
+        cols[0].wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        for p in HALVES:
+            for d in durables(p):
+                drained(nc, d)
+        victim = cols[0]
+        victim.proc.kill()
+        victim.proc.wait()
+        victim.err.close()
+        publish_host(nc, new_c)
+        again = stack.enter_context(Collector(srv.url, "--partition", HALVES[0],
+                                              *(SETS + ack), name="s0-again"))
+        chain = again.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        check_eq(get(chain, "hopwatch.alert.hosts"), [new_a, b2, c2], "the chain across the kill")
+        for p in HALVES:
+            for d in durables(p):
+                drained(nc, d)
+        time.sleep(0.5)
+        check_eq(again.stop(), 0, "exit status: " + again.stderr())
+        check_eq(cols[1].stop(), 0, "exit status: " + cols[1].stderr())
+        check_eq([get(a, "hopwatch.alert.hosts") for a in again.alerts("hop-chain")],
+                 [[new_a, b2, c2]], "only the new chain raised after the restart")
+        k = again.final()
+        check(k["stitch_replayed"] >= 3, "messages read again: %r" % k["stitch_replayed"])
+        check(k["stitch_muted"] >= 1, "the old chain not raised again: %r" % k["stitch_muted"])
+        check("the second stage read" in again.stderr(), again.stderr())
+        pub = published_alerts(srv)
+        chains = sorted(tuple(get(e, "hopwatch.alert.hosts")) for _, e in pub
+                        if get(e, "rule.id") == "hop-chain")
+        check_eq(chains, sorted([(done_a, b1, c1), (new_a, b2, c2)]), "each chain once")
+        nc.close()
