@@ -93,6 +93,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	case HW_EV_FILE:
 		hw_agent__file_record(a, data);
 		break;
+	case HW_EV_UNIX_CONNECT:
+		hw_agent__unix_record(a, data);
+		break;
 	default:
 		a->counters.decode_errors++;
 	}

@@ -100,8 +100,8 @@ static void format_age(unsigned long long ns, char *buf, size_t len)
 		snprintf(buf, len, "%llus", s);
 }
 
-/* The holder and its ancestors, oldest first, into a and as "a → b" into buf. */
-static void chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
+/* engine_int.h: p and its ancestors, oldest first, into a and as "a → b" into buf. */
+void hw_rules__chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
 		  size_t len)
 {
 	struct hw_eproc *v[HW_ALERT_CHAIN];
@@ -141,7 +141,7 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 	hw_alert__technique(&a, "T1036.005");
 	ch[0] = 0;
 	if (p)
-		chain(e, &a, p, ch, sizeof(ch));
+		hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	a.entity_id = r->node.key;
 	a.executable = r->exe;
 	a.pid = r->pid;
