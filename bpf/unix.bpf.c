@@ -193,7 +193,6 @@ int handle_unix_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	struct unix_sock *peer;
 	struct unix_address *addr;
 	struct sock *sk;
-	__u32 len;
 
 	if (!c)
 		return 0;
@@ -229,13 +228,12 @@ int handle_unix_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	e->owner_sessionid = v->owner_sessionid;
 	/* sun_path after the 2-byte family; NUL-terminated by the memset and the short read */
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path) - 1, &addr->name[0].sun_path);
-	len = c->addrlen;
-	if (len > 2) {
-		len -= 2;
-		if (len > sizeof(e->user_path) - 1)
-			len = sizeof(e->user_path) - 1;
-		bpf_probe_read_user_str(e->user_path, len + 1, (char *)c->uaddr + 2);
-	}
+	/* the name as the caller wrote it: a fixed-size read that stops at its NUL (a name that
+	 * fills sun_path without one takes what follows it in the caller's memory, cut at the
+	 * buffer; a variable bound here is one the compiler moves out of the verifier's sight) */
+	if (c->addrlen > 2)
+		bpf_probe_read_user_str(e->user_path, sizeof(e->user_path) - 1,
+					(char *)c->uaddr + 2);
 	bpf_ringbuf_submit(e, hw_rb_flags());
 	hw_stat_inc(HW_STAT_EVENTS);
 out:

@@ -667,6 +667,13 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 		case HW_F_LISTEN:
 			listener(s, f);
 			break;
+		case HW_F_AGENT_SOCKET: {
+			struct st_host *host = host_of(s, f);
+
+			if (host)
+				hw_chain__borrow(s, host, f);
+			break;
+		}
 		default:
 			host_of(s, f); /* its clock */
 			break;
