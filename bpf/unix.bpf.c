@@ -114,23 +114,29 @@ static __always_inline int hw_unix_key(struct hw_agent_sock_key *k, struct sock 
 	return 0;
 }
 
-/* A process named sshd (sshd-session since OpenSSH 9.8) running a root-owned executable that
- * only root can change: a copy of anything named sshd is not one. */
+/* A process named sshd (sshd-session since OpenSSH 9.8) running a root-owned executable of
+ * that name that only root can change: neither a copy of a program named sshd nor a root-owned
+ * interpreter that renamed itself (prctl PR_SET_NAME) is one. */
 static __always_inline int hw_is_sshd(struct task_struct *task)
 {
-	char comm[8] = {};
-	struct inode *exe;
+	char comm[8] = {}, name[16] = {};
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct inode *inode;
 	umode_t mode;
 
 	bpf_get_current_comm(comm, sizeof(comm));
 	if (comm[0] != 's' || comm[1] != 's' || comm[2] != 'h' || comm[3] != 'd' ||
 	    (comm[4] && comm[4] != '-'))
 		return 0;
-	exe = BPF_CORE_READ(task, mm, exe_file, f_inode);
 	if (!exe)
 		return 0;
-	mode = BPF_CORE_READ(exe, i_mode);
-	return BPF_CORE_READ(exe, i_uid.val) == 0 && !(mode & 0022);
+	inode = BPF_CORE_READ(exe, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	if (BPF_CORE_READ(inode, i_uid.val) != 0 || (mode & 0022))
+		return 0;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	return name[0] == 's' && name[1] == 's' && name[2] == 'h' && name[3] == 'd' &&
+	       (!name[4] || (name[4] == '-' && name[5] == 's' && !name[12]));
 }
 
 SEC("tp/syscalls/sys_enter_bind")
