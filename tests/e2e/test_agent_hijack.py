@@ -6,7 +6,9 @@ session, no alert. Then the agent socket is borrowed:
   - root on B outside any session, SSH_AUTH_SOCK set to the victim's socket, logs in to C;
   - root reaches the same socket through a symbolic link and a hard link under other names,
     with a client copied to a harmless-looking name (`kworker`);
-  - the same user from a second session (no agent of its own) uses the first one's socket.
+  - the same user from a second session (no agent of its own) uses the first one's socket;
+  - root uses the agent of an ssh -A session that began before the agents (the start-up
+    snapshot puts running sshd's listening sockets into the kernel's map).
 Each is an agent-hijack alert naming the victim's session; the collector (`hopwatch collect
 --replay` of B's and C's lines) links root's hop to C to the victim's session: a hop-chain
 A -> B -> C whose B hop is the victim's session. An sshd-bound socket of another kind
@@ -41,6 +43,17 @@ def _read_until(proc, prefix, timeout=20):
                                                           if proc.poll() is not None else ""))
 
 
+def _forwarding_session(lab, u, agent_sock, then):
+    """u's ssh -A session from A to B with A's agent: prints SOCK=$SSH_AUTH_SOCK, then runs
+    then"""
+    argv, env = ssh_argv(lab.a, u, B, "echo SOCK=$SSH_AUTH_SOCK; " + then,
+                         extra_opts=["-o", "ForwardAgent=yes"])
+    # the client's agent is A's (ssh_argv turns agents off; forwarding needs one)
+    argv = ["IdentityAgent=" + agent_sock if x == "IdentityAgent=none" else x for x in argv]
+    return SshSession(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
 def _scenario():
     d = hw.tempdir("hijack")
     os.chmod(d, 0o755)
@@ -51,7 +64,7 @@ def _scenario():
         u.authorize(sc)
         sshagent = subprocess.Popen(["ssh-agent", "-D", "-a", agent_sock],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        agents, victim, second = {}, None, None
+        agents, victim, second, early = {}, None, None, None
         try:
             for _ in range(50):
                 if os.path.exists(agent_sock):
@@ -59,20 +72,16 @@ def _scenario():
                 time.sleep(0.1)
             subprocess.run(["ssh-add", "-q", u.key_path], env=dict(os.environ,
                            SSH_AUTH_SOCK=agent_sock), check=True, capture_output=True)
+            # a forwarded agent older than the agents: the start-up snapshot finds it
+            early = _forwarding_session(lab, u, agent_sock, "sleep 120")
+            early_sock = _read_until(early, "SOCK=")
             for name, ns in (("b", lab.b), ("c", lab.c)):
                 agents[name] = Agent("--netns", ns.path, "--host-name", name,
                                      *SETTINGS).start()
             # the victim: ssh -A from A to B, a hop to C with its own agent, then it stays
-            argv, env = ssh_argv(lab.a, u, B, "echo SOCK=$SSH_AUTH_SOCK; ssh %s %s echo %s "
-                                 "&& echo OWNHOP=ok; sleep 120" % (" ".join(AGENT_OPTS), C,
-                                                                  marker("own")),
-                                 extra_opts=["-o", "ForwardAgent=yes"])
-            # the client's agent is A's (ssh_argv turns agents off; forwarding needs one)
-            argv = ["IdentityAgent=" + agent_sock if x == "IdentityAgent=none" else x
-                    for x in argv]
-            victim = SshSession(argv, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+            victim = _forwarding_session(lab, u, agent_sock, "ssh %s %s echo %s && echo "
+                                         "OWNHOP=ok; sleep 120" % (" ".join(AGENT_OPTS), C,
+                                                                    marker("own")))
             sock = _read_until(victim, "SOCK=")
             check(sock.startswith("/tmp/ssh-") and "/agent." in sock, "SSH_AUTH_SOCK %r" % sock)
             check_eq(_read_until(victim, "OWNHOP="), "ok", "the victim's own hop to C")
@@ -93,6 +102,10 @@ def _scenario():
                               capture_output=True, text=True, timeout=30)
                 check_eq(r.returncode, 0, "ssh-add -l through %s: %s" % (path, r.stderr))
                 check(u.name in r.stdout, "the victim's key listed: %r" % r.stdout)
+            # root borrows the agent of the session older than the agent
+            r = lab.b.run(["env", "SSH_AUTH_SOCK=" + early_sock, "ssh-add", "-l"],
+                          capture_output=True, text=True, timeout=30)
+            check_eq(r.returncode, 0, "ssh-add -l on the early session's agent: " + r.stderr)
             # a second session of the same user, no agent of its own, uses the first's
             second = ssh(lab.a, u, B, "SSH_AUTH_SOCK=%s ssh %s %s echo %s" % (
                 sock, " ".join(AGENT_OPTS), C, marker("second")))
@@ -103,8 +116,9 @@ def _scenario():
         finally:
             for a in agents.values():
                 a.stop()
-            if victim is not None:
-                victim.end()
+            for sess in (victim, early):
+                if sess is not None:
+                    sess.end()
             kill_tree(sshagent.pid, sshagent)
         for name, a in agents.items():
             check_eq(a.rc, 0, "agent %s exit: %s" % (name, a.read_stderr()))
@@ -112,6 +126,7 @@ def _scenario():
         col = hw.hopwatch("collect", "--replay", files["b"], files["c"], *SETTINGS)
         check_eq(col.returncode, 0, "collect --replay: " + col.stderr)
         return {"b": agents["b"].events(), "user": u.name, "sock": sock, "link": link,
+                "early_sock": early_sock,
                 "hard": hard, "collector": [hw.parse_event(x) for x in
                                             col.stdout.splitlines() if x.strip()]}
 
@@ -128,8 +143,9 @@ def result():
     return _RESULT
 
 
-def uses():
-    return [e for e in result()["b"] if get(e, "event.action") == "agent_socket_used"]
+def uses(sock="sock"):
+    return [e for e in result()["b"] if get(e, "event.action") == "agent_socket_used" and
+            get(e, "hopwatch.agent_socket.path") == result()[sock]]
 
 
 def hijacks():
@@ -214,9 +230,23 @@ def test_second_session_of_the_same_user_is_an_alert():
           "the borrower's own session in related_ids")
 
 
+def test_a_session_older_than_the_agent_is_followed():
+    early = [get(e, "hopwatch.session.id") for e in result()["b"]
+             if get(e, "event.action") == "existing_session"]
+    check_eq(len(early), 1, "the session open before the agent: %r" % early)
+    got = uses("early_sock")
+    check_eq(len(got), 1, "the use of its agent socket: %r" % got)
+    check_eq(get(got[0], "hopwatch.agent_socket.session.id"), early[0], "its session")
+    check_eq(get(got[0], "process.name"), "ssh-add", "the borrower")
+    alerted = [a for a in hijacks() if get(a, "process.entity_id") ==
+               get(got[0], "process.entity_id")]
+    check_eq(len(alerted), 1, "an alert for it")
+    check_eq(get(alerted[0], "hopwatch.session.id"), early[0], "naming the early session")
+
+
 def test_no_other_alerts_of_the_rule():
-    check_eq(len(hijacks()), 4, "agent-hijack: root, sym link, hard link, second session: %r"
-             % [get(e, "message") for e in hijacks()])
+    check_eq(len(hijacks()), 5, "agent-hijack: root, sym link, hard link, the early session's "
+             "agent, second session: %r" % [get(e, "message") for e in hijacks()])
 
 
 def test_hop_chain_names_the_victim_session():

@@ -296,6 +296,9 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	nsess = hw_agent__snapshot_sessions(&a);
+	if (hw_agent__unix_snapshot(&a, &l) < 0)
+		fprintf(stderr, "hopwatch: cannot read the agent sockets of running sshd sessions, "
+				"ignoring\n");
 	/* everything is loaded and attached, /proc read, and a sock_diag socket opened in every
 	 * network namespace: the running agent needs no capability. After the drop, then, the
 	 * allow-list of what it still does. Both before the streams: libnats starts threads, and

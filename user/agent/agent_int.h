@@ -110,8 +110,12 @@ void hw_agent__existing_proc(struct hw_agent *a, const struct hw_process *p);
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e);
 /* raw.c: a raw-socket record (already checked by hw_decode_check). */
 void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *e);
-/* unix.c: an agent-socket record (already checked by hw_decode_check). */
+/* unix.c: an agent-socket record (already checked by hw_decode_check); after the /proc
+ * snapshot and before the capability drop, the agent sockets of the sshd processes found
+ * (returns how many, or -errno). */
 void hw_agent__unix_record(struct hw_agent *a, const struct hw_unix_event *e);
+struct hw_loader;
+int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l);
 /* The user names of v's owner, when it has one. */
 void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v);
 /* Records who owns c (p when known, else pid and start). */
