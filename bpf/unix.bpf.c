@@ -8,7 +8,8 @@
  * renamed caller all reach the same inode. The agent adds the sockets of sessions that began
  * before it (user/agent/unix.c).
  *
- * Cost for the other unix connects (dbus, journald, nscd): the entry reads the address family
+ * Cost: until the first agent socket is known, a connect costs one load (hw_unix_armed). Then
+ * for the other unix connects (dbus, journald, nscd): the entry reads the address family
  * (two bytes of the caller's memory) and keeps AF_UNIX calls by thread; the exit reads the
  * peer's inode and misses agent_socks. Connects of other families cost the two-byte read.
  * Binds cost a comm comparison unless the caller is named sshd.
@@ -54,13 +55,18 @@ struct hw_unix_call {
 };
 
 /* unix_calls: a unix bind() by sshd or a unix connect() in flight, per thread, from its
- * sys_enter to its sys_exit. Written and deleted here only. */
+ * sys_enter to its sys_exit. Written and deleted here only (every sys_enter has its sys_exit:
+ * a plain hash, cheaper to update than an LRU one). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct hw_unix_call);
 } unix_calls SEC(".maps");
+
+/* Set once agent_socks has an entry (here at a bind, or by the agent for older sessions):
+ * until then a connect costs one load. Never cleared (entries are not counted out). */
+__u32 hw_unix_armed = 0;
 
 static __always_inline int hw_unix_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -176,6 +182,8 @@ int handle_unix_bind_exit(struct trace_event_raw_sys_exit *ctx)
 	    bpf_core_field_exists(task->sessionid) ? BPF_CORE_READ(task, sessionid) : (__u32)-1;
 	if (bpf_map_update_elem(&agent_socks, &k, &v, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP);
+	else
+		hw_unix_armed = 1;
 out:
 	bpf_map_delete_elem(&unix_calls, &tid);
 	return 0;
@@ -184,6 +192,8 @@ out:
 SEC("tp/syscalls/sys_enter_connect")
 int handle_unix_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
+	if (!hw_unix_armed)
+		return 0; /* no session has forwarded an agent since the agent started */
 	return hw_unix_enter(ctx);
 }
 

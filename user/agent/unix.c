@@ -184,5 +184,7 @@ int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l)
 			n += owner_sockets(map_fd, p);
 	}
 	closedir(d);
+	if (n && s->bss)
+		s->bss->hw_unix_armed = 1;
 	return n;
 }
