@@ -3,7 +3,7 @@ connect programs; a unix socket bound by a root-owned executable named sshd is f
 connect to it is reported with the socket, its owner and the caller, also through a symbolic
 link; sockets an unprivileged user binds under the name sshd are not followed, whether it
 renamed a root-owned interpreter (prctl PR_SET_NAME) or runs its own copy named sshd; ordinary
-unix connects are not reported."""
+unix connects are not reported; -o ocsf writes the use as a Base Event that conforms."""
 import os
 import shutil
 import subprocess
@@ -11,6 +11,7 @@ import textwrap
 
 import ecs_schema
 import hw
+import ocsf_schema
 from hw import Agent, Netns, check, check_eq, get
 
 # argv: PATH NAME: binds PATH (after naming itself NAME when NAME is set), takes one client
@@ -72,7 +73,8 @@ def test_only_a_root_owned_sshd_binds_what_is_followed():
     link = os.path.join(d, "link")
     os.symlink(paths["real"], link)
     tag = "hw-unix-%s" % hw.RUN_ID
-    with Netns("unix") as ns, Agent("--netns", ns.path) as agent:
+    with Netns("unix") as ns, Agent("--netns", ns.path) as agent, \
+            Agent("--netns", ns.path, fmt="ocsf", fact_check=False) as oagent:
         servers = {}
         try:
             for k, argv in cmds.items():
@@ -106,3 +108,11 @@ def test_only_a_root_owned_sshd_binds_what_is_followed():
     check(tag in get(e, "process.args"), "the caller's args")
     check_eq(ecs_schema.validate(e), [], "ECS violations")
     check(agent.fact_checked, "the facts were compared with their lines")
+    # -o ocsf: a Base Event with the fields in unmapped (no OCSF class has a unix endpoint)
+    lines = [x for x in oagent.lines() if '"agent_socket_used"' in x]
+    check_eq(len(lines), 1, "one OCSF line of the use")
+    check_eq(ocsf_schema.validate_lines(lines, "agent_socket_used"), [], "OCSF violations")
+    o = hw.parse_event(lines[0])
+    check_eq((o.get("class_uid"), o.get("activity_id"), o.get("activity_name")),
+             (0, 99, "agent_socket_used"), "a Base Event")
+    check(paths["real"] in lines[0], "the socket's path kept in unmapped")
