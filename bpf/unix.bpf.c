@@ -140,7 +140,8 @@ static __always_inline int hw_is_sshd(struct task_struct *task)
 	mode = BPF_CORE_READ(inode, i_mode);
 	if (BPF_CORE_READ(inode, i_uid.val) != 0 || (mode & 0022))
 		return 0;
-	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	bpf_probe_read_kernel_str(name, sizeof(name),
+				  BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	return name[0] == 's' && name[1] == 's' && name[2] == 'h' && name[3] == 'd' &&
 	       (!name[4] || (name[4] == '-' && name[5] == 's' && !name[12]));
 }

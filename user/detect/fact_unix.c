@@ -8,8 +8,7 @@
 #include "detect/fact_view.h"
 #include "lib/str.h"
 
-void hw_fact__unix_event(struct hw_fact *f, const struct hw_host *h,
-			 const struct hw_unix_view *v)
+void hw_fact__unix_event(struct hw_fact *f, const struct hw_host *h, const struct hw_unix_view *v)
 {
 	struct hw_proc_event pe = {
 	    .action = v->action,
@@ -45,7 +44,8 @@ void hw_fact__unix_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 		     hw_jdoc__str(d, "hopwatch.agent_socket.session.id"));
 	hw_str__copy(f->sock_owner, sizeof(f->sock_owner),
 		     hw_jdoc__str(d, "hopwatch.agent_socket.owner.entity_id"));
-	hw_str__copy(f->sock_path, sizeof(f->sock_path), hw_jdoc__str(d, "hopwatch.agent_socket.path"));
+	hw_str__copy(f->sock_path, sizeof(f->sock_path),
+		     hw_jdoc__str(d, "hopwatch.agent_socket.path"));
 	s = hw_jdoc__str(d, "hopwatch.agent_socket.inode");
 	f->sock_ino = s ? strtoull(s, NULL, 10) : 0;
 	f->sock_owner_uid = id_of(d, "hopwatch.agent_socket.owner.user.id");

@@ -6,8 +6,7 @@
 #include "detect/fact.h"
 #include "output/ecs_unix.h"
 
-void hw_fact__unix_event(struct hw_fact *f, const struct hw_host *h,
-			 const struct hw_unix_view *v);
+void hw_fact__unix_event(struct hw_fact *f, const struct hw_host *h, const struct hw_unix_view *v);
 /* The hopwatch.agent_socket members and user.id of an agent_socket_used line
  * (hw_fact__from_json read the rest). */
 void hw_fact__unix_from_json(struct hw_fact *f, const struct hw_jdoc *d);

@@ -53,8 +53,8 @@ void hw_rules__agent_socket(struct hw_engine *e, const struct hw_fact *f, struct
 		snprintf(whose, sizeof(whose), "%s's ssh agent (session %s from %s)", victim->user,
 			 f->sock_session, victim->client.ip[0] ? victim->client.ip : "?");
 	else if (f->sock_session[0])
-		snprintf(whose, sizeof(whose), "the ssh agent of session %s (uid %u)", f->sock_session,
-			 f->sock_owner_uid);
+		snprintf(whose, sizeof(whose), "the ssh agent of session %s (uid %u)",
+			 f->sock_session, f->sock_owner_uid);
 	else
 		snprintf(whose, sizeof(whose), "the ssh agent of uid %u", f->sock_owner_uid);
 	if (f->session_id[0])
@@ -64,7 +64,7 @@ void hw_rules__agent_socket(struct hw_engine *e, const struct hw_fact *f, struct
 	snprintf(a.message, sizeof(a.message),
 		 "%s (pid %u, user %s, %s) connected to %s through %s: it can log in wherever "
 		 "those keys open, as that user%s%s%s",
-		 p->name[0] ? p->name : "a process", f->pid, f->user[0] ? f->user : "?", from, whose,
-		 f->sock_path, ch[0] ? " (" : "", ch, ch[0] ? ")" : "");
+		 p->name[0] ? p->name : "a process", f->pid, f->user[0] ? f->user : "?", from,
+		 whose, f->sock_path, ch[0] ? " (" : "", ch, ch[0] ? ")" : "");
 	hw_engine__emit(e, &a, p->node.key);
 }

@@ -74,8 +74,7 @@ void hw_ecs__unix_event(struct hw_json *j, const struct hw_host *h, const struct
 }
 
 /* "TIME agent_socket_used pid=N ppid=N user=NAME session=ID|- owner=PID/USER PATH EXE" */
-void hw_text__unix_event(struct hw_text *t, const struct hw_host *h,
-			 const struct hw_unix_view *v)
+void hw_text__unix_event(struct hw_text *t, const struct hw_host *h, const struct hw_unix_view *v)
 {
 	const struct hw_process *p = v->p;
 	char ts[HW_TIME_LEN], buf[96];
