@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import time
 
+import ecs_schema
 import hw
 from hw import Agent, check, check_eq, get
 from lab3 import ADDR, Lab3, marker
@@ -187,6 +188,9 @@ def test_every_use_is_an_event_with_the_socket_and_its_owner():
         check_eq(get(e, "hopwatch.agent_socket.owner.user.name"), r["user"], "the owner")
         check(get(e, "hopwatch.agent_socket.owner.entity_id"), "the owner's entity id")
         check(int(get(e, "hopwatch.agent_socket.inode")) > 0, "the inode")
+        check_eq(ecs_schema.validate(e), [], "ECS violations")
+    for e in hijacks():
+        check_eq(ecs_schema.validate(e), [], "ECS violations of the alert")
     named = {get(e, "hopwatch.agent_socket.connected_path") for e in uses()}
     check({r["sock"], r["link"], r["hard"]} <= named, "the names used: %r" % named)
 
