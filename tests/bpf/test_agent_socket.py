@@ -3,11 +3,13 @@ connect programs; a unix socket bound by a root-owned executable named sshd is f
 connect to it is reported with the socket, its owner and the caller, also through a symbolic
 link; sockets an unprivileged user binds under the name sshd are not followed, whether it
 renamed a root-owned interpreter (prctl PR_SET_NAME) or runs its own copy named sshd; ordinary
-unix connects are not reported; -o ocsf writes the use as a Base Event that conforms."""
+unix connects are not reported; a client spinning on connect() while the socket is bound is
+reported on its first success (no window between bind and the map); -o ocsf writes the use as a Base Event that conforms."""
 import os
 import shutil
 import subprocess
 import textwrap
+import time
 
 import ecs_schema
 import hw
@@ -116,3 +118,50 @@ def test_only_a_root_owned_sshd_binds_what_is_followed():
     check_eq((o.get("class_uid"), o.get("activity_id"), o.get("activity_name")),
              (0, 99, "agent_socket_used"), "a Base Event")
     check(paths["real"] in lines[0], "the socket's path kept in unmapped")
+
+
+# argv: PATH TAG: connects to PATH as soon as it can (started before the server binds it)
+RACER = textwrap.dedent("""
+    import socket, sys, time
+    end = time.time() + 10
+    while time.time() < end:
+        c = socket.socket(socket.AF_UNIX)
+        try:
+            c.connect(sys.argv[1])
+        except OSError:
+            c.close()
+            continue
+        c.send(b"x")
+        print("connected", flush=True)
+        break
+""")
+
+
+def test_a_connect_racing_the_bind_is_reported():
+    """the socket is in the kernel's map when bind() returns, before listen(): the first
+    connect that can succeed at all is reported, however close behind the bind it comes"""
+    d = hw.tempdir("unixrace")
+    os.chmod(d, 0o755)
+    real = os.path.join(d, "sshd")
+    shutil.copy(PY, real)
+    path = os.path.join(d, "agent.race")
+    tag = "hw-unix-race-%s" % hw.RUN_ID
+    with Netns("unixr") as ns, Agent("--netns", ns.path) as agent:
+        racer = ns.popen([PY, "-c", RACER, path, tag], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)  # the racer is spinning on connect
+            server = ns.popen([real, "-c", SERVER, path, ""], stdout=subprocess.PIPE,
+                              text=True)
+            check_eq(racer.stdout.readline().strip(), "connected", "the racer connected")
+            server.wait(timeout=10)
+            racer.wait(timeout=10)
+            agent.wait_for(lambda e: get(e, "event.action") == "exit" and
+                           tag in get(e, "process.args", []), 15)
+        finally:
+            for p in (racer, locals().get("server")):
+                if p is not None and p.poll() is None:
+                    p.kill()
+                    p.wait()
+        got = [e for e in uses(agent) if get(e, "hopwatch.agent_socket.path") == path]
+        check_eq(len(got), 1, "the racer's connect reported")
+        check(tag in get(got[0], "process.args"), "by the racer")
