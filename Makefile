@@ -162,7 +162,8 @@ DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev li
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
 	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd \
-	      softether-vpnbridge softether-vpnserver softether-vpncmd tcpdump
+	      softether-vpnbridge softether-vpnserver softether-vpncmd tcpdump \
+	      chromium fonts-dejavu-core
 deps:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 deps-build:

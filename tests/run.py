@@ -100,6 +100,24 @@ def load_module(path):
     return mod
 
 
+def devnull_state():
+    st = os.stat(os.devnull)
+    return (st.st_uid, st.st_gid, st.st_mode)
+
+
+def devnull_guard(before):
+    """A test that changed /dev/null (a tool that hands its -w FILE to its own user) fails,
+    and /dev/null is put back (as root), so the tests after it judge their own code."""
+    after = devnull_state()
+    if after == before:
+        return ""
+    if os.geteuid() == 0:
+        os.chown(os.devnull, before[0], before[1])
+        os.chmod(os.devnull, before[2] & 0o7777)
+    return "/dev/null changed from uid %d mode %o to uid %d mode %o" % (
+        before[0], before[2] & 0o7777, after[0], after[2] & 0o7777)
+
+
 def run_python_tier(tier, needs_root, filters):
     tier_dir = os.path.join(HERE, tier)
     can_root = os.geteuid() == 0
@@ -124,12 +142,18 @@ def run_python_tier(tier, needs_root, filters):
                     record(name, "skipped", "needs root")
                 continue
             start = time.time()
+            null = devnull_state()
             try:
                 getattr(mod, attr)()
-                record(name, "passed", "%.1fs" % (time.time() - start))
+                changed = devnull_guard(null)
+                if changed:
+                    record(name, "failed", changed)
+                else:
+                    record(name, "passed", "%.1fs" % (time.time() - start))
             except Exception as e:  # noqa: BLE001 - every failure is reported
                 detail = str(e) if isinstance(e, hw.TestFailure) else traceback.format_exc()
-                record(name, "failed", detail)
+                changed = devnull_guard(null)
+                record(name, "failed", detail + ("; " + changed if changed else ""))
 
 
 def main():

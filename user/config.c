@@ -86,6 +86,18 @@ static int valid_full_path(const char *s)
 	return s[0] == '/' && !strstr(s, "/../") && !strstr(s, "//") ? 0 : -1;
 }
 
+/* agent.control_socket: an absolute path (its directory is made 0700 when missing), or ""
+ * for none */
+static int valid_socket_path(const char *s)
+{
+	if (!*s)
+		return 0;
+	return s[0] == '/' && s[1] && s[strlen(s) - 1] != '/' && !strstr(s, "/../") &&
+			   !strstr(s, "//")
+		   ? 0
+		   : -1;
+}
+
 /* output.nats_compress */
 static int valid_codec(const char *s)
 {
@@ -130,6 +142,9 @@ static const struct key keys[] = {
     KEY("agent", "conn_table_max", K_U32, conn_table_max, 1024, 4194304, "65536"),
     KEY("agent", "conn_report_interval", K_DURATION, conn_report_interval_ns, SEC, DAY, "10m"),
     KEY("agent", "seccomp", K_BOOL, seccomp, .def = "on"),
+    KEY("agent", "control_socket", K_STR, control_socket, .max = 107, .flags = F_NOSPACE,
+	.valid = valid_socket_path, .what = "socket path",
+	.hint = "use an absolute path, or nothing for none", .def = "/run/hopwatch/agent.sock"),
 
     KEY("detect", "internal_nets", K_CIDRS, internal_nets,
 	.def = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7"),

@@ -46,6 +46,7 @@ struct hw_config {
 	unsigned long long conn_report_interval_ns; /* conn_report_interval: open connections */
 	unsigned int conn_table_max; /* conn_table_max: TCP connections followed at once */
 	int seccomp; /* seccomp: the syscall allow-list once started (on), or none (off) */
+	char *control_socket; /* control_socket: where `hopwatch sessions` asks, "" none */
 
 	/* [detect] (durations in ns) */
 	struct hw_cidr_list internal_nets;	 /* internal_nets: hosts counted as internal */

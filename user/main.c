@@ -10,12 +10,13 @@
 
 #include "agent/agent.h"
 #include "check.h"
+#include "cli.h"
 #include "collect/collect.h"
 #include "config.h"
+#include "ir/report.h"
 #include "ir/sessions_cmd.h"
 #include "replay.h"
 
-#define EXIT_USAGE 2
 
 static const char usage_text[] =
 	"Usage: hopwatch COMMAND [OPTIONS]\n"
@@ -130,13 +131,6 @@ static const char replay_usage_text[] =
 	"Exit status: 0 success; 2 bad usage or a file that cannot be read; 1 the alerts could\n"
 	"not be written; 3 some lines were malformed (the alerts of the rest were written).\n";
 
-static int usage_error(const char *cmd, const char *msg)
-{
-	fprintf(stderr, "hopwatch: %s\n", msg);
-	fprintf(stderr, "Try 'hopwatch %s--help' for more information.\n", cmd);
-	return EXIT_USAGE;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -154,30 +148,24 @@ static int cmd_run(int argc, char **argv)
 	};
 	struct hw_config cfg;
 	struct hw_run_opts ro = {.cfg = &cfg};
-	const char *config_path = NULL, *duration = NULL;
-	/* flags that are config keys, applied in order after the file */
-	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	char **owned = calloc((size_t)argc + 1, sizeof(*owned));
+	struct hw_cli cli;
+	const char *duration = NULL;
 	char err[1024], msg[1200];
-	int nsets = 0, nowned = 0, c, ret = EXIT_USAGE;
+	int c, ret = HW_EXIT_USAGE;
 
-	if (!sets || !owned || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "run", argc) || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		free(owned);
-		return 1;
+		hw_cli__free(&cli);
+		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:o:d:s:vh", opts, NULL)) != -1) {
-		const char *key = NULL;
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":c:o:d:s:vh", opts, &ret)) != -1) {
+		int r = 0;
 
+		if (c == HW_CLI_STOP)
+			goto out;
 		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
 		case 'o':
-			key = "output.format";
+			r = hw_cli__key(&cli, "output.format", optarg);
 			break;
 		case 'O':
 			ro.output = optarg;
@@ -185,14 +173,11 @@ static int cmd_run(int argc, char **argv)
 		case 'd':
 			duration = optarg;
 			break;
-		case 's':
-			sets[nsets++] = optarg;
-			break;
 		case 'n':
-			key = "agent.netns";
+			r = hw_cli__key(&cli, "agent.netns", optarg);
 			break;
 		case 'H':
-			key = "agent.host_name";
+			r = hw_cli__key(&cli, "agent.host_name", optarg);
 			break;
 		case 'v':
 			ro.verbose = 1;
@@ -204,75 +189,28 @@ static int cmd_run(int argc, char **argv)
 		case 'R':
 			ro.record = optarg;
 			break;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error("run ", msg);
-			goto out;
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error("run ", msg);
-			goto out;
+			break;
 		}
-		if (key) {
-			char *kv;
-
-			if (asprintf(&kv, "%s=%s", key, optarg) < 0) {
-				ret = 1;
-				goto out;
-			}
-			owned[nowned++] = kv;
-			sets[nsets++] = kv;
+		if (r) {
+			ret = r;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
-		ret = usage_error("run ", msg);
+		ret = hw_cli__usage(&cli, msg);
 		goto out;
 	}
-	if (duration && (hw_parse_duration(duration, &ro.duration_ns) || !ro.duration_ns)) {
-		fprintf(stderr,
-			"hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
-			duration);
+	if ((duration && hw_cli__duration(duration, &ro.duration_ns)) || hw_cli__load(&cli, &cfg))
 		goto out;
-	}
-	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
-		goto out;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
-			goto out;
-		}
-	}
 	ret = hw_agent_run(&ro, err, sizeof(err));
 	if (ret)
 		fprintf(stderr, "hopwatch: %s\n", err);
 out:
-	for (int i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
-	free(sets);
+	hw_cli__free(&cli);
 	hw_config__free(&cfg);
 	return ret;
-}
-
-/* Applies -c and the --set list; returns 0 or prints the error and returns EXIT_USAGE. */
-static int load_config(struct hw_config *cfg, const char *path, const char **sets, int nsets)
-{
-	char err[1024];
-
-	if (path && hw_config__load_file(cfg, path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
-		return EXIT_USAGE;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
-			return EXIT_USAGE;
-		}
-	}
-	return 0;
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -284,57 +222,36 @@ static int cmd_replay(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char **sets = calloc((size_t)argc + 2, sizeof(*sets));
-	const char *config_path = NULL;
-	char *fmt = NULL, msg[1200];
+	const char *fmt = NULL;
 	struct hw_config cfg;
 	struct hw_replay_stats st;
-	int nsets = 0, c, ret = EXIT_USAGE, text;
+	struct hw_cli cli;
+	int c, ret = HW_EXIT_USAGE, text;
 
-	if (!sets || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "replay", argc + 1) || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		return 1;
+		hw_cli__free(&cli);
+		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:o:s:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'o':
-			free(fmt);
-			if (asprintf(&fmt, "output.format=%s", optarg) < 0) {
-				fmt = NULL;
-				ret = 1;
-				goto out;
-			}
-			break;
-		case 's':
-			sets[nsets++] = optarg;
-			break;
-		case 'h':
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":c:o:s:h", opts, &ret)) != -1) {
+		if (c == HW_CLI_STOP)
+			goto out;
+		if (c == 'o') {
+			fmt = optarg; /* the last -o, over every --set */
+		} else if (c == 'h') {
 			fputs(replay_usage_text, stdout);
 			ret = 0;
-			goto out;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error("replay ", msg);
-			goto out;
-		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error("replay ", msg);
 			goto out;
 		}
 	}
 	if (optind >= argc) {
-		ret = usage_error("replay ", "no FILE to replay (a recording, or '-' for stdin)");
+		ret = hw_cli__usage(&cli, "no FILE to replay (a recording, or '-' for stdin)");
 		goto out;
 	}
-	if (fmt)
-		sets[nsets++] = fmt;
-	if (load_config(&cfg, config_path, sets, nsets))
+	if (fmt && (ret = hw_cli__key(&cli, "output.format", fmt)))
+		goto out;
+	ret = HW_EXIT_USAGE;
+	if (hw_cli__load(&cli, &cfg))
 		goto out;
 	text = cfg.format == HW_FORMAT_TEXT ||
 	       (cfg.format == HW_FORMAT_AUTO && isatty(STDOUT_FILENO));
@@ -347,8 +264,7 @@ static int cmd_replay(int argc, char **argv)
 	if (!ret && st.malformed)
 		ret = HW_EXIT_MALFORMED;
 out:
-	free(fmt);
-	free(sets);
+	hw_cli__free(&cli);
 	hw_config__free(&cfg);
 	return ret;
 }
@@ -356,10 +272,11 @@ out:
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const struct hw_cli top_cli = {0}, check_cli = {.cmd = "check"};
 
 	if (!cmd || !strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		fputs(usage_text, cmd ? stdout : stderr);
-		return cmd ? 0 : EXIT_USAGE;
+		return cmd ? 0 : HW_EXIT_USAGE;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("hopwatch %s\n", HW_VERSION);
@@ -375,7 +292,7 @@ int main(int argc, char **argv)
 				     "Exit status 0 when 'hopwatch run' would work, 1 when not.");
 				return 0;
 			}
-			return usage_error("check ", "check takes no arguments");
+			return hw_cli__usage(&check_cli, "check takes no arguments");
 		}
 		return hw_check(stdout);
 	}
@@ -385,10 +302,12 @@ int main(int argc, char **argv)
 		return hw_collect_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sessions"))
 		return hw_sessions_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return hw_report_main(argc - 1, argv + 1);
 	{
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "unknown command '%s'", cmd);
-		return usage_error("", msg);
+		return hw_cli__usage(&top_cli, msg);
 	}
 }

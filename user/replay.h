@@ -6,7 +6,6 @@
 
 #include "config.h"
 
-#define HW_EXIT_MALFORMED 3 /* replay: some lines were malformed (the rest was processed) */
 
 struct hw_replay_stats {
 	unsigned long long lines, events, alerts, malformed, hosts;

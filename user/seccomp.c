@@ -178,9 +178,10 @@ static const int allowed[] = {
 #endif
     __NR_getrusage, __NR_getrandom,
     /* sockets: NATS, syslog over TCP/TLS, name lookups (DNS over UDP, nscd, netlink route),
-     * sock_diag dumps on the sockets opened at start-up (socket() itself is checked) */
-    __NR_connect, __NR_bind, __NR_shutdown, __NR_sendmmsg, __NR_recvmmsg, __NR_getsockopt,
-    __NR_setsockopt, __NR_getsockname, __NR_getpeername, __NR_socketpair,
+     * sock_diag dumps on the sockets opened at start-up (socket() itself is checked), the
+     * control socket's clients (accept4) */
+    __NR_connect, __NR_bind, __NR_accept4, __NR_shutdown, __NR_sendmmsg, __NR_recvmmsg,
+    __NR_getsockopt, __NR_setsockopt, __NR_getsockname, __NR_getpeername, __NR_socketpair,
 };
 /* clang-format on */
 

@@ -53,10 +53,12 @@ def test_key_login_session_and_logout():
         with Agent() as agent:
             r = ssh(lab.a, u, SERVER, "id -un; sleep 0.3; echo marker-%s" % hw.RUN_ID)
             check_eq(r.returncode, 0, "ssh exit: " + r.stderr)
-            agent.wait_for(lambda e: get(e, "event.action") == "user_logout")
+            agent.wait_for(lambda e: get(e, "event.action") == "user_logout" and
+                           get(e, "user.name") == u.name)
         events = agent.events()
         server_procs = on_server(events, lab.b)
-    logins = by_action(events, "user_login")
+    # the agent sees the whole host: this test's user (unique to the run) is the one counted
+    logins = by_action(events, "user_login", user__name=u.name)
     check_eq(len(logins), 1, "one login: %r" % [get(e, "event.outcome") for e in logins])
     lg = logins[0]
     check_eq(get(lg, "event.outcome"), "success", "outcome")

@@ -40,7 +40,7 @@ def test_names_every_command_and_option():
     check("run" in commands and "check" in commands, "commands in help: %r" % commands)
     for c in commands + ["collect"]:
         check(re.search(r"^\.TP\n\.B %s$" % c, text, re.M), "COMMANDS describes " + c)
-    for cmd in ("run", "replay", "sessions"):
+    for cmd in ("run", "replay", "sessions", "report"):
         p = hopwatch(cmd, "--help")
         check_eq(p.returncode, 0, cmd + " --help")
         for opt in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b", p.stdout))):

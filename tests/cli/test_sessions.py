@@ -231,6 +231,8 @@ def test_bad_input():
     expect_usage(["--tree"], "'--tree' needs a value")
     expect_usage(["--set", "detect.long_session=forever", path], "long_session")
     expect_usage(["--netns", "/run/netns/x", path], "--netns is for the live host")
+    expect_usage(["--snapshot", path], "--snapshot is for the live host")
+    expect_usage(["--set", "agent.control_socket=relative.sock", path], "control_socket")
     d = hw.tempdir("sessions-dir")
     expect_usage([d], "cannot read '%s'" % d)
 
@@ -238,7 +240,7 @@ def test_bad_input():
 def test_help():
     p = sessions("--help")
     check_eq(p.returncode, 0, "help")
-    for opt in ("--format", "--tree", "--config", "--set", "--netns"):
+    for opt in ("--format", "--tree", "--config", "--set", "--netns", "--snapshot"):
         check(opt in p.stdout, opt)
     check("sessions" in hopwatch("help").stdout, "in the command list")
 

@@ -153,7 +153,9 @@ def _scenario():
                 py = sys.executable
                 # benign twins first, so the bridge's alert is the last thing waited for
                 start(lab.c, [py, "-c", LISTENER, C, "8443"])
-                tcpdump = lab.b.popen(["tcpdump", "-i", lan + "b", "-w", "/dev/null"],
+                # -w - to a discarded stdout: tcpdump hands a -w FILE to its own user (it
+                # made /dev/null uid 104's, and every later agent refused its output)
+                tcpdump = lab.b.popen(["tcpdump", "-i", lan + "b", "-w", "-"],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, start_new_session=True)
                 procs.append(tcpdump)

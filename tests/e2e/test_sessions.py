@@ -49,7 +49,9 @@ def test_sessions_of_a_real_lab():
             check_eq(s1.stdout.readline().strip(), "up", "first login")
             t1_up = time.time()
             time.sleep(2)
-            with Agent("--netns", lab.b.path, "--host-name", "b", "--record", rec, *NETS) as ag:
+            ctl = os.path.join(hw.tempdir("ctl"), "run", "agent.sock")
+            with Agent("--netns", lab.b.path, "--host-name", "b", "--record", rec, *NETS,
+                       "--set", "agent.control_socket=" + ctl) as ag:
                 ag_start = time.time()
                 # the second, from D, while it runs: a command, then ssh on to C (held open)
                 t2 = time.time()
@@ -60,6 +62,8 @@ def test_sessions_of_a_real_lab():
                     check_eq(s2.stdout.readline().strip(), u.name, "id -un")
                     check_eq(s2.stdout.readline().strip(), "on-c", "the hop to C")
                     live = rows("--netns", lab.b.path)
+                    ag.wait_for(lambda e: get(e, "rule.id") == "lateral-movement", timeout=15)
+                    asked = rows("--set", "agent.control_socket=" + ctl)
                     p = hopwatch("sessions", "--netns", lab.b.path)
                     check_eq(p.returncode, 0, "live table: " + p.stderr)
                     live_table = p.stdout
@@ -89,6 +93,27 @@ def test_sessions_of_a_real_lab():
     check(A + ":" in live_table and D + ":" in live_table and "open" in live_table,
           live_table)
     check_eq([r["source"]["ip"] for r in live_after], [A], "live after the logout: the first")
+
+    # --- the running agent, asked at its control socket, both open ---
+    check_eq(len(asked), 2, "two sessions from the agent: %r" % asked)
+    a1, a2 = by_source(asked, A), by_source(asked, D)
+    for r, snap in ((a1, l1), (a2, l2)):
+        check_eq((r["id"], r["user"], r["service"], r["open"], r["destination"]),
+                 (snap["id"], u.name, "sshd", True, {"ip": B, "port": 22}),
+                 "the agent's row is the snapshot's session")
+        check(abs(wall(r["start"]) - wall(snap["start"])) < 0.01,
+              "the same true start: %s %s" % (r["start"], snap["start"]))
+        check(r["bytes_from_client"] > 0 and r["bytes_to_client"] > 0, "bytes: %r" % r)
+    check_eq(a1["before_agent"], True, "the first began before the agent")
+    check("sleep" in a1["programs"], a1["programs"])
+    check("ssh" in a2["programs"], a2["programs"])
+    check_eq([(c["ip"], c["port"], c["process"]) for c in a2["connections"] if c["hop"]],
+             [(C, 22, "ssh")], "the agent: the open hop to C")
+    # what only the running agent knows: the alert it raised on the hop
+    check("lateral-movement" in [x["rule"] for x in a2["alerts"]],
+          "the agent's alert on the second: %r" % a2["alerts"])
+    check_eq(a1["alerts"], [], "none on the first")
+    check(not os.path.exists(ctl), "the agent removed its socket at exit")
 
     # --- the recording ---
     rs = rows(rec)
@@ -133,6 +158,50 @@ def test_sessions_of_a_real_lab():
     check(ssh, "the ssh process in the tree: %s" % p.stdout)
     check(any(line.strip().startswith("-> tcp %s:22 from %s:" % (C, B))
               for line in tree[ssh[0] + 1:ssh[0] + 4]), "its connection: %s" % p.stdout)
+
+
+def test_control_socket_is_roots():
+    """The agent's socket is 0600 in a 0700 directory; loosened, it still answers only uid 0
+    (SO_PEERCRED): nobody gets one line and exit 1. A stale socket is replaced; a second
+    agent leaves a live one alone (a warning) and the first keeps answering."""
+    top = hw.tempdir("ctl")
+    ctl = os.path.join(top, "run", "agent.sock")
+    os.makedirs(os.path.dirname(ctl), mode=0o700)
+    import socket
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(ctl)
+    stale.close()  # a socket file nobody listens on: an agent killed with -9
+    with Agent("--set", "agent.control_socket=" + ctl) as ag:
+        st = os.stat(ctl)
+        check_eq(oct(st.st_mode & 0o7777), oct(0o600), "socket mode")
+        check_eq(oct(os.stat(os.path.dirname(ctl)).st_mode & 0o7777), oct(0o700), "dir mode")
+        p = hopwatch("sessions", "-o", "json", "--set", "agent.control_socket=" + ctl)
+        check_eq(p.returncode, 0, "root is answered: " + p.stderr)
+        with Agent("--set", "agent.control_socket=" + ctl) as second:
+            check("another agent answers at %s" % ctl in second.read_stderr(),
+                  "the second agent's warning: %r" % second.read_stderr())
+            second.stop()
+        check(os.path.exists(ctl), "the second agent left the first's socket")
+        os.chmod(os.path.dirname(ctl), 0o755)
+        os.chmod(top, 0o755)
+        os.chmod(ctl, 0o666)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            hw.BIN, "sessions", "--set", "agent.control_socket=" + ctl],
+                           capture_output=True, text=True, timeout=30)
+        check_eq(p.returncode, 1, "nobody: " + p.stderr)
+        check_eq(p.stdout, "", "nothing listed")
+        check_eq(p.stderr.splitlines(), ["hopwatch: refused: only root may read the running "
+                                         "agent's state"], "one line")
+        p = hopwatch("sessions", "-o", "json", "--set", "agent.control_socket=" + ctl)
+        check_eq(p.returncode, 0, "the first still answers root: " + p.stderr)
+        ag.stop()
+    check(not os.path.exists(ctl), "removed at exit")
+    # a directory others may write is refused (the agent runs on, without the socket)
+    os.makedirs(os.path.join(top, "open"), mode=0o777)
+    os.chmod(os.path.join(top, "open"), 0o777)
+    with Agent("--set", "agent.control_socket=" + os.path.join(top, "open", "a.sock")) as ag:
+        check("is not root's alone" in ag.read_stderr(), ag.read_stderr())
+        ag.stop()
 
 
 def test_live_refusals():

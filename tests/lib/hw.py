@@ -84,7 +84,11 @@ class Agent:
         self.dir = tempdir("agent")
         self.path = os.path.join(self.dir, "events.out")
         self.stderr_path = os.path.join(self.dir, "stderr")
-        self.args = [binary, "run", "-o", fmt, "--output", self.path] + list(args)
+        # the control socket only where a test asks for one: agents of parallel tests would
+        # otherwise meet at the default path
+        ctl = [] if any("agent.control_socket" in str(a) for a in args) \
+            else ["--set", "agent.control_socket="]
+        self.args = [binary, "run", "-o", fmt, "--output", self.path] + ctl + list(args)
         self.env = dict(os.environ, HW_FACT_CHECK="1") if fact_check else None
         self.proc = None
         self.rc = None

@@ -248,3 +248,22 @@ TEST(text_network_line)
 			   "198.18.0.2:22 sent=10 recv=20 age=1.500s closed_by=local\n");
 	hw_text__free(&t);
 }
+
+/* A name nobody vouched for (comm, set by the process itself) is a word on a text line:
+ * a newline in it cannot start a forged line. */
+TEST(text_exe_unknown_comm_is_escaped)
+{
+	struct hw_text t = {0};
+	struct hw_process p;
+
+	memset(&p, 0, sizeof(p));
+	memcpy(p.k.comm, "a\n2026 ALERT x", 14);
+	hw_text__exe(&t, &p);
+	CHECK_STREQ(t.buf, "[\"a\\x0a2026 ALERT x\"]");
+	hw_text__free(&t);
+	t = (struct hw_text){0};
+	p.exe = "/usr/bin/with space";
+	hw_text__exe(&t, &p);
+	CHECK_STREQ(t.buf, "\"/usr/bin/with space\"");
+	hw_text__free(&t);
+}

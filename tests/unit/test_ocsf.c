@@ -64,6 +64,12 @@ TEST(ocsf_unknown_kind_is_a_base_event_with_everything)
 				 "\"2026-11-27T10:00:00.123456789Z\""));
 	CHECK(out && strstr(out, "\"file.path\":\"/etc/x\",\"tags\":[\"a\",\"b\"]}"));
 	CHECK(out && out[strlen(out) - 1] == '\n' && !strchr(out, '\n')[1]);
+	/* a raw socket made is no network traffic: a Base Event too, even when socket() failed */
+	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"raw_socket_opened\",\"dataset\":"
+		     "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST ",\"error\":{\"code\":"
+		     "\"EPERM\"},\"hopwatch\":{\"socket\":{\"family\":\"packet\"}}}", &out), 1);
+	CHECK(out && strstr(out, "\"class_uid\":0,\"class_name\":\"Base Event\""));
+	CHECK(out && strstr(out, "\"hopwatch.socket.family\":\"packet\""));
 	hw_ocsf__free(o);
 }
 

@@ -205,6 +205,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		if (hw_agent__output_round(a))
 			break; /* standard output was closed: 'hopwatch run | head' */
 		pump_streams(a, now);
+		hw_agent__control_round(a);
 		hw_proc_table__expire(a->procs, now);
 		if (now >= next_report) {
 			hw_agent__report_conns(a); /* a failed pass is tried again next time */
@@ -231,7 +232,8 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		.wakeup_bytes = cfg->ringbuf_size / 8,
 	};
 	struct hw_loader l = {0};
-	struct hw_agent a = {.cfg = cfg, .netns_path = cfg->netns, .netns_fd = -1};
+	struct hw_agent a = {
+	    .cfg = cfg, .netns_path = cfg->netns, .netns_fd = -1, .control_fd = -1};
 	struct hw_sock_snapshot *socks = NULL;
 	const char *out_path = o->output ? o->output : cfg->file;
 	struct snap_list snap = {0};
@@ -240,6 +242,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	size_t nsess;
 
 	hw_loader__set_verbose(o->verbose);
+	hw_agent__raise_nofile();
 	if (cfg->netns && netns_open(cfg->netns, &a.netns_fd, &lo.netns, err, errlen))
 		return 2;
 	a.netns_ino = lo.netns;
@@ -299,6 +302,9 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 	if (hw_agent__unix_snapshot(&a, &l) < 0)
 		fprintf(stderr, "hopwatch: cannot read the agent sockets of running sshd sessions, "
 				"ignoring\n");
+	/* the control socket is made while the agent may still write /run */
+	if (hw_agent__control_open(&a, why, sizeof(why)))
+		fprintf(stderr, "hopwatch: control socket: %s, ignoring\n", why);
 	/* everything is loaded and attached, /proc read, and a sock_diag socket opened in every
 	 * network namespace: the running agent needs no capability. After the drop, then, the
 	 * allow-list of what it still does. Both before the streams: libnats starts threads, and
@@ -347,6 +353,7 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 out:
 	hw_agent__close_streams(&a); /* delivers what it can, the rest waits in the spool */
 	hw_agent__close_diag(&a);
+	hw_agent__control_close(&a);
 	free(snap.v);
 	hw_agent__free_socks(socks);
 	if (a.netns_fd >= 0)

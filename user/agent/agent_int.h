@@ -61,6 +61,18 @@ struct hw_agent_diag {
 
 struct hw_watch;
 
+#define HW_CONTROL_ALERTS 256 /* alert lines the control socket's answer carries at most */
+
+struct hw_agent_capture {
+	int on;		 /* emit.c appends each event's JSON to buf instead of writing it */
+	char *buf;
+	size_t len, cap;
+	int failed;	 /* out of memory: the answer is cut */
+	char *alerts[HW_CONTROL_ALERTS]; /* the last alert lines, a ring */
+	size_t alert_len[HW_CONTROL_ALERTS];
+	unsigned int alert_next, nalerts;
+};
+
 struct hw_agent {
 	const struct hw_config *cfg;
 	struct hw_watch *watch; /* file facts' watch set (agent/file.c) */
@@ -88,6 +100,12 @@ struct hw_agent {
 	struct hw_agent_streams streams;
 	struct hw_agent_diag diag;
 	struct hw_agent_counters counters;
+	/* control.c: the control socket, -1 none; emit.c captures the dump's lines and keeps
+	 * the last alerts for it */
+	int control_fd;
+	dev_t control_dev;
+	ino_t control_ino;
+	struct hw_agent_capture capture;
 	const char *netns_path;
 	int netns_fd; /* the scoped namespace, -1 when unscoped */
 	__u32 netns_ino;
@@ -144,6 +162,9 @@ struct hw_sock_list {
 	__u32 cur_netns;
 };
 int hw_agent__dump_socks(struct hw_agent *a, struct hw_sock_list *l);
+/* The soft limit of open files raised to the hard one (at most 65536), before anything is
+ * loaded: every BPF program takes a descriptor or three. */
+void hw_agent__raise_nofile(void);
 /* After a dump: the sweep is to forget connections sock_diag no longer has only in the
  * namespaces it just read (the others are kept as seen). */
 void hw_agent__keep_unread(struct hw_agent *a);
@@ -173,6 +194,15 @@ void hw_agent__output_reopen(struct hw_agent *a);
 unsigned long long hw_agent__lost_writes(const struct hw_agent *a);
 int hw_agent__output_finish(struct hw_agent *a, char *err, size_t errlen);
 
+/* control.c: the control socket, opened before the capability drop (a warning when it cannot
+ * be: the agent runs without it); each poll round answers who is waiting; closed (its file
+ * removed when still the one it made) at the end. */
+int hw_agent__control_open(struct hw_agent *a, char *why, size_t len);
+void hw_agent__control_round(struct hw_agent *a);
+void hw_agent__control_close(struct hw_agent *a);
+/* socks.c: every connection of the table as existing_connection, its bytes read now */
+void hw_agent__existing_conns(struct hw_agent *a);
+
 /* emit.c: encodes view as ECS JSON and writes it (its text line when the format is text),
  * records and streams the JSON, feeds its fact to the engine. */
 struct hw_alert;
@@ -193,6 +223,12 @@ void hw_emit__on_alert(const struct hw_alert *al, void *ctx);
 /* The engine's clock: a tick line, recorded, then fed (timed rules fire on ticks). */
 void hw_emit__tick(struct hw_agent *a, __u64 boot_ns);
 void hw_emit__free(struct hw_agent *a);
+/* The control socket's answer (control.c): between begin and end every event's ECS JSON is
+ * appended to a->capture.buf instead of going anywhere else (no output, no engine, no
+ * stream); capture_alerts appends the alert lines kept. */
+void hw_emit__capture_begin(struct hw_agent *a);
+void hw_emit__capture_alerts(struct hw_agent *a);
+void hw_emit__capture_end(struct hw_agent *a);
 
 /* stream.c: the streaming sinks. Spools opened before anything is loaded (returns 0, or the
  * exit status: 2 a bad spool_dir, 1 a spool another agent holds); the sinks once privileges

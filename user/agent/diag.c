@@ -52,22 +52,47 @@ struct hw_diag_ns {
 	int dumped; /* the last pass read it */
 };
 
-/* At most half the open files the process may hold: the outputs, the spools and the sinks'
- * sockets keep room. */
-static size_t diag_max(void)
+void hw_agent__raise_nofile(void)
 {
 	struct rlimit rl;
 
+	/* the soft limit may be raised up to the hard one without privileges */
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* The descriptors open now: the BPF objects' (a program, its link, its perf event each), the
+ * outputs. */
+static size_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n > 0 ? n - 1 : 0; /* not the directory's own */
+}
+
+/* At most half the open files the process may still open (its limit, less what the BPF
+ * objects and outputs hold already): the reopened outputs, the spools and the sinks' sockets
+ * keep room. */
+static size_t diag_max(void)
+{
+	struct rlimit rl;
+	size_t used = open_fds();
+
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return 256;
-	/* the soft limit may be raised up to the hard one without privileges */
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur =
-		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536 ? 32768 : rl.rlim_cur / 2;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+		return 32768;
+	return rl.rlim_cur > used ? (rl.rlim_cur - used) / 2 : 0;
 }
 
 static int diag_add(struct hw_agent *a, __u32 ino, int netns_fd)

@@ -6,6 +6,8 @@
  * HW_FACT_CHECK=1 every fact is also compared with its line (check.c). Nothing here calls a
  * handler back: data flows record -> handler -> view -> emit -> encoders, sinks, engine. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "agent/agent_int.h"
 #include "detect/fact_raw.h"
@@ -34,8 +36,86 @@ static void write_line(struct hw_agent *a, const char *buf, size_t len, int erro
 
 /* The event in a->json (a->tline when the format is text) and a->fact: written, recorded,
  * streamed, checked, fed. */
+static void capture(struct hw_agent *a, const char *buf, size_t len)
+{
+	struct hw_agent_capture *c = &a->capture;
+
+	if (c->failed)
+		return;
+	if (c->len + len > c->cap) {
+		size_t cap = c->cap ? c->cap : 65536;
+		char *b;
+
+		while (cap < c->len + len)
+			cap *= 2;
+		b = realloc(c->buf, cap);
+		if (!b) {
+			c->failed = 1;
+			return;
+		}
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, buf, len);
+	c->len += len;
+}
+
+void hw_emit__capture_begin(struct hw_agent *a)
+{
+	a->capture.on = 1;
+	a->capture.len = 0;
+	a->capture.failed = 0;
+}
+
+void hw_emit__capture_alerts(struct hw_agent *a)
+{
+	struct hw_agent_capture *c = &a->capture;
+	unsigned int first = (c->alert_next + HW_CONTROL_ALERTS - c->nalerts) % HW_CONTROL_ALERTS;
+
+	for (unsigned int i = 0; i < c->nalerts; i++) {
+		unsigned int k = (first + i) % HW_CONTROL_ALERTS;
+
+		capture(a, c->alerts[k], c->alert_len[k]);
+	}
+}
+
+void hw_emit__capture_end(struct hw_agent *a)
+{
+	struct hw_agent_capture *c = &a->capture;
+
+	c->on = 0;
+	if (c->cap > (1u << 20)) { /* a large answer's memory is not kept */
+		free(c->buf);
+		c->buf = NULL;
+		c->cap = 0;
+	}
+	c->len = 0;
+}
+
+/* The alert in a->ajson, kept for the control socket's answer (the last HW_CONTROL_ALERTS). */
+static void keep_alert(struct hw_agent *a)
+{
+	struct hw_agent_capture *c = &a->capture;
+	char *line = malloc(a->ajson.len);
+
+	if (!line)
+		return;
+	memcpy(line, a->ajson.buf, a->ajson.len);
+	free(c->alerts[c->alert_next]);
+	c->alerts[c->alert_next] = line;
+	c->alert_len[c->alert_next] = a->ajson.len;
+	c->alert_next = (c->alert_next + 1) % HW_CONTROL_ALERTS;
+	if (c->nalerts < HW_CONTROL_ALERTS)
+		c->nalerts++;
+}
+
 static void emit_event(struct hw_agent *a)
 {
+	if (a->capture.on) {
+		if (!a->json.error && a->json.len)
+			capture(a, a->json.buf, a->json.len);
+		return;
+	}
 	if (a->text)
 		write_line(a, a->tline.buf, a->tline.len, a->tline.error);
 	else
@@ -139,7 +219,7 @@ void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
 {
 	int err;
 
-	if (!a->text || a->streams.n) {
+	if (!a->text || a->streams.n || a->control_fd >= 0) {
 		hw_json__reset(&a->ajson);
 		hw_ecs__alert(&a->ajson, al);
 	}
@@ -162,8 +242,11 @@ void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al)
 		a->counters.lost_output++;
 	else
 		a->counters.alerts++;
-	if (!a->ajson.error)
+	if (!a->ajson.error && (!a->text || a->streams.n || a->control_fd >= 0)) {
 		hw_agent__stream_line(a, 'a', a->ajson.buf, a->ajson.len);
+		if (a->control_fd >= 0)
+			keep_alert(a);
+	}
 }
 
 void hw_emit__on_alert(const struct hw_alert *al, void *ctx)
@@ -193,4 +276,8 @@ void hw_emit__free(struct hw_agent *a)
 	hw_text__free(&a->tline);
 	hw_json__free(&a->ajson);
 	hw_text__free(&a->atext);
+	free(a->capture.buf);
+	for (unsigned int i = 0; i < HW_CONTROL_ALERTS; i++)
+		free(a->capture.alerts[i]);
+	memset(&a->capture, 0, sizeof(a->capture));
 }

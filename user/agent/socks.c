@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent_int.h"
+#include "lib/hash.h"
 #include "model/sockdiag.h"
 
 #define TCP_STATE_LISTEN 10
@@ -251,18 +252,11 @@ void hw_agent__free_socks(struct hw_sock_snapshot *s)
 	free(s);
 }
 
-/* Updates c from its sock_diag entry d; reports it once its interval has passed. */
-static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_diag_sock *d,
-		       __u64 now, __u64 every)
+/* c as a view of action at now, with its bytes as last read */
+static void conn_event(struct hw_agent *a, struct hw_conn *c, const char *action, __u64 now)
 {
-	struct hw_net_view v = {.action = "connection_open", .ts_ns = now};
+	struct hw_net_view v = {.action = action, .ts_ns = now};
 
-	c->seen = 1;
-	c->bytes_sent = data_sent(d, c->direction);
-	c->bytes_received = d->bytes_received;
-	if (now - c->last_report_ns < every)
-		return;
-	c->last_report_ns = now;
 	v.addr = &c->addr;
 	v.conn_id = c->id;
 	v.owner_pid = c->owner_pid;
@@ -279,6 +273,45 @@ static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_di
 	hw_emit__net(a, &v);
 }
 
+/* Updates c from its sock_diag entry d; reports it once its interval has passed. */
+static void report_one(struct hw_agent *a, struct hw_conn *c, const struct hw_diag_sock *d,
+		       __u64 now, __u64 every)
+{
+	c->seen = 1;
+	c->bytes_sent = data_sent(d, c->direction);
+	c->bytes_received = d->bytes_received;
+	if (now - c->last_report_ns < every)
+		return;
+	c->last_report_ns = now;
+	conn_event(a, c, "connection_open", now);
+}
+
+static void existing_conn(struct hw_conn *c, void *ctx)
+{
+	conn_event(ctx, c, "existing_connection", hw_agent__now());
+}
+
+void hw_agent__existing_conns(struct hw_agent *a)
+{
+	struct hw_sock_list l = {0};
+
+	/* the bytes as of now where sock_diag has the socket (by cookie); the last report's
+	 * otherwise */
+	if (!hw_agent__dump_socks(a, &l)) {
+		for (size_t i = 0; i < l.n; i++) {
+			struct hw_conn *c = hw_conn_table__get(a->conns, l.v[i].cookie);
+
+			if (c) {
+				c->bytes_sent = data_sent(&l.v[i], c->direction);
+				c->bytes_received = l.v[i].bytes_received;
+			}
+		}
+	}
+	free(l.v);
+	free(l.netns);
+	hw_conn_table__each(a->conns, existing_conn, a);
+}
+
 /* Connections keyed without a cookie (HW_COOKIE_SYNTHETIC, kernels before 5.12) are found
  * in sock_diag by network namespace and address: an index of the dump, open addressing. */
 struct addr_index {
@@ -293,10 +326,9 @@ struct addr_index {
 static __u64 addr_hash(__u32 netns, const __u8 *saddr, const __u8 *daddr, __u16 sport,
 		       __u16 dport)
 {
-	__u64 h = 1469598103934665603ULL ^ netns ^ ((__u64)sport << 32) ^ ((__u64)dport << 48);
+	__u64 h = hw_fnv__u64(HW_FNV0, (__u64)netns | (__u64)sport << 32 | (__u64)dport << 48);
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ saddr[i] ^ ((__u64)daddr[i] << 8)) * 1099511628211ULL;
+	h = hw_fnv__bytes(hw_fnv__bytes(h, saddr, 16), daddr, 16);
 	return h ^ h >> 29;
 }
 

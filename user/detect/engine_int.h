@@ -143,14 +143,18 @@ void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_e
 void hw_rules__listen(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__login(struct hw_engine *e, const struct hw_fact *f);
 void hw_rules__tick(struct hw_engine *e);
+/* What the rule files share (rules.c): a process's name for messages; the alert's process p
+ * and its ancestors, oldest first, into a (with p's entity, executable and pid) and as
+ * "a → b → c" into buf (may be NULL); an age as "2d 3h", "4h 5m", "6m 7s" or "8s". */
+const char *hw_rules__pname(const struct hw_eproc *p);
+void hw_rules__chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
+		     size_t len);
+void hw_rules__format_age(unsigned long long ns, char *buf, size_t len);
 /* raw-socket-bridge (rules_bridge.c): a raw socket opened by p; the tick judges the holders'
  * connections; the bytes its records take (e->raw's nodes, freed with the engine) */
 void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__bridge_tick(struct hw_engine *e);
 size_t hw_rules__bridge_memory(const struct hw_engine *e);
-/* p and its ancestors, oldest first, into a's chain and as "a → b" into buf (rules_bridge.c) */
-void hw_rules__chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
-		     size_t len);
 /* agent-hijack (rules_hijack.c): p connected to an sshd session's agent socket */
 void hw_rules__agent_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 /* file facts (rules_file.c) */

@@ -5,27 +5,20 @@
 #include <string.h>
 
 #include "detect/fact_file.h"
+#include "lib/str.h"
 #include "output/json.h"
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = 0;
-}
 
 void hw_fact__file_from_json(struct hw_fact *f, const struct hw_jdoc *d, const char *action)
 {
 	const struct hw_jleaf *l;
 	const char *s;
 
-	copy(f->file_action, sizeof(f->file_action), action);
-	copy(f->file_path, sizeof(f->file_path), hw_jdoc__str(d, "file.path"));
-	copy(f->file_old, sizeof(f->file_old), hw_jdoc__str(d, "hopwatch.file.old_path"));
+	hw_str__copy(f->file_action, sizeof(f->file_action), action);
+	hw_str__copy(f->file_path, sizeof(f->file_path), hw_jdoc__str(d, "file.path"));
+	hw_str__copy(f->file_old, sizeof(f->file_old), hw_jdoc__str(d, "hopwatch.file.old_path"));
 	s = hw_jdoc__str(d, "file.inode");
 	f->file_ino = s ? strtoull(s, NULL, 10) : 0;
-	copy(f->file_dev, sizeof(f->file_dev), hw_jdoc__str(d, "file.device"));
+	hw_str__copy(f->file_dev, sizeof(f->file_dev), hw_jdoc__str(d, "file.device"));
 	s = hw_jdoc__str(d, "file.mode");
 	f->file_mode = s ? (unsigned int)strtoul(s, NULL, 8) : 0;
 	l = hw_jdoc__get(d, "hopwatch.file.watched");
@@ -39,7 +32,7 @@ void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 	const char *s = hw_jdoc__str(d, "hopwatch.exe.inode");
 
 	f->exe_ino = s ? strtoull(s, NULL, 10) : 0;
-	copy(f->exe_dev, sizeof(f->exe_dev), hw_jdoc__str(d, "hopwatch.exe.device"));
+	hw_str__copy(f->exe_dev, sizeof(f->exe_dev), hw_jdoc__str(d, "hopwatch.exe.device"));
 }
 
 void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p)

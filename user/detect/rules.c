@@ -8,24 +8,25 @@
 #include "lib/attack.h"
 #include "lib/str.h"
 
-static const char *pname(const struct hw_eproc *p)
+const char *hw_rules__pname(const struct hw_eproc *p)
 {
 	return p->name[0] ? p->name : p->exe[0] ? hw_str__base_name(p->exe) : "?";
 }
 
-/* The alert's process and its ancestors (oldest first), and "a → b → c" into buf. */
-static void chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
-		  size_t len)
+void hw_rules__chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
+		     size_t len)
 {
 	struct hw_eproc *v[HW_ALERT_CHAIN];
 	int n = 0;
 	size_t off = 0;
 
+	if (buf && len)
+		buf[0] = 0;
 	for (struct hw_eproc *q = p; q && n < HW_ALERT_CHAIN; q = hw_engine__proc(e, q->parent))
 		v[n++] = q;
 	a->nchain = n;
 	for (int i = 0; i < n; i++) {
-		a->chain[i] = pname(v[n - 1 - i]);
+		a->chain[i] = hw_rules__pname(v[n - 1 - i]);
 		a->chain_ids[i] = v[n - 1 - i]->node.key;
 		if (buf && off < len)
 			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " → " : "",
@@ -214,7 +215,7 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 			 "network connection",
 			 in0 == HW_IO_UNIX || in0 == HW_IO_PTY ? "input" : "output",
 			 (in0 == HW_IO_PTY || out1 == HW_IO_PTY) ? "pty" : "socketpair",
-			 pname(parent), parent->pid);
+			 hw_rules__pname(parent), parent->pid);
 	} else {
 		return;
 	}
@@ -224,7 +225,7 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	hw_alert__severity(&a, HW_SEV_CRITICAL);
 	hw_alert__technique(&a, "T1059.004");
 	hw_alert__technique(&a, "T1071");
-	chain(e, &a, p, ch, sizeof(ch));
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, session_of(e, p, f));
 	/* the other end: the socket on its stdio, or the connection its relaying parent holds */
 	peer[0] = 0;
@@ -235,7 +236,7 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 		far_end(&a, &parent->last_local, &parent->last_remote, parent->last_ingress,
 			parent->last_conn, peer, sizeof(peer));
 	snprintf(a.message, sizeof(a.message), "%s (pid %u) runs with %s: a reverse shell%s (%s)",
-		 pname(p), p->pid, how, peer, ch);
+		 hw_rules__pname(p), p->pid, how, peer, ch);
 	hw_engine__emit(e, &a, p->node.key);
 }
 
@@ -271,12 +272,12 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 		hw_alert__severity(&a, HW_SEV_HIGH);
 		hw_alert__technique(&a, "T1505.003");
 		hw_alert__technique(&a, "T1190");
-		chain(e, &a, p, ch, sizeof(ch));
+		hw_rules__chain(e, &a, p, ch, sizeof(ch));
 		a.related_ids[a.nrelated++] = q->node.key;
 		snprintf(a.message, sizeof(a.message),
 			 "network service %s (pid %u, listening) started %s, %s: a web shell or an "
 			 "exploited service (%s)",
-			 pname(q), q->pid, what, f->executable[0] ? f->executable : pname(p), ch);
+			 hw_rules__pname(q), q->pid, what, f->executable[0] ? f->executable : hw_rules__pname(p), ch);
 		hw_engine__emit(e, &a, q->node.key);
 		return;
 	}
@@ -316,7 +317,7 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 		hw_alert__technique(&a, "T1572");
 		hw_alert__technique(&a, "T1090.001");
 	}
-	chain(e, &a, p, ch, sizeof(ch));
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
 	a.destination_ip = f->dst.ip;
 	a.destination_port = f->dst.port;
@@ -389,7 +390,7 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 	hw_alert__severity(&a, HW_SEV_HIGH);
 	hw_alert__technique(&a, "T1046");
 	hw_alert__technique(&a, "T1021");
-	chain(e, &a, p, ch, sizeof(ch));
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
 	a.count = (unsigned int)distinct;
 	for (int i = 0; i < fo->n && a.nhosts < 16; i++)
@@ -400,7 +401,7 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 		 "%s%s%s reached admin ports of %d internal hosts within %llus (%d connects "
 		 "failed): a scan or credential spraying (%s)",
 		 s ? "the remote session of " : "", s ? (s->user[0] ? s->user : "a user") : "",
-		 s ? "" : p ? pname(p) : "a process", distinct,
+		 s ? "" : p ? hw_rules__pname(p) : "a process", distinct,
 		 e->cfg->fanout_window_ns / NS_PER_SEC, fo->failures, ch);
 	hw_engine__emit(e, &a, key);
 }
@@ -416,7 +417,7 @@ static void tunnel_alert(struct hw_engine *e, struct hw_eproc *p, struct hw_eses
 	hw_alert__severity(&a, HW_SEV_HIGH);
 	hw_alert__technique(&a, "T1572");
 	hw_alert__technique(&a, relay ? "T1090.001" : "T1090");
-	chain(e, &a, p, ch, sizeof(ch));
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	session_context(&a, s);
 	if (f->dst.ip[0] && f->kind == HW_F_CONNECT) {
 		a.destination_ip = f->dst.ip;
@@ -447,7 +448,7 @@ static void relay(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc 
 	snprintf(how, sizeof(how),
 		 "%s (pid %u) accepted a connection from %s and %s connected on to %s:%u within a "
 		 "second: a relay or tunnel",
-		 pname(q), q->pid, q->accepted_peer, q == p ? "then" : "its child",
+		 hw_rules__pname(q), q->pid, q->accepted_peer, q == p ? "then" : "its child",
 		 f->dst.ip, f->dst.port);
 	tunnel_alert(e, p, s, how, f, q->accepted_conn, 1);
 }
@@ -604,7 +605,7 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 
 /* --- timed rules: long-session, long-connection ---------------------------------------- */
 
-static void format_age(unsigned long long ns, char *buf, size_t len)
+void hw_rules__format_age(unsigned long long ns, char *buf, size_t len)
 {
 	unsigned long long s = ns / NS_PER_SEC;
 
@@ -644,8 +645,8 @@ static void long_session(struct hw_snode *n, void *ctx)
 	a.have_bytes = s->have_bytes;
 	if (s->handler[0])
 		a.related_ids[a.nrelated++] = s->handler;
-	format_age(a.age_ns, age, sizeof(age));
-	format_age(a.idle_ns, idle, sizeof(idle));
+	hw_rules__format_age(a.age_ns, age, sizeof(age));
+	hw_rules__format_age(a.idle_ns, idle, sizeof(idle));
 	snprintf(a.message, sizeof(a.message),
 		 "%s has been logged in over %s from %s for %s and is still connected (idle %s)",
 		 s->user[0] ? s->user : "a user", s->service[0] ? s->service : "a remote session",
@@ -675,7 +676,7 @@ static void long_connection(struct hw_snode *n, void *ctx)
 	hw_alert__technique(&a, "T1071");
 	ch[0] = 0;
 	if (p)
-		chain(e, &a, p, ch, sizeof(ch));
+		hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	a.entity_id = c->owner;
 	a.executable = c->exe;
 	a.pid = c->pid;
@@ -689,7 +690,7 @@ static void long_connection(struct hw_snode *n, void *ctx)
 	a.bytes_out = c->local.bytes;
 	a.bytes_in = c->remote.bytes;
 	a.have_bytes = c->remote.have_bytes;
-	format_age(a.age_ns, age, sizeof(age));
+	hw_rules__format_age(a.age_ns, age, sizeof(age));
 	snprintf(a.message, sizeof(a.message),
 		 "%s (pid %u) has held a connection to %s:%u open for %s: a tunnel, VPN bridge or "
 		 "implant channel unless the program is expected to%s%s%s",

@@ -10,6 +10,7 @@
 #include "detect/engine_int.h"
 #include "detect/fact_raw.h"
 #include "lib/attack.h"
+#include "lib/str.h"
 
 #define HW_AF_PACKET	17
 
@@ -21,14 +22,6 @@ struct hw_eraw {
 	unsigned int pid, family, type, protocol;
 	int fired;
 };
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src ? strnlen(src, len - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = 0;
-}
 
 /* A known network tool: its whole path is listed and the kernel vouched for it (a root-owned
  * file in root-owned directories). A copy under any other path or name is not one. */
@@ -61,9 +54,9 @@ void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct h
 			return;
 		}
 	}
-	copy(r->exe, sizeof(r->exe), exe);
-	copy(r->name, sizeof(r->name), f->name[0] ? f->name : p ? p->name : "");
-	copy(r->argv0, sizeof(r->argv0), f->nargs ? f->args[0] : "");
+	hw_str__copy(r->exe, sizeof(r->exe), exe);
+	hw_str__copy(r->name, sizeof(r->name), f->name[0] ? f->name : p ? p->name : "");
+	hw_str__copy(r->argv0, sizeof(r->argv0), f->nargs ? f->args[0] : "");
 	r->pid = f->pid;
 	/* the alert names a packet socket when the process has one (a bridge also opens ICMP
 	 * raw sockets, to probe) */
@@ -86,44 +79,6 @@ static void forget_gone(struct hw_snode *n, void *ctx)
 	}
 }
 
-static void format_age(unsigned long long ns, char *buf, size_t len)
-{
-	unsigned long long s = ns / NS_PER_SEC;
-
-	if (s >= 86400)
-		snprintf(buf, len, "%llud %lluh", s / 86400, s % 86400 / 3600);
-	else if (s >= 3600)
-		snprintf(buf, len, "%lluh %llum", s / 3600, s % 3600 / 60);
-	else if (s >= 60)
-		snprintf(buf, len, "%llum %llus", s / 60, s % 60);
-	else
-		snprintf(buf, len, "%llus", s);
-}
-
-/* engine_int.h: p and its ancestors, oldest first, into a and as "a → b" into buf. */
-void hw_rules__chain(struct hw_engine *e, struct hw_alert *a, struct hw_eproc *p, char *buf,
-		  size_t len)
-{
-	struct hw_eproc *v[HW_ALERT_CHAIN];
-	size_t off = 0;
-	int n = 0;
-
-	buf[0] = 0;
-	for (struct hw_eproc *q = p; q && n < HW_ALERT_CHAIN; q = hw_engine__proc(e, q->parent))
-		v[n++] = q;
-	a->nchain = n;
-	for (int i = 0; i < n; i++) {
-		const struct hw_eproc *q = v[n - 1 - i];
-		const char *slash = strrchr(q->exe, '/');
-
-		a->chain[i] = q->name[0] ? q->name : slash ? slash + 1 : q->exe[0] ? q->exe : "?";
-		a->chain_ids[i] = q->node.key;
-		if (off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " → " : "",
-						a->chain[i]);
-	}
-}
-
 static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn *c)
 {
 	struct hw_eproc *p = hw_engine__proc(e, r->node.key);
@@ -139,9 +94,7 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 	hw_alert__severity(&a, HW_SEV_HIGH);
 	hw_alert__technique(&a, "T1572");
 	hw_alert__technique(&a, "T1036.005");
-	ch[0] = 0;
-	if (p)
-		hw_rules__chain(e, &a, p, ch, sizeof(ch));
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	a.entity_id = r->node.key;
 	a.executable = r->exe;
 	a.pid = r->pid;
@@ -161,7 +114,7 @@ static void alert(struct hw_engine *e, struct hw_eraw *r, const struct hw_econn 
 	a.bytes_out = c->local.bytes;
 	a.bytes_in = c->remote.bytes;
 	a.have_bytes = c->remote.have_bytes;
-	format_age(a.age_ns, age, sizeof(age));
+	hw_rules__format_age(a.age_ns, age, sizeof(age));
 	if (family[0])
 		snprintf(fam, sizeof(fam), "%s", family);
 	else

@@ -7,19 +7,9 @@
 #include <string.h>
 
 #include "detect/engine_int.h"
+#include "lib/attack.h"
 
-#define SEV_HIGH 73
 #define HW_FILE_UP 12 /* ancestors looked at */
-
-static const char *pname(const struct hw_eproc *p)
-{
-	const char *s;
-
-	if (p->name[0])
-		return p->name;
-	s = strrchr(p->exe, '/');
-	return s ? s + 1 : p->exe[0] ? p->exe : "?";
-}
 
 /* p or an ancestor is a trusted writer (detect.file_writers: full paths, trusted files) */
 static int by_file_writer(struct hw_engine *e, struct hw_eproc *p)
@@ -50,38 +40,21 @@ static void persistence(struct hw_engine *e, const struct hw_fact *f, struct hw_
 	struct hw_esession *s = hw_engine__session(e, f->session_id[0] ? f->session_id
 								     : p ? p->session : NULL);
 	struct hw_eproc *svc = s ? NULL : network_service(e, p);
-	struct hw_eproc *v[HW_ALERT_CHAIN];
 	struct hw_alert a = {0};
 	char ch[256], key[HW_FACT_PATH_LEN + HW_FACT_ID_LEN + 2], who[200];
-	size_t off = 0;
-	int n = 0;
 
 	if (!f->file_watched || !p || (!s && !svc) || by_file_writer(e, p))
 		return;
-	for (struct hw_eproc *q = p; q && n < HW_ALERT_CHAIN; q = hw_engine__proc(e, q->parent))
-		v[n++] = q;
-	a.nchain = n;
-	ch[0] = 0;
-	for (int i = 0; i < n; i++) {
-		a.chain[i] = pname(v[n - 1 - i]);
-		a.chain_ids[i] = v[n - 1 - i]->node.key;
-		if (off < sizeof(ch))
-			off += (size_t)snprintf(ch + off, sizeof(ch) - off, "%s%s", i ? " → " : "",
-						a.chain[i]);
-	}
-	a.entity_id = p->node.key;
-	a.executable = p->exe;
-	a.pid = p->pid;
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	a.rule_id = "persistence";
 	a.rule_name = "Persistence file changed remotely";
-	a.severity = SEV_HIGH;
-	a.severity_name = "high";
+	hw_alert__severity(&a, HW_SEV_HIGH);
 	/* authorized_keys, cron, systemd units, ld.so.preload, PAM, sudoers, accounts */
-	a.techniques[a.ntechniques++] = strstr(f->file_path, "authorized_keys") ? "T1098.004"
-					 : strstr(f->file_path, "cron")		 ? "T1053.003"
-					 : strstr(f->file_path, "systemd")	 ? "T1543.002"
-					 : strstr(f->file_path, "ld.so.preload") ? "T1574.006"
-										 : "T1098";
+	hw_alert__technique(&a, strstr(f->file_path, "authorized_keys") ? "T1098.004"
+				: strstr(f->file_path, "cron")		? "T1053.003"
+				: strstr(f->file_path, "systemd")	? "T1543.002"
+				: strstr(f->file_path, "ld.so.preload") ? "T1574.006"
+									: "T1098");
 	if (s) {
 		a.session_id = s->node.key;
 		a.user = s->user;
@@ -92,10 +65,10 @@ static void persistence(struct hw_engine *e, const struct hw_fact *f, struct hw_
 			 s->client.ip);
 	} else {
 		a.related_ids[a.nrelated++] = svc->node.key;
-		snprintf(who, sizeof(who), "under the network service %s (pid %u)", pname(svc),
+		snprintf(who, sizeof(who), "under the network service %s (pid %u)", hw_rules__pname(svc),
 			 svc->pid);
 	}
-	snprintf(a.message, sizeof(a.message), "%s (pid %u) %s %s %s%s%s (%s)", pname(p), p->pid,
+	snprintf(a.message, sizeof(a.message), "%s (pid %u) %s %s %s%s%s (%s)", hw_rules__pname(p), p->pid,
 		 !strcmp(f->file_action, "file_created")    ? "created"
 		 : !strcmp(f->file_action, "file_deleted")  ? "deleted"
 		 : !strcmp(f->file_action, "file_renamed")  ? "renamed into"
@@ -153,7 +126,7 @@ static void transfer_note(struct hw_engine *e, const struct hw_fact *f, struct h
 	t->ts = f->ts;
 	t->fired = 0;
 	snprintf(t->writer, sizeof(t->writer), "%s", p->node.key);
-	snprintf(t->writer_name, sizeof(t->writer_name), "%s", pname(p));
+	snprintf(t->writer_name, sizeof(t->writer_name), "%s", hw_rules__pname(p));
 	snprintf(t->path, sizeof(t->path), "%s", f->file_path);
 	snprintf(t->session, sizeof(t->session), "%s", f->session_id[0] ? f->session_id : p->session);
 }
@@ -196,9 +169,6 @@ void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw
 	struct hw_etransfer *t;
 	struct hw_esession *s;
 	struct hw_alert a = {0};
-	struct hw_eproc *v[HW_ALERT_CHAIN];
-	size_t off = 0;
-	int n = 0;
 
 	if (!f->exe_ino || !f->exe_dev[0])
 		return;
@@ -207,26 +177,12 @@ void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw
 	if (!t || t->fired || f->ts < t->ts || f->ts - t->ts > e->cfg->transfer_window_ns)
 		return;
 	t->fired = 1;
-	for (struct hw_eproc *q = p; q && n < HW_ALERT_CHAIN; q = hw_engine__proc(e, q->parent))
-		v[n++] = q;
-	a.nchain = n;
-	ch[0] = 0;
-	for (int i = 0; i < n; i++) {
-		a.chain[i] = pname(v[n - 1 - i]);
-		a.chain_ids[i] = v[n - 1 - i]->node.key;
-		if (off < sizeof(ch))
-			off += (size_t)snprintf(ch + off, sizeof(ch) - off, "%s%s", i ? " → " : "",
-						a.chain[i]);
-	}
-	a.entity_id = p->node.key;
-	a.executable = p->exe;
-	a.pid = p->pid;
+	hw_rules__chain(e, &a, p, ch, sizeof(ch));
 	a.rule_id = "transfer-exec";
 	a.rule_name = "Transferred file executed";
-	a.severity = SEV_HIGH;
-	a.severity_name = "high";
-	a.techniques[a.ntechniques++] = "T1105";
-	a.techniques[a.ntechniques++] = "T1570";
+	hw_alert__severity(&a, HW_SEV_HIGH);
+	hw_alert__technique(&a, "T1105");
+	hw_alert__technique(&a, "T1570");
 	a.related_ids[a.nrelated++] = t->writer;
 	s = hw_engine__session(e, t->session);
 	if (s) {
@@ -239,7 +195,7 @@ void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw
 	snprintf(a.message, sizeof(a.message),
 		 "%s (pid %u) runs %s, written %llus earlier by %s, which took it from the "
 		 "network%s%s%s (%s)",
-		 pname(p), p->pid, f->executable, (f->ts - t->ts) / NS_PER_SEC, t->writer_name,
+		 hw_rules__pname(p), p->pid, f->executable, (f->ts - t->ts) / NS_PER_SEC, t->writer_name,
 		 t->chmod_ts ? ", then made executable" : "", s ? " in the session of " : "",
 		 s ? s->user : "", ch);
 	hw_engine__emit(e, &a, key);

@@ -90,6 +90,10 @@ void hw_ir__feed(struct hw_ir *ir, const struct hw_fact *f, const struct hw_ir_e
  * raised again (the same event.id) is counted once. */
 void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct hw_jdoc *d);
 
+/* fn sees every alert the rules raise while feeding (also those about no session), before it
+ * is put on its session; the report lists them all (ir/report*.c). */
+void hw_ir__on_alert(struct hw_ir *ir, hw_alert_fn fn, void *ctx);
+
 /* Sessions that logged in, sorted by host name then start; valid until the next feed. n is
  * set to their number. Returns NULL only when there are none or memory ran out. Sessions
  * still open at the end get the host's last clock as their "now" (or now_ns when not 0: the

@@ -1,20 +1,24 @@
 /* `hopwatch sessions`: its command line, the reading of recordings and JSON files (or, with no
  * FILE, the live one-shot snapshot of sessions_live.c) and the choice of output. */
 #include <errno.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "detect/jsonread.h"
+#include "ir/input.h"
 #include "ir/sessions.h"
 #include "ir/sessions_cmd.h"
+#include "lib/clock.h"
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-#define EXIT_USAGE     2
-#define EXIT_MALFORMED 3
-#define REPORT_MAX     20
 
 static const char usage_text[] =
     "Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
@@ -34,7 +38,10 @@ static const char usage_text[] =
     "with the hosts' recordings) count too. Malformed lines are reported (the first 20),\n"
     "counted and skipped.\n"
     "\n"
-    "Without FILE: the sessions open on this host now, from a one-shot snapshot of /proc and\n"
+    "Without FILE: the sessions open on this host now. When an agent runs ('hopwatch run'),\n"
+    "it is asked at its control socket (agent.control_socket, /run/hopwatch/agent.sock:\n"
+    "root only): its processes, connections and sessions now and the alerts it raised (the\n"
+    "last 256). Otherwise, or with --snapshot or --netns, a one-shot snapshot of /proc and\n"
     "the kernel's sockets (as the agent takes at start; no BPF is loaded). Needs root.\n"
     "\n"
     "Options:\n"
@@ -46,112 +53,111 @@ static const char usage_text[] =
     "  -s, --set SECTION.KEY=VALUE\n"
     "                          override one config key; may be repeated\n"
     "      --netns PATH        live: the sessions of the network namespace at PATH\n"
+    "                          (a one-shot snapshot)\n"
+    "      --snapshot          live: a one-shot snapshot even when an agent runs\n"
     "  -h, --help              print this help\n"
     "\n"
-    "Exit status: 0 success; 1 the system refused (live without root, output not\n"
-    "written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines were\n"
-    "malformed (the rest was read).\n";
-
-static int usage_error(const char *msg)
-{
-	fprintf(stderr, "hopwatch: %s\n", msg);
-	fprintf(stderr, "Try 'hopwatch sessions --help' for more information.\n");
-	return EXIT_USAGE;
-}
+    "Exit status: 0 success; 1 the system refused (live without root, the agent refused,\n"
+    "output not written); 2 bad usage, unreadable files, an unknown session ID; 3 some lines\n"
+    "were malformed (the rest was read).\n";
 
 struct reader {
 	struct hw_ir *ir;
-	struct hw_jdoc *doc;
-	struct hw_fact *f;
-	unsigned long long malformed;
+	struct hw_ir_input in;
+	/* the agent's answer: the terminals of the sessions' processes, for their idle time */
+	int want_ttys;
+	struct hw_ir_tty *ttys;
+	char (*tty_store)[2][64];
+	size_t nttys, tty_cap;
 };
 
-static void report(struct reader *r, const char *name, unsigned long long lineno, char *why)
+#define TTYS_MAX 65536
+
+static void keep_tty(struct reader *r, const char *session_id, const char *tty)
 {
-	hw_jread__printable(why);
-	r->malformed++;
-	if (r->malformed <= REPORT_MAX)
-		fprintf(stderr, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
-	else if (r->malformed == REPORT_MAX + 1)
-		fprintf(stderr, "hopwatch: more malformed lines; only the count is reported\n");
+	if (!session_id[0] || !tty || !tty[0] || r->nttys == TTYS_MAX)
+		return;
+	if (r->nttys == r->tty_cap) {
+		size_t cap = r->tty_cap ? r->tty_cap * 2 : 64;
+		void *s = realloc(r->tty_store, cap * sizeof(*r->tty_store));
+
+		if (!s)
+			return;
+		r->tty_store = s;
+		r->tty_cap = cap;
+	}
+	snprintf(r->tty_store[r->nttys][0], 64, "%s", session_id);
+	snprintf(r->tty_store[r->nttys][1], 64, "%s", tty);
+	r->nttys++;
 }
 
-static int read_file(struct reader *r, const char *name, FILE *in)
+/* the agent's answer: each snapshot process's terminal, for its session's idle time */
+static int on_fact(void *ctx, const struct hw_fact *f, const struct hw_jdoc *d)
 {
-	struct hw_lineread lr;
-	struct hw_progress pr;
-	const char *line;
-	char why[200];
-	size_t n;
-	unsigned long long lineno = 0, ns;
-	int got;
+	struct reader *r = ctx;
 
-	if (hw_lineread__init(&lr, in, HW_JREAD_MAX_LINE)) {
-		fprintf(stderr, "hopwatch: out of memory\n");
-		return 1;
-	}
-	hw_progress__start(&pr, name, fileno(in));
-	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
-		struct hw_ir_extra x = {0};
-
-		lineno++;
-		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
-		if (got == -E2BIG) {
-			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);
-			report(r, name, lineno, why);
-			continue;
-		}
-		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		if (!n)
-			continue;
-		if (hw_jdoc__parse(r->doc, line, n)) {
-			snprintf(why, sizeof(why), "%s", r->doc->err);
-			report(r, name, lineno, why);
-			continue;
-		}
-		if (hw_fact__from_json(r->f, r->doc, why, sizeof(why))) {
-			report(r, name, lineno, why);
-			continue;
-		}
-		if (r->f->kind == HW_F_ALERT) {
-			hw_ir__alert_line(r->ir, r->f, r->doc);
-			continue;
-		}
-		if (hw_jdoc__str(r->doc, "process.start") &&
-		    !hw_parse_rfc3339(hw_jdoc__str(r->doc, "process.start"), &ns))
-			x.proc_start = ns;
-		x.auth_method = hw_jdoc__str(r->doc, "hopwatch.session.auth_method");
-		x.ended_by = hw_jdoc__str(r->doc, "hopwatch.session.ended_by");
-		hw_ir__feed(r->ir, r->f, &x);
-	}
-	hw_progress__end(&pr);
-	hw_lineread__free(&lr);
-	if (got == -EIO) {
-		fprintf(stderr, "hopwatch: cannot read '%s': %s\n", name, strerror(lr.err));
-		return EXIT_USAGE;
-	}
+	if (r->want_ttys && f->kind == HW_F_PROC_SNAPSHOT)
+		keep_tty(r, f->session_id, hw_jdoc__str(d, "hopwatch.tty"));
 	return 0;
 }
 
-static int read_files(struct reader *r, char *const *files, int nfiles)
+/* Asks the running agent at path (agent.control_socket). 0 with *asked set when it answered
+ * (its lines fed to r->ir); 0 without *asked when nobody answers there (no socket, a stale
+ * one, or one this user may not reach: the one-shot snapshot says the rest); else an exit
+ * status, the error line printed. */
+static int ask_agent(struct reader *r, const char *path, unsigned long long *now_ns, int *asked)
 {
-	int ret = 0;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char line[256];
+	FILE *in;
+	int fd, c, ret;
 
-	for (int i = 0; i < nfiles && !ret; i++) {
-		int is_stdin = !strcmp(files[i], "-");
-		FILE *in = is_stdin ? stdin : fopen(files[i], "re");
-
-		if (!in) {
-			fprintf(stderr, "hopwatch: cannot open '%s': %s\n", files[i],
-				strerror(errno));
-			return EXIT_USAGE;
-		}
-		ret = read_file(r, is_stdin ? "(stdin)" : files[i], in);
-		if (!is_stdin)
-			fclose(in);
+	*asked = 0;
+	if (!path || !*path || strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		close(fd);
+		return 0;
 	}
-	return ret;
+	/* a refusal is one line of text, an answer JSON lines: look without taking */
+	do
+		c = (int)recv(fd, line, 1, MSG_PEEK);
+	while (c < 0 && errno == EINTR);
+	in = fdopen(fd, "r");
+	if (!in) {
+		close(fd);
+		return 0;
+	}
+	if (c == 1 && line[0] == 'h') { /* "hopwatch: refused: ..." */
+		if (!fgets(line, sizeof(line), in))
+			line[0] = 0;
+		line[strcspn(line, "\n")] = 0;
+		hw_jread__printable(line);
+		fprintf(stderr, "%s\n", line[0] ? line : "hopwatch: the agent refused");
+		fclose(in);
+		return HW_EXIT_REFUSED;
+	}
+	r->want_ttys = 1;
+	ret = hw_ir_input__read(&r->in, path, in);
+	fclose(in);
+	if (ret)
+		return ret;
+	hw_ir_input__alerts(&r->in);
+	*now_ns = hw_clock__real_ns();
+	r->ttys = calloc(r->nttys + 1, sizeof(*r->ttys));
+	if (r->ttys) {
+		for (size_t i = 0; i < r->nttys; i++) {
+			r->ttys[i].session_id = r->tty_store[i][0];
+			r->ttys[i].tty = r->tty_store[i][1];
+		}
+		hw_ir__tty_idle(r->ir, *now_ns, r->ttys, r->nttys);
+	}
+	*asked = 1;
+	return 0;
 }
 
 /* The session named id, or a unique one whose id starts with it. */
@@ -190,7 +196,7 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 				 err == -EEXIST ? "more than one" : "no", tree);
 			hw_jread__printable(msg);
 			fprintf(stderr, "hopwatch: %s\n", msg);
-			return EXIT_USAGE;
+			return HW_EXIT_USAGE;
 		}
 		err =
 		    json ? hw_ir__print_json(stdout, v + at, 1) : hw_ir__print_tree(stdout, v[at]);
@@ -200,7 +206,7 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 	if (err || fflush(stdout)) {
 		fprintf(stderr, "hopwatch: cannot write the sessions: %s\n",
 			strerror(err ? -err : errno));
-		return 1;
+		return HW_EXIT_REFUSED;
 	}
 	return 0;
 }
@@ -213,25 +219,26 @@ int hw_sessions_main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"set", required_argument, NULL, 's'},
 	    {"netns", required_argument, NULL, 'n'},
+	    {"snapshot", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	const char *config_path = NULL, *tree = NULL, *netns = NULL;
+	const char *tree = NULL, *netns = NULL;
 	struct reader r = {0};
 	struct hw_config cfg;
+	struct hw_cli cli;
 	char msg[1200], err[1024];
 	unsigned long long now = 0;
-	int nsets = 0, c, json = 0, ret = EXIT_USAGE;
+	int c, json = 0, snapshot = 0, ret = HW_EXIT_USAGE;
 
-	if (!sets || hw_config__init(&cfg)) {
+	if (hw_cli__init(&cli, "sessions", argc) || hw_config__init(&cfg)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		free(sets);
-		return 1;
+		hw_cli__free(&cli);
+		return HW_EXIT_REFUSED;
 	}
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:t:c:s:h", opts, NULL)) != -1) {
+	while ((c = hw_cli__getopt(&cli, argc, argv, ":o:t:c:s:h", opts, &ret)) != -1) {
+		if (c == HW_CLI_STOP)
+			goto out;
 		switch (c) {
 		case 'o':
 			if (!strcmp(optarg, "json") || !strcmp(optarg, "table")) {
@@ -240,82 +247,72 @@ int hw_sessions_main(int argc, char **argv)
 			}
 			snprintf(msg, sizeof(msg), "--format: unknown format '%s' (table or json)",
 				 optarg);
-			ret = usage_error(msg);
+			ret = hw_cli__usage(&cli, msg);
 			goto out;
 		case 't':
 			tree = optarg;
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 's':
-			sets[nsets++] = optarg;
-			break;
 		case 'n':
 			netns = optarg;
+			break;
+		case 'S':
+			snapshot = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			ret = 0;
 			goto out;
-		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
-			ret = usage_error(msg);
-			goto out;
+			break;
 		}
 	}
-	if (netns && optind < argc) {
-		ret = usage_error("--netns is for the live host: give it without FILE");
+	if ((netns || snapshot) && optind < argc) {
+		ret = hw_cli__usage(&cli, netns ? "--netns is for the live host: give it without FILE"
+					    : "--snapshot is for the live host: give it without FILE");
 		goto out;
 	}
-	if (config_path && hw_config__load_file(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "hopwatch: %s\n", err);
+	if (hw_cli__load(&cli, &cfg))
 		goto out;
-	}
-	for (int i = 0; i < nsets; i++) {
-		if (hw_config__set(&cfg, sets[i], err, sizeof(err))) {
-			fprintf(stderr, "hopwatch: %s\n", err);
-			goto out;
-		}
-	}
 	r.ir = hw_ir__new(&cfg);
-	r.doc = calloc(1, sizeof(*r.doc));
-	r.f = calloc(1, sizeof(*r.f));
-	if (!r.ir || !r.doc || !r.f) {
+	if (!r.ir || hw_ir_input__init(&r.in, r.ir)) {
 		fprintf(stderr, "hopwatch: out of memory\n");
-		ret = 1;
+		ret = HW_EXIT_REFUSED;
 		goto out;
 	}
+	r.in.on_fact = on_fact;
+	r.in.ctx = &r;
 	if (optind < argc) {
-		ret = read_files(&r, argv + optind, argc - optind);
+		ret = hw_ir_input__files(&r.in, argv + optind, argc - optind);
 	} else {
-		ret = hw_ir__live(r.ir, &cfg, netns, &now, err, sizeof(err));
-		if (ret)
-			fprintf(stderr, "hopwatch: %s\n", err);
+		int asked = 0;
+
+		ret = 0;
+		if (!netns && !snapshot)
+			ret = ask_agent(&r, cfg.control_socket, &now, &asked);
+		if (!ret && !asked) {
+			ret = hw_ir__live(r.ir, &cfg, netns, &now, err, sizeof(err));
+			if (ret)
+				fprintf(stderr, "hopwatch: %s\n", err);
+		}
 	}
 	if (ret)
 		goto out;
 	ret = print(r.ir, now, json, tree);
-	if (hw_ir__dropped(r.ir))
+	if (hw_ir__dropped(r.ir) || r.in.dropped)
 		fprintf(stderr,
 			"hopwatch: %llu sessions, processes, connections or alerts not kept "
 			"(more than %u of a kind)\n",
-			hw_ir__dropped(r.ir), HW_IR_MAX_ITEMS);
-	if (!ret && r.malformed) {
-		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.malformed);
-		ret = EXIT_MALFORMED;
+			hw_ir__dropped(r.ir) + r.in.dropped, HW_IR_MAX_ITEMS);
+	if (!ret && r.in.malformed) {
+		fprintf(stderr, "hopwatch: %llu malformed lines skipped\n", r.in.malformed);
+		ret = HW_EXIT_MALFORMED;
 	}
 out:
+	hw_ir_input__free(&r.in);
 	hw_ir__free(r.ir);
-	if (r.doc)
-		hw_jdoc__free(r.doc);
-	free(r.doc);
-	free(r.f);
-	free(sets);
+	free(r.ttys);
+	free(r.tty_store);
+	hw_cli__free(&cli);
 	hw_config__free(&cfg);
 	return ret;
 }

@@ -38,6 +38,8 @@ static void on_engine_alert(const struct hw_alert *al, void *ctx)
 	struct ir_host *h = ctx;
 	struct hw_ir_alert a = {.sev = al->severity, .ts = al->ts};
 
+	if (h->ir->alert_fn)
+		h->ir->alert_fn(al, h->ir->alert_ctx);
 	hw_ir__copy(a.id, sizeof(a.id), al->id);
 	hw_ir__copy(a.rule, sizeof(a.rule), al->rule_id);
 	hw_ir__copy(a.severity, sizeof(a.severity), al->severity_name);
@@ -68,14 +70,23 @@ void hw_ir__alert_line(struct hw_ir *ir, const struct hw_fact *f, const struct h
 		add_alert(ir, host, sid, eid, &a);
 }
 
+void hw_ir__on_alert(struct hw_ir *ir, hw_alert_fn fn, void *ctx)
+{
+	ir->alert_fn = fn;
+	ir->alert_ctx = ctx;
+}
+
 /* --- hosts and their engines --------------------------------------------------------------- */
 
 static struct ir_host *host_of(struct hw_ir *ir, const struct hw_fact *f)
 {
 	struct ir_host *h, **v;
 
+	/* host.id and name: hosts cloned from one image (and the test lab's namespaces) share
+	 * the machine id, and one's agent-started is not the other's restart */
 	for (size_t i = 0; i < ir->nhosts; i++)
-		if (!strcmp(ir->hosts[i]->id, f->host_id))
+		if (!strcmp(ir->hosts[i]->id, f->host_id) &&
+		    !strcmp(ir->hosts[i]->name, f->host_name))
 			return ir->hosts[i];
 	if (ir->nhosts >= MAX_HOSTS)
 		return NULL;
@@ -105,7 +116,7 @@ static void host_restarted(struct hw_ir *ir, struct ir_host *h)
 	for (size_t i = 0; i < ir->n; i++) {
 		struct hw_ir_session *x = ir->v[i];
 
-		if (!x->end && !strcmp(x->host_id, h->id)) {
+		if (!x->end && !strcmp(x->host_id, h->id) && !strcmp(x->host_name, h->name)) {
 			x->end = h->last;
 			x->end_unknown = 1;
 		}
@@ -200,7 +211,8 @@ struct hw_ir_session **hw_ir__sessions(struct hw_ir *ir, unsigned long long now_
 			continue;
 		x->now = now_ns;
 		for (size_t j = 0; !now_ns && j < ir->nhosts; j++)
-			if (!strcmp(ir->hosts[j]->id, x->host_id))
+			if (!strcmp(ir->hosts[j]->id, x->host_id) &&
+			    !strcmp(ir->hosts[j]->name, x->host_name))
 				x->now = ir->hosts[j]->last;
 		ir->sorted[k++] = x;
 	}

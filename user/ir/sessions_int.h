@@ -32,6 +32,8 @@ struct hw_ir {
 	struct hw_ir_session **sorted;
 	unsigned int *free_v; /* sessions forgotten (failed logins), to be used again */
 	size_t nfree, cfree;
+	hw_alert_fn alert_fn; /* hw_ir__on_alert */
+	void *alert_ctx;
 };
 
 /* (host, kind, id) -> session and item; kind 'S' session, 'P' process, 'C' connection, 'T' a

@@ -209,25 +209,24 @@ static void feed_socket(struct live *l, size_t i, __u8 dir)
 	feed(l, NULL);
 }
 
-/* The idle time of each open session: its terminals' last input (their access time). */
-static void set_idle(struct live *l, unsigned long long wall)
+void hw_ir__tty_idle(struct hw_ir *ir, unsigned long long wall, const struct hw_ir_tty *t,
+		     size_t nt)
 {
 	size_t n = 0;
-	struct hw_ir_session **v = hw_ir__sessions(l->ir, wall, &n);
+	struct hw_ir_session **v = hw_ir__sessions(ir, wall, &n);
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned long long best = 0;
 
-		for (size_t k = 0; k < l->np; k++) {
-			const struct hw_process *p = l->pv[k];
+		for (size_t k = 0; k < nt; k++) {
 			char path[64];
 			struct stat st;
 			unsigned long long at;
 
-			if (!p->k.tty[0] || strcmp(p->session_id, v[i]->id) ||
-			    strstr(p->k.tty, ".."))
+			if (!t[k].tty[0] || strcmp(t[k].session_id, v[i]->id) ||
+			    strstr(t[k].tty, "..") || strlen(t[k].tty) > 32)
 				continue;
-			snprintf(path, sizeof(path), "/dev/%s", p->k.tty);
+			snprintf(path, sizeof(path), "/dev/%s", t[k].tty);
 			if (stat(path, &st))
 				continue;
 			at = (unsigned long long)st.st_atim.tv_sec * 1000000000ull +
@@ -239,6 +238,21 @@ static void set_idle(struct live *l, unsigned long long wall)
 		v[i]->idle_unknown = !best;
 		v[i]->idle_ns = best && wall > best ? wall - best : 0;
 	}
+}
+
+/* The idle time of each open session: its terminals' last input (their access time). */
+static void set_idle(struct live *l, unsigned long long wall)
+{
+	struct hw_ir_tty *t = calloc(l->np + 1, sizeof(*t));
+
+	if (!t)
+		return;
+	for (size_t k = 0; k < l->np; k++) {
+		t[k].session_id = l->pv[k]->session_id;
+		t[k].tty = l->pv[k]->k.tty;
+	}
+	hw_ir__tty_idle(l->ir, wall, t, l->np);
+	free(t);
 }
 
 static int open_netns(const char *path, int *fd, __u32 *ino, char *err, size_t errlen)

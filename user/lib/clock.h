@@ -15,6 +15,11 @@ static inline unsigned long long hw_clock__mono_ns(void)
 	return hw_clock__ns(CLOCK_MONOTONIC);
 }
 
+static inline unsigned long long hw_clock__mono_ms(void)
+{
+	return hw_clock__ns(CLOCK_MONOTONIC) / 1000000ULL;
+}
+
 static inline unsigned long long hw_clock__boot_ns(void)
 {
 	return hw_clock__ns(CLOCK_BOOTTIME);

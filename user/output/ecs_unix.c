@@ -102,12 +102,6 @@ void hw_text__unix_event(struct hw_text *t, const struct hw_host *h, const struc
 	hw_text__raw(t, " ", 1);
 	hw_text__word(t, v->path, strlen(v->path));
 	hw_text__raw(t, " ", 1);
-	if (p->exe) {
-		hw_text__word(t, p->exe, strlen(p->exe));
-	} else {
-		hw_text__raw(t, "[", 1);
-		hw_text__word(t, p->k.comm, strlen(p->k.comm));
-		hw_text__raw(t, "]", 1);
-	}
+	hw_text__exe(t, p);
 	hw_text__raw(t, "\n", 1);
 }

@@ -131,7 +131,18 @@ static int same_path(const struct hw_jleaf *a, const struct hw_jleaf *b)
 /* unmapped: the leaves whose path starts with prefix ("" for all), by their dotted ECS name;
  * a list stays a list, the elements of one path together (the objects of a list of objects
  * interleave their members' paths). */
-static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *prefix)
+static int wanted(const char *path, const char *prefix, size_t plen, const char *const *extra)
+{
+	if (!strncmp(path, prefix, plen))
+		return 1;
+	for (; extra && *extra; extra++)
+		if (!strcmp(path, *extra))
+			return 1;
+	return 0;
+}
+
+static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *prefix,
+		     const char *const *extra)
 {
 	size_t plen = strlen(prefix), k;
 	int open = 0;
@@ -139,7 +150,7 @@ static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *pre
 	for (size_t i = 0; i < d->n; i++) {
 		const struct hw_jleaf *l = &d->leaves[i];
 
-		if (strncmp(l->path, prefix, plen))
+		if (!wanted(l->path, prefix, plen, extra))
 			continue;
 		for (k = 0; l->in_array && k < i && !same_path(&d->leaves[k], l); k++)
 			;
@@ -266,7 +277,7 @@ static void write_line(const struct hw_jdoc *d, struct hw_json *j, const struct 
 	if (h->body)
 		h->body(d, j);
 	/* a kind this version does not know keeps all it had; the others their own fields */
-	unmapped(d, j, h->class_uid ? "hopwatch." : "");
+	unmapped(d, j, h->class_uid ? "hopwatch." : "", h->class_uid ? h->unmapped_extra : NULL);
 	hw_json__end_object(j);
 	hw_json__end_line(j);
 }
@@ -301,6 +312,8 @@ int hw_ocsf__translate(struct hw_ocsf *o, const char *line, size_t len, const ch
 		hw_ocsf__network(&o->doc, action, &h); /* a unix connect has no endpoint OCSF names */
 	else if (!strcmp(dataset, "hopwatch.session"))
 		hw_ocsf__auth(&o->doc, action, &h);
+	else if (!strcmp(dataset, "hopwatch.file"))
+		hw_ocsf__file(&o->doc, action, &h);
 	else if (!strcmp(dataset, "hopwatch.agent") || !strcmp(dataset, "hopwatch.collector"))
 		app(action, &h);
 	if (!h.class_uid) {

@@ -192,6 +192,8 @@ void hw_ocsf__network(const struct hw_jdoc *d, const char *action, struct oc_hea
 	const char *outcome = hw_jdoc__str(d, "event.outcome");
 	const char *code = hw_jdoc__str(d, "error.code");
 
+	if (!strcmp(action, "raw_socket_opened"))
+		return; /* a socket made, no traffic: no class of its own, a Base Event */
 	h->class_uid = 4001;
 	h->class_name = "Network Activity";
 	h->category_name = "Network Activity";

@@ -17,6 +17,8 @@ struct oc_head {
 	const char *status_code, *status_detail;
 	/* writes the class's own attributes */
 	void (*body)(const struct hw_jdoc *d, struct hw_json *j);
+	/* ECS fields the class has no attribute for, kept in unmapped beside hopwatch.* */
+	const char *const *unmapped_extra;
 };
 
 /* The classes (ocsf_class.c): each fills h from the line's event.action and outcome. */
@@ -24,6 +26,7 @@ void hw_ocsf__process(const struct hw_jdoc *d, const char *action, struct oc_hea
 void hw_ocsf__network(const struct hw_jdoc *d, const char *action, struct oc_head *h);
 void hw_ocsf__auth(const struct hw_jdoc *d, const char *action, struct oc_head *h);
 void hw_ocsf__finding(const struct hw_jdoc *d, const char *action, struct oc_head *h);
+void hw_ocsf__file(const struct hw_jdoc *d, const char *action, struct oc_head *h); /* ocsf_file.c */
 
 /* Helpers (ocsf.c). Each writes nothing when the ECS field is absent. */
 /* key (ms since the epoch) and key_dt (the RFC 3339 time as it is, ns) from an ECS time */

@@ -104,6 +104,17 @@ void hw_text__raw(struct hw_text *t, const char *s, size_t n)
 	t->buf[t->len] = 0;
 }
 
+void hw_text__exe(struct hw_text *t, const struct hw_process *p)
+{
+	if (p->exe) {
+		hw_text__word(t, p->exe, strlen(p->exe));
+		return;
+	}
+	hw_text__raw(t, "[", 1);
+	hw_text__word(t, p->k.comm, strnlen(p->k.comm, sizeof(p->k.comm)));
+	hw_text__raw(t, "]", 1);
+}
+
 void hw_text__reset(struct hw_text *t)
 {
 	t->len = 0;
@@ -151,10 +162,7 @@ void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 			put(t, " code=%u", (p->exit_code >> 8) & 0xff);
 	}
 	put(t, " ");
-	if (p->exe)
-		hw_text__word(t, p->exe, strlen(p->exe));
-	else
-		put(t, "[%s]", k->comm);
+	hw_text__exe(t, p);
 	/* argv[0] is usually the executable again: show the rest */
 	for (__u32 i = 0, n = 0; i < p->args_len; n++) {
 		const char *a = p->args + i;

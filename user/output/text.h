@@ -19,6 +19,9 @@ void hw_text__raw(struct hw_text *t, const char *s, size_t n);
 /* One argument, name or path: printable ASCII as is, the rest as \xNN, quoted when it has
  * spaces or quotes or is empty: one event is always one line. */
 void hw_text__word(struct hw_text *t, const char *s, size_t n);
+/* A process's executable as a word, or [comm] (a word too) when it is not known. */
+struct hw_process;
+void hw_text__exe(struct hw_text *t, const struct hw_process *p);
 void hw_text__free(struct hw_text *t);
 void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
 			 const struct hw_proc_event *e);

@@ -36,12 +36,6 @@ void hw_text__file_event(struct hw_text *t, const struct hw_host *h, const struc
 	if (v->network_facing)
 		hw_text__raw(t, " network-facing", 15);
 	hw_text__raw(t, " ", 1);
-	if (p->exe) {
-		hw_text__word(t, p->exe, strlen(p->exe));
-	} else {
-		hw_text__raw(t, "[", 1);
-		hw_text__word(t, p->k.comm, strlen(p->k.comm));
-		hw_text__raw(t, "]", 1);
-	}
+	hw_text__exe(t, p);
 	hw_text__raw(t, "\n", 1);
 }

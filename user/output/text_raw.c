@@ -39,12 +39,6 @@ void hw_text__raw_event(struct hw_text *t, const struct hw_host *h, const struct
 		n = snprintf(buf, sizeof(buf), " fd=%d ", v->ret);
 	}
 	hw_text__raw(t, buf, (size_t)n);
-	if (p->exe) {
-		hw_text__word(t, p->exe, strlen(p->exe));
-	} else {
-		hw_text__raw(t, "[", 1);
-		hw_text__word(t, p->k.comm, strlen(p->k.comm));
-		hw_text__raw(t, "]", 1);
-	}
+	hw_text__exe(t, p);
 	hw_text__raw(t, "\n", 1);
 }

@@ -15,6 +15,7 @@
 
 #include <nats/nats.h>
 
+#include "lib/clock.h"
 #include "stream/batch.h"
 #include "stream/nats.h"
 #include "stream/nats_int.h"
@@ -98,37 +99,21 @@ static int ensure_stream(struct nats_sink *n)
 	return 0;
 }
 
-static unsigned long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000;
-}
-
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
 /* Never waits for the server: what was acknowledged since the last round leaves the spool,
  * then more is published while there is room in flight and time left. */
 static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 {
 	struct nats_sink *n = (struct nats_sink *)s;
-	unsigned long long start = mono_ms();
+	unsigned long long start = hw_clock__mono_ms();
 
 	s->connected = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
 	if (!now_ns)
-		now_ns = mono_ns();
+		now_ns = hw_clock__mono_ns();
 	hw_nats__settle(n, now_ns);
 	s->behind = 0;
 	if (!s->connected || ensure_stream(n))
 		return;
-	while (hw_nats__send_more(n, now_ns) > 0 && (int)(mono_ms() - start) < budget_ms)
+	while (hw_nats__send_more(n, now_ns) > 0 && (int)(hw_clock__mono_ms() - start) < budget_ms)
 		;
 	/* more could go now: lines beyond those in flight, room for them, and no batch
 	 * waiting to fill */
@@ -148,15 +133,15 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	/* what the spool still holds is sent now if the server is there, else at the next start */
 	n->closing = 1;
 	if (budget_ms > 0) {
-		unsigned long long end = mono_ms() + (unsigned long long)budget_ms;
+		unsigned long long end = hw_clock__mono_ms() + (unsigned long long)budget_ms;
 
 		do {
 			pump(s, 0, budget_ms);
 			if (!n->nb && !hw_spool__pending(s->spool))
 				break;
 			nats_Sleep(5);
-		} while (mono_ms() < end && s->connected);
-		hw_nats__settle(n, mono_ns());
+		} while (hw_clock__mono_ms() < end && s->connected);
+		hw_nats__settle(n, hw_clock__mono_ns());
 	}
 	if (n->js)
 		jsCtx_Destroy(n->js);

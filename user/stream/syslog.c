@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "parse.h"
 #include "stream/spool.h"
 #include "stream/syslog.h"
@@ -67,14 +68,6 @@ struct syslog_sink {
 	size_t ends[BATCH];
 	size_t nrec, done;
 };
-
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * HW_NSEC_PER_SEC + (unsigned long long)ts.tv_nsec;
-}
 
 static void set_error(struct syslog_sink *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -165,7 +158,7 @@ static int wait_fd(int fd, short events, unsigned long long deadline)
 	struct pollfd p = {.fd = fd, .events = events};
 
 	for (;;) {
-		unsigned long long now = mono_ns();
+		unsigned long long now = hw_clock__mono_ns();
 		int ms = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 		int r = poll(&p, 1, ms);
 
@@ -358,7 +351,7 @@ static void send_some(struct syslog_sink *x, unsigned long long deadline)
 	if (ps != PEER_FAILED)
 		settle(x, 1);
 	if (ps != PEER_UP) {
-		fail(x, mono_ns(), "connection %s by the receiver",
+		fail(x, hw_clock__mono_ns(), "connection %s by the receiver",
 		     ps == PEER_CLOSED ? "closed" : "reset");
 		return;
 	}
@@ -372,7 +365,7 @@ static void send_some(struct syslog_sink *x, unsigned long long deadline)
 				/* written, not all acknowledged: the next batch waits for it */
 				struct pollfd p = {.fd = x->fd, .events = POLLRDHUP};
 
-				if (mono_ns() >= deadline)
+				if (hw_clock__mono_ns() >= deadline)
 					return;
 				poll(&p, 1, 1);
 				if (p.revents) {
@@ -386,13 +379,13 @@ static void send_some(struct syslog_sink *x, unsigned long long deadline)
 		}
 		w = write_some(x, &want, why, sizeof(why));
 		if (w < 0) {
-			fail(x, mono_ns(), "cannot send to '%s:%s': %s", x->host, x->port, why);
+			fail(x, hw_clock__mono_ns(), "cannot send to '%s:%s': %s", x->host, x->port, why);
 			return;
 		}
 		x->off += (size_t)w;
 		if (w == 0 && !wait_fd(x->fd, want, deadline))
 			break;
-		if (mono_ns() >= deadline)
+		if (hw_clock__mono_ns() >= deadline)
 			break;
 	}
 	settle(x, 1);
@@ -417,19 +410,19 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 			socklen_t el = sizeof(e);
 
 			if (!wait_fd(x->fd, POLLOUT, deadline)) {
-				if (mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
-					fail(x, mono_ns(), "cannot connect to '%s:%s': timed out",
+				if (hw_clock__mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
+					fail(x, hw_clock__mono_ns(), "cannot connect to '%s:%s': timed out",
 					     x->host, x->port);
 				return;
 			}
 			if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &e, &el) || e) {
-				fail(x, mono_ns(), "cannot connect to '%s:%s': %s", x->host,
+				fail(x, hw_clock__mono_ns(), "cannot connect to '%s:%s': %s", x->host,
 				     x->port, strerror(e ? e : errno));
 				return;
 			}
 			if (!x->ctx)
 				up(x);
-			else if (start_tls(x, mono_ns()))
+			else if (start_tls(x, hw_clock__mono_ns()))
 				return;
 			break;
 		}
@@ -445,12 +438,12 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 			if (!r) {
 				if (wait_fd(x->fd, want, deadline))
 					break;
-				if (mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
-					fail(x, mono_ns(), "TLS handshake with '%s:%s': timed out",
+				if (hw_clock__mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
+					fail(x, hw_clock__mono_ns(), "TLS handshake with '%s:%s': timed out",
 					     x->host, x->port);
 				return;
 			}
-			fail(x, mono_ns(), "TLS handshake with '%s:%s': %s", x->host, x->port, why);
+			fail(x, hw_clock__mono_ns(), "TLS handshake with '%s:%s': %s", x->host, x->port, why);
 			return;
 		}
 		case ST_UP:
@@ -465,7 +458,7 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 	struct syslog_sink *x = (struct syslog_sink *)s;
 
 	run(x, now_ns,
-	    mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC);
+	    hw_clock__mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC);
 	s->behind = s->connected && hw_spool__pending(s->spool);
 }
 
@@ -485,7 +478,7 @@ static void finish(struct syslog_sink *x, unsigned long long deadline)
 	char scratch[4096];
 
 	if (peer_state(x) == PEER_FAILED) {
-		fail(x, mono_ns(), "connection reset by the receiver");
+		fail(x, hw_clock__mono_ns(), "connection reset by the receiver");
 		return;
 	}
 	settle(x, 1);
@@ -513,10 +506,10 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 {
 	struct syslog_sink *x = (struct syslog_sink *)s;
 	unsigned long long deadline =
-	    mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC;
+	    hw_clock__mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC;
 
 	for (;;) {
-		unsigned long long now = mono_ns();
+		unsigned long long now = hw_clock__mono_ns();
 
 		if (x->len == x->off && !hw_spool__pending(s->spool))
 			break;
@@ -533,7 +526,7 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		run(x, mono_ns(), deadline);
+		run(x, hw_clock__mono_ns(), deadline);
 		if (x->state == ST_UP && !x->nrec && hw_spool__pending(s->spool))
 			break; /* the spool cannot be read */
 	}
