@@ -16,6 +16,7 @@ _Static_assert(sizeof(struct hw_file_event) == 16 + 104 + 40 + (8 + HW_PATH_MAX)
 _Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
 _Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");
 _Static_assert(sizeof(struct hw_raw_socket_event) == 16 + 104 + 16, "raw socket layout");
+_Static_assert(sizeof(struct hw_unix_event) == 16 + 104 + 32 + 2 * HW_UNIX_PATH, "unix layout");
 _Static_assert((HW_ARGS_MAX & (HW_ARGS_MAX - 1)) == 0, "HW_ARGS_MAX must be a power of two");
 
 static int path_ok(const struct hw_path *p)
@@ -50,6 +51,14 @@ int hw_decode_check(const void *data, size_t size)
 		return h->size == sizeof(struct hw_pam_event) ? HW_EV_PAM : -EBADMSG;
 	case HW_EV_RAW_SOCKET:
 		return h->size == sizeof(struct hw_raw_socket_event) ? HW_EV_RAW_SOCKET : -EBADMSG;
+	case HW_EV_UNIX_CONNECT: {
+		const struct hw_unix_event *ue = data;
+
+		if (h->size != sizeof(*ue) || !memchr(ue->path, 0, sizeof(ue->path)) ||
+		    !memchr(ue->user_path, 0, sizeof(ue->user_path)))
+			return -EBADMSG;
+		return HW_EV_UNIX_CONNECT;
+	}
 	case HW_EV_FILE: {
 		const struct hw_file_event *fe = data;
 

@@ -28,7 +28,8 @@
 #define HW_EV_PAM     9 /* a libpam call of a login service (uprobes) */
 #define HW_EV_RAW_SOCKET 11 /* socket() made a packet socket or a raw one (bpf/raw.bpf.c) */
 #define HW_EV_FILE    10 /* a watched file changed, or a file a network-facing process wrote */
-#define HW_EV_TYPE_MAX 11
+#define HW_EV_UNIX_CONNECT 12 /* a connect() to a unix socket an sshd session bound (unix.bpf.c) */
+#define HW_EV_TYPE_MAX 12
 
 /* A connection key that is not a socket cookie (cookies are counters and never reach it):
  * the kernel could not give the cookie (before 5.12), sock_diag matches by address. */
@@ -242,6 +243,25 @@ struct hw_file_event {
 	struct hw_path path;
 	char user_path[HW_FILE_USER_PATH];  /* path-based calls: the (new) name as written */
 	char user_other[HW_FILE_USER_PATH]; /* rename/link: the old name; symlink: the target */
+};
+
+#define HW_UNIX_PATH 112 /* sun_path is 108 bytes; NUL-terminated here */
+
+/* A successful connect() to a unix socket that a root-owned sshd bound (an ssh -A session's
+ * agent socket, or a socket forwarded with ssh -R): the socket is found by the inode of the
+ * file the peer was bound to, whatever name the caller used to reach it. proc is the caller;
+ * owner the sshd process that bound the socket, as it was at the bind. */
+struct hw_unix_event {
+	struct hw_event_header hdr;
+	struct hw_proc proc;
+	__u64 ino;	      /* the socket file's inode */
+	__u64 owner_start_ns; /* the binder: pid and start (its entity id) */
+	__u32 dev;	      /* the socket file's filesystem, kernel encoding */
+	__u32 owner_pid;
+	__u32 owner_uid;       /* its real uid at the bind */
+	__u32 owner_sessionid; /* its audit session id at the bind, (u32)-1 unset */
+	char path[HW_UNIX_PATH];      /* the name the socket was bound to */
+	char user_path[HW_UNIX_PATH]; /* the name the caller connected to, as it wrote it */
 };
 
 #define HW_EXEC_FIXED_SIZE ((__u32)__builtin_offsetof(struct hw_exec_event, args))

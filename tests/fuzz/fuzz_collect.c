@@ -19,7 +19,8 @@
  *     alerts a minute, idle after 1 s).
  *
  * Seeds (tests/fuzz/corpus/fuzz_collect/): hosts b and c (and d) of tests/cli/test_collect.py,
- * their lines interleaved, with their subjects.
+ * their lines interleaved, with their subjects; agent-borrow.ndjson: root's hop from b with
+ * the agent of alice's session (tests/cli/test_rule_agent_hijack.py).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -86,7 +87,8 @@ static int known_rule(const char *id)
 {
 	static const char *const rules[] = {
 	    "lateral-movement", "admin-fanout", "long-session", "long-connection", "reverse-shell",
-	    "service-shell",	"brute-force",	"tunnel",	"hop-chain",	   NULL};
+	    "service-shell",	"brute-force",	"tunnel",	"hop-chain",	   "agent-hijack",
+	    NULL};
 
 	for (int i = 0; rules[i]; i++)
 		if (!strcmp(rules[i], id))

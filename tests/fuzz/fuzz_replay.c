@@ -336,7 +336,8 @@ static int known_rule(const char *id)
 {
 	static const char *const rules[] = {"lateral-movement", "admin-fanout",  "long-session",
 					    "long-connection",  "reverse-shell", "service-shell",
-					    "brute-force",	"tunnel",	 NULL};
+					    "brute-force",	"tunnel",	 "agent-hijack",
+					    NULL};
 
 	for (int i = 0; rules[i]; i++)
 		if (!strcmp(rules[i], id))

@@ -93,6 +93,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	case HW_EV_FILE:
 		hw_agent__file_record(a, data);
 		break;
+	case HW_EV_UNIX_CONNECT:
+		hw_agent__unix_record(a, data);
+		break;
 	default:
 		a->counters.decode_errors++;
 	}
@@ -297,6 +300,9 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	nsess = hw_agent__snapshot_sessions(&a);
+	if (hw_agent__unix_snapshot(&a, &l) < 0)
+		fprintf(stderr, "hopwatch: cannot read the agent sockets of running sshd sessions, "
+				"ignoring\n");
 	/* the control socket is made while the agent may still write /run */
 	if (hw_agent__control_open(&a, why, sizeof(why)))
 		fprintf(stderr, "hopwatch: control socket: %s, ignoring\n", why);

@@ -9,6 +9,7 @@
  *   diag.c    the sock_diag socket of every watched network namespace
  *   login.c   libpam records and the sessions' changes (model/sessions.c pairs them) -> views
  *   raw.c     raw-socket records -> views
+ *   unix.c    agent-socket records -> views; the sockets of sessions older than the agent
  *   output.c  the line outputs: opened, flushed, reopened, their losses
  *   emit.c    the only place that encodes, writes, records, streams and feeds the engine
  *   stream.c  the streaming sinks' spools, pumped once per poll round
@@ -139,6 +140,12 @@ void hw_agent__existing_proc(struct hw_agent *a, const struct hw_process *p);
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e);
 /* raw.c: a raw-socket record (already checked by hw_decode_check). */
 void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *e);
+/* unix.c: an agent-socket record (already checked by hw_decode_check); after the /proc
+ * snapshot and before the capability drop, the agent sockets of the sshd processes found
+ * (returns how many, or -errno). */
+void hw_agent__unix_record(struct hw_agent *a, const struct hw_unix_event *e);
+struct hw_loader;
+int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l);
 /* The user names of v's owner, when it has one. */
 void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v);
 /* Records who owns c (p when known, else pid and start). */
@@ -221,6 +228,8 @@ void hw_emit__file(struct hw_agent *a, const struct hw_file_view *v);
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v);
 struct hw_raw_view;
 void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v);
+struct hw_unix_view;
+void hw_emit__unix(struct hw_agent *a, const struct hw_unix_view *v);
 /* An alert (the engine's or the agent's own) to the output and the streaming sinks. */
 void hw_emit__alert(struct hw_agent *a, const struct hw_alert *al);
 /* The engine's alert callback (ctx: the agent). */

@@ -13,6 +13,7 @@
 
 #include "agent/agent_int.h"
 #include "detect/fact_raw.h"
+#include "detect/fact_unix.h"
 #include "output/alert.h"
 #include "detect/fact_file.h"
 #include "output/ecs.h"
@@ -251,6 +252,18 @@ void hw_emit__raw(struct hw_agent *a, const struct hw_raw_view *v)
 	}
 	hw_fact__raw_event(&a->fact, &a->host, v);
 	emit_event(a, HW_SINKS_ALL);
+}
+
+void hw_emit__unix(struct hw_agent *a, const struct hw_unix_view *v)
+{
+	hw_json__reset(&a->json);
+	hw_ecs__unix_event(&a->json, &a->host, v);
+	if (a->text) {
+		hw_text__reset(&a->tline);
+		hw_text__unix_event(&a->tline, &a->host, v);
+	}
+	hw_fact__unix_event(&a->fact, &a->host, v);
+	emit_event(a);
 }
 
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)

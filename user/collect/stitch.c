@@ -638,6 +638,7 @@ enum st_use {
 	ST_SESSION,
 	ST_END,
 	ST_IN_CLOSED,
+	ST_BORROW,
 	ST_AGENT,
 	ST_LISTEN,
 };
@@ -674,6 +675,8 @@ static enum st_use use_of(const struct hw_stitch *s, const struct hw_fact *f)
 		       : !f->egress			 ? ST_IN_CLOSED
 		       : !f->failure && hop_out(s, f) ? ST_OUT
 						 : ST_CLOCK;
+	case HW_F_AGENT_SOCKET:
+		return ST_BORROW;
 	case HW_F_AGENT_STARTED:
 		return ST_AGENT;
 	case HW_F_LISTEN:
@@ -721,6 +724,13 @@ void hw_stitch__feed(struct hw_stitch *s, const struct hw_fact *f)
 		case ST_LISTEN:
 			listener(s, f);
 			break;
+		case ST_BORROW: { /* agent-hijack: a session's ssh agent used by another */
+			struct st_host *host = host_of(s, f);
+
+			if (host)
+				hw_chain__borrow(s, host, f);
+			break;
+		}
 		case ST_CLOCK:
 			host_of(s, f); /* its clock */
 			break;

@@ -56,8 +56,9 @@ static void hop_text(const struct st_in *h, char *buf, size_t len)
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	if (o)
-		snprintf(buf, len, "%s (%s%svia %s, %s)", h->host->name, user, user[0] ? " " : "",
-			 o->exe[0] ? o->exe : "an unknown program", when);
+		snprintf(buf, len, "%s (%s%svia %s%s, %s)", h->host->name, user, user[0] ? " " : "",
+			 o->exe[0] ? o->exe : "an unknown program",
+			 o->borrowed ? " with that session's ssh agent" : "", when);
 	else if (h->have_session)
 		snprintf(buf, len, "%s (%s%s%s session, %s)", h->host->name, user,
 			 user[0] ? ", " : "", h->service[0] ? h->service : "remote", when);
@@ -242,5 +243,49 @@ void hw_chain__pending_run(struct hw_stitch *s, int force)
 			hw_chain__evaluate(s, in, 1);
 			hw_chain__pending_drop(s, in); /* also when its chain broke meanwhile */
 		}
+	}
+}
+
+/* --- borrowed agents ----------------------------------------------------------------------- */
+
+struct borrow_ctx {
+	struct hw_stitch *s;
+	const struct st_host *host;
+	const struct hw_fact *f;
+	struct st_in *changed[8];
+	int n;
+};
+
+/* An outbound half of the borrowing process, made up to a minute before it used the agent
+ * (ssh connects first, then signs): now a hop out of the borrowed session. */
+static void borrow_out(struct hw_hnode *n, void *ctx)
+{
+	struct borrow_ctx *b = ctx;
+	struct st_out *o = container_of(n, struct st_out, by_tuple);
+	const struct hw_fact *f = b->f;
+
+	if (o->host != b->host || strcmp(o->entity, f->entity_id) || o->borrowed ||
+	    o->ts > f->ts + HW_STITCH_SKEW_NS || o->ts + 60 * NS_PER_SEC < f->ts)
+		return;
+	if (o->session[0])
+		hw_htab__del(&b->s->outs_by_session, &o->by_session);
+	snprintf(o->session, sizeof(o->session), "%s", f->sock_session);
+	if (hw_htab__add(&b->s->outs_by_session, &o->by_session, session_hash(o->host, o->session)))
+		o->session[0] = 0; /* no room: a hop of no session */
+	o->borrowed = 1;
+	if (o->in && b->n < (int)(sizeof(b->changed) / sizeof(b->changed[0])))
+		b->changed[b->n++] = o->in;
+}
+
+void hw_chain__borrow(struct hw_stitch *s, struct st_host *host, const struct hw_fact *f)
+{
+	struct borrow_ctx b = {.s = s, .host = host, .f = f};
+
+	if (!f->sock_session[0] || !f->entity_id[0] || !strcmp(f->session_id, f->sock_session))
+		return;
+	hw_htab__each(&s->outs, borrow_out, &b);
+	for (int i = 0; i < b.n; i++) {
+		b.changed[i]->fired = 0; /* a chain through another session now: say it again */
+		hw_chain__changed(s, b.changed[i]);
 	}
 }

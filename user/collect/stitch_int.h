@@ -54,6 +54,8 @@ struct st_out {
 	unsigned long long ts;
 	unsigned long long arrived; /* the collector's clock when it came, 0 unknown */
 	int approx; /* ts is when the agent found it (a snapshot), not when it was made */
+	int borrowed; /* session is the one whose ssh agent its process used (agent_socket_used),
+		       * not the process's own */
 	unsigned int pid;
 	char session[HW_FACT_ID_LEN];
 	char entity[HW_FACT_ID_LEN];
@@ -124,5 +126,9 @@ void hw_chain__evaluate(struct hw_stitch *s, struct st_in *end, int force);
 /* alerts that waited for a login and waited enough (all of them when force) */
 void hw_chain__pending_run(struct hw_stitch *s, int force);
 void hw_chain__pending_drop(struct hw_stitch *s, struct st_in *in);
+/* agent_socket_used on host: a process used the ssh agent of a session not its own; its
+ * outbound halves become hops out of that session (the chain names the session whose keys
+ * opened the next host) */
+void hw_chain__borrow(struct hw_stitch *s, struct st_host *host, const struct hw_fact *f);
 
 #endif

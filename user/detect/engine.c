@@ -572,6 +572,9 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 	case HW_F_RAW_SOCKET:
 		hw_rules__raw_socket(e, f, proc_of(e, f, 0));
 		break;
+	case HW_F_AGENT_SOCKET:
+		hw_rules__agent_socket(e, f, proc_of(e, f, 0));
+		break;
 	case HW_F_TICK:
 		if (e->judge_later)
 			hw_smap__each(&e->procs, judge_later, e);

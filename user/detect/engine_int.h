@@ -26,6 +26,7 @@
 				    * snapshot's listeners, connections and sessions are known */
 #define EP_TRUSTED       (1u << 8) /* its executable is root-owned in root-owned directories */
 #define EP_ROOT          (1u << 9) /* runs as root (real and effective uid 0) */
+#define EP_FIRED_HIJACK  (1u << 10) /* agent-hijack fired for this process */
 
 struct hw_eproc {
 	struct hw_snode node; /* entity id */
@@ -154,6 +155,8 @@ void hw_rules__format_age(unsigned long long ns, char *buf, size_t len);
 void hw_rules__raw_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__bridge_tick(struct hw_engine *e);
 size_t hw_rules__bridge_memory(const struct hw_engine *e);
+/* agent-hijack (rules_hijack.c): p connected to an sshd session's agent socket */
+void hw_rules__agent_socket(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 /* file facts (rules_file.c) */
 void hw_rules__file(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);
 void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);

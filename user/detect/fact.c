@@ -7,6 +7,7 @@
 #include "detect/fact.h"
 #include "detect/fact_fields.h"
 #include "detect/fact_raw.h"
+#include "detect/fact_unix.h"
 #include "hopwatch/events.h"
 
 _Static_assert(HW_IO_TCP == HW_STDIO_TCP && HW_IO_UNIX == HW_STDIO_UNIX &&
@@ -211,6 +212,7 @@ static const struct {
 	{"agent-stopped", HW_F_AGENT_STOPPED},
 	{"tick", HW_F_TICK},
 	{"raw_socket_opened", HW_F_RAW_SOCKET},
+	{"agent_socket_used", HW_F_AGENT_SOCKET},
 	{"file_created", HW_F_FILE},
 	{"file_modified", HW_F_FILE},
 	{"file_renamed", HW_F_FILE},
@@ -325,5 +327,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	}
 	if (f->kind == HW_F_RAW_SOCKET)
 		hw_fact__raw_from_json(f, d);
+	if (f->kind == HW_F_AGENT_SOCKET)
+		hw_fact__unix_from_json(f, d);
 	return 0;
 }

@@ -36,6 +36,7 @@ enum hw_fact_kind {
 	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
 	HW_F_ALERT, /* an alert line: replay and the collector make their own */
 	HW_F_RAW_SOCKET, /* raw_socket_opened (detect/fact_raw.h) */
+	HW_F_AGENT_SOCKET, /* agent_socket_used (detect/fact_unix.h) */
 	HW_F_FILE,  /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
 		     * (detect/rules_file.c) */
 	HW_F_CONN_CLOSED, /* connection_closed: the fleet profile's one record of a TCP connection,
@@ -109,6 +110,13 @@ struct hw_fact {
 
 	/* raw_socket_opened: hopwatch.socket.family, .type (SOCK_*), .protocol */
 	unsigned int raw_family, raw_type, raw_protocol;
+	/* agent_socket_used: hopwatch.agent_socket.* (detect/fact_unix.c) */
+	char sock_session[HW_FACT_ID_LEN]; /* .session.id: whose agent it is, "" none */
+	char sock_owner[HW_FACT_ID_LEN];   /* .owner.entity_id: the sshd that bound it */
+	char sock_path[HW_FACT_PATH_LEN];  /* .path */
+	unsigned long long sock_ino;	   /* .inode */
+	unsigned int sock_owner_uid;	   /* .owner.user.id */
+	unsigned int uid;		   /* user.id of the caller (agent_socket_used only) */
 	/* file facts (output/ecs_file.c) */
 	char file_action[24];		   /* event.action */
 	char file_path[HW_FACT_PATH_LEN];  /* file.path */

@@ -302,7 +302,8 @@ static const struct field {
 	FN(stdio_ingress, F_INT), FEP(src), FEP(dst), FS(conn_id), FN(conn_start, F_U64),
 	FN(egress, F_INT), FN(udp, F_INT), FN(failure, F_INT), FS(service),
 	FN(session_start, F_U64), FN(login_verified, F_INT), FN(raw_family, F_U32),
-	FN(raw_type, F_U32), FN(raw_protocol, F_U32),
+	FN(raw_type, F_U32), FN(raw_protocol, F_U32), FS(sock_session), FS(sock_owner),
+	FS(sock_path), FN(sock_ino, F_U64), FN(sock_owner_uid, F_U32), FN(uid, F_U32),
 };
 /* clang-format on */
 

@@ -69,6 +69,8 @@ static const struct hw_attack_technique techniques[] = {
     {"T1505", "Server Software Component", "TA0003", "Persistence"},
     {"T1505.003", "Web Shell", "TA0003", "Persistence"},
     {"T1543.002", "Systemd Service", "TA0003", "Persistence"},
+    {"T1563", "Remote Service Session Hijacking", "TA0008", "Lateral Movement"},
+    {"T1563.001", "SSH Hijacking", "TA0008", "Lateral Movement"},
     {"T1570", "Lateral Tool Transfer", "TA0008", "Lateral Movement"},
     {"T1572", "Protocol Tunneling", "TA0011", "Command and Control"},
     {"T1574.006", "Dynamic Linker Hijacking", "TA0003", "Persistence"},
