@@ -53,7 +53,7 @@ STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
 
-.PHONY: all static test test-kernels unit bench deps deps-build deps-test clean fuzz check-format
+.PHONY: all static test test-kernels unit bench deps deps-build deps-test clean fuzz check-format format
 all: $(BUILD)/hopwatch
 
 # Debian packages are installed first when missing (tools/deps.sh; needs root then).
@@ -159,7 +159,7 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 	$(Q)python3 tests/bench/fleet_sim.py
 
 # Debian packages: build, then what the tests drive for real.
-DEPS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
+DEPS_BUILD := clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
 	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
@@ -174,8 +174,13 @@ deps-build:
 deps-test:
 	$(Q)./tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 
+# every C file of ours against .clang-format (tests/cli/test_format.py runs it in make test)
+FORMAT_SRCS := $(USER_SRCS) $(USER_HDRS) $(wildcard bpf/*.c bpf/*.h) $(HDRS) \
+	       $(wildcard tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/bench/*.c tests/tools/*.c tests/kernels/*.c)
 check-format:
-	$(Q)clang-format --dry-run -Werror $(USER_SRCS) $(USER_HDRS) $(BPF_SRCS) $(HDRS)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD)

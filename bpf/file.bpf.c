@@ -22,11 +22,11 @@
 #include "task.bpf.h"
 #include <bpf/bpf_tracing.h>
 
-#define HW_WATCH_UP    4  /* directories walked up from a file to find a watched one */
-#define HW_WPAT_WORDS  4  /* a watched name: up to 31 bytes */
-#define HW_WPATS       6  /* watched names per directory */
-#define HW_WPFX_WORDS  16 /* a watched path prefix: up to 127 bytes */
-#define HW_WPFX_MAX    64
+#define HW_WATCH_UP   4	 /* directories walked up from a file to find a watched one */
+#define HW_WPAT_WORDS 4	 /* a watched name: up to 31 bytes */
+#define HW_WPATS      6	 /* watched names per directory */
+#define HW_WPFX_WORDS 16 /* a watched path prefix: up to 127 bytes */
+#define HW_WPFX_MAX   64
 
 #define AT_FDCWD_      -100
 #define AT_REMOVEDIR_  0x200
@@ -76,7 +76,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
-	__type(key, __u64); /* inode number of a watched file */
+	__type(key, __u64);   /* inode number of a watched file */
 	__type(value, __u32); /* its device */
 } watch_inodes SEC(".maps");
 
@@ -430,9 +430,9 @@ static __always_inline void hw_file_send(struct hw_file_event *e, struct task_st
 /* The fields an open is judged by, each object read in one bpf_probe_read_kernel of the span
  * around them (their CO-RE offsets, constants the verifier knows): two reads where there were
  * six. A kernel whose span is wider than the buffer gets one read per field. */
-#define HW_SPAN_WORDS 20
-#define HW_MIN(a, b)  ((a) < (b) ? (a) : (b))
-#define HW_MAX(a, b)  ((a) > (b) ? (a) : (b))
+#define HW_SPAN_WORDS		  20
+#define HW_MIN(a, b)		  ((a) < (b) ? (a) : (b))
+#define HW_MAX(a, b)		  ((a) > (b) ? (a) : (b))
 #define HW_AT(buf, lo, off, type) (*(type *)((char *)(buf) + ((off) - (lo))))
 
 struct hw_open_fields {

@@ -52,7 +52,7 @@ extern struct hw_scratch_map scratch SEC(".maps");
  * accept exits (owner); read at close. LRU: a connection evicted under pressure is counted
  * (HW_STAT_CONN_MISS) when its close or accept finds nothing. Size: agent.conn_table_max. */
 struct hw_conn_state {
-	__u64 start_ns;       /* SYN sent (egress) or established (ingress) */
+	__u64 start_ns;	      /* SYN sent (egress) or established (ingress) */
 	__u64 owner_start_ns; /* owner process: pid + start time */
 	__u32 owner_pid;
 	__u8 direction;
@@ -108,8 +108,8 @@ extern struct hw_udp_flows_map udp_flows SEC(".maps");
  * The route lookups of the send (fib tracepoints) read the destinations from kernel memory
  * while it is there; the exit reads them from user memory only for what no lookup showed.
  * Written by the send entries, read by the fib handlers and the send exits (net.bpf.c). */
-#define HW_UDP_SENDTO   1
-#define HW_UDP_SENDMSG  2
+#define HW_UDP_SENDTO	1
+#define HW_UDP_SENDMSG	2
 #define HW_UDP_SENDMMSG 3
 
 struct hw_udp_send {
@@ -143,8 +143,8 @@ static __always_inline void hw_stat_inc(__u32 idx)
 static __always_inline __u64 hw_rb_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= hw_wakeup_bytes
-		       ? BPF_RB_FORCE_WAKEUP
-		       : BPF_RB_NO_WAKEUP;
+		   ? BPF_RB_FORCE_WAKEUP
+		   : BPF_RB_NO_WAKEUP;
 }
 
 #endif

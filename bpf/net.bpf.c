@@ -19,7 +19,7 @@
 #include <bpf/bpf_endian.h>
 
 #define EINPROGRESS 115
-#define S_IFMT      00170000
+#define S_IFMT	    00170000
 #define S_IFSOCK    0140000
 
 #define SOCK_DONE 1 /* enum sock_flags: set by tcp_fin() when the peer's FIN arrives */
@@ -60,7 +60,7 @@ static __always_inline struct task_struct *hw_current(void)
 /* Reserves and fills what every network event has. proc: the current task's, when
  * with_proc. Returns NULL (counted) when the ring buffer is full. */
 static __always_inline struct hw_net_event *hw_net_reserve(__u32 type, const struct sock *sk,
-							  int with_proc)
+							   int with_proc)
 {
 	struct hw_net_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -189,7 +189,8 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 			return 0;
 		st = bpf_map_lookup_elem(&conns, &key);
 		if (st && !st->closed_by)
-			st->closed_by = newstate == TCP_FIN_WAIT1 ? HW_CLOSED_LOCAL : HW_CLOSED_REMOTE;
+			st->closed_by =
+			    newstate == TCP_FIN_WAIT1 ? HW_CLOSED_LOCAL : HW_CLOSED_REMOTE;
 		return 0;
 	case TCP_CLOSE:
 		break;
@@ -221,7 +222,8 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 			hw_net_from_state(e, st);
 			e->error = BPF_CORE_READ(sk, sk_err);
 			if (!e->error)
-				e->error = 111; /* ECONNREFUSED: a reset clears sk_err on some paths */
+				e->error =
+				    111; /* ECONNREFUSED: a reset clears sk_err on some paths */
 			hw_net_submit(e);
 		}
 		goto forget;
@@ -403,9 +405,9 @@ int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct hw_connecting c = {
-		.fd = (__u32)ctx->args[0],
-		.uaddr = ctx->args[1],
-		.addrlen = (__u32)ctx->args[2],
+	    .fd = (__u32)ctx->args[0],
+	    .uaddr = ctx->args[1],
+	    .addrlen = (__u32)ctx->args[2],
 	};
 
 	if (!hw_wanted(hw_current()))
@@ -474,9 +476,9 @@ out:
  * thread rewriting the address after the kernel's copy. The device-level tracepoints
  * (net:net_dev_queue) were not used: a datagram waiting for ARP leaves from a softirq, out of
  * the sender's context, and a send that fails before a device is never seen there. */
-#define HW_MMSG_MAX      16 /* sendmmsg messages the user-memory fallback reads */
+#define HW_MMSG_MAX	 16 /* sendmmsg messages the user-memory fallback reads */
 #define LOOPBACK_IFINDEX 1  /* flowi iif of every output route lookup */
-#define EFAULT           14
+#define EFAULT		 14
 
 static __always_inline void hw_stat_add(__u32 idx, __u64 n)
 {

@@ -42,8 +42,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	/* the file itself, which file facts name the same way (transfer-exec) */
 	e->exe_ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
 	e->exe_dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
-	if (hw_read_path(&e->cwd, __builtin_preserve_access_index(&task->fs->pwd), 0) &
-	    HW_PATH_CUT)
+	if (hw_read_path(&e->cwd, __builtin_preserve_access_index(&task->fs->pwd), 0) & HW_PATH_CUT)
 		flags |= HW_EXEC_CWD_TRUNCATED;
 
 	mm = BPF_CORE_READ(task, mm);

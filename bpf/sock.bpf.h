@@ -9,7 +9,7 @@
 #include <bpf/bpf_endian.h>
 #include "hopwatch/events.h"
 
-#define AF_INET     2
+#define AF_INET	    2
 #define AF_INET6    10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17

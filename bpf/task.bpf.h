@@ -58,7 +58,7 @@ static __always_inline void hw_fill_proc(struct hw_proc *p, struct task_struct *
 }
 
 /* hw_read_path() result bits */
-#define HW_PATH_CUT     1 /* deeper than HW_PATH_DEPTH or longer than the buffer */
+#define HW_PATH_CUT	 1 /* deeper than HW_PATH_DEPTH or longer than the buffer */
 #define HW_PATH_UNLINKED 2 /* the file itself is no longer linked (deleted, memfd) */
 
 static __always_inline long hw_read_name(struct hw_path *out, __u32 off, struct dentry *dentry)
@@ -66,8 +66,8 @@ static __always_inline long hw_read_name(struct hw_path *out, __u32 off, struct 
 	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 
 	/* a fixed read size at a masked offset: provably inside names[] */
-	return bpf_probe_read_kernel_str(&out->names[off & (HW_PATH_OFF_MAX - 1)],
-					 HW_PATH_NAME_MAX, name);
+	return bpf_probe_read_kernel_str(&out->names[off & (HW_PATH_OFF_MAX - 1)], HW_PATH_NAME_MAX,
+					 name);
 }
 
 /* A directory an unprivileged user could have placed a file in, or replace one in: not owned
@@ -147,16 +147,15 @@ static __always_inline int hw_read_path(struct hw_path *out, const struct path *
 	return ret | HW_PATH_CUT;
 }
 
-
 /* What the standard descriptors of task refer to after exec (HW_STDIO_*): a shell whose stdin
  * is a TCP socket is a reverse shell, and the first inet socket among them is read whole into
  * sock (family 0 when there is none): the other end is the responder's first question. Reads
  * the fd table as of now; each read is bounded. */
-#define HW_S_IFMT   00170000
-#define HW_S_IFSOCK 0140000
-#define HW_S_IFCHR  0020000
-#define HW_S_IFIFO  0010000
-#define HW_S_IFREG  0100000
+#define HW_S_IFMT      00170000
+#define HW_S_IFSOCK    0140000
+#define HW_S_IFCHR     0020000
+#define HW_S_IFIFO     0010000
+#define HW_S_IFREG     0100000
 #define HW_SOCK_STREAM 1
 #define HW_SOCK_DGRAM  2
 
@@ -188,7 +187,7 @@ static __always_inline __u8 hw_stdio_kind(struct file **fds, unsigned int max, i
 		if ((family == AF_INET || family == AF_INET6) && !first->family)
 			hw_fill_addr(first, sk);
 		if (family == AF_INET || family == AF_INET6)
-			return type == HW_SOCK_STREAM	? HW_STDIO_TCP
+			return type == HW_SOCK_STREAM  ? HW_STDIO_TCP
 			       : type == HW_SOCK_DGRAM ? HW_STDIO_UDP
 						       : HW_STDIO_SOCKET;
 		return HW_STDIO_SOCKET;

@@ -21,10 +21,10 @@ static const char *hw_degraded_why(const char *name)
 int hw_check(FILE *out)
 {
 	struct hw_loader_opts lo = {
-		.agent_tgid = (__u32)getpid(),
-		.args_max = HW_ARGS_MAX_DEFAULT,
-		.ringbuf_size = 1 << 20,
-		.wakeup_bytes = 1 << 17,
+	    .agent_tgid = (__u32)getpid(),
+	    .args_max = HW_ARGS_MAX_DEFAULT,
+	    .ringbuf_size = 1 << 20,
+	    .wakeup_bytes = 1 << 17,
 	};
 	struct hw_loader l = {0};
 	struct bpf_program *prog;
@@ -77,8 +77,9 @@ int hw_check(FILE *out)
 			fprintf(out, "program:    %-20s %-32s skipped: no libpam\n",
 				bpf_program__name(prog), bpf_program__section_name(prog));
 		} else {
-			fprintf(out, "program:    %-20s %-32s FAILED: %s\n", bpf_program__name(prog),
-				bpf_program__section_name(prog), strerror(errno));
+			fprintf(out, "program:    %-20s %-32s FAILED: %s\n",
+				bpf_program__name(prog), bpf_program__section_name(prog),
+				strerror(errno));
 			failed = 1;
 		}
 	}

@@ -118,9 +118,10 @@ int hw_cli__load(const struct hw_cli *c, struct hw_config *cfg)
 int hw_cli__duration(const char *s, unsigned long long *ns)
 {
 	if (hw_parse_duration(s, ns) || !*ns) {
-		fprintf(stderr,
-			"hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
-			s);
+		fprintf(
+		    stderr,
+		    "hopwatch: --duration: invalid duration '%s' (use 500ms, 30s, 10m, 8h, 2d)\n",
+		    s);
 		return HW_EXIT_USAGE;
 	}
 	return 0;

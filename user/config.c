@@ -95,7 +95,7 @@ static int valid_socket_path(const char *s)
 	if (!*s)
 		return 0;
 	return s[0] == '/' && s[1] && s[strlen(s) - 1] != '/' && !strstr(s, "/../") &&
-			   !strstr(s, "//")
+		       !strstr(s, "//")
 		   ? 0
 		   : -1;
 }
@@ -180,10 +180,9 @@ static const struct key keys[] = {
 	       "/usr/sbin/wpa_supplicant, /usr/sbin/hostapd, /usr/sbin/dnsmasq, /usr/sbin/dhcpd, "
 	       "/usr/sbin/keepalived, /usr/sbin/pppd, /usr/bin/ping, /usr/bin/arping, "
 	       "/usr/sbin/arping"),
-    KEY("detect", "raw_bridge_connection", K_DURATION, raw_bridge_connection_ns, MSEC, YEAR,
-	"10m"),
-    KEY("detect", "watch_paths", K_STRS, watch_paths, .flags = F_NOSPACE,
-	.valid = valid_watch_path, .what = "watch path",
+    KEY("detect", "raw_bridge_connection", K_DURATION, raw_bridge_connection_ns, MSEC, YEAR, "10m"),
+    KEY("detect", "watch_paths", K_STRS, watch_paths, .flags = F_NOSPACE, .valid = valid_watch_path,
+	.what = "watch path",
 	.hint = "use /dir/file, /dir/prefix* or ~/.ssh/authorized_keys*, at most 120 bytes",
 	.def = "~/.ssh/authorized_keys*, /etc/cron*, /var/spool/cron, /etc/systemd/system, "
 	       "/lib/systemd/system, /etc/ld.so.preload, /etc/pam.d, /etc/sudoers*, /etc/passwd, "
@@ -221,8 +220,7 @@ static const struct key keys[] = {
 	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
     KEY("output", "syslog_profile", K_STR, syslog_profile, .def = "fleet", .flags = F_NONEMPTY,
 	.valid = valid_profile, .what = "profile", .hint = "use fleet or full"),
-    KEY("output", "fleet_summary_interval", K_DURATION, fleet_summary_interval_ns, SEC, HOUR,
-	"1m"),
+    KEY("output", "fleet_summary_interval", K_DURATION, fleet_summary_interval_ns, SEC, HOUR, "1m"),
     KEY("output", "nats_ca", K_STR, nats_ca),
     KEY("output", "nats_cert", K_STR, nats_cert),
     KEY("output", "nats_key", K_STR, nats_key),
@@ -241,9 +239,8 @@ static const struct key keys[] = {
     KEY("collect", "host_alerts", K_U32, collect_host_alerts, 1, 1000000, "60"),
     KEY("collect", "host_idle", K_DURATION, collect_host_idle_ns, SEC, 30 * DAY, "1h"),
     KEY("collect", "partitions", K_U32, collect_partitions, 0, HW_COLLECT_PARTITIONS_MAX, "0"),
-    KEY("collect", "partition", K_STR, collect_partition,
-	.valid = hw_parse_partition_list, .what = "partition list",
-	.hint = "use numbers and ranges below collect.partitions: 0,2-3"),
+    KEY("collect", "partition", K_STR, collect_partition, .valid = hw_parse_partition_list,
+	.what = "partition list", .hint = "use numbers and ranges below collect.partitions: 0,2-3"),
     KEY("collect", "ack_wait", K_DURATION, collect_ack_wait_ns, SEC, 3600 * SEC, "60s"),
 };
 

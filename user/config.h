@@ -36,16 +36,16 @@ struct hw_port_list {
 
 struct hw_config {
 	/* [agent] */
-	char *host_name;		       /* host_name: NULL = the machine's hostname */
-	char *netns;			       /* netns: network namespace path, NULL = all */
-	unsigned int args_max;		       /* args_max: argv bytes per exec */
-	unsigned long long ringbuf_size;       /* ringbuf_size: bytes, a power of two */
-	unsigned long long poll_interval_ns;   /* poll_interval */
-	unsigned int proc_table_max;	       /* proc_table_max: exited processes kept */
-	unsigned long long proc_exited_ttl_ns; /* proc_exited_ttl */
+	char *host_name;			    /* host_name: NULL = the machine's hostname */
+	char *netns;				    /* netns: network namespace path, NULL = all */
+	unsigned int args_max;			    /* args_max: argv bytes per exec */
+	unsigned long long ringbuf_size;	    /* ringbuf_size: bytes, a power of two */
+	unsigned long long poll_interval_ns;	    /* poll_interval */
+	unsigned int proc_table_max;		    /* proc_table_max: exited processes kept */
+	unsigned long long proc_exited_ttl_ns;	    /* proc_exited_ttl */
 	unsigned long long conn_report_interval_ns; /* conn_report_interval: open connections */
 	unsigned int conn_table_max; /* conn_table_max: TCP connections followed at once */
-	int seccomp; /* seccomp: the syscall allow-list once started (on), or none (off) */
+	int seccomp;	      /* seccomp: the syscall allow-list once started (on), or none (off) */
 	char *control_socket; /* control_socket: where `hopwatch sessions` asks, "" none */
 
 	/* [detect] (durations in ns) */
@@ -60,39 +60,39 @@ struct hw_config {
 	unsigned int bruteforce_failures;	 /* bruteforce_failures */
 	struct hw_cidr_list allow_sources;	 /* allow_sources: jump hosts, may be empty */
 	struct hw_str_list allow_programs;	 /* allow_programs: may hold long connections */
-	struct hw_str_list allow_services; /* allow_services: listeners that may run shells */
-	struct hw_str_list allow_relays;   /* allow_relays: may accept and connect on (proxies) */
+	struct hw_str_list allow_services;	 /* allow_services: listeners that may run shells */
+	struct hw_str_list allow_relays; /* allow_relays: may accept and connect on (proxies) */
 	struct hw_str_list raw_socket_programs; /* raw_socket_programs: full paths of the network
 						 * tools that may hold raw sockets */
 	unsigned long long raw_bridge_connection_ns; /* raw_bridge_connection */
-	struct hw_str_list watch_paths;	   /* watch_paths: the files persistence watches */
-	struct hw_str_list file_writers;   /* file_writers: trusted full paths that may change them */
+	struct hw_str_list watch_paths;	 /* watch_paths: the files persistence watches */
+	struct hw_str_list file_writers; /* file_writers: trusted full paths that may change them */
 	unsigned long long transfer_window_ns; /* transfer_window */
 
 	/* [output] */
-	enum hw_format format; /* format */
+	enum hw_format format;			   /* format */
 	enum hw_format nats_format, syslog_format; /* nats_format, syslog_format: json, ocsf */
-	char *file;	       /* NULL = none */
-	char *nats_url;	       /* comma-separated server URLs as written, NULL = no NATS sink */
-	char *nats_subject;    /* subject prefix, never NULL after init */
-	char *syslog;	       /* "host:port" (validated), NULL = none */
-	char *spool_dir;       /* never NULL after init */
+	char *file;				   /* NULL = none */
+	char *nats_url;	    /* comma-separated server URLs as written, NULL = no NATS sink */
+	char *nats_subject; /* subject prefix, never NULL after init */
+	char *syslog;	    /* "host:port" (validated), NULL = none */
+	char *spool_dir;    /* never NULL after init */
 	unsigned long long spool_max;
-	char *nats_stream;     /* the JetStream stream the agent creates if missing */
-	unsigned int nats_batch_lines;		/* nats_batch_lines: lines per message, at most */
-	unsigned long long nats_batch_bytes;	/* nats_batch_bytes: bytes per message, at most */
+	char *nats_stream;		     /* the JetStream stream the agent creates if missing */
+	unsigned int nats_batch_lines;	     /* nats_batch_lines: lines per message, at most */
+	unsigned long long nats_batch_bytes; /* nats_batch_bytes: bytes per message, at most */
 	unsigned long long nats_batch_delay_ns; /* nats_batch_delay: a line waits for more */
 	char *nats_compress;			/* nats_compress: "none" or "gzip" */
 	/* nats_profile, syslog_profile: "fleet" (the default) or "full" (docs/streaming.md) */
 	char *nats_profile, *syslog_profile;
 	unsigned long long fleet_summary_interval_ns; /* fleet: loopback summaries, this often */
-	char *nats_ca, *nats_cert, *nats_key;	  /* TLS: CA bundle, client cert and key, NULL */
+	char *nats_ca, *nats_cert, *nats_key;	    /* TLS: CA bundle, client cert and key, NULL */
 	char *syslog_ca, *syslog_cert, *syslog_key; /* syslog_ca set: TLS to the receiver */
 
 	/* [collect] */
-	char *collect_durable; /* the shared durable consumer of the collectors */
-	char *collect_subject; /* where the collector publishes its alerts */
-	unsigned long long collect_memory_max;	    /* memory_max: all engines and the stitcher */
+	char *collect_durable;		       /* the shared durable consumer of the collectors */
+	char *collect_subject;		       /* where the collector publishes its alerts */
+	unsigned long long collect_memory_max; /* memory_max: all engines and the stitcher */
 	unsigned long long collect_host_memory_max; /* host_memory_max: one host's engine */
 	unsigned int collect_host_alerts;	    /* host_alerts: per host and minute */
 	unsigned long long collect_host_idle_ns;    /* host_idle: a silent host is forgotten */

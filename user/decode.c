@@ -10,8 +10,8 @@ _Static_assert(sizeof(struct hw_path) == 8 + HW_PATH_MAX, "hw_path layout");
 _Static_assert(sizeof(struct hw_fork_event) == 120, "fork layout");
 _Static_assert(sizeof(struct hw_exit_event) == 128, "exit layout");
 _Static_assert(HW_EXEC_FIXED_SIZE == 16 + 104 + 40 + 40 + 2 * (8 + HW_PATH_MAX), "exec layout");
-_Static_assert(sizeof(struct hw_file_event) == 16 + 104 + 40 + (8 + HW_PATH_MAX) +
-						   2 * HW_FILE_USER_PATH,
+_Static_assert(sizeof(struct hw_file_event) ==
+		   16 + 104 + 40 + (8 + HW_PATH_MAX) + 2 * HW_FILE_USER_PATH,
 	       "file layout");
 _Static_assert(sizeof(struct hw_sock_addr) == 40, "sock addr layout");
 _Static_assert(sizeof(struct hw_net_event) == 16 + 104 + 32 + 40 + 16, "net layout");

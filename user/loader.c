@@ -40,8 +40,8 @@ void hw_loader__set_verbose(int v)
 	libbpf_set_print(libbpf_print);
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(struct hw_loader *l, int err,
-						       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct hw_loader *l, int err, const char *fmt,
+						      ...)
 {
 	va_list ap;
 
@@ -62,8 +62,7 @@ int hw_loader__preflight(struct hw_loader *l)
 			    "CONFIG_DEBUG_INFO_BTF, which hopwatch needs (CO-RE)",
 			    BTF_PATH);
 	if (geteuid() != 0)
-		return fail(l, -EPERM,
-			    "hopwatch must run as root to load its BPF programs");
+		return fail(l, -EPERM, "hopwatch must run as root to load its BPF programs");
 	/* syscall tracepoints (tp/syscalls) are attached through tracefs ids */
 	if (access("/sys/kernel/tracing/events", F_OK) &&
 	    access("/sys/kernel/debug/tracing/events", F_OK) &&
@@ -80,11 +79,11 @@ int hw_loader__preflight(struct hw_loader *l)
 static int probe_socket_cookie(void)
 {
 	struct bpf_insn insns[] = {
-		/* r1 = ctx[0], the struct sock; r0 = bpf_get_socket_cookie(r1); return 0 */
-		{.code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1},
-		{.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_socket_cookie},
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT},
+	    /* r1 = ctx[0], the struct sock; r0 = bpf_get_socket_cookie(r1); return 0 */
+	    {.code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_1},
+	    {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_socket_cookie},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	int id, fd;
@@ -129,16 +128,17 @@ int hw_loader__open(struct hw_loader *l, const struct hw_loader_opts *o)
 	l->libpam_opt = o->libpam;
 	l->skel = hopwatch_bpf__open();
 	if (!l->skel)
-		return fail(l, -errno, "failed to open the embedded BPF object: %s", strerror(errno));
+		return fail(l, -errno, "failed to open the embedded BPF object: %s",
+			    strerror(errno));
 	l->skel->rodata->hw_agent_tgid = o->agent_tgid;
 	l->skel->rodata->hw_netns_filter = o->netns;
 	l->skel->rodata->hw_args_max = o->args_max < HW_ARGS_MAX ? o->args_max : HW_ARGS_MAX;
 	l->skel->rodata->hw_wakeup_bytes = o->wakeup_bytes;
 	l->ndegraded = 0;
 	/* the file programs of a syscall the kernel does not have are left out */
-	bpf_object__for_each_program(prog, l->skel->obj)
-		if (!have_syscall_tp(bpf_program__section_name(prog)))
-			bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_program(
+	    prog, l->skel->obj) if (!have_syscall_tp(bpf_program__section_name(prog)))
+	    bpf_program__set_autoload(prog, false);
 	if (probe_socket_cookie())
 		l->skel->rodata->hw_cookie_helper = 1;
 	else
@@ -175,8 +175,7 @@ int hw_loader__want_stats(struct hw_loader *l)
 	struct bpf_program *prog;
 	size_t n = 0, i = 0;
 
-	bpf_object__for_each_program(prog, l->skel->obj)
-		n++;
+	bpf_object__for_each_program(prog, l->skel->obj) n++;
 	free(l->stats_log);
 	l->stats_log = calloc(n ? n : 1, STATS_LOG_SIZE);
 	if (!l->stats_log)
@@ -207,10 +206,15 @@ long hw_loader__verified_insns(struct hw_loader *l, const struct bpf_program *pr
 static const char *find_libpam(const char *opt)
 {
 	static const char *const paths[] = {
-		"/lib/x86_64-linux-gnu/libpam.so.0", "/usr/lib/x86_64-linux-gnu/libpam.so.0",
-		"/lib/aarch64-linux-gnu/libpam.so.0", "/usr/lib/aarch64-linux-gnu/libpam.so.0",
-		"/usr/lib64/libpam.so.0", "/lib64/libpam.so.0", "/usr/lib/libpam.so.0",
-		"/lib/libpam.so.0", NULL,
+	    "/lib/x86_64-linux-gnu/libpam.so.0",
+	    "/usr/lib/x86_64-linux-gnu/libpam.so.0",
+	    "/lib/aarch64-linux-gnu/libpam.so.0",
+	    "/usr/lib/aarch64-linux-gnu/libpam.so.0",
+	    "/usr/lib64/libpam.so.0",
+	    "/lib64/libpam.so.0",
+	    "/usr/lib/libpam.so.0",
+	    "/lib/libpam.so.0",
+	    NULL,
 	};
 
 	if (opt)
@@ -228,11 +232,11 @@ static int pam_target(const char *prog, const char **func, int *ret)
 		const char *prog, *func;
 		int ret;
 	} t[] = {
-		{"handle_pam_start", "pam_start", 0},
-		{"handle_pam_auth_ret", "pam_authenticate", 1},
-		{"handle_pam_acct_ret", "pam_acct_mgmt", 1},
-		{"handle_pam_open_ret", "pam_open_session", 1},
-		{"handle_pam_close", "pam_close_session", 0},
+	    {"handle_pam_start", "pam_start", 0},
+	    {"handle_pam_auth_ret", "pam_authenticate", 1},
+	    {"handle_pam_acct_ret", "pam_acct_mgmt", 1},
+	    {"handle_pam_open_ret", "pam_open_session", 1},
+	    {"handle_pam_close", "pam_close_session", 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {

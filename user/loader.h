@@ -10,13 +10,13 @@
 #include "hopwatch/events.h"
 
 struct hw_loader_opts {
-	__u32 agent_tgid;   /* not traced */
-	__u32 netns;        /* network namespace inode to scope to, 0 = all */
-	__u32 args_max;     /* argv bytes per exec (clamped below HW_ARGS_MAX) */
-	__u64 ringbuf_size; /* bytes, a power of two */
+	__u32 agent_tgid;     /* not traced */
+	__u32 netns;	      /* network namespace inode to scope to, 0 = all */
+	__u32 args_max;	      /* argv bytes per exec (clamped below HW_ARGS_MAX) */
+	__u64 ringbuf_size;   /* bytes, a power of two */
 	__u32 conn_table_max; /* entries of the kernel's connection map; 0 = built-in */
 	const char *libpam;   /* path of libpam for the login probes; NULL = look for it */
-	__u64 wakeup_bytes; /* wake the reader once this much is queued */
+	__u64 wakeup_bytes;   /* wake the reader once this much is queued */
 };
 
 struct hopwatch_bpf;
@@ -30,8 +30,8 @@ struct hw_loader {
 	struct hopwatch_bpf *skel;
 	struct ring_buffer *rb;
 	char libpam[256]; /* the libpam the login probes are attached to, "" when none */
-	char warn[512];   /* a tolerated failure (no libpam), one line, "" when none */
-	char err[512];    /* the last failure, one line */
+	char warn[512];	  /* a tolerated failure (no libpam), one line, "" when none */
+	char err[512];	  /* the last failure, one line */
 	const char *libpam_opt;
 	/* what this kernel cannot do and the agent works around (hw_loader__open probes it):
 	 * names from docs/install.md's list, for hopwatch check and agent-started */

@@ -17,134 +17,133 @@
 #include "ir/sessions_cmd.h"
 #include "replay.h"
 
-
 static const char usage_text[] =
-	"Usage: hopwatch COMMAND [OPTIONS]\n"
-	"\n"
-	"eBPF endpoint telemetry for Linux: traces processes and network connections in the\n"
-	"kernel and writes them as ECS JSON lines (OCSF with -o ocsf, text on a terminal), so\n"
-	"remote access and lateral movement can be followed from the first second, including\n"
-	"what started before the agent.\n"
-	"\n"
-	"Commands:\n"
-	"  run        load the BPF programs, report running processes, then stream events\n"
-	"             and the alerts of the detection rules\n"
-	"  replay     run the detection rules over recorded event streams (run --record)\n"
-	"             and write the alerts ('hopwatch replay --help')\n"
-	"  collect    consume a fleet's events from NATS JetStream, run the rules per host\n"
-	"             and stitch ssh hops across hosts into hop-chain alerts\n"
-	"             ('hopwatch collect --help')\n"
-	"  sessions   the remote sessions: who is logged in, from where, since when, doing\n"
-	"             what, and where they went next; live, or from recordings\n"
-	"             ('hopwatch sessions --help')\n"
-	"  check      report what this kernel supports and what would not work; exit 1 if\n"
-	"             'run' would fail\n"
-	"  version    print the version\n"
-	"  help       print this help ('hopwatch run --help' for the options of run)\n"
-	"\n"
-	"Exit status: 0 success; 1 the kernel or system refused (no BTF, not root, a program\n"
-	"that does not load or attach, a spool in use) or output lines were lost; 2 bad usage\n"
-	"(flags, config values, unreadable files); 3 replay found malformed lines (and\n"
-	"processed the rest).\n"
-	"\n"
-	"Documentation: README.md, docs/configuration.md, docs/events.md, docs/rules.md.\n";
+    "Usage: hopwatch COMMAND [OPTIONS]\n"
+    "\n"
+    "eBPF endpoint telemetry for Linux: traces processes and network connections in the\n"
+    "kernel and writes them as ECS JSON lines (OCSF with -o ocsf, text on a terminal), so\n"
+    "remote access and lateral movement can be followed from the first second, including\n"
+    "what started before the agent.\n"
+    "\n"
+    "Commands:\n"
+    "  run        load the BPF programs, report running processes, then stream events\n"
+    "             and the alerts of the detection rules\n"
+    "  replay     run the detection rules over recorded event streams (run --record)\n"
+    "             and write the alerts ('hopwatch replay --help')\n"
+    "  collect    consume a fleet's events from NATS JetStream, run the rules per host\n"
+    "             and stitch ssh hops across hosts into hop-chain alerts\n"
+    "             ('hopwatch collect --help')\n"
+    "  sessions   the remote sessions: who is logged in, from where, since when, doing\n"
+    "             what, and where they went next; live, or from recordings\n"
+    "             ('hopwatch sessions --help')\n"
+    "  check      report what this kernel supports and what would not work; exit 1 if\n"
+    "             'run' would fail\n"
+    "  version    print the version\n"
+    "  help       print this help ('hopwatch run --help' for the options of run)\n"
+    "\n"
+    "Exit status: 0 success; 1 the kernel or system refused (no BTF, not root, a program\n"
+    "that does not load or attach, a spool in use) or output lines were lost; 2 bad usage\n"
+    "(flags, config values, unreadable files); 3 replay found malformed lines (and\n"
+    "processed the rest).\n"
+    "\n"
+    "Documentation: README.md, docs/configuration.md, docs/events.md, docs/rules.md.\n";
 
 static const char run_usage_text[] =
-	"Usage: hopwatch run [OPTIONS]\n"
-	"\n"
-	"Loads the BPF programs, attaches them, takes a snapshot of the running processes (/proc)\n"
-	"and TCP sockets (sock_diag), writes an 'agent-started' event, one 'existing_process',\n"
-	"'existing_connection' or 'existing_listener' event per thing that was already there,\n"
-	"then one event per exec, fork and exit, TCP connect (connection_attempted), accept\n"
-	"(connection_accepted), listen and close (disconnect, with bytes each way), and UDP flow,\n"
-	"remote logins (user_login with success or failure, user_logout, existing_session for\n"
-	"sessions open before the agent; every process of a session carries its\n"
-	"hopwatch.session.id), plus a 'connection_open' report of every connection still open each\n"
-	"agent.conn_report_interval (10m), until stopped. Every event also goes through the\n"
-	"detection rules (lateral-movement, admin-fanout, long-session, long-connection,\n"
-	"reverse-shell, service-shell, brute-force, tunnel: docs/rules.md), whose alerts\n"
-	"(event.kind \"alert\") follow the event that raised them. SIGINT and SIGTERM (or\n"
-	"--duration) stop it cleanly: the ring buffer is drained, an 'agent-stopped' event with\n"
-	"the counters (events, alerts, drops, errors, lost_output) is written, and it exits 0;\n"
-	"1 when output lines were lost (a full disk: it keeps tracing, counts every lost line,\n"
-	"never writes a cut one, and an 'output-resumed' event says how many once writing works\n"
-	"again). Standard output closed by its reader ('hopwatch run | head') ends it with 0.\n"
-	"SIGHUP reopens the output file and the recording (for logrotate). Output files are not\n"
-	"opened through symbolic links nor when another user owns them; the spool of a streaming\n"
-	"sink must be root's, mode 0700, and used by one agent at a time.\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE       read settings from an INI file (none by default: the\n"
-	"                          embedded defaults; the service uses\n"
-	"                          /etc/hopwatch/hopwatch.conf)\n"
-	"  -o, --format json|ocsf|text\n"
-	"                          json: ECS JSON lines; ocsf: the same events as OCSF 1.8\n"
-	"                          JSON lines (docs/events.md); text: one readable line per\n"
-	"                          event (default: text when standard output is a terminal,\n"
-	"                          else json); same as --set output.format=...; the\n"
-	"                          recording (--record) is ECS whatever the format\n"
-	"      --output PATH|-     write events to PATH (appended) or '-' for standard output\n"
-	"                          (default: output.file if set, else standard output)\n"
-	"  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
-	"  -s, --set SECTION.KEY=VALUE\n"
-	"                          override one config key; may be repeated; applied after\n"
-	"                          the config file (e.g. --set agent.args_max=8192)\n"
-	"      --netns PATH        report only processes and sockets of the network namespace\n"
-	"                          at PATH (e.g. /run/netns/NAME or /proc/PID/ns/net); same as\n"
-	"                          --set agent.netns=PATH\n"
-	"      --host-name NAME    host.name in every event (default: the hostname); same as\n"
-	"                          --set agent.host_name=NAME\n"
-	"      --record PATH       also write the raw event stream to PATH (appended): every\n"
-	"                          event as ECS JSON plus the engine's clock ticks (one a\n"
-	"                          second), so 'hopwatch replay PATH' gives the same alerts\n"
-	"  -v, --verbose           print libbpf's messages (verifier logs) to stderr\n"
-	"  -h, --help              print this help\n"
-	"\n"
-	"Keys, defaults and formats: docs/configuration.md. Event fields: docs/events.md.\n"
-	"Rules and their knobs: docs/rules.md.\n";
+    "Usage: hopwatch run [OPTIONS]\n"
+    "\n"
+    "Loads the BPF programs, attaches them, takes a snapshot of the running processes (/proc)\n"
+    "and TCP sockets (sock_diag), writes an 'agent-started' event, one 'existing_process',\n"
+    "'existing_connection' or 'existing_listener' event per thing that was already there,\n"
+    "then one event per exec, fork and exit, TCP connect (connection_attempted), accept\n"
+    "(connection_accepted), listen and close (disconnect, with bytes each way), and UDP flow,\n"
+    "remote logins (user_login with success or failure, user_logout, existing_session for\n"
+    "sessions open before the agent; every process of a session carries its\n"
+    "hopwatch.session.id), plus a 'connection_open' report of every connection still open each\n"
+    "agent.conn_report_interval (10m), until stopped. Every event also goes through the\n"
+    "detection rules (lateral-movement, admin-fanout, long-session, long-connection,\n"
+    "reverse-shell, service-shell, brute-force, tunnel: docs/rules.md), whose alerts\n"
+    "(event.kind \"alert\") follow the event that raised them. SIGINT and SIGTERM (or\n"
+    "--duration) stop it cleanly: the ring buffer is drained, an 'agent-stopped' event with\n"
+    "the counters (events, alerts, drops, errors, lost_output) is written, and it exits 0;\n"
+    "1 when output lines were lost (a full disk: it keeps tracing, counts every lost line,\n"
+    "never writes a cut one, and an 'output-resumed' event says how many once writing works\n"
+    "again). Standard output closed by its reader ('hopwatch run | head') ends it with 0.\n"
+    "SIGHUP reopens the output file and the recording (for logrotate). Output files are not\n"
+    "opened through symbolic links nor when another user owns them; the spool of a streaming\n"
+    "sink must be root's, mode 0700, and used by one agent at a time.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE       read settings from an INI file (none by default: the\n"
+    "                          embedded defaults; the service uses\n"
+    "                          /etc/hopwatch/hopwatch.conf)\n"
+    "  -o, --format json|ocsf|text\n"
+    "                          json: ECS JSON lines; ocsf: the same events as OCSF 1.8\n"
+    "                          JSON lines (docs/events.md); text: one readable line per\n"
+    "                          event (default: text when standard output is a terminal,\n"
+    "                          else json); same as --set output.format=...; the\n"
+    "                          recording (--record) is ECS whatever the format\n"
+    "      --output PATH|-     write events to PATH (appended) or '-' for standard output\n"
+    "                          (default: output.file if set, else standard output)\n"
+    "  -d, --duration DUR      stop after DUR: 500ms, 30s, 10m, 8h, 2d\n"
+    "  -s, --set SECTION.KEY=VALUE\n"
+    "                          override one config key; may be repeated; applied after\n"
+    "                          the config file (e.g. --set agent.args_max=8192)\n"
+    "      --netns PATH        report only processes and sockets of the network namespace\n"
+    "                          at PATH (e.g. /run/netns/NAME or /proc/PID/ns/net); same as\n"
+    "                          --set agent.netns=PATH\n"
+    "      --host-name NAME    host.name in every event (default: the hostname); same as\n"
+    "                          --set agent.host_name=NAME\n"
+    "      --record PATH       also write the raw event stream to PATH (appended): every\n"
+    "                          event as ECS JSON plus the engine's clock ticks (one a\n"
+    "                          second), so 'hopwatch replay PATH' gives the same alerts\n"
+    "  -v, --verbose           print libbpf's messages (verifier logs) to stderr\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Keys, defaults and formats: docs/configuration.md. Event fields: docs/events.md.\n"
+    "Rules and their knobs: docs/rules.md.\n";
 
 static const char replay_usage_text[] =
-	"Usage: hopwatch replay [OPTIONS] FILE...\n"
-	"\n"
-	"Runs the detection rules over recorded event streams and writes their alerts (nothing\n"
-	"else) to standard output. FILE is a recording made with 'hopwatch run --record', or any\n"
-	"file of hopwatch ECS JSON lines (an output file); '-' reads standard input. Each host\n"
-	"(host.id) gets its own engine. A recording carries the agent's clock ticks, so timed\n"
-	"rules (long-session, long-connection) fire at the same moments as they did live and\n"
-	"the alerts are the same, byte for byte, when the same settings are given; a stream\n"
-	"without ticks is ticked at each event's time. Alert lines in the input are skipped.\n"
-	"\n"
-	"Malformed lines (bad JSON, no @timestamp or event.action, over 1 MiB) are reported on\n"
-	"standard error as FILE:LINE with the reason (the first 20), counted, and skipped; the\n"
-	"rest is processed. A summary line goes to standard error at the end.\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE       read settings from an INI file (the [detect] keys matter)\n"
-	"  -o, --format json|ocsf|text\n"
-	"                          ECS JSON lines, OCSF 1.8 Detection Findings, or one readable\n"
-	"                          line per alert (default: text when standard output is a\n"
-	"                          terminal, else json)\n"
-	"  -s, --set SECTION.KEY=VALUE\n"
-	"                          override one config key; may be repeated\n"
-	"  -h, --help              print this help\n"
-	"\n"
-	"Exit status: 0 success; 2 bad usage or a file that cannot be read; 1 the alerts could\n"
-	"not be written; 3 some lines were malformed (the alerts of the rest were written).\n";
+    "Usage: hopwatch replay [OPTIONS] FILE...\n"
+    "\n"
+    "Runs the detection rules over recorded event streams and writes their alerts (nothing\n"
+    "else) to standard output. FILE is a recording made with 'hopwatch run --record', or any\n"
+    "file of hopwatch ECS JSON lines (an output file); '-' reads standard input. Each host\n"
+    "(host.id) gets its own engine. A recording carries the agent's clock ticks, so timed\n"
+    "rules (long-session, long-connection) fire at the same moments as they did live and\n"
+    "the alerts are the same, byte for byte, when the same settings are given; a stream\n"
+    "without ticks is ticked at each event's time. Alert lines in the input are skipped.\n"
+    "\n"
+    "Malformed lines (bad JSON, no @timestamp or event.action, over 1 MiB) are reported on\n"
+    "standard error as FILE:LINE with the reason (the first 20), counted, and skipped; the\n"
+    "rest is processed. A summary line goes to standard error at the end.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE       read settings from an INI file (the [detect] keys matter)\n"
+    "  -o, --format json|ocsf|text\n"
+    "                          ECS JSON lines, OCSF 1.8 Detection Findings, or one readable\n"
+    "                          line per alert (default: text when standard output is a\n"
+    "                          terminal, else json)\n"
+    "  -s, --set SECTION.KEY=VALUE\n"
+    "                          override one config key; may be repeated\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Exit status: 0 success; 2 bad usage or a file that cannot be read; 1 the alerts could\n"
+    "not be written; 3 some lines were malformed (the alerts of the rest were written).\n";
 
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"format", required_argument, NULL, 'o'},
-		{"output", required_argument, NULL, 'O'},
-		{"duration", required_argument, NULL, 'd'},
-		{"set", required_argument, NULL, 's'},
-		{"netns", required_argument, NULL, 'n'},
-		{"host-name", required_argument, NULL, 'H'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"record", required_argument, NULL, 'R'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"format", required_argument, NULL, 'o'},
+	    {"output", required_argument, NULL, 'O'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"set", required_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'n'},
+	    {"host-name", required_argument, NULL, 'H'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"record", required_argument, NULL, 'R'},
+	    {0},
 	};
 	struct hw_config cfg;
 	struct hw_run_opts ro = {.cfg = &cfg};
@@ -216,11 +215,11 @@ out:
 static int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"format", required_argument, NULL, 'o'},
-		{"set", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"format", required_argument, NULL, 'o'},
+	    {"set", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *fmt = NULL;
 	struct hw_config cfg;
@@ -253,14 +252,15 @@ static int cmd_replay(int argc, char **argv)
 	ret = HW_EXIT_USAGE;
 	if (hw_cli__load(&cli, &cfg))
 		goto out;
-	text = cfg.format == HW_FORMAT_TEXT ||
-	       (cfg.format == HW_FORMAT_AUTO && isatty(STDOUT_FILENO));
+	text =
+	    cfg.format == HW_FORMAT_TEXT || (cfg.format == HW_FORMAT_AUTO && isatty(STDOUT_FILENO));
 	ret = hw_replay(&cfg, text, argv + optind, argc - optind, stdout, stderr, &st);
 	if (!ret)
-		fprintf(stderr,
-		"hopwatch: replayed %llu lines: %llu events from %llu hosts, %llu alerts, %llu "
-		"malformed\n",
-		st.lines, st.events, st.hosts, st.alerts, st.malformed);
+		fprintf(
+		    stderr,
+		    "hopwatch: replayed %llu lines: %llu events from %llu hosts, %llu alerts, %llu "
+		    "malformed\n",
+		    st.lines, st.events, st.hosts, st.alerts, st.malformed);
 	if (!ret && st.malformed)
 		ret = HW_EXIT_MALFORMED;
 out:
@@ -288,7 +288,8 @@ int main(int argc, char **argv)
 		if (argc > 2) {
 			if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
 				puts("Usage: hopwatch check\n\nReports the kernel, its BTF, the "
-				     "privileges, and whether every BPF program loads and attaches.\n"
+				     "privileges, and whether every BPF program loads and "
+				     "attaches.\n"
 				     "Exit status 0 when 'hopwatch run' would work, 1 when not.");
 				return 0;
 			}

@@ -13,7 +13,7 @@
 #include "output/ocsf.h"
 #include "replay.h"
 
-#define MAX_HOSTS 4096
+#define MAX_HOSTS  4096
 #define REPORT_MAX 20
 
 struct host_engine {
@@ -149,7 +149,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		r->st->events++;
 		hw_engine__feed(he->e, f);
 		continue;
-malformed:
+	malformed:
 		/* the reason may quote the input: keep the report one printable line */
 		for (char *c = why; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -158,7 +158,8 @@ malformed:
 		if (r->st->malformed <= REPORT_MAX)
 			fprintf(err, "hopwatch: %s:%llu: malformed event: %s\n", name, lineno, why);
 		else if (r->st->malformed == REPORT_MAX + 1)
-			fprintf(err, "hopwatch: more malformed lines; only the count is reported\n");
+			fprintf(err,
+				"hopwatch: more malformed lines; only the count is reported\n");
 	}
 	hw_progress__end(&pr);
 	hw_lineread__free(&lr);

@@ -6,7 +6,6 @@
 
 #include "config.h"
 
-
 struct hw_replay_stats {
 	unsigned long long lines, events, alerts, malformed, hosts;
 };

@@ -46,7 +46,7 @@ static double now(void)
 /* One child: run /bin/true (do_exec) or leave at once; 0 if it exited 0. */
 static int one(int do_exec)
 {
-	static char *const argv[] = { "/bin/true", NULL };
+	static char *const argv[] = {"/bin/true", NULL};
 	int status;
 	pid_t pid;
 

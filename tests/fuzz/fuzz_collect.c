@@ -5,8 +5,9 @@
  * The input is a stream of messages, one per line: "SUBJECT PAYLOAD" when the line starts with
  * "hopwatch." (a NATS message; the payload may be anything), "@SECONDS" moves the collector's
  * clock (hw_fleet__tick: bounded event times, idle hosts forgotten) to SECONDS after
- * 2026-11-27T10:00:00Z, else the whole line is a line of a recorded file (no subject). Each payload is copied into a buffer of exactly its length, so an
- * overread is caught. Nothing may crash or leak, and:
+ * 2026-11-27T10:00:00Z, else the whole line is a line of a recorded file (no subject). Each payload
+ * is copied into a buffer of exactly its length, so an overread is caught. Nothing may crash or
+ * leak, and:
  *   - a message is fed, skipped or refused; a refusal says why in one printable line that fits
  *     its buffer; the counters add up (messages = events + skipped + malformed + failed);
  *   - every alert is well formed: a known rule, severity and name, bounded lists of non-NULL
@@ -85,10 +86,17 @@ struct run {
 
 static int known_rule(const char *id)
 {
-	static const char *const rules[] = {
-	    "lateral-movement", "admin-fanout", "long-session", "long-connection", "reverse-shell",
-	    "service-shell",	"brute-force",	"tunnel",	"hop-chain",	   "agent-hijack",
-	    NULL};
+	static const char *const rules[] = {"lateral-movement",
+					    "admin-fanout",
+					    "long-session",
+					    "long-connection",
+					    "reverse-shell",
+					    "service-shell",
+					    "brute-force",
+					    "tunnel",
+					    "hop-chain",
+					    "agent-hijack",
+					    NULL};
 
 	for (int i = 0; rules[i]; i++)
 		if (!strcmp(rules[i], id))

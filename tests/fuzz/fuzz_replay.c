@@ -36,7 +36,7 @@
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_replay: check failed at line %d: %s\n", __LINE__,  \
+			fprintf(stderr, "fuzz_replay: check failed at line %d: %s\n", __LINE__,    \
 				#cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
@@ -46,10 +46,14 @@ static struct hw_config cfg_default, cfg_tight;
 static struct hw_jdoc *doc, *alert_doc;
 
 static const char *const tight_sets[] = {
-	"detect.fanout_hosts=2",	   "detect.bruteforce_failures=2",
-	"detect.long_session=1s",	   "detect.long_connection=1s",
-	"detect.allow_sources=10.9.0.0/16", "detect.allow_programs=/usr/bin/rsync",
-	"detect.allow_services=nginx",	   "detect.allow_relays=haproxy",
+    "detect.fanout_hosts=2",
+    "detect.bruteforce_failures=2",
+    "detect.long_session=1s",
+    "detect.long_connection=1s",
+    "detect.allow_sources=10.9.0.0/16",
+    "detect.allow_programs=/usr/bin/rsync",
+    "detect.allow_services=nginx",
+    "detect.allow_relays=haproxy",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -334,10 +338,9 @@ struct run {
 
 static int known_rule(const char *id)
 {
-	static const char *const rules[] = {"lateral-movement", "admin-fanout",  "long-session",
-					    "long-connection",  "reverse-shell", "service-shell",
-					    "brute-force",	"tunnel",	 "agent-hijack",
-					    NULL};
+	static const char *const rules[] = {
+	    "lateral-movement", "admin-fanout", "long-session", "long-connection", "reverse-shell",
+	    "service-shell",	"brute-force",	"tunnel",	"agent-hijack",	   NULL};
 
 	for (int i = 0; rules[i]; i++)
 		if (!strcmp(rules[i], id))

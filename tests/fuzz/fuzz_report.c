@@ -53,8 +53,7 @@ static void on_rule_alert(const struct hw_alert *al, void *ctx)
 }
 
 /* each line in turn; alert lines (pass 0) kept, put on their sessions in pass 1 */
-static void feed(struct hw_ir *ir, struct hw_report *r, const uint8_t *data, size_t size,
-		 int pass)
+static void feed(struct hw_ir *ir, struct hw_report *r, const uint8_t *data, size_t size, int pass)
 {
 	size_t at = 0;
 	char why[200];

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	int ret = 0;
 
 	if (argc != 3 && !(argc == 4 && (!strcmp(mode, "count") || !strcmp(mode, "info") ||
-					  !strcmp(mode, "msgs")))) {
+					 !strcmp(mode, "msgs")))) {
 		fprintf(stderr, "usage: jsdump URL STREAM [count|info|msgs]\n");
 		return 2;
 	}
@@ -50,7 +50,8 @@ int main(int argc, char **argv)
 		int ns = 0;
 
 		/* a cluster: URLs separated by ',' */
-		for (tok = strtok_r(urls, ",", &save); tok && ns < 8; tok = strtok_r(NULL, ",", &save))
+		for (tok = strtok_r(urls, ",", &save); tok && ns < 8;
+		     tok = strtok_r(NULL, ",", &save))
 			servers[ns++] = tok;
 		st = natsOptions_Create(&o);
 		if (st == NATS_OK)
@@ -79,8 +80,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)si->State.Bytes);
 		return 0;
 	}
-	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq;
-	     seq++) {
+	for (uint64_t seq = si->State.FirstSeq; si->State.Msgs && seq <= si->State.LastSeq; seq++) {
 		natsMsg *m = NULL;
 		const char *id, *count, *enc, *line;
 		char err[300];

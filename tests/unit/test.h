@@ -22,7 +22,7 @@ struct hw_test {
 
 void hw_test__register(struct hw_test *t);
 bool hw_test__fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define TEST(tname)                                                                                \
 	static void test_##tname(void);                                                            \
@@ -38,18 +38,18 @@ bool hw_test__fail(const char *file, int line, const char *fmt, ...)
 #define CHECK_EQ(a, b)                                                                             \
 	({                                                                                         \
 		long long a_ = (long long)(a), b_ = (long long)(b);                                \
-		a_ == b_ ? true                                                                    \
-			 : hw_test__fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, \
-					 b_);                                                      \
+		a_ == b_                                                                           \
+		    ? true                                                                         \
+		    : hw_test__fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_); \
 	})
 
 #define CHECK_STREQ(a, b)                                                                          \
 	({                                                                                         \
 		const char *a_ = (a), *b_ = (b);                                                   \
 		(a_ && b_ && strcmp(a_, b_) == 0)                                                  \
-			? true                                                                     \
-			: hw_test__fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
-					a_ ? a_ : "(null)", b_ ? b_ : "(null)");                   \
+		    ? true                                                                         \
+		    : hw_test__fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,      \
+				    a_ ? a_ : "(null)", b_ ? b_ : "(null)");                       \
 	})
 
 #endif

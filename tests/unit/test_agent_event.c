@@ -24,12 +24,12 @@ TEST(agent_started_lists_degraded_features)
 	static const char *const degraded[] = {HW_DEGRADED_SOCKET_COOKIE};
 	struct hw_host h = host();
 	struct hw_agent_event e = {
-		.action = "agent-started",
-		.version = "1",
-		.pid = 7,
-		.snapshot_procs = 2,
-		.degraded = degraded,
-		.ndegraded = 1,
+	    .action = "agent-started",
+	    .version = "1",
+	    .pid = 7,
+	    .snapshot_procs = 2,
+	    .degraded = degraded,
+	    .ndegraded = 1,
 	};
 	struct hw_json j;
 	struct hw_text t = {0};

@@ -10,8 +10,8 @@
 #include "stream/spool.h"
 #include "test.h"
 
-static int lines_of(struct hw_batch_reader *r, const char *count, const char *enc,
-		    const void *data, size_t len, char *out, size_t outlen)
+static int lines_of(struct hw_batch_reader *r, const char *count, const char *enc, const void *data,
+		    size_t len, char *out, size_t outlen)
 {
 	char err[300];
 	const char *line;
@@ -95,9 +95,9 @@ TEST(batch_hostile_refused_whole)
 	CHECK_EQ(lines_of(&r, "-2", NULL, body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
 	CHECK_EQ(lines_of(&r, "", NULL, body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
 	CHECK_EQ(lines_of(&r, "2x", NULL, body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
-	CHECK_EQ(lines_of(&r, "18446744073709551618", NULL, body, sizeof(body) - 1, out,
-			  sizeof(out)),
-		 -EINVAL);
+	CHECK_EQ(
+	    lines_of(&r, "18446744073709551618", NULL, body, sizeof(body) - 1, out, sizeof(out)),
+	    -EINVAL);
 	CHECK_EQ(lines_of(&r, "10001", NULL, body, sizeof(body) - 1, out, sizeof(out)), -EINVAL);
 	/* a header with control characters: the reason quoting it stays one printable line
 	 * (found by fuzz_batch) */
@@ -121,7 +121,8 @@ TEST(batch_hostile_refused_whole)
 		CHECK_EQ(hw_batch__compress(&z, body, sizeof(body) - 1, &gz), 0);
 		CHECK_EQ(lines_of(&r, "2", name, gz.p, gz.len, out, sizeof(out)), 2);
 		for (size_t cut = 0; cut < gz.len; cut++)
-			if (!CHECK_EQ(lines_of(&r, "2", name, gz.p, cut, out, sizeof(out)), -EINVAL))
+			if (!CHECK_EQ(lines_of(&r, "2", name, gz.p, cut, out, sizeof(out)),
+				      -EINVAL))
 				break;
 		CHECK_EQ(hw_buf__reserve(&gz, 4), 0);
 		memcpy(gz.p + gz.len, "junk", 4);

@@ -55,7 +55,7 @@ TEST(config_defaults)
 					   "fc00::/7"};
 	static const unsigned short ports[] = {22, 23, 135, 445, 3389, 5900, 5985, 5986};
 	/* INTERFACE.md's list, with sshd-session (OpenSSH >= 9.8's per-connection handler) */
-	static const char *const services[] = {"sshd",	     "sshd-session", "xrdp",
+	static const char *const services[] = {"sshd",	      "sshd-session", "xrdp",
 					       "xrdp-sesman", "in.telnetd",   "telnetd",
 					       "vncserver",   "Xvnc",	      "x11vnc"};
 	struct hw_config c;
@@ -604,9 +604,11 @@ TEST(deploy_config_is_the_defaults)
 	CHECK_EQ(c.conn_table_max, def.conn_table_max);
 	CHECK_EQ(c.seccomp, def.seccomp);
 	CHECK_EQ(c.internal_nets.n, def.internal_nets.n);
-	CHECK(!memcmp(c.internal_nets.v, def.internal_nets.v, def.internal_nets.n * sizeof(*def.internal_nets.v)));
+	CHECK(!memcmp(c.internal_nets.v, def.internal_nets.v,
+		      def.internal_nets.n * sizeof(*def.internal_nets.v)));
 	CHECK_EQ(c.admin_ports.n, def.admin_ports.n);
-	CHECK(!memcmp(c.admin_ports.v, def.admin_ports.v, def.admin_ports.n * sizeof(*def.admin_ports.v)));
+	CHECK(!memcmp(c.admin_ports.v, def.admin_ports.v,
+		      def.admin_ports.n * sizeof(*def.admin_ports.v)));
 	CHECK_EQ(c.remote_services.n, def.remote_services.n);
 	for (size_t i = 0; i < c.remote_services.n && i < def.remote_services.n; i++)
 		CHECK_STREQ(c.remote_services.v[i], def.remote_services.v[i]);

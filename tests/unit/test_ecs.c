@@ -266,9 +266,16 @@ TEST(ecs_version_on_every_line_and_alert_type)
  * an order that switches between seconds as an event's time and its process's start do. */
 TEST(ecs_time_matches_gmtime)
 {
-	static const unsigned long long fixed[] = {
-	    0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 951868799, 4107542400 /* 2100-03-01 */,
-	    4107456000, 1795795200, 18446744073ULL /* 2554-07-21 */};
+	static const unsigned long long fixed[] = {0,
+						   59,
+						   86399,
+						   86400,
+						   951782400 /* 2000-02-29 */,
+						   951868799,
+						   4107542400 /* 2100-03-01 */,
+						   4107456000,
+						   1795795200,
+						   18446744073ULL /* 2554-07-21 */};
 	unsigned long long x = 88172645463325252ULL;
 
 	for (int i = 0; i < 200000; i++) {

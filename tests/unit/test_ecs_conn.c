@@ -48,8 +48,8 @@ static void proc(struct hw_process *p, const char *entity, __u32 pid)
 
 static struct hw_sock_addr addr4(const char *s, __u16 sport, const char *d, __u16 dport)
 {
-	struct hw_sock_addr a = {.family = AF_INET, .protocol = IPPROTO_TCP, .sport = sport,
-				 .dport = dport};
+	struct hw_sock_addr a = {
+	    .family = AF_INET, .protocol = IPPROTO_TCP, .sport = sport, .dport = dport};
 
 	inet_pton(AF_INET, s, a.saddr);
 	inet_pton(AF_INET, d, a.daddr);
@@ -109,9 +109,14 @@ TEST(loopback_summary_counts_per_key)
 	proc(&q, "SERVER", 11);
 	hw_json__init(&j);
 	for (int i = 0; i < 1000; i++) {
-		struct hw_net_view c = {.action = "disconnect", .ts_ns = 1000 + i, .addr = &cl,
-					.p = &p, .direction = HW_DIR_EGRESS, .netns = 7,
-					.bytes_sent = 3, .bytes_received = 5};
+		struct hw_net_view c = {.action = "disconnect",
+					.ts_ns = 1000 + i,
+					.addr = &cl,
+					.p = &p,
+					.direction = HW_DIR_EGRESS,
+					.netns = 7,
+					.bytes_sent = 3,
+					.bytes_received = 5};
 		struct hw_net_view s2 = c;
 
 		s2.addr = &sv;
@@ -190,7 +195,10 @@ TEST(loopback_summary_bounded_under_a_flood_of_keys)
 	hw_json__init(&j);
 	/* 100 ports: 4 keys fit, the other 96 ports' connections go to the overflow line */
 	for (int i = 0; i < 100; i++) {
-		struct hw_net_view c = {.action = "disconnect", .ts_ns = 1000, .addr = &a, .p = &p,
+		struct hw_net_view c = {.action = "disconnect",
+					.ts_ns = 1000,
+					.addr = &a,
+					.p = &p,
 					.direction = HW_DIR_EGRESS};
 
 		a.dport = (__u16)(1000 + i);
@@ -219,11 +227,18 @@ TEST(connection_closed_reads_back_as_the_fact)
 	struct hw_host h = host();
 	struct hw_process p;
 	struct hw_sock_addr a = addr4("198.18.0.2", 41000, "198.18.0.3", 22);
-	struct hw_net_view v = {.action = "connection_closed", .ts_ns = 5000000000ULL,
-				.addr = &a, .conn_id = "CONN1", .p = &p,
-				.start_ns = 2000000000ULL, .bytes_sent = 100,
-				.bytes_received = 2000, .have_bytes = 1, .netns = 9,
-				.direction = HW_DIR_EGRESS, .closed_by = HW_CLOSED_REMOTE,
+	struct hw_net_view v = {.action = "connection_closed",
+				.ts_ns = 5000000000ULL,
+				.addr = &a,
+				.conn_id = "CONN1",
+				.p = &p,
+				.start_ns = 2000000000ULL,
+				.bytes_sent = 100,
+				.bytes_received = 2000,
+				.have_bytes = 1,
+				.netns = 9,
+				.direction = HW_DIR_EGRESS,
+				.closed_by = HW_CLOSED_REMOTE,
 				.slim = 1};
 	struct hw_json j;
 	struct hw_jdoc *d = calloc(1, sizeof(*d));
@@ -271,7 +286,8 @@ TEST(connection_closed_reads_back_as_the_fact)
 
 			CHECK(strstr(t, "\"class_uid\":4001") != NULL);
 			CHECK(strstr(t, "\"activity_id\":2,") != NULL);
-			CHECK(strstr(t, "\"traffic\":{\"bytes_out\":100,\"bytes_in\":2000") != NULL);
+			CHECK(strstr(t, "\"traffic\":{\"bytes_out\":100,\"bytes_in\":2000") !=
+			      NULL);
 			free(t);
 		}
 		hw_ocsf__free(o);

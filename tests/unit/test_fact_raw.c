@@ -68,8 +68,8 @@ static struct hw_jdoc *same(const char *what, const struct hw_raw_view *v, struc
 	}
 	n = hw_fact__diff(&view, &line, err, sizeof(err));
 	if (n)
-		hw_test__fail(__FILE__, __LINE__, "%s: %d fields differ: %s\n      line: %s", what, n,
-			      err, j.buf);
+		hw_test__fail(__FILE__, __LINE__, "%s: %d fields differ: %s\n      line: %s", what,
+			      n, err, j.buf);
 	CHECK(!memcmp(&view, &line, sizeof(line)));
 	CHECK_EQ(view.kind, HW_F_RAW_SOCKET);
 	*out = view;
@@ -81,9 +81,14 @@ TEST(fact_raw_packet_socket)
 {
 	static const char argv[] = "/usr/sbin/cron\0-f";
 	struct hw_process p;
-	struct hw_raw_view v = {.action = HW_RAW_ACTION, .ts_ns = 9000000000ULL,
-				.user_name = "root", .euser_name = "root", .family = 17,
-				.type = 3 | 02000000 /* SOCK_CLOEXEC */, .protocol = 0x0300, .ret = 5};
+	struct hw_raw_view v = {.action = HW_RAW_ACTION,
+				.ts_ns = 9000000000ULL,
+				.user_name = "root",
+				.euser_name = "root",
+				.family = 17,
+				.type = 3 | 02000000 /* SOCK_CLOEXEC */,
+				.protocol = 0x0300,
+				.ret = 5};
 	struct hw_jdoc *d;
 	struct hw_fact f;
 

@@ -64,8 +64,8 @@ static struct hw_jdoc *same(const char *what, const struct hw_unix_view *v, stru
 	}
 	n = hw_fact__diff(&view, &line, err, sizeof(err));
 	if (n)
-		hw_test__fail(__FILE__, __LINE__, "%s: %d fields differ: %s\n      line: %s", what, n,
-			      err, j.buf);
+		hw_test__fail(__FILE__, __LINE__, "%s: %d fields differ: %s\n      line: %s", what,
+			      n, err, j.buf);
 	CHECK(!memcmp(&view, &line, sizeof(line)));
 	CHECK_EQ(view.kind, HW_F_AGENT_SOCKET);
 	*out = view;
@@ -76,11 +76,17 @@ static struct hw_jdoc *same(const char *what, const struct hw_unix_view *v, stru
 TEST(fact_unix_borrowed_agent)
 {
 	struct hw_process p, owner;
-	struct hw_unix_view v = {.action = HW_UNIX_ACTION, .ts_ns = 9000000000ULL,
-				 .user_name = "root", .euser_name = "root", .owner = &owner,
-				 .owner_user = "alice", .owner_uid = 1000,
-				 .session = "SSSSSSSSSSSSSSSSSSSSS1", .ino = 10987124,
-				 .dev = (254u << 20) | 1, .path = "/tmp/ssh-p3wdEshQxU/agent.4003",
+	struct hw_unix_view v = {.action = HW_UNIX_ACTION,
+				 .ts_ns = 9000000000ULL,
+				 .user_name = "root",
+				 .euser_name = "root",
+				 .owner = &owner,
+				 .owner_user = "alice",
+				 .owner_uid = 1000,
+				 .session = "SSSSSSSSSSSSSSSSSSSSS1",
+				 .ino = 10987124,
+				 .dev = (254u << 20) | 1,
+				 .path = "/tmp/ssh-p3wdEshQxU/agent.4003",
 				 .user_path = "/tmp/.x/sym"};
 	struct hw_jdoc *d;
 	struct hw_fact f;
@@ -122,9 +128,14 @@ TEST(fact_unix_borrowed_agent)
 TEST(fact_unix_text_line_escapes_the_path)
 {
 	struct hw_process p, owner;
-	struct hw_unix_view v = {.action = HW_UNIX_ACTION, .ts_ns = 9000000000ULL,
-				 .user_name = "root", .owner = &owner, .owner_uid = 1000,
-				 .session = "", .path = "/tmp/a b\nALERT forged", .user_path = ""};
+	struct hw_unix_view v = {.action = HW_UNIX_ACTION,
+				 .ts_ns = 9000000000ULL,
+				 .user_name = "root",
+				 .owner = &owner,
+				 .owner_uid = 1000,
+				 .session = "",
+				 .path = "/tmp/a b\nALERT forged",
+				 .user_path = ""};
 	struct hw_host h = host();
 	struct hw_text t;
 

@@ -209,9 +209,8 @@ static void login(struct hw_engine *e, const char *sid)
 	hw_engine__feed(e, &f);
 }
 
-static void file(struct hw_engine *e, const char *writer, const char *session,
-		 const char *action, const char *path, unsigned long long ino, int net,
-		 unsigned long long ts)
+static void file(struct hw_engine *e, const char *writer, const char *session, const char *action,
+		 const char *path, unsigned long long ino, int net, unsigned long long ts)
 {
 	struct hw_fact f = {0};
 

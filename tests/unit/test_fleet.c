@@ -60,9 +60,9 @@ TEST(fleet_pins_a_subjects_identity)
 	CHECK_EQ(fork_line(f, "hopwatch.x.events", "x", "id-x", 10, 0, err, sizeof(err)), 0);
 	for (unsigned int i = 0; i < 20000; i++) {
 		snprintf(id, sizeof(id), "forged-%u", i);
-		if (!CHECK_EQ(fork_line(f, "hopwatch.x.events", "x", id, 11 + i, SEC, err,
-					sizeof(err)),
-			      -EINVAL))
+		if (!CHECK_EQ(
+			fork_line(f, "hopwatch.x.events", "x", id, 11 + i, SEC, err, sizeof(err)),
+			-EINVAL))
 			break;
 	}
 	CHECK(strstr(err, "host.id 'forged-19999' of host 'x' is not 'id-x'") != NULL);
@@ -112,14 +112,14 @@ TEST(fleet_bounds_event_times_by_the_collectors_clock)
 	struct hw_fleet *f = fleet(NULL);
 	struct hw_fleet_stats st;
 	char err[300];
-	const char far[] = "{\"@timestamp\":\"2100-01-01T00:00:00Z\",\"event\":{\"action\":\"fork\"},"
-			   "\"host\":{\"name\":\"x\",\"id\":\"id-x\"},\"process\":{\"pid\":3}}";
+	const char far[] =
+	    "{\"@timestamp\":\"2100-01-01T00:00:00Z\",\"event\":{\"action\":\"fork\"},"
+	    "\"host\":{\"name\":\"x\",\"id\":\"id-x\"},\"process\":{\"pid\":3}}";
 
 	if (!CHECK(f))
 		return;
 	hw_fleet__bound(f, T0 + 60 * SEC);
-	CHECK_EQ(hw_fleet__feed(f, "hopwatch.x.events", far, sizeof(far) - 1, err, sizeof(err)),
-		 0);
+	CHECK_EQ(hw_fleet__feed(f, "hopwatch.x.events", far, sizeof(far) - 1, err, sizeof(err)), 0);
 	CHECK_EQ(hw_fleet__now(f), T0 + 60 * SEC + HW_STITCH_SKEW_NS);
 	CHECK_EQ(fork_line(f, "hopwatch.x.events", "x", "id-x", 4, 10 * SEC, err, sizeof(err)), 0);
 	hw_fleet__stats(f, &st, NULL);

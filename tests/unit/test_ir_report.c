@@ -26,7 +26,8 @@ static bool esc_is(const char *in, const char *want)
 	bool ok = got && !strcmp(got, want);
 
 	if (!ok)
-		hw_test__fail(__FILE__, __LINE__, "escaped %s, want %s", got ? got : "(null)", want);
+		hw_test__fail(__FILE__, __LINE__, "escaped %s, want %s", got ? got : "(null)",
+			      want);
 	free(got);
 	return ok;
 }
@@ -52,12 +53,12 @@ TEST(report_json_utf8)
 TEST(report_json_invalid_utf8)
 {
 	esc_is("\xff\xfe", "\"\\ufffd\\ufffd\"");
-	esc_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");		   /* overlong '/' */
-	esc_is("\xe0\x80\xbc", "\"\\ufffd\\ufffd\\ufffd\"");	   /* overlong '<' */
-	esc_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	   /* a lone surrogate */
+	esc_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");			/* overlong '/' */
+	esc_is("\xe0\x80\xbc", "\"\\ufffd\\ufffd\\ufffd\"");		/* overlong '<' */
+	esc_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");		/* a lone surrogate */
 	esc_is("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
-	esc_is("a\xe2\x80", "\"a\\ufffd\\ufffd\"");		   /* cut at the end */
-	esc_is("\xc3<", "\"\\ufffd\\u003c\"");		   /* a lead byte eats no '<' */
+	esc_is("a\xe2\x80", "\"a\\ufffd\\ufffd\"");			/* cut at the end */
+	esc_is("\xc3<", "\"\\ufffd\\u003c\""); /* a lead byte eats no '<' */
 }
 
 TEST(report_csp_sha256)

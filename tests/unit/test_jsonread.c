@@ -57,7 +57,8 @@ TEST(jsonread_escapes)
 	CHECK_EQ(parse(d, "{\"s\":\"a\\\"b\\\\c\\/d\\n\\t\\u00e9\\ud83d\\ude00\\u0000e\"}"), 0);
 	l = hw_jdoc__get(d, "s");
 	if (CHECK(l))
-		CHECK(l->len == 17 && !memcmp(l->val, "a\"b\\c/d\n\t\xc3\xa9\xf0\x9f\x98\x80\0e", 17));
+		CHECK(l->len == 17 &&
+		      !memcmp(l->val, "a\"b\\c/d\n\t\xc3\xa9\xf0\x9f\x98\x80\0e", 17));
 	CHECK_EQ(parse(d, "{\"s\":\"\\ud83d\"}"), -EINVAL); /* lone high surrogate */
 	CHECK_EQ(parse(d, "{\"s\":\"\\ude00\"}"), -EINVAL);
 	CHECK_EQ(parse(d, "{\"s\":\"\\x41\"}"), -EINVAL);
@@ -69,9 +70,20 @@ TEST(jsonread_escapes)
 TEST(jsonread_rejects)
 {
 	static const char *const bad[] = {
-		"",	       "[]",	     "{",	  "{\"a\"}",	 "{\"a\":}",	 "{\"a\":1,}",
-		"{\"a\":01}",  "{\"a\":1.}", "{\"a\":tru}", "{\"a\":1} x", "{\"a\":\"x}",
-		"{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1},\"a\":{\"b\":2}}", "{\"a\":[1],\"a\":[2]}",
+	    "",
+	    "[]",
+	    "{",
+	    "{\"a\"}",
+	    "{\"a\":}",
+	    "{\"a\":1,}",
+	    "{\"a\":01}",
+	    "{\"a\":1.}",
+	    "{\"a\":tru}",
+	    "{\"a\":1} x",
+	    "{\"a\":\"x}",
+	    "{\"a\":1,\"a\":2}",
+	    "{\"a\":{\"b\":1},\"a\":{\"b\":2}}",
+	    "{\"a\":[1],\"a\":[2]}",
 	};
 	struct hw_jdoc *d = doc();
 	char *deep;
@@ -125,11 +137,11 @@ TEST(rfc3339)
 TEST(fact_from_event)
 {
 	static const char line[] =
-		"{\"@timestamp\":\"2026-11-27T16:00:00Z\",\"event\":{\"kind\":\"event\","
-		"\"action\":\"exec\"},\"host\":{\"name\":\"b\",\"id\":\"h1\"},\"process\":{\"pid\":7,"
-		"\"entity_id\":\"E\",\"name\":\"bash\",\"executable\":\"/usr/bin/bash\",\"args\":"
-		"[\"bash\",\"-i\",\"x\",\"y\"],\"parent\":{\"pid\":6,\"entity_id\":\"P\"}},"
-		"\"hopwatch\":{\"stdio\":[\"tcp\",\"pty\",\"closed\"],\"session\":{\"id\":\"S\"}}}";
+	    "{\"@timestamp\":\"2026-11-27T16:00:00Z\",\"event\":{\"kind\":\"event\","
+	    "\"action\":\"exec\"},\"host\":{\"name\":\"b\",\"id\":\"h1\"},\"process\":{\"pid\":7,"
+	    "\"entity_id\":\"E\",\"name\":\"bash\",\"executable\":\"/usr/bin/bash\",\"args\":"
+	    "[\"bash\",\"-i\",\"x\",\"y\"],\"parent\":{\"pid\":6,\"entity_id\":\"P\"}},"
+	    "\"hopwatch\":{\"stdio\":[\"tcp\",\"pty\",\"closed\"],\"session\":{\"id\":\"S\"}}}";
 	struct hw_jdoc *d = doc();
 	struct hw_fact f;
 	char err[128];
@@ -182,8 +194,8 @@ TEST(rfc3339_matches_timegm)
 		oh = i % 4 ? (unsigned int)(x >> 37) % 24 : 0;
 		om = i % 4 ? (unsigned int)(x >> 42) % 60 : 0;
 		neg = (int)(x >> 50) & 1;
-		snprintf(text, sizeof(text), "%04u-%02u-%02uT%02u:%02u:%02u.5%c%02u:%02u", y, mo, d, h,
-			 mi, s, neg ? '-' : '+', oh, om);
+		snprintf(text, sizeof(text), "%04u-%02u-%02uT%02u:%02u:%02u.5%c%02u:%02u", y, mo, d,
+			 h, mi, s, neg ? '-' : '+', oh, om);
 		tm.tm_year = (int)y - 1900;
 		tm.tm_mon = (int)mo - 1;
 		tm.tm_mday = (int)d;

@@ -197,7 +197,8 @@ TEST(ecs_network_fields)
 	hw_ecs__net_event(&j, &h, &v);
 	out = hw_json__cstr(&j);
 	CHECK(find(out, "\"outcome\":\"failure\""));
-	CHECK(find(out, "\"error\":{\"code\":\"ECONNREFUSED\",\"message\":\"Connection refused\"}"));
+	CHECK(
+	    find(out, "\"error\":{\"code\":\"ECONNREFUSED\",\"message\":\"Connection refused\"}"));
 
 	/* a listener and a UDP flow */
 	hw_json__reset(&j);

@@ -27,15 +27,22 @@ TEST(ocsf_refuses_and_skips)
 	if (!CHECK(o))
 		return;
 	/* a tick is the recording's clock: no OCSF form */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"state\",\"action\":\"tick\",\"dataset\":\"hopwatch.agent\"},"
-		     HOST "}\n", &out), 0);
+	CHECK_EQ(tr(o,
+		    HEAD
+		    "\"kind\":\"state\",\"action\":\"tick\",\"dataset\":\"hopwatch.agent\"}," HOST
+		    "}\n",
+		    &out),
+		 0);
 	CHECK_EQ(tr(o, "not json", &out), -EINVAL);
 	CHECK_EQ(tr(o, "[1,2]", &out), -EINVAL);
 	/* no event.action, no @timestamp: not a hopwatch line */
 	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"dataset\":\"hopwatch.process\"}," HOST "}", &out),
 		 -EINVAL);
-	CHECK_EQ(tr(o, "{\"event\":{\"kind\":\"event\",\"action\":\"exec\",\"dataset\":"
-		     "\"hopwatch.process\"}}", &out), -EINVAL);
+	CHECK_EQ(tr(o,
+		    "{\"event\":{\"kind\":\"event\",\"action\":\"exec\",\"dataset\":"
+		    "\"hopwatch.process\"}}",
+		    &out),
+		 -EINVAL);
 	/* NULL passes an ECS line through unchanged */
 	out = "x\n";
 	{
@@ -54,10 +61,14 @@ TEST(ocsf_unknown_kind_is_a_base_event_with_everything)
 
 	if (!CHECK(o))
 		return;
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"file_written\",\"dataset\":"
-		     "\"hopwatch.file\"}," HOST ",\"file\":{\"path\":\"/etc/x\"},\"tags\":[\"a\",\"b\"]}",
-		     &out), 1);
-	CHECK(out && strstr(out, "\"class_uid\":0,\"class_name\":\"Base Event\",\"category_uid\":0"));
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"file_written\",\"dataset\":"
+			 "\"hopwatch.file\"}," HOST
+			 ",\"file\":{\"path\":\"/etc/x\"},\"tags\":[\"a\",\"b\"]}",
+		    &out),
+		 1);
+	CHECK(out &&
+	      strstr(out, "\"class_uid\":0,\"class_name\":\"Base Event\",\"category_uid\":0"));
 	CHECK(out && strstr(out, "\"activity_id\":99,\"activity_name\":\"file_written\","
 				 "\"type_uid\":99,"));
 	CHECK(out && strstr(out, "\"time\":1795773600123,\"time_dt\":"
@@ -65,9 +76,13 @@ TEST(ocsf_unknown_kind_is_a_base_event_with_everything)
 	CHECK(out && strstr(out, "\"file.path\":\"/etc/x\",\"tags\":[\"a\",\"b\"]}"));
 	CHECK(out && out[strlen(out) - 1] == '\n' && !strchr(out, '\n')[1]);
 	/* a raw socket made is no network traffic: a Base Event too, even when socket() failed */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"raw_socket_opened\",\"dataset\":"
-		     "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST ",\"error\":{\"code\":"
-		     "\"EPERM\"},\"hopwatch\":{\"socket\":{\"family\":\"packet\"}}}", &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"raw_socket_opened\",\"dataset\":"
+			 "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST
+			 ",\"error\":{\"code\":"
+			 "\"EPERM\"},\"hopwatch\":{\"socket\":{\"family\":\"packet\"}}}",
+		    &out),
+		 1);
 	CHECK(out && strstr(out, "\"class_uid\":0,\"class_name\":\"Base Event\""));
 	CHECK(out && strstr(out, "\"hopwatch.socket.family\":\"packet\""));
 	hw_ocsf__free(o);
@@ -81,29 +96,44 @@ TEST(ocsf_outcomes)
 	if (!CHECK(o))
 		return;
 	/* a connect refused is Refuse, another failure Fail, with the errno as status_code */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"connection_attempted\",\"dataset\":"
-		     "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST ",\"source\":{\"ip\":"
-		     "\"198.18.0.2\",\"port\":4000},\"destination\":{\"ip\":\"198.18.0.3\",\"port\":9},"
-		     "\"error\":{\"code\":\"ECONNREFUSED\",\"message\":\"Connection refused\"}}", &out),
-		 1);
+	CHECK_EQ(
+	    tr(o,
+	       HEAD
+	       "\"kind\":\"event\",\"action\":\"connection_attempted\",\"dataset\":"
+	       "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST ",\"source\":{\"ip\":"
+	       "\"198.18.0.2\",\"port\":4000},\"destination\":{\"ip\":\"198.18.0.3\",\"port\":9},"
+	       "\"error\":{\"code\":\"ECONNREFUSED\",\"message\":\"Connection refused\"}}",
+	       &out),
+	    1);
 	CHECK(out && strstr(out, "\"activity_id\":5,\"activity_name\":\"Refuse\""));
 	CHECK(out && strstr(out, "\"status_id\":2,\"status\":\"Failure\",\"status_code\":"
 				 "\"ECONNREFUSED\",\"status_detail\":\"Connection refused\""));
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"connection_attempted\",\"dataset\":"
-		     "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST ",\"destination\":{\"ip\":"
-		     "\"198.18.0.3\",\"port\":9},\"error\":{\"code\":\"ETIMEDOUT\"}}", &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"connection_attempted\",\"dataset\":"
+			 "\"hopwatch.network\",\"outcome\":\"failure\"}," HOST
+			 ",\"destination\":{\"ip\":"
+			 "\"198.18.0.3\",\"port\":9},\"error\":{\"code\":\"ETIMEDOUT\"}}",
+		    &out),
+		 1);
 	CHECK(out && strstr(out, "\"activity_id\":4,\"activity_name\":\"Fail\""));
 	/* a login without a user name: the user is "unknown", the status Failure */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"user_login\",\"dataset\":"
-		     "\"hopwatch.session\",\"outcome\":\"failure\",\"reason\":\"closed before login\"},"
-		     HOST "}", &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"user_login\",\"dataset\":"
+			 "\"hopwatch.session\",\"outcome\":\"failure\",\"reason\":\"closed before "
+			 "login\"}," HOST "}",
+		    &out),
+		 1);
 	CHECK(out && strstr(out, "\"user\":{\"name\":\"unknown\"}"));
 	CHECK(out && strstr(out, "\"status_id\":2,\"status\":\"Failure\",\"status_detail\":"
 				 "\"closed before login\""));
 	/* alert severities 47, 73, 99: Medium, High, Critical */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
-		     "\"severity\":99,\"id\":\"f\"}," HOST ",\"rule\":{\"id\":\"x\",\"name\":\"X\"},"
-		     "\"threat\":{\"technique\":{\"id\":[\"T9999.001\"]}}}", &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
+			 "\"severity\":99,\"id\":\"f\"}," HOST
+			 ",\"rule\":{\"id\":\"x\",\"name\":\"X\"},"
+			 "\"threat\":{\"technique\":{\"id\":[\"T9999.001\"]}}}",
+		    &out),
+		 1);
 	CHECK(out && strstr(out, "\"severity_id\":5,\"severity\":\"Critical\""));
 	/* a technique the table does not know keeps its ids, without names */
 	CHECK(out && strstr(out, "\"attacks\":[{\"technique\":{\"uid\":\"T9999\"},"
@@ -122,21 +152,30 @@ TEST(ocsf_syslog_header)
 
 	if (!CHECK(o))
 		return;
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
-		     "\"severity\":99,\"id\":\"f\"}," HOST ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
-		     &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
+			 "\"severity\":99,\"id\":\"f\"}," HOST
+			 ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
+		    &out),
+		 1);
 	n = hw_syslog__format('a', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
 	CHECK(n < sizeof(frame));
 	CHECK(strstr(frame, " <26>1 2026-11-27T10:00:00.123456Z b hopwatch 7 alert - "
 			    "{\"class_uid\":2004,"));
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
-		     "\"severity\":73,\"id\":\"f\"}," HOST ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
-		     &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"alert\",\"action\":\"x\",\"dataset\":\"hopwatch.alert\","
+			 "\"severity\":73,\"id\":\"f\"}," HOST
+			 ",\"rule\":{\"id\":\"x\",\"name\":\"X\"}}",
+		    &out),
+		 1);
 	hw_syslog__format('a', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
 	CHECK(strstr(frame, " <28>1 2026-11-27T10:00:00.123456Z b hopwatch 7 alert - "));
 	/* an event: info, its time from time_dt */
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"exec\",\"dataset\":"
-		     "\"hopwatch.process\"}," HOST ",\"process\":{\"pid\":9}}", &out), 1);
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"exec\",\"dataset\":"
+			 "\"hopwatch.process\"}," HOST ",\"process\":{\"pid\":9}}",
+		    &out),
+		 1);
 	hw_syslog__format('e', out, strlen(out) - 1, "b", 7, frame, sizeof(frame));
 	CHECK(strstr(frame, " <30>1 2026-11-27T10:00:00.123456Z b hopwatch 7 event - "));
 	hw_ocsf__free(o);
@@ -152,9 +191,11 @@ TEST(ocsf_cmd_line_whole)
 
 	if (!CHECK(o))
 		return;
-	n = (size_t)snprintf(line, sizeof(line), HEAD "\"kind\":\"event\",\"action\":\"exec\","
-				"\"dataset\":\"hopwatch.process\"}," HOST ",\"process\":{\"pid\":9,"
-				"\"args\":[");
+	n = (size_t)snprintf(line, sizeof(line),
+			     HEAD "\"kind\":\"event\",\"action\":\"exec\","
+				  "\"dataset\":\"hopwatch.process\"}," HOST
+				  ",\"process\":{\"pid\":9,"
+				  "\"args\":[");
 	for (int i = 0; i < 700; i++) {
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"arg%04d-0123456789\"",
 				      i ? "," : "", i);
@@ -178,11 +219,14 @@ TEST(ocsf_fuzz_findings)
 
 	if (!CHECK(o))
 		return;
-	CHECK_EQ(tr(o, "{\"@timestamp\":\"202=-11-27T11:01:40Z\",\"event\":{\"kind\":\"event\","
-		       "\"action\":\"exit\",\"dataset\":\"hopwatch.process\"}}", &out),
+	CHECK_EQ(tr(o,
+		    "{\"@timestamp\":\"202=-11-27T11:01:40Z\",\"event\":{\"kind\":\"event\","
+		    "\"action\":\"exit\",\"dataset\":\"hopwatch.process\"}}",
+		    &out),
 		 -EINVAL);
-	CHECK_EQ(tr(o, HEAD "\"kind\":\"event\",\"action\":\"exit\",\"dataset\":"
-		       "\"hopwatch.process\"}," HOST ",\"hopwatch\":{\"m\":[1,{\"n\":2},3]}}",
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"exit\",\"dataset\":"
+			 "\"hopwatch.process\"}," HOST ",\"hopwatch\":{\"m\":[1,{\"n\":2},3]}}",
 		    &out),
 		 1);
 	CHECK(out && strstr(out, "\"unmapped\":{\"hopwatch.m\":[1,3],\"hopwatch.m.n\":2}}"));

@@ -53,7 +53,8 @@ TEST(entity_id_stable_and_distinct)
 	hw_host__entity_id(&a2, 42, 1234567890, y);
 	CHECK(strcmp(x, y) != 0); /* another boot */
 	for (int i = 0; i < 22; i++)
-		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", x[i]));
+		CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+			     x[i]));
 }
 
 TEST(siphash_reference_vector)
@@ -82,7 +83,8 @@ TEST(proc_table_upsert_get_lineage)
 {
 	struct hw_host h = test_host("m", "b");
 	struct hw_proc_table *t = hw_proc_table__new(&h, 100, 30000000000ULL);
-	struct hw_proc kp = kproc(100, 1000000000, 1, 10000000), kc = kproc(200, 2000000000, 100, 1000000000);
+	struct hw_proc kp = kproc(100, 1000000000, 1, 10000000),
+		       kc = kproc(200, 2000000000, 100, 1000000000);
 	struct hw_process *parent, *child;
 
 	if (!CHECK(t))
@@ -103,7 +105,8 @@ TEST(proc_table_upsert_get_lineage)
 	CHECK(hw_proc_table__upsert(t, &kc) == child);
 	CHECK_EQ(hw_proc_table__count(t), 2);
 	/* an exec replaces the image, a later inherit does not undo it */
-	CHECK(!hw_process__set_image(child, "/usr/bin/ssh", "/tmp", "ssh\0b", 5, HW_EXEC_ARGS_TRUNCATED));
+	CHECK(!hw_process__set_image(child, "/usr/bin/ssh", "/tmp", "ssh\0b", 5,
+				     HW_EXEC_ARGS_TRUNCATED));
 	CHECK(!hw_process__inherit(child, parent));
 	CHECK_STREQ(child->exe, "/usr/bin/ssh");
 	CHECK(child->flags & HW_EXEC_ARGS_TRUNCATED);
@@ -147,7 +150,8 @@ TEST(proc_table_pid_reuse_and_expiry_bounded)
 	CHECK_EQ(hw_proc_table__exited(t), 1);
 	/* a fork storm: 10,000 processes exit, at most 10 are kept */
 	for (__u32 i = 0; i < 10000; i++) {
-		struct hw_proc c = kproc(1000 + i, 10000000000ULL + i * 10000000ULL, 400, 9000000000);
+		struct hw_proc c =
+		    kproc(1000 + i, 10000000000ULL + i * 10000000ULL, 400, 9000000000);
 		struct hw_process *p = hw_proc_table__upsert(t, &c);
 
 		if (!CHECK(p))

@@ -21,8 +21,8 @@ static void agent(struct hw_agent *a)
 
 static struct hw_sock_addr addr4(const char *s, __u16 sport, const char *d, __u16 dport)
 {
-	struct hw_sock_addr x = {.family = AF_INET, .protocol = IPPROTO_TCP, .sport = sport,
-				 .dport = dport};
+	struct hw_sock_addr x = {
+	    .family = AF_INET, .protocol = IPPROTO_TCP, .sport = sport, .dport = dport};
 
 	inet_pton(AF_INET, s, x.saddr);
 	inet_pton(AF_INET, d, x.daddr);
@@ -32,8 +32,13 @@ static struct hw_sock_addr addr4(const char *s, __u16 sport, const char *d, __u1
 static int decide(struct hw_agent *a, const char *action, const struct hw_sock_addr *x,
 		  struct hw_process *p, __u8 dir, __s32 error, struct hw_net_view *out)
 {
-	struct hw_net_view v = {.action = action, .ts_ns = 1000, .addr = x, .p = p,
-				.direction = dir, .error = error, .have_bytes = 1};
+	struct hw_net_view v = {.action = action,
+				.ts_ns = 1000,
+				.addr = x,
+				.p = p,
+				.direction = dir,
+				.error = error,
+				.have_bytes = 1};
 
 	return hw_profile__net(a, &v, out);
 }
@@ -70,8 +75,9 @@ TEST(profile_fleet_network_choices)
 		 HW_PROFILE_SHIP);
 	CHECK_EQ(decide(&a, "connection_attempted", &out_web, &in_session, HW_DIR_EGRESS, 0, &out),
 		 HW_PROFILE_SHIP);
-	CHECK_EQ(decide(&a, "connection_attempted", &out_web, &p, HW_DIR_EGRESS, ECONNREFUSED,
-			&out), HW_PROFILE_SHIP);
+	CHECK_EQ(
+	    decide(&a, "connection_attempted", &out_web, &p, HW_DIR_EGRESS, ECONNREFUSED, &out),
+	    HW_PROFILE_SHIP);
 	CHECK_STREQ(out.action, "connection_attempted");
 	/* the host's own address is not loopback: shipped */
 	CHECK_EQ(decide(&a, "disconnect", &own, &p, HW_DIR_EGRESS, 0, &out), HW_PROFILE_SHIP);

@@ -216,7 +216,11 @@ TEST(spool_one_holder)
 		struct hw_spool *t = hw_spool__open(dir, 1 << 20, err, sizeof(err));
 
 		/* exit codes say which check failed */
-		_exit(t ? 1 : errno != EBUSY ? 2 : !strstr(err, want) ? 3 : !strstr(err, dir) ? 4 : 0);
+		_exit(t			   ? 1
+		      : errno != EBUSY	   ? 2
+		      : !strstr(err, want) ? 3
+		      : !strstr(err, dir)  ? 4
+					   : 0);
 	}
 	if (!CHECK(child > 0))
 		goto out;

@@ -581,7 +581,7 @@ TEST(stitch_forgets_hosts_gone_quiet)
 		snprintf(name, sizeof(name), "vm%d", i);
 		accept_(s, name, 1.0, A_IP, 50000 + (unsigned int)i, B_IP, 22);
 	}
-	step(s, 0); /* b: a session that stays open */
+	step(s, 0);				/* b: a session that stays open */
 	hw_stitch__tick(s, T0 + 11 * 60 * SEC); /* the accepts waited 10 minutes: gone */
 	hw_stitch__stats(s, &st);
 	CHECK_EQ(st.inbound, 1);

@@ -46,17 +46,17 @@ static void agent_event(struct hw_agent *a, const char *action, __u64 snapshot_p
 			const struct hw_agent_counters *c, const struct hw_loader *l)
 {
 	struct hw_agent_event e = {
-		.action = action,
-		.ts_ns = hw_agent__now(),
-		.version = HW_VERSION,
-		.pid = (__u32)getpid(),
-		.netns = a->netns_path,
-		.snapshot_procs = snapshot_procs,
-		.snapshot_socks = snapshot_socks,
-		.snapshot_sessions = snapshot_sessions,
-		.counters = c,
-		.degraded = l ? l->degraded : NULL,
-		.ndegraded = l ? l->ndegraded : 0,
+	    .action = action,
+	    .ts_ns = hw_agent__now(),
+	    .version = HW_VERSION,
+	    .pid = (__u32)getpid(),
+	    .netns = a->netns_path,
+	    .snapshot_procs = snapshot_procs,
+	    .snapshot_socks = snapshot_socks,
+	    .snapshot_sessions = snapshot_sessions,
+	    .counters = c,
+	    .degraded = l ? l->degraded : NULL,
+	    .ndegraded = l ? l->ndegraded : 0,
 	};
 
 	hw_emit__agent(a, &e);
@@ -189,7 +189,8 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		timeout_ms = 1;
 	while (!stop_requested) {
 		__u64 now;
-		/* a streaming sink with a backlog is pumped more often than the ring is idle-polled */
+		/* a streaming sink with a backlog is pumped more often than the ring is idle-polled
+		 */
 		int err = ring_buffer__poll(l->rb, hw_agent__streams_behind(a) ? 2 : timeout_ms);
 
 		if (err < 0 && err != -EINTR)
@@ -225,11 +226,11 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 {
 	const struct hw_config *cfg = o->cfg;
 	struct hw_loader_opts lo = {
-		.agent_tgid = (__u32)getpid(),
-		.args_max = cfg->args_max,
-		.ringbuf_size = cfg->ringbuf_size,
-		.conn_table_max = cfg->conn_table_max,
-		.wakeup_bytes = cfg->ringbuf_size / 8,
+	    .agent_tgid = (__u32)getpid(),
+	    .args_max = cfg->args_max,
+	    .ringbuf_size = cfg->ringbuf_size,
+	    .conn_table_max = cfg->conn_table_max,
+	    .wakeup_bytes = cfg->ringbuf_size / 8,
 	};
 	struct hw_loader l = {0};
 	struct hw_agent a = {

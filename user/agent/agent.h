@@ -9,8 +9,8 @@
 
 struct hw_run_opts {
 	const struct hw_config *cfg;
-	const char *output;    /* --output PATH or "-", NULL = output.file or stdout */
-	const char *record;    /* --record PATH: the raw event stream for replay, NULL = none */
+	const char *output; /* --output PATH or "-", NULL = output.file or stdout */
+	const char *record; /* --record PATH: the raw event stream for replay, NULL = none */
 	unsigned long long duration_ns; /* 0 = until a signal */
 	int verbose;
 };

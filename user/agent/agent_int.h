@@ -49,8 +49,8 @@ struct hw_agent_streams {
 	size_t rec_cap;
 	unsigned long long dropped_reported, overflow_reported_ns;
 	unsigned long long lost; /* lines a spool could not take (a disk error) */
-	int ocsf[2];	       /* output.nats_format/syslog_format = ocsf: OCSF lines */
-	struct hw_ocsf *socsf; /* their translator, NULL when none is */
+	int ocsf[2];		 /* output.nats_format/syslog_format = ocsf: OCSF lines */
+	struct hw_ocsf *socsf;	 /* their translator, NULL when none is */
 };
 
 /* The fleet profile (profile.c): its line being built and the loopback summary. */
@@ -75,10 +75,10 @@ struct hw_watch;
 #define HW_CONTROL_ALERTS 256 /* alert lines the control socket's answer carries at most */
 
 struct hw_agent_capture {
-	int on;		 /* emit.c appends each event's JSON to buf instead of writing it */
+	int on; /* emit.c appends each event's JSON to buf instead of writing it */
 	char *buf;
 	size_t len, cap;
-	int failed;	 /* out of memory: the answer is cut */
+	int failed;			 /* out of memory: the answer is cut */
 	char *alerts[HW_CONTROL_ALERTS]; /* the last alert lines, a ring */
 	size_t alert_len[HW_CONTROL_ALERTS];
 	unsigned int alert_next, nalerts;
@@ -95,9 +95,9 @@ struct hw_agent {
 	struct hw_sessions *sessions;
 	struct hw_engine *engine;
 	/* emit.c: the encoders' buffers, the event's fact */
-	int text;	     /* text lines rather than ECS JSON */
+	int text;	      /* text lines rather than ECS JSON */
 	struct hw_ocsf *ocsf; /* -o ocsf: the output's lines translated (output/ocsf.h), or NULL */
-	struct hw_json json; /* the event being written: ECS JSON whatever the format */
+	struct hw_json json;  /* the event being written: ECS JSON whatever the format */
 	struct hw_text tline;
 	struct hw_json ajson; /* an alert or tick being written */
 	struct hw_text atext;

@@ -21,11 +21,11 @@
 #include "output/ecs_file.h"
 
 /* The map values of bpf/file.bpf.c, byte for byte. */
-#define WPAT_WORDS 4
-#define WPATS	   6
-#define WPFX_WORDS 16
-#define WPFX_MAX   64
-#define HW_PASSWD  "/etc/passwd"
+#define WPAT_WORDS    4
+#define WPATS	      6
+#define WPFX_WORDS    16
+#define WPFX_MAX      64
+#define HW_PASSWD     "/etc/passwd"
 #define HW_FILE_HINTS 16384 /* inode_hint's entries */
 
 struct wpat {
@@ -295,14 +295,14 @@ int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 		return -ENOMEM;
 	}
 	a->watch->fds = (struct hw_watch_fds){
-		.dirs = bpf_map__fd(s->maps.watch_dirs),
-		.inodes = bpf_map__fd(s->maps.watch_inodes),
-		.prefixes = bpf_map__fd(s->maps.watch_prefixes),
-		.sbs = bpf_map__fd(s->maps.watch_sbs),
-		.gen = bpf_map__fd(s->maps.walk_gen),
-		.inode_hint = bpf_map__fd(s->maps.inode_hint),
-		.ancestors = bpf_map__fd(s->maps.watch_ancestors),
-		.live = 1,
+	    .dirs = bpf_map__fd(s->maps.watch_dirs),
+	    .inodes = bpf_map__fd(s->maps.watch_inodes),
+	    .prefixes = bpf_map__fd(s->maps.watch_prefixes),
+	    .sbs = bpf_map__fd(s->maps.watch_sbs),
+	    .gen = bpf_map__fd(s->maps.walk_gen),
+	    .inode_hint = bpf_map__fd(s->maps.inode_hint),
+	    .ancestors = bpf_map__fd(s->maps.watch_ancestors),
+	    .live = 1,
 	};
 	/* every filesystem is walked until the attached programs have learnt which hold the set */
 	if (bpf_map_update_elem(a->watch->fds.sbs, &zero, &sbs, BPF_ANY)) {
@@ -358,12 +358,11 @@ void hw_agent__file_free(struct hw_agent *a)
 }
 
 static const char *const actions[] = {
-	[HW_FILE_CREATE] = "file_created",  [HW_FILE_MODIFY] = "file_modified",
-	[HW_FILE_RENAME] = "file_renamed",  [HW_FILE_DELETE] = "file_deleted",
-	[HW_FILE_CHMOD] = "file_mode_changed", [HW_FILE_LINK] = "file_created",
-	[HW_FILE_SYMLINK] = "file_created",
+    [HW_FILE_CREATE] = "file_created",	   [HW_FILE_MODIFY] = "file_modified",
+    [HW_FILE_RENAME] = "file_renamed",	   [HW_FILE_DELETE] = "file_deleted",
+    [HW_FILE_CHMOD] = "file_mode_changed", [HW_FILE_LINK] = "file_created",
+    [HW_FILE_SYMLINK] = "file_created",
 };
-
 
 /* base (a decoded path, "" none) joined with a name as the program wrote it, normalised */
 static void join(char *out, size_t len, const char *base, const char *name)

@@ -13,8 +13,8 @@ void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v)
 	if (!v->p)
 		return;
 	v->user_name = hw_users__name(a->users, v->p->k.uid);
-	v->euser_name = v->p->k.euid == v->p->k.uid ? v->user_name
-						     : hw_users__name(a->users, v->p->k.euid);
+	v->euser_name =
+	    v->p->k.euid == v->p->k.uid ? v->user_name : hw_users__name(a->users, v->p->k.euid);
 }
 
 static void emit_net(struct hw_agent *a, struct hw_net_view *v)
@@ -83,13 +83,13 @@ static struct hw_conn *follow(struct hw_agent *a, const struct hw_net_event *e,
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 {
 	struct hw_net_view v = {
-		.ts_ns = e->hdr.ts_ns,
-		.addr = &e->addr,
-		.owner_pid = e->proc.pid,
-		.start_ns = e->start_ns,
-		.error = e->error,
-		.netns = e->netns,
-		.direction = e->direction,
+	    .ts_ns = e->hdr.ts_ns,
+	    .addr = &e->addr,
+	    .owner_pid = e->proc.pid,
+	    .start_ns = e->start_ns,
+	    .error = e->error,
+	    .netns = e->netns,
+	    .direction = e->direction,
 	};
 	struct hw_conn *c;
 	struct hw_process *owner;
@@ -146,9 +146,9 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 		emit_net(a, &v);
 		if (v.direction == HW_DIR_INGRESS) {
 			struct hw_session_bytes b = {
-				.from_client = v.bytes_received,
-				.to_client = v.bytes_sent,
-				.closed_by = v.closed_by,
+			    .from_client = v.bytes_received,
+			    .to_client = v.bytes_sent,
+			    .closed_by = v.closed_by,
 			};
 
 			hw_sessions__close(a->sessions, e->cookie, e->hdr.ts_ns, &b);

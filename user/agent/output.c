@@ -41,14 +41,14 @@ static void report_resumed(struct hw_agent *a, struct hw_sink *s)
 	/* lost 0: only a line cut on a pipe, finished since */
 	if (s && hw_sink__resumed(s, &lost, &e) && lost) {
 		struct hw_agent_event v = {
-			.action = "output-resumed",
-			.ts_ns = hw_agent__now(),
-			.version = HW_VERSION,
-			.pid = (__u32)getpid(),
-			.netns = a->netns_path,
-			.output = hw_sink__name(s),
-			.output_lost = lost,
-			.output_error = strerror(e),
+		    .action = "output-resumed",
+		    .ts_ns = hw_agent__now(),
+		    .version = HW_VERSION,
+		    .pid = (__u32)getpid(),
+		    .netns = a->netns_path,
+		    .output = hw_sink__name(s),
+		    .output_lost = lost,
+		    .output_error = strerror(e),
 		};
 
 		hw_emit__agent(a, &v);

@@ -323,8 +323,7 @@ struct addr_index {
 	int err;
 };
 
-static __u64 addr_hash(__u32 netns, const __u8 *saddr, const __u8 *daddr, __u16 sport,
-		       __u16 dport)
+static __u64 addr_hash(__u32 netns, const __u8 *saddr, const __u8 *daddr, __u16 sport, __u16 dport)
 {
 	__u64 h = hw_fnv__u64(HW_FNV0, (__u64)netns | (__u64)sport << 32 | (__u64)dport << 48);
 
@@ -377,8 +376,7 @@ static void match_one(struct hw_conn *c, void *ctx)
 	}
 }
 
-static int match_by_addr(struct hw_agent *a, const struct hw_sock_list *l, __u64 now,
-			 __u64 every)
+static int match_by_addr(struct hw_agent *a, const struct hw_sock_list *l, __u64 now, __u64 every)
 {
 	struct addr_index x = {.a = a, .l = l, .now = now, .every = every};
 

@@ -18,8 +18,8 @@
 #include "stream/syslog.h"
 #endif
 
-#define PUMP_BUDGET_MS 20 /* per sink and poll round */
-#define CLOSE_BUDGET_MS 3000
+#define PUMP_BUDGET_MS	   20 /* per sink and poll round */
+#define CLOSE_BUDGET_MS	   3000
 #define OVERFLOW_REPORT_NS (60ULL * 1000000000ULL)
 
 /* mkdir -p of the spool directory's parents with the modes the package gives them (its
@@ -126,7 +126,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 	}
 	if (cfg->syslog) {
 #ifndef HW_HAVE_SYSLOG
-		snprintf(err, errlen, "output.syslog: this sink is not available yet in this version");
+		snprintf(err, errlen,
+			 "output.syslog: this sink is not available yet in this version");
 		return -1;
 #else
 		sp = a->streams.spools[1];
@@ -147,8 +148,8 @@ int hw_agent__open_streams(struct hw_agent *a, char *err, size_t errlen)
 
 /* Builds the spool record of line in a->streams.rec: kind 'e' or 'a', the message id, '\n',
  * the line without its newline. Returns its length, 0 when out of memory. */
-static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t n,
-			  const char *line, size_t len)
+static size_t make_record(struct hw_agent *a, char kind, const char *id, size_t n, const char *line,
+			  size_t len)
 {
 	struct hw_agent_streams *s = &a->streams;
 	size_t need;
@@ -243,8 +244,7 @@ int hw_agent__pump_streams(struct hw_agent *a, __u64 boot_ns, struct hw_alert *a
 	snprintf(al->message, sizeof(al->message),
 		 "the spool of a streaming sink reached output.spool_max (%llu bytes) while "
 		 "the sink was down or slow: the %llu oldest lines were dropped",
-		 (unsigned long long)a->cfg->spool_max,
-		 dropped - a->streams.dropped_reported);
+		 (unsigned long long)a->cfg->spool_max, dropped - a->streams.dropped_reported);
 	a->streams.dropped_reported = dropped;
 	a->streams.overflow_reported_ns = now;
 	return 1;

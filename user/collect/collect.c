@@ -304,20 +304,22 @@ int hw_collect_main(int argc, char **argv)
 		}
 	}
 	if (nfiles && have_nats) {
-		ret = hw_cli__usage(&cli, "--replay reads files instead of NATS: give one of --replay "
-					  "and --nats");
+		ret = hw_cli__usage(&cli,
+				    "--replay reads files instead of NATS: give one of --replay "
+				    "and --nats");
 		goto out;
 	}
 	if ((duration && hw_cli__duration(duration, &duration_ns)) || hw_cli__load(&cli, &cfg))
 		goto out;
 	if (nfiles && (cfg.collect_partitions || cfg.collect_partition)) {
 		ret = hw_cli__usage(&cli, "--replay judges every host it reads: --partition and "
-				  "collect.partition(s) are for NATS");
+					  "collect.partition(s) are for NATS");
 		goto out;
 	}
 	if (!nfiles && !cfg.nats_url) {
-		ret = hw_cli__usage(&cli, "no NATS server: give --nats URL (or output.nats_url), or "
-				  "--replay FILE...");
+		ret =
+		    hw_cli__usage(&cli, "no NATS server: give --nats URL (or output.nats_url), or "
+					"--replay FILE...");
 		goto out;
 	}
 	/* every file readable before anything starts */

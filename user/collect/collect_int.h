@@ -43,8 +43,8 @@ struct collector {
 	jsCtx *js;
 	struct hw_consumer cons[HW_CONSUMERS_MAX];
 	int ncons, next_cons;
-	char filter[300];     /* what the state lines say it consumes */
-	char partitions[300]; /* "0,2/4", empty when not partitioned */
+	char filter[300];	 /* what the state lines say it consumes */
+	char partitions[300];	 /* "0,2/4", empty when not partitioned */
 	struct hw_fleet *sfleet; /* the second stage (stitch only), on partition 0's instance */
 	struct {		 /* the current message's lines for the second stage */
 		char *buf;
@@ -93,7 +93,8 @@ int hw_collect__publish_wait(struct collector *c);
 /* The second stage started with a durable that had acknowledged up to stream sequence floor
  * (a restart, a kill): the messages of its last HW_STITCH_ENDED_NS up to floor fed again to
  * its stitcher, alerts not raised (they were), so that hops and sessions it held come back. */
-void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsigned long long floor);
+void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k,
+				unsigned long long floor);
 /* one message (a batch, or a line of an older agent) into fleet */
 void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m);
 

@@ -18,7 +18,7 @@
 #include "collect/collect_int.h"
 #include "stream/batch.h"
 
-#define PUBLISH_MS 5000	  /* forwarded messages and alerts wait this long for their acks */
+#define PUBLISH_MS   5000	  /* forwarded messages and alerts wait this long for their acks */
 #define NAK_DELAY_NS 1000000000LL /* a message whose lines could not go on: again after 1s */
 
 /* collect.durable + suffix, filter PREFIX.tail */
@@ -27,8 +27,7 @@ static void consumer(struct collector *c, const char *durable_suffix, const char
 {
 	struct hw_consumer *k = &c->cons[c->ncons++];
 
-	snprintf(k->durable, sizeof(k->durable), "%s%s", c->cfg->collect_durable,
-		 durable_suffix);
+	snprintf(k->durable, sizeof(k->durable), "%s%s", c->cfg->collect_durable, durable_suffix);
 	snprintf(k->filter, sizeof(k->filter), "%s.%s", c->cfg->nats_subject, tail);
 	k->fleet = fleet;
 }
@@ -178,7 +177,8 @@ out:
 	return ret;
 }
 
-void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsigned long long floor)
+void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k,
+				unsigned long long floor)
 {
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
@@ -196,10 +196,11 @@ void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k, unsi
 	so.Config.AckPolicy = js_AckNone;
 	st = js_PullSubscribe(&sub, c->js, k->filter, NULL, NULL, &so, &jerr);
 	if (st != NATS_OK) {
-		fprintf(stderr,
-			"hopwatch: the second stage cannot read its last %llu minutes again: %s; hops "
-			"it held before are not followed\n",
-			HW_STITCH_ENDED_NS / 60000000000ULL, natsStatus_GetText(st));
+		fprintf(
+		    stderr,
+		    "hopwatch: the second stage cannot read its last %llu minutes again: %s; hops "
+		    "it held before are not followed\n",
+		    HW_STITCH_ENDED_NS / 60000000000ULL, natsStatus_GetText(st));
 		return;
 	}
 	hw_fleet__mute(k->fleet, 1);

@@ -268,8 +268,8 @@ static void find_largest(struct hw_snode *n, void *ctx)
 
 static size_t memory(const struct hw_fleet *f)
 {
-	return f->engines_mem + hw_stitch__memory(f->stitch) + hw_smap__count(&f->hosts) * sizeof(struct fhost) +
-	       hw_smap__memory(&f->hosts);
+	return f->engines_mem + hw_stitch__memory(f->stitch) +
+	       hw_smap__count(&f->hosts) * sizeof(struct fhost) + hw_smap__memory(&f->hosts);
 }
 
 /* After h's event: its engine's bytes looked at again against collect.host_memory_max, and
@@ -295,8 +295,8 @@ static void budgets(struct hw_fleet *f, struct fhost *h)
 
 		hw_smap__each(&f->hosts, find_largest, &l);
 		if (!l.h || l.h->mem < (64 << 10)) {
-			/* no engine is the problem (the stitcher's own bound holds): look again only
-			 * when a megabyte more is held */
+			/* no engine is the problem (the stitcher's own bound holds): look again
+			 * only when a megabyte more is held */
 			f->retry_at = memory(f) + (1 << 20);
 			return;
 		}
@@ -333,7 +333,8 @@ static struct fhost *host_for(struct hw_fleet *f, const struct hw_fact *fact, ch
 		return h;
 	}
 	/* the second stage holds no engines: the whole fleet's hosts, as many as the stitcher */
-	if (hw_smap__count(&f->hosts) >= (f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX)) {
+	if (hw_smap__count(&f->hosts) >=
+	    (f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX)) {
 		snprintf(err, errlen, "more than %d hosts at once",
 			 f->stitch_only ? HW_STITCH_HOSTS_MAX : HW_FLEET_HOSTS_MAX);
 		f->st.hosts_full++;

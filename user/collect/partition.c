@@ -76,7 +76,8 @@ int hw_partition__set(const char *list, unsigned int n, unsigned char *set, char
 		}
 	}
 	if (r || !taken) {
-		snprintf(err, errlen, "invalid partition list '%.40s' (use 0,2-3)", list ? list : "");
+		snprintf(err, errlen, "invalid partition list '%.40s' (use 0,2-3)",
+			 list ? list : "");
 		return -EINVAL;
 	}
 	return taken;

@@ -671,10 +671,10 @@ static enum st_use use_of(const struct hw_stitch *s, const struct hw_fact *f)
 	case HW_F_DISCONNECT:
 		return !f->egress && !f->udp ? ST_END : ST_CLOCK;
 	case HW_F_CONN_CLOSED: /* the fleet profile: the opening (unless seen) with the close */
-		return f->udp				 ? ST_CLOCK
-		       : !f->egress			 ? ST_IN_CLOSED
+		return f->udp			      ? ST_CLOCK
+		       : !f->egress		      ? ST_IN_CLOSED
 		       : !f->failure && hop_out(s, f) ? ST_OUT
-						 : ST_CLOCK;
+						      : ST_CLOCK;
 	case HW_F_AGENT_SOCKET:
 		return ST_BORROW;
 	case HW_F_AGENT_STARTED:

@@ -49,13 +49,14 @@ struct hw_stitch;
 struct hw_stitch_stats {
 	unsigned long long outbound, inbound; /* halves held now */
 	unsigned long long hosts;	      /* hosts seen */
-	unsigned long long forgotten; /* hosts forgotten: no halves, silent 30 min (collector's clock) */
-	unsigned long long hops;	      /* halves matched into hops, in all */
-	unsigned long long alerts;	      /* hop-chain alerts raised */
-	unsigned long long expired;	      /* halves forgotten by age */
-	unsigned long long table_full;	      /* halves not followed: a table or hosts full */
-	unsigned long long host_full;	      /* not followed: their host holds its maximum */
-	unsigned long long refused; /* claims on an address the host does not own (or lost) */
+	unsigned long long
+	    forgotten;		 /* hosts forgotten: no halves, silent 30 min (collector's clock) */
+	unsigned long long hops; /* halves matched into hops, in all */
+	unsigned long long alerts;     /* hop-chain alerts raised */
+	unsigned long long expired;    /* halves forgotten by age */
+	unsigned long long table_full; /* halves not followed: a table or hosts full */
+	unsigned long long host_full;  /* not followed: their host holds its maximum */
+	unsigned long long refused;    /* claims on an address the host does not own (or lost) */
 };
 
 /* cfg (detect.admin_ports, detect.allow_sources) must outlive it; fn gets every alert, during

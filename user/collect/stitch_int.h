@@ -53,7 +53,7 @@ struct st_out {
 	struct tuple t;
 	unsigned long long ts;
 	unsigned long long arrived; /* the collector's clock when it came, 0 unknown */
-	int approx; /* ts is when the agent found it (a snapshot), not when it was made */
+	int approx;   /* ts is when the agent found it (a snapshot), not when it was made */
 	int borrowed; /* session is the one whose ssh agent its process used (agent_socket_used),
 		       * not the process's own */
 	unsigned int pid;

@@ -72,8 +72,8 @@ static int allowed_source(const struct hw_engine *e, const char *ip)
 static void alert_id(char out[24], const char *host, const char *rule, const char *key,
 		     unsigned long long ts)
 {
-	uint64_t h = hw_fnv__u64(hw_fnv__str(hw_fnv__str(hw_fnv__str(HW_FNV0, host), rule), key),
-				 ts);
+	uint64_t h =
+	    hw_fnv__u64(hw_fnv__str(hw_fnv__str(hw_fnv__str(HW_FNV0, host), rule), key), ts);
 
 	snprintf(out, 24, "%016llx", (unsigned long long)h);
 }
@@ -245,8 +245,7 @@ static void conn_close(struct hw_engine *e, struct hw_econn *c)
 }
 
 /* A connection the fact reports open (attempted with success, accepted, found, reported). */
-static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
-				  struct hw_eproc *p)
+static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
 {
 	struct hw_econn *c;
 	int created;
@@ -261,12 +260,15 @@ static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f,
 		/* source is the local end of an egress connection, the remote of an ingress one */
 		c->local = f->egress ? f->src : f->dst;
 		c->remote = f->egress ? f->dst : f->src;
-		c->remote_host = !hw_engine__loopback(c->remote.ip) && strcmp(c->remote.ip,
-									      c->local.ip);
+		c->remote_host =
+		    !hw_engine__loopback(c->remote.ip) && strcmp(c->remote.ip, c->local.ip);
 		c->start = f->conn_start ? f->conn_start : f->ts;
 		c->pid = f->pid;
 		hw_str__copy(c->owner, sizeof(c->owner), f->entity_id);
-		hw_str__copy(c->exe, sizeof(c->exe), f->executable[0] ? f->executable : p ? p->exe : "");
+		hw_str__copy(c->exe, sizeof(c->exe),
+			     f->executable[0] ? f->executable
+			     : p	      ? p->exe
+					      : "");
 		hw_str__copy(c->session, sizeof(c->session), f->session_id);
 		c->exe_trusted = p && (p->flags & EP_TRUSTED) && !strcmp(c->exe, p->exe);
 		if (p && c->remote_host) {
@@ -301,8 +303,9 @@ static void match_session(struct hw_snode *n, void *ctx)
 	struct hw_esession *s = (struct hw_esession *)n;
 	struct conn_match *m = ctx;
 
-	if (!m->found && s->client.port == m->c->remote.port && s->server.port == m->c->local.port &&
-	    !strcmp(s->client.ip, m->c->remote.ip) && !strcmp(s->server.ip, m->c->local.ip))
+	if (!m->found && s->client.port == m->c->remote.port &&
+	    s->server.port == m->c->local.port && !strcmp(s->client.ip, m->c->remote.ip) &&
+	    !strcmp(s->server.ip, m->c->local.ip))
 		m->found = s;
 }
 
@@ -374,9 +377,10 @@ static void sweep(struct hw_snode *n, void *ctx)
 		last = b->last;
 		if (b->fired && !b->fired_success)
 			last += 86400 * NS_PER_SEC;
-	}
-	else
-		last = ((struct hw_efanout *)n)->n ? ((struct hw_efanout *)n)->ts[((struct hw_efanout *)n)->n - 1] : 0;
+	} else
+		last = ((struct hw_efanout *)n)->n
+			   ? ((struct hw_efanout *)n)->ts[((struct hw_efanout *)n)->n - 1]
+			   : 0;
 	if (last < s->before) {
 		hw_smap__del(s->m, n);
 		free(n);
@@ -396,7 +400,8 @@ static void sweep_windows(struct hw_engine *e)
 	c.before = e->now > e->cfg->fanout_window_ns ? e->now - e->cfg->fanout_window_ns : 0;
 	hw_smap__each(&e->fanout, sweep, &c);
 	c.m = &e->brute;
-	c.before = e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
+	c.before =
+	    e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
 	hw_smap__each(&e->brute, sweep, &c);
 }
 

@@ -11,13 +11,13 @@
 #include "detect/fact.h"
 #include "lib/attack.h"
 
-#define HW_ALERT_CHAIN 8 /* processes named in an alert's chain, the alert's process last */
+#define HW_ALERT_CHAIN	    8 /* processes named in an alert's chain, the alert's process last */
 #define HW_ALERT_TECHNIQUES 4
 
 struct hw_alert {
 	unsigned long long ts; /* ns since the epoch: the event or tick that raised it */
 	const char *rule_id, *rule_name;
-	int severity;		 /* event.severity: HW_SEV_* (lib/attack.h) */
+	int severity;		   /* event.severity: HW_SEV_* (lib/attack.h) */
 	const char *severity_name; /* "low", "medium", "high", "critical" */
 	char message[640];
 	const char *techniques[HW_ALERT_TECHNIQUES];
@@ -34,7 +34,7 @@ struct hw_alert {
 	const char *entity_id, *executable;
 	unsigned int pid;
 	const char *connection_id;
-	const char *chain[HW_ALERT_CHAIN];	  /* process names, the oldest ancestor first */
+	const char *chain[HW_ALERT_CHAIN];     /* process names, the oldest ancestor first */
 	const char *chain_ids[HW_ALERT_CHAIN]; /* their entity ids */
 	int nchain;
 	const char *related_ids[4]; /* other entities: the service process, the relay's peer */
@@ -42,7 +42,7 @@ struct hw_alert {
 	unsigned long long age_ns, idle_ns; /* long-session, long-connection */
 	unsigned long long bytes_in, bytes_out;
 	int have_age, have_bytes;
-	unsigned int count; /* admin-fanout: hosts; brute-force: failures */
+	unsigned int count;    /* admin-fanout: hosts; brute-force: failures */
 	const char *hosts[16]; /* admin-fanout: the hosts reached */
 	int nhosts;
 };

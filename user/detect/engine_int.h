@@ -6,30 +6,31 @@
 #include "detect/engine.h"
 #include "detect/smap.h"
 
-#define NS_PER_SEC 1000000000ULL
+#define NS_PER_SEC	   1000000000ULL
 #define HW_RELAY_WINDOW_NS NS_PER_SEC /* accept, then connect on within this: a relay */
-#define HW_EXITED_KEPT 8192	      /* exited processes kept for the lineage of late events */
-#define HW_TABLE_MAX 262144	      /* entries per table at most (memory bound) */
-#define HW_FANOUT_MAX 256	      /* hosts remembered per key: detect.fanout_hosts at most */
-#define HW_BRUTE_MAX 256	      /* failures remembered per source: bruteforce_failures max */
-#define HW_LATERAL_MAX 64	      /* destinations alerted per session; then it stops */
+#define HW_EXITED_KEPT	   8192	      /* exited processes kept for the lineage of late events */
+#define HW_TABLE_MAX	   262144     /* entries per table at most (memory bound) */
+#define HW_FANOUT_MAX	   256	      /* hosts remembered per key: detect.fanout_hosts at most */
+#define HW_BRUTE_MAX	   256	      /* failures remembered per source: bruteforce_failures max */
+#define HW_LATERAL_MAX	   64	      /* destinations alerted per session; then it stops */
 
 /* hw_eproc.flags */
-#define EP_EXITED        (1u << 0)
-#define EP_LISTENER      (1u << 1) /* holds a listening TCP socket (listen, existing_listener) */
+#define EP_EXITED	 (1u << 0)
+#define EP_LISTENER	 (1u << 1) /* holds a listening TCP socket (listen, existing_listener) */
 #define EP_FIRED_REVERSE (1u << 2)
 #define EP_FIRED_SERVICE (1u << 3) /* service-shell fired for this service process */
-#define EP_FIRED_TUNNEL  (1u << 4)
-#define EP_FIRED_RELAY   (1u << 5)
-#define EP_UNLINKED      (1u << 6)
-#define EP_JUDGE_LATER   (1u << 7) /* found by the snapshot: judged at the next tick, once the
+#define EP_FIRED_TUNNEL	 (1u << 4)
+#define EP_FIRED_RELAY	 (1u << 5)
+#define EP_UNLINKED	 (1u << 6)
+#define EP_JUDGE_LATER                                                                             \
+	(1u << 7)		   /* found by the snapshot: judged at the next tick, once the     \
 				    * snapshot's listeners, connections and sessions are known */
-#define EP_TRUSTED       (1u << 8) /* its executable is root-owned in root-owned directories */
-#define EP_ROOT          (1u << 9) /* runs as root (real and effective uid 0) */
-#define EP_FIRED_HIJACK  (1u << 10) /* agent-hijack fired for this process */
+#define EP_TRUSTED	(1u << 8)  /* its executable is root-owned in root-owned directories */
+#define EP_ROOT		(1u << 9)  /* runs as root (real and effective uid 0) */
+#define EP_FIRED_HIJACK (1u << 10) /* agent-hijack fired for this process */
 
 struct hw_eproc {
-	struct hw_snode node; /* entity id */
+	struct hw_snode node;	      /* entity id */
 	struct hw_eproc *exited_next; /* the exited FIFO */
 	char parent[HW_FACT_ID_LEN];
 	char exe[HW_FACT_PATH_LEN];
@@ -37,7 +38,7 @@ struct hw_eproc {
 	char session[HW_FACT_ID_LEN];
 	unsigned int pid;
 	unsigned int flags;
-	unsigned char stdio[3]; /* at its exec (or the snapshot) */
+	unsigned char stdio[3];	 /* at its exec (or the snapshot) */
 	unsigned int open_conns; /* open TCP connections to another host it owns */
 	unsigned int open_egress;
 	unsigned long long accepted_ts; /* its last accept from another host, 0 none */
@@ -58,7 +59,7 @@ struct hw_econn {
 	unsigned long long start, last_seen;
 	unsigned int pid;
 	int egress, remote_host; /* remote_host: the peer is not this host (not loopback) */
-	int exe_trusted; /* the owner's executable, when the connection was first seen */
+	int exe_trusted;	 /* the owner's executable, when the connection was first seen */
 	int fired_long;
 };
 
@@ -71,7 +72,7 @@ struct hw_esession {
 	unsigned long long start, last_activity;
 	unsigned long long bytes_in, bytes_out; /* from and to the client, as last reported */
 	int have_bytes;
-	int allowed; /* from detect.allow_sources */
+	int allowed;  /* from detect.allow_sources */
 	int verified; /* hopwatch.login.verified: the kernel confirmed the login */
 	int fired_long;
 	int nlateral;
@@ -86,7 +87,7 @@ struct hw_efanout {
 };
 
 struct hw_ebrute {
-	struct hw_snode node; /* source ip */
+	struct hw_snode node;		     /* source ip */
 	unsigned long long ts[HW_BRUTE_MAX]; /* failure times, oldest first */
 	int n;
 	unsigned long long last;
@@ -110,7 +111,7 @@ struct hw_engine {
 	hw_alert_fn fn;
 	void *ctx;
 	struct hw_smap procs, conns, sessions, fanout, brute;
-	struct hw_smap raw; /* raw-socket holders (rules_bridge.c) */
+	struct hw_smap raw;	  /* raw-socket holders (rules_bridge.c) */
 	struct hw_smap transfers; /* struct hw_etransfer (rules_file.c) */
 	struct hw_eproc *exited_head, *exited_tail;
 	size_t nexited;
@@ -121,7 +122,7 @@ struct hw_engine {
 	struct hw_jdoc doc;
 	struct hw_fact fact;
 	struct hw_fact judge_fact; /* built for a snapshot process judged at a tick */
-	struct hw_fact canon; /* a fact fed with addresses in another spelling, respelt */
+	struct hw_fact canon;	   /* a fact fed with addresses in another spelling, respelt */
 	enum hw_fact_kind last_kind;
 };
 

@@ -11,15 +11,15 @@
 #include "hopwatch/events.h"
 
 _Static_assert(HW_IO_TCP == HW_STDIO_TCP && HW_IO_UNIX == HW_STDIO_UNIX &&
-		       HW_IO_PTY == HW_STDIO_PTY && HW_IO_CHAR == HW_STDIO_CHAR &&
-		       HW_IO_CLOSED == HW_STDIO_CLOSED,
+		   HW_IO_PTY == HW_STDIO_PTY && HW_IO_CHAR == HW_STDIO_CHAR &&
+		   HW_IO_CLOSED == HW_STDIO_CLOSED,
 	       "hw_stdio follows HW_STDIO_*");
 
 static const char *const stdio_names[] = {
-	[HW_IO_UNKNOWN] = "unknown", [HW_IO_TCP] = "tcp",   [HW_IO_UDP] = "udp",
-	[HW_IO_UNIX] = "unix",	     [HW_IO_SOCKET] = "socket", [HW_IO_PTY] = "pty",
-	[HW_IO_TTY] = "tty",	     [HW_IO_PIPE] = "pipe", [HW_IO_FILE] = "file",
-	[HW_IO_CHAR] = "char",	     [HW_IO_CLOSED] = "closed",
+    [HW_IO_UNKNOWN] = "unknown", [HW_IO_TCP] = "tcp",	    [HW_IO_UDP] = "udp",
+    [HW_IO_UNIX] = "unix",	 [HW_IO_SOCKET] = "socket", [HW_IO_PTY] = "pty",
+    [HW_IO_TTY] = "tty",	 [HW_IO_PIPE] = "pipe",	    [HW_IO_FILE] = "file",
+    [HW_IO_CHAR] = "char",	 [HW_IO_CLOSED] = "closed",
 };
 
 const char *hw_stdio_name(unsigned int kind)
@@ -64,7 +64,8 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	{
-		static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+		static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30,
+						      31, 31, 30, 31, 30, 31};
 		int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 		if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
@@ -124,7 +125,7 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 
 const char *const hw_fact_field_path[HW_FF_COUNT] = {
 #define HW_FF_PATH(id, path) [HW_FF_##id] = path,
-	HW_FACT_FIELDS(HW_FF_PATH)
+    HW_FACT_FIELDS(HW_FF_PATH)
 #undef HW_FF_PATH
 };
 
@@ -183,9 +184,11 @@ static void endpoint(const struct hw_jdoc *d, int source, struct hw_fact_ep *ep)
 {
 	unsigned long long v;
 
-	copy(ep->ip, sizeof(ep->ip), hw_fact__str(d, source ? HW_FF_SOURCE_IP : HW_FF_DESTINATION_IP));
+	copy(ep->ip, sizeof(ep->ip),
+	     hw_fact__str(d, source ? HW_FF_SOURCE_IP : HW_FF_DESTINATION_IP));
 	ep->port = (unsigned int)num(d, source ? HW_FF_SOURCE_PORT : HW_FF_DESTINATION_PORT);
-	ep->have_bytes = !hw_fact__u64(d, source ? HW_FF_SOURCE_BYTES : HW_FF_DESTINATION_BYTES, &v);
+	ep->have_bytes =
+	    !hw_fact__u64(d, source ? HW_FF_SOURCE_BYTES : HW_FF_DESTINATION_BYTES, &v);
 	ep->bytes = ep->have_bytes ? v : 0;
 }
 
@@ -193,31 +196,31 @@ static const struct {
 	const char *action;
 	enum hw_fact_kind kind;
 } actions[] = {
-	{"exec", HW_F_EXEC},
-	{"fork", HW_F_FORK},
-	{"exit", HW_F_EXIT},
-	{"existing_process", HW_F_PROC_SNAPSHOT},
-	{"connection_attempted", HW_F_CONNECT},
-	{"connection_accepted", HW_F_ACCEPT},
-	{"disconnect", HW_F_DISCONNECT},
-	{"connection_closed", HW_F_CONN_CLOSED},
-	{"listen", HW_F_LISTEN},
-	{"existing_listener", HW_F_LISTEN},
-	{"existing_connection", HW_F_CONN_SNAPSHOT},
-	{"connection_open", HW_F_CONN_OPEN},
-	{"user_login", HW_F_LOGIN},
-	{"user_logout", HW_F_LOGOUT},
-	{"existing_session", HW_F_SESSION_SNAPSHOT},
-	{"agent-started", HW_F_AGENT_STARTED},
-	{"agent-stopped", HW_F_AGENT_STOPPED},
-	{"tick", HW_F_TICK},
-	{"raw_socket_opened", HW_F_RAW_SOCKET},
-	{"agent_socket_used", HW_F_AGENT_SOCKET},
-	{"file_created", HW_F_FILE},
-	{"file_modified", HW_F_FILE},
-	{"file_renamed", HW_F_FILE},
-	{"file_deleted", HW_F_FILE},
-	{"file_mode_changed", HW_F_FILE},
+    {"exec", HW_F_EXEC},
+    {"fork", HW_F_FORK},
+    {"exit", HW_F_EXIT},
+    {"existing_process", HW_F_PROC_SNAPSHOT},
+    {"connection_attempted", HW_F_CONNECT},
+    {"connection_accepted", HW_F_ACCEPT},
+    {"disconnect", HW_F_DISCONNECT},
+    {"connection_closed", HW_F_CONN_CLOSED},
+    {"listen", HW_F_LISTEN},
+    {"existing_listener", HW_F_LISTEN},
+    {"existing_connection", HW_F_CONN_SNAPSHOT},
+    {"connection_open", HW_F_CONN_OPEN},
+    {"user_login", HW_F_LOGIN},
+    {"user_logout", HW_F_LOGOUT},
+    {"existing_session", HW_F_SESSION_SNAPSHOT},
+    {"agent-started", HW_F_AGENT_STARTED},
+    {"agent-stopped", HW_F_AGENT_STOPPED},
+    {"tick", HW_F_TICK},
+    {"raw_socket_opened", HW_F_RAW_SOCKET},
+    {"agent_socket_used", HW_F_AGENT_SOCKET},
+    {"file_created", HW_F_FILE},
+    {"file_modified", HW_F_FILE},
+    {"file_renamed", HW_F_FILE},
+    {"file_deleted", HW_F_FILE},
+    {"file_mode_changed", HW_F_FILE},
 };
 
 enum hw_fact_kind hw_fact__kind(const char *action)
@@ -273,17 +276,16 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	}
 	l = hw_fact__leaf(d, HW_FF_PROCESS_ARGS);
 	/* the elements of an array follow its first leaf, with the same path */
-	for (const struct hw_jleaf *first = l; l && l < d->leaves + d->n && l->path == first->path &&
-					       f->nargs < HW_FACT_ARGS;
-	     l++)
+	for (const struct hw_jleaf *first = l;
+	     l && l < d->leaves + d->n && l->path == first->path && f->nargs < HW_FACT_ARGS; l++)
 		if (l->type == HW_J_STRING)
 			copy(f->args[f->nargs++], HW_FACT_ARG_LEN, l->val);
 	copy(f->user, sizeof(f->user), hw_fact__str(d, HW_FF_USER_NAME));
 	l = hw_fact__leaf(d, HW_FF_HOPWATCH_STDIO);
-	for (const struct hw_jleaf *first = l; l && l - first < 3 && l < d->leaves + d->n &&
-					       l->path == first->path;
-	     l++)
-		f->stdio[l - first] = l->type == HW_J_STRING ? (unsigned char)hw_stdio_parse(l->val) : 0;
+	for (const struct hw_jleaf *first = l;
+	     l && l - first < 3 && l < d->leaves + d->n && l->path == first->path; l++)
+		f->stdio[l - first] =
+		    l->type == HW_J_STRING ? (unsigned char)hw_stdio_parse(l->val) : 0;
 	copy(f->session_id, sizeof(f->session_id), hw_fact__str(d, HW_FF_HOPWATCH_SESSION_ID));
 	l = hw_fact__leaf(d, HW_FF_HOPWATCH_EXE_UNLINKED);
 	f->unlinked = l && l->type == HW_J_TRUE;

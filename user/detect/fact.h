@@ -10,11 +10,11 @@
 
 #include "detect/jsonread.h"
 
-#define HW_FACT_ID_LEN 48   /* entity, session and connection ids (ours are 22 characters) */
-#define HW_FACT_IP_LEN 48   /* an IPv6 address in text */
+#define HW_FACT_ID_LEN	 48 /* entity, session and connection ids (ours are 22 characters) */
+#define HW_FACT_IP_LEN	 48 /* an IPv6 address in text */
 #define HW_FACT_PATH_LEN 256
-#define HW_FACT_ARG_LEN 64
-#define HW_FACT_ARGS 3      /* argv[0..2]: enough for "sh -c", "bash -i" */
+#define HW_FACT_ARG_LEN	 64
+#define HW_FACT_ARGS	 3 /* argv[0..2]: enough for "sh -c", "bash -i" */
 
 enum hw_fact_kind {
 	HW_F_OTHER = 0, /* ignored by the rules */
@@ -25,20 +25,20 @@ enum hw_fact_kind {
 	HW_F_CONNECT,	    /* connection_attempted */
 	HW_F_ACCEPT,	    /* connection_accepted */
 	HW_F_DISCONNECT,
-	HW_F_LISTEN,	   /* listen, existing_listener */
-	HW_F_CONN_SNAPSHOT, /* existing_connection */
-	HW_F_CONN_OPEN,	   /* connection_open: the periodic report */
-	HW_F_LOGIN,	   /* user_login */
-	HW_F_LOGOUT,	   /* user_logout */
+	HW_F_LISTEN,	       /* listen, existing_listener */
+	HW_F_CONN_SNAPSHOT,    /* existing_connection */
+	HW_F_CONN_OPEN,	       /* connection_open: the periodic report */
+	HW_F_LOGIN,	       /* user_login */
+	HW_F_LOGOUT,	       /* user_logout */
 	HW_F_SESSION_SNAPSHOT, /* existing_session */
 	HW_F_AGENT_STARTED,
 	HW_F_AGENT_STOPPED,
-	HW_F_TICK, /* the clock, recorded so that replay fires timed rules at the same moments */
+	HW_F_TICK,  /* the clock, recorded so that replay fires timed rules at the same moments */
 	HW_F_ALERT, /* an alert line: replay and the collector make their own */
-	HW_F_RAW_SOCKET, /* raw_socket_opened (detect/fact_raw.h) */
+	HW_F_RAW_SOCKET,   /* raw_socket_opened (detect/fact_raw.h) */
 	HW_F_AGENT_SOCKET, /* agent_socket_used (detect/fact_unix.h) */
-	HW_F_FILE,  /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
-		     * (detect/rules_file.c) */
+	HW_F_FILE, /* file_created, file_modified, file_renamed, file_deleted, file_mode_changed
+		    * (detect/rules_file.c) */
 	HW_F_CONN_CLOSED, /* connection_closed: the fleet profile's one record of a TCP connection,
 			   * at its close (both ends, start, bytes): the engine and the stitcher
 			   * take it as its opening (unless seen) and its close */
@@ -83,10 +83,10 @@ struct hw_fact {
 	char user[64];
 	unsigned char stdio[3]; /* enum hw_stdio of fds 0, 1, 2 */
 	int unlinked;		/* hopwatch.exe_unlinked */
-	int exe_trusted;	/* hopwatch.exe.trusted: root-owned file in root-owned directories */
+	int exe_trusted; /* hopwatch.exe.trusted: root-owned file in root-owned directories */
 	unsigned long long exe_ino; /* hopwatch.exe.inode, 0 unknown (transfer-exec) */
 	char exe_dev[24];	    /* hopwatch.exe.device "major:minor" */
-	int root;		/* user.id and user.effective.id are 0 */
+	int root;		    /* user.id and user.effective.id are 0 */
 
 	char session_id[HW_FACT_ID_LEN]; /* hopwatch.session.id */
 
@@ -99,14 +99,14 @@ struct hw_fact {
 	struct hw_fact_ep src, dst;
 	char conn_id[HW_FACT_ID_LEN];
 	unsigned long long conn_start; /* hopwatch.connection.start, 0 unknown */
-	int egress;   /* network.direction */
-	int udp;      /* network.transport */
-	int failure;  /* event.outcome: failure */
+	int egress;		       /* network.direction */
+	int udp;		       /* network.transport */
+	int failure;		       /* event.outcome: failure */
 
 	/* sessions */
 	char service[32];
 	unsigned long long session_start; /* hopwatch.session.start */
-	int login_verified; /* hopwatch.login.verified */
+	int login_verified;		  /* hopwatch.login.verified */
 
 	/* raw_socket_opened: hopwatch.socket.family, .type (SOCK_*), .protocol */
 	unsigned int raw_family, raw_type, raw_protocol;
@@ -118,14 +118,14 @@ struct hw_fact {
 	unsigned int sock_owner_uid;	   /* .owner.user.id */
 	unsigned int uid;		   /* user.id of the caller (agent_socket_used only) */
 	/* file facts (output/ecs_file.c) */
-	char file_action[24];		   /* event.action */
-	char file_path[HW_FACT_PATH_LEN];  /* file.path */
-	char file_old[HW_FACT_PATH_LEN];   /* hopwatch.file.old_path */
-	unsigned long long file_ino;	   /* file.inode, 0 unknown */
-	char file_dev[24];		   /* file.device "major:minor" */
-	unsigned int file_mode;		   /* file.mode */
-	int file_watched;		   /* hopwatch.file.watched */
-	int file_netfacing;		   /* hopwatch.file.network_facing */
+	char file_action[24];		  /* event.action */
+	char file_path[HW_FACT_PATH_LEN]; /* file.path */
+	char file_old[HW_FACT_PATH_LEN];  /* hopwatch.file.old_path */
+	unsigned long long file_ino;	  /* file.inode, 0 unknown */
+	char file_dev[24];		  /* file.device "major:minor" */
+	unsigned int file_mode;		  /* file.mode */
+	int file_watched;		  /* hopwatch.file.watched */
+	int file_netfacing;		  /* hopwatch.file.network_facing */
 };
 
 /* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */

@@ -68,10 +68,10 @@ unsigned int hw_jread__hash(const char *path)
 }
 
 static const char *const esc_error[] = {
-	[-HW_JESC_BAD] = "bad escape",
-	[-HW_JESC_BAD_U] = "bad \\u escape",
-	[-HW_JESC_LONE_LOW] = "lone low surrogate",
-	[-HW_JESC_LONE_HIGH] = "lone high surrogate",
+    [-HW_JESC_BAD] = "bad escape",
+    [-HW_JESC_BAD_U] = "bad \\u escape",
+    [-HW_JESC_LONE_LOW] = "lone low surrogate",
+    [-HW_JESC_LONE_HIGH] = "lone high surrogate",
 };
 
 /* A string at p->s (the opening quote), unescaped into the arena; *esc says whether it had

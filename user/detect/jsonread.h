@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
-#define HW_JREAD_MAX_DEPTH 32
+#define HW_JREAD_MAX_DEPTH  32
 #define HW_JREAD_MAX_LEAVES 1024
-#define HW_JREAD_MAX_LINE (1u << 20)
+#define HW_JREAD_MAX_LINE   (1u << 20)
 
 enum hw_jtype {
 	HW_J_NULL,
@@ -23,9 +23,9 @@ enum hw_jtype {
 };
 
 struct hw_jleaf {
-	const char *path; /* NUL-terminated */
-	const char *val;  /* NUL-terminated */
-	size_t len;	  /* of val */
+	const char *path;     /* NUL-terminated */
+	const char *val;      /* NUL-terminated */
+	size_t len;	      /* of val */
 	unsigned int hash;    /* of path */
 	unsigned short index; /* position in its array, 0 outside arrays */
 	unsigned char type;   /* enum hw_jtype */
@@ -66,8 +66,7 @@ const struct hw_jleaf *hw_jdoc__get(const struct hw_jdoc *d, const char *path);
 /* The same with hash = hw_jread__hash(path) computed once by the caller (a fixed path read
  * from every line). */
 unsigned int hw_jread__hash(const char *path);
-const struct hw_jleaf *hw_jdoc__get_h(const struct hw_jdoc *d, const char *path,
-				      unsigned int hash);
+const struct hw_jleaf *hw_jdoc__get_h(const struct hw_jdoc *d, const char *path, unsigned int hash);
 /* The string at path, or NULL when absent or not a string. */
 const char *hw_jdoc__str(const struct hw_jdoc *d, const char *path);
 /* An unsigned integer at path (a number without sign, fraction or exponent, or a string of

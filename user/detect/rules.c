@@ -81,9 +81,9 @@ static const char *exe_name(const struct hw_eproc *p)
 /* A command shell (an interpreter is judged apart: the web application may be one) */
 static int is_shell(const struct hw_eproc *p)
 {
-	static const char *const shells[] = {"sh",  "bash", "dash", "zsh",  "ksh",   "mksh",
-					     "ash", "fish", "tcsh", "csh",  "rbash", "busybox",
-					     "pwsh", NULL};
+	static const char *const shells[] = {"sh",    "bash",	 "dash", "zsh",	 "ksh",
+					     "mksh",  "ash",	 "fish", "tcsh", "csh",
+					     "rbash", "busybox", "pwsh", NULL};
 
 	return in_list(exe_name(p), shells);
 }
@@ -100,9 +100,9 @@ static int is_interpreter(const struct hw_eproc *p)
 static int is_recon(const struct hw_eproc *p)
 {
 	static const char *const tools[] = {
-		"id",	  "whoami", "uname", "hostname", "ifconfig", "ip",    "netstat",
-		"ss",	  "ps",	    "w",     "who",	 "groups",   "arp",   "route",
-		"getent", "last",   "users", "nslookup", "dig",      "lsb_release", NULL};
+	    "id",     "whoami", "uname", "hostname", "ifconfig", "ip",		"netstat",
+	    "ss",     "ps",	"w",	 "who",	     "groups",	 "arp",		"route",
+	    "getent", "last",	"users", "nslookup", "dig",	 "lsb_release", NULL};
 
 	return in_list(p->exe[0] ? hw_str__base_name(p->exe) : p->name, tools);
 }
@@ -263,10 +263,10 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 		if (!is_shell(p) && !is_recon(p) && !is_dropped(p) && !strcmp(p->exe, q->exe))
 			return;
 		q->flags |= EP_FIRED_SERVICE;
-		what = is_shell(p)	 ? "a shell"
-		       : is_recon(p)	 ? "a reconnaissance tool"
-		       : is_dropped(p)	 ? "a program from a writable or deleted file"
-					 : "an interpreter";
+		what = is_shell(p)     ? "a shell"
+		       : is_recon(p)   ? "a reconnaissance tool"
+		       : is_dropped(p) ? "a program from a writable or deleted file"
+				       : "an interpreter";
 		a.rule_id = "service-shell";
 		a.rule_name = "Network service starts a shell";
 		hw_alert__severity(&a, HW_SEV_HIGH);
@@ -277,7 +277,8 @@ static void service_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 		snprintf(a.message, sizeof(a.message),
 			 "network service %s (pid %u, listening) started %s, %s: a web shell or an "
 			 "exploited service (%s)",
-			 hw_rules__pname(q), q->pid, what, f->executable[0] ? f->executable : hw_rules__pname(p), ch);
+			 hw_rules__pname(q), q->pid, what,
+			 f->executable[0] ? f->executable : hw_rules__pname(p), ch);
 		hw_engine__emit(e, &a, q->node.key);
 		return;
 	}
@@ -322,10 +323,10 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 	a.destination_ip = f->dst.ip;
 	a.destination_port = f->dst.port;
 	a.connection_id = f->conn_id;
-	snprintf(a.message, sizeof(a.message),
-		 "%s, logged in over %s from %s, %s %s:%u%s%s (%s)", s->user[0] ? s->user : "a user",
-		 s->service[0] ? s->service : "a remote session", s->client.ip,
-		 f->failure ? "tried to connect to" : "connected to", f->dst.ip, f->dst.port,
+	snprintf(a.message, sizeof(a.message), "%s, logged in over %s from %s, %s %s:%u%s%s (%s)",
+		 s->user[0] ? s->user : "a user", s->service[0] ? s->service : "a remote session",
+		 s->client.ip, f->failure ? "tried to connect to" : "connected to", f->dst.ip,
+		 f->dst.port,
 		 via_service ? " through the session's own service process (ssh -W / ProxyJump)"
 			     : " from this host",
 		 f->failure ? " (it failed)" : "", ch);
@@ -341,8 +342,8 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 		   struct hw_esession *s)
 {
 	const char *key = s ? s->node.key : p ? p->node.key : NULL;
-	unsigned long long from = e->now > e->cfg->fanout_window_ns ? e->now - e->cfg->fanout_window_ns
-								     : 0;
+	unsigned long long from =
+	    e->now > e->cfg->fanout_window_ns ? e->now - e->cfg->fanout_window_ns : 0;
 	struct hw_efanout *fo;
 	struct hw_alert a = {0};
 	char ch[256];
@@ -401,8 +402,10 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 		 "%s%s%s reached admin ports of %d internal hosts within %llus (%d connects "
 		 "failed): a scan or credential spraying (%s)",
 		 s ? "the remote session of " : "", s ? (s->user[0] ? s->user : "a user") : "",
-		 s ? "" : p ? hw_rules__pname(p) : "a process", distinct,
-		 e->cfg->fanout_window_ns / NS_PER_SEC, fo->failures, ch);
+		 s   ? ""
+		 : p ? hw_rules__pname(p)
+		     : "a process",
+		 distinct, e->cfg->fanout_window_ns / NS_PER_SEC, fo->failures, ch);
 	hw_engine__emit(e, &a, key);
 }
 
@@ -530,7 +533,7 @@ static int listed(const char *list, const char *name)
 void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 {
 	unsigned long long from =
-		e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
+	    e->now > e->cfg->bruteforce_window_ns ? e->now - e->cfg->bruteforce_window_ns : 0;
 	struct hw_ebrute *b;
 	struct hw_alert a = {0};
 	int k = 0;
@@ -553,11 +556,12 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 		a.service = f->service;
 		a.source_ip = f->src.ip;
 		a.count = (unsigned int)b->n;
-		snprintf(a.message, sizeof(a.message),
-			 "after %d failed logins from %s (users tried: %s), %s logged in from there "
-			 "over %s",
-			 b->n, f->src.ip, b->users[0] ? b->users : "unknown",
-			 f->user[0] ? f->user : "a user", f->service[0] ? f->service : "a service");
+		snprintf(
+		    a.message, sizeof(a.message),
+		    "after %d failed logins from %s (users tried: %s), %s logged in from there "
+		    "over %s",
+		    b->n, f->src.ip, b->users[0] ? b->users : "unknown",
+		    f->user[0] ? f->user : "a user", f->service[0] ? f->service : "a service");
 		hw_engine__emit(e, &a, f->session_id);
 		return;
 	}
@@ -598,8 +602,8 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 	a.count = (unsigned int)b->n;
 	snprintf(a.message, sizeof(a.message),
 		 "%d failed logins from %s within %llus over %s (users tried: %s)", b->n, f->src.ip,
-		 e->cfg->bruteforce_window_ns / NS_PER_SEC, f->service[0] ? f->service : "a service",
-		 b->users[0] ? b->users : "unknown");
+		 e->cfg->bruteforce_window_ns / NS_PER_SEC,
+		 f->service[0] ? f->service : "a service", b->users[0] ? b->users : "unknown");
 	hw_engine__emit(e, &a, f->src.ip);
 }
 

@@ -12,7 +12,7 @@
 #include "lib/attack.h"
 #include "lib/str.h"
 
-#define HW_AF_PACKET	17
+#define HW_AF_PACKET 17
 
 struct hw_eraw {
 	struct hw_snode node; /* the holder's entity id */

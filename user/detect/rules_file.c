@@ -15,8 +15,8 @@
 static int by_file_writer(struct hw_engine *e, struct hw_eproc *p)
 {
 	for (int i = 0; p && i < HW_FILE_UP; i++, p = hw_engine__proc(e, p->parent))
-		if (p->exe[0] == '/' && hw_engine__match(&e->cfg->file_writers, p->exe,
-							 p->flags & EP_TRUSTED))
+		if (p->exe[0] == '/' &&
+		    hw_engine__match(&e->cfg->file_writers, p->exe, p->flags & EP_TRUSTED))
 			return 1;
 	return 0;
 }
@@ -38,7 +38,8 @@ static struct hw_eproc *network_service(struct hw_engine *e, struct hw_eproc *p)
 static void persistence(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
 {
 	struct hw_esession *s = hw_engine__session(e, f->session_id[0] ? f->session_id
-								     : p ? p->session : NULL);
+						      : p	       ? p->session
+								       : NULL);
 	struct hw_eproc *svc = s ? NULL : network_service(e, p);
 	struct hw_alert a = {0};
 	char ch[256], key[HW_FACT_PATH_LEN + HW_FACT_ID_LEN + 2], who[200];
@@ -65,20 +66,20 @@ static void persistence(struct hw_engine *e, const struct hw_fact *f, struct hw_
 			 s->client.ip);
 	} else {
 		a.related_ids[a.nrelated++] = svc->node.key;
-		snprintf(who, sizeof(who), "under the network service %s (pid %u)", hw_rules__pname(svc),
-			 svc->pid);
+		snprintf(who, sizeof(who), "under the network service %s (pid %u)",
+			 hw_rules__pname(svc), svc->pid);
 	}
-	snprintf(a.message, sizeof(a.message), "%s (pid %u) %s %s %s%s%s (%s)", hw_rules__pname(p), p->pid,
-		 !strcmp(f->file_action, "file_created")    ? "created"
-		 : !strcmp(f->file_action, "file_deleted")  ? "deleted"
-		 : !strcmp(f->file_action, "file_renamed")  ? "renamed into"
+	snprintf(a.message, sizeof(a.message), "%s (pid %u) %s %s %s%s%s (%s)", hw_rules__pname(p),
+		 p->pid,
+		 !strcmp(f->file_action, "file_created")	? "created"
+		 : !strcmp(f->file_action, "file_deleted")	? "deleted"
+		 : !strcmp(f->file_action, "file_renamed")	? "renamed into"
 		 : !strcmp(f->file_action, "file_mode_changed") ? "changed the mode of"
-							   : "changed",
+								: "changed",
 		 f->file_path, who, f->file_old[0] ? " from " : "", f->file_old, ch);
 	snprintf(key, sizeof(key), "%s|%s", p->node.key, f->file_path);
 	hw_engine__emit(e, &a, key);
 }
-
 
 /* --- transfer-exec -------------------------------------------------------------------------- */
 
@@ -128,7 +129,8 @@ static void transfer_note(struct hw_engine *e, const struct hw_fact *f, struct h
 	snprintf(t->writer, sizeof(t->writer), "%s", p->node.key);
 	snprintf(t->writer_name, sizeof(t->writer_name), "%s", hw_rules__pname(p));
 	snprintf(t->path, sizeof(t->path), "%s", f->file_path);
-	snprintf(t->session, sizeof(t->session), "%s", f->session_id[0] ? f->session_id : p->session);
+	snprintf(t->session, sizeof(t->session), "%s",
+		 f->session_id[0] ? f->session_id : p->session);
 }
 
 struct chmod_ctx {
@@ -195,9 +197,9 @@ void hw_rules__file_exec(struct hw_engine *e, const struct hw_fact *f, struct hw
 	snprintf(a.message, sizeof(a.message),
 		 "%s (pid %u) runs %s, written %llus earlier by %s, which took it from the "
 		 "network%s%s%s (%s)",
-		 hw_rules__pname(p), p->pid, f->executable, (f->ts - t->ts) / NS_PER_SEC, t->writer_name,
-		 t->chmod_ts ? ", then made executable" : "", s ? " in the session of " : "",
-		 s ? s->user : "", ch);
+		 hw_rules__pname(p), p->pid, f->executable, (f->ts - t->ts) / NS_PER_SEC,
+		 t->writer_name, t->chmod_ts ? ", then made executable" : "",
+		 s ? " in the session of " : "", s ? s->user : "", ch);
 	hw_engine__emit(e, &a, key);
 }
 

@@ -39,8 +39,7 @@ void hw_ir_input__free(struct hw_ir_input *in)
 	in->nalerts = in->calerts = 0;
 }
 
-static void bad_line(struct hw_ir_input *in, const char *name, unsigned long long lineno,
-		     char *why)
+static void bad_line(struct hw_ir_input *in, const char *name, unsigned long long lineno, char *why)
 {
 	hw_jread__printable(why);
 	in->malformed++;

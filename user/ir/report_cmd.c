@@ -17,7 +17,7 @@
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-#define REPORT_MAX     20
+#define REPORT_MAX 20
 
 static const char usage_text[] =
     "Usage: hopwatch report [OPTIONS] FILE...\n"

@@ -19,7 +19,6 @@
 #include "lib/lineread.h"
 #include "lib/progress.h"
 
-
 static const char usage_text[] =
     "Usage: hopwatch sessions [OPTIONS] [FILE...]\n"
     "\n"
@@ -214,14 +213,10 @@ static int print(struct hw_ir *ir, unsigned long long now, int json, const char 
 int hw_sessions_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'o'},
-	    {"tree", required_argument, NULL, 't'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"set", required_argument, NULL, 's'},
-	    {"netns", required_argument, NULL, 'n'},
-	    {"snapshot", no_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"format", required_argument, NULL, 'o'}, {"tree", required_argument, NULL, 't'},
+	    {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+	    {"netns", required_argument, NULL, 'n'},  {"snapshot", no_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	const char *tree = NULL, *netns = NULL;
 	struct reader r = {0};
@@ -267,8 +262,9 @@ int hw_sessions_main(int argc, char **argv)
 		}
 	}
 	if ((netns || snapshot) && optind < argc) {
-		ret = hw_cli__usage(&cli, netns ? "--netns is for the live host: give it without FILE"
-					    : "--snapshot is for the live host: give it without FILE");
+		ret = hw_cli__usage(
+		    &cli, netns ? "--netns is for the live host: give it without FILE"
+				: "--snapshot is for the live host: give it without FILE");
 		goto out;
 	}
 	if (hw_cli__load(&cli, &cfg))

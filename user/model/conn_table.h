@@ -21,16 +21,16 @@ struct hw_conn {
 	 * (before its next call on the table) and not changed later: the address index takes
 	 * them in at that next call */
 	struct hw_sock_addr addr;
-	__u64 start_ns;       /* CLOCK_BOOTTIME when it began; 0 unknown */
-	__u64 owner_start_ns; /* owner process start, with owner_pid its identity */
-	__u64 last_report_ns; /* last connection_open report */
+	__u64 start_ns;			  /* CLOCK_BOOTTIME when it began; 0 unknown */
+	__u64 owner_start_ns;		  /* owner process start, with owner_pid its identity */
+	__u64 last_report_ns;		  /* last connection_open report */
 	__u64 bytes_sent, bytes_received; /* as last read (sock_diag) */
 	__u32 owner_pid;
 	__u32 netns;
 	__u8 direction;
 	__u8 from_snapshot;
-	__u8 seen; /* mark for the periodic sweep */
-	__u8 indexed; /* in the address index */
+	__u8 seen;		   /* mark for the periodic sweep */
+	__u8 indexed;		   /* in the address index */
 	char id[HW_ENTITY_ID_LEN]; /* hopwatch.connection.id */
 	/* the owner as it was when the connection began: it names the owner at the close even
 	 * when the process has exited and left the process table */

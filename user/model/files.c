@@ -29,7 +29,8 @@ void hw_path_normalise(char *path)
 			in++;
 		} else if (in[0] == '/' && in[1] == '.' && (in[2] == '/' || !in[2])) {
 			in += 2;
-		} else if (in[0] == '/' && in[1] == '.' && in[2] == '.' && (in[3] == '/' || !in[3])) {
+		} else if (in[0] == '/' && in[1] == '.' && in[2] == '.' &&
+			   (in[3] == '/' || !in[3])) {
 			in += 3;
 			while (out > path && *--out != '/')
 				;
@@ -77,8 +78,8 @@ static void canonical(const char *p, char *out, size_t len)
 	while ((slash = strrchr(buf, '/')) && slash != buf) {
 		*slash = 0;
 		if (realpath(buf, real)) {
-			snprintf(out, len, "%s%s%s", strcmp(real, "/") ? real : "",
-				 "/", p + (slash - buf) + 1);
+			snprintf(out, len, "%s%s%s", strcmp(real, "/") ? real : "", "/",
+				 p + (slash - buf) + 1);
 			return;
 		}
 	}
@@ -241,8 +242,8 @@ size_t hw_watch__match(const struct hw_watch *w, const char *path)
 	return 0;
 }
 
-size_t hw_watch__keys(const struct hw_watch *w,
-		      void (*fn)(const struct hw_watch_key *k, void *ctx), void *ctx)
+size_t hw_watch__keys(const struct hw_watch *w, void (*fn)(const struct hw_watch_key *k, void *ctx),
+		      void *ctx)
 {
 	size_t count = 0;
 

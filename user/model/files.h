@@ -42,9 +42,9 @@ struct hw_watch_key {
 };
 
 /* Expands l: "~/x" for every home directory of passwd (a file in /etc/passwd's format), also
- * one that does not exist yet, and root's; each pattern also in its canonical form (the symbolic links of its
- * existing directories resolved: /lib/systemd/system is /usr/lib/systemd/system on a merged
- * /usr). Returns 0 or -ENOMEM. */
+ * one that does not exist yet, and root's; each pattern also in its canonical form (the symbolic
+ * links of its existing directories resolved: /lib/systemd/system is /usr/lib/systemd/system on a
+ * merged /usr). Returns 0 or -ENOMEM. */
 int hw_watch__build(struct hw_watch *w, const struct hw_str_list *l, const char *passwd);
 void hw_watch__free(struct hw_watch *w);
 
@@ -53,8 +53,8 @@ size_t hw_watch__match(const struct hw_watch *w, const char *path);
 
 /* The kernel's keys: for each pattern, its deepest existing directory and the name below it.
  * Calls fn for each; returns how many. */
-size_t hw_watch__keys(const struct hw_watch *w,
-		      void (*fn)(const struct hw_watch_key *k, void *ctx), void *ctx);
+size_t hw_watch__keys(const struct hw_watch *w, void (*fn)(const struct hw_watch_key *k, void *ctx),
+		      void *ctx);
 
 /* The regular files that exist now and match (their inodes: a hard link under another name is
  * still seen). fn(ino, dev, path) for each, at most max. */

@@ -49,8 +49,8 @@ int hw_host__init(struct hw_host *h, const char *name)
 		snprintf(h->name, sizeof(h->name), "localhost");
 	}
 	h->key[0] = hw_siphash((__u64[2]){0x68776b6579000001ULL, 0}, h->id, strlen(h->id));
-	h->key[1] = hw_siphash((__u64[2]){0x68776b6579000002ULL, 0}, h->boot_id,
-			       strlen(h->boot_id));
+	h->key[1] =
+	    hw_siphash((__u64[2]){0x68776b6579000002ULL, 0}, h->boot_id, strlen(h->boot_id));
 	/* the offset read between two REALTIME reads closest together is the most exact */
 	for (int i = 0; i < 5; i++) {
 		__s64 r0 = clock_ns(CLOCK_REALTIME), b = clock_ns(CLOCK_BOOTTIME);

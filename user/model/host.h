@@ -12,11 +12,11 @@
 
 struct hw_host {
 	char name[256]; /* host.name */
-	char id[64];    /* host.id: /etc/machine-id */
+	char id[64];	/* host.id: /etc/machine-id */
 	char boot_id[40];
 	__s64 boot_to_real_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME, taken at start */
 	__u64 ns_per_tick;     /* /proc starttime unit: 1e9 / sysconf(_SC_CLK_TCK) */
-	__u64 key[2];          /* hash key from id and boot_id: entity ids differ per boot */
+	__u64 key[2];	       /* hash key from id and boot_id: entity ids differ per boot */
 };
 
 /* Reads machine-id, boot id, hostname (unless name is given) and the clock offset. Returns 0

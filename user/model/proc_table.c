@@ -72,9 +72,7 @@ struct hw_process *hw_proc_table__get(struct hw_proc_table *t, __u32 pid, __u64 
 	__u64 want = ticks(t, start_ns);
 	struct hw_process *p;
 
-	for_each_pid(p, t, pid)
-		if (ticks(t, p->k.start_ns) == want)
-			return p;
+	for_each_pid(p, t, pid) if (ticks(t, p->k.start_ns) == want) return p;
 	return NULL;
 }
 
@@ -82,9 +80,7 @@ struct hw_process *hw_proc_table__live(struct hw_proc_table *t, __u32 pid)
 {
 	struct hw_process *p;
 
-	for_each_pid(p, t, pid)
-		if (!(p->flags & HW_PROC_EXITED))
-			return p;
+	for_each_pid(p, t, pid) if (!(p->flags & HW_PROC_EXITED)) return p;
 	return NULL;
 }
 
@@ -100,8 +96,7 @@ static void exited_append(struct hw_proc_table *t, struct hw_process *p)
 	t->nexited++;
 }
 
-static void mark_exited(struct hw_proc_table *t, struct hw_process *p, __u64 ts_ns,
-			__u32 exit_code)
+static void mark_exited(struct hw_proc_table *t, struct hw_process *p, __u64 ts_ns, __u32 exit_code)
 {
 	if (p->flags & HW_PROC_EXITED)
 		return;
@@ -124,7 +119,8 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 	__u64 want = ticks(t, k->start_ns);
 	struct hw_process *p, *found = NULL;
 
-	for_each_pid(p, t, k->pid) {
+	for_each_pid(p, t, k->pid)
+	{
 		if (ticks(t, p->k.start_ns) == want)
 			found = p;
 		else if (!(p->flags & HW_PROC_EXITED) && p->k.start_ns < k->start_ns)
@@ -160,8 +156,8 @@ static int dup_or_null(char **dst, const char *src)
 	return 0;
 }
 
-int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd,
-			  const char *args, __u32 args_len, __u32 flags)
+int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd, const char *args,
+			  __u32 args_len, __u32 flags)
 {
 	char *a = NULL;
 
@@ -192,15 +188,16 @@ int hw_process__exe_trusted(const struct hw_process *p)
 {
 	return p->exe && p->exe[0] == '/' && p->exe_mode && p->exe_uid == 0 &&
 	       !(p->exe_mode & 0022) &&
-	       !(p->flags & (HW_EXEC_EXE_UNSAFE_DIR | HW_EXEC_EXE_UNLINKED | HW_EXEC_EXE_TRUNCATED));
+	       !(p->flags &
+		 (HW_EXEC_EXE_UNSAFE_DIR | HW_EXEC_EXE_UNLINKED | HW_EXEC_EXE_TRUNCATED));
 }
 
 int hw_process__inherit(struct hw_process *child, const struct hw_process *parent)
 {
 	if (child->flags & HW_PROC_EXEC)
 		return 0; /* the child already exec'd: its own image wins */
-	if (hw_process__set_image(child, parent->exe, parent->cwd, parent->args,
-				  parent->args_len, parent->flags & 0xffffu))
+	if (hw_process__set_image(child, parent->exe, parent->cwd, parent->args, parent->args_len,
+				  parent->flags & 0xffffu))
 		return -ENOMEM;
 	hw_process__set_exe_owner(child, parent->exe_uid, parent->exe_mode);
 	child->flags &= ~HW_PROC_EXEC; /* inherited, not its own exec */
@@ -232,7 +229,8 @@ size_t hw_proc_table__expire(struct hw_proc_table *t, __u64 now_ns)
 {
 	size_t freed = 0;
 
-	while (t->ehead && (t->nexited > t->max_exited || t->ehead->exit_ns + t->ttl_ns <= now_ns)) {
+	while (t->ehead &&
+	       (t->nexited > t->max_exited || t->ehead->exit_ns + t->ttl_ns <= now_ns)) {
 		remove_entry(t, t->ehead);
 		freed++;
 	}

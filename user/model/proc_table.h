@@ -13,15 +13,15 @@
 #include "model/host.h"
 
 /* hw_process.flags, beside the HW_EXEC_* truncation flags of the last exec */
-#define HW_PROC_EXITED   (1u << 16)
+#define HW_PROC_EXITED	 (1u << 16)
 #define HW_PROC_SNAPSHOT (1u << 17) /* found by the start-up snapshot */
-#define HW_PROC_EXEC     (1u << 18) /* exe/args come from an exec we saw or from /proc */
-#define HW_PROC_DESKTOP  (1u << 19) /* a session manager's desktop: its exit ends the session */
+#define HW_PROC_EXEC	 (1u << 18) /* exe/args come from an exec we saw or from /proc */
+#define HW_PROC_DESKTOP	 (1u << 19) /* a session manager's desktop: its exit ends the session */
 
 struct hw_process {
-	struct hw_hnode node;             /* in the table, by pid */
+	struct hw_hnode node;		  /* in the table, by pid */
 	struct hw_process *eprev, *enext; /* exited FIFO, oldest first */
-	struct hw_proc k;                 /* identity and credentials as last reported */
+	struct hw_proc k;		  /* identity and credentials as last reported */
 	char entity_id[HW_ENTITY_ID_LEN];
 	char parent_entity_id[HW_ENTITY_ID_LEN];
 	char *exe;  /* absolute path, or NULL when unknown */
@@ -31,9 +31,9 @@ struct hw_process {
 	__u32 flags;
 	char session_id[HW_ENTITY_ID_LEN]; /* hopwatch.session.id, "" outside a session */
 	__u32 sid_checked; /* the audit sessionid last looked up in the sessions, 0 none */
-	__u8 stdio[3];	 /* HW_STDIO_* of fds 0-2 at the last exec (or the snapshot) */
-	__u8 stdio_known; /* stdio was read: from the exec record or /proc */
-	__u64 exit_ns; /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
+	__u8 stdio[3];	   /* HW_STDIO_* of fds 0-2 at the last exec (or the snapshot) */
+	__u8 stdio_known;  /* stdio was read: from the exec record or /proc */
+	__u64 exit_ns;	   /* CLOCK_BOOTTIME of the exit, when HW_PROC_EXITED */
 	__u32 exit_code;
 	__u32 exe_uid;	/* owner of the executable's inode, (u32)-1 unknown */
 	__u32 exe_mode; /* its mode (type and permission bits), 0 unknown */
@@ -60,8 +60,8 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 
 /* Replaces the image of p (exe, cwd, args); NULL exe/cwd keep nothing. Copies the strings.
  * Returns 0 or -ENOMEM (p then keeps what it had). */
-int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd,
-			  const char *args, __u32 args_len, __u32 flags);
+int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd, const char *args,
+			  __u32 args_len, __u32 flags);
 
 /* Records who owns the executable and its mode (kernel facts: the exec record, or a stat of
  * /proc/PID/exe). */

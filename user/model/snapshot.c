@@ -117,9 +117,8 @@ static __u64 cgroup_id(const char *proc_root, __u32 pid)
 	return stat(full, &st) ? 0 : st.st_ino;
 }
 
-int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick,
-			   struct hw_proc *k, char **exe, char **cwd, char **args,
-			   __u32 *args_len, int *kthread)
+int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick, struct hw_proc *k,
+			   char **exe, char **cwd, char **args, __u32 *args_len, int *kthread)
 {
 	char path[64], buf[4096], *rp, *comm_start;
 	unsigned long long start = 0;
@@ -142,8 +141,9 @@ int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick,
 		return -EBADMSG;
 	snprintf(k->comm, sizeof(k->comm), "%.*s", (int)(rp - comm_start - 1), comm_start + 1);
 	/* fields after comm: state ppid pgrp session tty_nr tpgid flags ... starttime (22nd) */
-	if (sscanf(rp + 2, "%*c %u %*d %*d %u %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-			   "%*d %llu",
+	if (sscanf(rp + 2,
+		   "%*c %u %*d %*d %u %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu",
 		   &ppid, &tty_nr, &flags, &start) != 4)
 		return -EBADMSG;
 	*kthread = !!(flags & PF_KTHREAD);
@@ -234,7 +234,7 @@ void hw_snapshot__stdio(const char *proc_root, __u32 pid, __u8 out[3])
 		case S_IFCHR:
 			major = major(st.st_rdev);
 			out[fd] = major >= 136 && major <= 143 ? HW_STDIO_PTY
-				  : major == 4 || major == 5  ? HW_STDIO_TTY
+				  : major == 4 || major == 5   ? HW_STDIO_TTY
 							       : HW_STDIO_CHAR;
 			break;
 		case S_IFIFO:
@@ -252,8 +252,8 @@ void hw_snapshot__stdio(const char *proc_root, __u32 pid, __u8 out[3])
 /* Owner and mode of pid's executable, and whether a directory of its path (as the process
  * sees it, through /proc/PID/root) is not root-owned or is writable by group or others: the
  * kernel facts an exec record carries, for processes that predate the agent. */
-static void exe_owner(const char *proc_root, __u32 pid, const char *exe, __u32 *uid,
-		      __u32 *mode, __u32 *flags)
+static void exe_owner(const char *proc_root, __u32 pid, const char *exe, __u32 *uid, __u32 *mode,
+		      __u32 *flags)
 {
 	char path[HW_PATH_MAX + 64];
 	size_t root_len, l;
@@ -304,8 +304,8 @@ static const struct snap_entry *find_pid(const struct snap_entry *v, size_t n, _
 	return bsearch(&key, v, n, sizeof(*v), cmp_pid);
 }
 
-int hw_snapshot__procs(struct hw_proc_table *t, const char *proc_root, __u32 netns,
-		       __u32 skip_pid, hw_snapshot_cb cb, void *ctx)
+int hw_snapshot__procs(struct hw_proc_table *t, const char *proc_root, __u32 netns, __u32 skip_pid,
+		       hw_snapshot_cb cb, void *ctx)
 {
 	struct snap_entry *v = NULL;
 	size_t n = 0, cap = 0, i;
@@ -363,8 +363,8 @@ int hw_snapshot__procs(struct hw_proc_table *t, const char *proc_root, __u32 net
 			struct snap_entry pe;
 			int kt;
 
-			if (!hw_snapshot__read_proc(proc_root, e->k.ppid, 1, &pe.k, &pe.exe, &pe.cwd,
-						    &pe.args, &pe.args_len, &kt)) {
+			if (!hw_snapshot__read_proc(proc_root, e->k.ppid, 1, &pe.k, &pe.exe,
+						    &pe.cwd, &pe.args, &pe.args_len, &kt)) {
 				e->k.parent_start_ns = pe.k.start_ns;
 				free(pe.exe);
 				free(pe.cwd);

@@ -137,8 +137,8 @@ const char *hw_users__name(struct hw_users *u, unsigned int uid)
 	if (now == u->checked)
 		return NULL;
 	u->checked = now;
-	if (stat(u->path, &st) || (st.st_mtim.tv_sec == u->mtime.tv_sec &&
-				   st.st_mtim.tv_nsec == u->mtime.tv_nsec))
+	if (stat(u->path, &st) ||
+	    (st.st_mtim.tv_sec == u->mtime.tv_sec && st.st_mtim.tv_nsec == u->mtime.tv_nsec))
 		return NULL;
 	load(u);
 	return find(u, uid);

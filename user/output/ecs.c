@@ -106,8 +106,7 @@ static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char 
 }
 
 static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-		   const char *category, const char *type, const char *action,
-		   const char *dataset)
+		   const char *category, const char *type, const char *action, const char *dataset)
 {
 	hw_json__begin_object(j, NULL);
 	timestamp(j, HW_JK("@timestamp"), h, ts_ns);
@@ -275,9 +274,9 @@ static size_t frag_key(char *buf, const struct hw_host *h, const struct hw_proce
 	const struct hw_proc *k = &p->k;
 	struct frag_key fk = {.buf = buf};
 	__u64 start = hw_host__wall_ns(h, k->start_ns), end = hw_host__wall_ns(h, p->exit_ns);
-	__u32 ids[] = {k->pid,	     k->tid,	  k->ppid,	k->uid,	 k->euid,
+	__u32 ids[] = {k->pid,	     k->tid,	   k->ppid,	 k->uid,      k->euid,
 		       k->gid,	     k->tty_major, k->tty_minor, !!k->tty[0], p->flags,
-		       p->exit_code, p->args_len,  b->max,	b->bytes, (__u32)b->cut};
+		       p->exit_code, p->args_len,  b->max,	 b->bytes,    (__u32)b->cut};
 
 	key_put(&fk, ids, sizeof(ids));
 	key_put(&fk, &start, sizeof(start));
@@ -401,8 +400,8 @@ static void process_extras(struct hw_json *j, const struct hw_process *p,
 	}
 }
 
-static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
-		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
+static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes);
 
 static void proc_event(struct hw_json *j, const struct hw_host *h, const struct hw_proc_event *e,
 		       struct args_bound *b)
@@ -411,7 +410,10 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 	int exiting = !strcmp(e->action, "exit");
 
 	header(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
-	       snapshot ? "info" : exiting ? "end" : "start", e->action, "hopwatch.process");
+	       snapshot	 ? "info"
+	       : exiting ? "end"
+			 : "start",
+	       e->action, "hopwatch.process");
 	header_end(j, h);
 	process(j, h, e->p, e->user_name, e->euser_name, b);
 	hw_json__kbegin_object(j, HW_JK("hopwatch"));
@@ -453,8 +455,7 @@ void hw_ecs__proc_event(struct hw_json *j, const struct hw_host *h, const struct
 
 /* inet_ntop of the family (anything but AF_INET6 as AF_INET), "" when it fails; IPv4, the
  * usual case, formatted here (inet_ntop goes through sprintf). */
-static void ip_string(struct hw_json *j, const char *qk, size_t ql, __u16 family,
-		      const __u8 *addr)
+static void ip_string(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr)
 {
 	char buf[INET6_ADDRSTRLEN], *o = buf;
 
@@ -476,8 +477,8 @@ static void ip_string(struct hw_json *j, const char *qk, size_t ql, __u16 family
 	hw_json__kplain(j, qk, ql, buf, (size_t)(o - buf));
 }
 
-static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
-		     const __u8 *addr, __u16 port, int have_bytes, __u64 bytes)
+static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
+		     __u16 port, int have_bytes, __u64 bytes)
 {
 	hw_json__kbegin_object(j, qk, ql);
 	ip_string(j, HW_JK("ip"), family, addr);
@@ -490,16 +491,26 @@ static void endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
 static const char *errno_name(__s32 err)
 {
 	switch (err) {
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENETUNREACH: return "ENETUNREACH";
-	case ECONNRESET: return "ECONNRESET";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EADDRINUSE: return "EADDRINUSE";
-	default: return NULL;
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case EADDRINUSE:
+		return "EADDRINUSE";
+	default:
+		return NULL;
 	}
 }
 
@@ -517,7 +528,8 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	       "hopwatch.network");
 	if (!strcmp(v->action, "connection_attempted"))
 		lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
-	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns && v->ts_ns >= v->start_ns)
+	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns &&
+	    v->ts_ns >= v->start_ns)
 		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - v->start_ns);
 	header_end(j, h);
 	/* local end and remote end, as ECS source/destination by direction */
@@ -607,9 +619,12 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 	const struct hw_sock_addr *a = &s->addr;
 	int logout = !strcmp(v->action, "user_logout");
 	int state = !strcmp(v->action, "existing_session");
-	header(j, h, v->ts_ns, state ? "state" : "event", logout || state ? "session"
-							       : "authentication",
-	       state ? "info" : logout ? "end" : "start", v->action, "hopwatch.session");
+	header(j, h, v->ts_ns, state ? "state" : "event",
+	       logout || state ? "session" : "authentication",
+	       state	? "info"
+	       : logout ? "end"
+			: "start",
+	       v->action, "hopwatch.session");
 	if (v->outcome)
 		hw_json__kstring(j, HW_JK("outcome"), v->outcome);
 	if (v->reason)
@@ -659,7 +674,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		hw_json__ku64(j, HW_JK("auth_failures"), s->auth_failures);
 	if (v->bytes && v->bytes->closed_by)
 		hw_json__kstring(j, HW_JK("ended_by"),
-				v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
+				 v->bytes->closed_by == HW_CLOSED_LOCAL ? "server" : "client");
 	hw_json__end_object(j);
 	/* a login (or an attempt that reached pam_open_session): what the kernel confirms */
 	if (s->state == HW_SESS_ACTIVE || s->login_ns || s->unverified) {
@@ -674,8 +689,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__end_line(j);
 }
 
-void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h,
-			 const struct hw_agent_event *e)
+void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h, const struct hw_agent_event *e)
 {
 	const struct hw_agent_counters *c = e->counters;
 
@@ -761,8 +775,8 @@ void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_
 	timestamp(j, qk, ql, h, boot_ns);
 }
 
-void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
-		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes)
+void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
+		      __u16 port, int have_bytes, __u64 bytes)
 {
 	endpoint(j, qk, ql, family, addr, port, have_bytes, bytes);
 }

@@ -33,8 +33,8 @@ static uint64_t key_hash(const char *entity, __u16 port, __u8 dir, __u32 netns)
 {
 	uint64_t h = hw_fnv__str(HW_FNV0, entity);
 
-	return hw_fnv__u64(h, (unsigned long long)port << 40 | (unsigned long long)dir << 32 |
-				      netns);
+	return hw_fnv__u64(h,
+			   (unsigned long long)port << 40 | (unsigned long long)dir << 32 | netns);
 }
 
 static char *dup_or_null(const char *s)
@@ -73,8 +73,9 @@ void hw_loopsum__add(struct hw_loopsum *s, const struct hw_net_view *v)
 
 			hw_str__copy(e->entity_id, sizeof(e->entity_id), entity);
 			e->exe = dup_or_null(exe);
-			e->name = dup_or_null(exe ? hw_str__base_name(exe)
-					      : v->p ? v->p->k.comm : NULL);
+			e->name = dup_or_null(exe    ? hw_str__base_name(exe)
+					      : v->p ? v->p->k.comm
+						     : NULL);
 			e->pid = v->p ? v->p->k.pid : v->owner_pid;
 			e->netns = v->netns;
 			e->port = port;

@@ -22,11 +22,12 @@ int hw_addr__loopback_pair(const struct hw_sock_addr *a);
 
 struct hw_loopsum_entry {
 	struct hw_hnode node;
-	struct hw_loopsum_entry *next; /* in the order they came */
+	struct hw_loopsum_entry *next;	  /* in the order they came */
 	char entity_id[HW_ENTITY_ID_LEN]; /* "" for the overflow line */
 	char *exe, *name;		  /* owned, NULL unknown */
 	__u32 pid, netns;
-	__u16 port; /* the server's port: the remote end's for egress, the local one's for ingress */
+	__u16
+	    port; /* the server's port: the remote end's for egress, the local one's for ingress */
 	__u16 family;
 	__u8 direction;
 	__u64 count, failed;

@@ -124,7 +124,8 @@ void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct
 	hw_json__string(j, "name", hw_str__base_name(v->path));
 	slash = strrchr(v->path, '/');
 	if (slash)
-		hw_json__string_n(j, "directory", v->path, slash == v->path ? 1 : (size_t)(slash - v->path));
+		hw_json__string_n(j, "directory", v->path,
+				  slash == v->path ? 1 : (size_t)(slash - v->path));
 	if (v->have_inode) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->ino);
 		hw_json__string(j, "inode", buf);

@@ -21,8 +21,8 @@ void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const
 void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h);
 void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
 		  __u64 boot_ns);
-void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family,
-		      const __u8 *addr, __u16 port, int have_bytes, __u64 bytes);
+void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
+		      __u16 port, int have_bytes, __u64 bytes);
 
 /* ecs_conn.c: the fleet profile's process (pid, entity_id, name, executable; the "process"
  * object left open) and its slim fork and exit lines. */

@@ -13,7 +13,7 @@ struct hw_proc_event {
 	const char *action;
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	const struct hw_process *p;
-	const char *user_name;  /* of p->k.uid, NULL when it has none */
+	const char *user_name;	/* of p->k.uid, NULL when it has none */
 	const char *euser_name; /* of p->k.euid */
 	/* exec: the first inet socket on fds 0-2 (NULL none), and its connection when the agent
 	 * knows it (NULL otherwise) */
@@ -33,12 +33,12 @@ struct hw_net_view {
 	const char *action;
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	const struct hw_sock_addr *addr;
-	const char *conn_id;        /* hopwatch.connection.id, NULL for listen and udp */
-	const struct hw_process *p; /* the owner, NULL when unknown */
-	__u32 owner_pid;            /* when p is NULL (0 unknown) */
+	const char *conn_id;	     /* hopwatch.connection.id, NULL for listen and udp */
+	const struct hw_process *p;  /* the owner, NULL when unknown */
+	__u32 owner_pid;	     /* when p is NULL (0 unknown) */
 	const char *owner_entity_id; /* when p is NULL, NULL unknown */
-	const char *owner_exe;       /* when p is NULL, NULL unknown */
-	const char *session_id;      /* when p is NULL: the session the connection belongs to */
+	const char *owner_exe;	     /* when p is NULL, NULL unknown */
+	const char *session_id;	     /* when p is NULL: the session the connection belongs to */
 	const char *user_name, *euser_name;
 	__u64 start_ns; /* when it began, 0 unknown */
 	__u64 bytes_sent, bytes_received;
@@ -57,22 +57,22 @@ struct hw_session_view {
 	const char *action;
 	__u64 ts_ns;
 	const struct hw_session *s;
-	const char *outcome; /* "success", "failure", NULL for existing_session */
-	const char *reason;  /* failures: why */
-	const struct hw_process *p; /* the service's handler process, NULL when unknown */
+	const char *outcome;		      /* "success", "failure", NULL for existing_session */
+	const char *reason;		      /* failures: why */
+	const struct hw_process *p;	      /* the service's handler process, NULL when unknown */
 	const struct hw_session_bytes *bytes; /* user_logout and closed failures */
 };
 
 /* Counters the agent reports when it stops. */
 struct hw_agent_counters {
-	__u64 events;        /* events written */
-	__u64 alerts;        /* alerts written */
-	__u64 drops;         /* records the kernel could not queue (ring buffer full) */
-	__u64 errors;        /* kernel-side failures that lost a record */
-	__u64 read_errors;   /* kernel reads that failed; the record was sent, flagged */
-	__u64 decode_errors; /* malformed records rejected by the agent */
-	__u64 lost_output;   /* events the agent could not encode or write */
-	__u64 conn_misses;   /* closes/accepts of connections the kernel map had lost */
+	__u64 events;	       /* events written */
+	__u64 alerts;	       /* alerts written */
+	__u64 drops;	       /* records the kernel could not queue (ring buffer full) */
+	__u64 errors;	       /* kernel-side failures that lost a record */
+	__u64 read_errors;     /* kernel reads that failed; the record was sent, flagged */
+	__u64 decode_errors;   /* malformed records rejected by the agent */
+	__u64 lost_output;     /* events the agent could not encode or write */
+	__u64 conn_misses;     /* closes/accepts of connections the kernel map had lost */
 	__u64 conn_table_full; /* connections not followed: agent.conn_table_max reached */
 	__u64 spool_dropped;   /* lines a full spool dropped (output.spool_max) */
 	__u64 engine_full;     /* entities the detection engine could not follow (its bounds) */
@@ -84,9 +84,9 @@ struct hw_agent_event {
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	const char *version;
 	__u32 pid;
-	const char *netns;     /* --netns path, NULL when unscoped */
-	__u64 snapshot_procs;  /* agent-started: processes found by the snapshot */
-	__u64 snapshot_socks;  /* agent-started: sockets found by the snapshot */
+	const char *netns;	 /* --netns path, NULL when unscoped */
+	__u64 snapshot_procs;	 /* agent-started: processes found by the snapshot */
+	__u64 snapshot_socks;	 /* agent-started: sockets found by the snapshot */
 	__u64 snapshot_sessions; /* agent-started: remote sessions found by the snapshot */
 	const struct hw_agent_counters *counters; /* agent-stopped */
 	/* output-resumed: the output (file path or "stdout") that lost lines, how many, and the

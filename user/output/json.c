@@ -79,10 +79,6 @@ int hw_json__grow(struct hw_json *j, size_t n)
 	return 0;
 }
 
-
-
-
-
 /* True when none of the eight bytes at p needs attention: each is in 0x20..0x7e and none is '"'
  * or '\'. The classic "has a zero byte" and "has a byte less than n" word tests; they are exact
  * for whether any byte matches, which is all that is asked. */

@@ -179,16 +179,15 @@ static inline void hw_json__kstring_n(struct hw_json *j, const char *qkey, size_
 	hw_json__terminate(j);
 }
 
-static inline void hw_json__kstring(struct hw_json *j, const char *qkey, size_t qlen,
-				    const char *s)
+static inline void hw_json__kstring(struct hw_json *j, const char *qkey, size_t qlen, const char *s)
 {
 	hw_json__kstring_n(j, qkey, qlen, s, s ? strlen(s) : 0);
 }
 
 /* s[0..n) the caller knows needs no escaping (printable ASCII but '"' and '\': a time, an
  * address, one of our ids): copied as is between quotes. */
-static inline void hw_json__kplain(struct hw_json *j, const char *qkey, size_t qlen,
-				   const char *s, size_t n)
+static inline void hw_json__kplain(struct hw_json *j, const char *qkey, size_t qlen, const char *s,
+				   size_t n)
 {
 	if (n > SIZE_MAX - 2 || hw_json__kmember(j, qkey, qlen, n + 2))
 		return;
@@ -273,7 +272,6 @@ static inline struct hw_json_mark hw_json__mark(const struct hw_json *j)
 /* Back to m, taken at the top level between lines; the line begun since m is gone. Does
  * nothing after an error. */
 void hw_json__rewind(struct hw_json *j, struct hw_json_mark m);
-
 
 /* The document so far as a C string ("" before anything was written). */
 static inline const char *hw_json__cstr(const struct hw_json *j)

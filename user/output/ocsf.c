@@ -309,7 +309,8 @@ int hw_ocsf__translate(struct hw_ocsf *o, const char *line, size_t len, const ch
 	else if (!strcmp(dataset, "hopwatch.process"))
 		hw_ocsf__process(&o->doc, action, &h);
 	else if (!strcmp(dataset, "hopwatch.network") && strcmp(action, "agent_socket_used"))
-		hw_ocsf__network(&o->doc, action, &h); /* a unix connect has no endpoint OCSF names */
+		hw_ocsf__network(&o->doc, action,
+				 &h); /* a unix connect has no endpoint OCSF names */
 	else if (!strcmp(dataset, "hopwatch.session"))
 		hw_ocsf__auth(&o->doc, action, &h);
 	else if (!strcmp(dataset, "hopwatch.file"))

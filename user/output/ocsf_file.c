@@ -11,13 +11,13 @@
 /* the OCSF file type of ECS file.type (symlink, dir, file; "" unknown) */
 static void file_type(struct hw_json *j, const char *type)
 {
-	int id = !type			     ? 0
+	int id = !type			    ? 0
 		 : !strcmp(type, "file")    ? 1
-		 : !strcmp(type, "dir")	     ? 2
+		 : !strcmp(type, "dir")	    ? 2
 		 : !strcmp(type, "symlink") ? 7
-					     : 99;
-	static const char *const names[] = {[0] = "Unknown", [1] = "Regular File", [2] = "Folder",
-					    [7] = "Symbolic Link"};
+					    : 99;
+	static const char *const names[] = {
+	    [0] = "Unknown", [1] = "Regular File", [2] = "Folder", [7] = "Symbolic Link"};
 
 	hw_json__u64(j, "type_id", (unsigned long long)id);
 	hw_json__string(j, "type", id == 99 ? type : names[id]);
@@ -25,8 +25,8 @@ static void file_type(struct hw_json *j, const char *type)
 
 /* An OCSF file named path ("" none): its name, folder, and, when it is the ECS file, its
  * owner, inode (uid) and type. */
-static void file_obj(const struct hw_jdoc *d, struct hw_json *j, const char *key,
-		     const char *path, int ecs_file)
+static void file_obj(const struct hw_jdoc *d, struct hw_json *j, const char *key, const char *path,
+		     int ecs_file)
 {
 	const char *slash;
 
@@ -80,8 +80,10 @@ void hw_ocsf__file(const struct hw_jdoc *d, const char *action, struct oc_head *
 		int id;
 		const char *name;
 	} acts[] = {
-	    {"file_created", 1, "Create"},	   {"file_modified", 3, "Update"},
-	    {"file_deleted", 4, "Delete"},	   {"file_renamed", 5, "Rename"},
+	    {"file_created", 1, "Create"},
+	    {"file_modified", 3, "Update"},
+	    {"file_deleted", 4, "Delete"},
+	    {"file_renamed", 5, "Rename"},
 	    {"file_mode_changed", 7, "Set Security"},
 	};
 	static const char *const extra[] = {"file.mode", "file.device", "file.gid", NULL};

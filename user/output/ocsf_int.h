@@ -26,7 +26,8 @@ void hw_ocsf__process(const struct hw_jdoc *d, const char *action, struct oc_hea
 void hw_ocsf__network(const struct hw_jdoc *d, const char *action, struct oc_head *h);
 void hw_ocsf__auth(const struct hw_jdoc *d, const char *action, struct oc_head *h);
 void hw_ocsf__finding(const struct hw_jdoc *d, const char *action, struct oc_head *h);
-void hw_ocsf__file(const struct hw_jdoc *d, const char *action, struct oc_head *h); /* ocsf_file.c */
+void hw_ocsf__file(const struct hw_jdoc *d, const char *action,
+		   struct oc_head *h); /* ocsf_file.c */
 
 /* Helpers (ocsf.c). Each writes nothing when the ECS field is absent. */
 /* key (ms since the epoch) and key_dt (the RFC 3339 time as it is, ns) from an ECS time */

@@ -129,8 +129,7 @@ void hw_text__free(struct hw_text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
-			 const struct hw_proc_event *e)
+void hw_text__proc_event(struct hw_text *t, const struct hw_host *h, const struct hw_proc_event *e)
 {
 	const struct hw_process *p = e->p;
 	const struct hw_proc *k = &p->k;
@@ -230,8 +229,9 @@ void hw_text__agent_event(struct hw_text *t, const struct hw_host *h,
 		put(t, " output=%s lost=%llu error=\"%s\"", e->output,
 		    (unsigned long long)e->output_lost, e->output_error);
 	else if (c)
-		put(t, " events=%llu alerts=%llu drops=%llu errors=%llu", (unsigned long long)c->events,
-		    (unsigned long long)c->alerts, (unsigned long long)c->drops,
+		put(t, " events=%llu alerts=%llu drops=%llu errors=%llu",
+		    (unsigned long long)c->events, (unsigned long long)c->alerts,
+		    (unsigned long long)c->drops,
 		    (unsigned long long)(c->errors + c->decode_errors + c->lost_output));
 	else
 		put(t, " snapshot_processes=%llu snapshot_sockets=%llu snapshot_sessions=%llu",

@@ -23,8 +23,7 @@ void hw_text__word(struct hw_text *t, const char *s, size_t n);
 struct hw_process;
 void hw_text__exe(struct hw_text *t, const struct hw_process *p);
 void hw_text__free(struct hw_text *t);
-void hw_text__proc_event(struct hw_text *t, const struct hw_host *h,
-			 const struct hw_proc_event *e);
+void hw_text__proc_event(struct hw_text *t, const struct hw_host *h, const struct hw_proc_event *e);
 void hw_text__net_event(struct hw_text *t, const struct hw_host *h, const struct hw_net_view *v);
 void hw_text__session_event(struct hw_text *t, const struct hw_host *h,
 			    const struct hw_session_view *v);

@@ -1,5 +1,5 @@
-/* The JetStream sink's batches on the wire (see batch.h): message ids, gzip and zstd, and splitting a
- * received batch with every check made before a line of it is used. */
+/* The JetStream sink's batches on the wire (see batch.h): message ids, gzip and zstd, and splitting
+ * a received batch with every check made before a line of it is used. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,8 +150,7 @@ void hw_batch__packer_free(struct hw_batch_packer *p)
 
 /* The zstd body decompressed into r->plain, as gunzip() below. The frame's own size field is
  * not trusted: the output is bounded as it grows. */
-static int unzstd(struct hw_batch_reader *r, const void *data, size_t len, char *err,
-		  size_t errlen)
+static int unzstd(struct hw_batch_reader *r, const void *data, size_t len, char *err, size_t errlen)
 {
 	ZSTD_inBuffer in = {data, len, 0};
 	size_t ret = 1;
@@ -172,7 +171,8 @@ static int unzstd(struct hw_batch_reader *r, const void *data, size_t len, char 
 		if (r->plain.len + room > HW_BATCH_BYTES_MAX + 1)
 			room = HW_BATCH_BYTES_MAX + 1 - r->plain.len;
 		if (!room) {
-			snprintf(err, errlen, "batch over %u bytes decompressed", HW_BATCH_BYTES_MAX);
+			snprintf(err, errlen, "batch over %u bytes decompressed",
+				 HW_BATCH_BYTES_MAX);
 			return -EINVAL;
 		}
 		if (hw_buf__reserve(&r->plain, room)) {
@@ -204,8 +204,7 @@ static int unzstd(struct hw_batch_reader *r, const void *data, size_t len, char 
 
 /* The body decompressed into r->plain: whole, one gzip member, nothing after it, at most
  * HW_BATCH_BYTES_MAX. */
-static int gunzip(struct hw_batch_reader *r, const void *data, size_t len, char *err,
-		  size_t errlen)
+static int gunzip(struct hw_batch_reader *r, const void *data, size_t len, char *err, size_t errlen)
 {
 	z_stream *z = r->z;
 	int ret;
@@ -231,7 +230,8 @@ static int gunzip(struct hw_batch_reader *r, const void *data, size_t len, char 
 		if (r->plain.len + room > HW_BATCH_BYTES_MAX + 1)
 			room = HW_BATCH_BYTES_MAX + 1 - r->plain.len;
 		if (!room) {
-			snprintf(err, errlen, "batch over %u bytes decompressed", HW_BATCH_BYTES_MAX);
+			snprintf(err, errlen, "batch over %u bytes decompressed",
+				 HW_BATCH_BYTES_MAX);
 			return -EINVAL;
 		}
 		if (hw_buf__reserve(&r->plain, room)) {
@@ -295,7 +295,8 @@ static int open_batch(struct hw_batch_reader *r, const char *count, const char *
 	r->single = !count;
 	if (!count) {
 		if (encoding) {
-			snprintf(err, errlen, "%s without %s", HW_BATCH_H_ENCODING, HW_BATCH_H_COUNT);
+			snprintf(err, errlen, "%s without %s", HW_BATCH_H_ENCODING,
+				 HW_BATCH_H_COUNT);
 			return -EINVAL;
 		}
 		r->p = data;

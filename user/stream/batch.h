@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#define HW_BATCH_LINES_MAX 10000     /* lines a batch may say it holds */
+#define HW_BATCH_LINES_MAX 10000       /* lines a batch may say it holds */
 #define HW_BATCH_BYTES_MAX (16u << 20) /* bytes of a batch, decompressed */
 
 #define HW_BATCH_H_HOST	    "Hopwatch-Host"

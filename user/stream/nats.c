@@ -23,9 +23,8 @@
 #include "stream/spool.h"
 #include "stream/url.h"
 
-#define DUPLICATES_NS (120ULL * 1000000000ULL) /* the stream's duplicates window */
+#define DUPLICATES_NS	  (120ULL * 1000000000ULL) /* the stream's duplicates window */
 #define WRITE_DEADLINE_MS 1000 /* a server that stops reading: the connection is dropped */
-
 
 /* Given to libnats so that a first connect to a server that is down does not block: it
  * carries on in the background. */
@@ -43,8 +42,8 @@ static void token(char *out, size_t len, const char *host)
 	for (; host[i] && i + 1 < len; i++) {
 		char c = host[i];
 
-		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-				 c == '_' || c == '-'
+		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				 (c >= '0' && c <= '9') || c == '_' || c == '-'
 			     ? c
 			     : '_';
 	}
@@ -159,8 +158,7 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 	free(n);
 }
 
-natsStatus hw_nats__options(const struct hw_config *cfg, const char *client_name,
-			    natsOptions **out)
+natsStatus hw_nats__options(const struct hw_config *cfg, const char *client_name, natsOptions **out)
 {
 	const char *servers[16];
 	char *urls = strdup(cfg->nats_url), *save = NULL, *tok;
@@ -253,7 +251,7 @@ struct hw_stream *hw_nats__new(const struct hw_config *cfg, struct hw_spool *spo
 
 		/* libnats may quote the URL, password included */
 		hw_url__redact(nats_GetLastError(NULL) ? nats_GetLastError(NULL)
-						      : natsStatus_GetText(st),
+						       : natsStatus_GetText(st),
 			       why, sizeof(why));
 		snprintf(err, errlen, "output.nats_url: %s", why);
 		goto fail;

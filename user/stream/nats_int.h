@@ -12,9 +12,9 @@
 #include "stream/sink.h"
 #include "stream/spool.h"
 
-#define PEEK_LINES  4096	    /* lines per round, at most (the spool's peek) */
-#define PEEK_BYTES  (8u << 20) /* bytes per round, at most */
-#define HEADER_ROOM 1024	    /* a message's headers, subject and protocol line */
+#define PEEK_LINES  4096		   /* lines per round, at most (the spool's peek) */
+#define PEEK_BYTES  (8u << 20)		   /* bytes per round, at most */
+#define HEADER_ROOM 1024		   /* a message's headers, subject and protocol line */
 #define ACK_WAIT_NS (5ULL * 1000000000ULL) /* unacknowledged this long: sent again */
 #define RETRY_NS    (100ULL * 1000000ULL)  /* after a refused publish */
 /* bytes of lines in flight, at most (a first batch always goes): uncompressed, and
@@ -45,7 +45,7 @@ struct nats_sink {
 	 * thread, which marks them acknowledged (on_ack). */
 	pthread_mutex_t mu;
 	int nb;
-	int failed; /* a publish of them was refused */
+	int failed;		     /* a publish of them was refused */
 	unsigned long long sent_ns;  /* when the oldest unacknowledged were (last) published */
 	unsigned long long retry_ns; /* after a refusal: nothing published before */
 	struct batch {

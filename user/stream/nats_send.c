@@ -54,9 +54,9 @@ static int same_batch(const struct batch *b, char kind, const struct hw_batch_id
  * consecutive sequence numbers, at most output.nats_batch_lines lines and `limit` bytes; when
  * sizes is given (a hold), exactly those. Returns how many; *open: the last one could still
  * grow (the records ran out, and the spool holds no more than `pending`). */
-static int form(struct nats_sink *n, struct batch *out, int max, size_t max_bytes,
-		const char **rec, const size_t *len, int got, const unsigned int *sizes, int nsizes,
-		size_t limit, unsigned long long pending, int *open)
+static int form(struct nats_sink *n, struct batch *out, int max, size_t max_bytes, const char **rec,
+		const size_t *len, int got, const unsigned int *sizes, int nsizes, size_t limit,
+		unsigned long long pending, int *open)
 {
 	size_t used = 0;
 	int nb = 0, i;
@@ -79,8 +79,9 @@ static int form(struct nats_sink *n, struct batch *out, int max, size_t max_byte
 		id_ok = !hw_batch__parse_id(rid, idlen, &id);
 		if (sizes ? !b || b->lines == sizes[nb - 1]
 			  : !b || !same_batch(b, kind, &id, id_ok) || b->lines >= n->batch_lines ||
-				    b->bytes + linelen + 1 > limit) {
-			if (nb == max || (sizes && nb == nsizes) || (!sizes && nb && used >= max_bytes))
+				b->bytes + linelen + 1 > limit) {
+			if (nb == max || (sizes && nb == nsizes) ||
+			    (!sizes && nb && used >= max_bytes))
 				break;
 			b = &out[nb++];
 			memset(b, 0, sizeof(*b));
@@ -296,8 +297,8 @@ int hw_nats__send_more(struct nats_sink *n, unsigned long long now_ns)
 	}
 	out = n->b + n->nb;
 	room = HW_SPOOL_HOLD_MAX - n->nb;
-	nb = form(n, out, room, room_bytes, rec, len, got, held ? sizes : NULL, held, limit, pending,
-		  &open);
+	nb = form(n, out, room, room_bytes, rec, len, got, held ? sizes : NULL, held, limit,
+		  pending, &open);
 	if (open && !n->closing) {
 		/* the last batch may still fill: it waits, at most output.nats_batch_delay */
 		if (!n->wait_since)
@@ -344,4 +345,3 @@ int hw_nats__send_more(struct nats_sink *n, unsigned long long now_ns)
 	}
 	return nb;
 }
-

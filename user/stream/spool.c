@@ -13,7 +13,7 @@
 
 #include "stream/spool.h"
 
-#define WBUF_MAX (256u << 10) /* appended bytes kept before a write */
+#define WBUF_MAX (256u << 10)	   /* appended bytes kept before a write */
 #define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
 
 struct hw_spool {
@@ -28,7 +28,7 @@ struct hw_spool {
 	int wfd, rfd;
 	unsigned long long rfd_seg; /* the segment rfd has open */
 	char *wbuf;
-	size_t wlen, wrecs; /* bytes and records buffered */
+	size_t wlen, wrecs;	 /* bytes and records buffered */
 	unsigned long long lost; /* buffered records a failed write lost */
 	char *rbuf;
 	size_t rcap;
@@ -114,8 +114,8 @@ static unsigned long long scan(int fd, unsigned long long off, unsigned long lon
 	unsigned long long n = 0;
 	uint32_t len;
 
-	while (off + 4 <= size && pread(fd, &len, 4, (off_t)off) == 4 && len <= HW_SPOOL_RECORD_MAX &&
-	       off + 4 + len <= size) {
+	while (off + 4 <= size && pread(fd, &len, 4, (off_t)off) == 4 &&
+	       len <= HW_SPOOL_RECORD_MAX && off + 4 + len <= size) {
 		off += 4 + len;
 		n++;
 	}
@@ -331,12 +331,12 @@ static void enforce_max(struct hw_spool *s, unsigned long long incoming)
 		if (fd >= 0) {
 			if (!fstat(fd, &st)) {
 				s->total -= (unsigned long long)st.st_size < s->total
-						    ? (unsigned long long)st.st_size
-						    : s->total;
+						? (unsigned long long)st.st_size
+						: s->total;
 				if (s->rseg == s->first_seg) {
 					unsigned long long end,
-						n = scan(fd, s->roff, (unsigned long long)st.st_size,
-							 &end);
+					    n = scan(fd, s->roff, (unsigned long long)st.st_size,
+						     &end);
 
 					s->dropped += n;
 					s->pending -= n < s->pending ? n : s->pending;
@@ -363,8 +363,7 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 
 	if (len > HW_SPOOL_RECORD_MAX)
 		return -E2BIG;
-	if ((s->woff + 4 + len > s->seg_size || s->total + 4 + len > s->max_bytes) &&
-	    s->woff > 0) {
+	if ((s->woff + 4 + len > s->seg_size || s->total + 4 + len > s->max_bytes) && s->woff > 0) {
 		/* a new segment; the oldest go when the spool would grow past its size */
 		err = hw_spool__flush(s);
 		if (err)
@@ -497,8 +496,7 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 	return (int)n;
 }
 
-int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
-		   size_t *len)
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec, size_t *len)
 {
 	return peek_at(s, s->rseg, s->roff, 0, max, max_bytes, rec, len);
 }
@@ -538,8 +536,8 @@ int hw_spool__consume(struct hw_spool *s, size_t n)
 		seg_path(s, s->first_seg, path, sizeof(path));
 		if (!fstatat(s->dfd, path, &st, AT_SYMLINK_NOFOLLOW))
 			s->total -= (unsigned long long)st.st_size < s->total
-					    ? (unsigned long long)st.st_size
-					    : s->total;
+					? (unsigned long long)st.st_size
+					: s->total;
 		unlinkat(s->dfd, path, 0);
 		s->first_seg++;
 	}

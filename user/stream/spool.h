@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define HW_SPOOL_SEGMENT (8u << 20) /* at most; max_bytes / 4 when smaller */
+#define HW_SPOOL_SEGMENT    (8u << 20) /* at most; max_bytes / 4 when smaller */
 #define HW_SPOOL_RECORD_MAX (1u << 20) /* a longer record is refused (-E2BIG) */
 
 struct hw_spool;
@@ -51,8 +51,7 @@ int hw_spool__flush(struct hw_spool *s);
  * max_bytes bytes (at least one record when any is pending). Each rec[i]/len[i] points into
  * memory owned by the spool, valid until the next call on s. Returns how many, or a negative
  * errno. */
-int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec,
-		   size_t *len);
+int hw_spool__peek(struct hw_spool *s, size_t max, size_t max_bytes, const char **rec, size_t *len);
 /* The records after those peeked and not yet consumed, as hw_spool__peek(), added to them
  * (HW_SPOOL_PEEK_MAX at most in all): the earlier ones stay peeked (hw_spool__consume), but
  * their pointers are no longer valid. Returns how many new ones, or a negative errno. */

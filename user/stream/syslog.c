@@ -379,7 +379,8 @@ static void send_some(struct syslog_sink *x, unsigned long long deadline)
 		}
 		w = write_some(x, &want, why, sizeof(why));
 		if (w < 0) {
-			fail(x, hw_clock__mono_ns(), "cannot send to '%s:%s': %s", x->host, x->port, why);
+			fail(x, hw_clock__mono_ns(), "cannot send to '%s:%s': %s", x->host, x->port,
+			     why);
 			return;
 		}
 		x->off += (size_t)w;
@@ -411,13 +412,14 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 
 			if (!wait_fd(x->fd, POLLOUT, deadline)) {
 				if (hw_clock__mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
-					fail(x, hw_clock__mono_ns(), "cannot connect to '%s:%s': timed out",
-					     x->host, x->port);
+					fail(x, hw_clock__mono_ns(),
+					     "cannot connect to '%s:%s': timed out", x->host,
+					     x->port);
 				return;
 			}
 			if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &e, &el) || e) {
-				fail(x, hw_clock__mono_ns(), "cannot connect to '%s:%s': %s", x->host,
-				     x->port, strerror(e ? e : errno));
+				fail(x, hw_clock__mono_ns(), "cannot connect to '%s:%s': %s",
+				     x->host, x->port, strerror(e ? e : errno));
 				return;
 			}
 			if (!x->ctx)
@@ -439,11 +441,13 @@ static void run(struct syslog_sink *x, unsigned long long now, unsigned long lon
 				if (wait_fd(x->fd, want, deadline))
 					break;
 				if (hw_clock__mono_ns() - x->attempt_ns > CONNECT_TIMEOUT_NS)
-					fail(x, hw_clock__mono_ns(), "TLS handshake with '%s:%s': timed out",
-					     x->host, x->port);
+					fail(x, hw_clock__mono_ns(),
+					     "TLS handshake with '%s:%s': timed out", x->host,
+					     x->port);
 				return;
 			}
-			fail(x, hw_clock__mono_ns(), "TLS handshake with '%s:%s': %s", x->host, x->port, why);
+			fail(x, hw_clock__mono_ns(), "TLS handshake with '%s:%s': %s", x->host,
+			     x->port, why);
 			return;
 		}
 		case ST_UP:
@@ -458,7 +462,8 @@ static void pump(struct hw_stream *s, unsigned long long now_ns, int budget_ms)
 	struct syslog_sink *x = (struct syslog_sink *)s;
 
 	run(x, now_ns,
-	    hw_clock__mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC);
+	    hw_clock__mono_ns() +
+		(unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC);
 	s->behind = s->connected && hw_spool__pending(s->spool);
 }
 
@@ -506,7 +511,8 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 {
 	struct syslog_sink *x = (struct syslog_sink *)s;
 	unsigned long long deadline =
-	    hw_clock__mono_ns() + (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC;
+	    hw_clock__mono_ns() +
+	    (unsigned long long)(budget_ms > 0 ? budget_ms : 0) * HW_NSEC_PER_MSEC;
 
 	for (;;) {
 		unsigned long long now = hw_clock__mono_ns();
