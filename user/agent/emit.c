@@ -263,7 +263,7 @@ void hw_emit__unix(struct hw_agent *a, const struct hw_unix_view *v)
 		hw_text__unix_event(&a->tline, &a->host, v);
 	}
 	hw_fact__unix_event(&a->fact, &a->host, v);
-	emit_event(a);
+	emit_event(a, HW_SINKS_ALL);
 }
 
 void hw_emit__agent(struct hw_agent *a, const struct hw_agent_event *v)
