@@ -170,3 +170,18 @@ def test_the_check_sees_a_circular_pair():
     check_eq(line, {"p.c": {"q.c", "r.c"}, "q.c": {"r.c"}, "r.c": set()}, "a one-way chain")
     check_eq(both_ways(line), [], "a one-way chain both ways")
     check_eq(circles(line), [], "a one-way chain's circles")
+
+
+def test_facts_read_only_listed_members():
+    """Replay's scanner (detect/factscan.c) keeps only the members fact_fields.h lists: a fact
+    file that reads a member by its path string, past the table, loses it in replay (agent-hijack
+    fired live and never in replay until its members were listed)."""
+    import glob
+    import re
+    bad = []
+    for path in sorted(glob.glob(os.path.join(hw.ROOT, "user", "detect", "fact*.c"))):
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                if re.search(r'hw_jdoc__(str|get)\([^,]+,\s*"', line):
+                    bad.append("%s:%d" % (os.path.relpath(path, hw.ROOT), n))
+    check_eq(bad, [], "members read past fact_fields.h")

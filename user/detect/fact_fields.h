@@ -1,6 +1,7 @@
-/* Every member of an ECS line that hw_fact__from_json() reads (fact.c, fact_file.c,
- * fact_raw.c), in one table: the replay's scanner (factscan.c) keeps exactly these members of a
- * line, so a field read here and missing from the table would be lost there. Add the path here
+/* Every member of an ECS line that hw_fact__from_json() reads (fact.c, fact_file.c, fact_raw.c,
+ * fact_unix.c), in one table: the replay's scanner (factscan.c) keeps exactly these members of a
+ * line, so a field read here and missing from the table would be lost there (tests/cli/
+ * test_calls.py finds a fact file reading a member by its path). Add the path here
  * and read it with hw_fact__leaf()/hw_fact__str()/hw_fact__u64(). */
 #ifndef HW_DETECT_FACT_FIELDS_H
 #define HW_DETECT_FACT_FIELDS_H
@@ -58,7 +59,12 @@
 	X(FILE_NETWORK_FACING, "hopwatch.file.network_facing")                                     \
 	X(SOCKET_FAMILY, "hopwatch.socket.family")                                                 \
 	X(SOCKET_TYPE, "hopwatch.socket.type")                                                     \
-	X(SOCKET_PROTOCOL, "hopwatch.socket.protocol")
+	X(SOCKET_PROTOCOL, "hopwatch.socket.protocol")                                             \
+	X(AGENT_SOCKET_SESSION_ID, "hopwatch.agent_socket.session.id")                             \
+	X(AGENT_SOCKET_OWNER_ENTITY_ID, "hopwatch.agent_socket.owner.entity_id")                   \
+	X(AGENT_SOCKET_OWNER_USER_ID, "hopwatch.agent_socket.owner.user.id")                       \
+	X(AGENT_SOCKET_PATH, "hopwatch.agent_socket.path")                                         \
+	X(AGENT_SOCKET_INODE, "hopwatch.agent_socket.inode")
 
 enum hw_fact_field {
 #define HW_FF_ENUM(id, path) HW_FF_##id,

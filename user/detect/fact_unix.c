@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/fact_fields.h"
 #include "detect/fact_unix.h"
 #include "detect/fact_view.h"
 #include "lib/str.h"
@@ -29,9 +30,9 @@ void hw_fact__unix_event(struct hw_fact *f, const struct hw_host *h, const struc
 	f->uid = v->p->k.uid;
 }
 
-static unsigned int id_of(const struct hw_jdoc *d, const char *path)
+static unsigned int id_of(const struct hw_jdoc *d, enum hw_fact_field field)
 {
-	const char *s = hw_jdoc__str(d, path);
+	const char *s = hw_fact__str(d, field);
 
 	return s ? (unsigned int)strtoul(s, NULL, 10) : (unsigned int)-1;
 }
@@ -40,14 +41,14 @@ void hw_fact__unix_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 {
 	const char *s;
 
+	/* read through fact_fields.h: replay's scanner keeps only the members listed there */
 	hw_str__copy(f->sock_session, sizeof(f->sock_session),
-		     hw_jdoc__str(d, "hopwatch.agent_socket.session.id"));
+		     hw_fact__str(d, HW_FF_AGENT_SOCKET_SESSION_ID));
 	hw_str__copy(f->sock_owner, sizeof(f->sock_owner),
-		     hw_jdoc__str(d, "hopwatch.agent_socket.owner.entity_id"));
-	hw_str__copy(f->sock_path, sizeof(f->sock_path),
-		     hw_jdoc__str(d, "hopwatch.agent_socket.path"));
-	s = hw_jdoc__str(d, "hopwatch.agent_socket.inode");
+		     hw_fact__str(d, HW_FF_AGENT_SOCKET_OWNER_ENTITY_ID));
+	hw_str__copy(f->sock_path, sizeof(f->sock_path), hw_fact__str(d, HW_FF_AGENT_SOCKET_PATH));
+	s = hw_fact__str(d, HW_FF_AGENT_SOCKET_INODE);
 	f->sock_ino = s ? strtoull(s, NULL, 10) : 0;
-	f->sock_owner_uid = id_of(d, "hopwatch.agent_socket.owner.user.id");
-	f->uid = id_of(d, "user.id");
+	f->sock_owner_uid = id_of(d, HW_FF_AGENT_SOCKET_OWNER_USER_ID);
+	f->uid = id_of(d, HW_FF_USER_ID);
 }
