@@ -184,11 +184,14 @@ static void network_body(const struct hw_jdoc *d, struct hw_json *j)
 		oc_num(d, j, "bytes", "network.bytes");
 		hw_json__end_object(j);
 	}
-	oc_time(j, "start_time", hw_jdoc__str(d, "hopwatch.connection.start"));
 	oc_ms(d, j, "duration", "event.duration");
 	/* loopback_summary (the fleet profile): the connections it counts */
 	oc_num(d, j, "count", "hopwatch.summary.connections");
-	if (oc_has(d, "event.start")) {
+	/* the connection's start; else a summary's interval (a line with both: the connection's,
+	 * once: OCSF has one start_time) */
+	if (oc_has(d, "hopwatch.connection.start")) {
+		oc_time(j, "start_time", hw_jdoc__str(d, "hopwatch.connection.start"));
+	} else if (oc_has(d, "event.start")) {
 		oc_time(j, "start_time", hw_jdoc__str(d, "event.start"));
 		oc_time(j, "end_time", hw_jdoc__str(d, "event.end"));
 	}
