@@ -1,5 +1,6 @@
 /* Loading the embedded BPF object (build/hopwatch.skel.h) and reading its ring buffer. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 
 #include "hopwatch.skel.h"
 #include "loader.h"
+
+#define HW_PROGS_MAX 256
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
@@ -331,10 +334,51 @@ int hw_loader__stats(struct hw_loader *l, __u64 out[HW_STAT_MAX])
 	return 0;
 }
 
+/* The links' detach, on threads: each waits in the kernel for its own grace period (~50 ms on
+ * 6.x), and the ~60 programs one after the other made a stop take 3-4 s. */
+#define DETACH_THREADS 16
+
+struct detach {
+	struct bpf_link **links[HW_PROGS_MAX];
+	size_t n, next;
+};
+
+static void *detach_some(void *arg)
+{
+	struct detach *d = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&d->next, 1, __ATOMIC_RELAXED)) < d->n) {
+		bpf_link__destroy(*d->links[i]);
+		*d->links[i] = NULL;
+	}
+	return NULL;
+}
+
+static void detach_all(struct hw_loader *l)
+{
+	struct detach d = {0};
+	pthread_t t[DETACH_THREADS];
+	int started = 0;
+
+	if (!l->skel || !l->skel->skeleton)
+		return;
+	for (int i = 0; i < l->skel->skeleton->prog_cnt && d.n < HW_PROGS_MAX; i++)
+		if (l->skel->skeleton->progs[i].link && *l->skel->skeleton->progs[i].link)
+			d.links[d.n++] = l->skel->skeleton->progs[i].link;
+	for (; started < DETACH_THREADS && (size_t)started < d.n; started++)
+		if (pthread_create(&t[started], NULL, detach_some, &d))
+			break;
+	detach_some(&d); /* and this thread too, all of them when none could start */
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
 void hw_loader__close(struct hw_loader *l)
 {
 	ring_buffer__free(l->rb);
 	l->rb = NULL;
+	detach_all(l);
 	hopwatch_bpf__destroy(l->skel);
 	l->skel = NULL;
 	free(l->stats_log);
