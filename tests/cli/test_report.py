@@ -13,7 +13,9 @@ import json
 import os
 import pty
 import re
+import select
 import subprocess
+import time
 
 import hw
 from ecs_builder import ATTACKER_IP, CLIENT_IP, LOCAL_IP, Session, Stream
@@ -425,34 +427,50 @@ def test_stdout_and_mode():
 
 
 def test_progress_on_a_terminal_only():
+    """progress on a terminal's stderr while the input is read, erased at the end; nothing
+    without a terminal. The input comes through standard input a chunk at a time, so that the
+    read lasts past the first quarter second however fast the machine (a file read in less
+    than that draws nothing, by design)."""
     s, _, _ = one_host()
     path = write(s.lines * 1)
-    big = os.path.join(hw.tempdir("report-big"), "big.json")
-    with open(path) as f, open(big, "w") as g:
+    with open(path, "rb") as f:
         body = f.read()
-        for _ in range(3000):  # a few MB: long enough for a draw
-            g.write(body)
+    data = body * 400
     out = os.path.join(hw.tempdir("report-out"), "p.html")
     mfd, sfd = pty.openpty()
+    tty = b""
     try:
-        p = subprocess.Popen([hw.BIN, "report", "-o", out, big], stdout=subprocess.DEVNULL,
-                             stderr=sfd)
+        p = subprocess.Popen([hw.BIN, "report", "-o", out, "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=sfd)
         os.close(sfd)
-        tty = b""
-        while True:
+        step = max(1, len(data) // 20)
+        for i in range(0, len(data), step):
+            p.stdin.write(data[i:i + step])
+            p.stdin.flush()
+            time.sleep(0.05)
+            while select.select([mfd], [], [], 0)[0]:
+                try:
+                    chunk = os.read(mfd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                tty += chunk
+        p.stdin.close()
+        rc = p.wait(timeout=120)
+        while select.select([mfd], [], [], 0.2)[0]:
             try:
-                chunk = os.read(mfd, 4096)
+                chunk = os.read(mfd, 65536)
             except OSError:
                 break
             if not chunk:
                 break
             tty += chunk
-        rc = p.wait(timeout=120)
     finally:
         os.close(mfd)
     check(rc in (0, 3), "rc %r" % rc)
     text = tty.decode(errors="replace")
-    check(("hopwatch: %s: " % big) in text and "events/s" in text, "progress: %r" % text[:300])
+    check("hopwatch: (stdin): " in text and "events/s" in text, "progress: %r" % text[:300])
     check("\r\x1b[K" in text.split("events/s")[-1], "erased at the end")
     p = subprocess.run([hw.BIN, "report", "-o", out, path], capture_output=True, text=True,
                        timeout=60)
