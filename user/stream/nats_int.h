@@ -19,7 +19,7 @@
 #define RETRY_NS    (100ULL * 1000000ULL)  /* after a refused publish */
 /* bytes of lines in flight, at most (a first batch always goes): uncompressed, and
  * compressed (about 30 times smaller on the wire) */
-#define INFLIGHT_PLAIN	(4u << 20)
+#define INFLIGHT_PLAIN	(1u << 20)
 #define INFLIGHT_PACKED (32u << 20)
 
 struct nats_sink {
