@@ -103,16 +103,23 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 # libFuzzer targets: one per parser of outside input.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinclude -Iuser \
-	       -I$(BUILD) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BASE   := -g -O1 -std=gnu11 -D_GNU_SOURCE -DHW_VERSION='"$(VERSION)"' -Iinclude -Iuser \
+	       -I$(BUILD) -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined
 # the parsers and the model, without what needs the kernel, libnats or OpenSSL (syslog_tls.c,
 # and syslog.c that calls it; the pure syslog_fmt.c stays)
 FUZZ_LIB  := $(filter-out user/main.c user/loader.c user/agent/%.c user/check.c user/stream/syslog.c user/stream/syslog_tls.c $(NATS_SRCS),$(USER_SRCS)) \
 	     $(NONATS_SRCS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(USER_HDRS) | deps-build
+# compiled once for every target (instrumented for coverage, without libFuzzer's main)
+FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(FUZZ_LIB))
+$(BUILD)/fuzz-obj/%.o: %.c $(HDRS) $(USER_HDRS) | deps-build
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(HDRS) $(USER_HDRS) | deps-build
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB) -linih -lz -lzstd -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) -linih -lz -lzstd -o $@
 fuzz: $(FUZZ_BINS)
 
 # the tests read JetStream streams with it

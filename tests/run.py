@@ -22,7 +22,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "lib"))
 import hw  # noqa: E402
 
-FUZZ_SECONDS = int(os.environ.get("HW_FUZZ_SECONDS", "15"))
+FUZZ_SECONDS = int(os.environ.get("HW_FUZZ_SECONDS", "10"))
+# fuzz targets run this many at a time (each is one thread): the CPUs, the tier in a fraction
+FUZZ_JOBS = max(1, int(os.environ.get("HW_FUZZ_JOBS", str(os.cpu_count() or 1))))
 results = {"passed": 0, "failed": 0, "skipped": 0}
 failures = []
 
@@ -70,6 +72,7 @@ def run_fuzz(filters):
         if not filters or any(f.startswith("fuzz") for f in filters):
             record("fuzz", "failed", "no fuzz targets built (make fuzz)")
         return
+    todo = []
     for name in sorted(os.listdir(fuzz_dir)):
         full = "fuzz/" + name
         path = os.path.join(fuzz_dir, name)
@@ -85,12 +88,28 @@ def run_fuzz(filters):
                 "-print_final_stats=1", corpus]
         if os.path.isdir(seeds):
             args.append(seeds)
-        p = subprocess.run(args, capture_output=True, text=True)
-        runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", p.stderr)
-        if p.returncode == 0:
+        todo.append((full, args))
+    # FUZZ_JOBS at a time; reported in name order when each is done
+    running, done = [], {}
+    while todo or running:
+        while todo and len(running) < FUZZ_JOBS:
+            full, args = todo.pop(0)
+            err = open(os.path.join(ROOT, "build", "fuzz-artifacts",
+                                    "%s.log" % os.path.basename(args[0])), "w+")
+            running.append((full, subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                                   stderr=err), err))
+        full, p, err = running.pop(0)
+        p.wait()
+        err.seek(0)
+        done[full] = (p.returncode, err.read())
+        err.close()
+    for full in sorted(done):
+        rc, text = done[full]
+        runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
+        if rc == 0:
             record(full, "passed", "%s runs in %ds" % (runs[-1] if runs else "?", FUZZ_SECONDS))
         else:
-            record(full, "failed", p.stderr[-2000:])
+            record(full, "failed", text[-2000:])
 
 
 def load_module(path):

@@ -86,17 +86,13 @@ struct run {
 
 static int known_rule(const char *id)
 {
-	static const char *const rules[] = {"lateral-movement",
-					    "admin-fanout",
-					    "long-session",
-					    "long-connection",
-					    "reverse-shell",
-					    "service-shell",
-					    "brute-force",
-					    "tunnel",
-					    "hop-chain",
-					    "agent-hijack",
-					    NULL};
+	static const char *const rules[] = {"lateral-movement",	 "admin-fanout",
+					    "long-session",	 "long-connection",
+					    "reverse-shell",	 "service-shell",
+					    "brute-force",	 "tunnel",
+					    "hop-chain",	 "agent-hijack",
+					    "persistence",	 "transfer-exec",
+					    "raw-socket-bridge", NULL};
 
 	for (int i = 0; rules[i]; i++)
 		if (!strcmp(rules[i], id))
