@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "collect/fleet.h"
-#include "detect/jsonread.h"
+#include "detect/factscan.h"
 #include "detect/smap.h"
 #include "lib/hash.h"
 
@@ -45,7 +45,7 @@ struct hw_fleet {
 	void *ctx;
 	struct hw_smap hosts;
 	struct hw_stitch *stitch;
-	struct hw_jdoc *doc;
+	struct hw_factscan scan; /* lines to facts: the members the rules read, at replay speed */
 	struct hw_fact *fact;
 	struct fhost *cur;	  /* the host being fed: its alerts count against it */
 	unsigned long long now;	  /* the latest event time */
@@ -135,10 +135,9 @@ struct hw_fleet *hw_fleet__new(const struct hw_config *cfg, hw_alert_fn fn, void
 	f->cfg = cfg;
 	f->fn = fn;
 	f->ctx = ctx;
-	f->doc = calloc(1, sizeof(*f->doc));
 	f->fact = calloc(1, sizeof(*f->fact));
 	f->stitch = hw_stitch__new(cfg, on_alert, f);
-	if (!f->doc || !f->fact || !f->stitch) {
+	if (hw_factscan__init(&f->scan) || !f->fact || !f->stitch) {
 		hw_fleet__free(f);
 		errno = ENOMEM;
 		return NULL;
@@ -160,9 +159,7 @@ void hw_fleet__free(struct hw_fleet *f)
 	hw_smap__each(&f->hosts, free_host, NULL);
 	hw_smap__free(&f->hosts);
 	hw_stitch__free(f->stitch);
-	if (f->doc)
-		hw_jdoc__free(f->doc);
-	free(f->doc);
+	hw_factscan__free(&f->scan);
 	free(f->fact);
 	free(f);
 }
@@ -429,12 +426,7 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 		f->st.skipped++; /* blank lines are not events */
 		return 0;
 	}
-	r = hw_jdoc__parse(f->doc, line, len);
-	if (r) {
-		snprintf(err, errlen, "%s", f->doc->err);
-		goto malformed;
-	}
-	r = hw_fact__from_json(fact, f->doc, err, errlen);
+	r = hw_factscan__line(&f->scan, line, len, fact, err, errlen);
 	if (r)
 		goto malformed;
 	if (fact->kind == HW_F_ALERT) {

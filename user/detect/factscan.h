@@ -1,5 +1,6 @@
-/* Event lines to facts at replay speed. The full reader (jsonread.c) makes a leaf of every
- * value of a line; the rules read some forty (detect/fact_fields.h). This scanner walks the
+/* Event lines to facts at replay speed (replay and the collector). The full reader
+ * (jsonread.c) makes a leaf of every value of a line; the rules read some forty
+ * (detect/fact_fields.h). This scanner walks the
  * line once, checks it exactly as the full reader would, and keeps only those members. A line
  * it cannot vouch for (an error of any kind, a member name with an escape or a '.', the same
  * name twice in an object, an object in an array, a limit approached) goes to the full reader,
