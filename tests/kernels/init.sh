@@ -36,6 +36,19 @@ while ! grep -q agent-started /tmp/events.json 2>/dev/null; do
 	sleep 0.2
 done
 echo "==HW-AGENT-READY after $((i / 5))s"
+# wait_listen PORT: until a socket listens on PORT (/proc/net/tcp or tcp6, state 0A: busybox nc
+# listens on IPv6), at most 20 s: a fixed pause lost the race on a loaded machine, and the
+# connect was refused
+wait_listen() {
+	n=0
+	# a 20 s timeout is no failure here: the connect then fails and the judge says so
+	port=$(printf '%04X' "$1")
+	while ! grep -qs ":$port [0-9A-F]*:0000 0A" /proc/net/tcp /proc/net/tcp6 &&
+		[ $n -lt 200 ]; do
+		n=$((n + 1))
+		sleep 0.1
+	done
+}
 # the workload: execs and exit codes, TCP on loopback (listen, accept, connect, close), a
 # refused connect, UDP, a remote login that succeeds and one that fails
 /bin/true
@@ -43,7 +56,7 @@ sh -c 'exit 3'
 echo "exit=$?"
 nc -l -p 8080 >/tmp/nc.out &
 srv=$!
-sleep 0.5
+wait_listen 8080
 echo hello | nc -w 5 127.0.0.1 8080
 wait $srv
 nc -w 5 127.0.0.1 1 </dev/null
@@ -52,18 +65,18 @@ hwguest udp 127.0.0.1 9999
 # a connection open across periodic reports (connection_open: sock_diag finds it by key)
 sleep 3 | nc -l -p 8081 >/dev/null &
 srv=$!
-sleep 0.5
+wait_listen 8081
 sleep 3 | nc -w 10 127.0.0.1 8081
 wait $srv
 hwguest serve hwok alice 2222 &
 srv=$!
-sleep 0.5
+wait_listen 2222
 nc -w 5 127.0.0.1 2222 </dev/null
 wait $srv
 echo "login-ok=$?"
 hwguest serve hwbad alice 2223 &
 srv=$!
-sleep 0.5
+wait_listen 2223
 nc -w 5 127.0.0.1 2223 </dev/null
 wait $srv
 echo "login-bad=$?"
