@@ -38,12 +38,14 @@ struct hw_agent_sock {
 };
 
 /* agent_socks: the sockets sshd bound, by inode. Written by handle_unix_bind_exit and by the
- * agent (sockets older than it), read by handle_unix_connect_exit. Nothing deletes an entry
- * when its socket goes (the addr check, and the agent's check that the owner lives, keep a
- * reused inode from matching): LRU, the sockets of the 8192 latest sessions are kept. */
+ * agent (sockets older than it), read by handle_unix_connect_exit. The agent deletes the
+ * entries whose owner has exited (user/agent/unix.c, every HW_AGENT_SOCK_SWEEP_NS; the addr
+ * check and the agent's owner check keep a reused inode from matching meanwhile). Not LRU: a
+ * flood of sessions, or years of them, never pushes a live session's socket out; a bind that
+ * finds the map full is counted (HW_STAT_ERR_MAP) and the sockets already in it stay. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
 	__type(key, struct hw_agent_sock_key);
 	__type(value, struct hw_agent_sock);
 } agent_socks SEC(".maps");

@@ -165,3 +165,82 @@ def test_a_connect_racing_the_bind_is_reported():
         got = [e for e in uses(agent) if get(e, "hopwatch.agent_socket.path") == path]
         check_eq(len(got), 1, "the racer's connect reported")
         check(tag in get(got[0], "process.args"), "by the racer")
+
+
+# argv: DIR N: binds N unix sockets in DIR and holds them until its stdin closes
+FLOOD = textwrap.dedent("""
+    import os, resource, socket, sys
+    n = int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, n + 64))
+    held = []
+    for i in range(n):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(os.path.join(sys.argv[1], "f%d" % i))
+        held.append(s)
+    print("bound", len(held), flush=True)
+    sys.stdin.read()
+""")
+
+
+def test_a_flood_of_sshd_sockets_pushes_no_live_one_out():
+    """More sshd-bound sockets than the kernel's map holds (a user opening ssh -A sessions
+    by the thousand, or years of them on a bastion): the live session's socket bound before
+    them is still followed (an LRU map dropped it at 8192), the binds past the map's size are
+    counted, not made room for; and once the flood's owner has exited, the agent sweeps its
+    entries out and a new session's socket is followed again."""
+    n = 17000
+    d = hw.tempdir("unixflood")
+    os.chmod(d, 0o755)
+    real = os.path.join(d, "sshd")
+    shutil.copy(PY, real)
+    flood_dir = os.path.join(d, "flood")
+    os.mkdir(flood_dir)
+    victim = os.path.join(d, "agent.victim")
+    tag = "hw-unix-flood-%s" % hw.RUN_ID
+    procs = []
+
+    def serve(path):
+        p = ns.popen([real, "-c", SERVER, path, ""], stdout=subprocess.PIPE, text=True)
+        procs.append(p)
+        check_eq(p.stdout.readline().strip(), "ready", "server on " + path)
+        return p
+
+    def connect(path):
+        r = ns.run([PY, "-c", CLIENT, path, tag], capture_output=True, text=True, timeout=20)
+        check_eq(r.returncode, 0, "the client: " + r.stderr)
+
+    def used(path, timeout):
+        try:
+            return agent.wait_for(lambda e: get(e, "event.action") == "agent_socket_used" and
+                                  get(e, "hopwatch.agent_socket.path") == path, timeout)
+        except hw.TestFailure:
+            return None
+
+    with Netns("unixf") as ns, Agent("--netns", ns.path) as agent:
+        try:
+            serve(victim)
+            flood = ns.popen([real, "-c", FLOOD, flood_dir, str(n)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+            procs.append(flood)
+            check_eq(flood.stdout.readline().split(), ["bound", str(n)], "the flood")
+            connect(victim)
+            check(used(victim, 15), "the victim's socket, bound before %d others, followed" % n)
+            flood.stdin.close()
+            flood.wait(timeout=30)
+            # the map was full: until the sweep (every 10 s) a new socket finds no room
+            start, seen = time.time(), None
+            for i in range(40):
+                path = os.path.join(d, "agent.after%d" % i)
+                serve(path)
+                connect(path)
+                if used(path, 1.5):
+                    seen = time.time() - start
+                    break
+            check(seen is not None, "no new session's socket followed %.0f s after the flood "
+                  "ended: the dead entries were not swept out" % (time.time() - start))
+            print("     a new socket followed %.1f s after the flood's owner exited" % seen)
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()

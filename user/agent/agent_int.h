@@ -146,6 +146,9 @@ void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *
 void hw_agent__unix_record(struct hw_agent *a, const struct hw_unix_event *e);
 struct hw_loader;
 int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l);
+/* Deletes the kernel's agent_socks entries whose owner has exited; returns how many. */
+#define HW_AGENT_SOCK_SWEEP_NS (10ULL * 1000000000ULL)
+int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l);
 /* The user names of v's owner, when it has one. */
 void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v);
 /* Records who owns c (p when known, else pid and start). */

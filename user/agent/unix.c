@@ -2,9 +2,11 @@
  * socket from the process table, the socket's session as the owner's. A record whose owner
  * the agent knows no more (exited: its sockets are gone, the inode may be another's now) is
  * dropped. At start, the listening unix sockets of the sshd processes already running (the
- * sessions older than the agent) go into the kernel's map (bpf/unix.bpf.c's agent_socks). */
+ * sessions older than the agent) go into the kernel's map (bpf/unix.bpf.c's agent_socks); while
+ * it runs, the entries of owners that have exited are swept out of it. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +189,64 @@ int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l)
 	if (n && s->bss)
 		s->bss->hw_unix_armed = 1;
 	return n;
+}
+
+/* --- the sweep: entries whose owner has exited ------------------------------------------- */
+
+/* Does pid still run the process that started at start_ns (boot clock)? By /proc/PID/stat's
+ * start time, in clock ticks (the owner may be one the agent has not read about yet: the
+ * process table is not asked). */
+static int owner_lives(const struct hw_agent *a, __u32 pid, __u64 start_ns)
+{
+	char path[64], buf[1024], *rp;
+	unsigned long long ticks, want = start_ns / a->host.ns_per_tick;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH; /* in doubt, it lives */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? errno != ESRCH : 1;
+	buf[n] = 0;
+	rp = strrchr(buf, ')'); /* comm may hold anything: it ends at the last ')' */
+	if (!rp || sscanf(rp + 2,
+			  "%*c %*u %*d %*d %*u %*d %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			  "%*d %llu",
+			  &ticks) != 1)
+		return 1;
+	return ticks + 1 >= want && ticks <= want + 1;
+}
+
+int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l)
+{
+	int map_fd = bpf_map__fd(l->skel->maps.agent_socks), gone = 0;
+	struct agent_sock_key k, next, dead[256];
+	struct agent_sock v;
+	int ndead = 0, first = 1, steps = 0;
+
+	/* collected first, deleted after: deleting while walking may restart the walk; bounded,
+	 * whatever the map does meanwhile */
+	while (steps++ < 4 * 16384 && !bpf_map_get_next_key(map_fd, first ? NULL : &k, &next)) {
+		first = 0;
+		k = next;
+		if (bpf_map_lookup_elem(map_fd, &k, &v))
+			continue;
+		if (!owner_lives(a, v.owner_pid, v.owner_start_ns)) {
+			dead[ndead++] = k;
+			if (ndead == (int)(sizeof(dead) / sizeof(dead[0]))) {
+				for (int i = 0; i < ndead; i++)
+					gone += !bpf_map_delete_elem(map_fd, &dead[i]);
+				ndead = 0;
+				first =
+				    1; /* the walk starts again (the deleted are not met again) */
+			}
+		}
+	}
+	for (int i = 0; i < ndead; i++)
+		gone += !bpf_map_delete_elem(map_fd, &dead[i]);
+	return gone;
 }
