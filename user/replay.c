@@ -7,6 +7,8 @@
 
 #include "detect/engine.h"
 #include "detect/factscan.h"
+#include "detect/smap.h"
+#include "lib/hash.h"
 #include "lib/lineread.h"
 #include "lib/progress.h"
 #include "output/alert.h"
@@ -16,8 +18,12 @@
 #define MAX_HOSTS  4096
 #define REPORT_MAX 20
 
+/* A host is its host.id and host.name together: machines cloned from one image share a
+ * machine-id, and are still two hosts (as in sessions and report). */
 struct host_engine {
-	char id[80];
+	struct hw_snode node; /* keyed by the hash of id and name */
+	char id[sizeof(((struct hw_fact *)0)->host_id)];
+	char name[sizeof(((struct hw_fact *)0)->host_name)];
 	struct hw_engine *e;
 	int ticks_seen;
 	int started; /* an agent-started was fed: the next one is a new run */
@@ -31,8 +37,8 @@ struct replay {
 	struct hw_json j;
 	struct hw_text t;
 	struct hw_ocsf *ocsf; /* -o ocsf, else NULL */
-	struct host_engine *v;
-	size_t n, cap;
+	struct hw_smap hosts;
+	size_t n;
 	struct hw_replay_stats *st;
 };
 
@@ -59,29 +65,47 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 		r->write_error = 1;
 }
 
-static struct host_engine *engine_for(struct replay *r, const char *host_id)
+/* The host's engine, made at its first line; NULL when there are too many hosts, the memory
+ * runs out, or (a crafted recording) two hosts' keys share a hash: *why says which. */
+static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f, const char **why)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->v[i].id, host_id))
-			return &r->v[i];
+	uint64_t h = hw_fnv__cstr(hw_fnv__cstr(HW_FNV0, f->host_id), f->host_name);
+	struct host_engine *he;
+	char key[20];
+
+	snprintf(key, sizeof(key), "%016llx", (unsigned long long)h);
+	he = (struct host_engine *)hw_smap__get(&r->hosts, key);
+	if (he) {
+		if (strcmp(he->id, f->host_id) || strcmp(he->name, f->host_name)) {
+			*why = "host.id and host.name collide with another host's hash";
+			return NULL;
+		}
+		return he;
+	}
+	*why = "too many hosts, or out of memory";
 	if (r->n >= MAX_HOSTS)
 		return NULL;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		struct host_engine *v = realloc(r->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
-	}
-	memset(&r->v[r->n], 0, sizeof(r->v[0]));
-	snprintf(r->v[r->n].id, sizeof(r->v[0].id), "%s", host_id);
-	r->v[r->n].e = hw_engine__new(r->cfg, on_alert, r);
-	if (!r->v[r->n].e)
+	he = calloc(1, sizeof(*he));
+	if (!he)
 		return NULL;
+	snprintf(he->id, sizeof(he->id), "%s", f->host_id);
+	snprintf(he->name, sizeof(he->name), "%s", f->host_name);
+	he->e = hw_engine__new(r->cfg, on_alert, r);
+	if (!he->e || hw_smap__put(&r->hosts, &he->node, key)) {
+		hw_engine__free(he->e);
+		free(he);
+		return NULL;
+	}
+	r->n++;
 	r->st->hosts++;
-	return &r->v[r->n++];
+	return he;
+}
+
+static void free_host(struct hw_snode *n, void *ctx)
+{
+	(void)ctx;
+	hw_engine__free(((struct host_engine *)n)->e);
+	free(n);
 }
 
 static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
@@ -103,6 +127,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 	/* a line over the reader's limit is never read whole: skipped to its newline */
 	while ((got = hw_lineread__next(&lr, &line, &n)) != 0 && got != -EIO) {
 		struct host_engine *he;
+		const char *bad_host = "";
 
 		lineno++;
 		r->st->lines++;
@@ -120,7 +145,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 			goto malformed;
 		if (f->kind == HW_F_ALERT)
 			continue; /* alerts of the input are not events: replay makes its own */
-		he = engine_for(r, f->host_id);
+		he = engine_for(r, f, &bad_host);
 		if (he && f->kind == HW_F_AGENT_STARTED && he->started) {
 			/* another run of the agent (recordings appended): it started afresh */
 			hw_engine__free(he->e);
@@ -132,7 +157,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 			}
 		}
 		if (!he) {
-			snprintf(why, sizeof(why), "too many hosts, or out of memory");
+			snprintf(why, sizeof(why), "%s", bad_host);
 			goto malformed;
 		}
 		if (f->kind == HW_F_AGENT_STARTED)
@@ -206,9 +231,8 @@ int hw_replay(const struct hw_config *cfg, int text, char *const *files, int nfi
 			ret = 1;
 	}
 out:
-	for (size_t i = 0; i < r.n; i++)
-		hw_engine__free(r.v[i].e);
-	free(r.v);
+	hw_smap__each(&r.hosts, free_host, NULL);
+	hw_smap__free(&r.hosts);
 	hw_factscan__free(&fs);
 	free(f);
 	hw_json__free(&r.j);

@@ -239,6 +239,34 @@ def test_replay_separate_engine_per_host():
              "one reverse-shell per host")
 
 
+def test_replay_clones_sharing_a_host_id_are_two_hosts():
+    """Machines cloned from one image share /etc/machine-id (host.id): their names still make
+    them two hosts, each with its own engine (as sessions and report have them). Keyed by the
+    id alone, their 3 + 3 failures made one brute-force, and the second host's agent-started
+    wiped the first host's engine."""
+    a, b = Stream("web-1"), Stream("web-2")
+    b.host_id = a.host_id
+    for st in (a, b):
+        st.agent_started()
+        st.tick(0)
+        st.sshd()
+    failures(a, 10, 3)
+    failures(b, 10, 3)
+    lines = []
+    for la, lb in zip(a.lines, b.lines):
+        lines += [la, lb]
+    r = replay(lines)
+    check_eq((r.rc, r.errors), (0, []), "replay of two clones")
+    check_eq(r.rules(), [], "no host has 5 failures")
+    check(re.search(r"from 2 hosts", r.stderr), "two hosts in the summary: %r" % r.stderr)
+    failures(a, 20, 2)
+    lines += a.lines[len(lines) // 2:]
+    r = replay(lines)
+    alert = only(r.of("brute-force"), "brute-force of web-1")
+    check_eq((hw.get(alert, "host.name"), alert["hopwatch"]["alert"]["count"]), ("web-1", 5),
+             "web-1's five failures, its own")
+
+
 def test_replay_is_deterministic_and_text_output():
     s, sess = session_stream()
     s.ticks(3611, 7200)
