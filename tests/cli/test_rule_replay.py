@@ -204,13 +204,17 @@ def test_replay_ignores_alert_lines():
           "alert lines are not counted as events: %r" % r.stderr)
 
 
-def test_replay_separate_engine_per_host():
-    a, b = Stream("web-1"), Stream("db-1")
+def three_failures_on_each(name_b, same_id):
+    """Hosts web-1 and name_b, 3 failures on each from the same source (6 in all, but 3 per
+    host), their lines interleaved: no alert and two hosts; then 2 more on web-1: its own
+    brute-force, counting its 5."""
+    a, b = Stream("web-1"), Stream(name_b)
+    if same_id:
+        b.host_id = a.host_id
     for st in (a, b):
         st.agent_started()
         st.tick(0)
         st.sshd()
-    # 3 failures on each host from the same source: 6 in all, but 3 per host
     failures(a, 10, 3)
     failures(b, 10, 3)
     lines = []
@@ -220,13 +224,17 @@ def test_replay_separate_engine_per_host():
     check_eq((r.rc, r.errors), (0, []), "replay of two hosts")
     check_eq(r.rules(), [], "alerts when no host has 5 failures")
     check(re.search(r"from 2 hosts", r.stderr), "two hosts in the summary: %r" % r.stderr)
-    # two more on web-1: its alert, with its host
     failures(a, 20, 2)
     lines += a.lines[len(lines) // 2:]
     r = replay(lines)
     alert = only(r.of("brute-force"), "brute-force")
     check_alert_common(alert, a)
-    check_eq(alert["hopwatch"]["alert"]["count"], 5, "failures counted on web-1")
+    check_eq((hw.get(alert, "host.name"), alert["hopwatch"]["alert"]["count"]), ("web-1", 5),
+             "failures counted on web-1")
+
+
+def test_replay_separate_engine_per_host():
+    three_failures_on_each("db-1", same_id=False)
     # the same processes on two hosts are different entities: reverse shells on both
     lines = []
     for st in (Stream("web-1", id_scope="same"), Stream("db-1", id_scope="same")):
@@ -244,27 +252,7 @@ def test_replay_clones_sharing_a_host_id_are_two_hosts():
     them two hosts, each with its own engine (as sessions and report have them). Keyed by the
     id alone, their 3 + 3 failures made one brute-force, and the second host's agent-started
     wiped the first host's engine."""
-    a, b = Stream("web-1"), Stream("web-2")
-    b.host_id = a.host_id
-    for st in (a, b):
-        st.agent_started()
-        st.tick(0)
-        st.sshd()
-    failures(a, 10, 3)
-    failures(b, 10, 3)
-    lines = []
-    for la, lb in zip(a.lines, b.lines):
-        lines += [la, lb]
-    r = replay(lines)
-    check_eq((r.rc, r.errors), (0, []), "replay of two clones")
-    check_eq(r.rules(), [], "no host has 5 failures")
-    check(re.search(r"from 2 hosts", r.stderr), "two hosts in the summary: %r" % r.stderr)
-    failures(a, 20, 2)
-    lines += a.lines[len(lines) // 2:]
-    r = replay(lines)
-    alert = only(r.of("brute-force"), "brute-force of web-1")
-    check_eq((hw.get(alert, "host.name"), alert["hopwatch"]["alert"]["count"]), ("web-1", 5),
-             "web-1's five failures, its own")
+    three_failures_on_each("web-2", same_id=True)
 
 
 def test_replay_is_deterministic_and_text_output():
