@@ -105,8 +105,9 @@ static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char 
 	hw_json__kplain(j, qk, ql, v, strlen(v));
 }
 
-static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-		   const char *category, const char *type, const char *action, const char *dataset)
+static void header_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+			const char *const *categories, const char *type, const char *action,
+			const char *dataset)
 {
 	hw_json__begin_object(j, NULL);
 	timestamp(j, HW_JK("@timestamp"), h, ts_ns);
@@ -116,7 +117,8 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 	hw_json__kbegin_object(j, HW_JK("event"));
 	lit(j, HW_JK("kind"), kind);
 	hw_json__kbegin_array(j, HW_JK("category"));
-	hw_json__string(j, NULL, category);
+	for (; *categories; categories++)
+		hw_json__string(j, NULL, *categories);
 	hw_json__end_array(j);
 	hw_json__kbegin_array(j, HW_JK("type"));
 	hw_json__string(j, NULL, type);
@@ -124,6 +126,14 @@ static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, cons
 	lit(j, HW_JK("action"), action);
 	lit(j, HW_JK("dataset"), dataset);
 	lit(j, HW_JK("module"), "hopwatch");
+}
+
+static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		   const char *category, const char *type, const char *action, const char *dataset)
+{
+	const char *const categories[] = {category, NULL};
+
+	header_cats(j, h, ts_ns, kind, categories, type, action, dataset);
 }
 
 /* Closes the event object left open by header() (after any event.outcome/duration) and
@@ -762,6 +772,13 @@ void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const
 		  const char *category, const char *type, const char *action, const char *dataset)
 {
 	header(j, h, ts_ns, kind, category, type, action, dataset);
+}
+
+void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		       const char *const *categories, const char *type, const char *action,
+		       const char *dataset)
+{
+	header_cats(j, h, ts_ns, kind, categories, type, action, dataset);
 }
 
 void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)

@@ -1,5 +1,5 @@
 /* ECS JSON of file facts: file_created, file_modified, file_renamed, file_deleted,
- * file_mode_changed (docs/events.md). Written with the json.c API, apart from ecs.c: the
+ * file_mode_changed (docs/events.md). The line's head is every event's (ecs_int.h); the
  * process block here is the short one a file fact needs (who, which session). */
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "lib/str.h"
 #include "output/ecs.h"
 #include "output/ecs_file.h"
+#include "output/ecs_int.h"
 
 const char *hw_file_event_type(const char *action)
 {
@@ -15,14 +16,6 @@ const char *hw_file_event_type(const char *action)
 	if (!strcmp(action, "file_deleted"))
 		return "deletion";
 	return "change";
-}
-
-static void timestamp(struct hw_json *j, const char *key, const struct hw_host *h, __u64 boot_ns)
-{
-	char t[HW_TIME_LEN];
-
-	hw_format_time(hw_host__wall_ns(h, boot_ns), t);
-	hw_json__string(j, key, t);
 }
 
 static void id_string(struct hw_json *j, const char *key, __u32 id)
@@ -72,30 +65,9 @@ void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct
 	char buf[32];
 	const char *slash;
 
-	hw_json__begin_object(j, NULL);
-	timestamp(j, "@timestamp", h, v->ts_ns);
-	hw_json__begin_object(j, "ecs");
-	hw_json__string(j, "version", HW_ECS_VERSION);
-	hw_json__end_object(j);
-	hw_json__begin_object(j, "event");
-	hw_json__string(j, "kind", "event");
-	hw_json__begin_array(j, "category");
-	hw_json__string(j, NULL, "file");
-	hw_json__end_array(j);
-	hw_json__begin_array(j, "type");
-	hw_json__string(j, NULL, hw_file_event_type(v->action));
-	hw_json__end_array(j);
-	hw_json__string(j, "action", v->action);
-	hw_json__string(j, "dataset", "hopwatch.file");
-	hw_json__string(j, "module", "hopwatch");
-	hw_json__end_object(j);
-	hw_json__begin_object(j, "host");
-	hw_json__string(j, "name", h->name);
-	hw_json__string(j, "id", h->id);
-	hw_json__begin_object(j, "boot");
-	hw_json__string(j, "id", h->boot_id);
-	hw_json__end_object(j);
-	hw_json__end_object(j);
+	hw_ecs__head(j, h, v->ts_ns, "event", "file", hw_file_event_type(v->action), v->action,
+		     "hopwatch.file");
+	hw_ecs__head_end(j, h);
 
 	hw_json__begin_object(j, "process");
 	hw_json__u64(j, "pid", k->pid);

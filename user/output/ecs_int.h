@@ -1,5 +1,6 @@
 /* Pieces of ecs.c for the encoders of other event kinds kept in their own files (ecs_raw.c,
- * ecs_conn.c): the process members exactly as process events write them, the line's head. */
+ * ecs_unix.c, ecs_file.c, ecs_conn.c): the process members exactly as process events write
+ * them, the line's head. */
 #ifndef HW_OUTPUT_ECS_INT_H
 #define HW_OUTPUT_ECS_INT_H
 
@@ -18,6 +19,10 @@ void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const stru
  * endpoint (ip, port, bytes when have_bytes). Keys as HW_JK() gives them. */
 void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
 		  const char *category, const char *type, const char *action, const char *dataset);
+/* hw_ecs__head with more than one event.category (categories: NULL-terminated) */
+void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
+		       const char *const *categories, const char *type, const char *action,
+		       const char *dataset);
 void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h);
 void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
 		  __u64 boot_ns);

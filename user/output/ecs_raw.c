@@ -32,35 +32,12 @@ static void socket_members(struct hw_json *j, const void *ctx)
 
 void hw_ecs__raw_event(struct hw_json *j, const struct hw_host *h, const struct hw_raw_view *v)
 {
-	char t[HW_TIME_LEN];
+	static const char *const categories[] = {"network", "process", NULL};
 
-	hw_json__begin_object(j, NULL);
-	hw_format_time(hw_host__wall_ns(h, v->ts_ns), t);
-	hw_json__string(j, "@timestamp", t);
-	hw_json__begin_object(j, "ecs");
-	hw_json__string(j, "version", HW_ECS_VERSION);
-	hw_json__end_object(j);
-	hw_json__begin_object(j, "event");
-	hw_json__string(j, "kind", "event");
-	hw_json__begin_array(j, "category");
-	hw_json__string(j, NULL, "network");
-	hw_json__string(j, NULL, "process");
-	hw_json__end_array(j);
-	hw_json__begin_array(j, "type");
-	hw_json__string(j, NULL, "start");
-	hw_json__end_array(j);
-	hw_json__string(j, "action", v->action);
-	hw_json__string(j, "dataset", "hopwatch.network");
-	hw_json__string(j, "module", "hopwatch");
+	hw_ecs__head_cats(j, h, v->ts_ns, "event", categories, "start", v->action,
+			  "hopwatch.network");
 	hw_json__string(j, "outcome", v->ret < 0 ? "failure" : "success");
-	hw_json__end_object(j);
-	hw_json__begin_object(j, "host");
-	hw_json__string(j, "name", h->name);
-	hw_json__string(j, "id", h->id);
-	hw_json__begin_object(j, "boot");
-	hw_json__string(j, "id", h->boot_id);
-	hw_json__end_object(j);
-	hw_json__end_object(j);
+	hw_ecs__head_end(j, h);
 	if (v->ret < 0) {
 		const char *name = strerrorname_np(-v->ret);
 		char num[16];
