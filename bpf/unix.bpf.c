@@ -39,7 +39,8 @@ struct hw_agent_sock {
 
 /* agent_socks: the sockets sshd bound, by inode. Written by handle_unix_bind_exit and by the
  * agent (sockets older than it), read by handle_unix_connect_exit. The agent deletes the
- * entries whose owner has exited (user/agent/unix.c, every HW_AGENT_SOCK_SWEEP_NS; the addr
+ * entries whose owner has exited (user/agent/unix.c, every HW_AGENT_SOCK_SWEEP_NS, and within a
+ * second of a bind that found the map full: hw_unix_full; the addr
  * check and the agent's owner check keep a reused inode from matching meanwhile). Not LRU: a
  * flood of sessions, or years of them, never pushes a live session's socket out; a bind that
  * finds the map full is counted (HW_STAT_ERR_MAP) and the sockets already in it stay. */
@@ -69,6 +70,10 @@ struct {
 /* Set once agent_socks has an entry (here at a bind, or by the agent for older sessions):
  * until then a connect costs one load. Never cleared (entries are not counted out). */
 __u32 hw_unix_armed = 0;
+
+/* Set when a bind found agent_socks full: the agent sweeps it at once (at most once a second)
+ * instead of at its next 10 s round, and clears this. */
+__u32 hw_unix_full = 0;
 
 static __always_inline int hw_unix_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -183,10 +188,12 @@ int handle_unix_bind_exit(struct trace_event_raw_sys_exit *ctx)
 	v.owner_uid = BPF_CORE_READ(task, real_cred, uid.val);
 	v.owner_sessionid =
 	    bpf_core_field_exists(task->sessionid) ? BPF_CORE_READ(task, sessionid) : (__u32)-1;
-	if (bpf_map_update_elem(&agent_socks, &k, &v, BPF_ANY))
+	if (bpf_map_update_elem(&agent_socks, &k, &v, BPF_ANY)) {
 		hw_stat_inc(HW_STAT_ERR_MAP);
-	else
+		hw_unix_full = 1;
+	} else {
 		hw_unix_armed = 1;
+	}
 out:
 	bpf_map_delete_elem(&unix_calls, &tid);
 	return 0;

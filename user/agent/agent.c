@@ -183,7 +183,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 	__u64 deadline = o->duration_ns ? hw_agent__now() + o->duration_ns : 0;
 	__u64 next_report = hw_agent__now() + a->cfg->conn_report_interval_ns;
 	__u64 next_tick = hw_agent__now() + HW_TICK_NS;
-	__u64 next_sweep = hw_agent__now() + HW_AGENT_SOCK_SWEEP_NS;
+	__u64 next_sweep = hw_agent__now() + HW_AGENT_SOCK_SWEEP_NS, last_sweep = 0;
 	int timeout_ms = (int)(a->cfg->poll_interval_ns / 1000000ULL);
 
 	if (timeout_ms < 1)
@@ -209,8 +209,10 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		pump_streams(a, now);
 		hw_agent__control_round(a);
 		hw_proc_table__expire(a->procs, now);
-		if (now >= next_sweep) {
+		if (now >= next_sweep || (now >= last_sweep + HW_AGENT_SOCK_SWEEP_FULL_NS &&
+					  hw_agent__unix_sweep_due(l))) {
 			hw_agent__unix_sweep(a, l);
+			last_sweep = now;
 			next_sweep = now + HW_AGENT_SOCK_SWEEP_NS;
 		}
 		if (now >= next_report) {

@@ -146,9 +146,13 @@ void hw_agent__raw_record(struct hw_agent *a, const struct hw_raw_socket_event *
 void hw_agent__unix_record(struct hw_agent *a, const struct hw_unix_event *e);
 struct hw_loader;
 int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l);
-/* Deletes the kernel's agent_socks entries whose owner has exited; returns how many. */
-#define HW_AGENT_SOCK_SWEEP_NS (10ULL * 1000000000ULL)
+/* Deletes the kernel's agent_socks entries whose owner has exited; returns how many. Done every
+ * HW_AGENT_SOCK_SWEEP_NS, and at most every HW_AGENT_SOCK_SWEEP_FULL_NS while
+ * hw_agent__unix_sweep_due() says a bind found the map full (it clears that). */
+#define HW_AGENT_SOCK_SWEEP_NS	    (10ULL * 1000000000ULL)
+#define HW_AGENT_SOCK_SWEEP_FULL_NS (1000000000ULL)
 int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l);
+int hw_agent__unix_sweep_due(struct hw_loader *l);
 /* The user names of v's owner, when it has one. */
 void hw_agent__net_names(struct hw_agent *a, struct hw_net_view *v);
 /* Records who owns c (p when known, else pid and start). */

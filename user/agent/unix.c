@@ -221,6 +221,16 @@ static int owner_lives(const struct hw_agent *a, __u32 pid, __u64 start_ns)
 	return ticks + 1 >= want && ticks <= want + 1;
 }
 
+int hw_agent__unix_sweep_due(struct hw_loader *l)
+{
+	struct hopwatch_bpf *s = l->skel;
+
+	if (!s->bss || !s->bss->hw_unix_full)
+		return 0;
+	s->bss->hw_unix_full = 0; /* a bind failing during the sweep sets it again */
+	return 1;
+}
+
 int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l)
 {
 	int map_fd = bpf_map__fd(l->skel->maps.agent_socks), gone = 0;
