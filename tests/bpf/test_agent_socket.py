@@ -224,6 +224,9 @@ def test_a_flood_of_sshd_sockets_pushes_no_live_one_out():
                              stdout=subprocess.PIPE, text=True)
             procs.append(flood)
             check_eq(flood.stdout.readline().split(), ["bound", str(n)], "the flood")
+            # the binds past the map's size made the agent sweep within a second: the live
+            # sockets (the victim's, the flood's) must have stayed through it
+            time.sleep(2.5)
             connect(victim)
             check(used(victim, 15), "the victim's socket, bound before %d others, followed" % n)
             flood.stdin.close()

@@ -213,8 +213,10 @@ static int owner_lives(const struct hw_agent *a, __u32 pid, __u64 start_ns)
 		return n < 0 ? errno != ESRCH : 1;
 	buf[n] = 0;
 	rp = strrchr(buf, ')'); /* comm may hold anything: it ends at the last ')' */
+	/* after comm: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime */
 	if (!rp || sscanf(rp + 2,
-			  "%*c %*u %*d %*d %*u %*d %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+			  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
 			  "%*d %llu",
 			  &ticks) != 1)
 		return 1;
@@ -236,7 +238,9 @@ int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l)
 	int map_fd = bpf_map__fd(l->skel->maps.agent_socks), gone = 0;
 	struct agent_sock_key k, next, dead[256];
 	struct agent_sock v;
-	int ndead = 0, first = 1, steps = 0;
+	int ndead = 0, first = 1, steps = 0, last_lives = 1;
+	__u32 last_pid = 0;
+	__u64 last_start = 0;
 
 	/* collected first, deleted after: deleting while walking may restart the walk; bounded,
 	 * whatever the map does meanwhile */
@@ -245,7 +249,13 @@ int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l)
 		k = next;
 		if (bpf_map_lookup_elem(map_fd, &k, &v))
 			continue;
-		if (!owner_lives(a, v.owner_pid, v.owner_start_ns)) {
+		/* one look in /proc per owner in a row (a process holding many sockets) */
+		if (v.owner_pid != last_pid || v.owner_start_ns != last_start) {
+			last_pid = v.owner_pid;
+			last_start = v.owner_start_ns;
+			last_lives = owner_lives(a, last_pid, last_start);
+		}
+		if (!last_lives) {
 			dead[ndead++] = k;
 			if (ndead == (int)(sizeof(dead) / sizeof(dead[0]))) {
 				for (int i = 0; i < ndead; i++)
