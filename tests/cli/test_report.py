@@ -426,6 +426,20 @@ def test_stdout_and_mode():
     check(b"standard output is a terminal" in p.stderr.splitlines()[0], p.stderr)
 
 
+
+def drain(fd, wait):
+    """What the terminal fd holds now (waiting up to wait seconds for each read)."""
+    got = b""
+    while select.select([fd], [], [], wait)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
 def test_progress_on_a_terminal_only():
     """progress on a terminal's stderr while the input is read, erased at the end; nothing
     without a terminal. The input comes through standard input a chunk at a time, so that the
@@ -448,24 +462,10 @@ def test_progress_on_a_terminal_only():
             p.stdin.write(data[i:i + step])
             p.stdin.flush()
             time.sleep(0.05)
-            while select.select([mfd], [], [], 0)[0]:
-                try:
-                    chunk = os.read(mfd, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                tty += chunk
+            tty += drain(mfd, 0)
         p.stdin.close()
         rc = p.wait(timeout=120)
-        while select.select([mfd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(mfd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            tty += chunk
+        tty += drain(mfd, 0.2)
     finally:
         os.close(mfd)
     check(rc in (0, 3), "rc %r" % rc)

@@ -236,37 +236,31 @@ int hw_agent__unix_sweep_due(struct hw_loader *l)
 int hw_agent__unix_sweep(struct hw_agent *a, struct hw_loader *l)
 {
 	int map_fd = bpf_map__fd(l->skel->maps.agent_socks), gone = 0;
-	struct agent_sock_key k, next, dead[256];
+	int have = 0, dead = 0, lives = 1, steps = 0;
+	struct agent_sock_key k, next;
 	struct agent_sock v;
-	int ndead = 0, first = 1, steps = 0, last_lives = 1;
 	__u32 last_pid = 0;
 	__u64 last_start = 0;
 
-	/* collected first, deleted after: deleting while walking may restart the walk; bounded,
-	 * whatever the map does meanwhile */
-	while (steps++ < 4 * 16384 && !bpf_map_get_next_key(map_fd, first ? NULL : &k, &next)) {
-		first = 0;
+	/* a dead entry is deleted once the walk has the key after it (a walk from a deleted key
+	 * would start again from the first); bounded, whatever the map does meanwhile */
+	while (steps++ < 4 * 16384 && !bpf_map_get_next_key(map_fd, have ? &k : NULL, &next)) {
+		if (dead)
+			gone += !bpf_map_delete_elem(map_fd, &k);
 		k = next;
+		have = 1;
+		dead = 0;
 		if (bpf_map_lookup_elem(map_fd, &k, &v))
 			continue;
 		/* one look in /proc per owner in a row (a process holding many sockets) */
 		if (v.owner_pid != last_pid || v.owner_start_ns != last_start) {
 			last_pid = v.owner_pid;
 			last_start = v.owner_start_ns;
-			last_lives = owner_lives(a, last_pid, last_start);
+			lives = owner_lives(a, last_pid, last_start);
 		}
-		if (!last_lives) {
-			dead[ndead++] = k;
-			if (ndead == (int)(sizeof(dead) / sizeof(dead[0]))) {
-				for (int i = 0; i < ndead; i++)
-					gone += !bpf_map_delete_elem(map_fd, &dead[i]);
-				ndead = 0;
-				first =
-				    1; /* the walk starts again (the deleted are not met again) */
-			}
-		}
+		dead = !lives;
 	}
-	for (int i = 0; i < ndead; i++)
-		gone += !bpf_map_delete_elem(map_fd, &dead[i]);
+	if (dead)
+		gone += !bpf_map_delete_elem(map_fd, &k);
 	return gone;
 }
