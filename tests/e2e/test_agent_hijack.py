@@ -9,6 +9,8 @@ session, no alert. Then the agent socket is borrowed:
   - the same user from a second session (no agent of its own) uses the first one's socket;
   - root uses the agent of an ssh -A session that began before the agents (the start-up
     snapshot puts running sshd's listening sockets into the kernel's map).
+Every borrow comes after the agent's first sweep of sockets whose owner has exited: a sweep
+that took a live session's socket for a dead one blinds the rule, and fails these tests.
 Each is an agent-hijack alert naming the victim's session; the collector (`hopwatch collect
 --replay` of B's and C's lines) links root's hop to C to the victim's session: a hop-chain
 A -> B -> C whose B hop is the victim's session. An sshd-bound socket of another kind
@@ -28,6 +30,8 @@ A, B, C = ADDR["a"], ADDR["b"], ADDR["c"]
 SETTINGS = ["--set", "detect.internal_nets=198.18.0.0/15"]
 # a hop from B that signs with whatever agent SSH_AUTH_SOCK names (no key file on B)
 AGENT_OPTS = HOP_SSH_OPTS.replace("-i ~/.ssh/id_ed25519", "").split()
+# the agent's sweep of dead owners' sockets (HW_AGENT_SOCK_SWEEP_NS in user/agent/agent_int.h)
+SWEEP_S = 10
 _RESULT = None
 
 
@@ -79,6 +83,7 @@ def _scenario():
             for name, ns in (("b", lab.b), ("c", lab.c)):
                 agents[name] = Agent("--netns", ns.path, "--host-name", name,
                                      *SETTINGS).start()
+            started = time.monotonic()
             # the victim: ssh -A from A to B, a hop to C with its own agent, then it stays
             victim = _forwarding_session(lab, u, agent_sock, "ssh %s %s echo %s && echo "
                                          "OWNHOP=ok; sleep 120" % (" ".join(AGENT_OPTS), C,
@@ -86,6 +91,9 @@ def _scenario():
             sock = _read_until(victim, "SOCK=")
             check(sock.startswith("/tmp/ssh-") and "/agent." in sock, "SSH_AUTH_SOCK %r" % sock)
             check_eq(_read_until(victim, "OWNHOP="), "ok", "the victim's own hop to C")
+            # the agent sweeps its socket map every SWEEP_S: every borrow below comes after
+            # one, so a sweep that dropped a live session's socket is caught here
+            time.sleep(max(0.0, started + SWEEP_S + 1.5 - time.monotonic()))
             # root outside any session borrows it
             env = ["env", "SSH_AUTH_SOCK=" + sock]
             r = lab.b.run(env + ["ssh"] + AGENT_OPTS + ["-l", u.name, C, "echo",

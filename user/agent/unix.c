@@ -20,6 +20,7 @@
 #include "agent/agent_int.h"
 #include "detect/fact_unix.h"
 #include "hopwatch.skel.h"
+#include "lib/procstat.h"
 #include "lib/str.h"
 #include "loader.h"
 #include "output/ecs_unix.h"
@@ -198,29 +199,13 @@ int hw_agent__unix_snapshot(struct hw_agent *a, struct hw_loader *l)
  * process table is not asked). */
 static int owner_lives(const struct hw_agent *a, __u32 pid, __u64 start_ns)
 {
-	char path[64], buf[1024], *rp;
-	unsigned long long ticks, want = start_ns / a->host.ns_per_tick;
-	ssize_t n;
-	int fd;
+	unsigned long long want = start_ns / a->host.ns_per_tick;
+	struct hw_procstat st;
+	int err = hw_procstat__read(NULL, pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT && errno != ESRCH; /* in doubt, it lives */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? errno != ESRCH : 1;
-	buf[n] = 0;
-	rp = strrchr(buf, ')'); /* comm may hold anything: it ends at the last ')' */
-	/* after comm: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-	 * utime stime cutime cstime priority nice num_threads itrealvalue starttime */
-	if (!rp || sscanf(rp + 2,
-			  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-			  "%*d %llu",
-			  &ticks) != 1)
-		return 1;
-	return ticks + 1 >= want && ticks <= want + 1;
+	if (err)
+		return err != -ENOENT && err != -ESRCH; /* in doubt, it lives */
+	return st.start_ticks + 1 >= want && st.start_ticks <= want + 1;
 }
 
 int hw_agent__unix_sweep_due(struct hw_loader *l)

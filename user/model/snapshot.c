@@ -10,6 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/procstat.h"
+#include "lib/str.h"
 #include "model/snapshot.h"
 
 #define PF_KTHREAD 0x00200000u
@@ -120,37 +122,24 @@ static __u64 cgroup_id(const char *proc_root, __u32 pid)
 int hw_snapshot__read_proc(const char *proc_root, __u32 pid, __u64 ns_per_tick, struct hw_proc *k,
 			   char **exe, char **cwd, char **args, __u32 *args_len, int *kthread)
 {
-	char path[64], buf[4096], *rp, *comm_start;
-	unsigned long long start = 0;
-	unsigned int ppid = 0, tty_nr = 0, flags = 0;
+	char path[64], buf[4096];
+	struct hw_procstat ps;
 	struct stat st;
 	ssize_t n;
+	int err;
 
 	memset(k, 0, sizeof(*k));
 	*exe = *cwd = *args = NULL;
 	*args_len = 0;
-	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
-	n = read_file(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return n < 0 ? (int)n : -ENOENT;
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: it ends at the last ')' */
-	comm_start = strchr(buf, '(');
-	rp = strrchr(buf, ')');
-	if (!comm_start || !rp || rp < comm_start)
-		return -EBADMSG;
-	snprintf(k->comm, sizeof(k->comm), "%.*s", (int)(rp - comm_start - 1), comm_start + 1);
-	/* fields after comm: state ppid pgrp session tty_nr tpgid flags ... starttime (22nd) */
-	if (sscanf(rp + 2,
-		   "%*c %u %*d %*d %u %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-		   "%*d %llu",
-		   &ppid, &tty_nr, &flags, &start) != 4)
-		return -EBADMSG;
-	*kthread = !!(flags & PF_KTHREAD);
+	err = hw_procstat__read(proc_root, pid, &ps);
+	if (err)
+		return err;
+	hw_str__copy(k->comm, sizeof(k->comm), ps.comm);
+	*kthread = !!(ps.flags & PF_KTHREAD);
 	k->pid = k->tid = pid;
-	k->ppid = ppid;
-	k->start_ns = start * ns_per_tick;
-	tty_from_nr(k, tty_nr);
+	k->ppid = ps.ppid;
+	k->start_ns = ps.start_ticks * ns_per_tick;
+	tty_from_nr(k, ps.tty_nr);
 
 	snprintf(path, sizeof(path), "%s/%u/status", proc_root, pid);
 	n = read_file(path, buf, sizeof(buf) - 1);
