@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -91,12 +92,41 @@ def proc_cpu_seconds(pid):
 
 
 def proc_hwm_kib(pid):
-    """VmHWM (peak resident set) of a process, in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+    """VmHWM (peak resident set) of a process, in KiB; 0 once it has exited. (Not the
+    rusage's ru_maxrss: that also holds the peak of the process before its execve, this
+    Python forked, tens of MiB after a files storm.)"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
+
+
+def hwm_watcher(pid):
+    """A thread that keeps the latest VmHWM of pid in the returned dict's "kib" until it exits."""
+    import threading
+    seen = {"kib": 0}
+
+    def run():
+        while True:
+            try:  # the forked Python's peak until the execve: not counted
+                with open(f"/proc/{pid}/comm") as f:
+                    execed = f.read().strip() == "hopwatch"
+            except OSError:
+                return
+            k = proc_hwm_kib(pid) if execed else -1
+            if k < 0:
+                time.sleep(0.001)
+                continue
+            if not k:
+                return
+            seen["kib"] = max(seen["kib"], k)
+            time.sleep(0.005)
+    threading.Thread(target=run, daemon=True).start()
+    return seen
 
 
 def machine_busy_seconds():
@@ -145,6 +175,66 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+BPF_STATS = None  # the fd that keeps the kernel's BPF run-time statistics on
+
+
+def enable_bpf_stats():
+    """Turns on the kernel's run-time statistics of BPF programs (BPF_ENABLE_STATS: on while
+    the returned fd is open, off again when this process exits), or returns None where the
+    kernel refuses. The agent's programs then count run_cnt and run_time_ns (two clock reads
+    a run, part of what the agent run measures)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.create_string_buffer(16)  # union bpf_attr: enable_stats.type = 0 (run time)
+    nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+    if nr is None:
+        return None
+    fd = libc.syscall(nr, 32, attr, 16)  # BPF_ENABLE_STATS
+    if fd < 0:
+        return None
+    os.set_inheritable(fd, False)  # not held open by the agents and storms started here
+    return fd
+
+
+def bpf_run_totals(pid):
+    """Sum of run_time_ns and run_cnt over the BPF programs pid holds, from /proc/PID/fdinfo
+    (each program once, by prog_id; links repeat their program's id)."""
+    seen = {}
+    d = f"/proc/{pid}/fdinfo"
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return 0, 0
+    for name in names:
+        try:
+            with open(os.path.join(d, name)) as f:
+                info = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if "prog_tag" not in info or "run_time_ns" not in info:
+            continue
+        seen[info["prog_id"].strip()] = (int(info["run_time_ns"]), int(info["run_cnt"]))
+    return sum(v[0] for v in seen.values()), sum(v[1] for v in seen.values())
+
+
+def wait_quiet(path, pid, settle=0.25, limit=5.0):
+    """Waits until the agent's output file and CPU time have stopped growing for settle
+    seconds (its ring buffer drained), at most limit seconds."""
+    t0 = time.monotonic()
+    last = None
+    quiet_since = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        try:
+            cur = (os.path.getsize(path), proc_cpu_seconds(pid))
+        except OSError:
+            return
+        if cur != last:
+            last, quiet_since = cur, time.monotonic()
+        elif time.monotonic() - quiet_since >= settle:
+            return
+        time.sleep(0.05)
+
+
 # ---------------------------------------------------------------- runs
 
 
@@ -158,6 +248,12 @@ class Runner:
         self.storm = None  # Popen of the storm running now
         self.agent_proc = None  # Popen of the agent running now
         self.files = []
+        self.storm_dirs = []  # directories the files storm left
+
+    def remove_storm_dir(self):
+        """Removes the files storm's directories (outside the timed loop and the measures)."""
+        while self.storm_dirs:
+            shutil.rmtree(self.storm_dirs.pop(), ignore_errors=True)
 
     def tmp(self, tag, ext):
         self.seq += 1
@@ -172,13 +268,15 @@ class Runner:
             except FileNotFoundError:
                 pass
 
-    def run_storm(self, kind, n, agent_pid=None):
-        """One storm; returns its pid, loop seconds, CPU and what else ran meanwhile."""
+    def run_storm(self, kind, n, agent_pid=None, keep_dir=False):
+        """One storm; returns its pid, loop seconds, CPU and what else ran meanwhile. The
+        files storm's files are removed here, or (keep_dir) left for the caller to remove
+        with remove_storm_dir once it has measured: their unlinks are not the storm's."""
         tracers = other_tracers(agent_pid)
         busy0 = machine_busy_seconds()
         self.storm = subprocess.Popen(
             [STORM, kind, str(n)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, env=dict(os.environ, HW_STORM_KEEP="1"))
         pid = self.storm.pid
         out = self.storm.stdout.read()
         err = self.storm.stderr.read()
@@ -190,9 +288,14 @@ class Runner:
         busy1 = machine_busy_seconds()
         tracers |= other_tracers(agent_pid)
         fields = dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
+        if fields.get("dir"):
+            self.storm_dirs.append(fields["dir"])
         if (rc != 0 or int(fields.get("pid", -1)) != pid or "elapsed" not in fields
-                or (kind == "connect" and "port" not in fields)):
+                or (kind == "connect" and "port" not in fields)
+                or (kind == "files" and "dir" not in fields)):
             raise BenchError(f"storm {kind} {n} failed (exit {rc}): {out.strip()} {err.strip()}")
+        if not keep_dir:
+            self.remove_storm_dir()
         return {
             "pid": pid,
             "elapsed": float(fields["elapsed"]),
@@ -231,12 +334,16 @@ class Runner:
         startup = time.monotonic() - t0
         cpu_started = proc_cpu_seconds(apid)
 
-        st = self.run_storm(kind, n, apid)
+        bpf0 = bpf_run_totals(apid)
+        st = self.run_storm(kind, n, apid, keep_dir=True)
         spid, elapsed = st["pid"], st["elapsed"]
 
+        wait_quiet(out, apid)
+        bpf1 = bpf_run_totals(apid)
+        self.remove_storm_dir()
         hwm = proc_hwm_kib(apid)
         cpu_before_stop = proc_cpu_seconds(apid)
-        rc, ru = self.stop_agent()
+        rc, ru, stop_hwm = self.stop_agent()
         if rc != 0:
             raise BenchError(f"agent exited {rc} after SIGINT: {tail(errpath)}")
         cpu_total = ru.ru_utime + ru.ru_stime
@@ -251,7 +358,14 @@ class Runner:
             "cpu_before_stop_s": cpu_before_stop,
             # from agent-started to exit: the storm, other activity, drain, shutdown
             "cpu_run_s": max(cpu_total - cpu_started, 0.0),
-            "rss_peak_kib": max(hwm, ru.ru_maxrss),
+            # from agent-started until its output is quiet after the storm: no shutdown
+            "cpu_storm_s": max(cpu_before_stop - cpu_started, 0.0),
+            # SIGINT to exit: detaching and unloading the programs, the last flush
+            "cpu_stop_s": max(cpu_total - cpu_before_stop, 0.0),
+            # the agent's BPF programs over the storm (kernel time charged to the storm)
+            "bpf_ns": bpf1[0] - bpf0[0],
+            "bpf_runs": bpf1[1] - bpf0[1],
+            "rss_peak_kib": max(hwm, stop_hwm),
         })
         # CPU nobody in this run used: other programs on the machine
         res["other_cpu_s"] = max(res["machine_busy_s"] - res["storm_cpu_s"]
@@ -262,12 +376,15 @@ class Runner:
         return res
 
     def stop_agent(self):
-        """SIGINT the agent and reap it with its rusage; SIGKILL if it does not stop."""
+        """SIGINT the agent and reap it: exit code, rusage, the VmHWM seen while it stopped;
+        SIGKILL if it does not stop."""
         p = self.agent_proc
         pid = p.pid
         os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + STOP_TIMEOUT
+        hwm = 0
         while True:
+            hwm = max(hwm, proc_hwm_kib(pid))
             wpid, status, ru = os.wait4(pid, os.WNOHANG)
             if wpid == pid:
                 break
@@ -279,7 +396,7 @@ class Runner:
             time.sleep(0.02)
         p.returncode = os.waitstatus_to_exitcode(status)
         self.agent_proc = None
-        return p.returncode, ru
+        return p.returncode, ru, hwm
 
     def cleanup(self):
         """End what is still running (by pid) and remove this run's files."""
@@ -294,6 +411,7 @@ class Runner:
                 self.agent_proc.wait()
         for path in self.files:
             self.remove(path)
+        self.remove_storm_dir()
 
 
 PROC_ACTIONS = ("exec", "fork", "exit")
@@ -465,6 +583,17 @@ def summarize(kind, n, rows):
         "added_us_per_op": (median(agent) - median(none)) / n * 1e6,
         "agent_cpu_s": mmm(cpu),
         "agent_cpu_us_per_event": mmm(cpu_per_ev),
+        # without the fixed cost of stopping (a few tens of ms, most of a small storm's CPU)
+        "agent_cpu_storm_us_per_event": mmm([a["cpu_storm_s"] / a["stream_events"] * 1e6
+                                             if a["stream_events"] else float("nan")
+                                             for a in ag]),
+        "agent_cpu_stop_s": mmm([a["cpu_stop_s"] for a in ag]),
+        # the agent's BPF programs per storm operation, and as a share of an operation's
+        # wall time without the agent (None: the kernel keeps no statistics)
+        "bpf_ns_per_op": mmm([a["bpf_ns"] / n for a in ag]) if BPF_STATS is not None else None,
+        "bpf_share_of_op": (mmm([a["bpf_ns"] / n / (r["none"]["elapsed"] / n * 1e9)
+                                 for a, r in zip(ag, rows)])
+                            if BPF_STATS is not None else None),
         "agent_rss_peak_mib": max(a["rss_peak_kib"] for a in ag) / 1024,
         "agent_startup_s": mmm([a["agent_startup_s"] for a in ag]),
         "storm_events_per_s": mmm(rate),
@@ -538,6 +667,15 @@ def print_report(meta, scen):
               f"{sm['agent_rss_peak_mib']:>7.1f} {sm['storm_events_per_s']['median']:>7.0f} "
               f"{sm['drops']:>5}  {str(sm['received']) + '/' + str(sm['expected']):<17} "
               f"{lost_txt}")
+    print()
+    print(f"{'scenario':<8} {'CPU µs/ev (storm)':<23} {'stop CPU s':<23} {'BPF ns/op':<23} "
+          f"{'BPF share of an op':<23}")
+    for name, (sm, _) in scen.items():
+        bns, bsh = sm["bpf_ns_per_op"], sm["bpf_share_of_op"]
+        print(f"{name:<8} {fmt_mmm(sm['agent_cpu_storm_us_per_event'], '.2f'):<23} "
+              f"{fmt_mmm(sm['agent_cpu_stop_s'], '.3f'):<23} "
+              f"{fmt_mmm(bns, '.0f') if bns else 'n/a':<23} "
+              f"{fmt_mmm({k: v * 100 for k, v in bsh.items()}, '.2f') + ' %' if bsh else 'n/a':<23}")
     for name, (sm, _) in scen.items():
         if sm["lost"] or sm["extra"]:
             exp = {k: v * sm["rounds"] for k, v in sm["expected_per_run"].items()}
@@ -561,7 +699,12 @@ def print_report(meta, scen):
           " the storm's and others'); RSS = peak (VmHWM) over all rounds;"
           " ev/s = storm events received / agent-run storm seconds; other CPU = the most CPU"
           " seconds used by anything but the storm and the agent in one run of the round"
-          " (load from elsewhere; compare with the noise ratio).")
+          " (load from elsewhere; compare with the noise ratio). CPU µs/ev (storm) = the same"
+          " without stopping: agent-started until its output is quiet after the storm; stop"
+          " CPU = SIGINT to exit. BPF ns/op = run time of the agent's BPF programs over the"
+          " storm (kernel run-time statistics) per operation; its share = that over one"
+          " operation's wall time without the agent: what the kernel side adds to the storm,"
+          " free of the wall-time noise. The files storm's clean-up is outside both.")
 
 
 # ---------------------------------------------------------------- replay
@@ -587,7 +730,7 @@ def make_recording(runner, lines):
         time.sleep(0.02)
     runner.run_storm("exec", exec_n, runner.agent_proc.pid)
     runner.run_storm("connect", connect_n, runner.agent_proc.pid)
-    rc, _ = runner.stop_agent()
+    rc, _, _ = runner.stop_agent()
     runner.remove(errpath)
     if rc != 0:
         raise BenchError(f"agent exited {rc} after SIGINT while recording")
@@ -603,6 +746,7 @@ def run_replay(agent, path, rounds):
         p = subprocess.Popen([agent, "replay", path], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                              preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        hwm = hwm_watcher(p.pid)
         err = p.stderr.read()
         _, status, ru = os.wait4(p.pid, 0)
         p.stderr.close()
@@ -617,7 +761,7 @@ def run_replay(agent, path, rounds):
         if rc != 0:
             raise BenchError(f"replay exited {rc}: {err.strip()}")
         rows.append({"lines": lines, "events": events, "cpu_s": ru.ru_utime + ru.ru_stime,
-                     "rss_kib": ru.ru_maxrss, "cpu": cpu})
+                     "rss_kib": hwm["kib"], "cpu": cpu})
     return rows
 
 
@@ -724,6 +868,11 @@ def main():
     }
     log(estimate(kinds, sizes, warmups, rounds))
     rng = random.Random(args.seed)
+    global BPF_STATS
+    BPF_STATS = enable_bpf_stats()
+    if BPF_STATS is None:
+        log("bench: the kernel keeps no BPF run-time statistics (BPF_ENABLE_STATS refused): "
+            "no BPF ns/op")
     runner = Runner(args.agent, args.keep)
     scen = {}
     t0 = time.monotonic()

@@ -7,7 +7,8 @@
  *   storm files N     N sequential creates of a new file (open O_CREAT|O_WRONLY, close) in a
  *                     fresh directory under /tmp ($HW_STORM_DIR instead when set: a tmpfs
  *                     keeps a loaded disk's noise out), outside the file watch set; the files
- *                     are removed after the timed loop
+ *                     are removed after the timed loop (left, with their directory, when
+ *                     $HW_STORM_KEEP is set: the caller removes them when it has measured)
  *   storm connect N   one TCP listener on 127.0.0.1 (ephemeral port), then N sequential
  *                     connections to it: socket + connect, accept, 1 byte written by the
  *                     client and read by the server, close the client, close the accepted
@@ -18,7 +19,7 @@
  * per socket, each having carried 1 byte client to server), all by this process.
  *
  * Prints one line, "pid=P ops=N failed=F elapsed=S", the wall time in seconds of the loop
- * alone (connect adds " port=L", the listener's port). Exits 1 if any operation failed,
+ * alone (connect adds " port=L", the listener's port; files " dir=D", its directory). Exits 1 if any operation failed,
  * 2 on bad usage.
  */
 #include <arpa/inet.h>
@@ -188,7 +189,7 @@ int main(int argc, char **argv)
 				  : one(mode == 'e'))
 			failed++;
 	t1 = now();
-	if (mode == 'F')
+	if (mode == 'F' && !getenv("HW_STORM_KEEP"))
 		remove_all(dir, n);
 
 	if (mode == 'c') {
@@ -196,8 +197,8 @@ int main(int argc, char **argv)
 		printf("pid=%ld ops=%ld failed=%ld elapsed=%.6f port=%u\n", (long)getpid(), n,
 		       failed, t1 - t0, (unsigned)ntohs(addr.sin_port));
 	} else {
-		printf("pid=%ld ops=%ld failed=%ld elapsed=%.6f\n", (long)getpid(), n, failed,
-		       t1 - t0);
+		printf("pid=%ld ops=%ld failed=%ld elapsed=%.6f%s%s\n", (long)getpid(), n, failed,
+		       t1 - t0, mode == 'F' ? " dir=" : "", mode == 'F' ? dir : "");
 	}
 	return failed ? 1 : 0;
 }
