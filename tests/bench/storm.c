@@ -19,8 +19,8 @@
  * per socket, each having carried 1 byte client to server), all by this process.
  *
  * Prints one line, "pid=P ops=N failed=F elapsed=S", the wall time in seconds of the loop
- * alone (connect adds " port=L", the listener's port; files " dir=D", its directory). Exits 1 if any operation failed,
- * 2 on bad usage.
+ * alone (connect adds " port=L", the listener's port; files " dir=D", its directory). Exits 1 if
+ * any operation failed, 2 on bad usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>

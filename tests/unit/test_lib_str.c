@@ -41,3 +41,24 @@ TEST(lib_clocks)
 	CHECK(b >= m0); /* boot time counts suspend too */
 	CHECK_EQ(hw_clock__ns((clockid_t)-12345), 0);
 }
+
+TEST(lib_str_numbers)
+{
+	char b[64], small[6];
+
+	CHECK_EQ(hw_str__u64(b, 0), 1);
+	CHECK_STREQ(b, "0");
+	CHECK_EQ(hw_str__u64(b, 18446744073709551615ULL), 20);
+	CHECK_STREQ(b, "18446744073709551615");
+	CHECK_EQ(hw_str__pair(b, sizeof(b), "254:0", 1234567), 13);
+	CHECK_STREQ(b, "254:0:1234567");
+	CHECK_EQ(hw_str__pair(b, sizeof(b), NULL, 7), 2);
+	CHECK_STREQ(b, ":7");
+	/* cut as a bounded copy cuts, always terminated */
+	CHECK_EQ(hw_str__pair(small, sizeof(small), "8", 123456), 5);
+	CHECK_STREQ(small, "8:123");
+	CHECK_EQ(hw_str__pair(small, sizeof(small), "abcdefgh", 1), 5);
+	CHECK_STREQ(small, "abcde");
+	CHECK_EQ(hw_str__pair(small, 1, "a", 1), 0);
+	CHECK_STREQ(small, "");
+}

@@ -38,10 +38,13 @@ void hw_fact__exe_inode_from_json(struct hw_fact *f, const struct hw_jdoc *d)
 
 void hw_fact__exe_inode(struct hw_fact *f, const struct hw_process *p)
 {
+	char major[21];
+
 	if (!p->exe_ino || !p->exe || !p->exe_mode)
 		return;
 	f->exe_ino = p->exe_ino;
-	snprintf(f->exe_dev, sizeof(f->exe_dev), "%u:%u", p->exe_dev >> 20, p->exe_dev & 0xfffff);
+	hw_str__u64(major, p->exe_dev >> 20);
+	hw_str__pair(f->exe_dev, sizeof(f->exe_dev), major, p->exe_dev & 0xfffff);
 }
 
 /* A string as the reader gets it back (fact_view.c's put()). */

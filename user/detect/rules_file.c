@@ -8,6 +8,7 @@
 
 #include "detect/engine_int.h"
 #include "lib/attack.h"
+#include "lib/str.h"
 
 #define HW_FILE_UP 12 /* ancestors looked at */
 
@@ -101,7 +102,7 @@ static int takes_from_network(struct hw_engine *e, const struct hw_fact *f, stru
 
 static void inode_key(char *out, size_t len, const char *dev, unsigned long long ino)
 {
-	snprintf(out, len, "%s:%llu", dev, ino);
+	hw_str__pair(out, len, dev, ino);
 }
 
 static void transfer_note(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
