@@ -346,14 +346,58 @@ TEST(sessions_xrdp_reconnection_is_no_new_login)
 	hw_sessions__close(l.s, 7, 5 * SEC, &b);
 	hw_sessions__settle(l.s, 30 * SEC, 0); /* the child has not ended: it may still log in */
 	CHECK_EQ(l.n, 0);
+	/* its exit decides, whatever time the settling comes */
 	hw_sessions__exit(l.s, child, 31 * SEC);
-	CHECK_EQ(l.n, 0);
-	hw_sessions__settle(l.s, 32 * SEC, 0);
 	if (!CHECK_EQ(l.n, 1))
 		goto out;
 	CHECK_STREQ(l.seen[0].outcome, "unknown");
 	CHECK_STREQ(l.seen[0].reason, "the password was accepted, and no session was opened");
 	CHECK_STREQ(l.seen[0].user, "alice");
+	CHECK_EQ(l.seen[0].ts_ns, 31 * SEC);
+	CHECK_EQ(hw_sessions__closing(l.s), 0);
+	hw_sessions__settle(l.s, 60 * SEC, 1);
+	CHECK_EQ(l.n, 1);
+out:
+	sl_free(&l);
+}
+
+/* A reconnection whose client stays: the login is said when sesman's reconnection process
+ * ends, not hours later when the client leaves; the client's leaving adds nothing (the
+ * running desktop's own session, the first login's, is the one that goes on). */
+TEST(sessions_xrdp_reconnection_is_said_while_its_client_stays)
+{
+	struct lab l;
+	struct rdp r;
+	struct hw_process *child;
+	struct hw_session_bytes b = {0};
+
+	if (!sl_init(&l, 16))
+		return;
+	if (!rdp_conn(&l, &r, 7, 201, 50000, 1 * SEC))
+		goto out;
+	CHECK_EQ(sesman_accepts(&l, &r, 8), 1);
+	sl_pam(&l, r.sesman, HW_PAM_START, 0, "alice", 2 * SEC);
+	sl_pam(&l, r.sesman, HW_PAM_AUTH, 0, NULL, 3 * SEC);
+	hw_sessions__close(l.s, 8, 4 * SEC, &b); /* sesman's loopback connection */
+	child = sl_proc(&l, 301, 300, 0, "/usr/sbin/xrdp-sesman", 0);
+	if (!child)
+		goto out;
+	hw_sessions__fork(l.s, child, r.sesman);
+	CHECK_EQ(hw_process__set_image(child, "/usr/bin/dash", "/", "sh", 3, 0), 0);
+	hw_sessions__exit(l.s, child, 5 * SEC);
+	if (!CHECK_EQ(l.n, 1))
+		goto out;
+	CHECK_STREQ(l.seen[0].action, "user_login");
+	CHECK_STREQ(l.seen[0].outcome, "unknown");
+	CHECK_EQ(l.seen[0].ts_ns, 5 * SEC);
+	/* a later libpam record of sesman is not this session's (decided) */
+	sl_pam(&l, r.sesman, HW_PAM_AUTH, 7, NULL, 6 * SEC);
+	CHECK_EQ(l.n, 1);
+	hw_sessions__settle(l.s, 3600 * SEC, 0);
+	CHECK_EQ(l.n, 1);
+	hw_sessions__close(l.s, 7, 7200 * SEC, &b); /* the client leaves two hours later */
+	hw_sessions__settle(l.s, 7300 * SEC, 1);
+	CHECK_EQ(l.n, 1);
 	CHECK_EQ(hw_sessions__closing(l.s), 0);
 out:
 	sl_free(&l);

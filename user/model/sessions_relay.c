@@ -116,8 +116,22 @@ void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 
 		hw_sessions__end(s, x);
 		return;
 	}
-	/* the desktop ended without opening a session: its connection's close decides */
+	/* the desktop ended without opening a session */
 	x->desktop_ended = 1;
+	if (!x->password_ok || x->failure_reported)
+		return; /* no password accepted yet: its connection's close decides */
+	/* The password was accepted and no session opened: a reconnection to the user's running
+	 * desktop (sesman ran reconnectwm.sh), or sesman refused to start one. Said now, not at
+	 * the connection's close: the reconnected client may stay for hours. The exit comes
+	 * after any libpam record of the same process (one ring, in order). */
+	x->failure_reported = 1; /* decided: the close ends the session silently */
+	x->relay_done = 1;
+	hw_sessions__change(s, "user_login", ts_ns, x, "unknown",
+			    "the password was accepted, and no session was opened", NULL, NULL);
+	if (x->state == HW_SESS_CLOSING) { /* its client left first */
+		s->closing--;
+		hw_sessions__end(s, x);
+	}
 }
 
 /* A session whose relay may still bring libpam records: its authentication is undecided and
