@@ -191,6 +191,19 @@ def rdp_login(ns, display, user, password, host, timeout=60):
                   text=True, timeout=timeout)
 
 
+def rdp_client(ns, display, user, password, host):
+    """A full xfreerdp client from ns that stays connected (its window on the Xvfb display)
+    until ended: a Popen in a session of its own, for kill_tree. Its output goes to a file
+    (returned second) that a failing test can show."""
+    env = dict(os.environ, DISPLAY=display.name, HOME=hw.tempdir("rdp-client"))
+    log = os.path.join(hw.tempdir("rdp-client-log"), "xfreerdp.log")
+    with open(log, "wb") as f:
+        p = ns.popen([XFREERDP, "/v:" + host, "/u:" + user, "/p:" + password, "/cert:ignore",
+                      "/size:800x600", "-clipboard"], env=env, stdin=subprocess.DEVNULL,
+                     stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    return p, log
+
+
 def rdp_login_to_sesman(srv, ns, display, user, password, host, tries=3):
     """rdp_login until xrdp passed the credentials on to sesman (a new connection in sesman's
     log). xfreerdp /auth-only leaves right after the TLS handshake; xrdp goes on with the

@@ -346,24 +346,31 @@ TEST(sessions_xrdp_reconnection_is_no_new_login)
 	hw_sessions__close(l.s, 7, 5 * SEC, &b);
 	hw_sessions__settle(l.s, 30 * SEC, 0); /* the child has not ended: it may still log in */
 	CHECK_EQ(l.n, 0);
-	/* its exit decides, whatever time the settling comes */
+	/* its exit decides, whatever time the settling comes: the login, and (its client left
+	 * long ago) at once the logout, so the engine holds no session open for it */
 	hw_sessions__exit(l.s, child, 31 * SEC);
-	if (!CHECK_EQ(l.n, 1))
+	if (!CHECK_EQ(l.n, 2))
 		goto out;
+	CHECK_STREQ(l.seen[0].action, "user_login");
 	CHECK_STREQ(l.seen[0].outcome, "unknown");
 	CHECK_STREQ(l.seen[0].reason, "the password was accepted, and no session was opened");
 	CHECK_STREQ(l.seen[0].user, "alice");
 	CHECK_EQ(l.seen[0].ts_ns, 31 * SEC);
+	CHECK_STREQ(l.seen[1].action, "user_logout");
+	CHECK_STREQ(l.seen[1].id, l.seen[0].id);
+	CHECK_EQ(l.seen[1].ts_ns, 31 * SEC);
+	CHECK_EQ(l.seen[1].have_bytes, 1);
 	CHECK_EQ(hw_sessions__closing(l.s), 0);
 	hw_sessions__settle(l.s, 60 * SEC, 1);
-	CHECK_EQ(l.n, 1);
+	CHECK_EQ(l.n, 2);
 out:
 	sl_free(&l);
 }
 
 /* A reconnection whose client stays: the login is said when sesman's reconnection process
- * ends, not hours later when the client leaves; the client's leaving adds nothing (the
- * running desktop's own session, the first login's, is the one that goes on). */
+ * ends, not hours later when the client leaves; the session is open until then, and the
+ * client's leaving is its logout (the running desktop's own session, the first login's,
+ * goes on). */
 TEST(sessions_xrdp_reconnection_is_said_while_its_client_stays)
 {
 	struct lab l;
@@ -395,9 +402,18 @@ TEST(sessions_xrdp_reconnection_is_said_while_its_client_stays)
 	CHECK_EQ(l.n, 1);
 	hw_sessions__settle(l.s, 3600 * SEC, 0);
 	CHECK_EQ(l.n, 1);
+	CHECK_EQ(hw_sessions__by_cookie(l.s, 7)->state, HW_SESS_ACTIVE);
+	b.from_client = 5000;
+	b.to_client = 90000;
 	hw_sessions__close(l.s, 7, 7200 * SEC, &b); /* the client leaves two hours later */
+	if (!CHECK_EQ(l.n, 2))
+		goto out;
+	CHECK_STREQ(l.seen[1].action, "user_logout");
+	CHECK_STREQ(l.seen[1].id, l.seen[0].id);
+	CHECK_EQ(l.seen[1].ts_ns, 7200 * SEC);
+	CHECK_EQ(l.seen[1].bytes.to_client, 90000);
 	hw_sessions__settle(l.s, 7300 * SEC, 1);
-	CHECK_EQ(l.n, 1);
+	CHECK_EQ(l.n, 2);
 	CHECK_EQ(hw_sessions__closing(l.s), 0);
 out:
 	sl_free(&l);

@@ -374,7 +374,7 @@ void hw_sessions__close(struct hw_sessions *s, __u64 cookie, __u64 ts_ns,
 	}
 	if (x->state == HW_SESS_CLOSING || x->conn_closed)
 		return;
-	if (x->state == HW_SESS_ACTIVE && x->desktop_pid) {
+	if (x->state == HW_SESS_ACTIVE && x->desktop_pid && !x->reattached) {
 		/* xrdp: the desktop goes on without its client; its exit is the logout */
 		x->conn_closed = 1;
 		return;

@@ -67,7 +67,8 @@ struct hw_session {
 	__u32 relay_audit_sid; /* the session manager's own audit sessionid */
 	__u8 relay_done;  /* the relay's authentication is decided: no more libpam records on it */
 	__u8 conn_closed; /* the connection closed while the desktop lives on */
-	__u8 desktop_ended;	/* the desktop exited before a login */
+	__u8 desktop_ended; /* the desktop exited before a login */
+	__u8 reattached;    /* a reconnection to a running desktop: its connection is the session */
 	__u8 handler_connected; /* handler_conn: the handler's last connection */
 	struct hw_sock_addr handler_conn;
 	__u32 handler_netns;

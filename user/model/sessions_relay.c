@@ -124,14 +124,23 @@ void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 
 	 * desktop (sesman ran reconnectwm.sh), or sesman refused to start one. Said now, not at
 	 * the connection's close: the reconnected client may stay for hours. The exit comes
 	 * after any libpam record of the same process (one ring, in order). */
-	x->failure_reported = 1; /* decided: the close ends the session silently */
 	x->relay_done = 1;
 	hw_sessions__change(s, "user_login", ts_ns, x, "unknown",
 			    "the password was accepted, and no session was opened", NULL, NULL);
-	if (x->state == HW_SESS_CLOSING) { /* its client left first */
+	if (x->state == HW_SESS_CLOSING) {
+		/* its client left first: over at once, so nothing holds it open */
+		struct hw_session_bytes b = {.from_client = x->closed_from_client,
+					     .to_client = x->closed_to_client,
+					     .closed_by = x->closed_by};
+
+		hw_sessions__change(s, "user_logout", ts_ns, x, "success", NULL, NULL, &b);
 		s->closing--;
 		hw_sessions__end(s, x);
+		return;
 	}
+	/* open while its client stays: its connection's close is its logout */
+	x->state = HW_SESS_ACTIVE;
+	x->reattached = 1;
 }
 
 /* A session whose relay may still bring libpam records: its authentication is undecided and
