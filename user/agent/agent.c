@@ -207,7 +207,7 @@ static int poll_loop(struct hw_agent *a, struct hw_loader *l, const struct hw_ru
 		if (hw_agent__output_round(a))
 			break; /* standard output was closed: 'hopwatch run | head' */
 		pump_streams(a, now);
-		hw_agent__control_round(a);
+		hw_agent__control_round(a, now);
 		hw_proc_table__expire(a->procs, now);
 		if (now >= next_sweep || (now >= last_sweep + HW_AGENT_SOCK_SWEEP_FULL_NS &&
 					  hw_agent__unix_sweep_due(l))) {

@@ -174,9 +174,12 @@ static void answer(struct hw_agent *a, int fd)
 	hw_emit__capture_end(a);
 }
 
-void hw_agent__control_round(struct hw_agent *a)
+void hw_agent__control_round(struct hw_agent *a, unsigned long long now_ns)
 {
-	for (int i = 0; a->control_fd >= 0 && i < 4; i++) {
+	if (a->control_fd < 0 || now_ns < a->control_next_ns)
+		return;
+	a->control_next_ns = now_ns + HW_CONTROL_ROUND_NS;
+	for (int i = 0; i < 4; i++) {
 		int fd = accept4(a->control_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0)
