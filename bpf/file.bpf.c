@@ -576,11 +576,80 @@ int handle_file_creat_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* --- calls that name a path -------------------------------------------------------------- */
 
+/* watch_firsts: the first component of every watched prefix ("etc" of "/etc/cron*"), its first
+ * 8 bytes zero-padded: an absolute path whose first component is none of them is no
+ * prefix's, and the walk over all prefixes is skipped (most unlinks and renames of a machine,
+ * /tmp's and /var/lib's). Only ever added to, by the agent before it writes the prefixes and
+ * by hw_link_keep: a key too many costs the walk, never a miss. watch_firsts_all[0]: every
+ * path is compared (a prefix whose first component is cut by its glob, "/e*", or the map
+ * full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u8);
+} watch_firsts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} watch_firsts_all SEC(".maps");
+
+/* 0x80 in each byte of v that is zero, 0 elsewhere (exact: no borrow between bytes) */
+static __always_inline __u64 hw_zero_bytes(__u64 v)
+{
+	const __u64 m = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((v & m) + m) | v | m);
+}
+
+/* The key of path's first component (path absolute, in a buffer of at least 16 bytes): the
+ * bytes after its '/' up to the next '/' or the end, at most 8, zero-padded; 0 when empty. */
+static __always_inline __u64 hw_first_key(const char *path)
+{
+	const __u64 *w = (const __u64 *)path;
+	__u64 v = (w[0] >> 8) | (w[1] << 56);
+	__u64 hits = hw_zero_bytes(v ^ 0x2f2f2f2f2f2f2f2fULL) | hw_zero_bytes(v);
+	__u64 low = hits & (~hits + 1);
+
+	return low ? v & ((low >> 7) - 1) : v;
+}
+
+static __always_inline int hw_first_known(const char *path)
+{
+	__u32 zero = 0, *all = bpf_map_lookup_elem(&watch_firsts_all, &zero);
+	__u64 key;
+
+	if (!all || *all)
+		return 1;
+	key = hw_first_key(path);
+	return key && bpf_map_lookup_elem(&watch_firsts, &key) != NULL;
+}
+
+/* path's first component among the keys (a prefix the kernel itself keeps) */
+static __always_inline void hw_first_add(const char *path)
+{
+	__u64 key = hw_first_key(path);
+	__u32 zero = 0, *all;
+	__u8 one = 1;
+
+	if (key && !bpf_map_update_elem(&watch_firsts, &key, &one, BPF_ANY))
+		return;
+	all = bpf_map_lookup_elem(&watch_firsts_all, &zero);
+	if (all)
+		*all = 1;
+}
+
 /* An absolute path against the watched prefixes. */
 static __always_inline int hw_prefix_watched(const char *path)
 {
 	const __u64 *w = (const __u64 *)path;
 	int found = 0;
+
+	if (!hw_first_known(path))
+		return 0;
 
 	for (int i = 0; i < HW_WPFX_MAX && !found; i++) {
 		__u32 key = i;
@@ -701,7 +770,8 @@ __noinline int hw_link_keep(__u64 base_ino, __u32 n)
 				break;
 		}
 		if (!p || p->len)
-			return 0; /* full */
+			return 0;	    /* full */
+		hw_first_add(e->user_path); /* before the prefix: see watch_firsts */
 		for (int k = 0; k < HW_WPFX_WORDS; k++) {
 			__u32 left = len > (__u32)k * 8 ? len - (__u32)k * 8 : 0;
 			__u64 m = left >= 8 ? ~0ull : (1ull << ((left & 7) * 8)) - 1;

@@ -188,6 +188,37 @@ static void alias_key(const struct hw_watch *w, const char *link, struct key_ctx
 	on_key(&k, kc);
 }
 
+/* The key of the first component of prefix p (n bytes compared, glob: a prefix match), as the
+ * kernel computes it from a path (bpf/file.bpf.c hw_first_key), or 0 when every path must be
+ * compared: the component is empty, or the glob cuts it ("/e*" matches "/etc" and "/ex"). */
+static __u64 first_key(const char *p, size_t n, int glob)
+{
+	size_t i = 1;
+	__u64 k = 0;
+
+	if (!n || p[0] != '/')
+		return 0;
+	while (i < n && p[i] != '/')
+		i++;
+	if (i == 1 || (i == n && glob))
+		return 0;
+	memcpy(&k, p + 1, i - 1 < 8 ? i - 1 : 8);
+	return k;
+}
+
+/* A prefix's first component among the kernel's keys, before the prefix itself (a key too
+ * many costs a walk, a key missing a miss); every path compared when it has none. */
+static void first_add(const struct hw_watch *w, const char *p, size_t n, int glob)
+{
+	__u64 k = first_key(p, n, glob);
+	__u32 zero = 0, one = 1;
+	__u8 yes = 1;
+
+	if (k && !bpf_map_update_elem(w->fds.firsts, &k, &yes, BPF_ANY))
+		return;
+	bpf_map_update_elem(w->fds.firsts_all, &zero, &one, BPF_ANY);
+}
+
 /* w into the kernel's maps: keys merged into watch_dirs, the prefixes rewritten, the inodes of
  * the files that exist added. */
 static int load_set(const struct hw_watch *w, char *err, size_t errlen)
@@ -211,6 +242,7 @@ static int load_set(const struct hw_watch *w, char *err, size_t errlen)
 			n = WPFX_WORDS * 8 - 1, x.glob = 1; /* compared as far as it fits */
 		fill(x.pat, x.mask, WPFX_WORDS, p, n);
 		x.len = (__u32)n;
+		first_add(w, p, n, (int)x.glob);
 		if (bpf_map_update_elem(w->fds.prefixes, &idx, &x, BPF_ANY) == 0)
 			idx++;
 	}
@@ -223,6 +255,7 @@ static int load_set(const struct hw_watch *w, char *err, size_t errlen)
 			n = WPFX_WORDS * 8 - 1, x.glob = 1;
 		fill(x.pat, x.mask, WPFX_WORDS, p, n);
 		x.len = (__u32)n;
+		first_add(w, p, n, (int)x.glob);
 		if (bpf_map_update_elem(w->fds.prefixes, &idx, &x, BPF_ANY) == 0)
 			idx++;
 		alias_key(w, p, &kc);
@@ -302,6 +335,8 @@ int hw_agent__file_setup(struct hw_agent *a, struct hw_loader *l)
 	    .gen = bpf_map__fd(s->maps.walk_gen),
 	    .inode_hint = bpf_map__fd(s->maps.inode_hint),
 	    .ancestors = bpf_map__fd(s->maps.watch_ancestors),
+	    .firsts = bpf_map__fd(s->maps.watch_firsts),
+	    .firsts_all = bpf_map__fd(s->maps.watch_firsts_all),
 	    .live = 1,
 	};
 	/* every filesystem is walked until the attached programs have learnt which hold the set */

@@ -10,7 +10,7 @@
 
 /* The kernel's maps that hold the set (bpf/file.bpf.c), kept by agent/file.c; live: filled. */
 struct hw_watch_fds {
-	int dirs, inodes, prefixes, sbs, gen, inode_hint, ancestors;
+	int dirs, inodes, prefixes, sbs, gen, inode_hint, ancestors, firsts, firsts_all;
 	int live;
 };
 
