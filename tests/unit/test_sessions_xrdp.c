@@ -320,6 +320,30 @@ out:
 	sl_free(&l);
 }
 
+/* A reconnection up to its script: alice's password accepted on the client's connection 7
+ * (sesman's loopback one is 8), then sesman's child (pid 301) forked, executing a shell script
+ * (reconnectwm.sh). NULL when the lab is out of memory. close8: sesman's connection closes
+ * before the fork. */
+static struct hw_process *reconnecting(struct lab *l, struct rdp *r, int close8)
+{
+	struct hw_session_bytes b = {0};
+	struct hw_process *child;
+
+	if (!rdp_conn(l, r, 7, 201, 50000, 1 * SEC))
+		return NULL;
+	CHECK_EQ(sesman_accepts(l, r, 8), 1);
+	sl_pam(l, r->sesman, HW_PAM_START, 0, "alice", 2 * SEC);
+	sl_pam(l, r->sesman, HW_PAM_AUTH, 0, NULL, 3 * SEC);
+	if (close8)
+		hw_sessions__close(l->s, 8, 4 * SEC, &b);
+	child = sl_proc(l, 301, 300, 0, "/usr/sbin/xrdp-sesman", 0);
+	if (!child)
+		return NULL;
+	hw_sessions__fork(l->s, child, r->sesman);
+	CHECK_EQ(hw_process__set_image(child, "/usr/bin/dash", "/", "sh", 3, 0), 0);
+	return child;
+}
+
 /* A reconnection: sesman accepts the password of a user whose desktop runs, forks a child
  * that executes reconnectwm.sh and exits, and opens no PAM session. The exec does not hide
  * the child's exit; the session is then a password accepted without a login of its own. */
@@ -332,16 +356,9 @@ TEST(sessions_xrdp_reconnection_is_no_new_login)
 
 	if (!sl_init(&l, 16))
 		return;
-	if (!rdp_conn(&l, &r, 7, 201, 50000, 1 * SEC))
-		goto out;
-	CHECK_EQ(sesman_accepts(&l, &r, 8), 1);
-	sl_pam(&l, r.sesman, HW_PAM_START, 0, "alice", 2 * SEC);
-	sl_pam(&l, r.sesman, HW_PAM_AUTH, 0, NULL, 3 * SEC);
-	child = sl_proc(&l, 301, 300, 0, "/usr/sbin/xrdp-sesman", 0);
+	child = reconnecting(&l, &r, 0);
 	if (!child)
 		goto out;
-	hw_sessions__fork(l.s, child, r.sesman);
-	CHECK_EQ(hw_process__set_image(child, "/usr/bin/dash", "/", "sh", 3, 0), 0);
 	hw_sessions__close(l.s, 8, 4 * SEC, &b);
 	hw_sessions__close(l.s, 7, 5 * SEC, &b);
 	hw_sessions__settle(l.s, 30 * SEC, 0); /* the child has not ended: it may still log in */
@@ -380,17 +397,9 @@ TEST(sessions_xrdp_reconnection_is_said_while_its_client_stays)
 
 	if (!sl_init(&l, 16))
 		return;
-	if (!rdp_conn(&l, &r, 7, 201, 50000, 1 * SEC))
-		goto out;
-	CHECK_EQ(sesman_accepts(&l, &r, 8), 1);
-	sl_pam(&l, r.sesman, HW_PAM_START, 0, "alice", 2 * SEC);
-	sl_pam(&l, r.sesman, HW_PAM_AUTH, 0, NULL, 3 * SEC);
-	hw_sessions__close(l.s, 8, 4 * SEC, &b); /* sesman's loopback connection */
-	child = sl_proc(&l, 301, 300, 0, "/usr/sbin/xrdp-sesman", 0);
+	child = reconnecting(&l, &r, 1);
 	if (!child)
 		goto out;
-	hw_sessions__fork(l.s, child, r.sesman);
-	CHECK_EQ(hw_process__set_image(child, "/usr/bin/dash", "/", "sh", 3, 0), 0);
 	hw_sessions__exit(l.s, child, 5 * SEC);
 	if (!CHECK_EQ(l.n, 1))
 		goto out;
