@@ -91,6 +91,20 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_run_seconds(pid):
+    """CPU time of the live threads of a process, from their schedstat (nanoseconds, where
+    /proc/PID/stat counts clock ticks of 10 ms): two readings with no thread ended between
+    them give the CPU between them exactly."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
+
+
 def proc_hwm_kib(pid):
     """VmHWM (peak resident set) of a process, in KiB; 0 once it has exited. (Not the
     rusage's ru_maxrss: that also holds the peak of the process before its execve, this
@@ -333,6 +347,7 @@ class Runner:
             time.sleep(0.02)
         startup = time.monotonic() - t0
         cpu_started = proc_cpu_seconds(apid)
+        run_started = proc_run_seconds(apid)
 
         bpf0 = bpf_run_totals(apid)
         st = self.run_storm(kind, n, apid, keep_dir=True)
@@ -343,6 +358,7 @@ class Runner:
         self.remove_storm_dir()
         hwm = proc_hwm_kib(apid)
         cpu_before_stop = proc_cpu_seconds(apid)
+        run_before_stop = proc_run_seconds(apid)
         rc, ru, stop_hwm = self.stop_agent()
         if rc != 0:
             raise BenchError(f"agent exited {rc} after SIGINT: {tail(errpath)}")
@@ -359,7 +375,8 @@ class Runner:
             # from agent-started to exit: the storm, other activity, drain, shutdown
             "cpu_run_s": max(cpu_total - cpu_started, 0.0),
             # from agent-started until its output is quiet after the storm: no shutdown
-            "cpu_storm_s": max(cpu_before_stop - cpu_started, 0.0),
+            # (schedstat: nanoseconds, not ticks, which a --quick storm is a few of)
+            "cpu_storm_s": max(run_before_stop - run_started, 0.0),
             # SIGINT to exit: detaching and unloading the programs, the last flush
             "cpu_stop_s": max(cpu_total - cpu_before_stop, 0.0),
             # the agent's BPF programs over the storm (kernel time charged to the storm)
