@@ -624,6 +624,9 @@ static __always_inline int hw_first_known(const char *path)
 
 	if (!all || *all)
 		return 1;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return 1; /* hw_first_key reads bytes as a little-endian word: every path compared */
+#endif
 	key = hw_first_key(path);
 	return key && bpf_map_lookup_elem(&watch_firsts, &key) != NULL;
 }

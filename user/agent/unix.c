@@ -6,7 +6,6 @@
  * it runs, the entries of owners that have exited are swept out of it. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -125,6 +125,7 @@ void hw_sessions__exit(struct hw_sessions *s, const struct hw_process *p, __u64 
 	 * the connection's close: the reconnected client may stay for hours. The exit comes
 	 * after any libpam record of the same process (one ring, in order). */
 	x->relay_done = 1;
+	x->login_ns = ts_ns; /* its hopwatch.session.login, in this event and the logout */
 	hw_sessions__change(s, "user_login", ts_ns, x, "unknown",
 			    "the password was accepted, and no session was opened", NULL, NULL);
 	if (x->state == HW_SESS_CLOSING) {
