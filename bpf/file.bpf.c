@@ -13,13 +13,14 @@
  *    its successful exit): an absolute one against the
  *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
  *    from (dirfd or the working directory), the same way as an open.
- *  - a process descending from one that accepted or made a TCP connection (netprocs, kept
- *    here at connect, accept and fork) has every file it creates or writes reported, and so
+ *  - a process descending from one that accepted or made a TCP connection (netprocs, marked
+ *    at connect and accept by net.bpf.c, kept here at fork) has every file it creates or writes reported, and so
  *    has every chmod that sets an execute bit: transfer-exec follows them by inode.
  * The agent (user/agent/file.c) fills the maps from the watch set and decides exactly.
  */
 #include "maps.bpf.h"
 #include "task.bpf.h"
+#include "netproc.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 #define HW_WATCH_UP   4	 /* directories walked up from a file to find a watched one */
@@ -87,14 +88,6 @@ struct {
 	__type(value, struct hw_wprefix);
 } watch_prefixes SEC(".maps");
 
-/* netprocs: network-facing processes, tgid -> start time (a reused pid does not inherit) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u64);
-} netprocs SEC(".maps");
-
 /* file_calls: a path-based call in flight, per thread, from its enter to its exit */
 struct hw_file_call {
 	__u64 path;  /* user pointer: the (new) name */
@@ -137,64 +130,12 @@ struct {
 	__type(value, struct hw_watch_sbs);
 } watch_sbs SEC(".maps");
 
-/* Hints in front of two hash maps, indexed by the low bits of the key (array lookups are inlined
- * by the verifier, hash lookups are calls): 0 means the key is surely not in the map; 1, look.
- * netproc_hint: tgid, set before netprocs; inode_hint: inode number, set before watch_inodes.
- * Never cleared: a stale 1 costs the lookup it saves. */
-#define HW_HINTS 16384
-struct hw_hint_map {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, HW_HINTS);
-	__type(key, __u32);
-	__type(value, __u8);
-};
-struct hw_hint_map netproc_hint SEC(".maps");
+/* inode_hint: inode number, set before watch_inodes (hw_hint, netproc.bpf.h) */
 struct hw_hint_map inode_hint SEC(".maps");
-
-static __always_inline int hw_hint(void *map, __u64 key)
-{
-	__u32 i = key & (HW_HINTS - 1);
-	__u8 *h = bpf_map_lookup_elem(map, &i);
-
-	return h && *h;
-}
-
-static __always_inline void hw_hint_set(void *map, __u64 key)
-{
-	__u32 i = key & (HW_HINTS - 1);
-	__u8 *h = bpf_map_lookup_elem(map, &i);
-
-	if (h)
-		*h = 1;
-}
 
 static __always_inline struct task_struct *hw_task(void)
 {
 	return (struct task_struct *)bpf_get_current_task();
-}
-
-/* The current process descends from a network-facing one (netprocs, same start time). */
-static __always_inline int hw_netproc(struct task_struct *task)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 *start;
-
-	if (!hw_hint(&netproc_hint, tgid))
-		return 0;
-	start = bpf_map_lookup_elem(&netprocs, &tgid);
-	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
-}
-
-static __always_inline void hw_netproc_mark(struct task_struct *task)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
-
-	if (tgid == hw_agent_tgid)
-		return;
-	hw_hint_set(&netproc_hint, tgid);
-	if (bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
-		hw_stat_inc(HW_STAT_ERR_MAP);
 }
 
 /* name (32 bytes, zero after its end) against p */
@@ -1124,47 +1065,8 @@ HW_CALL_EXIT(fchmod)
 
 /* --- network-facing processes ------------------------------------------------------------- */
 
-/* connect() sends the SYN in the connecting task */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_file_netproc_connect, const struct sock *sk, const int oldstate,
-	     const int newstate)
-{
-	if (newstate == TCP_SYN_SENT)
-		hw_netproc_mark(hw_task());
-	return 0;
-}
-
-static __always_inline int hw_on_accept_mark(long fd)
-{
-	struct task_struct *task;
-	struct file *f;
-	struct socket *sock;
-	__u16 family;
-
-	if (fd < 0)
-		return 0;
-	task = hw_task();
-	f = hw_fd_file(task, fd);
-	if (!f)
-		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
-	if (family == AF_INET || family == AF_INET6)
-		hw_netproc_mark(task);
-	return 0;
-}
-
-SEC("tp/syscalls/sys_exit_accept4")
-int handle_file_accept4_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return hw_on_accept_mark(ctx->ret);
-}
-
-SEC("tp/syscalls/sys_exit_accept")
-int handle_file_accept_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return hw_on_accept_mark(ctx->ret);
-}
+/* connect and accept mark a process in net.bpf.c (hw_netproc_mark), in the programs already
+ * on those hooks */
 
 /* a network-facing process's children are network-facing */
 SEC("tp_btf/sched_process_fork")
@@ -1180,8 +1082,6 @@ int BPF_PROG(handle_file_netproc_fork, struct task_struct *parent, struct task_s
 		return 0;
 	ctgid = BPF_CORE_READ(child, tgid);
 	cstart = BPF_CORE_READ(child, start_boottime);
-	hw_hint_set(&netproc_hint, ctgid);
-	if (bpf_map_update_elem(&netprocs, &ctgid, &cstart, BPF_ANY))
-		hw_stat_inc(HW_STAT_ERR_MAP);
+	hw_netproc_set(ctgid, cstart);
 	return 0;
 }

