@@ -14,8 +14,9 @@
  *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
  *    from (dirfd or the working directory), the same way as an open.
  *  - a process descending from one that accepted or made a TCP connection (netprocs, marked
- *    at connect and accept by net.bpf.c, kept here at fork) has every file it creates or writes reported, and so
- *    has every chmod that sets an execute bit: transfer-exec follows them by inode.
+ *    at connect and accept by net.bpf.c, passed on here at fork) has every file it creates or
+ *    writes reported, and so has every chmod that sets an execute bit: transfer-exec follows
+ *    them by inode.
  * The agent (user/agent/file.c) fills the maps from the watch set and decides exactly.
  */
 #include "maps.bpf.h"

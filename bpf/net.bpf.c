@@ -291,14 +291,19 @@ static __always_inline int hw_on_accept(long fd)
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	/* network-facing from now on, whatever the socket's namespace or protocol */
-	hw_netproc_mark(task);
-	if (!hw_inet_wanted(sk, family, IPPROTO_TCP))
+	/* network-facing from now on, whatever the socket's namespace or protocol: marked with
+	 * the identity the event has read, else read for the mark */
+	if (!hw_inet_wanted(sk, family, IPPROTO_TCP)) {
+		hw_netproc_mark(task);
 		return 0;
+	}
 	key = (__u64)sk;
 	e = hw_net_reserve(HW_EV_ACCEPT, sk, 1);
-	if (!e)
+	if (!e) {
+		hw_netproc_mark(task);
 		return 0;
+	}
+	hw_netproc_set(e->proc.pid, e->proc.start_ns);
 	e->direction = HW_DIR_INGRESS;
 	st = bpf_map_lookup_elem(&conns, &key);
 	if (st) {

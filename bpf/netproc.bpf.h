@@ -66,9 +66,18 @@ static __always_inline int hw_netproc(struct task_struct *task)
 	return start && *start == BPF_CORE_READ(task, group_leader, start_boottime);
 }
 
-/* Marks the process tgid (started at start) network-facing. */
+/* Marks the process tgid (started at start) network-facing. A process already marked (a
+ * service accepting, a client connecting again) costs a lookup, not an update of the LRU map:
+ * the lookup keeps its entry recent as the update would. */
 static __always_inline void hw_netproc_set(__u32 tgid, __u64 start)
 {
+	__u64 *have;
+
+	if (hw_hint(&netproc_hint, tgid)) {
+		have = bpf_map_lookup_elem(&netprocs, &tgid);
+		if (have && *have == start)
+			return;
+	}
 	hw_hint_set(&netproc_hint, tgid);
 	if (bpf_map_update_elem(&netprocs, &tgid, &start, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP);

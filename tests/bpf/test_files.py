@@ -1,7 +1,10 @@
 """File facts (bpf/file.bpf.c) and the persistence rule, with the real thing: sshd from the lab
 (tests/lib/sshlab.py) and a user appending a key to authorized_keys from a session; root editing
 cron outside any session stays quiet; and an unprivileged attacker (nobody) writing into a
-watched directory by rename, through a symbolic link to it, and through a hard link, is seen."""
+watched directory by rename, through a symbolic link to it, and through a hard link, is seen.
+Network-facing writers (the kernel's mark at connect and accept, bpf/netproc.bpf.h): scp
+through sshd (accept), a download by nobody (connect only), sockets of a namespace out of the
+agent's scope."""
 import os
 import shutil
 import subprocess
@@ -280,6 +283,82 @@ def test_nobody_download_and_run_is_transfer_exec():
                 if srv.poll() is None:
                     srv.kill()
                 srv.wait()
+            shutil.rmtree(d, ignore_errors=True)
+
+
+NS_SOCKET_PY = r"""
+import ctypes, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def enter(path):
+    fd = os.open(path, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000):  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns " + path)
+    os.close(fd)
+
+
+mode, home, other, addr, out = sys.argv[1:6]
+enter(other)  # the socket is the other namespace's, the process stays in home
+s = socket.socket()
+if mode == "accept":
+    s.bind((addr, 0))
+    s.listen(1)
+enter(home)
+if mode == "accept":
+    print(s.getsockname()[1], flush=True)
+    c, _ = s.accept()
+else:
+    s.connect((addr, int(sys.argv[6])))
+    c = s
+with open(out, "wb") as f:
+    f.write(c.recv(65536))
+"""
+
+SEND_PY = ("import socket, sys; "
+           "socket.create_connection((sys.argv[1], int(sys.argv[2]))).sendall(b'x')")
+
+
+def test_socket_of_another_namespace_still_makes_network_facing():
+    """The agent scoped to namespace A (--netns) does not report B's sockets, but a process of
+    A that connects or accepts on a socket of B takes data from the network all the same: what
+    it writes is a network-facing file fact (the kernel marks it before the namespace filter)."""
+    with hw.Lab() as lab:
+        d = tempfile.mkdtemp(prefix="hw-nsx-")
+        procs = []
+        try:
+            got, took = os.path.join(d, "got"), os.path.join(d, "took")
+            with Agent("--netns", lab.a.path) as agent:
+                srv = lab.b.popen(["python3", "-c", SERVE_PY, B, "/usr/bin/true"],
+                                  stdout=subprocess.PIPE, text=True)
+                procs.append(srv)
+                port = srv.stdout.readline().strip()
+                check(port.isdigit(), "the server's port: %r" % port)
+                p = lab.a.run(["python3", "-c", NS_SOCKET_PY, "connect", lab.a.path, lab.b.path,
+                               B, got, port], capture_output=True, text=True, timeout=60)
+                check_eq(p.returncode, 0, "connect on B's socket (stderr %r)" % p.stderr)
+                acc = lab.a.popen(["python3", "-c", NS_SOCKET_PY, "accept", lab.a.path,
+                                   lab.b.path, B, took], stdout=subprocess.PIPE, text=True)
+                procs.append(acc)
+                port = acc.stdout.readline().strip()
+                check(port.isdigit(), "the listener's port: %r" % port)
+                lab.b.run(["python3", "-c", SEND_PY, B, port], check=True, timeout=60)
+                check_eq(acc.wait(timeout=60), 0, "accept on B's socket")
+                for path in (got, took):
+                    ev = agent.wait_for(lambda e: get(e, "file.path") == path
+                                        and get(e, "event.action") == "file_created", timeout=15)
+                    check_eq(get(ev, "hopwatch.file.network_facing"), True,
+                             "%s written by a network-facing process" % path)
+                agent.stop()
+                ino_b = os.stat(lab.b.path).st_ino
+                check(not [e for e in agent.events() if get(e, "event.category") == ["network"]
+                           and get(e, "hopwatch.netns") == ino_b],
+                      "B's sockets are out of the agent's scope")
+        finally:
+            for q in procs:
+                if q.poll() is None:
+                    q.kill()
+                q.wait()
             shutil.rmtree(d, ignore_errors=True)
 
 
