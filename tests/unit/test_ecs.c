@@ -387,3 +387,54 @@ TEST(ecs_net_process_kept_follows_changes)
 	}
 	hw_json__free(&j);
 }
+
+/* The head and host of a line are kept encoded (ecs_head.c), told apart by content: a host
+ * changed in place and an action rewritten in the same buffer show in the next line, more
+ * kinds of head than are kept at once (some sharing a slot) are each written right, and a
+ * kept head counts the same values as a new one. */
+TEST(ecs_head_kept_follows_content)
+{
+	struct hw_host h = host();
+	struct hw_json j;
+	char action[32];
+	struct hw_agent_event ae = {.action = action, .version = "x", .pid = 1};
+	size_t values[2];
+
+	hw_json__init(&j);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 40; i++) {
+			char want[256];
+
+			snprintf(action, sizeof(action), "act-%d", i);
+			hw_json__reset(&j);
+			hw_ecs__agent_event(&j, &h, &ae);
+			snprintf(
+			    want, sizeof(want),
+			    "{\"@timestamp\":\"2026-11-27T16:00:00.000000000Z\",\"ecs\":"
+			    "{\"version\":\"" HW_ECS_VERSION "\"},\"event\":{\"kind\":\"state\","
+			    "\"category\":[\"host\"],\"type\":[\"info\"],\"action\":\"act-%d\","
+			    "\"dataset\":\"hopwatch.agent\",\"module\":\"hopwatch\"},\"host\":{"
+			    "\"name\":\"h1\",\"id\":\"mid\",\"boot\":{\"id\":\"bid\"}},",
+			    i);
+			if (!CHECK(!strncmp(hw_json__cstr(&j), want, strlen(want))))
+				fprintf(stderr, "got  %s\nwant %s\n", hw_json__cstr(&j), want);
+		}
+		values[round] = j.values;
+	}
+	CHECK(values[0] == values[1]);
+	/* the host changed in place, the same pointer */
+	snprintf(h.name, sizeof(h.name), "h2");
+	snprintf(h.boot_id, sizeof(h.boot_id), "bid2");
+	hw_json__reset(&j);
+	hw_ecs__agent_event(&j, &h, &ae);
+	CHECK(strstr(hw_json__cstr(&j), "\"host\":{\"name\":\"h2\",\"id\":\"mid\",\"boot\":{\"id\":"
+					"\"bid2\"}}") != NULL);
+	/* a host name that needs escaping is written escaped, kept or not */
+	snprintf(h.name, sizeof(h.name), "a\"b");
+	for (int i = 0; i < 2; i++) {
+		hw_json__reset(&j);
+		hw_ecs__agent_event(&j, &h, &ae);
+		CHECK(strstr(hw_json__cstr(&j), "\"name\":\"a\\\"b\"") != NULL);
+	}
+	hw_json__free(&j);
+}

@@ -80,6 +80,19 @@ static struct hw_conn *follow(struct hw_agent *a, const struct hw_net_event *e,
 	return c;
 }
 
+/* The connection's id: the one its table entry keeps (computed when it was added, the same
+ * key and cookie), computed into buf for a connection the table does not have. */
+static const char *conn_id(struct hw_agent *a, const struct hw_net_event *e,
+			   const struct hw_conn *c, char buf[HW_ENTITY_ID_LEN])
+{
+	if (!e->cookie)
+		return NULL;
+	if (c)
+		return c->id;
+	hw_host__conn_id(&a->host, e->cookie, buf);
+	return buf;
+}
+
 void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 {
 	struct hw_net_view v = {
@@ -98,21 +111,20 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 	owner = owner_of(a, e);
 	hw_sessions__mark(a->sessions, owner);
 	v.p = owner;
-	if (e->cookie && e->hdr.type != HW_EV_LISTEN && e->hdr.type != HW_EV_UDP) {
-		hw_host__conn_id(&a->host, e->cookie, id);
-		v.conn_id = id;
-	}
 	switch (e->hdr.type) {
 	case HW_EV_CONNECT:
 		v.action = "connection_attempted";
+		c = NULL;
 		if (!e->error) {
-			follow(a, e, v.p);
+			c = follow(a, e, v.p);
 			hw_sessions__connect(a->sessions, v.p, &e->addr, e->netns);
 		}
+		v.conn_id = conn_id(a, e, c, id);
 		break;
 	case HW_EV_ACCEPT:
 		v.action = "connection_accepted";
-		follow(a, e, v.p);
+		c = follow(a, e, v.p);
+		v.conn_id = conn_id(a, e, c, id);
 		hw_agent__session_accept(a, e, v.p);
 		break;
 	case HW_EV_LISTEN:
@@ -127,6 +139,7 @@ void hw_agent__net_record(struct hw_agent *a, const struct hw_net_event *e)
 		v.have_bytes = 1;
 		v.closed_by = e->closed_by;
 		c = hw_conn_table__get(a->conns, e->cookie);
+		v.conn_id = conn_id(a, e, c, id);
 		if (c) {
 			if (!v.p)
 				v.p = hw_proc_table__get(a->procs, c->owner_pid, c->owner_start_ns);

@@ -77,15 +77,6 @@ static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
 	} while (0)
 
 /* The helpers below take their key as HW_JK("name") gives it (output/json.h). */
-static void timestamp(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
-		      __u64 boot_ns)
-{
-	char t[HW_TIME_LEN];
-
-	hw_format_time(hw_host__wall_ns(h, boot_ns), t);
-	hw_json__kplain(j, qk, ql, t, 30); /* always "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
-}
-
 /* A uid or gid: ECS keeps them as strings of digits. */
 static void id_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
 {
@@ -103,51 +94,6 @@ static void id_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
 static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
 {
 	hw_json__kplain(j, qk, ql, v, strlen(v));
-}
-
-static void header_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-			const char *const *categories, const char *type, const char *action,
-			const char *dataset)
-{
-	hw_json__begin_object(j, NULL);
-	timestamp(j, HW_JK("@timestamp"), h, ts_ns);
-	hw_json__kbegin_object(j, HW_JK("ecs"));
-	lit(j, HW_JK("version"), HW_ECS_VERSION);
-	hw_json__end_object(j);
-	hw_json__kbegin_object(j, HW_JK("event"));
-	lit(j, HW_JK("kind"), kind);
-	hw_json__kbegin_array(j, HW_JK("category"));
-	for (; *categories; categories++)
-		hw_json__string(j, NULL, *categories);
-	hw_json__end_array(j);
-	hw_json__kbegin_array(j, HW_JK("type"));
-	hw_json__string(j, NULL, type);
-	hw_json__end_array(j);
-	lit(j, HW_JK("action"), action);
-	lit(j, HW_JK("dataset"), dataset);
-	lit(j, HW_JK("module"), "hopwatch");
-}
-
-static void header(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-		   const char *category, const char *type, const char *action, const char *dataset)
-{
-	const char *const categories[] = {category, NULL};
-
-	header_cats(j, h, ts_ns, kind, categories, type, action, dataset);
-}
-
-/* Closes the event object left open by header() (after any event.outcome/duration) and
- * writes host. */
-static void header_end(struct hw_json *j, const struct hw_host *h)
-{
-	hw_json__end_object(j);
-	hw_json__kbegin_object(j, HW_JK("host"));
-	hw_json__kstring(j, HW_JK("name"), h->name);
-	hw_json__kstring(j, HW_JK("id"), h->id);
-	hw_json__kbegin_object(j, HW_JK("boot"));
-	hw_json__kstring(j, HW_JK("id"), h->boot_id);
-	hw_json__end_object(j);
-	hw_json__end_object(j);
 }
 
 /* process.args within b (a prefix of argv: b->cut when some was left out); process.args_count
@@ -192,7 +138,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 		args(j, p, b);
 	if (p->cwd)
 		hw_json__kstring(j, HW_JK("working_directory"), p->cwd);
-	timestamp(j, HW_JK("start"), h, k->start_ns);
+	hw_ecs__time(j, HW_JK("start"), h, k->start_ns);
 	hw_json__kbegin_object(j, HW_JK("thread"));
 	hw_json__ku64(j, HW_JK("id"), k->tid);
 	hw_json__end_object(j);
@@ -215,7 +161,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 
 		/* a signal death reads as the shell shows it: 128 + signal */
 		hw_json__ki64(j, HW_JK("exit_code"), sig ? 128 + sig : (p->exit_code >> 8) & 0xff);
-		timestamp(j, HW_JK("end"), h, p->exit_ns);
+		hw_ecs__time(j, HW_JK("end"), h, p->exit_ns);
 	}
 	hw_json__end_object(j);
 
@@ -419,12 +365,12 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 	int snapshot = !strcmp(e->action, "existing_process");
 	int exiting = !strcmp(e->action, "exit");
 
-	header(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
-	       snapshot	 ? "info"
-	       : exiting ? "end"
-			 : "start",
-	       e->action, "hopwatch.process");
-	header_end(j, h);
+	hw_ecs__head(j, h, e->ts_ns, snapshot ? "state" : "event", "process",
+		     snapshot  ? "info"
+		     : exiting ? "end"
+			       : "start",
+		     e->action, "hopwatch.process");
+	hw_ecs__head_end(j, h);
 	process(j, h, e->p, e->user_name, e->euser_name, b);
 	hw_json__kbegin_object(j, HW_JK("hopwatch"));
 	process_extras(j, e->p, b);
@@ -534,14 +480,14 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	int end = !strcmp(v->action, "disconnect") || !strcmp(v->action, "connection_closed");
 	const char *type = listen ? "info" : end ? "end" : state ? "info" : "start";
 
-	header(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
-	       "hopwatch.network");
+	hw_ecs__head(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
+		     "hopwatch.network");
 	if (!strcmp(v->action, "connection_attempted"))
 		lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
 	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns &&
 	    v->ts_ns >= v->start_ns)
 		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - v->start_ns);
-	header_end(j, h);
+	hw_ecs__head_end(j, h);
 	/* local end and remote end, as ECS source/destination by direction */
 	if (listen) {
 		endpoint(j, HW_JK("source"), a->family, a->saddr, a->sport, 0, 0);
@@ -602,7 +548,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		hw_json__kbegin_object(j, HW_JK("connection"));
 		hw_json__kstring(j, HW_JK("id"), v->conn_id);
 		if (v->start_ns)
-			timestamp(j, HW_JK("start"), h, v->start_ns);
+			hw_ecs__time(j, HW_JK("start"), h, v->start_ns);
 		if (v->closed_by)
 			lit(j, HW_JK("closed_by"),
 			    v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
@@ -629,19 +575,19 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 	const struct hw_sock_addr *a = &s->addr;
 	int logout = !strcmp(v->action, "user_logout");
 	int state = !strcmp(v->action, "existing_session");
-	header(j, h, v->ts_ns, state ? "state" : "event",
-	       logout || state ? "session" : "authentication",
-	       state	? "info"
-	       : logout ? "end"
-			: "start",
-	       v->action, "hopwatch.session");
+	hw_ecs__head(j, h, v->ts_ns, state ? "state" : "event",
+		     logout || state ? "session" : "authentication",
+		     state    ? "info"
+		     : logout ? "end"
+			      : "start",
+		     v->action, "hopwatch.session");
 	if (v->outcome)
 		hw_json__kstring(j, HW_JK("outcome"), v->outcome);
 	if (v->reason)
 		hw_json__kstring(j, HW_JK("reason"), v->reason);
 	if (logout && v->ts_ns >= s->start_ns)
 		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - s->start_ns);
-	header_end(j, h);
+	hw_ecs__head_end(j, h);
 	hw_json__kbegin_object(j, HW_JK("user"));
 	if (s->uid != (__u32)-1)
 		id_string(j, HW_JK("id"), s->uid);
@@ -675,9 +621,9 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__kstring(j, HW_JK("service"), s->service);
 	if (s->auth_method[0])
 		hw_json__kstring(j, HW_JK("auth_method"), s->auth_method);
-	timestamp(j, HW_JK("start"), h, s->start_ns);
+	hw_ecs__time(j, HW_JK("start"), h, s->start_ns);
 	if (s->login_ns)
-		timestamp(j, HW_JK("login"), h, s->login_ns);
+		hw_ecs__time(j, HW_JK("login"), h, s->login_ns);
 	if (s->audit_sid != (__u32)-1)
 		hw_json__ku64(j, HW_JK("audit_sessionid"), s->audit_sid);
 	if (s->auth_failures)
@@ -703,8 +649,8 @@ void hw_ecs__agent_event(struct hw_json *j, const struct hw_host *h, const struc
 {
 	const struct hw_agent_counters *c = e->counters;
 
-	header(j, h, e->ts_ns, "state", "host", "info", e->action, "hopwatch.agent");
-	header_end(j, h);
+	hw_ecs__head(j, h, e->ts_ns, "state", "host", "info", e->action, "hopwatch.agent");
+	hw_ecs__head_end(j, h);
 	hw_json__kbegin_object(j, HW_JK("agent"));
 	hw_json__kstring(j, HW_JK("type"), "hopwatch");
 	hw_json__kstring(j, HW_JK("version"), e->version);
@@ -768,30 +714,6 @@ void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const stru
 }
 
 /* ecs_int.h: the pieces the loopback summary (ecs_conn.c) shares */
-void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-		  const char *category, const char *type, const char *action, const char *dataset)
-{
-	header(j, h, ts_ns, kind, category, type, action, dataset);
-}
-
-void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
-		       const char *const *categories, const char *type, const char *action,
-		       const char *dataset)
-{
-	header_cats(j, h, ts_ns, kind, categories, type, action, dataset);
-}
-
-void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
-{
-	header_end(j, h);
-}
-
-void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
-		  __u64 boot_ns)
-{
-	timestamp(j, qk, ql, h, boot_ns);
-}
-
 void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
 		      __u16 port, int have_bytes, __u64 bytes)
 {

@@ -14,9 +14,10 @@ void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const stru
 			  const char *user_name, const char *euser_name,
 			  void (*more)(struct hw_json *j, const void *ctx), const void *ctx);
 
-/* The line's start as every event has it (@timestamp, ecs, event.* left open for more members)
- * and its end (event closed, host written); a time as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"; an
- * endpoint (ip, port, bytes when have_bytes). Keys as HW_JK() gives them. */
+/* ecs_head.c: the line's start as every event has it (@timestamp, ecs, event.* left open for
+ * more members) and its end (event closed, host written); a time as
+ * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ"; an endpoint (ip, port, bytes when have_bytes). Keys as HW_JK()
+ * gives them. */
 void hw_ecs__head(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
 		  const char *category, const char *type, const char *action, const char *dataset);
 /* hw_ecs__head with more than one event.category (categories: NULL-terminated) */
