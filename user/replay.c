@@ -38,6 +38,7 @@ struct replay {
 	struct hw_text t;
 	struct hw_ocsf *ocsf; /* -o ocsf, else NULL */
 	struct hw_smap hosts;
+	struct host_engine *last; /* the previous line's host: most lines are its */
 	size_t n;
 	struct hw_replay_stats *st;
 };
@@ -69,10 +70,14 @@ static void on_alert(const struct hw_alert *a, void *ctx)
  * runs out, or (a crafted recording) two hosts' keys share a hash: *why says which. */
 static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f, const char **why)
 {
-	uint64_t h = hw_fnv__cstr(hw_fnv__cstr(HW_FNV0, f->host_id), f->host_name);
-	struct host_engine *he;
+	uint64_t h;
+	struct host_engine *he = r->last;
 	char key[20];
 
+	/* the same strings find the same host by their hash: what the lookup below returns */
+	if (he && !strcmp(he->id, f->host_id) && !strcmp(he->name, f->host_name))
+		return he;
+	h = hw_fnv__cstr(hw_fnv__cstr(HW_FNV0, f->host_id), f->host_name);
 	snprintf(key, sizeof(key), "%016llx", (unsigned long long)h);
 	he = (struct host_engine *)hw_smap__get(&r->hosts, key);
 	if (he) {
@@ -80,6 +85,7 @@ static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f,
 			*why = "host.id and host.name collide with another host's hash";
 			return NULL;
 		}
+		r->last = he;
 		return he;
 	}
 	*why = "too many hosts, or out of memory";
@@ -98,6 +104,7 @@ static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f,
 	}
 	r->n++;
 	r->st->hosts++;
+	r->last = he;
 	return he;
 }
 

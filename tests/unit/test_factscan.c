@@ -227,3 +227,86 @@ TEST(factscan_reads_every_field)
 	}
 	hw_factscan__free(&fs);
 }
+
+/* Whether a scanner that has never seen the line's objects takes the line: the scan without
+ * anything kept (factscan_memo.h). */
+static int fresh_takes(const char *line, size_t len)
+{
+	struct hw_factscan fs;
+	int fast;
+
+	if (!CHECK_EQ(hw_factscan__init(&fs), 0))
+		return -1;
+	fast = !hw_factscan__scan(&fs, line, len);
+	hw_factscan__free(&fs);
+	return fast;
+}
+
+#define KEPT_X 40 /* P: 4 names, KEPT_X more, and "parent" with 2 names; 47 leaves */
+
+static void kept_p(char *o, size_t cap)
+{
+	size_t n = (size_t)snprintf(o, cap,
+				    "{\"pid\":7,\"entity_id\":\"E1\",\"name\":\"sh\","
+				    "\"args\":[\"sh\",\"-i\"]");
+
+	for (int i = 0; i < KEPT_X; i++)
+		n += (size_t)snprintf(o + n, cap - n, ",\"x%d\":%d", i, i);
+	snprintf(o + n, cap - n, ",\"parent\":{\"pid\":1,\"entity_id\":\"E0\"}}");
+}
+
+/* An object kept from one line is copied into the next only where reading it would be taken
+ * too: the leaf limit and the names the scanner tells apart are those of the line it lands in,
+ * with the object at the end of a line near either limit; a line whose object is not at the top,
+ * or is cut short, or differs by a byte is read. Each line: the same result, error and fact as the
+ * full reader, and taken by the scan exactly when a scanner that kept nothing takes it. */
+TEST(factscan_kept_objects_meet_each_lines_limits)
+{
+	static char line[1 << 16], p[4096];
+	size_t n;
+	int fast;
+
+	kept_p(p, sizeof(p));
+	n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"process\":%s}", p);
+	if (!both("prime", line, n, &fast) || !CHECK_EQ(fast, 1))
+		return;
+	/* names: @timestamp, event, m more, process, then P's 45 and parent's 2 open at once */
+	for (int m = 200; m <= 212; m++) {
+		n = (size_t)snprintf(line, sizeof(line), "{" EV);
+		for (int i = 0; i < m; i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"n%d\":%d", i, i);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"process\":%s}", p);
+		if (both("names", line, n, &fast) && !CHECK_EQ(fast, fresh_takes(line, n)))
+			printf("    names m=%d\n", m);
+		CHECK_EQ(fast, m <= 206);
+	}
+	/* leaves: EV's 2, an array of k, P's 47 */
+	for (int k = 972; k <= 978; k++) {
+		n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"a\":[");
+		for (int i = 0; i < k; i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%d", i ? "," : "", i);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "],\"process\":%s}", p);
+		if (both("leaves", line, n, &fast) && !CHECK_EQ(fast, fresh_takes(line, n)))
+			printf("    leaves k=%d\n", k);
+		CHECK_EQ(fast, k <= 975);
+	}
+	/* the same bytes under another name, and nested under another member */
+	n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"proc\":%s}", p);
+	if (both("other name", line, n, &fast))
+		CHECK_EQ(fast, 1);
+	n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"x\":{\"process\":%s}}", p);
+	if (both("nested", line, n, &fast))
+		CHECK_EQ(fast, 1);
+	/* cut inside the object, cut right after it, one byte changed, the same name twice */
+	n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"process\":%s}", p);
+	both("cut inside", line, n - 10, &fast);
+	CHECK_EQ(fast, 0);
+	both("cut after", line, n - 1, &fast);
+	CHECK_EQ(fast, 0);
+	line[n - 30] = line[n - 30] == '1' ? '2' : '1';
+	if (both("a byte changed", line, n, &fast))
+		CHECK_EQ(fast, fresh_takes(line, n));
+	n = (size_t)snprintf(line, sizeof(line), "{" EV ",\"process\":%s,\"process\":%s}", p, p);
+	if (both("twice", line, n, &fast))
+		CHECK_EQ(fast, 0);
+}

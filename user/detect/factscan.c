@@ -14,6 +14,7 @@
 
 #include "detect/fact_fields.h"
 #include "detect/factscan.h"
+#include "detect/factscan_memo.h"
 #include "detect/jsonread_int.h"
 
 #define TABLE 256 /* (node, name) entries, a power of two (about 70 used): 8 KiB */
@@ -292,6 +293,11 @@ int hw_factscan__scan(struct hw_factscan *fs, const char *line, size_t len)
 	unsigned int index;
 	const char *v, *e;
 	size_t n;
+	/* the object member of the line's object being read, to be kept (factscan_memo.h) */
+	const char *rec = NULL, *rec_k = NULL;
+	size_t rec_klen = 0, rec_n = 0, rec_est = 0;
+	uint64_t rec_h = 0;
+	unsigned int rec_leaves = 0, rec_names = 0, peak = 0;
 
 	d->n = d->used = 0;
 	memset(fs->by_field, 0, sizeof(fs->by_field));
@@ -342,6 +348,8 @@ member:
 		if (nseen == MAX_NAMES)
 			goto no;
 		seen[nseen++] = nm.h;
+		if (nseen > peak)
+			peak = nseen;
 		lv->bloom |= bit;
 		if (plen + klen + 1 > HW_JREAD_PATH_MAX)
 			goto no;
@@ -367,6 +375,31 @@ member:
 		if (s < end && *s == '{') {
 			/* the members of an object in an array share the array's path: not here */
 			field = en ? en->child : -1; /* the new object's node */
+			if (lv == st && fs->memo) {
+				struct hw_fsmemo_counts c;
+				const struct hw_fsmemo_obj *o;
+				size_t olen =
+				    hw_fsmemo__find(fs->memo, k, klen, nm.h, s, end, &c, &o);
+
+				/* an object read before: its leaves, if the limits allow them here
+				 */
+				if (olen && leaves + c.leaves <= HW_JREAD_MAX_LEAVES &&
+				    nseen + c.names <= MAX_NAMES) {
+					hw_fsmemo__apply(o, d, by_field);
+					leaves += c.leaves;
+					est += c.est;
+					s += olen;
+					goto after;
+				}
+				rec = s;
+				rec_k = k;
+				rec_klen = klen;
+				rec_h = nm.h;
+				rec_leaves = leaves;
+				rec_est = est;
+				rec_n = d->n;
+				rec_names = peak = nseen;
+			}
 			goto open_object;
 		}
 	}
@@ -471,7 +504,9 @@ value:
 		if (owner->first)
 			est += plen + 1; /* the full reader's copy of the path */
 		if (field >= 0) {
-			struct hw_jleaf *l = &d->leaves[d->n++]; /* leaves <= HW_JREAD_MAX_LEAVES */
+			struct hw_jleaf *l = &d->leaves[d->n]; /* leaves <= HW_JREAD_MAX_LEAVES */
+
+			fs->field_of[d->n++] = (unsigned char)field;
 
 			l->path = hw_fact_field_path[field];
 			l->val = v ? v : "";
@@ -543,6 +578,15 @@ close:
 	depth--;
 	if (!depth)
 		goto done;
+	if (depth == 1 && rec) {
+		/* an object member of the line's object, read whole: kept for the next lines */
+		struct hw_fsmemo_counts c = {
+		    .leaves = leaves - rec_leaves, .names = peak - rec_names, .est = est - rec_est};
+
+		hw_fsmemo__keep(fs->memo, rec_k, rec_klen, rec_h, rec, (size_t)(s - rec), &c, d,
+				rec_n, fs->field_of, by_field);
+		rec = NULL;
+	}
 	lv = &st[depth - 1];
 	goto after;
 
@@ -563,7 +607,8 @@ int hw_factscan__init(struct hw_factscan *fs)
 	memset(fs, 0, sizeof(*fs));
 	fs->kept = calloc(1, sizeof(*fs->kept));
 	fs->doc = calloc(1, sizeof(*fs->doc));
-	if (!fs->kept || !fs->doc) {
+	fs->memo = hw_fsmemo__new();
+	if (!fs->kept || !fs->doc || !fs->memo) {
 		hw_factscan__free(fs);
 		return -ENOMEM;
 	}
@@ -578,7 +623,9 @@ void hw_factscan__free(struct hw_factscan *fs)
 		hw_jdoc__free(fs->doc);
 	free(fs->kept);
 	free(fs->doc);
+	hw_fsmemo__free(fs->memo);
 	fs->kept = fs->doc = NULL;
+	fs->memo = NULL;
 }
 
 int hw_factscan__line(struct hw_factscan *fs, const char *line, size_t len, struct hw_fact *f,

@@ -15,11 +15,15 @@
 #include "detect/fact_fields.h"
 #include "detect/jsonread.h"
 
+struct hw_fsmemo;
+
 struct hw_factscan {
 	struct hw_jdoc *kept; /* the members the facts read, of the last line scanned */
 	const struct hw_jleaf *by_field[HW_FF_COUNT]; /* kept->by_field */
 	struct hw_jdoc *doc;	       /* the full reader's, for the lines the scan left */
 	unsigned long long fast, full; /* lines read each way */
+	struct hw_fsmemo *memo;	       /* objects read before (factscan_memo.h) */
+	unsigned char field_of[HW_JREAD_MAX_LEAVES]; /* enum hw_fact_field of kept->leaves[i] */
 };
 
 int hw_factscan__init(struct hw_factscan *fs);

@@ -1,0 +1,158 @@
+/* The scanner's memory of objects (see factscan_memo.h). A set of a few objects per member name
+ * (the set chosen by the name's hash: "event" is one of a few kinds, "process" one of a few
+ * processes), replaced in turn. A name whose objects never come back ("source", with its
+ * port) stops being kept but for one try in 32, so keeping costs little where it cannot pay. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/fact_fields.h"
+#include "detect/factscan_memo.h"
+
+#define SETS	   16	/* a power of two; a line has about a dozen object members */
+#define WAYS	   4	/* objects per set */
+#define OBJ_BYTES  2048 /* longer objects (a process with a long argv) are read each time */
+#define OBJ_NAME   32
+#define OBJ_LEAVES 48
+#define OBJ_VALS   1024
+
+struct kept {
+	unsigned short off, len; /* of its string in vals; off 0xffff: not a string ("") */
+	unsigned short index;
+	unsigned char field, type, in_array, first;
+	unsigned int hash; /* of its path */
+};
+
+struct hw_fsmemo_obj {
+	size_t len; /* of bytes; 0: empty */
+	uint64_t h;
+	size_t klen;
+	char name[OBJ_NAME];
+	struct hw_fsmemo_counts c;
+	unsigned int nkept;
+	struct kept kept[OBJ_LEAVES];
+	char vals[OBJ_VALS];
+	char bytes[OBJ_BYTES];
+};
+
+struct set {
+	struct hw_fsmemo_obj obj[WAYS];
+	unsigned int next;   /* the way replaced next */
+	unsigned int misses; /* finds that found nothing since the last that did */
+};
+
+struct hw_fsmemo {
+	struct set set[SETS];
+};
+
+#define NO_STRING 0xffff
+
+_Static_assert(OBJ_VALS < NO_STRING && OBJ_BYTES < NO_STRING, "offsets fit");
+_Static_assert(HW_FF_COUNT < 256, "fields fit a byte");
+
+struct hw_fsmemo *hw_fsmemo__new(void)
+{
+	return calloc(1, sizeof(struct hw_fsmemo));
+}
+
+void hw_fsmemo__free(struct hw_fsmemo *m)
+{
+	free(m);
+}
+
+static inline struct set *set_of(struct hw_fsmemo *m, uint64_t h)
+{
+	return &m->set[(h ^ h >> 29) & (SETS - 1)];
+}
+
+size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
+		       const char *end, struct hw_fsmemo_counts *c, const struct hw_fsmemo_obj **o)
+{
+	struct set *st = set_of(m, h);
+
+	for (int w = 0; w < WAYS; w++) {
+		const struct hw_fsmemo_obj *b = &st->obj[w];
+
+		if (!b->len || b->h != h || b->klen != klen || (size_t)(end - s) < b->len ||
+		    memcmp(b->name, k, klen) || memcmp(b->bytes, s, b->len))
+			continue;
+		st->misses = 0;
+		*c = b->c;
+		*o = b;
+		return b->len;
+	}
+	st->misses++;
+	return 0;
+}
+
+void hw_fsmemo__apply(const struct hw_fsmemo_obj *o, struct hw_jdoc *d,
+		      const struct hw_jleaf **by_field)
+{
+	for (unsigned int i = 0; i < o->nkept; i++) {
+		const struct kept *k = &o->kept[i];
+		struct hw_jleaf *l = &d->leaves[d->n++];
+
+		l->path = hw_fact_field_path[k->field];
+		if (k->off == NO_STRING) {
+			l->val = "";
+		} else {
+			char *v = d->arena + d->used;
+
+			memcpy(v, o->vals + k->off, (size_t)k->len + 1);
+			d->used += (size_t)k->len + 1;
+			l->val = v;
+		}
+		l->len = k->len;
+		l->hash = k->hash;
+		l->type = k->type;
+		l->in_array = k->in_array;
+		l->index = k->index;
+		if (k->first)
+			by_field[k->field] = l;
+	}
+}
+
+void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
+		     size_t len, const struct hw_fsmemo_counts *c, const struct hw_jdoc *d,
+		     size_t n0, const unsigned char *field, const struct hw_jleaf *const *by_field)
+{
+	struct set *st = set_of(m, h);
+	struct hw_fsmemo_obj *b;
+	size_t vals = 0;
+
+	if (len > OBJ_BYTES || klen > OBJ_NAME || d->n - n0 > OBJ_LEAVES)
+		return;
+	if (st->misses > WAYS && st->misses % 32)
+		return;
+	b = &st->obj[st->next];
+	st->next = (st->next + 1) % WAYS;
+	b->len = 0;
+	for (size_t i = n0; i < d->n; i++) {
+		const struct hw_jleaf *l = &d->leaves[i];
+		struct kept *e = &b->kept[i - n0];
+		int copied = l->val >= d->arena && l->val < d->arena + d->used;
+
+		if (copied) {
+			if (vals + l->len + 1 > OBJ_VALS)
+				return;
+			memcpy(b->vals + vals, l->val, l->len + 1);
+			e->off = (unsigned short)vals;
+			vals += l->len + 1;
+		} else {
+			e->off = NO_STRING;
+		}
+		e->len = (unsigned short)l->len;
+		e->index = l->index;
+		e->hash = l->hash;
+		e->field = field[i];
+		e->type = l->type;
+		e->in_array = l->in_array;
+		e->first = by_field[field[i]] == l;
+	}
+	b->nkept = (unsigned int)(d->n - n0);
+	b->c = *c;
+	b->h = h;
+	b->klen = klen;
+	memcpy(b->name, k, klen);
+	memcpy(b->bytes, s, len);
+	b->len = len;
+}
