@@ -94,13 +94,13 @@ static __always_inline void hw_netproc_mark(struct task_struct *task)
 		hw_netproc_set(tgid, BPF_CORE_READ(task, group_leader, start_boottime));
 }
 
-/* A new process (child, forked by parent) of a network-facing one is network-facing: whatever
- * the filters of the fork event (the agent's own children included, as at connect). A parent
- * whose hint is clear costs one array load. */
+/* A new process (child, forked by parent: the current task) of a network-facing one is
+ * network-facing, whatever the filters of the fork event (the agent's own children included, as
+ * at connect). A parent whose hint is clear costs one array load. */
 static __always_inline void hw_netproc_inherit(struct task_struct *parent,
 					       struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 *start;
 
 	if (!hw_hint(&netproc_hint, ptgid))
