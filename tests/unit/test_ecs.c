@@ -438,3 +438,64 @@ TEST(ecs_head_kept_follows_content)
 	}
 	hw_json__free(&j);
 }
+
+/* "user" and "group" are kept encoded for a few users (ecs_head.c), told apart by ids and
+ * names: a name rewritten in the same buffer, a name that goes away, ids that change alone, and
+ * more users than are kept, each written as they are. */
+TEST(ecs_user_kept_follows_content)
+{
+	static const struct {
+		__u32 uid, euid, gid;
+		const char *name, *ename, *want;
+	} cases[] = {
+	    {0, 0, 0, "root", "root",
+	     "\"user\":{\"id\":\"0\",\"name\":\"root\",\"effective\":{\"id\":\"0\",\"name\":"
+	     "\"root\"}},"
+	     "\"group\":{\"id\":\"0\"}"},
+	    {0, 0, 0, "toor", "root",
+	     "\"user\":{\"id\":\"0\",\"name\":\"toor\",\"effective\":{\"id\":\"0\",\"name\":"
+	     "\"root\"}},"
+	     "\"group\":{\"id\":\"0\"}"},
+	    {0, 0, 0, NULL, "root",
+	     "\"user\":{\"id\":\"0\",\"effective\":{\"id\":\"0\",\"name\":\"root\"}},\"group\":{"
+	     "\"id\":"
+	     "\"0\"}"},
+	    {1000, 0, 0, NULL, "root",
+	     "\"user\":{\"id\":\"1000\",\"effective\":{\"id\":\"0\",\"name\":\"root\"}},\"group\":{"
+	     "\"id\":\"0\"}"},
+	    {1000, 0, 5, NULL, "root",
+	     "\"user\":{\"id\":\"1000\",\"effective\":{\"id\":\"0\",\"name\":\"root\"}},\"group\":{"
+	     "\"id\":\"5\"}"},
+	    {65534, 65534, 65534, "nobody", NULL,
+	     "\"user\":{\"id\":\"65534\",\"name\":\"nobody\",\"effective\":{\"id\":\"65534\"}},"
+	     "\"group\":{\"id\":\"65534\"}"},
+	    {7, 7, 7, "a\"b", "a\"b",
+	     "\"user\":{\"id\":\"7\",\"name\":\"a\\\"b\",\"effective\":{\"id\":\"7\",\"name\":"
+	     "\"a\\\"b\"}},\"group\":{\"id\":\"7\"}"},
+	};
+	struct hw_host h = host();
+	struct hw_process p;
+	struct hw_json j;
+	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000};
+	char name[16], ename[16];
+
+	proc(&p, NULL, 0);
+	e.p = &p;
+	hw_json__init(&j);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			/* the names always in the same two buffers */
+			snprintf(name, sizeof(name), "%s", cases[i].name ? cases[i].name : "");
+			snprintf(ename, sizeof(ename), "%s", cases[i].ename ? cases[i].ename : "");
+			e.user_name = cases[i].name ? name : NULL;
+			e.euser_name = cases[i].ename ? ename : NULL;
+			p.k.uid = cases[i].uid;
+			p.k.euid = cases[i].euid;
+			p.k.gid = cases[i].gid;
+			hw_json__reset(&j);
+			hw_ecs__proc_event(&j, &h, &e);
+			if (!CHECK(strstr(hw_json__cstr(&j), cases[i].want) != NULL))
+				printf("    round %d case %zu: %s\n", round, i, hw_json__cstr(&j));
+		}
+	hw_json__free(&j);
+}

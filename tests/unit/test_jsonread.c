@@ -132,6 +132,19 @@ TEST(rfc3339)
 	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00", &ns), -EINVAL);
 	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00.Z", &ns), -EINVAL);
 	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00Zjunk", &ns), -EINVAL);
+	/* the date and time of the last timestamp are kept: a new fraction, zone or a bad end
+	 * after the same prefix, and a bad date right after a good one, are still read whole */
+	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00.25Z", &ns), 0);
+	CHECK_EQ(ns, 1795795200250000000ULL);
+	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00-01:00", &ns), 0);
+	CHECK_EQ(ns, 1795798800000000000ULL);
+	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00.x", &ns), -EINVAL);
+	CHECK_EQ(hw_parse_rfc3339("2026-11-27T16:00:00", &ns), -EINVAL);
+	CHECK_EQ(hw_parse_rfc3339("2028-02-29T00:00:00Z", &ns), 0);
+	CHECK_EQ(hw_parse_rfc3339("2027-02-29T00:00:00Z", &ns), -EINVAL);
+	CHECK_EQ(hw_parse_rfc3339("2028-02-29T00:00:00.000000001Z", &ns), 0);
+	CHECK_EQ(ns, 1835395200000000001ULL);
+	CHECK_EQ(hw_parse_rfc3339("2028-02-29T00:00:0", &ns), -EINVAL);
 }
 
 TEST(fact_from_event)

@@ -2,6 +2,8 @@
  * IPv4-mapped IPv6 (the stitcher did), so one host under two spellings was two hosts to the
  * rules. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -211,4 +213,57 @@ TEST(engine_relay_same_host_two_spellings)
 	hw_engine__free(e);
 out:
 	hw_config__free(&cfg);
+}
+
+/* hw_addr__canon copies an IPv4 address already written as inet_ntop writes it: for strings
+ * of digits and dots near that shape (leading zeros, 256, three or five parts, a part of four
+ * digits, an empty part, a trailing dot), the same answer as inet_pton then inet_ntop. */
+TEST(lib_addr_canon_v4_as_inet_ntop)
+{
+	static const char *const fixed[] = {
+	    "0.0.0.0",	 "255.255.255.255", "198.18.0.1", "01.2.3.4",	 "1.02.3.4", "1.2.3.004",
+	    "256.1.1.1", "1.2.3",	    "1.2.3.4.5",  "1.2.3.4.",	 "1..3.4",   "1234.1.1.1",
+	    ".1.2.3",	 "1.2.3.4 ",	    "",		  "10.0.0.255x", "00.0.0.0", "0.0.0.00"};
+	unsigned long long x = 88172645463325252ULL;
+	char s[32];
+
+	for (int i = 0; i < 20000; i++) {
+		char got[64], want[64];
+		unsigned char b[4];
+		int r, rw = -EINVAL;
+
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			snprintf(s, sizeof(s), "%s", fixed[i]);
+		} else {
+			size_t n = 0;
+			int len;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			len = 1 + (int)(x % 16);
+			for (int k = 0; k < len; k++) {
+				unsigned int c = (unsigned int)(x >> (4 + 3 * k)) % 13;
+
+				s[n++] = c < 10 ? (char)('0' + c) : c < 12 ? '.' : '2';
+			}
+			s[n] = 0;
+		}
+		got[0] = want[0] = 0;
+		r = hw_addr__canon(s, got, sizeof(got));
+		if (inet_pton(AF_INET, s, b) == 1 && inet_ntop(AF_INET, b, want, sizeof(want)))
+			rw = 0;
+		else {
+			struct hw_addr a;
+
+			/* not IPv4: the IPv6 path decides, as before */
+			rw = hw_addr__parse(&a, s) || hw_addr__format(&a, want, sizeof(want))
+				 ? -EINVAL
+				 : 0;
+		}
+		if (!CHECK_EQ(r, rw) || (!r && !CHECK_STREQ(got, want))) {
+			printf("    '%s'\n", s);
+			return;
+		}
+	}
 }

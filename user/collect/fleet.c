@@ -48,6 +48,7 @@ struct hw_fleet {
 	struct hw_factscan scan; /* lines to facts: the members the rules read, at replay speed */
 	struct hw_fact *fact;
 	struct fhost *cur;	  /* the host being fed: its alerts count against it */
+	struct fhost *last;	  /* the host find_host() found last (hosts are never removed) */
 	unsigned long long now;	  /* the latest event time */
 	unsigned long long clock; /* the collector's (hw_fleet__tick), 0 none */
 	unsigned long long bound; /* event times beyond this + HW_STITCH_SKEW_NS are bounded */
@@ -69,12 +70,18 @@ static void hash_key(char key[20], const char *token)
 
 static struct fhost *find_host(struct hw_fleet *f, const char *token)
 {
-	struct fhost *h;
+	struct fhost *h = f->last;
 	char key[20];
 
+	/* a stream's lines come a host at a time: the same token finds the same host */
+	if (h && !strcmp(h->token, token))
+		return h;
 	hash_key(key, token);
 	h = (struct fhost *)hw_smap__get(&f->hosts, key);
-	return h && !strcmp(h->token, token) ? h : NULL;
+	if (!h || strcmp(h->token, token))
+		return NULL;
+	f->last = h;
+	return h;
 }
 
 /* Whether one more alert of h passes: at most collect.host_alerts a minute of each rule (a

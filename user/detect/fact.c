@@ -50,16 +50,25 @@ static int digits(const char *s, int n, unsigned int *out)
 
 int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 {
+	/* the date and time of the last line: the lines of one second share them */
+	static __thread char last[19];
+	static __thread time_t last_t = -1;
 	unsigned int y, mo, d, h, mi, sec, oh = 0, om = 0;
 	unsigned long long frac = 0;
 	long long off = 0;
 	int fd = 0;
 	time_t t;
 
-	if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    digits(s + 17, 2, &sec))
+	if (strnlen(s, 20) < 20)
+		return -EINVAL;
+	if (last_t >= 0 && !memcmp(s, last, sizeof(last))) {
+		t = last_t;
+		s += 19;
+		goto fraction;
+	}
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
 		return -EINVAL;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
@@ -71,7 +80,22 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 		if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
 			return -EINVAL;
 	}
+	{
+		/* timegm() without the time zone machinery: days from the civil date, in 400-year
+		 * eras from 0000-03-01 (a second 60 runs into the next minute, as timegm's does) */
+		long long yy = (long long)y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;
+		long long mp = mo > 2 ? mo - 3 : mo + 9; /* months since March */
+		long long doy = (153 * mp + 2) / 5 + (long long)d - 1;
+		long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+		long long days = era * 146097 + doe - 719468;
+
+		t = (time_t)(days * 86400 + (long long)h * 3600 + (long long)mi * 60 +
+			     (long long)sec);
+	}
+	memcpy(last, s, sizeof(last));
+	last_t = t;
 	s += 19;
+fraction:
 	if (*s == '.') {
 		s++;
 		while (*s >= '0' && *s <= '9') {
@@ -101,18 +125,6 @@ int hw_parse_rfc3339(const char *s, unsigned long long *ns)
 	}
 	if (*s)
 		return -EINVAL;
-	{
-		/* timegm() without the time zone machinery: days from the civil date, in 400-year
-		 * eras from 0000-03-01 (a second 60 runs into the next minute, as timegm's does) */
-		long long yy = (long long)y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;
-		long long mp = mo > 2 ? mo - 3 : mo + 9; /* months since March */
-		long long doy = (153 * mp + 2) / 5 + (long long)d - 1;
-		long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-		long long days = era * 146097 + doe - 719468;
-
-		t = (time_t)(days * 86400 + (long long)h * 3600 + (long long)mi * 60 +
-			     (long long)sec);
-	}
 	if ((long long)t - off < 0)
 		return -EINVAL;
 	/* ns since the epoch must fit 64 bits: up to 2554-07-21T23:34:33.709551615Z */
@@ -226,7 +238,7 @@ static const struct {
 enum hw_fact_kind hw_fact__kind(const char *action)
 {
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (!strcmp(actions[i].action, action))
+		if (actions[i].action[0] == action[0] && !strcmp(actions[i].action, action))
 			return actions[i].kind;
 	return HW_F_OTHER;
 }

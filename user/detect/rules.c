@@ -54,8 +54,9 @@ static void session_context(struct hw_alert *a, const struct hw_esession *s)
 
 static int in_list(const char *name, const char *const *list)
 {
+	/* every exec is checked against these lists: the first byte first, no call */
 	for (; *list; list++)
-		if (!strcmp(name, *list))
+		if ((*list)[0] == name[0] && !strcmp(name, *list))
 			return 1;
 	return 0;
 }
@@ -63,8 +64,11 @@ static int in_list(const char *name, const char *const *list)
 /* name followed only by digits and dots: python3.11, php8.2 */
 static int versioned(const char *name, const char *stem)
 {
-	size_t n = strlen(stem);
+	size_t n;
 
+	if (name[0] != stem[0])
+		return 0;
+	n = strlen(stem);
 	if (strncmp(name, stem, n))
 		return 0;
 	for (name += n; *name; name++)

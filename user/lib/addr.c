@@ -52,11 +52,39 @@ void hw_addr__ntop(int family, const void *bytes, char *out, size_t len)
 		out[0] = 0;
 }
 
+/* The length of text when it is an IPv4 address as inet_ntop writes it (four decimal
+ * numbers up to 255, no leading zero, nothing else), 0 otherwise. */
+static size_t v4_canonical(const char *text)
+{
+	const char *s = text;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned int v = 0;
+		int n = 0;
+
+		if (part && *s++ != '.')
+			return 0;
+		while (*s >= '0' && *s <= '9' && n < 4) {
+			v = v * 10 + (unsigned int)(*s++ - '0');
+			n++;
+		}
+		if (!n || n > 3 || v > 255 || (n > 1 && s[-n] == '0'))
+			return 0;
+	}
+	return *s ? 0 : (size_t)(s - text);
+}
+
 int hw_addr__canon(const char *text, char *out, size_t len)
 {
 	char buf[HW_ADDR_TEXT_LEN];
 	struct hw_addr a;
+	size_t n = text ? v4_canonical(text) : 0;
 
+	/* the usual case, a connection's end as the agent writes it: already canonical */
+	if (n && n < len) {
+		memcpy(out, text, n + 1);
+		return 0;
+	}
 	if (hw_addr__parse(&a, text) || hw_addr__format(&a, buf, sizeof(buf)) || strlen(buf) >= len)
 		return -EINVAL;
 	memcpy(out, buf, strlen(buf) + 1);

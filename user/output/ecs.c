@@ -77,18 +77,6 @@ static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
 	} while (0)
 
 /* The helpers below take their key as HW_JK("name") gives it (output/json.h). */
-/* A uid or gid: ECS keeps them as strings of digits. */
-static void id_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
-{
-	char buf[12], *p = buf + sizeof(buf);
-
-	do {
-		*--p = (char)('0' + id % 10);
-		id /= 10;
-	} while (id);
-	hw_json__kplain(j, qk, ql, p, (size_t)(buf + sizeof(buf) - p));
-}
-
 /* A value that is a literal of this file or of the agent's code (an action, a kind, "tcp"):
  * printable ASCII with nothing to escape, so not scanned. */
 static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
@@ -165,19 +153,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	}
 	hw_json__end_object(j);
 
-	hw_json__kbegin_object(j, HW_JK("user"));
-	id_string(j, HW_JK("id"), k->uid);
-	if (user_name)
-		hw_json__kstring(j, HW_JK("name"), user_name);
-	hw_json__kbegin_object(j, HW_JK("effective"));
-	id_string(j, HW_JK("id"), k->euid);
-	if (euser_name)
-		hw_json__kstring(j, HW_JK("name"), euser_name);
-	hw_json__end_object(j);
-	hw_json__end_object(j);
-	hw_json__kbegin_object(j, HW_JK("group"));
-	id_string(j, HW_JK("id"), k->gid);
-	hw_json__end_object(j);
+	hw_ecs__user_group(j, k->uid, user_name, k->euid, euser_name, k->gid);
 }
 
 /* process.*, user.* and group.* of a network event: one process makes many (a client's
@@ -590,7 +566,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 	hw_ecs__head_end(j, h);
 	hw_json__kbegin_object(j, HW_JK("user"));
 	if (s->uid != (__u32)-1)
-		id_string(j, HW_JK("id"), s->uid);
+		hw_ecs__id(j, HW_JK("id"), s->uid);
 	if (s->user[0])
 		hw_json__kstring(j, HW_JK("name"), s->user);
 	hw_json__end_object(j);

@@ -208,15 +208,6 @@ void hw_ecs__loopback_summary(struct hw_json *j, const struct hw_host *h, __u64 
 	hw_json__end_line(j);
 }
 
-/* A uid: ECS keeps them as strings of digits. */
-static void uid_string(struct hw_json *j, const char *qk, size_t ql, __u32 id)
-{
-	char buf[12];
-	int n = snprintf(buf, sizeof(buf), "%u", id);
-
-	hw_json__kplain(j, qk, ql, buf, (size_t)n);
-}
-
 static void session(struct hw_json *j, const char *id)
 {
 	if (!id || !id[0])
@@ -275,9 +266,9 @@ void hw_ecs__slim_proc_event(struct hw_json *j, const struct hw_host *h,
 	hw_json__end_object(j);
 	if (!exiting) {
 		hw_json__kbegin_object(j, HW_JK("user"));
-		uid_string(j, HW_JK("id"), k->uid);
+		hw_ecs__id(j, HW_JK("id"), k->uid);
 		hw_json__kbegin_object(j, HW_JK("effective"));
-		uid_string(j, HW_JK("id"), k->euid);
+		hw_ecs__id(j, HW_JK("id"), k->euid);
 		hw_json__end_object(j);
 		hw_json__end_object(j);
 	}

@@ -18,14 +18,6 @@ const char *hw_file_event_type(const char *action)
 	return "change";
 }
 
-static void id_string(struct hw_json *j, const char *key, __u32 id)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%u", id);
-	hw_json__string(j, key, buf);
-}
-
 static void file_type(struct hw_json *j, __u32 mode)
 {
 	switch (mode & 0170000) {
@@ -83,11 +75,11 @@ void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct
 	}
 	hw_json__end_object(j);
 	hw_json__begin_object(j, "user");
-	id_string(j, "id", k->uid);
+	hw_ecs__id(j, HW_JK("id"), k->uid);
 	if (v->user_name)
 		hw_json__string(j, "name", v->user_name);
 	hw_json__begin_object(j, "effective");
-	id_string(j, "id", k->euid);
+	hw_ecs__id(j, HW_JK("id"), k->euid);
 	hw_json__end_object(j);
 	hw_json__end_object(j);
 
@@ -103,8 +95,8 @@ void hw_ecs__file_event(struct hw_json *j, const struct hw_host *h, const struct
 		hw_json__string(j, "inode", buf);
 		snprintf(buf, sizeof(buf), "%u:%u", v->dev >> 20, v->dev & 0xfffff);
 		hw_json__string(j, "device", buf);
-		id_string(j, "uid", v->uid);
-		id_string(j, "gid", v->gid);
+		hw_ecs__id(j, HW_JK("uid"), v->uid);
+		hw_ecs__id(j, HW_JK("gid"), v->gid);
 		file_type(j, v->mode);
 	}
 	if (v->mode) {

@@ -1,5 +1,5 @@
 /* The head and the host of every ECS line (ecs_int.h): "@timestamp", "ecs", the members of
- * "event" a kind of event always has, and "host".
+ * "event" a kind of event always has, and "host"; and the "user" and "group" of a process.
  *
  * Only the time changes from one event to the next: the members of "event" are the same for
  * every event of one (kind, categories, type, action, dataset), and "host" for every event of
@@ -192,4 +192,98 @@ void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
 	f->olen = j->len - len0;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
+}
+
+/* user.* and group.*: one user runs most of a host's processes. A few kept, by their ids and
+ * names. */
+#define USER_SLOTS    4
+#define USER_NAME_MAX 64 /* longer names are written each time */
+#define USER_OUT_MAX  384
+
+struct user_frag {
+	__u32 uid, euid, gid;
+	signed char has[2]; /* user name, effective user name given; has[0] -1: empty slot */
+	char name[2][USER_NAME_MAX];
+	size_t olen, values;
+	char out[USER_OUT_MAX];
+};
+
+static __thread struct user_frag users[USER_SLOTS] = {
+    {.has = {-1}}, {.has = {-1}}, {.has = {-1}}, {.has = {-1}}};
+static __thread unsigned int users_next;
+
+void hw_ecs__id(struct hw_json *j, const char *qk, size_t ql, __u32 id)
+{
+	char buf[12], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + id % 10);
+		id /= 10;
+	} while (id);
+	hw_json__kplain(j, qk, ql, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void user_members(struct hw_json *j, __u32 uid, const char *user_name, __u32 euid,
+			 const char *euser_name, __u32 gid)
+{
+	hw_json__kbegin_object(j, HW_JK("user"));
+	hw_ecs__id(j, HW_JK("id"), uid);
+	if (user_name)
+		hw_json__kstring(j, HW_JK("name"), user_name);
+	hw_json__kbegin_object(j, HW_JK("effective"));
+	hw_ecs__id(j, HW_JK("id"), euid);
+	if (euser_name)
+		hw_json__kstring(j, HW_JK("name"), euser_name);
+	hw_json__end_object(j);
+	hw_json__end_object(j);
+	hw_json__kbegin_object(j, HW_JK("group"));
+	hw_ecs__id(j, HW_JK("id"), gid);
+	hw_json__end_object(j);
+}
+
+static int user_is(const struct user_frag *f, __u32 uid, const char *user_name, __u32 euid,
+		   const char *euser_name, __u32 gid)
+{
+	return f->has[0] >= 0 && f->uid == uid && f->euid == euid && f->gid == gid &&
+	       f->has[0] == !!user_name && f->has[1] == !!euser_name &&
+	       (!user_name || !strcmp(f->name[0], user_name)) &&
+	       (!euser_name || !strcmp(f->name[1], euser_name));
+}
+
+void hw_ecs__user_group(struct hw_json *j, __u32 uid, const char *user_name, __u32 euid,
+			const char *euser_name, __u32 gid)
+{
+	struct user_frag *f;
+	size_t len0, values0;
+
+	for (int i = 0; i < USER_SLOTS; i++)
+		if (user_is(&users[i], uid, user_name, euid, euser_name, gid)) {
+			hw_json__members(j, users[i].out, users[i].olen, users[i].values);
+			return;
+		}
+	len0 = j->len;
+	values0 = j->values;
+	user_members(j, uid, user_name, euid, euser_name, gid);
+	if (j->error || j->len <= len0 ||
+	    (user_name && strnlen(user_name, USER_NAME_MAX) == USER_NAME_MAX) ||
+	    (euser_name && strnlen(euser_name, USER_NAME_MAX) == USER_NAME_MAX))
+		return;
+	if (j->buf[len0] == ',')
+		len0++;
+	if (j->len - len0 > USER_OUT_MAX)
+		return;
+	f = &users[users_next];
+	users_next = (users_next + 1) % USER_SLOTS;
+	memcpy(f->out, j->buf + len0, j->len - len0);
+	f->olen = j->len - len0;
+	f->values = j->values - values0;
+	f->uid = uid;
+	f->euid = euid;
+	f->gid = gid;
+	f->has[0] = (signed char)!!user_name;
+	f->has[1] = (signed char)!!euser_name;
+	if (user_name)
+		strcpy(f->name[0], user_name);
+	if (euser_name)
+		strcpy(f->name[1], euser_name);
 }

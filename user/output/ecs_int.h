@@ -27,6 +27,11 @@ void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, 
 void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h);
 void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
 		  __u64 boot_ns);
+/* A uid or gid as ECS keeps them, a string of digits. */
+void hw_ecs__id(struct hw_json *j, const char *qk, size_t ql, __u32 id);
+/* "user" (id, name when known, effective id and name) and "group" (id) of a process. */
+void hw_ecs__user_group(struct hw_json *j, __u32 uid, const char *user_name, __u32 euid,
+			const char *euser_name, __u32 gid);
 void hw_ecs__endpoint(struct hw_json *j, const char *qk, size_t ql, __u16 family, const __u8 *addr,
 		      __u16 port, int have_bytes, __u64 bytes);
 
