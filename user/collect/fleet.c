@@ -48,7 +48,7 @@ struct hw_fleet {
 	struct hw_factscan scan; /* lines to facts: the members the rules read, at replay speed */
 	struct hw_fact *fact;
 	struct fhost *cur;	  /* the host being fed: its alerts count against it */
-	struct fhost *last;	  /* the host find_host() found last (hosts are never removed) */
+	struct fhost *last;	  /* the host find_host() found last, NULL once it is forgotten */
 	unsigned long long now;	  /* the latest event time */
 	unsigned long long clock; /* the collector's (hw_fleet__tick), 0 none */
 	unsigned long long bound; /* event times beyond this + HW_STITCH_SKEW_NS are bounded */
@@ -379,6 +379,8 @@ static void forget_idle(struct hw_snode *n, void *ctx)
 		return;
 	if (h->e)
 		engine_free(c->f, h);
+	if (c->f->last == h)
+		c->f->last = NULL;
 	hw_smap__del(&c->f->hosts, &h->node);
 	free(h);
 	c->f->st.idle++;
