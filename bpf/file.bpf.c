@@ -14,9 +14,9 @@
  *    watched path prefixes (watch_prefixes), a relative one from the directory it starts
  *    from (dirfd or the working directory), the same way as an open.
  *  - a process descending from one that accepted or made a TCP connection (netprocs, marked
- *    at connect and accept by net.bpf.c, passed on here at fork) has every file it creates or
- *    writes reported, and so has every chmod that sets an execute bit: transfer-exec follows
- *    them by inode.
+ *    at connect and accept by net.bpf.c, passed on at fork by process.bpf.c) has every file
+ *    it creates or writes reported, and so has every chmod that sets an execute bit:
+ *    transfer-exec follows them by inode.
  * The agent (user/agent/file.c) fills the maps from the watch set and decides exactly.
  */
 #include "maps.bpf.h"
@@ -1066,23 +1066,5 @@ HW_CALL_EXIT(fchmod)
 
 /* --- network-facing processes ------------------------------------------------------------- */
 
-/* connect and accept mark a process in net.bpf.c (hw_netproc_mark), in the programs already
- * on those hooks */
-
-/* a network-facing process's children are network-facing */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(handle_file_netproc_fork, struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid;
-	__u64 *start, cstart;
-
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
-		return 0;
-	start = bpf_map_lookup_elem(&netprocs, &ptgid);
-	if (!start || *start != BPF_CORE_READ(parent, group_leader, start_boottime))
-		return 0;
-	ctgid = BPF_CORE_READ(child, tgid);
-	cstart = BPF_CORE_READ(child, start_boottime);
-	hw_netproc_set(ctgid, cstart);
-	return 0;
-}
+/* connect and accept mark a process in net.bpf.c (hw_netproc_mark), fork passes the mark on in
+ * process.bpf.c (hw_netproc_inherit): in the programs already on those hooks */

@@ -1,7 +1,8 @@
-/* The one definition of every shared map and load-time setting (declared in maps.bpf.h and
- * netproc.bpf.h). */
+/* The one definition of every shared map and load-time setting (declared in maps.bpf.h,
+ * netproc.bpf.h and unix.bpf.h). */
 #include "maps.bpf.h"
 #include "netproc.bpf.h"
+#include "unix.bpf.h"
 
 const volatile __u32 hw_agent_tgid = 0;
 const volatile __u32 hw_netns_filter = 0;
@@ -19,5 +20,9 @@ struct hw_udp_flows_map udp_flows SEC(".maps");
 struct hw_udp_sending_map udp_sending SEC(".maps");
 struct hw_netprocs_map netprocs SEC(".maps");
 struct hw_hint_map netproc_hint SEC(".maps");
+struct hw_agent_socks_map agent_socks SEC(".maps");
+struct hw_unix_calls_map unix_calls SEC(".maps");
+__u32 hw_unix_armed = 0;
+__u32 hw_unix_full = 0;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -10,7 +10,8 @@
  * The same programs mark the process that connects or accepts network-facing for the file
  * programs (netproc.bpf.h), before and whatever their own filters (namespace, protocol):
  * one program per hook, not one per concern (each tp_btf program costs its trampoline and
- * call on every state change, ~10 a connection).
+ * call on every state change, ~10 a connection). For the same reason the connect programs
+ * also do the agent-socket side of a connect (unix.bpf.h, for unix.bpf.c).
  *
  * The agent keys a connection by its socket cookie, the id sock_diag reports too. Kernels
  * before 5.12 do not let tracing programs call bpf_get_socket_cookie, and the cookie is
@@ -21,6 +22,7 @@
 #include "maps.bpf.h"
 #include "task.bpf.h"
 #include "netproc.bpf.h"
+#include "unix.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -427,6 +429,9 @@ static __always_inline void hw_udp_from_user(struct sock *sk, __u64 uaddr, __u32
 		hw_udp_report(sk, &a);
 }
 
+/* A connect's entry, for both of its concerns (one program on the hook): the network side
+ * keeps the call (connecting); the agent-socket side keeps it too when it is a unix one and an
+ * agent socket is known (unix.bpf.h). Both follow the same processes (hw_wanted). */
 SEC("tp/syscalls/sys_enter_connect")
 int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -441,9 +446,13 @@ int handle_connect_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (bpf_map_update_elem(&connecting, &tid, &c, BPF_ANY))
 		hw_stat_inc(HW_STAT_ERR_MAP);
+	if (hw_unix_armed) /* else no session has forwarded an agent since the agent started */
+		hw_unix_keep(ctx);
 	return 0;
 }
 
+/* A connect's exit, for both of its concerns (one program on the hook): a connect that
+ * failed, reported by the network side; a connect to an agent socket (unix.bpf.h). */
 SEC("tp/syscalls/sys_exit_connect")
 int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
 {
@@ -455,7 +464,7 @@ int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	long ret = ctx->ret;
 
 	if (!c)
-		return 0;
+		goto unix;
 	sk = hw_fd_sock(task, c->fd);
 	if (!sk)
 		goto out;
@@ -482,6 +491,9 @@ int handle_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	hw_net_submit(e);
 out:
 	bpf_map_delete_elem(&connecting, &tid);
+unix:
+	if (hw_unix_armed) /* unarmed at the entry too: nothing kept */
+		hw_unix_connect_exit(ctx, task);
 	return 0;
 }
 

@@ -3,8 +3,9 @@
  * A process that made or accepted a TCP connection is marked by net.bpf.c, in the programs
  * that already run at that moment (handle_sock_state at SYN_SENT, the accept exits): a second
  * program on the same hook would cost its trampoline and call on every firing. Its children
- * inherit the mark at fork, and the file programs report what such a process writes
- * (file.bpf.c). The maps are defined once, in maps.bpf.c.
+ * inherit the mark at fork (process.bpf.c's handle_fork, hw_netproc_inherit), and the file
+ * programs report what such a process writes (file.bpf.c). The maps are defined once, in
+ * maps.bpf.c.
  */
 #ifndef HW_NETPROC_BPF_H
 #define HW_NETPROC_BPF_H
@@ -44,7 +45,8 @@ static __always_inline void hw_hint_set(void *map, __u64 key)
 }
 
 /* netprocs: network-facing processes, tgid -> start time (a reused pid does not inherit).
- * Written at connect and accept (net.bpf.c) and fork (file.bpf.c), read by the file programs. */
+ * Written at connect and accept (net.bpf.c) and fork (process.bpf.c), read by the file
+ * programs. */
 struct hw_netprocs_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -90,6 +92,23 @@ static __always_inline void hw_netproc_mark(struct task_struct *task)
 
 	if (tgid != hw_agent_tgid)
 		hw_netproc_set(tgid, BPF_CORE_READ(task, group_leader, start_boottime));
+}
+
+/* A new process (child, forked by parent: the current task) of a network-facing one is
+ * network-facing, whatever the filters of the fork event (the agent's own children included, as
+ * at connect). A parent whose hint is clear costs one array load. */
+static __always_inline void hw_netproc_inherit(struct task_struct *parent,
+					       struct task_struct *child)
+{
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *start;
+
+	if (!hw_hint(&netproc_hint, ptgid))
+		return;
+	start = bpf_map_lookup_elem(&netprocs, &ptgid);
+	if (!start || *start != BPF_CORE_READ(parent, group_leader, start_boottime))
+		return;
+	hw_netproc_set(BPF_CORE_READ(child, tgid), BPF_CORE_READ(child, start_boottime));
 }
 
 #endif

@@ -1,8 +1,10 @@
 /* Process lifecycle: exec (with argv, executable and working directory), fork of a new
  * process, exit of the last thread. Tracepoints only (tp_btf), so it loads where kprobes and
- * fentry do not. */
+ * fentry do not. The fork program also passes the network-facing mark on to the child
+ * (netproc.bpf.h): one program on the hook every fork pays, not one per concern. */
 #include "maps.bpf.h"
 #include "task.bpf.h"
+#include "netproc.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 SEC("tp_btf/sched_process_exec")
@@ -83,6 +85,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	/* a new thread is not a new process */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
+	hw_netproc_inherit(parent, child);
 	if (!hw_wanted(child))
 		return 0;
 	flags = hw_rb_flags();

@@ -50,8 +50,9 @@ def test_check_lists_the_unix_programs():
     check_eq(p.returncode, 0, "hopwatch check: " + p.stdout)
     for prog, section in (("handle_unix_bind_enter", "tp/syscalls/sys_enter_bind"),
                           ("handle_unix_bind_exit", "tp/syscalls/sys_exit_bind"),
-                          ("handle_unix_connect_enter", "tp/syscalls/sys_enter_connect"),
-                          ("handle_unix_connect_exit", "tp/syscalls/sys_exit_connect")):
+                          # the connect side runs in net.bpf.c's connect programs
+                          ("handle_connect_enter", "tp/syscalls/sys_enter_connect"),
+                          ("handle_connect_exit", "tp/syscalls/sys_exit_connect")):
         check(any(prog in x and section in x and x.endswith(" ok")
                   for x in p.stdout.splitlines()), "check lists %s on %s: %s"
               % (prog, section, p.stdout))
