@@ -225,18 +225,6 @@ def test_scp_chmod_run_is_transfer_exec():
             shutil.rmtree(d, ignore_errors=True)
 
 
-SERVE_PY = r"""
-import socket, sys
-s = socket.socket()
-s.bind((sys.argv[1], 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-c, _ = s.accept()
-with open(sys.argv[2], "rb") as f:
-    c.sendall(f.read())
-c.close()
-"""
-
 DOWNLOAD_PY = r"""
 import os, socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
@@ -262,7 +250,7 @@ def test_nobody_download_and_run_is_transfer_exec():
             os.chmod(d, 0o777)
             dst = os.path.join(d, "tool")
             with Agent() as agent:
-                srv = lab.b.popen(["python3", "-c", SERVE_PY, B, "/usr/bin/true"],
+                srv = lab.b.popen(["python3", "-c", hw.SERVE_FILE_PY, B, "/usr/bin/true"],
                                   stdout=subprocess.PIPE, text=True)
                 port = srv.stdout.readline().strip()
                 check(port.isdigit(), "the server's port: %r" % port)
@@ -329,7 +317,7 @@ def test_socket_of_another_namespace_still_makes_network_facing():
         try:
             got, took = os.path.join(d, "got"), os.path.join(d, "took")
             with Agent("--netns", lab.a.path) as agent:
-                srv = lab.b.popen(["python3", "-c", SERVE_PY, B, "/usr/bin/true"],
+                srv = lab.b.popen(["python3", "-c", hw.SERVE_FILE_PY, B, "/usr/bin/true"],
                                   stdout=subprocess.PIPE, text=True)
                 procs.append(srv)
                 port = srv.stdout.readline().strip()

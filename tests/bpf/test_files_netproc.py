@@ -14,17 +14,6 @@ from hw import Agent, check, check_eq, get
 B = "198.18.0.2"
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
-SERVE_PY = r"""
-import socket, sys
-s = socket.socket()
-s.bind((sys.argv[1], 0))
-s.listen(1)
-print(s.getsockname()[1], flush=True)
-c, _ = s.accept()
-c.sendall(b"payload")
-c.close()
-"""
-
 # argv: dir, then host and port to connect to first (none: a process that never connected).
 # The process forks a child, which writes dir/child and forks a grandchild, which writes
 # dir/grandchild: neither connects itself.
@@ -76,8 +65,11 @@ def test_children_of_a_network_facing_process_are_network_facing():
                 p = lab.a.run(NOBODY + ["python3", "-c", FAMILY_PY, local],
                               capture_output=True, text=True, timeout=60)
                 check_eq(p.returncode, 0, "the local family (stderr %r)" % p.stderr)
-                srv = lab.b.popen(["python3", "-c", SERVE_PY, B], stdout=subprocess.PIPE,
-                                  text=True)
+                payload = os.path.join(top, "payload")
+                with open(payload, "wb") as f:
+                    f.write(b"payload")
+                srv = lab.b.popen(["python3", "-c", hw.SERVE_FILE_PY, B, payload],
+                                  stdout=subprocess.PIPE, text=True)
                 port = srv.stdout.readline().strip()
                 check(port.isdigit(), "the server's port: %r" % port)
                 p = lab.a.run(NOBODY + ["python3", "-c", FAMILY_PY, net, B, port],

@@ -69,6 +69,20 @@ def get(ev, dotted, default=None):
     return cur
 
 
+# argv: address, file. Listens on an ephemeral port of the address, prints it, sends the file's
+# bytes to the first client and closes: a download for the file-fact tests (bpf/files*).
+SERVE_FILE_PY = r"""
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+with open(sys.argv[2], "rb") as f:
+    c.sendall(f.read())
+c.close()
+"""
+
 FACT_CHECK = re.compile(r"hopwatch: fact check: (\d+) events, (\d+) differ")
 
 
