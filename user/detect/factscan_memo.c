@@ -129,7 +129,8 @@ void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h
 	for (size_t i = n0; i < d->n; i++) {
 		const struct hw_jleaf *l = &d->leaves[i];
 		struct kept *e = &b->kept[i - n0];
-		int copied = l->val >= d->arena && l->val < d->arena + d->used;
+		/* the scan copies a kept string or number to the arena; true, false, null: "" */
+		int copied = l->type == HW_J_STRING || l->type == HW_J_NUMBER;
 
 		if (copied) {
 			if (vals + l->len + 1 > OBJ_VALS)

@@ -77,12 +77,6 @@ static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
 	} while (0)
 
 /* The helpers below take their key as HW_JK("name") gives it (output/json.h). */
-/* A value that is a literal of this file or of the agent's code (an action, a kind, "tcp"):
- * printable ASCII with nothing to escape, so not scanned. */
-static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
-{
-	hw_json__kplain(j, qk, ql, v, strlen(v));
-}
 
 /* process.args within b (a prefix of argv: b->cut when some was left out); process.args_count
  * is the count of the whole argv the agent has. */
@@ -361,12 +355,12 @@ static void proc_event(struct hw_json *j, const struct hw_host *h, const struct 
 
 		/* the other end of a shell on a socket: where a reverse shell goes */
 		hw_json__kbegin_object(j, HW_JK("stdio_socket"));
-		lit(j, HW_JK("transport"), s->protocol == IPPROTO_UDP ? "udp" : "tcp");
+		hw_ecs__lit(j, HW_JK("transport"), s->protocol == IPPROTO_UDP ? "udp" : "tcp");
 		endpoint(j, HW_JK("local"), s->family, s->saddr, s->sport, 0, 0);
 		endpoint(j, HW_JK("remote"), s->family, s->daddr, s->dport, 0, 0);
 		if (e->stdio_direction)
-			lit(j, HW_JK("direction"),
-			    e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
+			hw_ecs__lit(j, HW_JK("direction"),
+				    e->stdio_direction == HW_DIR_EGRESS ? "egress" : "ingress");
 		if (e->stdio_conn_id)
 			hw_json__kstring(j, HW_JK("connection_id"), e->stdio_conn_id);
 		hw_json__end_object(j);
@@ -459,7 +453,7 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 	hw_ecs__head(j, h, v->ts_ns, state ? "state" : "event", "network", type, v->action,
 		     "hopwatch.network");
 	if (!strcmp(v->action, "connection_attempted"))
-		lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
+		hw_ecs__lit(j, HW_JK("outcome"), v->error ? "failure" : "success");
 	if ((end || !strcmp(v->action, "connection_open")) && v->start_ns &&
 	    v->ts_ns >= v->start_ns)
 		hw_json__ku64(j, HW_JK("duration"), v->ts_ns - v->start_ns);
@@ -479,10 +473,10 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 			 v->bytes_received);
 	}
 	hw_json__kbegin_object(j, HW_JK("network"));
-	lit(j, HW_JK("transport"), a->protocol == IPPROTO_UDP ? "udp" : "tcp");
-	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
+	hw_ecs__lit(j, HW_JK("transport"), a->protocol == IPPROTO_UDP ? "udp" : "tcp");
+	hw_ecs__lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
 	if (!listen)
-		lit(j, HW_JK("direction"), ingress ? "ingress" : "egress");
+		hw_ecs__lit(j, HW_JK("direction"), ingress ? "ingress" : "egress");
 	if (v->have_bytes)
 		hw_json__ku64(j, HW_JK("bytes"), v->bytes_sent + v->bytes_received);
 	hw_json__end_object(j);
@@ -526,8 +520,8 @@ static void net_event(struct hw_json *j, const struct hw_host *h, const struct h
 		if (v->start_ns)
 			hw_ecs__time(j, HW_JK("start"), h, v->start_ns);
 		if (v->closed_by)
-			lit(j, HW_JK("closed_by"),
-			    v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
+			hw_ecs__lit(j, HW_JK("closed_by"),
+				    v->closed_by == HW_CLOSED_LOCAL ? "local" : "remote");
 		hw_json__end_object(j);
 	}
 	if (v->netns)
@@ -577,7 +571,7 @@ void hw_ecs__session_event(struct hw_json *j, const struct hw_host *h,
 		 v->bytes ? v->bytes->to_client : 0);
 	hw_json__kbegin_object(j, HW_JK("network"));
 	hw_json__kstring(j, HW_JK("transport"), "tcp");
-	lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
+	hw_ecs__lit(j, HW_JK("type"), a->family == AF_INET6 ? "ipv6" : "ipv4");
 	hw_json__kstring(j, HW_JK("direction"), "ingress");
 	hw_json__end_object(j);
 	if (v->p) {

@@ -28,7 +28,7 @@ struct head_frag {
 
 /* "host" for one (name, id, boot id). */
 struct host_frag {
-	size_t klen, olen;
+	size_t klen, olen, values;
 	char key[sizeof(((struct hw_host *)0)->name) + sizeof(((struct hw_host *)0)->id) +
 		 sizeof(((struct hw_host *)0)->boot_id)];
 	char out[HOST_OUT_MAX];
@@ -38,12 +38,6 @@ static __thread struct head_frag heads[HEAD_SLOTS];
 static __thread struct host_frag host_last;
 
 static const char ecs_member[] = "\"ecs\":{\"version\":\"" HW_ECS_VERSION "\"}";
-
-/* A string of our own code (an action, a kind), printable ASCII with nothing to escape. */
-static inline void lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
-{
-	hw_json__kplain(j, qk, ql, v, strlen(v));
-}
 
 void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
 		  __u64 boot_ns)
@@ -91,7 +85,7 @@ static size_t head_key(char *k, const char *kind, const char *const *categories,
 static void event_members(struct hw_json *j, const char *kind, const char *const *categories,
 			  const char *type, const char *action, const char *dataset)
 {
-	lit(j, HW_JK("kind"), kind);
+	hw_ecs__lit(j, HW_JK("kind"), kind);
 	hw_json__kbegin_array(j, HW_JK("category"));
 	for (; *categories; categories++)
 		hw_json__string(j, NULL, *categories);
@@ -99,9 +93,9 @@ static void event_members(struct hw_json *j, const char *kind, const char *const
 	hw_json__kbegin_array(j, HW_JK("type"));
 	hw_json__string(j, NULL, type);
 	hw_json__end_array(j);
-	lit(j, HW_JK("action"), action);
-	lit(j, HW_JK("dataset"), dataset);
-	lit(j, HW_JK("module"), "hopwatch");
+	hw_ecs__lit(j, HW_JK("action"), action);
+	hw_ecs__lit(j, HW_JK("dataset"), dataset);
+	hw_ecs__lit(j, HW_JK("module"), "hopwatch");
 }
 
 void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, const char *kind,
@@ -172,14 +166,15 @@ void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
 {
 	struct host_frag *f = &host_last;
 	char key[sizeof(f->key)];
-	size_t klen = host_key(key, h), len0;
+	size_t klen = host_key(key, h), len0, values0;
 
 	hw_json__end_object(j);
 	if (f->klen == klen && !memcmp(f->key, key, klen)) {
-		hw_json__members(j, f->out, f->olen, 3);
+		hw_json__members(j, f->out, f->olen, f->values);
 		return;
 	}
 	len0 = j->len;
+	values0 = j->values;
 	host_members(j, h);
 	if (j->error || j->len <= len0)
 		return;
@@ -190,6 +185,7 @@ void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
 		return;
 	memcpy(f->out, j->buf + len0, j->len - len0);
 	f->olen = j->len - len0;
+	f->values = j->values - values0;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
 }

@@ -4,6 +4,8 @@
 #ifndef HW_OUTPUT_ECS_INT_H
 #define HW_OUTPUT_ECS_INT_H
 
+#include <string.h>
+
 #include "output/event.h"
 #include "output/json.h"
 
@@ -27,6 +29,13 @@ void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, 
 void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h);
 void hw_ecs__time(struct hw_json *j, const char *qk, size_t ql, const struct hw_host *h,
 		  __u64 boot_ns);
+/* A value that is a literal of our own code (an action, a kind, "tcp"): printable ASCII with
+ * nothing to escape, so not scanned. */
+static inline void hw_ecs__lit(struct hw_json *j, const char *qk, size_t ql, const char *v)
+{
+	hw_json__kplain(j, qk, ql, v, strlen(v));
+}
+
 /* A uid or gid as ECS keeps them, a string of digits. */
 void hw_ecs__id(struct hw_json *j, const char *qk, size_t ql, __u32 id);
 /* "user" (id, name when known, effective id and name) and "group" (id) of a process. */
