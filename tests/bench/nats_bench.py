@@ -31,6 +31,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import spool_cursor  # noqa: E402  (tests/lib)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AGENT = os.path.join(ROOT, "build", "hopwatch")
 STORM = os.path.join(ROOT, "build", "storm")
@@ -68,9 +71,8 @@ def spool_drained(spool):
     CPU is measured."""
     try:
         segs = sorted(f for f in os.listdir(spool) if f.startswith("seg-"))
-        with open(os.path.join(spool, "cursor")) as f:
-            seg, off = f.read().split()[:2]
-    except (OSError, ValueError):
+        seg, off, _ = spool_cursor.read(os.path.join(spool, "cursor"))
+    except (OSError, TypeError):
         return False
     if not segs:
         return False

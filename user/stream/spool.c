@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "stream/spool.h"
+#include "stream/spool_cursor.h"
 
 #define WBUF_MAX (256u << 10)	   /* appended bytes kept before a write */
 #define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
@@ -37,6 +38,7 @@ struct hw_spool {
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
 	int nhold; /* the hold (hw_spool__hold) */
 	unsigned int hold[HW_SPOOL_HOLD_MAX];
+	struct hw_spool_cursor cursor; /* DIR/cursor */
 };
 
 /* A segment's name in the directory. */
@@ -68,21 +70,10 @@ static int write_all(int fd, const char *p, size_t n)
 
 static int save_cursor(struct hw_spool *s)
 {
-	char line[64 + HW_SPOOL_HOLD_MAX * 11];
-	int fd, n, err = 0;
+	struct hw_cursor_at at = {.seg = s->rseg, .off = s->roff, .nhold = s->nhold};
 
-	n = snprintf(line, sizeof(line), "%llu %llu", s->rseg, s->roff);
-	for (int i = 0; i < s->nhold; i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u", s->hold[i]);
-	line[n++] = '\n';
-	fd = open_in(s, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, line, (size_t)n);
-	close(fd);
-	if (!err && renameat(s->dfd, "cursor.tmp", s->dfd, "cursor"))
-		err = -errno;
-	return err;
+	memcpy(at.hold, s->hold, (size_t)s->nhold * sizeof(*s->hold));
+	return hw_spool_cursor__save(&s->cursor, &at);
 }
 
 static int open_writer(struct hw_spool *s)
@@ -139,7 +130,6 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 	struct dirent *de;
 	char path[4200];
 	DIR *d;
-	FILE *f;
 	int e;
 
 	if (!s) {
@@ -147,6 +137,7 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 		return NULL;
 	}
 	s->wfd = s->rfd = s->dfd = s->lockfd = -1;
+	s->cursor.fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->max_bytes = max_bytes;
 	s->seg_size = max_bytes / 4 < HW_SPOOL_SEGMENT ? max_bytes / 4 : HW_SPOOL_SEGMENT;
@@ -209,27 +200,22 @@ struct hw_spool *hw_spool__open(const char *dir, unsigned long long max_bytes, c
 	free(segs);
 	s->rseg = s->first_seg;
 	{
-		int fd = open_in(s, "cursor", O_RDONLY);
+		struct hw_cursor_at at;
+		int found = hw_spool_cursor__open(&s->cursor, s->dfd, PEEK_MAX, &at);
 
-		f = fd >= 0 ? fdopen(fd, "re") : NULL;
-		if (!f && fd >= 0)
-			close(fd);
-	}
-	if (f) {
-		unsigned long long seg, off;
-
-		if (fscanf(f, "%llu %llu", &seg, &off) == 2 && seg >= s->first_seg &&
-		    seg <= s->wseg) {
-			unsigned int u;
-
-			s->rseg = seg;
-			s->roff = off;
-			/* a hold: the sizes of the batches in flight when the last run ended */
-			while (s->nhold < HW_SPOOL_HOLD_MAX && fscanf(f, " %u", &u) == 1 && u &&
-			       u <= PEEK_MAX)
-				s->hold[s->nhold++] = u;
+		if (found < 0) {
+			e = -found;
+			snprintf(err, errlen, "cannot open spool '%s': cursor: %s", dir,
+				 strerror(e));
+			goto fail;
 		}
-		fclose(f);
+		if (found && at.seg >= s->first_seg && at.seg <= s->wseg) {
+			s->rseg = at.seg;
+			s->roff = at.off;
+			/* a hold: the sizes of the batches in flight when the last run ended */
+			s->nhold = at.nhold;
+			memcpy(s->hold, at.hold, (size_t)at.nhold * sizeof(*at.hold));
+		}
 	}
 	e = -open_writer(s);
 	if (e) {
@@ -309,6 +295,7 @@ void hw_spool__close(struct hw_spool *s)
 	}
 	if (s->rfd >= 0)
 		close(s->rfd);
+	hw_spool_cursor__close(&s->cursor);
 	if (s->lockfd >= 0)
 		close(s->lockfd); /* releases the lock */
 	if (s->dfd >= 0)

@@ -6,9 +6,9 @@
  *
  * Layout: DIR/seg-NNNNNNNNNNNNNNNN (segments of up to HW_SPOOL_SEGMENT bytes, numbered in
  * order) holding records [u32 length, little endian][bytes]; DIR/cursor holds the segment and
- * offset of the first record not yet delivered, then the sizes of a hold if any (written by
- * rename, so it is never torn); DIR/lock
- * holds the pid of the agent using it (locked while in use). When
+ * offset of the first record not yet delivered, then the sizes of a hold if any (two slots
+ * written in turn, in place, each with its checksum, so a torn write leaves the one before:
+ * spool_cursor.h); DIR/lock holds the pid of the agent using it (locked while in use). When
  * the segments exceed max_bytes the oldest segment is deleted, its undelivered records counted
  * as dropped. */
 #ifndef HW_STREAM_SPOOL_H
