@@ -19,14 +19,6 @@
 #include "output/ecs_int.h"
 #include "output/ecs_file.h"
 
-/* How much of argv a line may carry; args() records what it wrote and whether it cut. */
-struct args_bound {
-	__u32 max;   /* elements */
-	__u32 bytes; /* argv bytes, before escaping */
-	__u32 written, written_bytes;
-	int cut;
-};
-
 static void bound_init(struct args_bound *b)
 {
 	*b = (struct args_bound){.max = HW_ECS_ARGS_MAX, .bytes = HW_ECS_ARGS_BYTES};
@@ -78,33 +70,6 @@ static int refit(struct hw_json *j, struct hw_json_mark m, struct args_bound *b)
 
 /* The helpers below take their key as HW_JK("name") gives it (output/json.h). */
 
-/* process.args within b (a prefix of argv: b->cut when some was left out); process.args_count
- * is the count of the whole argv the agent has. */
-static void args(struct hw_json *j, const struct hw_process *p, struct args_bound *b)
-{
-	__u32 i = 0, count = 0;
-
-	b->written = b->written_bytes = 0;
-	hw_json__kbegin_array(j, HW_JK("args"));
-	while (i < p->args_len) {
-		const char *a = p->args + i;
-		const char *nul = memchr(a, 0, p->args_len - i);
-		__u32 n = nul ? (__u32)(nul - a) : p->args_len - i;
-
-		if (!b->cut && b->written < b->max && n <= b->bytes - b->written_bytes) {
-			hw_json__string_n(j, NULL, a, n);
-			b->written++;
-			b->written_bytes += n;
-		} else {
-			b->cut = 1;
-		}
-		count++;
-		i += n + 1;
-	}
-	hw_json__end_array(j);
-	hw_json__ku64(j, HW_JK("args_count"), count);
-}
-
 static void process(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
 		    const char *user_name, const char *euser_name, struct args_bound *b)
 {
@@ -113,13 +78,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 	hw_json__kbegin_object(j, HW_JK("process"));
 	hw_json__ku64(j, HW_JK("pid"), k->pid);
 	hw_json__kstring(j, HW_JK("entity_id"), p->entity_id);
-	hw_json__kstring(j, HW_JK("name"), p->exe ? hw_str__base_name(p->exe) : k->comm);
-	if (p->exe)
-		hw_json__kstring(j, HW_JK("executable"), p->exe);
-	if (p->flags & HW_PROC_EXEC || p->args_len)
-		args(j, p, b);
-	if (p->cwd)
-		hw_json__kstring(j, HW_JK("working_directory"), p->cwd);
+	hw_ecs__image(j, p, b); /* ecs_image.c */
 	hw_ecs__time(j, HW_JK("start"), h, k->start_ns);
 	hw_json__kbegin_object(j, HW_JK("thread"));
 	hw_json__ku64(j, HW_JK("id"), k->tid);

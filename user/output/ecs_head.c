@@ -81,6 +81,20 @@ static size_t head_key(char *k, const char *kind, const char *const *categories,
 	return n;
 }
 
+/* The first of the two slots of a key: a multiplicative hash of its 8-byte words (the last
+ * one zero-padded), folded to its high bits. */
+static unsigned int key_set(const char *k, size_t n)
+{
+	uint64_t h = n, w;
+
+	for (size_t i = 0; i < n; i += 8) {
+		w = 0;
+		memcpy(&w, k + i, n - i < 8 ? n - i : 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	}
+	return (unsigned int)(h >> 56) & (HEAD_SLOTS - 2);
+}
+
 /* The members of "event" as every head of this kind has them. */
 static void event_members(struct hw_json *j, const char *kind, const char *const *categories,
 			  const char *type, const char *action, const char *dataset)
@@ -104,22 +118,29 @@ void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, 
 {
 	char key[HEAD_KEY_MAX];
 	size_t klen = head_key(key, kind, categories, type, action, dataset), len0, values0;
-	struct head_frag *f = &heads[((uintptr_t)action >> 3 ^ klen) & (HEAD_SLOTS - 1)];
+	/* the pair of slots by the key's content, two ways: fork, exec and exit heads differ in
+	 * a few bytes of their keys, and by pointer and length two of the three had shared one */
+	unsigned int set = key_set(key, klen);
+	struct head_frag *f = &heads[set];
 
 	hw_json__begin_object(j, NULL);
 	hw_ecs__time(j, HW_JK("@timestamp"), h, ts_ns);
 	hw_json__members(j, ecs_member, sizeof(ecs_member) - 1, 1);
 	hw_json__kbegin_object(j, HW_JK("event"));
-	if (klen && f->klen == klen && !memcmp(f->key, key, klen)) {
-		hw_json__members(j, f->out, f->olen, f->values);
-		return;
-	}
+	for (int way = 0; klen && way < 2; way++)
+		if (f[way].klen == klen && !memcmp(f[way].key, key, klen)) {
+			hw_json__members(j, f[way].out, f[way].olen, f[way].values);
+			return;
+		}
 	len0 = j->len;
 	values0 = j->values;
 	event_members(j, kind, categories, type, action, dataset);
 	/* "event" was just opened: its first member has no comma before it */
 	if (!klen || j->error || j->len - len0 > HEAD_OUT_MAX)
 		return;
+	/* the newest in the first way, the one before it in the second */
+	if (f->klen)
+		f[1] = f[0];
 	f->klen = 0;
 	memcpy(f->out, j->buf + len0, j->len - len0);
 	f->olen = j->len - len0;

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <linux/types.h>
+
 #include "output/event.h"
 #include "output/json.h"
 
@@ -15,6 +17,19 @@
 void hw_ecs__process_part(struct hw_json *j, const struct hw_host *h, const struct hw_process *p,
 			  const char *user_name, const char *euser_name,
 			  void (*more)(struct hw_json *j, const void *ctx), const void *ctx);
+
+/* How much of argv a line may carry; args() records what it wrote and whether it cut. */
+struct args_bound {
+	__u32 max;   /* elements */
+	__u32 bytes; /* argv bytes, before escaping */
+	__u32 written, written_bytes;
+	int cut;
+};
+
+/* ecs_image.c: the members of "process" that its image gives (name, executable, args within
+ * b and args_count, working_directory), written as they were for the last processes with
+ * the same image (kept by content), else anew; b says what was written of argv. */
+void hw_ecs__image(struct hw_json *j, const struct hw_process *p, struct args_bound *b);
 
 /* ecs_head.c: the line's start as every event has it (@timestamp, ecs, event.* left open for
  * more members) and its end (event closed, host written); a time as
