@@ -13,20 +13,8 @@
 #include "detect/jsonread.h"
 #include "output/alert.h"
 #include "output/ecs.h"
+#include "fixtures.h"
 #include "test.h"
-
-static struct hw_host host(void)
-{
-	struct hw_host h;
-
-	memset(&h, 0, sizeof(h));
-	snprintf(h.name, sizeof(h.name), "h1");
-	snprintf(h.id, sizeof(h.id), "mid");
-	snprintf(h.boot_id, sizeof(h.boot_id), "bid");
-	h.ns_per_tick = 10000000;
-	h.boot_to_real_ns = 1795795200000000000LL;
-	return h;
-}
 
 /* argv "bash -i -s a a a ..." with n "a" (as `bash -i -s $(printf 'a %.0s' $(seq n))`). */
 static char *many_args(unsigned int n, __u32 *len)
@@ -83,7 +71,7 @@ static int has_value(const struct hw_jdoc *d, const char *path, const char *val)
 
 TEST(ecs_exec_with_1100_args_is_read_back)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_jdoc *d = calloc(1, sizeof(*d));
 	struct hw_fact f;
 	struct hw_process p;
@@ -162,7 +150,7 @@ out:
  * values), all control bytes (the longest escapes). */
 TEST(ecs_worst_argv_fits_the_reader)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_jdoc *d = calloc(1, sizeof(*d));
 	struct hw_process p;
 	struct hw_json j;
@@ -234,7 +222,7 @@ TEST(json_values_counted_and_rewind)
 
 TEST(ecs_version_on_every_line_and_alert_type)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_json j;
 	struct hw_alert a;
 	struct hw_agent_event ae = {.action = "agent-started", .version = "x", .pid = 1};
@@ -317,7 +305,7 @@ static const char *net_line(struct hw_json *j, const struct hw_host *h, struct h
 
 TEST(ecs_net_process_kept_follows_changes)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	struct hw_sock_addr a;
 	struct hw_net_view v;
@@ -394,7 +382,7 @@ TEST(ecs_net_process_kept_follows_changes)
  * kept head counts the same values as a new one. */
 TEST(ecs_head_kept_follows_content)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_json j;
 	char action[32];
 	struct hw_agent_event ae = {.action = action, .version = "x", .pid = 1};
@@ -473,7 +461,7 @@ TEST(ecs_user_kept_follows_content)
 	     "\"user\":{\"id\":\"7\",\"name\":\"a\\\"b\",\"effective\":{\"id\":\"7\",\"name\":"
 	     "\"a\\\"b\"}},\"group\":{\"id\":\"7\"}"},
 	};
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	struct hw_json j;
 	struct hw_proc_event e = {.action = "exec", .ts_ns = 1000};

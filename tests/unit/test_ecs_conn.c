@@ -13,20 +13,8 @@
 #include "output/ecs.h"
 #include "output/ecs_conn.h"
 #include "output/ocsf.h"
+#include "fixtures.h"
 #include "test.h"
-
-static struct hw_host host(void)
-{
-	struct hw_host h;
-
-	memset(&h, 0, sizeof(h));
-	snprintf(h.name, sizeof(h.name), "h1");
-	snprintf(h.id, sizeof(h.id), "mid");
-	snprintf(h.boot_id, sizeof(h.boot_id), "bid");
-	h.ns_per_tick = 10000000;
-	h.boot_to_real_ns = 1795795200000000000LL;
-	return h;
-}
 
 static void proc(struct hw_process *p, const char *entity, __u32 pid)
 {
@@ -95,7 +83,7 @@ static void keep(struct hw_json *j, void *ctx)
 
 TEST(loopback_summary_counts_per_key)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p, q;
 	struct hw_sock_addr cl = addr4("127.0.0.1", 50000, "127.0.0.1", 6379);
 	struct hw_sock_addr sv = addr4("127.0.0.1", 6379, "127.0.0.1", 50000);
@@ -182,7 +170,7 @@ out:
 
 TEST(loopback_summary_bounded_under_a_flood_of_keys)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	struct hw_sock_addr a = addr4("127.0.0.1", 50000, "127.0.0.1", 1);
 	struct hw_loopsum s = {.max = 4};
@@ -224,7 +212,7 @@ out:
 
 TEST(connection_closed_reads_back_as_the_fact)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	struct hw_sock_addr a = addr4("198.18.0.2", 41000, "198.18.0.3", 22);
 	struct hw_net_view v = {.action = "connection_closed",
@@ -300,7 +288,7 @@ out:
 
 TEST(slim_fork_and_exit)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	struct hw_proc_event e = {.action = "fork", .ts_ns = 1000, .p = &p, .slim = 1};
 	struct hw_json j;

@@ -11,20 +11,8 @@
 #include "output/ecs.h"
 #include "output/event.h"
 #include "output/json.h"
+#include "fixtures.h"
 #include "test.h"
-
-static struct hw_host host(void)
-{
-	struct hw_host h;
-
-	memset(&h, 0, sizeof(h));
-	snprintf(h.name, sizeof(h.name), "h1");
-	snprintf(h.id, sizeof(h.id), "mid");
-	snprintf(h.boot_id, sizeof(h.boot_id), "bid");
-	h.ns_per_tick = 10000000;
-	h.boot_to_real_ns = 1795795200000000000LL;
-	return h;
-}
 
 /* One exec line of p, copied out (the caller frees it). */
 static char *line_of(const struct hw_host *h, const struct hw_process *p)
@@ -50,7 +38,7 @@ static int has(const char *line, const char *want)
 
 TEST(ecs_image_kept_follows_content)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	char exe[64], cwd[64], args[64], want[256], *first[6] = {0};
 
@@ -148,7 +136,7 @@ TEST(ecs_image_kept_follows_content)
  * the image was kept or not; then a shorter argv in the same buffer is whole again. */
 TEST(ecs_image_kept_keeps_the_cut)
 {
-	struct hw_host h = host();
+	struct hw_host h = hw_test__host();
 	struct hw_process p;
 	__u32 n = 40000, len = 0;
 	char *args = malloc(n * 3), *a, *b;

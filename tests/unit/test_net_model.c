@@ -6,20 +6,15 @@
 #include "agent/agent_int.h"
 #include "output/ecs.h"
 #include "output/text.h"
+#include "fixtures.h"
 #include "test.h"
 
 static struct hw_host host(void)
 {
-	struct hw_host h;
+	struct hw_host h = hw_test__host(); /* booted at 2026-11-27T16:00:00Z */
 
-	memset(&h, 0, sizeof(h));
-	snprintf(h.name, sizeof(h.name), "h1");
-	snprintf(h.id, sizeof(h.id), "mid");
-	snprintf(h.boot_id, sizeof(h.boot_id), "bid");
-	h.ns_per_tick = 10000000;
 	h.key[0] = 11;
 	h.key[1] = 22;
-	h.boot_to_real_ns = 1795795200000000000LL; /* boot at 2026-11-27T16:00:00Z */
 	return h;
 }
 

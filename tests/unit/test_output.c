@@ -14,24 +14,8 @@
 
 #include "lib/lineread.h"
 #include "output/sink.h"
+#include "fixtures.h"
 #include "test.h"
-
-static char *new_dir(void)
-{
-	char tmpl[] = "/tmp/hw-output-test-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	return d ? strdup(d) : NULL;
-}
-
-static void rm_dir(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd)) {
-	}
-}
 
 /* Finding 10, without root: RLIMIT_FSIZE stops writes short as a full disk does. In a
  * child (the limit is per process); its exit code says which check failed. */
@@ -83,7 +67,7 @@ static int short_write_child(const char *path)
 
 TEST(sink_short_write_keeps_whole_lines)
 {
-	char *dir = new_dir(), path[600];
+	char *dir = hw_test__new_dir("output"), path[600];
 	int status = -1;
 	pid_t child;
 
@@ -103,7 +87,7 @@ TEST(sink_short_write_keeps_whole_lines)
 	waitpid(child, &status, 0);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
-	rm_dir(dir);
+	hw_test__rm_dir(dir);
 	free(dir);
 }
 
@@ -176,7 +160,7 @@ TEST(sink_sees_a_closed_reader)
  * nor when it has another hard link. */
 TEST(sink_refuses_links_and_others_files)
 {
-	char *dir = new_dir(), victim[600], lnk[600], hard[600], err[5000];
+	char *dir = hw_test__new_dir("output"), victim[600], lnk[600], hard[600], err[5000];
 	struct hw_sink *s;
 	struct stat st;
 	int fd;
@@ -205,7 +189,7 @@ TEST(sink_refuses_links_and_others_files)
 		CHECK(strstr(err, "uid 65534") != NULL);
 	}
 	CHECK(!stat(victim, &st) && st.st_size == 7);
-	rm_dir(dir);
+	hw_test__rm_dir(dir);
 	free(dir);
 }
 

@@ -12,28 +12,12 @@
 
 #include "stream/sink.h"
 #include "stream/spool.h"
+#include "fixtures.h"
 #include "test.h"
-
-static void rm_dir(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd)) {
-	}
-}
-
-static char *new_dir(void)
-{
-	char tmpl[] = "/tmp/hw-spool-test-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	return d ? strdup(d) : NULL;
-}
 
 TEST(spool_in_order_across_reopen)
 {
-	char *base = new_dir(), dir[600], err[256], buf[64];
+	char *base = hw_test__new_dir("spool"), dir[600], err[256], buf[64];
 	struct hw_spool *s;
 	const char *rec[8];
 	size_t len[8];
@@ -74,13 +58,13 @@ TEST(spool_in_order_across_reopen)
 	CHECK_EQ(hw_spool__dropped(s), 0);
 	hw_spool__close(s);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
 TEST(spool_torn_record_is_cut)
 {
-	char *base = new_dir(), dir[600], path[700], err[256];
+	char *base = hw_test__new_dir("spool"), dir[600], path[700], err[256];
 	struct hw_spool *s;
 	const char *rec[4];
 	size_t len[4];
@@ -112,13 +96,13 @@ TEST(spool_torn_record_is_cut)
 	CHECK(len[0] == 5 && len[1] == 4 && !memcmp(rec[1], "next", 4));
 	hw_spool__close(s);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
 TEST(spool_full_drops_the_oldest)
 {
-	char *base = new_dir(), dir[600], err[256], buf[1100];
+	char *base = hw_test__new_dir("spool"), dir[600], err[256], buf[1100];
 	struct hw_spool *s;
 	const char *rec[4];
 	size_t len[4];
@@ -152,7 +136,7 @@ TEST(spool_full_drops_the_oldest)
 	CHECK(total * 1004 <= (1 << 20));
 	hw_spool__close(s);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
@@ -160,7 +144,7 @@ TEST(spool_refuses_huge_records_and_bad_dirs)
 {
 	char err[256];
 	struct hw_spool *s = hw_spool__open("/proc/version/x", 1 << 20, err, sizeof(err));
-	char *base = new_dir(), dir[600];
+	char *base = hw_test__new_dir("spool"), dir[600];
 	void *big = calloc(1, HW_SPOOL_RECORD_MAX + 1);
 
 	CHECK(!s);
@@ -176,7 +160,7 @@ TEST(spool_refuses_huge_records_and_bad_dirs)
 out:
 	free(big);
 	if (base)
-		rm_dir(base);
+		hw_test__rm_dir(base);
 	free(base);
 }
 
@@ -199,7 +183,7 @@ TEST(stream_record_split)
  * process, is refused with EBUSY and the holder's pid; once closed, it opens. */
 TEST(spool_one_holder)
 {
-	char *base = new_dir(), dir[600], err[300], want[64];
+	char *base = hw_test__new_dir("spool"), dir[600], err[300], want[64];
 	struct hw_spool *s = NULL;
 	int status = -1;
 	pid_t child;
@@ -239,7 +223,7 @@ TEST(spool_one_holder)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 out:
 	hw_spool__close(s);
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
@@ -248,7 +232,8 @@ out:
  * the umask. */
 TEST(spool_refuses_links_modes_and_owners)
 {
-	char *base = new_dir(), dir[600], link[600], victim[600], seg[700], err[400];
+	char *base = hw_test__new_dir("spool"), dir[600], link[600], victim[600], seg[700],
+	     err[400];
 	struct hw_spool *s;
 	struct stat st;
 	mode_t old_umask;
@@ -303,7 +288,7 @@ TEST(spool_refuses_links_modes_and_owners)
 	}
 	CHECK(!stat(victim, &st) && st.st_size == 7);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
@@ -350,7 +335,7 @@ static int spool_short_write_child(const char *dir)
 
 TEST(spool_short_write_loses_counted_records_only)
 {
-	char *base = new_dir(), dir[600];
+	char *base = hw_test__new_dir("spool"), dir[600];
 	int status = -1;
 	pid_t child;
 
@@ -363,6 +348,6 @@ TEST(spool_short_write_loses_counted_records_only)
 	waitpid(child, &status, 0);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }

@@ -9,24 +9,8 @@
 #include "lib/hash.h"
 #include "stream/spool.h"
 #include "stream/spool_cursor.h"
+#include "fixtures.h"
 #include "test.h"
-
-static char *new_dir(void)
-{
-	char tmpl[] = "/tmp/hw-cursor-test-XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	return d ? strdup(d) : NULL;
-}
-
-static void rm_dir(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd)) {
-	}
-}
 
 /* A spool in dir with records "r-0".."r-(n-1)" appended. */
 static struct hw_spool *spool_with(const char *dir, int n)
@@ -71,7 +55,7 @@ static int cursor_fd(const char *dir)
 
 TEST(spool_cursor_torn_slot_leaves_the_one_before)
 {
-	char *base = new_dir(), dir[600];
+	char *base = hw_test__new_dir("cursor"), dir[600];
 	struct hw_spool *s;
 	const char *rec[8];
 	size_t len[8];
@@ -158,13 +142,13 @@ TEST(spool_cursor_torn_slot_leaves_the_one_before)
 	close(fd);
 	CHECK_EQ(first_after_reopen(dir, &nhold, hold), 0);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 
 TEST(spool_cursor_older_one_line_file_is_read_then_replaced)
 {
-	char *base = new_dir(), dir[600], path[700], data[2 * HW_CURSOR_SLOT];
+	char *base = hw_test__new_dir("cursor"), dir[600], path[700], data[2 * HW_CURSOR_SLOT];
 	struct hw_spool *s;
 	const char *rec[8];
 	size_t len[8];
@@ -209,7 +193,7 @@ TEST(spool_cursor_older_one_line_file_is_read_then_replaced)
 	CHECK_EQ(first_after_reopen(dir, &nhold, hold), 7);
 	CHECK_EQ(nhold, 0);
 out:
-	rm_dir(base);
+	hw_test__rm_dir(base);
 	free(base);
 }
 

@@ -118,8 +118,7 @@ static void process(struct hw_json *j, const struct hw_host *h, const struct hw_
 
 struct frag {
 	size_t klen, olen, values;
-	__u32 written, written_bytes;
-	int cut;
+	struct args_bound bound; /* what was written of argv */
 	char key[FRAG_KEY_MAX];
 	char out[FRAG_OUT_MAX];
 };
@@ -187,27 +186,16 @@ static void process_kept(struct hw_json *j, const struct hw_host *h, const struc
 
 	if (klen && f->klen == klen && !memcmp(f->key, key, klen)) {
 		hw_json__members(j, f->out, f->olen, f->values);
-		b->written = f->written;
-		b->written_bytes = f->written_bytes;
-		b->cut = f->cut;
+		*b = f->bound; /* the same max and bytes: they are in the key */
 		return;
 	}
 	len0 = j->len;
 	values0 = j->values;
 	process(j, h, p, user_name, euser_name, b);
 	f->klen = 0;
-	if (j->error || !klen || j->len <= len0)
+	if (!klen || !hw_ecs__keep(j, len0, values0, f->out, FRAG_OUT_MAX, &f->olen, &f->values))
 		return;
-	if (j->buf[len0] == ',')
-		len0++;
-	if (j->len - len0 > FRAG_OUT_MAX)
-		return;
-	memcpy(f->out, j->buf + len0, j->len - len0);
-	f->olen = j->len - len0;
-	f->values = j->values - values0;
-	f->written = b->written;
-	f->written_bytes = b->written_bytes;
-	f->cut = b->cut;
+	f->bound = *b;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
 }

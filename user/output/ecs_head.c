@@ -142,9 +142,8 @@ void hw_ecs__head_cats(struct hw_json *j, const struct hw_host *h, __u64 ts_ns, 
 	if (f->klen)
 		f[1] = f[0];
 	f->klen = 0;
-	memcpy(f->out, j->buf + len0, j->len - len0);
-	f->olen = j->len - len0;
-	f->values = j->values - values0;
+	if (!hw_ecs__keep(j, len0, values0, f->out, HEAD_OUT_MAX, &f->olen, &f->values))
+		return;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
 }
@@ -197,16 +196,9 @@ void hw_ecs__head_end(struct hw_json *j, const struct hw_host *h)
 	len0 = j->len;
 	values0 = j->values;
 	host_members(j, h);
-	if (j->error || j->len <= len0)
-		return;
-	if (j->buf[len0] == ',')
-		len0++;
 	f->klen = 0;
-	if (j->len - len0 > HOST_OUT_MAX)
+	if (!hw_ecs__keep(j, len0, values0, f->out, HOST_OUT_MAX, &f->olen, &f->values))
 		return;
-	memcpy(f->out, j->buf + len0, j->len - len0);
-	f->olen = j->len - len0;
-	f->values = j->values - values0;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
 }
@@ -281,19 +273,14 @@ void hw_ecs__user_group(struct hw_json *j, __u32 uid, const char *user_name, __u
 	len0 = j->len;
 	values0 = j->values;
 	user_members(j, uid, user_name, euid, euser_name, gid);
-	if (j->error || j->len <= len0 ||
-	    (user_name && strnlen(user_name, USER_NAME_MAX) == USER_NAME_MAX) ||
+	if ((user_name && strnlen(user_name, USER_NAME_MAX) == USER_NAME_MAX) ||
 	    (euser_name && strnlen(euser_name, USER_NAME_MAX) == USER_NAME_MAX))
 		return;
-	if (j->buf[len0] == ',')
-		len0++;
-	if (j->len - len0 > USER_OUT_MAX)
-		return;
 	f = &users[users_next];
+	f->has[0] = -1; /* empty until filled */
+	if (!hw_ecs__keep(j, len0, values0, f->out, USER_OUT_MAX, &f->olen, &f->values))
+		return;
 	users_next = (users_next + 1) % USER_SLOTS;
-	memcpy(f->out, j->buf + len0, j->len - len0);
-	f->olen = j->len - len0;
-	f->values = j->values - values0;
 	f->uid = uid;
 	f->euid = euid;
 	f->gid = gid;

@@ -17,8 +17,7 @@
 
 struct image_frag {
 	size_t klen, olen, values; /* klen 0: empty */
-	__u32 written, written_bytes;
-	int cut;
+	struct args_bound bound;   /* what was written of argv */
 	char key[IMAGE_KEY_MAX];
 	char out[IMAGE_OUT_MAX];
 };
@@ -105,29 +104,19 @@ void hw_ecs__image(struct hw_json *j, const struct hw_process *p, struct args_bo
 		f = &images[i];
 		if (f->klen == klen && !memcmp(f->key, key, klen)) {
 			hw_json__members(j, f->out, f->olen, f->values);
-			b->written = f->written;
-			b->written_bytes = f->written_bytes;
-			b->cut = f->cut;
+			*b = f->bound; /* the same max and bytes: they are in the key */
 			return;
 		}
 	}
 	len0 = j->len;
 	values0 = j->values;
 	image_members(j, p, b);
-	if (!klen || j->error || j->len <= len0)
-		return;
-	if (j->buf[len0] == ',')
-		len0++;
-	if (j->len - len0 > IMAGE_OUT_MAX)
-		return;
 	f = &images[images_next];
+	f->klen = 0;
+	if (!klen || !hw_ecs__keep(j, len0, values0, f->out, IMAGE_OUT_MAX, &f->olen, &f->values))
+		return;
 	images_next = (images_next + 1) % IMAGE_SLOTS;
-	memcpy(f->out, j->buf + len0, j->len - len0);
-	f->olen = j->len - len0;
-	f->values = j->values - values0;
-	f->written = b->written;
-	f->written_bytes = b->written_bytes;
-	f->cut = b->cut;
+	f->bound = *b;
 	memcpy(f->key, key, klen);
 	f->klen = klen;
 }

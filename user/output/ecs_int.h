@@ -26,6 +26,26 @@ struct args_bound {
 	int cut;
 };
 
+/* After members were written to j from len0 (values0 values before them): copies them, without
+ * the comma before the first, to out (out_max bytes), their length and count to *olen and
+ * *values, to be written again by hw_json__members. 0, nothing copied, when there is nothing
+ * to keep: an error, nothing written, more than out_max. The one way every kept fragment of
+ * the ECS encoders is taken. */
+static inline int hw_ecs__keep(const struct hw_json *j, size_t len0, size_t values0, char *out,
+			       size_t out_max, size_t *olen, size_t *values)
+{
+	if (j->error || j->len <= len0)
+		return 0;
+	if (j->buf[len0] == ',')
+		len0++;
+	if (j->len - len0 > out_max)
+		return 0;
+	memcpy(out, j->buf + len0, j->len - len0);
+	*olen = j->len - len0;
+	*values = j->values - values0;
+	return 1;
+}
+
 /* ecs_image.c: the members of "process" that its image gives (name, executable, args within
  * b and args_count, working_directory), written as they were for the last processes with
  * the same image (kept by content), else anew; b says what was written of argv. */
