@@ -118,6 +118,26 @@ static void free_node(struct hw_snode *n, void *ctx)
 	free(n);
 }
 
+static void free_proc(struct hw_eproc *p)
+{
+	free(p->net);
+	free(p);
+}
+
+static void free_proc_node(struct hw_snode *n, void *ctx)
+{
+	(void)ctx;
+	free_proc((struct hw_eproc *)n);
+}
+
+/* p's network record, made when first needed; NULL when out of memory. */
+static struct hw_eproc_net *proc_net(struct hw_eproc *p)
+{
+	if (!p->net)
+		p->net = calloc(1, sizeof(*p->net));
+	return p->net;
+}
+
 void hw_engine__free(struct hw_engine *e)
 {
 	struct hw_smap *maps[7];
@@ -132,7 +152,7 @@ void hw_engine__free(struct hw_engine *e)
 	maps[5] = &e->raw;
 	maps[6] = &e->transfers;
 	for (int i = 0; i < 7; i++) {
-		hw_smap__each(maps[i], free_node, NULL);
+		hw_smap__each(maps[i], i ? free_node : free_proc_node, NULL);
 		hw_smap__free(maps[i]);
 	}
 	hw_jdoc__free(&e->doc);
@@ -173,7 +193,7 @@ static void proc_forget_oldest_exited(struct hw_engine *e)
 			e->exited_tail = NULL;
 		e->nexited--;
 		hw_smap__del(&e->procs, &p->node);
-		free(p);
+		free_proc(p);
 	}
 }
 
@@ -272,10 +292,14 @@ static struct hw_econn *conn_open(struct hw_engine *e, const struct hw_fact *f, 
 		hw_str__copy(c->session, sizeof(c->session), f->session_id);
 		c->exe_trusted = p && (p->flags & EP_TRUSTED) && !strcmp(c->exe, p->exe);
 		if (p && c->remote_host) {
-			p->last_local = c->local;
-			p->last_remote = c->remote;
-			p->last_ingress = !c->egress;
-			hw_str__copy(p->last_conn, sizeof(p->last_conn), c->node.key);
+			struct hw_eproc_net *pn = proc_net(p);
+
+			if (pn) {
+				pn->last_local = c->local;
+				pn->last_remote = c->remote;
+				pn->last_ingress = !c->egress;
+				hw_str__copy(pn->last_conn, sizeof(pn->last_conn), c->node.key);
+			}
 			p->open_conns++;
 			if (c->egress)
 				p->open_egress++;
@@ -531,10 +555,12 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		p = proc_of(e, f, 0);
 		c = conn_open(e, f, p);
 		session_bytes(e, c);
-		if (f->kind == HW_F_ACCEPT && p && c && c->remote_host) {
-			p->accepted_ts = f->ts;
-			hw_str__copy(p->accepted_peer, sizeof(p->accepted_peer), c->remote.ip);
-			hw_str__copy(p->accepted_conn, sizeof(p->accepted_conn), f->conn_id);
+		if (f->kind == HW_F_ACCEPT && p && c && c->remote_host && proc_net(p)) {
+			p->net->accepted_ts = f->ts;
+			hw_str__copy(p->net->accepted_peer, sizeof(p->net->accepted_peer),
+				     c->remote.ip);
+			hw_str__copy(p->net->accepted_conn, sizeof(p->net->accepted_conn),
+				     f->conn_id);
 		}
 		break;
 	case HW_F_CONN_CLOSED:

@@ -41,6 +41,12 @@ struct hw_eproc {
 	unsigned char stdio[3];	 /* at its exec (or the snapshot) */
 	unsigned int open_conns; /* open TCP connections to another host it owns */
 	unsigned int open_egress;
+	/* what it did on the network with another host; NULL until it did (most processes
+	 * never do, and the engine keeps thousands: a record of its own keeps theirs small) */
+	struct hw_eproc_net *net;
+};
+
+struct hw_eproc_net {
 	unsigned long long accepted_ts; /* its last accept from another host, 0 none */
 	char accepted_peer[HW_FACT_IP_LEN];
 	char accepted_conn[HW_FACT_ID_LEN];
@@ -128,6 +134,11 @@ struct hw_engine {
 
 /* model lookups (engine.c) */
 struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id);
+/* When p last accepted a connection from another host, 0 never. */
+static inline unsigned long long hw_eproc__accepted_ts(const struct hw_eproc *p)
+{
+	return p->net ? p->net->accepted_ts : 0;
+}
 struct hw_esession *hw_engine__session(struct hw_engine *e, const char *id);
 int hw_engine__internal(const struct hw_engine *e, const char *ip);
 int hw_engine__loopback(const char *ip);

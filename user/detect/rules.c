@@ -236,9 +236,9 @@ static void reverse_shell(struct hw_engine *e, const struct hw_fact *f, struct h
 	if (f->stdio_remote.ip[0])
 		far_end(&a, &f->stdio_local, &f->stdio_remote, f->stdio_ingress, f->stdio_conn,
 			peer, sizeof(peer));
-	else if (parent && parent->last_remote.ip[0])
-		far_end(&a, &parent->last_local, &parent->last_remote, parent->last_ingress,
-			parent->last_conn, peer, sizeof(peer));
+	else if (parent && parent->net && parent->net->last_remote.ip[0])
+		far_end(&a, &parent->net->last_local, &parent->net->last_remote,
+			parent->net->last_ingress, parent->net->last_conn, peer, sizeof(peer));
 	snprintf(a.message, sizeof(a.message), "%s (pid %u) runs with %s: a reverse shell%s (%s)",
 		 hw_rules__pname(p), p->pid, how, peer, ch);
 	hw_engine__emit(e, &a, p->node.key);
@@ -444,20 +444,21 @@ static void relay(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc 
 	char how[400];
 
 	/* the acceptor itself, or the child it forked for the connection (socat fork) */
-	if (!q->accepted_ts && parent && parent->accepted_ts)
+	if (!hw_eproc__accepted_ts(q) && parent && hw_eproc__accepted_ts(parent))
 		q = parent;
-	if (!q->accepted_ts || f->ts < q->accepted_ts ||
-	    f->ts - q->accepted_ts > HW_RELAY_WINDOW_NS || (q->flags & EP_FIRED_RELAY) ||
-	    !strcmp(q->accepted_peer, f->dst.ip) || is_service_binary(e, q) || q->pid == 1 ||
+	/* accepted_ts set: q->net is there */
+	if (!hw_eproc__accepted_ts(q) || f->ts < q->net->accepted_ts ||
+	    f->ts - q->net->accepted_ts > HW_RELAY_WINDOW_NS || (q->flags & EP_FIRED_RELAY) ||
+	    !strcmp(q->net->accepted_peer, f->dst.ip) || is_service_binary(e, q) || q->pid == 1 ||
 	    allowed(&e->cfg->allow_relays, q) || allowed(&e->cfg->allow_relays, p))
 		return;
 	q->flags |= EP_FIRED_RELAY;
 	snprintf(how, sizeof(how),
 		 "%s (pid %u) accepted a connection from %s and %s connected on to %s:%u within a "
 		 "second: a relay or tunnel",
-		 hw_rules__pname(q), q->pid, q->accepted_peer, q == p ? "then" : "its child",
+		 hw_rules__pname(q), q->pid, q->net->accepted_peer, q == p ? "then" : "its child",
 		 f->dst.ip, f->dst.port);
-	tunnel_alert(e, p, s, how, f, q->accepted_conn, 1);
+	tunnel_alert(e, p, s, how, f, q->net->accepted_conn, 1);
 }
 
 void hw_rules__connect(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p)
