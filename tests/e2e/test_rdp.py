@@ -184,8 +184,17 @@ def test_rdp_logins():
 
             # the desktop ends: the logout
             os.kill(wm, 15)
-            out = ag.wait_for(lambda e: action(e) == "user_logout", timeout=40)
-            check_eq(get(out, "hopwatch.session.id"), sid, "logout's session")
+            out = ag.wait_for(lambda e: action(e) == "user_logout" and
+                              get(e, "hopwatch.session.id") == sid, timeout=40)
+            # the reconnection's own session ended when its client left (killed above, so
+            # its logout may come before the desktop's or after it): its logout, and no
+            # logout of any other session
+            again_sid = get(again, "hopwatch.session.id")
+            ag.wait_for(lambda e: action(e) == "user_logout" and
+                        get(e, "hopwatch.session.id") == again_sid, timeout=15)
+            check_eq(sorted(get(e, "hopwatch.session.id") for e in ag.events()
+                            if action(e) == "user_logout"), sorted([sid, again_sid]),
+                     "the logouts: the desktop's and the reconnection's, once each")
             check_eq(get(out, "user.name"), u.name, "logout's user")
             check_eq(get(out, "source.ip"), A, "logout's source")
             check(get(out, "event.duration", 0) > 4e9,
