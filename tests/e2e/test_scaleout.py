@@ -8,6 +8,7 @@ line, exit 2."""
 import contextlib
 import json
 import os
+import signal
 import threading
 import time
 
@@ -140,7 +141,11 @@ def test_instance_killed_mid_run_every_host_judged_once():
         for b, c, _ in pairs[:npairs // 2]:
             publish_host(nc, b)
             publish_host(nc, c)
-        # the filler in batches of 1000 lines, then the other half of the pairs
+        # the filler in batches of 1000 lines, then the other half of the pairs, while the
+        # second instance is stopped: it finds them all waiting, and cannot be through them
+        # before the loop below looks
+        victim = cols[1]
+        os.kill(victim.proc.pid, signal.SIGSTOP)
         for st in fillers:
             for k in range(0, len(st.lines), 1000):
                 nc.publish_batch("hopwatch.%s.events" % st.host_name, st.lines[k:k + 1000],
@@ -148,14 +153,22 @@ def test_instance_killed_mid_run_every_host_judged_once():
         for b, c, _ in pairs[npairs // 2:]:
             publish_host(nc, b)
             publish_host(nc, c)
-        # killed while it consumes: some of its messages delivered, not acknowledged
-        victim = cols[1]
+        # killed while it consumes: some of its messages delivered, not acknowledged. Once the
+        # server says so, the instance is stopped (SIGSTOP: it can acknowledge nothing more)
+        # and the server asked again; a fast instance may have acknowledged everything in
+        # between, and is then let go on until it is caught holding some
+        os.kill(victim.proc.pid, signal.SIGCONT)
         deadline = time.time() + 30
+        pending = 0
         while time.time() < deadline:
             if any(nc.consumer(d).get("num_ack_pending", 0) for d in durables(HALVES[1])):
-                break
+                os.kill(victim.proc.pid, signal.SIGSTOP)
+                pending = sum(nc.consumer(d).get("num_ack_pending", 0)
+                              for d in durables(HALVES[1]))
+                if pending:
+                    break
+                os.kill(victim.proc.pid, signal.SIGCONT)
             time.sleep(0.005)
-        pending = sum(nc.consumer(d).get("num_ack_pending", 0) for d in durables(HALVES[1]))
         victim.proc.kill()
         victim.proc.wait()
         victim.err.close()
