@@ -390,13 +390,16 @@ def test_many_namespaces_leave_files_for_the_outputs():
             rotated = agent.path + ".1"
             os.rename(agent.path, rotated)
             agent.proc.send_signal(signal.SIGHUP)
-            p = subprocess.Popen([TRUE, "after-reopen"])
-            p.wait()
-            deadline = time.time() + 10
+            # the new file first, then the exec: an exec the agent read before it reopened
+            # is in the rotated file (it was, on a slow VM)
+            deadline = time.time() + 20
             while time.time() < deadline and not os.path.exists(agent.path):
                 time.sleep(0.1)
+            check(os.path.exists(agent.path), "the output reopened after SIGHUP")
+            p = subprocess.Popen([TRUE, "after-reopen"])
+            p.wait()
             agent.wait_for(lambda e: get(e, "process.pid") == p.pid
-                           and get(e, "event.action") == "exec")
+                           and get(e, "event.action") == "exec", timeout=30)
     finally:
         end(*sleepers)
     check_eq(agent.rc, 0, "exit code")
