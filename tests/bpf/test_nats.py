@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import hw
+import spool_cursor
 from certs import make_certs
 from hw import Agent, check, check_eq, get
 from natslab import NatsServer, free_port
@@ -66,6 +67,14 @@ def test_every_event_arrives_once_in_order():
           "subjects: %r" % subjects)
     check_eq(get(hw.parse_event(lines[-1]), "hopwatch.agent.spool_dropped"), 0,
              "spool_dropped")
+    # the cursor the agent left, as tests/lib/spool_cursor.py reads it (nats_bench.py does):
+    # past the last record of the last segment, everything delivered
+    d = os.path.join(spool, "nats")
+    segs = sorted(f for f in os.listdir(d) if f.startswith("seg-"))
+    cur = spool_cursor.read(os.path.join(d, "cursor"))
+    check(segs and cur is not None, "segments %r, cursor %r" % (segs, cur))
+    check_eq(cur[:2], (int(segs[-1][4:]), os.path.getsize(os.path.join(d, segs[-1]))),
+             "the cursor at the end of the last segment")
 
 
 def test_server_killed_and_restarted_loses_and_repeats_nothing():

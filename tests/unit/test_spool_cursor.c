@@ -177,6 +177,30 @@ TEST(spool_cursor_older_one_line_file_is_read_then_replaced)
 	CHECK_EQ(first_after_reopen(dir, &nhold, hold), 5);
 	CHECK(nhold == 2 && hold[0] == 2 && hold[1] == 3);
 
+	/* half way through the upgrade (the second slot written, the first still the older
+	 * line): the new cursor, not the older line */
+	{
+		struct hw_cursor_at at = {.seg = 1, .off = (unsigned long long)off5 + 7};
+		char slot[HW_CURSOR_SLOT];
+
+		fd = cursor_fd(dir);
+		if (!CHECK(fd >= 0))
+			goto out;
+		hw_spool_cursor__format_slot(slot, 1, &at);
+		CHECK_EQ(pwrite(fd, slot, sizeof(slot), HW_CURSOR_SLOT), (ssize_t)sizeof(slot));
+		close(fd);
+		CHECK_EQ(first_after_reopen(dir, &nhold, hold), 6);
+		CHECK_EQ(nhold, 0);
+		/* and the older line alone again: the older cursor */
+		fd = cursor_fd(dir);
+		if (!CHECK(fd >= 0))
+			goto out;
+		CHECK_EQ(ftruncate(fd, HW_CURSOR_SLOT), 0);
+		close(fd);
+		CHECK_EQ(first_after_reopen(dir, &nhold, hold), 5);
+		CHECK_EQ(nhold, 2);
+	}
+
 	/* the first write replaces it with both slots */
 	s = hw_spool__open(dir, 1 << 20, data, sizeof(data));
 	if (!CHECK(s))
@@ -211,6 +235,18 @@ TEST(spool_cursor_slot_format_round_trip_and_bounds)
 	CHECK(hw_spool_cursor__parse_slot(slot, HW_CURSOR_SLOT, HW_SPOOL_PEEK_MAX, &seq, &got));
 	CHECK(seq == ~0ULL && got.seg == at.seg && got.off == at.off);
 	CHECK(got.nhold == at.nhold && !memcmp(got.hold, at.hold, sizeof(at.hold)));
+	/* a size the spool cannot have ends the hold when it is written, too */
+	{
+		struct hw_cursor_at odd = {.seg = 1, .nhold = 3, .hold = {5, 0, 7}};
+
+		hw_spool_cursor__format_slot(slot, 2, &odd);
+		CHECK(!memcmp(slot, "hwcursor 2 1 0 1 5 ", 19));
+		odd.hold[1] = 4000000000u;
+		hw_spool_cursor__format_slot(slot, 2, &odd);
+		CHECK(!memcmp(slot, "hwcursor 2 1 0 1 5 ", 19));
+		CHECK_EQ(slot[HW_CURSOR_SLOT - 1], '\n');
+	}
+	hw_spool_cursor__format_slot(slot, ~0ULL, &at);
 	/* a hold size the spool cannot have ends the hold there (as the older reader did) */
 	CHECK(hw_spool_cursor__parse_slot(slot, HW_CURSOR_SLOT, HW_SPOOL_PEEK_MAX - 3, &seq, &got));
 	CHECK_EQ(got.nhold, 0);

@@ -73,12 +73,22 @@ int hw_spool_cursor__parse_slot(const char *p, size_t len, unsigned int max_unit
 	return 1;
 }
 
+/* The longest slot: the magic, three 20-digit numbers, the count, HW_SPOOL_HOLD_MAX sizes of
+ * at most 4 digits, the sum, the newline. */
+_Static_assert(sizeof(MAGIC) - 1 + 3 * 21 + 3 + HW_SPOOL_HOLD_MAX * 5 + 16 + 1 <= HW_CURSOR_SLOT,
+	       "a cursor slot holds the longest cursor");
+_Static_assert(HW_SPOOL_PEEK_MAX <= 9999, "a hold size has at most 4 digits");
+
 void hw_spool_cursor__format_slot(char *out, unsigned long long seq, const struct hw_cursor_at *at)
 {
-	int n = snprintf(out, HW_CURSOR_SLOT, MAGIC "%llu %llu %llu %d ", seq, at->seg, at->off,
-			 at->nhold);
+	int nhold = 0, n;
 
-	for (int i = 0; i < at->nhold; i++)
+	/* the hold as the reader takes it: it ends at a size the spool cannot have */
+	while (nhold < at->nhold && nhold < HW_SPOOL_HOLD_MAX && at->hold[nhold] &&
+	       at->hold[nhold] <= HW_SPOOL_PEEK_MAX)
+		nhold++;
+	n = snprintf(out, HW_CURSOR_SLOT, MAGIC "%llu %llu %llu %d ", seq, at->seg, at->off, nhold);
+	for (int i = 0; i < nhold; i++)
 		n += snprintf(out + n, HW_CURSOR_SLOT - (size_t)n, "%u ", at->hold[i]);
 	n += snprintf(out + n, HW_CURSOR_SLOT - (size_t)n, "%016llx",
 		      (unsigned long long)hw_fnv__bytes(HW_FNV0, out, (size_t)n));

@@ -45,7 +45,8 @@ void hw_spool_cursor__close(struct hw_spool_cursor *c);
  * its sum is right, else 0. Exposed for the tests. */
 int hw_spool_cursor__parse_slot(const char *p, size_t len, unsigned int max_unit,
 				unsigned long long *seq, struct hw_cursor_at *at);
-/* Formats at as the slot of sequence seq: HW_CURSOR_SLOT bytes at out. */
+/* Formats at as the slot of sequence seq: HW_CURSOR_SLOT bytes at out. The hold ends at its
+ * first size of 0 or over HW_SPOOL_PEEK_MAX, as the reader's does. */
 void hw_spool_cursor__format_slot(char *out, unsigned long long seq, const struct hw_cursor_at *at);
 
 #endif
