@@ -13,6 +13,12 @@
 #include "lib/hash.h"
 #include "lib/str.h"
 
+/* What hw_engine__feed_line() reads a line into. */
+struct hw_engine_line {
+	struct hw_jdoc doc;
+	struct hw_fact fact;
+};
+
 struct hw_eproc *hw_engine__proc(struct hw_engine *e, const char *entity_id)
 {
 	return entity_id && entity_id[0] ? (struct hw_eproc *)hw_smap__get(&e->procs, entity_id)
@@ -155,7 +161,9 @@ void hw_engine__free(struct hw_engine *e)
 		hw_smap__each(maps[i], i ? free_node : free_proc_node, NULL);
 		hw_smap__free(maps[i]);
 	}
-	hw_jdoc__free(&e->doc);
+	if (e->line)
+		hw_jdoc__free(&e->line->doc);
+	free(e->line);
 	free(e);
 }
 
@@ -431,11 +439,17 @@ static void sweep_windows(struct hw_engine *e)
 
 /* A process found by the snapshot, judged by the exec rules as if it had just started, now
  * that what the snapshot found around it is known. */
+struct judge_ctx {
+	struct hw_engine *e;
+	struct hw_fact f; /* built for each */
+};
+
 static void judge_later(struct hw_snode *n, void *ctx)
 {
-	struct hw_engine *e = ctx;
+	struct judge_ctx *j = ctx;
+	struct hw_engine *e = j->e;
 	struct hw_eproc *p = (struct hw_eproc *)n;
-	struct hw_fact *f = &e->judge_fact;
+	struct hw_fact *f = &j->f;
 
 	if (!(p->flags & EP_JUDGE_LATER))
 		return;
@@ -459,12 +473,12 @@ static void judge_later(struct hw_snode *n, void *ctx)
 
 /* The fact with its addresses in one spelling (lib/addr.h): the rules compare addresses as
  * text, and one host seen as ::ffff:198.18.0.2 (a dual-stack socket) and as 198.18.0.2 must not
- * look like two. Only text with a ':' can be spelt otherwise; f itself when nothing changes. */
-static const struct hw_fact *canonical(struct hw_engine *e, const struct hw_fact *f)
+ * look like two. Only text with a ':' can be spelt otherwise; f itself when nothing changes,
+ * else c, f's copy respelt. */
+static const struct hw_fact *canonical(const struct hw_fact *f, struct hw_fact *c)
 {
 	const struct hw_fact_ep *in[] = {&f->src, &f->dst, &f->stdio_local, &f->stdio_remote};
-	struct hw_fact_ep *out[] = {&e->canon.src, &e->canon.dst, &e->canon.stdio_local,
-				    &e->canon.stdio_remote};
+	struct hw_fact_ep *out[] = {&c->src, &c->dst, &c->stdio_local, &c->stdio_remote};
 	char ip[HW_FACT_IP_LEN];
 	int copied = 0;
 
@@ -473,21 +487,22 @@ static const struct hw_fact *canonical(struct hw_engine *e, const struct hw_fact
 		    !strcmp(ip, in[i]->ip))
 			continue;
 		if (!copied++)
-			e->canon = *f;
+			*c = *f;
 		hw_str__copy(out[i]->ip, sizeof(out[i]->ip), ip);
 	}
-	return copied ? &e->canon : f;
+	return copied ? c : f;
 }
 
 void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 {
+	struct hw_fact canon; /* f respelt, when it must be */
 	struct hw_eproc *p = NULL;
 	struct hw_econn *c;
 	struct hw_esession *s;
 
 	if (f->kind == HW_F_OTHER || f->kind == HW_F_ALERT)
 		return;
-	f = canonical(e, f);
+	f = canonical(f, &canon);
 	if (f->ts > e->now)
 		e->now = f->ts;
 	if (f->host_id[0])
@@ -607,8 +622,11 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		hw_rules__agent_socket(e, f, proc_of(e, f, 0));
 		break;
 	case HW_F_TICK:
-		if (e->judge_later)
-			hw_smap__each(&e->procs, judge_later, e);
+		if (e->judge_later) {
+			struct judge_ctx j = {.e = e};
+
+			hw_smap__each(&e->procs, judge_later, &j);
+		}
 		hw_rules__tick(e);
 		hw_rules__bridge_tick(e);
 		hw_rules__file_tick(e);
@@ -630,16 +648,20 @@ int hw_engine__feed_line(struct hw_engine *e, const char *line, size_t len, char
 
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	r = hw_jdoc__parse(&e->doc, line, len);
+	if (!e->line && !(e->line = calloc(1, sizeof(*e->line)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = hw_jdoc__parse(&e->line->doc, line, len);
 	if (r) {
-		snprintf(err, errlen, "%s", e->doc.err);
+		snprintf(err, errlen, "%s", e->line->doc.err);
 		return r;
 	}
-	r = hw_fact__from_json(&e->fact, &e->doc, err, errlen);
+	r = hw_fact__from_json(&e->line->fact, &e->line->doc, err, errlen);
 	if (r)
 		return r;
-	e->last_kind = e->fact.kind;
-	hw_engine__feed(e, &e->fact);
+	e->last_kind = e->line->fact.kind;
+	hw_engine__feed(e, &e->line->fact);
 	return 0;
 }
 
@@ -662,7 +684,7 @@ size_t hw_engine__memory(const struct hw_engine *e)
 {
 	const struct hw_smap *m[] = {&e->procs,	 &e->conns, &e->sessions,
 				     &e->fanout, &e->brute, &e->transfers};
-	size_t n = sizeof(*e) + e->doc.cap;
+	size_t n = sizeof(*e) + (e->line ? sizeof(*e->line) + e->line->doc.cap : 0);
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		n += hw_smap__memory(m[i]);

@@ -125,10 +125,10 @@ struct hw_engine {
 	unsigned long long alerts, table_full;
 	unsigned long long judge_later; /* processes flagged EP_JUDGE_LATER */
 	char host_id[80], host_name[256];
-	struct hw_jdoc doc;
-	struct hw_fact fact;
-	struct hw_fact judge_fact; /* built for a snapshot process judged at a tick */
-	struct hw_fact canon;	   /* a fact fed with addresses in another spelling, respelt */
+	/* hw_engine__feed_line()'s document and fact, made at its first line: the collector has
+	 * an engine per host and never feeds it lines, so an engine is small (under 1 KB) until
+	 * it models something. */
+	struct hw_engine_line *line;
 	enum hw_fact_kind last_kind;
 };
 
