@@ -305,8 +305,9 @@ static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
 	} else {
 		jsFetchRequest_Init(&req);
 		req.Batch = BATCH;
+		/* and no Expires: nats-server 2.9 holds a no-wait request that has one until it
+		 * expires when the consumer has nothing, and each idle partition cost FETCH_MS */
 		req.NoWait = true;
-		req.Expires = (int64_t)FETCH_MS * (int64_t)NS_PER_MS;
 		st = natsSubscription_FetchRequest(&list, k->sub, &req);
 	}
 	if (st == NATS_OK && list.Count > 0) {
