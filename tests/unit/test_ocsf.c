@@ -232,3 +232,25 @@ TEST(ocsf_fuzz_findings)
 	CHECK(out && strstr(out, "\"unmapped\":{\"hopwatch.m\":[1,3],\"hopwatch.m.n\":2}}"));
 	hw_ocsf__free(o);
 }
+
+/* Found by fuzz_ocsf: two member names that differ only in bytes that are not UTF-8 were one
+ * unmapped member written twice (the writer puts U+FFFD for each such byte). Such a byte is
+ * now the text \xHH in the name, and a backslash is doubled, so that a name that spells \xff
+ * itself stays apart. Names that are UTF-8 are as they were. */
+TEST(ocsf_unmapped_names_not_utf8_stay_apart)
+{
+	struct hw_ocsf *o = hw_ocsf__new();
+	const char *out;
+
+	if (!CHECK(o))
+		return;
+	CHECK_EQ(tr(o,
+		    HEAD "\"kind\":\"event\",\"action\":\"exit\",\"dataset\":"
+			 "\"hopwatch.process\"}," HOST ",\"hopwatch\":{\"a\xfe\":1,\"a\xff\":2,"
+			 "\"a\\\\xff\":3,\"\xc3\xa9t\xc3\xa9\":4}}",
+		    &out),
+		 1);
+	CHECK(out && strstr(out, "\"unmapped\":{\"hopwatch.a\\\\xfe\":1,\"hopwatch.a\\\\xff\":2,"
+				 "\"hopwatch.a\\\\\\\\xff\":3,\"hopwatch.\xc3\xa9t\xc3\xa9\":4}"));
+	hw_ocsf__free(o);
+}

@@ -13,6 +13,7 @@
 #define HW_JREAD_MAX_DEPTH  32
 #define HW_JREAD_MAX_LEAVES 1024
 #define HW_JREAD_MAX_LINE   (1u << 20)
+#define HW_JREAD_PATH_MAX   512 /* the longest member path (dotted) */
 
 enum hw_jtype {
 	HW_J_NULL,

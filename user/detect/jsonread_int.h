@@ -10,8 +10,7 @@
 #include <emmintrin.h>
 #endif
 
-/* The longest member path (dotted), and the arena a line of len bytes is given. */
-#define HW_JREAD_PATH_MAX   512
+/* The arena a line of len bytes is given. */
 #define HW_JREAD_ARENA(len) (2 * (size_t)(len) + 64 * 1024)
 
 /* How many of the bytes at s (up to end) a string copies as they are: all but '"', '\' and

@@ -134,6 +134,13 @@ static inline size_t hw_json__utf8(const unsigned char *p, size_t n, size_t *bad
 	return len;
 }
 
+size_t hw_json__utf8_len(const unsigned char *p, size_t n)
+{
+	size_t bad;
+
+	return hw_json__utf8(p, n, &bad);
+}
+
 /* Writes the escape for one byte of class HW_JSON_ESCAPE; room for 6 bytes is reserved. */
 static inline void hw_json__put_escape(struct hw_json *j, unsigned char c)
 {

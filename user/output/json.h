@@ -279,4 +279,8 @@ static inline const char *hw_json__cstr(const struct hw_json *j)
 	return j->buf ? j->buf : "";
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes available, p[0] >= 0x80), or 0 when
+ * it is ill-formed (the writers put U+FFFD in its place). */
+size_t hw_json__utf8_len(const unsigned char *p, size_t n);
+
 #endif

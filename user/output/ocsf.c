@@ -141,9 +141,42 @@ static int wanted(const char *path, const char *prefix, size_t plen, const char 
 	return 0;
 }
 
+/* An unmapped member's name: its dotted path, except that a byte that is not part of UTF-8
+ * becomes the text \xHH and a backslash becomes two. The writer would put U+FFFD for such a
+ * byte, and two paths that differ only there would be one member written twice. */
+static const char *member_name(const char *path, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)path;
+	size_t n = strlen(path), o = 0, u;
+
+	for (u = 0; u < n; u++)
+		if (p[u] == '\\' || p[u] >= 0x80)
+			break;
+	if (u == n)
+		return path;
+	for (size_t i = 0; i < n && o + 5 < len;) {
+		if (p[i] < 0x80) {
+			if (p[i] == '\\')
+				buf[o++] = '\\';
+			buf[o++] = (char)p[i++];
+		} else if ((u = hw_json__utf8_len(p + i, n - i))) {
+			if (o + u + 1 >= len)
+				break;
+			memcpy(buf + o, p + i, u);
+			o += u;
+			i += u;
+		} else {
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", p[i++]);
+		}
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *prefix,
 		     const char *const *extra)
 {
+	char name[4 * HW_JREAD_PATH_MAX + 8];
 	size_t plen = strlen(prefix), k;
 	int open = 0;
 
@@ -159,10 +192,10 @@ static void unmapped(const struct hw_jdoc *d, struct hw_json *j, const char *pre
 		if (!open++)
 			hw_json__begin_object(j, "unmapped");
 		if (!l->in_array) {
-			leaf_value(j, l->path, l);
+			leaf_value(j, member_name(l->path, name, sizeof(name)), l);
 			continue;
 		}
-		hw_json__begin_array(j, l->path);
+		hw_json__begin_array(j, member_name(l->path, name, sizeof(name)));
 		for (k = i; k < d->n; k++)
 			if (same_path(&d->leaves[k], l))
 				leaf_value(j, NULL, &d->leaves[k]);
