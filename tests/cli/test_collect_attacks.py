@@ -216,7 +216,9 @@ def test_nats_account_layout_keeps_hosts_to_their_subject():
 
 def fanout_flood(n, name="x"):
     """n connections to n internal ssh servers, each from a new process outside any session:
-    before the fix each one kept an admin-fanout record of 14 KiB (40,000: 620 MB)."""
+    before the budgets each one kept an admin-fanout record of 14 KiB (40,000: 620 MB). The
+    record now grows with the hosts it holds (one here); each process, its connection and its
+    record come to about 1.7 KiB."""
     x = Stream(name)
     x.agent_started()
     cron = x.existing(1, 600, "/usr/sbin/cron", ["cron"])
@@ -229,24 +231,24 @@ def fanout_flood(n, name="x"):
 
 def test_replay_memory_budgets():
     b, c, _, _ = two_hosts()
-    x = fanout_flood(40000)
+    x = fanout_flood(100000)
     xfile = write(x.lines, "x.ndjson")
     bc = interleave([b, c], 1)
-    # the default per-host budget (64M): before the fix this took 620 MB
+    # the default per-host budget (64M): before the budgets 40,000 of these took 620 MB
     r, rss = replay_rss([xfile], bc)
     check_eq((r.rc, r.errors), (0, []), "exit status and messages")
     check_chain(only(r.of("hop-chain"), "hop-chain"))
     check(rss < 160 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
     k = r.counters()
-    print("    40,000 connects, host_memory_max=64M: peak RSS %.0f MiB, %d evictions"
+    print("    100,000 connects, host_memory_max=64M: peak RSS %.0f MiB, %d evictions"
           % (rss / MiB, k["evictions"]))
-    check(k["evictions"] >= 5, "x's engine started afresh over its budget: %r" % k)
+    check(k["evictions"] >= 2, "x's engine started afresh over its budget: %r" % k)
     # a smaller per-host budget holds it lower
     r, rss = replay_rss([xfile], bc, sets=["collect.host_memory_max=8M"])
     check_chain(only(r.of("hop-chain"), "hop-chain"))
     print("    host_memory_max=8M: peak RSS %.0f MiB" % (rss / MiB))
     check(rss < 64 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
-    check(r.counters()["evictions"] >= 40, "evictions: %r" % r.counters())
+    check(r.counters()["evictions"] >= 15, "evictions: %r" % r.counters())
     # several hosts each under their budget, all over the global one: the largest goes
     ys = [fanout_flood(9000, "y%d" % i) for i in range(4)]
     yfiles = [write(y.lines, "y%d.ndjson" % i) for i, y in enumerate(ys)]

@@ -144,23 +144,75 @@ static struct hw_eproc_net *proc_net(struct hw_eproc *p)
 	return p->net;
 }
 
+int hw_engine__grow(struct hw_engine *e, void **arr, int *cap, int n, size_t size, int max)
+{
+	int want;
+	void *a;
+
+	if (n < *cap)
+		return 0;
+	if (*cap >= max)
+		return -1;
+	want = *cap ? *cap * 2 : 4;
+	if (want > max)
+		want = max;
+	a = realloc(*arr, (size_t)want * size);
+	if (!a)
+		return -1;
+	e->grown += (size_t)(want - *cap) * size;
+	*arr = a;
+	*cap = want;
+	return 0;
+}
+
+void hw_engine__free_session(struct hw_engine *e, struct hw_esession *s)
+{
+	e->grown -= (size_t)s->cap_lateral * sizeof(s->lateral[0]);
+	free(s->lateral);
+	free(s);
+}
+
+void hw_engine__free_fanout(struct hw_engine *e, struct hw_efanout *fo)
+{
+	e->grown -= (size_t)fo->cap * sizeof(fo->hosts[0]);
+	free(fo->hosts);
+	free(fo);
+}
+
+static void free_session_node(struct hw_snode *n, void *ctx)
+{
+	hw_engine__free_session(ctx, (struct hw_esession *)n);
+}
+
+static void free_fanout_node(struct hw_snode *n, void *ctx)
+{
+	hw_engine__free_fanout(ctx, (struct hw_efanout *)n);
+}
+
+static void free_tables(struct hw_engine *e)
+{
+	struct {
+		struct hw_smap *m;
+		void (*fn)(struct hw_snode *n, void *ctx);
+	} maps[] = {{&e->procs, free_proc_node},
+		    {&e->conns, free_node},
+		    {&e->sessions, free_session_node},
+		    {&e->fanout, free_fanout_node},
+		    {&e->brute, free_node},
+		    {&e->raw, free_node},
+		    {&e->transfers, free_node}};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		hw_smap__each(maps[i].m, maps[i].fn, e);
+		hw_smap__free(maps[i].m);
+	}
+}
+
 void hw_engine__free(struct hw_engine *e)
 {
-	struct hw_smap *maps[7];
-
 	if (!e)
 		return;
-	maps[0] = &e->procs;
-	maps[1] = &e->conns;
-	maps[2] = &e->sessions;
-	maps[3] = &e->fanout;
-	maps[4] = &e->brute;
-	maps[5] = &e->raw;
-	maps[6] = &e->transfers;
-	for (int i = 0; i < 7; i++) {
-		hw_smap__each(maps[i], i ? free_node : free_proc_node, NULL);
-		hw_smap__free(maps[i]);
-	}
+	free_tables(e);
 	if (e->line)
 		hw_jdoc__free(&e->line->doc);
 	free(e->line);
@@ -409,13 +461,17 @@ static void sweep(struct hw_snode *n, void *ctx)
 		last = b->last;
 		if (b->fired && !b->fired_success)
 			last += 86400 * NS_PER_SEC;
-	} else
-		last = ((struct hw_efanout *)n)->n
-			   ? ((struct hw_efanout *)n)->ts[((struct hw_efanout *)n)->n - 1]
-			   : 0;
+	} else {
+		const struct hw_efanout *fo = (const struct hw_efanout *)n;
+
+		last = fo->n ? fo->hosts[fo->n - 1].ts : 0;
+	}
 	if (last < s->before) {
 		hw_smap__del(s->m, n);
-		free(n);
+		if (s->m == &s->e->fanout)
+			hw_engine__free_fanout(s->e, (struct hw_efanout *)n);
+		else
+			free(n);
 	}
 }
 
@@ -612,7 +668,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 		s = hw_engine__session(e, f->session_id);
 		if (s) {
 			hw_smap__del(&e->sessions, &s->node);
-			free(s);
+			hw_engine__free_session(e, s);
 		}
 		break;
 	case HW_F_RAW_SOCKET:
@@ -684,7 +740,7 @@ size_t hw_engine__memory(const struct hw_engine *e)
 {
 	const struct hw_smap *m[] = {&e->procs,	 &e->conns, &e->sessions,
 				     &e->fanout, &e->brute, &e->transfers};
-	size_t n = sizeof(*e) + (e->line ? sizeof(*e->line) + e->line->doc.cap : 0);
+	size_t n = sizeof(*e) + e->grown + (e->line ? sizeof(*e->line) + e->line->doc.cap : 0);
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		n += hw_smap__memory(m[i]);

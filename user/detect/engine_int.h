@@ -81,15 +81,23 @@ struct hw_esession {
 	int allowed;  /* from detect.allow_sources */
 	int verified; /* hopwatch.login.verified: the kernel confirmed the login */
 	int fired_long;
-	int nlateral;
-	char lateral[HW_LATERAL_MAX][HW_FACT_IP_LEN + 8]; /* "ip:port" alerted */
+	/* "ip:port" alerted, nlateral of them in room for cap (grown as they come, to
+	 * HW_LATERAL_MAX: most sessions never have one) */
+	int nlateral, cap_lateral;
+	char (*lateral)[HW_FACT_IP_LEN + 8];
+};
+
+struct hw_efanout_host {
+	unsigned long long ts;
+	char ip[HW_FACT_IP_LEN];
 };
 
 struct hw_efanout {
 	struct hw_snode node; /* session id or process entity id */
-	unsigned long long ts[HW_FANOUT_MAX];
-	char ip[HW_FANOUT_MAX][HW_FACT_IP_LEN];
-	int n, failures, fired;
+	/* the hosts reached, oldest first: n of them in room for cap (grown as they come, to
+	 * HW_FANOUT_MAX) */
+	struct hw_efanout_host *hosts;
+	int n, cap, failures, fired;
 };
 
 struct hw_ebrute {
@@ -124,6 +132,7 @@ struct hw_engine {
 	unsigned long long now, last_sweep;
 	unsigned long long alerts, table_full;
 	unsigned long long judge_later; /* processes flagged EP_JUDGE_LATER */
+	size_t grown;			/* bytes of the records' grown arrays (hw_engine__grow) */
 	char host_id[80], host_name[256];
 	/* hw_engine__feed_line()'s document and fact, made at its first line: the collector has
 	 * an engine per host and never feeds it lines, so an engine is small (under 1 KB) until
@@ -148,6 +157,12 @@ int hw_engine__admin_port(const struct hw_engine *e, unsigned int port);
  * lookalike anywhere else matches nothing. */
 int hw_engine__match(const struct hw_str_list *l, const char *exe, int trusted);
 void hw_engine__emit(struct hw_engine *e, struct hw_alert *a, const char *key);
+/* Room for one more of *n elements of size bytes in *arr (cap of them), the array doubled
+ * from 4 up to max: 0, or -1 when it is full (cap == max) or out of memory. */
+int hw_engine__grow(struct hw_engine *e, void **arr, int *cap, int n, size_t size, int max);
+/* Frees a session or a fan-out record with its array (unlinked from its map first). */
+void hw_engine__free_session(struct hw_engine *e, struct hw_esession *s);
+void hw_engine__free_fanout(struct hw_engine *e, struct hw_efanout *fo);
 
 /* rules (rules.c): each is called after the model took the fact in */
 void hw_rules__exec(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc *p);

@@ -310,7 +310,8 @@ static void lateral(struct hw_engine *e, const struct hw_fact *f, struct hw_epro
 		if (!strcmp(s->lateral[i], dest))
 			return;
 	/* beyond HW_LATERAL_MAX destinations the session has said enough (admin-fanout too) */
-	if (s->nlateral >= HW_LATERAL_MAX)
+	if (hw_engine__grow(e, (void **)&s->lateral, &s->cap_lateral, s->nlateral,
+			    sizeof(s->lateral[0]), HW_LATERAL_MAX))
 		return;
 	snprintf(s->lateral[s->nlateral++], sizeof(s->lateral[0]), "%s", dest);
 	a.rule_id = "lateral-movement";
@@ -370,19 +371,19 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 	/* drop what left the window, then add this host (once: a host already seen only
 	 * refreshes its time) */
 	for (int i = 0; i < fo->n; i++)
-		if (fo->ts[i] >= from && strcmp(fo->ip[i], f->dst.ip)) {
-			fo->ts[k] = fo->ts[i];
-			memcpy(fo->ip[k], fo->ip[i], sizeof(fo->ip[0]));
-			k++;
-		}
+		if (fo->hosts[i].ts >= from && strcmp(fo->hosts[i].ip, f->dst.ip))
+			fo->hosts[k++] = fo->hosts[i];
 	fo->n = k;
-	if (fo->n == HW_FANOUT_MAX) {
-		memmove(fo->ts, fo->ts + 1, sizeof(fo->ts[0]) * (HW_FANOUT_MAX - 1));
-		memmove(fo->ip, fo->ip + 1, sizeof(fo->ip[0]) * (HW_FANOUT_MAX - 1));
+	if (hw_engine__grow(e, (void **)&fo->hosts, &fo->cap, fo->n, sizeof(fo->hosts[0]),
+			    HW_FANOUT_MAX)) {
+		if (!fo->n)
+			return; /* out of memory */
+		/* full (or out of memory): the oldest goes */
+		memmove(fo->hosts, fo->hosts + 1, sizeof(fo->hosts[0]) * (size_t)(fo->n - 1));
 		fo->n--;
 	}
-	fo->ts[fo->n] = f->ts;
-	snprintf(fo->ip[fo->n], sizeof(fo->ip[0]), "%s", f->dst.ip);
+	fo->hosts[fo->n].ts = f->ts;
+	snprintf(fo->hosts[fo->n].ip, sizeof(fo->hosts[0].ip), "%s", f->dst.ip);
 	fo->n++;
 	if (f->failure)
 		fo->failures++;
@@ -399,7 +400,7 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 	session_context(&a, s);
 	a.count = (unsigned int)distinct;
 	for (int i = 0; i < fo->n && a.nhosts < 16; i++)
-		a.hosts[a.nhosts++] = fo->ip[i];
+		a.hosts[a.nhosts++] = fo->hosts[i].ip;
 	a.destination_ip = f->dst.ip;
 	a.destination_port = f->dst.port;
 	snprintf(a.message, sizeof(a.message),
