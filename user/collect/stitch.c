@@ -13,6 +13,7 @@
 
 #include "collect/stitch_int.h"
 #include "lib/addr.h"
+#include "lib/mem.h"
 #include "lib/str.h"
 
 #define SWEEP_NS    (30 * NS_PER_SEC) /* how often old halves are looked for (collector's clock) */
@@ -153,7 +154,7 @@ static void own(struct hw_stitch *s, struct st_host *host, const char *raw)
 		host->naddrs = HW_STITCH_HOST_ADDRS; /* the same slots, no overflow */
 	if (owner_of(s, ip) || s->owners.n >= HW_STITCH_TABLE_MAX)
 		return;
-	o = calloc(1, sizeof(*o));
+	o = hw_zalloc(sizeof(*o));
 	if (!o)
 		return;
 	o->host = host;
@@ -419,7 +420,7 @@ static void out_add(struct hw_stitch *s, const struct hw_fact *f, int snapshot)
 	}
 	if (!room(s, host, &s->st.outbound))
 		return;
-	o = calloc(1, sizeof(*o));
+	o = hw_zalloc(sizeof(*o));
 	if (!o)
 		return;
 	o->host = host;
@@ -472,7 +473,7 @@ static struct st_in *in_new(struct hw_stitch *s, struct st_host *host, const str
 
 	if (!room(s, host, &s->st.inbound))
 		return NULL;
-	in = calloc(1, sizeof(*in));
+	in = hw_zalloc(sizeof(*in));
 	if (!in)
 		return NULL;
 	in->host = host;

@@ -11,6 +11,7 @@
 #include "detect/engine_int.h"
 #include "lib/addr.h"
 #include "lib/hash.h"
+#include "lib/mem.h"
 #include "lib/str.h"
 
 /* What hw_engine__feed_line() reads a line into. */
@@ -140,7 +141,7 @@ static void free_proc_node(struct hw_snode *n, void *ctx)
 static struct hw_eproc_net *proc_net(struct hw_eproc *p)
 {
 	if (!p->net)
-		p->net = calloc(1, sizeof(*p->net));
+		p->net = hw_zalloc(sizeof(*p->net));
 	return p->net;
 }
 
@@ -232,7 +233,7 @@ static void *upsert(struct hw_engine *e, struct hw_smap *m, const char *key, siz
 		e->table_full++;
 		return NULL;
 	}
-	n = calloc(1, size);
+	n = hw_zalloc(size);
 	if (!n)
 		return NULL;
 	if (hw_smap__put(m, n, key)) {

@@ -6,6 +6,7 @@
 
 #include "detect/engine_int.h"
 #include "lib/attack.h"
+#include "lib/mem.h"
 #include "lib/str.h"
 
 const char *hw_rules__pname(const struct hw_eproc *p)
@@ -362,7 +363,7 @@ static void fanout(struct hw_engine *e, const struct hw_fact *f, struct hw_eproc
 			e->table_full++;
 			return;
 		}
-		fo = calloc(1, sizeof(*fo));
+		fo = hw_zalloc(sizeof(*fo));
 		if (!fo || hw_smap__put(&e->fanout, &fo->node, key)) {
 			free(fo);
 			return;
@@ -576,7 +577,7 @@ void hw_rules__login(struct hw_engine *e, const struct hw_fact *f)
 			e->table_full++;
 			return;
 		}
-		b = calloc(1, sizeof(*b));
+		b = hw_zalloc(sizeof(*b));
 		if (!b || hw_smap__put(&e->brute, &b->node, f->src.ip)) {
 			free(b);
 			return;

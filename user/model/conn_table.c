@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/hash.h"
+#include "lib/mem.h"
 #include "model/conn_table.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -129,7 +130,7 @@ struct hw_conn *hw_conn_table__add(struct hw_conn_table *t, __u64 cookie)
 	}
 	if (t->t.n >= t->max)
 		return NULL;
-	c = calloc(1, sizeof(*c));
+	c = hw_zalloc(sizeof(*c));
 	if (!c || hw_htab__add(&t->t, &c->node, hw_hash__u64(cookie))) {
 		free(c);
 		return NULL;

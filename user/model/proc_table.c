@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/hash.h"
+#include "lib/mem.h"
 #include "model/proc_table.h"
 
 #define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -133,7 +134,7 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 		found->k = *k;
 		return found;
 	}
-	p = calloc(1, sizeof(*p));
+	p = hw_zalloc(sizeof(*p));
 	if (!p || hw_htab__add(&t->t, &p->node, hw_hash__u32(k->pid))) {
 		free(p);
 		return NULL;
