@@ -242,13 +242,14 @@ def test_replay_memory_budgets():
     k = r.counters()
     print("    100,000 connects, host_memory_max=64M: peak RSS %.0f MiB, %d evictions"
           % (rss / MiB, k["evictions"]))
-    check(k["evictions"] >= 2, "x's engine started afresh over its budget: %r" % k)
+    check(k["evictions"] >= 1, "x's engine started afresh over its budget: %r" % k)
     # a smaller per-host budget holds it lower
     r, rss = replay_rss([xfile], bc, sets=["collect.host_memory_max=8M"])
     check_chain(only(r.of("hop-chain"), "hop-chain"))
-    print("    host_memory_max=8M: peak RSS %.0f MiB" % (rss / MiB))
+    print("    host_memory_max=8M: peak RSS %.0f MiB, %d evictions"
+          % (rss / MiB, r.counters()["evictions"]))
     check(rss < 64 * MiB, "peak RSS %.0f MiB" % (rss / MiB))
-    check(r.counters()["evictions"] >= 15, "evictions: %r" % r.counters())
+    check(r.counters()["evictions"] >= 10, "evictions: %r" % r.counters())
     # several hosts each under their budget, all over the global one: the largest goes
     ys = [fanout_flood(9000, "y%d" % i) for i in range(4)]
     yfiles = [write(y.lines, "y%d.ndjson" % i) for i, y in enumerate(ys)]

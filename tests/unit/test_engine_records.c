@@ -171,3 +171,48 @@ TEST(engine_session_lateral_grows_to_its_bound)
 	hw_engine__free(e);
 	hw_config__free(&cfg);
 }
+
+/* 500 processes of three executables, forked and exec'd and exited: the engine holds three
+ * copies of the paths, not one per process; the processes it forgets give theirs back. */
+TEST(engine_executables_are_shared)
+{
+	static const char *const exes[] = {"/usr/bin/curl", "/usr/bin/wget", "/bin/sh"};
+	struct hw_config cfg;
+	struct got g = {0};
+	struct hw_engine *e = engine(&cfg, &g, "detect.fanout_window=10m");
+	size_t before, after;
+	struct hw_fact f;
+
+	if (!e)
+		return;
+	fact(&f, HW_F_PROC_SNAPSHOT, 1);
+	snprintf(f.entity_id, sizeof(f.entity_id), "cron");
+	snprintf(f.executable, sizeof(f.executable), "/usr/sbin/cron");
+	snprintf(f.name, sizeof(f.name), "cron");
+	f.pid = 600;
+	hw_engine__feed(e, &f);
+	before = hw_engine__memory(e);
+	for (int i = 0; i < 500; i++) {
+		fact(&f, HW_F_FORK, 2 + i * 0.001);
+		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
+		snprintf(f.parent_entity_id, sizeof(f.parent_entity_id), "cron");
+		f.pid = 1000 + (unsigned int)i;
+		hw_engine__feed(e, &f);
+		fact(&f, HW_F_EXEC, 2 + i * 0.001);
+		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
+		snprintf(f.executable, sizeof(f.executable), "%s", exes[i % 3]);
+		snprintf(f.name, sizeof(f.name), "x");
+		f.pid = 1000 + (unsigned int)i;
+		hw_engine__feed(e, &f);
+		fact(&f, HW_F_EXIT, 2 + i * 0.001);
+		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
+		f.pid = 1000 + (unsigned int)i;
+		hw_engine__feed(e, &f);
+	}
+	after = hw_engine__memory(e);
+	/* a process record and its share of the table, not 256 bytes of path each */
+	CHECK(after - before < 500 * 400);
+	CHECK(after - before > 500 * 200);
+	hw_engine__free(e);
+	hw_config__free(&cfg);
+}

@@ -125,8 +125,9 @@ static void free_node(struct hw_snode *n, void *ctx)
 	free(n);
 }
 
-static void free_proc(struct hw_eproc *p)
+static void free_proc(struct hw_engine *e, struct hw_eproc *p)
 {
+	hw_intern__put(&e->strs, p->exe);
 	free(p->net);
 	free(p);
 }
@@ -134,7 +135,7 @@ static void free_proc(struct hw_eproc *p)
 static void free_proc_node(struct hw_snode *n, void *ctx)
 {
 	(void)ctx;
-	free_proc((struct hw_eproc *)n);
+	free_proc(ctx, (struct hw_eproc *)n);
 }
 
 /* p's network record, made when first needed; NULL when out of memory. */
@@ -214,6 +215,7 @@ void hw_engine__free(struct hw_engine *e)
 	if (!e)
 		return;
 	free_tables(e);
+	hw_intern__free(&e->strs);
 	if (e->line)
 		hw_jdoc__free(&e->line->doc);
 	free(e->line);
@@ -254,7 +256,7 @@ static void proc_forget_oldest_exited(struct hw_engine *e)
 			e->exited_tail = NULL;
 		e->nexited--;
 		hw_smap__del(&e->procs, &p->node);
-		free_proc(p);
+		free_proc(e, p);
 	}
 }
 
@@ -267,6 +269,15 @@ static void proc_trust(struct hw_eproc *p, const struct hw_fact *f)
 		p->flags |= EP_TRUSTED;
 	if (f->root)
 		p->flags |= EP_ROOT;
+}
+
+/* p's executable from now on (out of memory: unknown). */
+static void set_exe(struct hw_engine *e, struct hw_eproc *p, const char *exe)
+{
+	const char *x = hw_intern__get(&e->strs, exe, HW_FACT_PATH_LEN);
+
+	hw_intern__put(&e->strs, p->exe);
+	p->exe = x ? x : "";
 }
 
 /* The process an event is about, created or refreshed from the fact. */
@@ -282,13 +293,14 @@ static struct hw_eproc *proc_of(struct hw_engine *e, const struct hw_fact *f, in
 		return NULL;
 	if (created) {
 		p->pid = f->pid;
-		hw_str__copy(p->exe, sizeof(p->exe), f->executable);
+		p->exe = "";
+		set_exe(e, p, f->executable);
 		hw_str__copy(p->name, sizeof(p->name), f->name);
 	}
 	if (f->parent_entity_id[0])
 		hw_str__copy(p->parent, sizeof(p->parent), f->parent_entity_id);
 	if (image && f->executable[0]) {
-		hw_str__copy(p->exe, sizeof(p->exe), f->executable);
+		set_exe(e, p, f->executable);
 		hw_str__copy(p->name, sizeof(p->name), f->name);
 	}
 	if (f->session_id[0])
@@ -600,7 +612,7 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			proc_trust(p, f);
 		parent = p ? hw_engine__proc(e, p->parent) : NULL;
 		if (p && parent && !f->executable[0]) {
-			hw_str__copy(p->exe, sizeof(p->exe), parent->exe);
+			set_exe(e, p, parent->exe);
 			hw_str__copy(p->name, sizeof(p->name), parent->name);
 		}
 		/* the children of a reverse shell share its descriptors: one alert for all */
@@ -741,7 +753,8 @@ size_t hw_engine__memory(const struct hw_engine *e)
 {
 	const struct hw_smap *m[] = {&e->procs,	 &e->conns, &e->sessions,
 				     &e->fanout, &e->brute, &e->transfers};
-	size_t n = sizeof(*e) + e->grown + (e->line ? sizeof(*e->line) + e->line->doc.cap : 0);
+	size_t n = sizeof(*e) + e->grown + e->strs.bytes + hw_htab__memory(&e->strs.t) +
+		   (e->line ? sizeof(*e->line) + e->line->doc.cap : 0);
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		n += hw_smap__memory(m[i]);

@@ -5,6 +5,7 @@
 
 #include "detect/engine.h"
 #include "detect/smap.h"
+#include "lib/intern.h"
 
 #define NS_PER_SEC	   1000000000ULL
 #define HW_RELAY_WINDOW_NS NS_PER_SEC /* accept, then connect on within this: a relay */
@@ -33,7 +34,7 @@ struct hw_eproc {
 	struct hw_snode node;	      /* entity id */
 	struct hw_eproc *exited_next; /* the exited FIFO */
 	char parent[HW_FACT_ID_LEN];
-	char exe[HW_FACT_PATH_LEN];
+	const char *exe; /* its executable, "" unknown: shared (e->strs: a few paths for all) */
 	char name[HW_FACT_ARG_LEN];
 	char session[HW_FACT_ID_LEN];
 	unsigned int pid;
@@ -133,6 +134,7 @@ struct hw_engine {
 	unsigned long long alerts, table_full;
 	unsigned long long judge_later; /* processes flagged EP_JUDGE_LATER */
 	size_t grown;			/* bytes of the records' grown arrays (hw_engine__grow) */
+	struct hw_intern strs;		/* the processes' executables */
 	char host_id[80], host_name[256];
 	/* hw_engine__feed_line()'s document and fact, made at its first line: the collector has
 	 * an engine per host and never feeds it lines, so an engine is small (under 1 KB) until
