@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/fact.h"
 #include "model/host.h"
 
 /* Host "h1", id "mid", boot id "bid", booted at 2026-11-27T16:00:00Z, 100 ticks a second. */
@@ -39,6 +40,17 @@ static inline void hw_test__rm_dir(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd)) {
 	}
+}
+
+/* A fact of kind on host "a" (id "host-a"), sec seconds after 2025-11-27T10:00:00Z, the rest
+ * zero. */
+static inline void hw_test__fact(struct hw_fact *f, enum hw_fact_kind kind, double sec)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->ts = 1764237600000000000ULL + (unsigned long long)(sec * 1e9);
+	snprintf(f->host_id, sizeof(f->host_id), "host-a");
+	snprintf(f->host_name, sizeof(f->host_name), "a");
 }
 
 #endif

@@ -8,6 +8,8 @@
 
 #include "config.h"
 #include "detect/engine.h"
+#include "fixtures.h"
+#include "lib/str.h"
 #include "test.h"
 
 struct got {
@@ -35,21 +37,12 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 	}
 }
 
-static void fact(struct hw_fact *f, enum hw_fact_kind kind, double sec)
-{
-	memset(f, 0, sizeof(*f));
-	f->kind = kind;
-	f->ts = 1764237600000000000ULL + (unsigned long long)(sec * 1e9);
-	snprintf(f->host_id, sizeof(f->host_id), "host-a");
-	snprintf(f->host_name, sizeof(f->host_name), "a");
-}
-
 /* Process "proc-k" (in session sid when given) connects to 198.18.H.L:22. */
 static void connect_to(struct hw_engine *e, double sec, const char *sid, int host)
 {
 	struct hw_fact f;
 
-	fact(&f, HW_F_CONNECT, sec);
+	hw_test__fact(&f, HW_F_CONNECT, sec);
 	snprintf(f.entity_id, sizeof(f.entity_id), "proc-k");
 	snprintf(f.executable, sizeof(f.executable), "/usr/bin/ssh");
 	snprintf(f.name, sizeof(f.name), "ssh");
@@ -122,7 +115,7 @@ TEST(engine_fanout_hosts_grow_to_their_bound)
 	CHECK(m256 > m5 + 200 * 48);
 	CHECK_EQ(m300, m256);
 	/* the window passes: the tick forgets the record and its hosts */
-	fact(&t, HW_F_TICK, 1 + 11 * 60);
+	hw_test__fact(&t, HW_F_TICK, 1 + 11 * 60);
 	hw_engine__feed(e, &t);
 	CHECK(hw_engine__memory(e) + 256 * 48 < m300);
 	hw_engine__free(e);
@@ -142,7 +135,7 @@ TEST(engine_session_lateral_grows_to_its_bound)
 
 	if (!e)
 		return;
-	fact(&f, HW_F_LOGIN, 0.5);
+	hw_test__fact(&f, HW_F_LOGIN, 0.5);
 	snprintf(f.session_id, sizeof(f.session_id), "sess-1");
 	snprintf(f.entity_id, sizeof(f.entity_id), "sshd-1");
 	snprintf(f.user, sizeof(f.user), "alice");
@@ -164,7 +157,7 @@ TEST(engine_session_lateral_grows_to_its_bound)
 	CHECK_EQ(g.lateral, 64);
 	CHECK(m64 > before + 60 * 48);
 	CHECK_EQ(m70, m64);
-	fact(&f, HW_F_LOGOUT, 3);
+	hw_test__fact(&f, HW_F_LOGOUT, 3);
 	snprintf(f.session_id, sizeof(f.session_id), "sess-1");
 	hw_engine__feed(e, &f);
 	CHECK(hw_engine__memory(e) + 64 * 48 < m70);
@@ -172,8 +165,23 @@ TEST(engine_session_lateral_grows_to_its_bound)
 	hw_config__free(&cfg);
 }
 
-/* 500 processes of three executables, forked and exec'd and exited: the engine holds three
- * copies of the paths, not one per process; the processes it forgets give theirs back. */
+/* A process event: kind for entity id (parent, executable when given) at sec. */
+static void proc_event(struct hw_engine *e, enum hw_fact_kind kind, double sec, const char *id,
+		       const char *parent, const char *exe, unsigned int pid)
+{
+	struct hw_fact f;
+
+	hw_test__fact(&f, kind, sec);
+	snprintf(f.entity_id, sizeof(f.entity_id), "%s", id);
+	snprintf(f.parent_entity_id, sizeof(f.parent_entity_id), "%s", parent ? parent : "");
+	snprintf(f.executable, sizeof(f.executable), "%s", exe ? exe : "");
+	snprintf(f.name, sizeof(f.name), "%s", exe ? hw_str__base_name(exe) : "");
+	f.pid = pid;
+	hw_engine__feed(e, &f);
+}
+
+/* 500 processes of three executables, forked, exec'd and exited: the engine holds one copy of
+ * each path, not 256 bytes of path for each process. */
 TEST(engine_executables_are_shared)
 {
 	static const char *const exes[] = {"/usr/bin/curl", "/usr/bin/wget", "/bin/sh"};
@@ -181,33 +189,20 @@ TEST(engine_executables_are_shared)
 	struct got g = {0};
 	struct hw_engine *e = engine(&cfg, &g, "detect.fanout_window=10m");
 	size_t before, after;
-	struct hw_fact f;
 
 	if (!e)
 		return;
-	fact(&f, HW_F_PROC_SNAPSHOT, 1);
-	snprintf(f.entity_id, sizeof(f.entity_id), "cron");
-	snprintf(f.executable, sizeof(f.executable), "/usr/sbin/cron");
-	snprintf(f.name, sizeof(f.name), "cron");
-	f.pid = 600;
-	hw_engine__feed(e, &f);
+	proc_event(e, HW_F_PROC_SNAPSHOT, 1, "cron", NULL, "/usr/sbin/cron", 600);
 	before = hw_engine__memory(e);
 	for (int i = 0; i < 500; i++) {
-		fact(&f, HW_F_FORK, 2 + i * 0.001);
-		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
-		snprintf(f.parent_entity_id, sizeof(f.parent_entity_id), "cron");
-		f.pid = 1000 + (unsigned int)i;
-		hw_engine__feed(e, &f);
-		fact(&f, HW_F_EXEC, 2 + i * 0.001);
-		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
-		snprintf(f.executable, sizeof(f.executable), "%s", exes[i % 3]);
-		snprintf(f.name, sizeof(f.name), "x");
-		f.pid = 1000 + (unsigned int)i;
-		hw_engine__feed(e, &f);
-		fact(&f, HW_F_EXIT, 2 + i * 0.001);
-		snprintf(f.entity_id, sizeof(f.entity_id), "p%d", i);
-		f.pid = 1000 + (unsigned int)i;
-		hw_engine__feed(e, &f);
+		char id[16];
+		double t = 2 + i * 0.001;
+		unsigned int pid = 1000 + (unsigned int)i;
+
+		snprintf(id, sizeof(id), "p%d", i);
+		proc_event(e, HW_F_FORK, t, id, "cron", NULL, pid);
+		proc_event(e, HW_F_EXEC, t, id, "cron", exes[i % 3], pid);
+		proc_event(e, HW_F_EXIT, t, id, "cron", NULL, pid);
 	}
 	after = hw_engine__memory(e);
 	/* a process record and its share of the table, not 256 bytes of path each */

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "detect/engine.h"
+#include "fixtures.h"
 #include "lib/addr.h"
 #include "test.h"
 
@@ -98,20 +99,11 @@ static void on_alert(const struct hw_alert *a, void *ctx)
 	g->n++;
 }
 
-static void fact(struct hw_fact *f, enum hw_fact_kind kind, double sec)
-{
-	memset(f, 0, sizeof(*f));
-	f->kind = kind;
-	f->ts = 1764237600000000000ULL + (unsigned long long)(sec * 1e9);
-	snprintf(f->host_id, sizeof(f->host_id), "host-a");
-	snprintf(f->host_name, sizeof(f->host_name), "a");
-}
-
 static void failed_login(struct hw_engine *e, double sec, const char *src)
 {
 	struct hw_fact f;
 
-	fact(&f, HW_F_LOGIN, sec);
+	hw_test__fact(&f, HW_F_LOGIN, sec);
 	f.failure = 1;
 	snprintf(f.src.ip, sizeof(f.src.ip), "%s", src);
 	f.src.port = 50000;
@@ -166,14 +158,14 @@ TEST(engine_relay_same_host_two_spellings)
 	e = hw_engine__new(&cfg, on_alert, &g);
 	if (!CHECK(e))
 		goto out;
-	fact(&f, HW_F_EXEC, 1);
+	hw_test__fact(&f, HW_F_EXEC, 1);
 	f.pid = 300;
 	snprintf(f.entity_id, sizeof(f.entity_id), "proc-300");
 	snprintf(f.executable, sizeof(f.executable), "/usr/local/bin/svc");
 	snprintf(f.name, sizeof(f.name), "svc");
 	hw_engine__feed(e, &f);
 
-	fact(&f, HW_F_ACCEPT, 2);
+	hw_test__fact(&f, HW_F_ACCEPT, 2);
 	f.pid = 300;
 	snprintf(f.entity_id, sizeof(f.entity_id), "proc-300");
 	snprintf(f.conn_id, sizeof(f.conn_id), "conn-in");
@@ -183,7 +175,7 @@ TEST(engine_relay_same_host_two_spellings)
 	f.dst.port = 8080;
 	hw_engine__feed(e, &f);
 
-	fact(&f, HW_F_CONNECT, 2.5);
+	hw_test__fact(&f, HW_F_CONNECT, 2.5);
 	f.pid = 300;
 	f.egress = 1;
 	snprintf(f.entity_id, sizeof(f.entity_id), "proc-300");
@@ -196,7 +188,7 @@ TEST(engine_relay_same_host_two_spellings)
 	CHECK_EQ(g.n, 0);
 
 	/* the same connect on to a third host is a relay: the rule still fires */
-	fact(&f, HW_F_CONNECT, 2.6);
+	hw_test__fact(&f, HW_F_CONNECT, 2.6);
 	f.pid = 300;
 	f.egress = 1;
 	snprintf(f.entity_id, sizeof(f.entity_id), "proc-300");
