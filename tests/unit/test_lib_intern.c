@@ -53,3 +53,21 @@ TEST(lib_intern_cut_like_a_copy)
 	hw_intern__free(&in);
 	CHECK_EQ(hw_intern__count(&in), 0);
 }
+
+TEST(lib_intern_dup_is_another_reference)
+{
+	struct hw_intern in = {0};
+	const char *a = hw_intern__get(&in, "/bin/sh", 256), *b;
+
+	if (!CHECK(a))
+		return;
+	b = hw_intern__dup(a);
+	CHECK(a == b);
+	CHECK(hw_intern__dup("") && !hw_intern__dup("")[0]);
+	hw_intern__put(&in, a);
+	CHECK_EQ(hw_intern__count(&in), 1); /* b holds it */
+	CHECK_STREQ(b, "/bin/sh");
+	hw_intern__put(&in, b);
+	CHECK_EQ(hw_intern__count(&in), 0);
+	hw_intern__free(&in);
+}

@@ -274,8 +274,11 @@ static void proc_trust(struct hw_eproc *p, const struct hw_fact *f)
 /* p's executable from now on (out of memory: unknown). */
 static void set_exe(struct hw_engine *e, struct hw_eproc *p, const char *exe)
 {
-	const char *x = hw_intern__get(&e->strs, exe, HW_FACT_PATH_LEN);
+	const char *x;
 
+	if (!strcmp(p->exe, exe))
+		return;
+	x = hw_intern__get(&e->strs, exe, HW_FACT_PATH_LEN);
 	hw_intern__put(&e->strs, p->exe);
 	p->exe = x ? x : "";
 }
@@ -612,7 +615,11 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 			proc_trust(p, f);
 		parent = p ? hw_engine__proc(e, p->parent) : NULL;
 		if (p && parent && !f->executable[0]) {
-			set_exe(e, p, parent->exe);
+			/* the parent's copy: another reference, no lookup */
+			const char *x = hw_intern__dup(parent->exe);
+
+			hw_intern__put(&e->strs, p->exe);
+			p->exe = x;
 			hw_str__copy(p->name, sizeof(p->name), parent->name);
 		}
 		/* the children of a reverse shell share its descriptors: one alert for all */

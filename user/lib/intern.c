@@ -1,34 +1,27 @@
 /* Interned strings (lib/intern.h): a node per distinct string in a lib/htab.h table, keyed by
- * its FNV-1a, with its count of references; the string is the node's last member, so a
- * reference finds its node by subtraction. */
+ * its FNV-1a, with its count of references. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/hash.h"
 #include "lib/intern.h"
 
-struct istr {
-	struct hw_hnode node;
-	size_t refs, len;
-	char s[];
-};
-
-static struct istr *of(const char *s)
+static struct hw_intern_str *of(const char *s)
 {
-	return (struct istr *)(s - offsetof(struct istr, s));
+	return (struct hw_intern_str *)(s - offsetof(struct hw_intern_str, s));
 }
 
 const char *hw_intern__get(struct hw_intern *in, const char *s, size_t max)
 {
 	size_t len = s ? strnlen(s, max ? max - 1 : 0) : 0;
 	uint64_t h;
-	struct istr *x;
+	struct hw_intern_str *x;
 
 	if (!len)
 		return "";
 	h = hw_fnv__bytes(HW_FNV0, s, len);
 	for (struct hw_hnode *n = hw_htab__first(&in->t, h); n; n = hw_htab__next(n, h)) {
-		x = (struct istr *)n;
+		x = (struct hw_intern_str *)n;
 		if (x->len == len && !memcmp(x->s, s, len)) {
 			x->refs++;
 			return x->s;
@@ -51,7 +44,7 @@ const char *hw_intern__get(struct hw_intern *in, const char *s, size_t max)
 
 void hw_intern__put(struct hw_intern *in, const char *s)
 {
-	struct istr *x;
+	struct hw_intern_str *x;
 
 	if (!s || !s[0])
 		return;

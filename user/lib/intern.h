@@ -19,6 +19,20 @@ struct hw_intern {
 /* A reference to the copy of s (cut at max - 1 bytes, as a copy into char[max] would be),
  * made when there is none: drop it with hw_intern__put. NULL when out of memory. */
 const char *hw_intern__get(struct hw_intern *in, const char *s, size_t max);
+/* A copy: the string is its last member, so a reference finds its node by subtraction. */
+struct hw_intern_str {
+	struct hw_hnode node;
+	size_t refs, len;
+	char s[];
+};
+
+/* Another reference to s, a reference hw_intern__get gave (or the static ""): no lookup. */
+static inline const char *hw_intern__dup(const char *s)
+{
+	if (s && s[0])
+		((struct hw_intern_str *)(s - offsetof(struct hw_intern_str, s)))->refs++;
+	return s;
+}
 /* Drops a reference hw_intern__get gave (the static "" and NULL are ignored); the copy goes
  * with its last one. */
 void hw_intern__put(struct hw_intern *in, const char *s);
