@@ -2,9 +2,10 @@
 one JetStream cluster, the stream replicated on all three (R3, made beforehand as an operator
 does for a cluster), an agent streaming batches to it and `hopwatch collect` consuming; one
 node, the stream's leader, killed with -9 in the middle of a busy run. The stream holds every
-line of the agent exactly once and in order (the agent's retries carry the same batch ids, the
-new leader drops the repeats), and the collector keeps going: it judges every line, none
-malformed, and its consumer ends with nothing pending."""
+line of the agent exactly once (the agent's retries carry the same batch ids, the new leader
+drops the repeats), each batch's lines in order (whole batches may swap places around the
+failover), and the collector keeps going: it judges every line, none malformed, and its
+consumer ends with nothing pending."""
 import os
 import subprocess
 import time
@@ -83,7 +84,7 @@ def test_node_killed_mid_run_stream_exact_collector_goes_on():
             # the agent's subjects (the collector publishes its alerts into the stream too)
             dump = [x for x in dump if x[1] != "hopwatch.collector.alerts"]
             data = [d for _, _, _, d in dump]
-            if data != lines:
+            if sorted(data) != sorted(lines):
                 seen, twice = set(), []
                 for (seq, subj, mid, d) in dump:
                     if d in seen:
@@ -94,7 +95,21 @@ def test_node_killed_mid_run_stream_exact_collector_goes_on():
                                      % (len(data), len(lines), len(twice), twice[:3],
                                         len(lines) - len(set(lines))))
             check_eq(len(data), len(lines), "lines in the stream")
-            check(data == lines, "the stream holds the agent's lines in order")
+            # In order, but for whole batches around the failover: a batch the dying leader
+            # never stored is sent again after a later one the new leader already took (the
+            # sink keeps several in flight; docs/streaming.md). Each batch's lines are still
+            # consecutive lines of the agent, in order.
+            pos = {d: i for i, d in enumerate(lines)}
+            batches = {}
+            for (seq, subj, mid, d) in dump:
+                batches.setdefault(mid, []).append(pos[d])
+            for mid, idx in batches.items():
+                check(idx == list(range(idx[0], idx[0] + len(idx))),
+                      "batch %s holds consecutive lines of the agent, in order" % mid)
+            moved = sum(1 for a, b in zip(data, lines) if a != b)
+            if moved:
+                print("    %d of %d lines in batches that landed out of order across the "
+                      "failover" % (moved, len(lines)))
             # the collector went on through the loss of a node: every event judged
             consumer_drained(cluster, "hopwatch-collector", timeout=90)
             check_eq(col.proc.poll(), None, "the collector is still running")
