@@ -82,9 +82,11 @@ def test_unauthorized_key():
 def test_concurrent_sessions():
     with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("c") as u:
         u.authorize(srv)
-        cmd = "cat /proc/self/loginuid; echo; cat /proc/self/sessionid; echo; sleep 8"
+        # long enough that the first is still there when the second has logged in: a login
+        # here has taken over 10 s at times (8 s of sleep was not enough, once)
+        cmd = "cat /proc/self/loginuid; echo; cat /proc/self/sessionid; echo; sleep 60"
         with ssh_popen(lab.a, u, B, cmd) as s1, ssh_popen(lab.a, u, B, cmd) as s2:
-            got = [(read_line(s), read_line(s)) for s in (s1, s2)]
+            got = [(read_line(s, 45), read_line(s, 45)) for s in (s1, s2)]
             check(s1.poll() is None and s2.poll() is None, "sessions not concurrent")
             for loginuid, _ in got:
                 check_eq(int(loginuid), u.uid, "loginuid")
@@ -92,7 +94,7 @@ def test_concurrent_sessions():
             check(sshlab.UNSET_ID not in ids, "sessionid unset: %r" % ids)
             check(ids[0] != ids[1], "both sessions have sessionid %d" % ids[0])
             for s in (s1, s2):
-                check_eq(s.wait(30), 0, "session exit")
+                check_eq(s.wait(90), 0, "session exit")
 
 
 def test_teardown():
