@@ -15,11 +15,23 @@ B = "198.18.0.2"
 
 
 def read_line(proc, timeout=10):
-    """The next stdout line of a Popen (text mode), or TestFailure after timeout."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        raise hw.TestFailure("no output from ssh within %ss" % timeout)
-    return proc.stdout.readline().strip()
+    """The next stdout line of a Popen, or TestFailure after timeout. It reads the pipe with
+    os.read and keeps what follows the line on the Popen: select() on a buffered file object
+    would wait for bytes the buffer already holds (two short lines arrive in one read), until
+    the remote command ends."""
+    buf = getattr(proc, "hw_line_buf", b"")
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        ready = select.select([proc.stdout.fileno()], [], [], max(left, 0))[0] if left > 0 else []
+        if not ready:
+            raise hw.TestFailure("no output line from ssh within %ss (got %r)" % (timeout, buf))
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            raise hw.TestFailure("ssh output ended without a line (got %r)" % buf)
+        buf += chunk
+    line, _, proc.hw_line_buf = buf.partition(b"\n")
+    return line.decode().strip()
 
 
 def test_key_login():
@@ -82,11 +94,10 @@ def test_unauthorized_key():
 def test_concurrent_sessions():
     with hw.Lab() as lab, SshServer(lab.b, B) as srv, TestUser("c") as u:
         u.authorize(srv)
-        # long enough that the first is still there when the second has logged in: a login
-        # here has taken over 10 s at times (8 s of sleep was not enough, once)
-        cmd = "cat /proc/self/loginuid; echo; cat /proc/self/sessionid; echo; sleep 60"
+        # long enough that the first is still there when the second has logged in
+        cmd = "cat /proc/self/loginuid; echo; cat /proc/self/sessionid; echo; sleep 20"
         with ssh_popen(lab.a, u, B, cmd) as s1, ssh_popen(lab.a, u, B, cmd) as s2:
-            got = [(read_line(s, 45), read_line(s, 45)) for s in (s1, s2)]
+            got = [(read_line(s, 15), read_line(s, 15)) for s in (s1, s2)]
             check(s1.poll() is None and s2.poll() is None, "sessions not concurrent")
             for loginuid, _ in got:
                 check_eq(int(loginuid), u.uid, "loginuid")
@@ -94,7 +105,7 @@ def test_concurrent_sessions():
             check(sshlab.UNSET_ID not in ids, "sessionid unset: %r" % ids)
             check(ids[0] != ids[1], "both sessions have sessionid %d" % ids[0])
             for s in (s1, s2):
-                check_eq(s.wait(90), 0, "session exit")
+                check_eq(s.wait(40), 0, "session exit")
 
 
 def test_teardown():
