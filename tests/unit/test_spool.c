@@ -62,6 +62,83 @@ out:
 	free(base);
 }
 
+/* A sink that keeps up peeks what was appended since its last peek: that comes from memory
+ * (written to the segment all the same) until the write buffer fills; a reopened spool, or
+ * records older than the buffer, are read from the disk. */
+TEST(spool_peeks_what_it_just_wrote_from_memory)
+{
+	char *base = hw_test__new_dir("spool"), dir[600], err[256], buf[64], want[64], *big;
+	struct hw_spool *s;
+	struct stat st;
+	const char *rec[8];
+	size_t len[8];
+	int n;
+
+	big = malloc(300 << 10);
+	if (!CHECK(base) || !CHECK(big))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/s", base);
+	s = hw_spool__open(dir, 16 << 20, err, sizeof(err));
+	if (!CHECK(s))
+		goto out;
+	for (int i = 0; i < 5; i++) {
+		int l = snprintf(buf, sizeof(buf), "rec-%d", i);
+
+		CHECK_EQ(hw_spool__append(s, buf, (size_t)l), 0);
+	}
+	n = hw_spool__peek(s, 8, 1 << 20, rec, len);
+	CHECK_EQ(n, 5);
+	for (int i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "rec-%d", i);
+		CHECK(len[i] == 5 && !memcmp(rec[i], want, 5));
+	}
+	/* two delivered, the rest peeked again: still from memory */
+	CHECK_EQ(hw_spool__consume(s, 2), 0);
+	n = hw_spool__peek(s, 3, 1 << 20, rec, len);
+	CHECK(n == 3 && !memcmp(rec[0], "rec-2", 5) && !memcmp(rec[2], "rec-4", 5));
+	CHECK_EQ(hw_spool__reads(s), 0);
+	/* and on the disk: five records of a 4-byte length and 5 bytes */
+	snprintf(buf, sizeof(buf), "%s/seg-%016llu", dir, 1ULL); /* the first segment */
+	if (CHECK_EQ(stat(buf, &st), 0))
+		CHECK_EQ(st.st_size, 5 * 9);
+	/* reopened: from the disk */
+	hw_spool__close(s);
+	s = hw_spool__open(dir, 16 << 20, err, sizeof(err));
+	if (!CHECK(s))
+		goto out;
+	n = hw_spool__peek(s, 3, 1 << 20, rec, len);
+	CHECK(n == 3 && !memcmp(rec[0], "rec-2", 5) && !memcmp(rec[2], "rec-4", 5));
+	CHECK_EQ(hw_spool__reads(s), 1);
+	/* three more, peeked after those in flight: from memory */
+	for (int i = 5; i < 8; i++) {
+		int l = snprintf(buf, sizeof(buf), "rec-%d", i);
+
+		CHECK_EQ(hw_spool__append(s, buf, (size_t)l), 0);
+	}
+	n = hw_spool__peek_more(s, 8, 1 << 20, rec, len);
+	CHECK(n == 3 && !memcmp(rec[0], "rec-5", 5) && !memcmp(rec[2], "rec-7", 5));
+	CHECK_EQ(hw_spool__reads(s), 1);
+	/* records past the buffer's size push the earlier ones out of it: those are read */
+	CHECK(!hw_spool__peek_due(s));
+	for (int i = 0; i < 4; i++) {
+		memset(big, 'a' + i, 300 << 10);
+		CHECK_EQ(hw_spool__append(s, big, 300 << 10), 0);
+		/* half the buffer not peeked yet: time the sink took them */
+		CHECK_EQ(hw_spool__peek_due(s), i >= 1 && i < 3);
+	}
+	n = hw_spool__peek(s, 8, 8 << 20, rec, len);
+	CHECK_EQ(n, 8);
+	if (n == 8)
+		CHECK(!memcmp(rec[0], "rec-2", 5) && !memcmp(rec[5], "rec-7", 5) &&
+		      len[6] == 300 << 10 && rec[6][0] == 'a' && rec[7][len[7] - 1] == 'b');
+	CHECK(hw_spool__reads(s) > 1);
+	hw_spool__close(s);
+out:
+	free(big);
+	hw_test__rm_dir(base);
+	free(base);
+}
+
 TEST(spool_torn_record_is_cut)
 {
 	char *base = hw_test__new_dir("spool"), dir[600], path[700], err[256];

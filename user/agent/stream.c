@@ -227,6 +227,10 @@ void hw_agent__stream_line(struct hw_agent *a, char kind, const char *line, size
 			}
 			if (hw_spool__append(s->v[i]->spool, s->rec, need))
 				s->lost++; /* in lost_output at the end (hw_agent__lost_writes) */
+			else if (hw_spool__peek_due(s->v[i]->spool))
+				/* a burst between two poll rounds: the sink takes its lines while
+				 * the spool still has them in memory */
+				s->v[i]->pump(s->v[i], hw_clock__mono_ns(), PUMP_BUDGET_MS);
 		}
 	}
 }

@@ -14,7 +14,7 @@
 #include "stream/spool.h"
 #include "stream/spool_cursor.h"
 
-#define WBUF_MAX (256u << 10)	   /* appended bytes kept before a write */
+#define WBUF_MAX (1u << 20) /* appended bytes kept: before a write, and to be peeked */
 #define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
 
 struct hw_spool {
@@ -29,10 +29,14 @@ struct hw_spool {
 	int wfd, rfd;
 	unsigned long long rfd_seg; /* the segment rfd has open */
 	char *wbuf;
-	size_t wlen, wrecs;	 /* bytes and records buffered */
+	/* wbuf holds wseg's last wlen bytes (up to woff), of which the first wdone are written
+	 * and wrecs records after them are not: written bytes stay there to be peeked without a
+	 * read, until the buffer fills or the segment changes */
+	size_t wlen, wdone, wrecs;
 	unsigned long long lost; /* buffered records a failed write lost */
 	char *rbuf;
 	size_t rcap;
+	unsigned long long reads; /* peeks' reads of the disk (the rest came from wbuf) */
 	/* what the last peek returned: where each record ends */
 	size_t npeek;
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
@@ -264,24 +268,71 @@ fail:
  * one. */
 int hw_spool__flush(struct hw_spool *s)
 {
+	size_t n = s->wlen - s->wdone;
 	int err;
 
-	if (!s->wlen)
+	if (!n)
 		return 0;
-	err = write_all(s->wfd, s->wbuf, s->wlen);
+	err = write_all(s->wfd, s->wbuf + s->wdone, n);
 	if (err) {
-		unsigned long long base = s->woff - s->wlen;
+		unsigned long long base = s->woff - n;
 
 		if (s->wfd >= 0 && ftruncate(s->wfd, (off_t)base)) {
 			/* the torn record stays; the reader stops at it until a new segment */
 		}
 		s->woff = base;
-		s->total -= s->wlen < s->total ? s->wlen : s->total;
+		s->total -= n < s->total ? n : s->total;
 		s->pending -= s->wrecs < s->pending ? s->wrecs : s->pending;
 		s->lost += s->wrecs;
+		s->wlen = s->wdone;
 	}
-	s->wlen = 0;
+	s->wdone = s->wlen;
 	s->wrecs = 0;
+	return err;
+}
+
+/* Where the records not peeked yet begin in wseg: after those delivered and those peeked
+ * (in flight), and not before what the buffer holds. */
+static unsigned long long unpeeked_from(const struct hw_spool *s)
+{
+	unsigned long long from = s->woff - s->wlen;
+
+	if (s->rseg == s->wseg && s->roff > from)
+		from = s->roff;
+	if (s->npeek && s->peek_seg[s->npeek - 1] == s->wseg && s->peek_end[s->npeek - 1] > from)
+		from = s->peek_end[s->npeek - 1];
+	return from < s->woff ? from : s->woff;
+}
+
+int hw_spool__peek_due(const struct hw_spool *s)
+{
+	return s->woff - unpeeked_from(s) >= WBUF_MAX / 2;
+}
+
+/* The buffer full: its records written, and of them only those not peeked yet kept (at
+ * most half the buffer, and only when need bytes fit after them), moved to its start. What a
+ * sink peeked is behind it (in flight or delivered): peeked again, it is read. */
+static int make_room(struct hw_spool *s, size_t need)
+{
+	size_t keep;
+	int err = hw_spool__flush(s);
+
+	if (err)
+		return err;
+	keep = (size_t)(s->woff - unpeeked_from(s));
+	if (keep > WBUF_MAX / 2 || keep + need > WBUF_MAX)
+		keep = 0;
+	memmove(s->wbuf, s->wbuf + (s->wlen - keep), keep);
+	s->wlen = s->wdone = keep;
+	return 0;
+}
+
+/* Writes the buffered records and empties the buffer (what follows starts it afresh). */
+static int flush_all(struct hw_spool *s)
+{
+	int err = hw_spool__flush(s);
+
+	s->wlen = s->wdone = 0;
 	return err;
 }
 
@@ -352,7 +403,7 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 		return -E2BIG;
 	if ((s->woff + 4 + len > s->seg_size || s->total + 4 + len > s->max_bytes) && s->woff > 0) {
 		/* a new segment; the oldest go when the spool would grow past its size */
-		err = hw_spool__flush(s);
+		err = flush_all(s);
 		if (err)
 			return err;
 		s->wseg++;
@@ -364,7 +415,7 @@ int hw_spool__append(struct hw_spool *s, const void *data, size_t len)
 	}
 	enforce_max(s, 4 + len);
 	if (s->wlen + 4 + len > WBUF_MAX) {
-		err = hw_spool__flush(s);
+		err = make_room(s, 4 + len);
 		if (err)
 			return err;
 	}
@@ -410,7 +461,9 @@ static int reader_at(struct hw_spool *s, unsigned long long seg)
 static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long long off, size_t n0,
 		   size_t max, size_t max_bytes, const char **rec, size_t *len)
 {
-	unsigned long long used = 0;
+	/* wbuf holds wseg's bytes from wbase to woff: a sink that keeps up peeks what was
+	 * appended since its last peek, which is there (written or not) */
+	unsigned long long used = 0, wbase;
 	size_t n = 0;
 	int err;
 
@@ -420,18 +473,23 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 	err = hw_spool__flush(s);
 	if (err)
 		return err;
+	wbase = s->woff - s->wlen;
 	if (max > PEEK_MAX - n0)
 		max = PEEK_MAX - n0;
 	/* whole runs of records in one read each; offsets into rbuf first, pointers once it
 	 * stops moving */
 	while (n < max && used < max_bytes) {
 		unsigned long long size, want, pos = 0;
+		int in_wbuf = seg == s->wseg && off >= wbase && off < s->woff;
 		struct stat st;
 		ssize_t got;
 
-		if (reader_at(s, seg) || fstat(s->rfd, &st))
+		if (in_wbuf)
+			size = s->woff;
+		else if (reader_at(s, seg) || fstat(s->rfd, &st))
 			break;
-		size = (unsigned long long)st.st_size;
+		else
+			size = (unsigned long long)st.st_size;
 		if (off + 4 > size) {
 			if (seg >= s->wseg)
 				break;
@@ -451,7 +509,13 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 			s->rbuf = b;
 			s->rcap = cap;
 		}
-		got = pread(s->rfd, s->rbuf + used, (size_t)want, (off_t)off);
+		if (in_wbuf) {
+			memcpy(s->rbuf + used, s->wbuf + (off - wbase), (size_t)want);
+			got = (ssize_t)want;
+		} else {
+			got = pread(s->rfd, s->rbuf + used, (size_t)want, (off_t)off);
+			s->reads++;
+		}
 		if (got <= 0)
 			break;
 		while (n < max && pos + 4 <= (unsigned long long)got) {
@@ -561,6 +625,11 @@ unsigned long long hw_spool__pending(const struct hw_spool *s)
 unsigned long long hw_spool__dropped(const struct hw_spool *s)
 {
 	return s->dropped;
+}
+
+unsigned long long hw_spool__reads(const struct hw_spool *s)
+{
+	return s->reads;
 }
 
 unsigned long long hw_spool__lost(const struct hw_spool *s)

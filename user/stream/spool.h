@@ -77,5 +77,12 @@ unsigned long long hw_spool__dropped(const struct hw_spool *s); /* lost to max_b
 /* Buffered records a failed write lost (a full disk); the segment is cut back to its last
  * whole record. A failed hw_spool__append() loses its own record, which the caller counts. */
 unsigned long long hw_spool__lost(const struct hw_spool *s);
+/* Reads of the disk the peeks made. Records appended since the last write of the buffer are
+ * peeked from memory (they are written first all the same): a sink that keeps up never reads
+ * back what it just wrote. */
+unsigned long long hw_spool__reads(const struct hw_spool *s);
+/* Whether the records appended and not peeked yet fill half the buffer: a sink pumped now
+ * peeks them from memory; later, the buffer may have to let them go (then they are read). */
+int hw_spool__peek_due(const struct hw_spool *s);
 
 #endif
