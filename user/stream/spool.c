@@ -14,7 +14,7 @@
 #include "stream/spool.h"
 #include "stream/spool_cursor.h"
 
-#define WBUF_MAX (1u << 20) /* appended bytes kept: before a write, and to be peeked */
+#define WBUF_MAX (1u << 20)	   /* appended bytes kept: before a write, and to be peeked */
 #define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
 
 struct hw_spool {
