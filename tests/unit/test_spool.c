@@ -132,6 +132,18 @@ TEST(spool_peeks_what_it_just_wrote_from_memory)
 		CHECK(!memcmp(rec[0], "rec-2", 5) && !memcmp(rec[5], "rec-7", 5) &&
 		      len[6] == 300 << 10 && rec[6][0] == 'a' && rec[7][len[7] - 1] == 'b');
 	CHECK(hw_spool__reads(s) > 1);
+	/* from the disk, a first record longer than the bytes asked for (and than the first
+	 * read) comes whole, alone */
+	CHECK_EQ(hw_spool__consume(s, 6), 0);
+	hw_spool__close(s);
+	s = hw_spool__open(dir, 16 << 20, err, sizeof(err));
+	if (!CHECK(s))
+		goto out;
+	n = hw_spool__peek(s, 8, 1000, rec, len);
+	CHECK_EQ(n, 1);
+	if (n == 1)
+		CHECK(len[0] == 300 << 10 && rec[0][0] == 'a' && rec[0][len[0] - 1] == 'a');
+	CHECK_EQ(hw_spool__reads(s), 2);
 	hw_spool__close(s);
 out:
 	free(big);

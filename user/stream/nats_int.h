@@ -13,7 +13,8 @@
 #include "stream/spool.h"
 
 #define PEEK_LINES  4096		   /* lines per round, at most (the spool's peek) */
-#define PEEK_BYTES  (8u << 20)		   /* bytes per round, at most */
+#define PEEK_BYTES  (8u << 20)		   /* bytes of the batches held, peeked again, at most */
+#define ROUND_BYTES (2u << 20)		   /* bytes per round otherwise (or a batch's worth) */
 #define HEADER_ROOM 1024		   /* a message's headers, subject and protocol line */
 #define ACK_WAIT_NS (5ULL * 1000000000ULL) /* unacknowledged this long: sent again */
 #define RETRY_NS    (100ULL * 1000000ULL)  /* after a refused publish */

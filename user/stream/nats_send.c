@@ -286,8 +286,11 @@ int hw_nats__send_more(struct nats_sink *n, unsigned long long now_ns)
 			got = hw_spool__peek(s->spool, PEEK_LINES, PEEK_BYTES, rec, len);
 		}
 	} else {
-		got = n->nb ? hw_spool__peek_more(s->spool, PEEK_LINES, PEEK_BYTES, rec, len)
-			    : hw_spool__peek(s->spool, PEEK_LINES, PEEK_BYTES, rec, len);
+		/* a round's worth (what the spool reads into memory at once), at least a batch */
+		size_t round = n->batch_bytes > ROUND_BYTES ? n->batch_bytes : ROUND_BYTES;
+
+		got = n->nb ? hw_spool__peek_more(s->spool, PEEK_LINES, round, rec, len)
+			    : hw_spool__peek(s->spool, PEEK_LINES, round, rec, len);
 	}
 	if (got <= 0) {
 		if (!n->nb)

@@ -14,8 +14,9 @@
 #include "stream/spool.h"
 #include "stream/spool_cursor.h"
 
-#define WBUF_MAX (1u << 20)	   /* appended bytes kept: before a write, and to be peeked */
-#define PEEK_MAX HW_SPOOL_PEEK_MAX /* records per peek */
+#define WBUF_MAX   (1u << 20)	     /* appended bytes kept: before a write, and to be peeked */
+#define PEEK_MAX   HW_SPOOL_PEEK_MAX /* records per peek */
+#define READ_SLACK (64u << 10)	     /* read past max_bytes: a record ending there is whole */
 
 struct hw_spool {
 	char dir[4096];
@@ -463,7 +464,7 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 {
 	/* wbuf holds wseg's bytes from wbase to woff: a sink that keeps up peeks what was
 	 * appended since its last peek, which is there (written or not) */
-	unsigned long long used = 0, wbase;
+	unsigned long long used = 0, wbase, need = 0;
 	size_t n = 0;
 	int err;
 
@@ -497,9 +498,12 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 			off = 0;
 			continue;
 		}
+		/* up to max_bytes, and the first record whole, however long (read again when it
+		 * was longer than the first read) */
 		want = size - off;
-		if (want > max_bytes - used + HW_SPOOL_RECORD_MAX + 4)
-			want = max_bytes - used + HW_SPOOL_RECORD_MAX + 4;
+		if (want > max_bytes - used + READ_SLACK && want > need)
+			want = max_bytes - used + READ_SLACK > need ? max_bytes - used + READ_SLACK
+								    : need;
 		if (used + want + 1 > s->rcap) {
 			size_t cap = (size_t)(used + want + 1);
 			char *b = realloc(s->rbuf, cap);
@@ -534,8 +538,18 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 			s->peek_end[n0 + n] = off + pos;
 			n++;
 		}
-		if (!pos)
+		if (!pos) {
+			uint32_t l;
+
+			if (!n && !need && got >= 4) {
+				memcpy(&l, s->rbuf + used, 4);
+				if (l <= HW_SPOOL_RECORD_MAX && off + 4 + l <= size) {
+					need = 4 + (unsigned long long)l;
+					continue; /* the first record, longer than that read */
+				}
+			}
 			break; /* a torn or oversized record: wait for more */
+		}
 		used += pos;
 		off += pos;
 		if (n >= max || used >= max_bytes)
