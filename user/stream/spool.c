@@ -38,6 +38,7 @@ struct hw_spool {
 	char *rbuf;
 	size_t rcap;
 	unsigned long long reads; /* peeks' reads of the disk (the rest came from wbuf) */
+	unsigned long long due_seg, due_off; /* where hw_spool__peek_due last said yes */
 	/* what the last peek returned: where each record ends */
 	size_t npeek;
 	unsigned long long peek_seg[PEEK_MAX], peek_end[PEEK_MAX];
@@ -305,9 +306,17 @@ static unsigned long long unpeeked_from(const struct hw_spool *s)
 	return from < s->woff ? from : s->woff;
 }
 
-int hw_spool__peek_due(const struct hw_spool *s)
+int hw_spool__peek_due(struct hw_spool *s)
 {
-	return s->woff - unpeeked_from(s) >= WBUF_MAX / 2;
+	if (s->woff - unpeeked_from(s) < WBUF_MAX / 2)
+		return 0;
+	/* a sink that takes nothing (away, or its lines in flight at their bound) is not asked
+	 * again at every line: once more per quarter of the buffer */
+	if (s->due_seg == s->wseg && s->woff < s->due_off + WBUF_MAX / 4)
+		return 0;
+	s->due_seg = s->wseg;
+	s->due_off = s->woff;
+	return 1;
 }
 
 /* The buffer full: its records written, and of them only those not peeked yet kept (at

@@ -82,7 +82,9 @@ unsigned long long hw_spool__lost(const struct hw_spool *s);
  * back what it just wrote. */
 unsigned long long hw_spool__reads(const struct hw_spool *s);
 /* Whether the records appended and not peeked yet fill half the buffer: a sink pumped now
- * peeks them from memory; later, the buffer may have to let them go (then they are read). */
-int hw_spool__peek_due(const struct hw_spool *s);
+ * peeks them from memory; later, the buffer may have to let them go (then they are read).
+ * Says yes at most once per quarter of the buffer appended, so that a sink which takes
+ * nothing is not pumped at every line. */
+int hw_spool__peek_due(struct hw_spool *s);
 
 #endif
