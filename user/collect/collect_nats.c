@@ -120,15 +120,14 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
-	if (ci->Config->AckPolicy != js_AckExplicit &&
-	    (k->fleet != c->sfleet || ci->Config->AckPolicy != js_AckAll)) {
+	if (c->partitions[0] && k->fleet == c->fleet && ci->Config->AckPolicy != js_AckExplicit) {
 		/* a partition's messages are acknowledged one by one: one that could not go on
 		 * to the second stage is delivered again, the others are not */
 		snprintf(
 		    c->last_error, sizeof(c->last_error),
 		    "consumer '%s' of stream '%s' exists and does not acknowledge messages one "
-		    "by one (ack policy 'explicit'%s; delete it or set collect.durable)",
-		    k->durable, cfg->nats_stream, k->fleet == c->sfleet ? " or 'all'" : "");
+		    "by one (ack policy 'explicit'; delete it or set collect.durable)",
+		    k->durable, cfg->nats_stream);
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
