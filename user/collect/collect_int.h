@@ -46,6 +46,10 @@ struct collector {
 	jsCtx *js;
 	struct hw_consumer cons[HW_CONSUMERS_MAX];
 	int ncons, next_cons;
+	/* subscriptions done with, freed only once the connection is closed: libnats before 3.6
+	 * can deliver a message to a subscription another thread is freeing (nats.c #637) */
+	natsSubscription *retired[8];
+	int nretired;
 	char filter[300];	 /* what the state lines say it consumes */
 	char partitions[300];	 /* "0,2/4", empty when not partitioned */
 	struct hw_fleet *sfleet; /* the second stage (stitch only), on partition 0's instance */
@@ -98,6 +102,10 @@ int hw_collect__publish_wait(struct collector *c);
  * its stitcher, alerts not raised (they were), so that hops and sessions it held come back. */
 void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k,
 				unsigned long long floor);
+/* a subscription done with (unsubscribed first when unsub): freed by
+ * hw_collect__free_subs once the connection is closed */
+void hw_collect__retire(struct collector *c, natsSubscription *sub, int unsub);
+void hw_collect__free_subs(struct collector *c);
 /* one message (a batch, or a line of an older agent) into fleet */
 void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m);
 

@@ -215,6 +215,25 @@ static int consumer_gone(struct collector *c, const struct hw_consumer *k)
 	return st == NATS_NOT_FOUND;
 }
 
+void hw_collect__retire(struct collector *c, natsSubscription *sub, int unsub)
+{
+	if (!sub)
+		return;
+	if (unsub)
+		natsSubscription_Unsubscribe(sub);
+	if (c->nretired < (int)(sizeof(c->retired) / sizeof(c->retired[0])))
+		c->retired[c->nretired++] = sub;
+	else
+		natsSubscription_Destroy(sub); /* many retired: the old way */
+}
+
+void hw_collect__free_subs(struct collector *c)
+{
+	for (int i = 0; i < c->nretired; i++)
+		natsSubscription_Destroy(c->retired[i]);
+	c->nretired = 0;
+}
+
 /* A message's header, NULL when absent */
 static const char *header(natsMsg *m, const char *name)
 {
@@ -442,7 +461,7 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 					"hopwatch: consumer '%s' of stream '%s' is gone; making it "
 					"again\n",
 					c->cons[i].durable, c->cfg->nats_stream);
-				natsSubscription_Destroy(c->cons[i].sub);
+				hw_collect__retire(c, c->cons[i].sub, 0);
 				c->cons[i].sub = NULL;
 				gone = 1;
 			}
@@ -471,19 +490,21 @@ int hw_collect__run_nats(struct collector *c, unsigned long long deadline)
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	hw_collect__summary(c);
-	for (int i = 0; i < c->ncons; i++)
-		if (c->cons[i].sub)
-			natsSubscription_Destroy(
-			    c->cons[i].sub); /* bound to the durable: it stays */
 	if (c->nc && natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED)
 		natsConnection_FlushTimeout(c->nc, 1000); /* the last acks */
+	if (c->nc)
+		natsConnection_Close(c->nc); /* its reader stopped: no message for a sub freed */
+	for (int i = 0; i < c->ncons; i++) {
+		if (c->cons[i].sub) /* bound to the durable: it stays */
+			natsSubscription_Destroy(c->cons[i].sub);
+		c->cons[i].sub = NULL;
+	}
+	hw_collect__free_subs(c);
 	jsCtx_Destroy(c->js);
 	c->js = NULL;
 	hw_batch__free(&c->batch);
-	if (c->nc) {
-		natsConnection_Close(c->nc);
+	if (c->nc)
 		natsConnection_Destroy(c->nc);
-	}
 	if (!ret && c->lost_output)
 		ret = HW_EXIT_REFUSED;
 	return ret;

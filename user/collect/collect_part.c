@@ -226,8 +226,7 @@ void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k,
 		natsMsgList_Destroy(&list);
 	}
 	hw_fleet__mute(k->fleet, 0);
-	natsSubscription_Unsubscribe(sub); /* the ephemeral consumer goes */
-	natsSubscription_Destroy(sub);
+	hw_collect__retire(c, sub, 1); /* the ephemeral consumer goes */
 	c->rebuilt_lines = msgs;
 	fprintf(stderr,
 		"hopwatch: the second stage read %llu messages of its last %llu minutes again (up "
