@@ -142,13 +142,15 @@ static void close_sink(struct hw_stream *s, int budget_ms)
 		} while (hw_clock__mono_ms() < end && s->connected);
 		hw_nats__settle(n, hw_clock__mono_ns());
 	}
+	/* closed before the context's reply subscription is freed: libnats before 3.6 can
+	 * deliver a late acknowledgement to a subscription being freed (nats.c #637) */
+	if (n->nc)
+		natsConnection_Close(n->nc);
 	if (n->js)
 		jsCtx_Destroy(n->js);
 	n->js = NULL;
-	if (n->nc) {
-		natsConnection_Close(n->nc);
+	if (n->nc)
 		natsConnection_Destroy(n->nc);
-	}
 	n->nc = NULL;
 	hw_buf__free(&n->body);
 	hw_buf__free(&n->packed);
