@@ -8,6 +8,8 @@
 #   make bench      benchmarks (not part of make test)
 #   make deps       install the Debian packages the build and the tests need
 #   V=1             show the commands
+#   VERSION=V       the version compiled in (default `git describe --always --dirty`); the
+#                   files that print it are built again when it changes
 
 BUILD       ?= build
 CC          ?= cc
@@ -81,6 +83,17 @@ $(BUILD)/user/%.o: user/%.c $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The version compiled in (HW_VERSION, `git describe`) follows the tree: the files that use it
+# are built again when it changes, not only when they do.
+VERSION_STAMP := $(BUILD)/version.stamp
+VERSION_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(shell grep -l HW_VERSION $(USER_SRCS)))
+$(VERSION_STAMP): FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '%s\n' '$(VERSION)' | cmp -s - $@ || printf '%s\n' '$(VERSION)' > $@
+$(VERSION_OBJS): $(VERSION_STAMP)
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(HDRS) $(USER_HDRS) $(BUILD)/hopwatch.skel.h
 	$(Q)mkdir -p $(@D)
