@@ -13,7 +13,7 @@ import time
 
 import hw
 from hw import check, check_eq, get
-from natslab import FreezeProxy, NatsServer
+from natslab import FreezeProxy, Nats, NatsServer
 
 STORM = os.path.join(hw.ROOT, "build", "storm")
 COMPRESS_NONE = ["output.nats_compress=none"]
@@ -192,6 +192,50 @@ def test_lost_acks_then_agent_killed_sends_the_same_batches_again():
               "the spooled lines delivered: %d of %d written" % (n1, len(first)))
         runs = {m["run"] for m in srv.messages()}
         check_eq(len(runs), 2, "two runs")
+
+
+def test_long_lines_held_round_sent_again_as_cut():
+    """Commands with 4 KB of arguments (about 9 KB of lines an exec, with its exit): with
+    compression, up to 32 MB of lines may be in flight. The server stores a round of them but
+    its acks are held back past the 5-second wait, so the agent sends the round again, cut as
+    it was. Before, it read the held batches again only up to 9 MB: a longer round was cut
+    afresh, under other message ids, and its lines stored twice."""
+    spool = hw.tempdir("spool")
+    args = ["/bin/true"] + ["%02d" % i + "x" * 98 for i in range(40)]
+    with NatsServer() as srv:
+        proxy = FreezeProxy(srv.port)
+        try:
+            with nats_agent(proxy.url, spool) as agent:
+                wait_stream(srv, 1)
+                time.sleep(1)  # the start's lines acknowledged
+                acked = len(srv.dump())
+                proxy.freeze()
+                for _ in range(1500):
+                    subprocess.run(args, check=True)
+                # until the server has stored what the agent may send unacknowledged
+                nc = Nats(srv.port)
+                deadline, last, since = time.time() + 30, -1, time.time()
+                while time.time() < deadline and time.time() - since < 1:
+                    n = nc.stream_info()["state"]["messages"]
+                    if n != last:
+                        last, since = n, time.time()
+                    time.sleep(0.1)
+                nc.close()
+                dump = srv.dump()
+                stored = len(dump) - acked
+                held = sum(len(d) for _, _, _, d in dump[acked:])
+                check(held > 12 << 20, "more than the old 9 MB room stored unacknowledged: "
+                                       "%d lines, %d bytes" % (stored, held))
+                time.sleep(6)  # past the acks' wait: the round is sent again
+                proxy.thaw()
+                time.sleep(2)
+        finally:
+            proxy.close()
+        check_eq(agent.rc, 0, "agent exit")
+        lines = agent.lines()
+        data = [d for _, _, _, d in wait_stream(srv, len(lines))]
+        check_eq(len(data) - len(set(data)), 0, "lines stored twice")
+        check_eq(data, lines, "the agent's lines, each once, in order")
 
 
 def test_a_stalled_server_never_blocks_the_agent():

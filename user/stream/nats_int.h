@@ -13,7 +13,7 @@
 #include "stream/spool.h"
 
 #define PEEK_LINES  4096		   /* lines per round, at most (the spool's peek) */
-#define PEEK_BYTES  (8u << 20)		   /* bytes of the batches held, peeked again, at most */
+#define PEEK_BYTES  (8u << 20)		   /* bytes of a round cut afresh after a loss */
 #define ROUND_BYTES (2u << 20)		   /* bytes per round otherwise (or a batch's worth) */
 #define HEADER_ROOM 1024		   /* a message's headers, subject and protocol line */
 #define ACK_WAIT_NS (5ULL * 1000000000ULL) /* unacknowledged this long: sent again */
@@ -22,6 +22,10 @@
  * compressed (about 30 times smaller on the wire) */
 #define INFLIGHT_PLAIN	(1u << 20)
 #define INFLIGHT_PACKED (32u << 20)
+/* bytes of the batches held, peeked again: all that can be in flight (INFLIGHT_PACKED, and the
+ * batch that passed it, smaller than the largest max_payload a server allows, 64 MB), so a
+ * held round is always sent again cut as it was. Read as far as its lines go, no further. */
+#define HELD_BYTES (INFLIGHT_PACKED + (64u << 20))
 
 struct nats_sink {
 	struct hw_stream s; /* first: the agent holds a struct hw_stream * */

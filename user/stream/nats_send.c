@@ -279,7 +279,7 @@ int hw_nats__send_more(struct nats_sink *n, unsigned long long now_ns)
 	    pending < n->batch_lines && pending * n->wait_line < limit)
 		return 0; /* an open batch waits: not read again until it may be full */
 	if (held) {
-		got = hw_spool__peek(s->spool, (size_t)total, PEEK_BYTES + HW_SPOOL_RECORD_MAX, rec,
+		got = hw_spool__peek(s->spool, (size_t)total, HELD_BYTES + HW_SPOOL_RECORD_MAX, rec,
 				     len);
 		if (got != total) {
 			held = 0; /* the spool lost some (spool_max): cut afresh */
