@@ -23,9 +23,6 @@ struct hw_consumer {
 	char filter[300];
 	natsSubscription *sub;
 	struct hw_fleet *fleet; /* what its messages feed */
-	/* the durable's acknowledgement acknowledges every message before it too (AckAll: the
-	 * second stage's, whose messages are never held back): one ack per fetch */
-	int ack_all;
 };
 
 #define HW_CONSUMERS_MAX (HW_COLLECT_PARTITIONS_MAX + 1)

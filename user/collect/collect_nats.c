@@ -92,9 +92,7 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		cc.Durable = k->durable;
 		cc.Description = "hopwatch collect";
 		cc.DeliverPolicy = js_DeliverAll;
-		/* the second stage takes every message it is given (its lines feed only the
-		 * stitcher, nothing is held back): one acknowledgement covers a whole fetch */
-		cc.AckPolicy = k->fleet == c->sfleet ? js_AckAll : js_AckExplicit;
+		cc.AckPolicy = js_AckExplicit;
 		cc.AckWait = (int64_t)cfg->collect_ack_wait_ns;
 		cc.MaxAckPending = MAX_ACK_PENDING;
 		cc.FilterSubject = k->filter;
@@ -120,9 +118,10 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
-	if (c->partitions[0] && k->fleet == c->fleet && ci->Config->AckPolicy != js_AckExplicit) {
-		/* a partition's messages are acknowledged one by one: one that could not go on
-		 * to the second stage is delivered again, the others are not */
+	if (c->partitions[0] && ci->Config->AckPolicy != js_AckExplicit) {
+		/* each message is acknowledged by itself: one held back (its lines could not go
+		 * on to the second stage), or lost with a dropped connection, is delivered
+		 * again; with ack policy 'all' the next acknowledgement would take it too */
 		snprintf(
 		    c->last_error, sizeof(c->last_error),
 		    "consumer '%s' of stream '%s' exists and does not acknowledge messages one "
@@ -131,8 +130,6 @@ static int setup_consumer(struct collector *c, struct hw_consumer *k)
 		jsConsumerInfo_Destroy(ci);
 		return -2;
 	}
-	/* a second stage's durable made by an older collector acknowledges one by one */
-	k->ack_all = k->fleet == c->sfleet && ci->Config->AckPolicy == js_AckAll;
 	if (k->fleet == c->sfleet && !c->rebuilt) {
 		/* the second stage's stitcher, as it was: what it had acknowledged, read again */
 		c->rebuilt = 1;
@@ -301,15 +298,6 @@ static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList
 	failed = hw_collect__publish_wait(c);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	if (k->ack_all) {
-		/* the second stage: nothing held (its fleet forwards nothing), the last message
-		 * acknowledges the fetch */
-		if (natsMsg_Ack(list->Msgs[list->Count - 1], NULL) == NATS_OK)
-			c->acked += (unsigned long long)list->Count;
-		else
-			c->ack_errors++;
-		return;
-	}
 	for (int i = 0; i < list->Count; i++) {
 		if (held[i])
 			continue;
