@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -281,8 +282,17 @@ out:
  * the heap takes them; where it never does, nothing changes. */
 static void heap_hugepages(char **argv)
 {
-	if (getenv("GLIBC_TUNABLES") || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1))
+	char comm[17] = "";
+	const char *base;
+
+	if (getenv("GLIBC_TUNABLES") || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)) {
+		/* started again through /proc/self/exe, the kernel named the process "exe":
+		 * its name back (argv[0]'s, as it was), for ps, pidof, top and the journal */
+		base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+		if (!prctl(PR_GET_NAME, comm) && !strcmp(comm, "exe") && base[0])
+			prctl(PR_SET_NAME, base);
 		return;
+	}
 	execv("/proc/self/exe", argv);
 	unsetenv("GLIBC_TUNABLES"); /* no /proc: it goes on as it is */
 }

@@ -1,6 +1,7 @@
 """collect and replay put their heap on transparent huge pages (user/main.c, heap_hugepages):
 they start again once with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, same pid and arguments,
-unless GLIBC_TUNABLES is already set (even empty), which is left as it is. Each test reads from
+unless GLIBC_TUNABLES is already set (even empty), which is left as it is, and under their own
+name (ps, pidof: not "exe", /proc/self/exe's). Each test reads from
 a FIFO, so the process can be looked at while it waits for more lines."""
 import os
 import subprocess
@@ -95,6 +96,8 @@ def test_replay_starts_again_with_huge_pages_for_its_heap():
         env = environ(p.pid)
         check_eq(env.get(b"GLIBC_TUNABLES"), b"glibc.malloc.hugetlb=1", "the tunable, same pid")
         check_eq(cmdline(p.pid), [os.fsencode(a) for a in argv], "the same arguments")
+        with open("/proc/%d/comm" % p.pid) as f:
+            check_eq(f.read().strip(), "hopwatch", "its name (not /proc/self/exe's 'exe')")
         # 600 hosts' engines: several megabytes of heap, read while the FIFO stays open
         w.write(fleet_lines(600, 30))
         w.flush()
