@@ -16,6 +16,7 @@
 #include "config.h"
 #include "ir/report.h"
 #include "ir/sessions_cmd.h"
+#include "lib/str.h"
 #include "replay.h"
 
 static const char usage_text[] =
@@ -283,12 +284,11 @@ out:
 static void heap_hugepages(char **argv)
 {
 	char comm[17] = "";
-	const char *base;
+	const char *base = hw_str__base_name(argv[0]);
 
 	if (getenv("GLIBC_TUNABLES") || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)) {
 		/* started again through /proc/self/exe, the kernel named the process "exe":
 		 * its name back (argv[0]'s, as it was), for ps, pidof, top and the journal */
-		base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 		if (!prctl(PR_GET_NAME, comm) && !strcmp(comm, "exe") && base[0])
 			prctl(PR_SET_NAME, base);
 		return;

@@ -24,7 +24,8 @@
 #define INFLIGHT_PACKED (32u << 20)
 /* bytes of the batches held, peeked again: all that can be in flight (INFLIGHT_PACKED, and the
  * batch that passed it, smaller than the largest max_payload a server allows, 64 MB), so a
- * held round is always sent again cut as it was. Read as far as its lines go, no further. */
+ * held round is always sent again cut as it was. The spool reads a segment at a time and stops
+ * at the one that holds the round's last line, so memory follows the round, not this bound. */
 #define HELD_BYTES (INFLIGHT_PACKED + (64u << 20))
 
 struct nats_sink {
