@@ -47,6 +47,43 @@ TEST(jsonread_paths_and_values)
 	free(d);
 }
 
+/* A number (or a string of digits) as an unsigned 64-bit value: every width up to the largest,
+ * and one past it refused. */
+TEST(jsonread_u64_bounds)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		unsigned long long v;
+	} cases[] = {
+	    {"0", 0, 0},
+	    {"7", 0, 7},
+	    {"007", 0, 7},
+	    {"9999999999999999999", 0, 9999999999999999999ULL},	  /* 19 digits */
+	    {"10000000000000000000", 0, 10000000000000000000ULL}, /* 20 */
+	    {"18446744073709551615", 0, 18446744073709551615ULL}, /* the largest */
+	    {"00000000000000000042", 0, 42},
+	    {"18446744073709551616", -EINVAL, 0},
+	    {"18446744073709551620", -EINVAL, 0},
+	    {"18446744073709551700", -EINVAL, 0},
+	    {"99999999999999999999", -EINVAL, 0},
+	    {"184467440737095516150", -EINVAL, 0}, /* 21 digits */
+	    {"12a", -EINVAL, 0},
+	    {"-1", -EINVAL, 0},
+	    {"1.5", -EINVAL, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hw_jleaf l = {
+		    .val = cases[i].text, .len = strlen(cases[i].text), .type = HW_J_STRING};
+		unsigned long long v = 0;
+
+		CHECK_EQ(hw_jleaf__u64(&l, &v), cases[i].ret);
+		if (!cases[i].ret)
+			CHECK_EQ(v, cases[i].v);
+	}
+}
+
 TEST(jsonread_escapes)
 {
 	struct hw_jdoc *d = doc();

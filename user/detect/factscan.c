@@ -301,7 +301,7 @@ int hw_factscan__scan(struct hw_factscan *fs, const char *line, size_t len)
 	/* the object member of the line's object being read, to be kept (factscan_memo.h) */
 	const char *rec = NULL, *rec_k = NULL;
 	size_t rec_klen = 0, rec_n = 0, rec_est = 0;
-	uint64_t rec_h = 0;
+	uint64_t rec_h = 0, rec_w[2] = {0, 0};
 	unsigned int rec_leaves = 0, rec_names = 0, peak = 0;
 
 	d->n = d->used = 0;
@@ -384,7 +384,7 @@ member:
 				struct hw_fsmemo_counts c;
 				const struct hw_fsmemo_obj *o;
 				size_t olen =
-				    hw_fsmemo__find(fs->memo, k, klen, nm.h, s, end, &c, &o);
+				    hw_fsmemo__find(fs->memo, k, klen, nm.w, nm.h, s, end, &c, &o);
 
 				/* an object read before: its leaves, if the limits allow them here
 				 */
@@ -400,6 +400,8 @@ member:
 				rec_k = k;
 				rec_klen = klen;
 				rec_h = nm.h;
+				rec_w[0] = nm.w[0];
+				rec_w[1] = nm.w[1];
 				rec_leaves = leaves;
 				rec_est = est;
 				rec_n = d->n;
@@ -588,8 +590,8 @@ close:
 		struct hw_fsmemo_counts c = {
 		    .leaves = leaves - rec_leaves, .names = peak - rec_names, .est = est - rec_est};
 
-		hw_fsmemo__keep(fs->memo, rec_k, rec_klen, rec_h, rec, (size_t)(s - rec), &c, d,
-				rec_n, fs->field_of, by_field);
+		hw_fsmemo__keep(fs->memo, rec_k, rec_klen, rec_w, rec_h, rec, (size_t)(s - rec), &c,
+				d, rec_n, fs->field_of, by_field);
 		rec = NULL;
 	}
 	lv = &st[depth - 1];

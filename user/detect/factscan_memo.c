@@ -25,10 +25,12 @@ struct kept {
 struct hw_fsmemo_obj {
 	size_t len; /* of bytes; 0: empty */
 	uint64_t h;
+	uint64_t w[2]; /* the name's first 16 bytes, as the scanner reads them */
 	size_t klen;
 	char name[OBJ_NAME];
 	struct hw_fsmemo_counts c;
 	unsigned int nkept;
+	size_t vals_len; /* bytes of vals used */
 	struct kept kept[OBJ_LEAVES];
 	char vals[OBJ_VALS];
 	char bytes[OBJ_BYTES];
@@ -38,6 +40,7 @@ struct set {
 	struct hw_fsmemo_obj obj[WAYS];
 	unsigned int next;   /* the way replaced next */
 	unsigned int misses; /* finds that found nothing since the last that did */
+	unsigned int last;   /* the way the last find found: looked at first */
 };
 
 struct hw_fsmemo {
@@ -64,18 +67,28 @@ static inline struct set *set_of(struct hw_fsmemo *m, uint64_t h)
 	return &m->set[(h ^ h >> 29) & (SETS - 1)];
 }
 
-size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
-		       const char *end, struct hw_fsmemo_counts *c, const struct hw_fsmemo_obj **o)
+size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, const uint64_t w[2],
+		       uint64_t h, const char *s, const char *end, struct hw_fsmemo_counts *c,
+		       const struct hw_fsmemo_obj **o)
 {
 	struct set *st = set_of(m, h);
 
-	for (int w = 0; w < WAYS; w++) {
-		const struct hw_fsmemo_obj *b = &st->obj[w];
+	/* objects that never come back are kept once in 32 lines (hw_fsmemo__keep): looked for
+	 * on that line and the next, not between */
+	if (st->misses > WAYS && st->misses % 32 && (st->misses + 1) % 32) {
+		st->misses++;
+		return 0;
+	}
+	for (unsigned int i = 0; i < WAYS; i++) {
+		unsigned int way = (st->last + i) % WAYS;
+		const struct hw_fsmemo_obj *b = &st->obj[way];
 
-		if (!b->len || b->h != h || b->klen != klen || (size_t)(end - s) < b->len ||
-		    memcmp(b->name, k, klen) || memcmp(b->bytes, s, b->len))
+		if (!b->len || b->h != h || b->klen != klen || b->w[0] != w[0] || b->w[1] != w[1] ||
+		    (size_t)(end - s) < b->len || (klen > 16 && memcmp(b->name, k, klen)) ||
+		    memcmp(b->bytes, s, b->len))
 			continue;
 		st->misses = 0;
+		st->last = way;
 		*c = b->c;
 		*o = b;
 		return b->len;
@@ -87,20 +100,17 @@ size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t
 void hw_fsmemo__apply(const struct hw_fsmemo_obj *o, struct hw_jdoc *d,
 		      const struct hw_jleaf **by_field)
 {
+	/* the strings lie in vals as the scan would have copied them to the arena: at once */
+	char *base = d->arena + d->used;
+
+	memcpy(base, o->vals, o->vals_len);
+	d->used += o->vals_len;
 	for (unsigned int i = 0; i < o->nkept; i++) {
 		const struct kept *k = &o->kept[i];
 		struct hw_jleaf *l = &d->leaves[d->n++];
 
 		l->path = hw_fact_field_path[k->field];
-		if (k->off == NO_STRING) {
-			l->val = "";
-		} else {
-			char *v = d->arena + d->used;
-
-			memcpy(v, o->vals + k->off, (size_t)k->len + 1);
-			d->used += (size_t)k->len + 1;
-			l->val = v;
-		}
+		l->val = k->off == NO_STRING ? "" : base + k->off;
 		l->len = k->len;
 		l->hash = k->hash;
 		l->type = k->type;
@@ -111,9 +121,10 @@ void hw_fsmemo__apply(const struct hw_fsmemo_obj *o, struct hw_jdoc *d,
 	}
 }
 
-void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
-		     size_t len, const struct hw_fsmemo_counts *c, const struct hw_jdoc *d,
-		     size_t n0, const unsigned char *field, const struct hw_jleaf *const *by_field)
+void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, const uint64_t w[2],
+		     uint64_t h, const char *s, size_t len, const struct hw_fsmemo_counts *c,
+		     const struct hw_jdoc *d, size_t n0, const unsigned char *field,
+		     const struct hw_jleaf *const *by_field)
 {
 	struct set *st = set_of(m, h);
 	struct hw_fsmemo_obj *b;
@@ -150,8 +161,11 @@ void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h
 		e->first = by_field[field[i]] == l;
 	}
 	b->nkept = (unsigned int)(d->n - n0);
+	b->vals_len = vals;
 	b->c = *c;
 	b->h = h;
+	b->w[0] = w[0];
+	b->w[1] = w[1];
 	b->klen = klen;
 	memcpy(b->name, k, klen);
 	memcpy(b->bytes, s, len);

@@ -33,21 +33,25 @@ struct hw_fsmemo_counts {
 struct hw_fsmemo *hw_fsmemo__new(void);
 void hw_fsmemo__free(struct hw_fsmemo *m);
 
-/* The object kept for the member name k[0..klen) (hash h) when the line at s (s < end, at its
- * '{') starts with its bytes: its length, *c what it added and *o the object; 0 when none. */
-size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
-		       const char *end, struct hw_fsmemo_counts *c, const struct hw_fsmemo_obj **o);
+/* The object kept for the member name k[0..klen) (w: its first 16 bytes as two zero-padded
+ * words, the scanner's; h: its hash) when the line at s (s < end, at its '{') starts with its
+ * bytes: its length, *c what it added and *o the object; 0 when none. A name of at most 16
+ * bytes is compared by its words. */
+size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, const uint64_t w[2],
+		       uint64_t h, const char *s, const char *end, struct hw_fsmemo_counts *c,
+		       const struct hw_fsmemo_obj **o);
 
 /* Appends the kept leaves of o to d (their strings to its arena, as the scan copies them), and
  * sets by_field for those that were their member's first. */
 void hw_fsmemo__apply(const struct hw_fsmemo_obj *o, struct hw_jdoc *d,
 		      const struct hw_jleaf **by_field);
 
-/* Keeps the object just read: s[0..len) under the name k[0..klen) (hash h), its counts, and
- * the leaves d->leaves[n0..d->n) with their fields (field[i] of leaf i) and whether by_field
+/* Keeps the object just read: s[0..len) under the name k[0..klen) (words w, hash h), its counts,
+ * and the leaves d->leaves[n0..d->n) with their fields (field[i] of leaf i) and whether by_field
  * points to them. Objects too large to keep are not. */
-void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, uint64_t h, const char *s,
-		     size_t len, const struct hw_fsmemo_counts *c, const struct hw_jdoc *d,
-		     size_t n0, const unsigned char *field, const struct hw_jleaf *const *by_field);
+void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, const uint64_t w[2],
+		     uint64_t h, const char *s, size_t len, const struct hw_fsmemo_counts *c,
+		     const struct hw_jdoc *d, size_t n0, const unsigned char *field,
+		     const struct hw_jleaf *const *by_field);
 
 #endif

@@ -478,7 +478,9 @@ int hw_jleaf__u64(const struct hw_jleaf *l, unsigned long long *out)
 
 		if (c > 9)
 			return -EINVAL;
-		if (v > (~0ULL - c) / 10)
+		/* 19 digits never overflow: only the 20th is checked, with constants (a division
+		 * a digit was a tenth of reading a number) */
+		if (i == 19 && (v > ~0ULL / 10 || (v == ~0ULL / 10 && c > ~0ULL % 10)))
 			return -EINVAL;
 		v = v * 10 + c;
 	}
