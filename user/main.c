@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -16,7 +15,7 @@
 #include "config.h"
 #include "ir/report.h"
 #include "ir/sessions_cmd.h"
-#include "lib/str.h"
+#include "lib/heap.h"
 #include "replay.h"
 
 static const char usage_text[] =
@@ -132,8 +131,8 @@ static const char replay_usage_text[] =
     "Exit status: 0 success; 2 bad usage or a file that cannot be read; 1 the alerts could\n"
     "not be written; 3 some lines were malformed (the alerts of the rest were written).\n"
     "\n"
-    "Environment: unless GLIBC_TUNABLES is set (even empty), the command starts again once\n"
-    "with GLIBC_TUNABLES=glibc.malloc.hugetlb=1: huge pages for the heap (hopwatch(8)).\n";
+    "Environment: the heap asks for transparent huge pages as it grows, unless\n"
+    "GLIBC_TUNABLES is set (even empty): then malloc does as it says (hopwatch(8)).\n";
 
 static int cmd_run(int argc, char **argv)
 {
@@ -274,27 +273,12 @@ out:
 	return ret;
 }
 
-/* collect and replay keep a model of every host: a heap that grows by tens of megabytes, one
- * 4 KiB page fault at a time (a fifth of the collector's CPU). glibc puts its heap on
- * transparent huge pages when GLIBC_TUNABLES says glibc.malloc.hugetlb=1 (2.35 and later;
- * older ones ignore it), which it reads only when a program starts: such a command starts
- * again once with it set, same pid and arguments. A GLIBC_TUNABLES already there, even empty,
- * is left as it is. Where the kernel gives huge pages on request (madvise, the usual default)
- * the heap takes them; where it never does, nothing changes. */
-static void heap_hugepages(char **argv)
+/* collect and replay keep a model of every host: their heap goes on transparent huge pages
+ * (lib/heap.h). A GLIBC_TUNABLES that is set, even empty, leaves malloc to what it says. */
+static void heap_hugepages(void)
 {
-	char comm[17] = "";
-	const char *base = hw_str__base_name(argv[0]);
-
-	if (getenv("GLIBC_TUNABLES") || setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1)) {
-		/* started again through /proc/self/exe, the kernel named the process "exe":
-		 * its name back (argv[0]'s, as it was), for ps, pidof, top and the journal */
-		if (!prctl(PR_GET_NAME, comm) && !strcmp(comm, "exe") && base[0])
-			prctl(PR_SET_NAME, base);
-		return;
-	}
-	execv("/proc/self/exe", argv);
-	unsetenv("GLIBC_TUNABLES"); /* no /proc: it goes on as it is */
+	if (!getenv("GLIBC_TUNABLES"))
+		hw_heap__huge_init();
 }
 
 int main(int argc, char **argv)
@@ -326,7 +310,7 @@ int main(int argc, char **argv)
 		return hw_check(stdout);
 	}
 	if (!strcmp(cmd, "replay") || !strcmp(cmd, "collect"))
-		heap_hugepages(argv);
+		heap_hugepages();
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "collect"))

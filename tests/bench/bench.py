@@ -119,8 +119,9 @@ def proc_hwm_kib(pid):
     return 0
 
 
-def hwm_watcher(pid):
-    """A thread that keeps the latest VmHWM of pid in the returned dict's "kib" until it exits."""
+def hwm_watcher(pid, name):
+    """A thread that keeps the latest VmHWM of pid in the returned dict's "kib" until it exits;
+    counted once the process is the program name (its comm: the forked Python's before)."""
     import threading
     seen = {"kib": 0}
 
@@ -128,7 +129,7 @@ def hwm_watcher(pid):
         while True:
             try:  # the forked Python's peak until the execve: not counted
                 with open(f"/proc/{pid}/comm") as f:
-                    execed = f.read().strip() == "hopwatch"
+                    execed = f.read().strip() == os.path.basename(name)[:15]
             except OSError:
                 return
             k = proc_hwm_kib(pid) if execed else -1
@@ -763,7 +764,7 @@ def run_replay(agent, path, rounds):
         p = subprocess.Popen([agent, "replay", path], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                              preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
-        hwm = hwm_watcher(p.pid)
+        hwm = hwm_watcher(p.pid, agent)
         err = p.stderr.read()
         _, status, ru = os.wait4(p.pid, 0)
         p.stderr.close()

@@ -84,8 +84,8 @@ static const char usage_text[] =
     "could not be written; 2 bad usage or unreadable files; 3 --replay found malformed lines\n"
     "(the rest was processed).\n"
     "\n"
-    "Environment: unless GLIBC_TUNABLES is set (even empty), the command starts again once\n"
-    "with GLIBC_TUNABLES=glibc.malloc.hugetlb=1: huge pages for the heap (hopwatch(8)).\n";
+    "Environment: the heap asks for transparent huge pages as it grows, unless\n"
+    "GLIBC_TUNABLES is set (even empty): then malloc does as it says (hopwatch(8)).\n";
 static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_signal(int sig)

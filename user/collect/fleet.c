@@ -10,6 +10,7 @@
 #include "detect/factscan.h"
 #include "detect/smap.h"
 #include "lib/hash.h"
+#include "lib/heap.h"
 
 #define TICK_NS	      1000000000ULL /* the agent's tick: at most one a second per host */
 #define TICK_WORK     64	    /* entries a tick may look at per event since the last one */
@@ -249,6 +250,7 @@ static void engine_free(struct hw_fleet *f, struct fhost *h)
 static int engine_make(struct hw_fleet *f, struct fhost *h)
 {
 	h->e = hw_engine__new(f->cfg, on_alert, f);
+	hw_heap__huge_grown();
 	if (!h->e)
 		return -ENOMEM;
 	h->mem = hw_engine__memory(h->e);
@@ -427,7 +429,8 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 	struct fhost *h;
 	int r;
 
-	f->st.messages++;
+	if (!(++f->st.messages & 1023))
+		hw_heap__huge_grown(); /* the models grew */
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
 		       line[len - 1] == '\t'))
 		len--;
