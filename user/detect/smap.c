@@ -14,15 +14,18 @@ static uint64_t hash(const char *key)
 	return hw_fnv__bytes(HW_FNV0, key, strnlen(key, HW_SMAP_KEY_LEN - 1));
 }
 
-struct hw_snode *hw_smap__get(const struct hw_smap *m, const char *key)
+struct hw_snode *hw_smap__get(struct hw_smap *m, const char *key)
 {
-	uint64_t h = hash(key);
+	uint64_t h;
 
+	if (m->hit && !strncmp(m->hit->key, key, HW_SMAP_KEY_LEN - 1))
+		return m->hit;
+	h = hash(key);
 	for (struct hw_hnode *n = hw_htab__first(&m->t, h); n; n = hw_htab__next(n, h)) {
 		struct hw_snode *s = container_of(n, struct hw_snode, h);
 
 		if (!strncmp(s->key, key, HW_SMAP_KEY_LEN - 1))
-			return s;
+			return m->hit = s;
 	}
 	return NULL;
 }
@@ -36,6 +39,8 @@ int hw_smap__put(struct hw_smap *m, struct hw_snode *node, const char *key)
 
 void hw_smap__del(struct hw_smap *m, struct hw_snode *node)
 {
+	if (m->hit == node)
+		m->hit = NULL;
 	hw_htab__del(&m->t, &node->h);
 }
 
@@ -60,5 +65,6 @@ void hw_smap__each(struct hw_smap *m, void (*fn)(struct hw_snode *n, void *ctx),
 
 void hw_smap__free(struct hw_smap *m)
 {
+	m->hit = NULL;
 	hw_htab__free(&m->t);
 }

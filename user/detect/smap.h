@@ -19,10 +19,12 @@ struct hw_snode {
 /* A zero struct is an empty map (64 buckets at the first put, grown past 3/4 full). */
 struct hw_smap {
 	struct hw_htab t;
+	struct hw_snode *hit; /* the node found last: one process's or connection's events come
+			       * in runs, and its key is compared before any is hashed */
 };
 
 /* Returns the node with this key, or NULL. */
-struct hw_snode *hw_smap__get(const struct hw_smap *m, const char *key);
+struct hw_snode *hw_smap__get(struct hw_smap *m, const char *key);
 /* Links node under key (copied, cut at HW_SMAP_KEY_LEN - 1); the key must not be present.
  * Returns 0 or -ENOMEM. */
 int hw_smap__put(struct hw_smap *m, struct hw_snode *node, const char *key);
