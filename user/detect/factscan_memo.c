@@ -22,13 +22,18 @@ struct kept {
 	unsigned int hash; /* of its path */
 };
 
-struct hw_fsmemo_obj {
-	size_t len; /* of bytes; 0: empty */
+/* What a find compares, kept together: the ways of a set share a few cache lines. */
+struct way {
+	size_t len; /* of the object's bytes; 0: empty */
 	uint64_t h;
 	uint64_t w[2]; /* the name's first 16 bytes, as the scanner reads them */
 	size_t klen;
-	char name[OBJ_NAME];
 	struct hw_fsmemo_counts c;
+};
+
+/* What a hit reads, apart: written when an object is kept, never cleared (len says). */
+struct hw_fsmemo_obj {
+	char name[OBJ_NAME];
 	unsigned int nkept;
 	size_t vals_len; /* bytes of vals used */
 	struct kept kept[OBJ_LEAVES];
@@ -37,7 +42,7 @@ struct hw_fsmemo_obj {
 };
 
 struct set {
-	struct hw_fsmemo_obj obj[WAYS];
+	struct way way[WAYS];
 	unsigned int next;   /* the way replaced next */
 	unsigned int misses; /* finds that found nothing since the last that did */
 	unsigned int last;   /* the way the last find found: looked at first */
@@ -45,6 +50,7 @@ struct set {
 
 struct hw_fsmemo {
 	struct set set[SETS];
+	struct hw_fsmemo_obj *obj; /* SETS * WAYS, set by set */
 };
 
 #define NO_STRING 0xffff
@@ -54,24 +60,34 @@ _Static_assert(HW_FF_COUNT < 256, "fields fit a byte");
 
 struct hw_fsmemo *hw_fsmemo__new(void)
 {
-	return calloc(1, sizeof(struct hw_fsmemo));
+	struct hw_fsmemo *m = calloc(1, sizeof(*m));
+
+	/* not cleared: a page of it is touched when an object is first kept there */
+	if (m && !(m->obj = malloc(sizeof(*m->obj) * SETS * WAYS))) {
+		free(m);
+		m = NULL;
+	}
+	return m;
 }
 
 void hw_fsmemo__free(struct hw_fsmemo *m)
 {
+	if (m)
+		free(m->obj);
 	free(m);
 }
 
-static inline struct set *set_of(struct hw_fsmemo *m, uint64_t h)
+static inline size_t set_of(uint64_t h)
 {
-	return &m->set[(h ^ h >> 29) & (SETS - 1)];
+	return (h ^ h >> 29) & (SETS - 1);
 }
 
 size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, const uint64_t w[2],
 		       uint64_t h, const char *s, const char *end, struct hw_fsmemo_counts *c,
 		       const struct hw_fsmemo_obj **o)
 {
-	struct set *st = set_of(m, h);
+	size_t si = set_of(h);
+	struct set *st = &m->set[si];
 
 	/* objects that never come back are kept once in 32 lines (hw_fsmemo__keep): looked for
 	 * on that line and the next, not between */
@@ -79,18 +95,24 @@ size_t hw_fsmemo__find(struct hw_fsmemo *m, const char *k, size_t klen, const ui
 		st->misses++;
 		return 0;
 	}
-	for (unsigned int i = 0; i < WAYS; i++) {
-		unsigned int way = (st->last + i) % WAYS;
-		const struct hw_fsmemo_obj *b = &st->obj[way];
+	const uint64_t w0 = w[0], w1 = w[1];
+	const struct hw_fsmemo_obj *objs = m->obj + si * WAYS;
+	const unsigned int last = st->last;
 
-		if (!b->len || b->h != h || b->klen != klen || b->w[0] != w[0] || b->w[1] != w[1] ||
-		    (size_t)(end - s) < b->len || (klen > 16 && memcmp(b->name, k, klen)) ||
-		    memcmp(b->bytes, s, b->len))
+	for (unsigned int i = 0; i < WAYS; i++) {
+		unsigned int n = (last + i) % WAYS;
+		const struct way *b = &st->way[n];
+
+		if (!b->len || b->h != h || b->klen != klen || b->w[0] != w0 || b->w[1] != w1 ||
+		    (size_t)(end - s) < b->len)
+			continue;
+		if ((klen > 16 && memcmp(objs[n].name, k, klen)) ||
+		    memcmp(objs[n].bytes, s, b->len))
 			continue;
 		st->misses = 0;
-		st->last = way;
+		st->last = n;
 		*c = b->c;
-		*o = b;
+		*o = &objs[n];
 		return b->len;
 	}
 	st->misses++;
@@ -126,17 +148,20 @@ void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, const uint
 		     const struct hw_jdoc *d, size_t n0, const unsigned char *field,
 		     const struct hw_jleaf *const *by_field)
 {
-	struct set *st = set_of(m, h);
+	size_t si = set_of(h);
+	struct set *st = &m->set[si];
 	struct hw_fsmemo_obj *b;
+	struct way *wy;
 	size_t vals = 0;
 
 	if (len > OBJ_BYTES || klen > OBJ_NAME || d->n - n0 > OBJ_LEAVES)
 		return;
 	if (st->misses > WAYS && st->misses % 32)
 		return;
-	b = &st->obj[st->next];
+	wy = &st->way[st->next];
+	b = &m->obj[si * WAYS + st->next];
 	st->next = (st->next + 1) % WAYS;
-	b->len = 0;
+	wy->len = 0;
 	for (size_t i = n0; i < d->n; i++) {
 		const struct hw_jleaf *l = &d->leaves[i];
 		struct kept *e = &b->kept[i - n0];
@@ -162,12 +187,12 @@ void hw_fsmemo__keep(struct hw_fsmemo *m, const char *k, size_t klen, const uint
 	}
 	b->nkept = (unsigned int)(d->n - n0);
 	b->vals_len = vals;
-	b->c = *c;
-	b->h = h;
-	b->w[0] = w[0];
-	b->w[1] = w[1];
-	b->klen = klen;
 	memcpy(b->name, k, klen);
 	memcpy(b->bytes, s, len);
-	b->len = len;
+	wy->c = *c;
+	wy->h = h;
+	wy->w[0] = w[0];
+	wy->w[1] = w[1];
+	wy->klen = klen;
+	wy->len = len;
 }
