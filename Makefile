@@ -182,7 +182,7 @@ bench: all $(BUILD)/storm $(BUILD)/jsdump
 DEPS_BUILD := clang clang-format llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libinih-dev make gcc pkg-config \
 	      libnats-dev libssl-dev
 DEPS_TEST  := python3 python3-yaml libclang-rt-14-dev libpam0g-dev iproute2 util-linux procps openssh-server openssh-client sshpass passwd sudo systemd \
-	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl \
+	      dpkg-dev lintian logrotate man-db curl nats-server rsyslog openssl strace \
 	      qemu-system-x86 busybox-static cpio libpam-modules xz-utils zstd \
 	      softether-vpnbridge softether-vpnserver softether-vpncmd tcpdump \
 	      chromium fonts-dejavu-core \

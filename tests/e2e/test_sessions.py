@@ -218,3 +218,32 @@ def test_live_refusals():
         check_eq(p.returncode, 2, "--netns %s: %s" % (path, p.stderr))
         check_eq(len(p.stderr.splitlines()), 1, "one line: %r" % p.stderr)
         check(why in p.stderr, p.stderr)
+
+
+def test_control_socket_accepts_only_when_a_client_waits():
+    """The poll loop waits on the control socket with the ring: accept4 is asked when a client
+    waits, never in vain every round (a refused accept4 makes and frees a socket and a file).
+    Traced with strace for 2 s of quiet, then one client: one accept4 answered, at most one
+    refused (the round asks for more waiting clients until none is)."""
+    top = hw.tempdir("ctl")
+    ctl = os.path.join(top, "run", "agent.sock")
+    trace = os.path.join(top, "accept4.trace")
+    with Agent("--set", "agent.control_socket=" + ctl) as ag:
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=accept4", "-o", trace,
+                               "-p", str(ag.proc.pid)], stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(2.0)
+            p = hopwatch("sessions", "-o", "json", "--set", "agent.control_socket=" + ctl)
+            check_eq(p.returncode, 0, "root is answered: " + p.stderr)
+            time.sleep(0.5)
+        finally:
+            st.send_signal(2)
+            _, err = st.communicate(timeout=30)
+        with open(trace) as f:
+            calls = [line for line in f if "accept4(" in line]
+        answered = [c for c in calls if c.split("=")[-1].strip().split()[0].isdigit()]
+        refused = [c for c in calls if "EAGAIN" in c]
+        check_eq(len(answered), 1, "accept4 calls answered: %r (strace: %s)" % (calls, err))
+        check(len(refused) <= 1, "accept4 calls refused: %d of %d: %r"
+              % (len(refused), len(calls), calls[:5]))
+        ag.stop()

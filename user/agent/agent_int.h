@@ -115,7 +115,7 @@ struct hw_agent {
 	/* control.c: the control socket, -1 none; emit.c captures the dump's lines and keeps
 	 * the last alerts for it */
 	int control_fd;
-	unsigned long long control_next_ns; /* the next round asks accept4 (hw_agent__now) */
+	int control_waiting; /* the poll loop saw a client waiting: the next round accepts */
 	dev_t control_dev;
 	ino_t control_ino;
 	struct hw_agent_capture capture;
@@ -217,12 +217,12 @@ unsigned long long hw_agent__lost_writes(const struct hw_agent *a);
 int hw_agent__output_finish(struct hw_agent *a, char *err, size_t errlen);
 
 /* control.c: the control socket, opened before the capability drop (a warning when it cannot
- * be: the agent runs without it); a poll round at most every HW_CONTROL_ROUND_NS answers who
- * is waiting (an accept4 in every round of a busy ring was ~4% of an exec storm's CPU);
- * closed (its file removed when still the one it made) at the end. */
-#define HW_CONTROL_ROUND_NS (20ULL * 1000000ULL)
+ * be: the agent runs without it); the poll loop waits on it with the ring (agent.c), and the
+ * round after it saw a client waiting answers up to 4 (accept4 is never asked in vain: a
+ * refused one makes and frees a socket and a file); closed (its file removed when still the
+ * one it made) at the end. */
 int hw_agent__control_open(struct hw_agent *a, char *why, size_t len);
-void hw_agent__control_round(struct hw_agent *a, unsigned long long now_ns);
+void hw_agent__control_round(struct hw_agent *a);
 void hw_agent__control_close(struct hw_agent *a);
 /* socks.c: every connection of the table as existing_connection, its bytes read now */
 void hw_agent__existing_conns(struct hw_agent *a);

@@ -5,8 +5,9 @@
  * every live process (existing_process), every open remote session (existing_session), every
  * open connection with its bytes now (existing_connection), then the alerts since
  * the start (the last HW_CONTROL_ALERTS) — the lines a recording holds, so the sessions command
- * reads them as it reads files. The listening socket is non-blocking and polled each round; a
- * client is answered at once (the dump is built in memory, then sent with a timeout). */
+ * reads them as it reads files. The listening socket is non-blocking; the poll loop waits on it
+ * with the ring buffer, and a client is answered in the round after it connects (the dump is
+ * built in memory, then sent with a timeout). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,16 +175,17 @@ static void answer(struct hw_agent *a, int fd)
 	hw_emit__capture_end(a);
 }
 
-void hw_agent__control_round(struct hw_agent *a, unsigned long long now_ns)
+void hw_agent__control_round(struct hw_agent *a)
 {
-	if (a->control_fd < 0 || now_ns < a->control_next_ns)
+	if (a->control_fd < 0 || !a->control_waiting)
 		return;
-	a->control_next_ns = now_ns + HW_CONTROL_ROUND_NS;
+	a->control_waiting = 0;
+	/* more than 4 waiting: the socket is still readable, and the next wait says so */
 	for (int i = 0; i < 4; i++) {
 		int fd = accept4(a->control_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0)
-			return; /* EAGAIN: nobody waiting */
+			return; /* EAGAIN: the client went away */
 		answer(a, fd);
 		close(fd);
 	}
