@@ -8,7 +8,6 @@
 #include "lib/heap.h"
 
 #define STEP	(32u << 20) /* the heap grows by this much and more */
-#define HUGE	(2u << 20)
 #define ON_HEAP (32u << 20) /* glibc's largest mmap threshold */
 
 static struct {
