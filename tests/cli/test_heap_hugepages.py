@@ -33,6 +33,20 @@ def anon_huge_kb(pid):
     return 0
 
 
+def heap_marked(pid):
+    """Whether a [heap] mapping of pid is marked for huge pages (VmFlags "hg", MADV_HUGEPAGE):
+    what the command asked, whatever the kernel's mode gives."""
+    in_heap = False
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            first = line.split(" ", 1)[0]
+            if "-" in first and all(c in "0123456789abcdef-" for c in first):
+                in_heap = line.rstrip().endswith("[heap]")
+            elif in_heap and line.startswith("VmFlags:") and " hg" in line:
+                return True
+    return False
+
+
 def thp_on_request():
     """The kernel gives transparent huge pages to a heap that asks (always or madvise)."""
     try:
@@ -133,6 +147,7 @@ def heap_on_huge_pages(args, tag):
             check_eq(f.read().strip(), "hopwatch", "its own name")
         # 600 hosts' engines: several megabytes of heap, read while the FIFO stays open
         huge = huge_after(p, w, 600, thp_on_request())
+        check(heap_marked(p.pid), "the heap marked MADV_HUGEPAGE (VmFlags hg)")
         if thp_on_request():
             check(huge >= 2048, "the heap is on huge pages: AnonHugePages %d kB" % huge)
         else:
@@ -161,10 +176,11 @@ def test_replay_leaves_malloc_to_a_tunable_that_is_set():
     p, w, _ = start("hugepages", ["replay"], env)
     try:
         huge = huge_after(p, w, 600, False)
+        check(not heap_marked(p.pid), "no mapping of the heap marked MADV_HUGEPAGE")
         if thp_mode() == "madvise":
             check_eq(huge, 0, "AnonHugePages (kB) with the tunable set")
         else:
-            print("    transparent huge pages are %s here: the exit status alone checked"
+            print("    transparent huge pages are %s here: the heap's marks alone checked"
                   % thp_mode())
     finally:
         rc, err = finish(p, w)
