@@ -409,6 +409,7 @@ def med(vals):
 
 
 def main():
+    global BIN
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hosts", type=int, default=9999, help="simulated hosts (chains of 3)")
     ap.add_argument("--lines", type=int, default=100, help="lines per host")
@@ -417,7 +418,11 @@ def main():
     ap.add_argument("--rate", type=int, default=100000, help="events/s of the latency phase")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--template", help="a recording whose event lines are the filler")
+    ap.add_argument("--hopwatch", metavar="BINARY", default=BIN,
+                    help="the hopwatch whose collect is measured (another build: old and new "
+                    "side by side)")
     args = ap.parse_args()
+    BIN = args.hopwatch
     tmp = hw.tempdir("fleet_sim")
     t = time.time()
     fleet = Fleet(args.hosts, args.lines, args.template)

@@ -15,7 +15,7 @@ import time
 import hw
 from hw import check, check_eq, get, hopwatch
 from collectlab import A, Collector, drained
-from ecs_builder import Stream
+from ecs_builder import Proc, Stream
 from natslab import Nats, NatsServer, partition_mapping, partition_of
 
 N = 4
@@ -286,6 +286,93 @@ def test_second_stage_killed_keeps_what_it_had_acknowledged():
         chains = sorted(tuple(get(e, "hopwatch.alert.hosts")) for _, e in pub
                         if get(e, "rule.id") == "hop-chain")
         check_eq(chains, sorted([(done_a, b1, c1), (new_a, b2, c2)]), "each chain once")
+        nc.close()
+
+
+def group(*parts):
+    """A message for the second stage as a partitioned instance makes it: each part of a
+    source message, (SEQ, K, HOST, lines), after "#SEQ HOST" or "#SEQ/K HOST"
+    (docs/streaming.md)."""
+    lines = []
+    for seq, k, host, src in parts:
+        lines.append("#%d%s %s" % (seq, "/%d" % k if k else "", host))
+        lines.extend(src)
+    return "".join(l + "\n" for l in lines).encode(), {
+        "Hopwatch-Count": str(len(lines)), "Hopwatch-Sources": str(len(parts))}
+
+
+def test_second_stage_feeds_a_source_message_once_whatever_its_group():
+    """A partition's message judged twice (its instance was killed before acknowledging it)
+    has its lines forwarded twice, grouped with other messages the second time: the second
+    stage feeds each of its parts once, by the source message's stream sequence and the
+    part's index. Here the test is the first stage: the first part of b's message 5 in one
+    group, then that part again with its second part and c's message 9. A group with a line
+    before any source line, or a source line that is not '#SEQ HOST', costs those lines only."""
+    b_name, c_name = host_in(0, "gb"), host_in(1, "gc")
+    b, c, aip = pair(3, b_name, c_name)
+    half = len(b.lines) // 2
+    subject = "hopwatch.collector.stitch._group"
+    with NatsServer(mappings=partition_mapping(N)) as srv, \
+            Collector(srv.url, "--partition", "0/4", *SETS, name="g0") as col:
+        nc = Nats(srv.port)
+        for body, hdrs in (group((5, 0, b_name, b.lines[:half])),
+                           group((5, 0, b_name, b.lines[:half]),
+                                 (5, 1, b_name, b.lines[half:]), (9, 0, c_name, c.lines))):
+            nc.publish(subject, body, headers=hdrs)
+        chain = col.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        check_eq(get(chain, "hopwatch.alert.hosts"), [aip, b_name, c_name], "the chain")
+        body, hdrs = group((12, 0, "bad host!", b.lines[:1]), (13, 0, c_name, c.lines[:1]))
+        nc.publish(subject, b'{"stray": 1}\n' + body,
+                   headers=dict(hdrs, **{"Hopwatch-Count": str(int(hdrs["Hopwatch-Count"]) + 1)}))
+        drained(nc, "hopwatch-collector-stitch")
+        time.sleep(0.3)
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        check_eq(len(col.alerts("hop-chain")), 1, "one chain")
+        k = col.final()
+        check_eq(k["stitch_repeats"], 1, "b's first part fed once")
+        check_eq(k["batches"], 3, "groups read")
+        check_eq(k["batches_refused"], 0, "groups refused")
+        err = col.stderr()
+        check("a line before its source line" in err, err)
+        check("a source line that is not '#SEQ HOST'" in err, err)
+        nc.close()
+
+
+def test_a_message_with_many_lines_goes_in_parts():
+    """A host's batch of 10,000 lines all for the stitcher (its start and 9,999 listeners, 6 MB)
+    is more than one message to the server may hold (1 MB): it goes to the second stage in parts
+    of its own lines, "#SEQ/K HOST", in groups under the server's limit, beside the groups that
+    carry a hop chain's halves; nothing is refused or forwarded twice."""
+    big = Stream(host_in(0, "big"))
+    big.agent_started()
+    daemon = Proc(big, 4242, "/usr/sbin/nginx", ["nginx"])
+    for i in range(9999):
+        big.listen(1 + i * 0.001, daemon, port=1024 + i)
+    check_eq(len(big.lines), 10000, "lines of the big batch")
+    check(sum(len(l) for l in big.lines) > 2 << 20, "the big batch is larger than a message")
+    b, c, aip = pair(4, host_in(0, "lb"), host_in(1, "lc"))
+    with NatsServer(mappings=partition_mapping(N)) as srv, \
+            Collector(srv.url, "--partition", "0-3/4", *SETS, name="a0") as col:
+        nc = Nats(srv.port)
+        for st in (big, b, c):
+            publish_host(nc, st)
+        col.wait_for(lambda e: get(e, "rule.id") == "hop-chain", 30)
+        for d in durables("0,1,2,3/4"):
+            drained(nc, d)
+        time.sleep(0.3)
+        check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        groups = [m for m in srv.messages() if m["subject"].startswith("hopwatch.collector.")
+                  and m["subject"] != "hopwatch.collector.alerts"]
+        check(all(m["subject"] == "hopwatch.collector.stitch._group" for m in groups),
+              [m["subject"] for m in groups])
+        check(len(groups) >= 3, "groups: %d" % len(groups))
+        check(all(m["bytes"] < 1 << 20 and m["count"] <= 10000 for m in groups),
+              [(m["bytes"], m["count"]) for m in groups])
+        k = col.final()
+        check_eq((k["malformed"], k["identity_refused"], k["forward_errors"],
+                  k["stitch_repeats"]), (0, 0, 0, 0), "refused, not forwarded, fed twice")
+        check(k["forwarded"] >= 10000, "forwarded: %r" % k["forwarded"])
+        check_eq(len(col.alerts("hop-chain")), 1, "the pair's chain")
         nc.close()
 
 

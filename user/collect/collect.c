@@ -372,6 +372,8 @@ out:
 	hw_fleet__free(c.fleet);
 	hw_fleet__free(c.sfleet);
 	free(c.fwd.buf);
+	free(c.fwd.keys);
+	hw_seqset__free(&c.seen);
 	hw_sink__free(c.out);
 	hw_json__free(&c.j);
 	hw_json__free(&c.pj);

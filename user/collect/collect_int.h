@@ -9,6 +9,7 @@
 #include "collect/fleet.h"
 #include "collect/partition.h"
 #include "config.h"
+#include "lib/seqset.h"
 #include "output/json.h"
 #include "output/sink.h"
 #include "output/ocsf.h"
@@ -24,6 +25,21 @@ struct hw_consumer {
 	natsSubscription *sub;
 	struct hw_fleet *fleet; /* what its messages feed */
 };
+
+/* The second stage's input (collect_group.c, docs/streaming.md): groups of the lines for it of
+ * a fetch's messages, on PREFIX.collector.stitch._group, each message's lines after a source
+ * line "#SEQ HOST" (in parts of at most HW_STITCH_PART_LINES lines and about
+ * HW_STITCH_PART_BYTES, the later ones "#SEQ/K HOST"), HW_STITCH_H_SOURCES saying how many
+ * source lines; published from HW_STITCH_GROUP_BYTES. The second stage feeds each part once: it
+ * keeps those it fed for the stream's duplicates window (at least HW_STITCH_SEEN_NS). Its
+ * fetches take HW_STITCH_FETCH messages at a time. */
+#define HW_STITCH_H_SOURCES   "Hopwatch-Sources"
+#define HW_STITCH_GROUP_TOKEN "_group"
+#define HW_STITCH_GROUP_BYTES (384u << 10)
+#define HW_STITCH_PART_BYTES  (256u << 10)
+#define HW_STITCH_PART_LINES  4096
+#define HW_STITCH_SEEN_NS     (120ULL * 1000000000ULL)
+#define HW_STITCH_FETCH	      16
 
 #define HW_CONSUMERS_MAX (HW_COLLECT_PARTITIONS_MAX + 1)
 
@@ -50,12 +66,25 @@ struct collector {
 	char filter[300];	 /* what the state lines say it consumes */
 	char partitions[300];	 /* "0,2/4", empty when not partitioned */
 	struct hw_fleet *sfleet; /* the second stage (stitch only), on partition 0's instance */
-	struct {		 /* the current message's lines for the second stage */
+	struct {		 /* lines for the second stage, grouped (collect_group.c) */
 		char *buf;
 		size_t len, cap;
-		unsigned int count;
-		int oom;
+		unsigned int lines, segs; /* in buf: lines (source lines too), parts */
+		unsigned long long fwd;	  /* of those lines, the forwarded ones */
+		uint64_t *keys;		  /* each part's (sequence, index): the message id */
+		unsigned int keys_cap;
+		natsMsg *msg;		      /* the message being fed */
+		unsigned long long seq;	      /* its stream sequence (0 until its first line) */
+		char host[256];		      /* its host's subject token */
+		unsigned int part, open;      /* its part being made (open) or next */
+		size_t seg, seg_bytes;	      /* where that part's source line is, its bytes */
+		unsigned int seg_lines;	      /* its lines */
+		unsigned long long msg_lines; /* the message's lines forwarded */
+		int bad;    /* its lines cannot go on (out of memory, no sequence) */
+		int failed; /* a group of this fetch was not published */
 	} fwd;
+	struct hw_seqset seen; /* the second stage: source messages whose lines it fed */
+	unsigned long long stitch_repeats; /* segments of source messages fed before, skipped */
 	unsigned long long forwarded, forward_errors;
 	int js_checked; /* one alert published and acknowledged: the rest go asynchronously */
 	/* asynchronous publishes refused or never acknowledged (libnats's thread adds) */
@@ -88,8 +117,19 @@ void hw_collect__stats(struct collector *c, struct hw_fleet_stats *fs, struct hw
  * line on stderr); the lines for the second stage, published before the message that held them
  * is acknowledged (0, or -1: not acknowledged, delivered again). */
 int hw_collect__partitions(struct collector *c);
+/* Each fetched message's lines for the second stage: begin before it is fed, then end: -1 when
+ * its lines could not go on (it was not acknowledged: delivered again after a second), 1 when
+ * they are in the group being made, 0 when it had none. flush publishes the group (at the end
+ * of a fetch; end publishes it too when it is full): 0, or -1 (fwd.failed set: every message of
+ * the fetch that had lines is held back). */
+void hw_collect__forward_begin(struct collector *c, natsMsg *m);
 void hw_collect__forward_line(const char *line, size_t len, void *ctx);
-int hw_collect__forward_flush(struct collector *c, natsMsg *m);
+int hw_collect__forward_end(struct collector *c);
+int hw_collect__forward_flush(struct collector *c);
+/* collect_group.c. The second stage's message m holding a group (its Hopwatch-Sources header is
+ * sources): each source message's lines fed to fleet once (c->seen). */
+void hw_collect__stitch_group(struct collector *c, struct hw_fleet *fleet, natsMsg *m,
+			      const char *sources);
 /* after a fetch's messages: every asynchronous publish acknowledged (alerts, forwards).
  * Returns 0, or -1 when a forward failed: the fetch's messages that had lines for the second
  * stage are not acknowledged. */

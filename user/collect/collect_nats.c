@@ -24,6 +24,7 @@
 #define MAX_ACK_PENDING 20000
 #define DUPLICATES_NS	(120ULL * 1000000000ULL) /* as the agent creates the stream */
 #define NS_PER_MS	1000000ULL
+#define NAK_DELAY_NS	1000000000LL /* a message whose lines could not go on: again after 1s */
 
 /* --- NATS --------------------------------------------------------------------------------- */
 
@@ -54,6 +55,10 @@ static int setup_stream(struct collector *c)
 	const char *subjects[1] = {subj};
 
 	st = js_GetStreamInfo(&si, c->js, cfg->nats_stream, NULL, &jerr);
+	if (st == NATS_OK && si && si->Config &&
+	    (unsigned long long)si->Config->Duplicates > c->seen.window_ns)
+		c->seen.window_ns =
+		    (unsigned long long)si->Config->Duplicates; /* as long as the server */
 	if (st == NATS_NOT_FOUND) {
 		snprintf(subj, sizeof(subj), "%s.>", cfg->nats_subject);
 		jsStreamConfig_Init(&sc);
@@ -245,13 +250,17 @@ static const char *header(natsMsg *m, const char *name)
 void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg *m)
 {
 	const char *subject = natsMsg_GetSubject(m), *line;
-	const char *count = header(m, HW_BATCH_H_COUNT);
+	const char *count = header(m, HW_BATCH_H_COUNT), *sources;
 	char why[300], where[400];
 	size_t len;
 	int r;
 
 	if (!subject)
 		subject = "";
+	if (fleet == c->sfleet && (sources = header(m, HW_STITCH_H_SOURCES))) {
+		hw_collect__stitch_group(c, fleet, m, sources);
+		return;
+	}
 	r = hw_batch__open(&c->batch, count, header(m, HW_BATCH_H_ENCODING), natsMsg_GetData(m),
 			   (size_t)natsMsg_GetDataLength(m), why, sizeof(why));
 	if (count)
@@ -282,27 +291,23 @@ void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg
  * again). */
 static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList *list)
 {
-	static unsigned char held[BATCH], fwd[BATCH];
+	static signed char fwd[BATCH]; /* as hw_collect__forward_end */
 	int failed;
 
+	c->fwd.failed = 0;
 	for (int i = 0; i < list->Count; i++) {
-		int sent = c->fwd_sent;
-
-		c->fwd_sent = 0;
+		hw_collect__forward_begin(c, list->Msgs[i]);
 		hw_collect__handle_msg(c, k->fleet, list->Msgs[i]);
-		held[i] = hw_collect__forward_flush(c, list->Msgs[i]) != 0;
-		fwd[i] = c->fwd_sent;
-		c->fwd_sent |= sent;
+		fwd[i] = (signed char)hw_collect__forward_end(c);
 	}
+	failed = hw_collect__forward_flush(c);
 	/* the alerts and the second stage's lines acknowledged by the server first */
-	failed = hw_collect__publish_wait(c);
+	failed |= hw_collect__publish_wait(c);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
 	for (int i = 0; i < list->Count; i++) {
-		if (held[i])
-			continue;
-		if (failed && fwd[i]) {
-			natsMsg_NakWithDelay(list->Msgs[i], 1000000000LL, NULL);
+		if (fwd[i] < 0 || (failed && fwd[i] > 0)) {
+			natsMsg_NakWithDelay(list->Msgs[i], NAK_DELAY_NS, NULL);
 			continue;
 		}
 		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
@@ -321,6 +326,13 @@ static void tick(struct collector *c)
 		hw_fleet__tick(c->sfleet, now);
 }
 
+/* Messages a fetch takes: the second stage's groups are up to HW_STITCH_GROUP_BYTES each, so
+ * it takes fewer at a time (the memory of a fetch stays near a partition's) */
+static int fetch_batch(const struct collector *c, const struct hw_consumer *k)
+{
+	return k->fleet == c->sfleet ? HW_STITCH_FETCH : BATCH;
+}
+
 /* Messages of consumer k, at most timeout_ms waited for (0: none). Returns how many were
  * handled, or -1 on an error other than none there. */
 static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
@@ -332,10 +344,10 @@ static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
 	int n = 0;
 
 	if (timeout_ms) {
-		st = natsSubscription_Fetch(&list, k->sub, BATCH, timeout_ms, &jerr);
+		st = natsSubscription_Fetch(&list, k->sub, fetch_batch(c, k), timeout_ms, &jerr);
 	} else {
 		jsFetchRequest_Init(&req);
-		req.Batch = BATCH;
+		req.Batch = fetch_batch(c, k);
 		/* and no Expires: nats-server 2.9 holds a no-wait request that has one until it
 		 * expires when the consumer has nothing, and each idle partition cost FETCH_MS */
 		req.NoWait = true;

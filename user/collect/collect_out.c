@@ -106,7 +106,7 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		"identity_refused", "hosts_full", "idle_hosts", "evictions", "memory_evictions",
 		"alerts_dropped", "clamped", "ticks", "memory", "stitch_host_full",
 		"stitch_refused", "stitch_hosts_forgotten", "batches", "batches_refused",
-		"forwarded", "forward_errors", "stitch_replayed", "stitch_muted",
+		"forwarded", "forward_errors", "stitch_replayed", "stitch_muted", "stitch_repeats",
 	};
 	/* clang-format on */
 	struct hw_fleet_stats fs;
@@ -122,7 +122,7 @@ void hw_collect__state_line(struct collector *c, const char *action, int final)
 		fs.identity, fs.hosts_full, fs.idle, fs.evictions, fs.memory_evictions,
 		fs.alerts_dropped, fs.clamped, fs.ticks, fs.memory, ss.host_full, ss.refused,
 		ss.forgotten, c->batches, c->bad_batches, c->forwarded, c->forward_errors,
-		c->rebuilt_lines, fs.muted,
+		c->rebuilt_lines, fs.muted, c->stitch_repeats,
 	};
 	/* clang-format on */
 	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(v) / sizeof(v[0]),

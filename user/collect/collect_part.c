@@ -6,10 +6,11 @@
  * consumes each partition it takes through its own durable consumer, collect.durable-P, filter
  * PREFIX.*.events.P, and runs the engines of those hosts. The lines the stitcher needs (the
  * connections, listeners and sessions: hw_stitch__wants) are published on to
- * PREFIX.collector.stitch.HOST, one message per message they came in, before that message is
- * acknowledged; the instance that takes partition 0 also consumes those (collect.durable-stitch)
- * into a stitch-only fleet: every hop of the fleet meets there, whichever instances its two
- * ends' hosts are on. */
+ * PREFIX.collector.stitch._group, a fetch's messages' lines grouped, each message's after a
+ * line "#SEQ HOST", before those messages are acknowledged; the instance that takes partition 0
+ * also consumes those (collect.durable-stitch) into a stitch-only fleet: every hop of the fleet
+ * meets there, whichever instances its two ends' hosts are on. A message judged again comes
+ * again, maybe grouped otherwise: the second stage feeds each SEQ once (c->seen). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,7 @@
 #include "collect/collect_int.h"
 #include "stream/batch.h"
 
-#define PUBLISH_MS   5000	  /* forwarded messages and alerts wait this long for their acks */
-#define NAK_DELAY_NS 1000000000LL /* a message whose lines could not go on: again after 1s */
+#define PUBLISH_MS 5000 /* forwarded messages and alerts wait this long for their acks */
 
 /* collect.durable + suffix, filter PREFIX.tail */
 static void consumer(struct collector *c, const char *durable_suffix, const char *tail,
@@ -84,97 +84,10 @@ int hw_collect__partitions(struct collector *c)
 			return 1;
 		}
 		hw_fleet__stitch_only(c->sfleet);
+		hw_seqset__init(&c->seen, HW_STITCH_SEEN_NS); /* or the stream's window */
 		consumer(c, "-stitch", HW_FLEET_STITCH_TOKENS ".*", c->sfleet);
 	}
 	return 0;
-}
-
-void hw_collect__forward_line(const char *line, size_t len, void *ctx)
-{
-	struct collector *c = ctx;
-
-	if (c->fwd.len + len + 1 > c->fwd.cap) {
-		size_t cap = (c->fwd.len + len + 1) * 2;
-		char *buf = realloc(c->fwd.buf, cap);
-
-		if (!buf) {
-			c->fwd.oom = 1;
-			return;
-		}
-		c->fwd.buf = buf;
-		c->fwd.cap = cap;
-	}
-	memcpy(c->fwd.buf + c->fwd.len, line, len);
-	c->fwd.buf[c->fwd.len + len] = '\n';
-	c->fwd.len += len + 1;
-	c->fwd.count++;
-}
-
-/* PREFIX.collector.stitch.HOST for a message on PREFIX.HOST.events[.P] */
-static int stitch_subject(struct collector *c, const char *subject, char *out, size_t len)
-{
-	size_t plen = strlen(c->cfg->nats_subject);
-	const char *host = subject + plen + 1, *end;
-
-	if (strncmp(subject, c->cfg->nats_subject, plen) || subject[plen] != '.' ||
-	    !(end = strchr(host, '.')))
-		return -1;
-	snprintf(out, len, "%s.%s.%.*s", c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
-		 (int)(end - host), host);
-	return 0;
-}
-
-int hw_collect__forward_flush(struct collector *c, natsMsg *m)
-{
-	jsMsgMetaData *meta = NULL;
-	jsPubOptions po;
-	jsErrCode jerr = 0;
-	natsMsg *out = NULL;
-	natsStatus st = NATS_ERR;
-	char subject[400], id[64], count[16];
-	int ret = -1;
-
-	if (!c->fwd.count && !c->fwd.oom)
-		return 0;
-	if (c->fwd.oom || natsMsg_GetMetaData(&meta, m) != NATS_OK ||
-	    stitch_subject(c, natsMsg_GetSubject(m), subject, sizeof(subject)))
-		goto out;
-	/* the same id when the message is delivered again: the server keeps the first */
-	snprintf(id, sizeof(id), "stitch.%llu", (unsigned long long)meta->Sequence.Stream);
-	snprintf(count, sizeof(count), "%u", c->fwd.count);
-	st = natsMsg_Create(&out, subject, NULL, c->fwd.buf, (int)c->fwd.len);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(out, HW_BATCH_H_COUNT, count);
-	if (st == NATS_OK) {
-		jsPubOptions_Init(&po);
-		po.MsgId = id;
-		po.MaxWait = PUBLISH_MS;
-		/* acknowledged (hw_collect__publish_wait) before m is */
-		st = js_PublishMsgAsync(c->js, &out, &po);
-		(void)jerr;
-	}
-	if (st == NATS_OK) {
-		c->forwarded += c->fwd.count;
-		c->fwd_sent = 1;
-		ret = 0;
-	}
-out:
-	if (ret) {
-		if (!c->forward_errors)
-			fprintf(stderr,
-				"hopwatch: cannot publish to the second stage ('%s.%s.*'): %s; the "
-				"message is delivered again\n",
-				c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
-				c->fwd.oom ? "out of memory" : natsStatus_GetText(st));
-		c->forward_errors++;
-		natsMsg_NakWithDelay(m, NAK_DELAY_NS, NULL);
-	}
-	jsMsgMetaData_Destroy(meta);
-	natsMsg_Destroy(out); /* NULL when the library took it */
-	c->fwd.len = 0;
-	c->fwd.count = 0;
-	c->fwd.oom = 0;
-	return ret;
 }
 
 void hw_collect__stitch_rebuild(struct collector *c, struct hw_consumer *k,
