@@ -48,7 +48,7 @@ USER_HDRS := $(shell find user -name '*.h')
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 MAIN_OBJ  := $(BUILD)/user/main.o
 # what needs libnats, which has no static library: the static build links stubs instead
-NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c user/collect/collect_part.c user/collect/collect_nats.c
+NATS_SRCS := user/stream/nats.c user/stream/nats_send.c user/collect/collect.c user/collect/collect_out.c user/collect/collect_part.c user/collect/collect_group.c user/collect/collect_nats.c
 NONATS_SRCS := $(wildcard user/nonats/*.c)
 STATIC_OBJS := $(filter-out $(patsubst %.c,$(BUILD)/%.o,$(NATS_SRCS)),$(LIB_OBJS)) \
 	       $(patsubst %.c,$(BUILD)/%.o,$(NONATS_SRCS))
