@@ -30,7 +30,7 @@ const char *hw_stdio_name(unsigned int kind)
 unsigned int hw_stdio_parse(const char *name)
 {
 	for (unsigned int i = 0; i < sizeof(stdio_names) / sizeof(stdio_names[0]); i++)
-		if (!strcmp(stdio_names[i], name))
+		if (stdio_names[i][0] == name[0] && !strcmp(stdio_names[i], name))
 			return i;
 	return HW_IO_UNKNOWN;
 }
@@ -169,6 +169,12 @@ int hw_fact__u64(const struct hw_jdoc *d, enum hw_fact_field f, unsigned long lo
 	return hw_jleaf__u64(hw_fact__leaf(d, f), out);
 }
 
+/* s is lit (a short word): most values differ in their first byte, and that takes no call */
+static inline int is(const char *s, const char *lit)
+{
+	return s && s[0] == lit[0] && !strcmp(s, lit);
+}
+
 static void copy(char *dst, size_t len, const char *src)
 {
 	size_t n = src ? strnlen(src, len - 1) : 0;
@@ -265,7 +271,7 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 		snprintf(err, errlen, "no event.action");
 		return -EINVAL;
 	}
-	if (kind && !strcmp(kind, "alert")) {
+	if (is(kind, "alert")) {
 		f->kind = HW_F_ALERT;
 		return 0;
 	}
@@ -310,25 +316,25 @@ int hw_fact__from_json(struct hw_fact *f, const struct hw_jdoc *d, char *err, si
 	copy(f->stdio_conn, sizeof(f->stdio_conn),
 	     hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_CONNECTION_ID));
 	s = hw_fact__str(d, HW_FF_HOPWATCH_STDIO_SOCKET_DIRECTION);
-	f->stdio_ingress = s && !strcmp(s, "ingress");
+	f->stdio_ingress = is(s, "ingress");
 	l = hw_fact__leaf(d, HW_FF_HOPWATCH_EXE_TRUSTED);
 	f->exe_trusted = l && l->type == HW_J_TRUE;
 	hw_fact__exe_inode_from_json(f, d);
 	s = hw_fact__str(d, HW_FF_USER_ID);
-	f->root = s && !strcmp(s, "0");
+	f->root = is(s, "0");
 	s = hw_fact__str(d, HW_FF_USER_EFFECTIVE_ID);
-	if (s && strcmp(s, "0"))
+	if (s && !is(s, "0"))
 		f->root = 0;
 
 	endpoint(d, 1, &f->src);
 	endpoint(d, 0, &f->dst);
 	copy(f->conn_id, sizeof(f->conn_id), hw_fact__str(d, HW_FF_HOPWATCH_CONNECTION_ID));
 	s = hw_fact__str(d, HW_FF_NETWORK_DIRECTION);
-	f->egress = s && !strcmp(s, "egress");
+	f->egress = is(s, "egress");
 	s = hw_fact__str(d, HW_FF_NETWORK_TRANSPORT);
-	f->udp = s && !strcmp(s, "udp");
+	f->udp = is(s, "udp");
 	s = hw_fact__str(d, HW_FF_EVENT_OUTCOME);
-	f->failure = s && !strcmp(s, "failure");
+	f->failure = is(s, "failure");
 	copy(f->service, sizeof(f->service), hw_fact__str(d, HW_FF_HOPWATCH_SESSION_SERVICE));
 	l = hw_fact__leaf(d, HW_FF_HOPWATCH_LOGIN_VERIFIED);
 	f->login_verified = l && l->type == HW_J_TRUE;
