@@ -99,6 +99,8 @@ static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f,
 	snprintf(he->name, sizeof(he->name), "%s", f->host_name);
 	he->e = hw_engine__new(r->cfg, on_alert, r);
 	hw_heap__huge_grown();
+	if (he->e)
+		hw_engine__one_host(he->e); /* keyed by host.id and host.name */
 	if (!he->e || hw_smap__put(&r->hosts, &he->node, key)) {
 		hw_engine__free(he->e);
 		free(he);
@@ -166,6 +168,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 				snprintf(why, sizeof(why), "out of memory");
 				goto malformed;
 			}
+			hw_engine__one_host(he->e);
 		}
 		if (!he) {
 			snprintf(why, sizeof(why), "%s", bad_host);

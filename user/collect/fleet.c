@@ -253,6 +253,7 @@ static int engine_make(struct hw_fleet *f, struct fhost *h)
 	hw_heap__huge_grown();
 	if (!h->e)
 		return -ENOMEM;
+	hw_engine__one_host(h->e); /* host_for refuses any other host.id and host.name */
 	h->mem = hw_engine__memory(h->e);
 	f->engines_mem += h->mem;
 	f->st.hosts++;

@@ -565,6 +565,11 @@ static const struct hw_fact *canonical(const struct hw_fact *f, struct hw_fact *
 	return copied ? c : f;
 }
 
+void hw_engine__one_host(struct hw_engine *e)
+{
+	e->one_host = 1;
+}
+
 void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 {
 	struct hw_fact canon; /* f respelt, when it must be */
@@ -577,9 +582,9 @@ void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f)
 	f = canonical(f, &canon);
 	if (f->ts > e->now)
 		e->now = f->ts;
-	if (f->host_id[0])
+	if (f->host_id[0] && !(e->one_host && e->host_id[0]))
 		hw_str__copy(e->host_id, sizeof(e->host_id), f->host_id);
-	if (f->host_name[0])
+	if (f->host_name[0] && !(e->one_host && e->host_name[0]))
 		hw_str__copy(e->host_name, sizeof(e->host_name), f->host_name);
 	if (f->session_id[0] && f->kind != HW_F_LOGOUT) {
 		s = hw_engine__session(e, f->session_id);

@@ -60,6 +60,11 @@ struct hw_engine;
 struct hw_engine *hw_engine__new(const struct hw_config *cfg, hw_alert_fn fn, void *ctx);
 void hw_engine__free(struct hw_engine *e);
 
+/* The caller feeds e only facts of one host: each with the same host.id and host.name, or
+ * none (replay's and the collector's engines, which are made per host and check it). Their
+ * first ones are then kept without being copied again at every fact. */
+void hw_engine__one_host(struct hw_engine *e);
+
 /* One event or tick. */
 void hw_engine__feed(struct hw_engine *e, const struct hw_fact *f);
 

@@ -136,6 +136,7 @@ struct hw_engine {
 	size_t grown;			/* bytes of the records' grown arrays (hw_engine__grow) */
 	struct hw_intern strs;		/* the processes' executables */
 	char host_id[80], host_name[256];
+	int one_host; /* hw_engine__one_host: the first host id and name are every fact's */
 	/* hw_engine__feed_line()'s document and fact, made at its first line: the collector has
 	 * an engine per host and never feeds it lines, so an engine is small (under 1 KB) until
 	 * it models something. */
