@@ -305,9 +305,18 @@ def wait_drained(nc, nparts, timeout=600):
     return False
 
 
+STAGE_PARTS = 0  # --stage-partitions: how many the second stage's instance takes (0: even)
+
+
 def split(nparts, ninst):
+    """Partitions per instance: round robin, or with --stage-partitions K the first instance
+    (partition 0's, which also runs the second stage) K of them and the others the rest."""
     ks = list(range(nparts))
-    per = [ks[i::ninst] for i in range(ninst)]
+    if ninst > 1 and STAGE_PARTS:
+        rest = ks[STAGE_PARTS:]
+        per = [ks[:STAGE_PARTS]] + [rest[i::ninst - 1] for i in range(ninst - 1)]
+    else:
+        per = [ks[i::ninst] for i in range(ninst)]
     return ["%s/%d" % (",".join(map(str, sorted(p))), nparts) for p in per]
 
 
@@ -409,7 +418,7 @@ def med(vals):
 
 
 def main():
-    global BIN
+    global BIN, STAGE_PARTS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hosts", type=int, default=9999, help="simulated hosts (chains of 3)")
     ap.add_argument("--lines", type=int, default=100, help="lines per host")
@@ -418,11 +427,18 @@ def main():
     ap.add_argument("--rate", type=int, default=100000, help="events/s of the latency phase")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--template", help="a recording whose event lines are the filler")
+    ap.add_argument("--stage-partitions", type=int, default=0, metavar="K",
+                    help="with 2 or more instances, the first (which also runs the second "
+                    "stage) takes partitions 0..K-1 and the others share the rest; default: "
+                    "round robin")
     ap.add_argument("--hopwatch", metavar="BINARY", default=BIN,
                     help="the hopwatch whose collect is measured (another build: old and new "
                     "side by side)")
     args = ap.parse_args()
     BIN = args.hopwatch
+    STAGE_PARTS = args.stage_partitions
+    if STAGE_PARTS and not 0 < STAGE_PARTS < args.partitions:
+        ap.error("--stage-partitions must be between 1 and --partitions - 1")
     tmp = hw.tempdir("fleet_sim")
     t = time.time()
     fleet = Fleet(args.hosts, args.lines, args.template)
