@@ -1,8 +1,9 @@
 /* hopwatch collect's NATS side (see collect_int.h): the stream and the durable consumers (one,
- * or one per partition and the second stage's: collect_part.c), the fetch loop, each fetched
- * batch fed, its alerts and second-stage lines published and acknowledged by the server, the
- * output flushed, then the batch acknowledged. A collector that dies before the ack leaves
- * the batch to be delivered again (to itself after a restart, or to another instance). */
+ * or one per partition and the second stage's: collect_part.c), the fetch loop: a round asks
+ * each consumer once and feeds what it got; then its alerts and second-stage lines are
+ * published and acknowledged by the server, the output flushed, and only then the round's
+ * messages acknowledged. A collector that dies before the ack leaves them to be delivered
+ * again (to itself after a restart, or to another instance). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,35 +287,58 @@ void hw_collect__handle_msg(struct collector *c, struct hw_fleet *fleet, natsMsg
 	}
 }
 
-/* One fetched batch: fed, its lines for the second stage published, the output flushed, then
- * acknowledged (a message whose lines could not go on to the second stage is not: it comes
- * again). */
-static void handle_batch(struct collector *c, struct hw_consumer *k, natsMsgList *list)
-{
-	static signed char fwd[BATCH]; /* as hw_collect__forward_end */
-	int failed;
+/* The fetched batches of a round, fed and not yet settled. */
+static struct held {
+	natsMsgList list;
+	signed char fwd[BATCH]; /* as hw_collect__forward_end */
+} held[HW_CONSUMERS_MAX];
+static int nheld, held_msgs;
 
-	c->fwd.failed = 0;
+/* One fetched batch fed, its lines for the second stage grouped; settled later. */
+static void feed_batch(struct collector *c, struct hw_consumer *k, natsMsgList *list)
+{
+	struct held *h = &held[nheld++];
+
+	h->list = *list;
+	held_msgs += list->Count;
 	for (int i = 0; i < list->Count; i++) {
 		hw_collect__forward_begin(c, list->Msgs[i]);
 		hw_collect__handle_msg(c, k->fleet, list->Msgs[i]);
-		fwd[i] = (signed char)hw_collect__forward_end(c);
+		h->fwd[i] = (signed char)hw_collect__forward_end(c);
 	}
+}
+
+/* The batches fed since the last settle: their lines for the second stage published, the
+ * alerts and those acknowledged by the server, the output flushed, then each message
+ * acknowledged (one whose lines could not go on to the second stage is not: it comes again).
+ * Once per round of fetches rather than per fetch: the waits are round trips. */
+static void settle(struct collector *c)
+{
+	int failed;
+
+	if (!nheld)
+		return;
 	failed = hw_collect__forward_flush(c);
-	/* the alerts and the second stage's lines acknowledged by the server first */
 	failed |= hw_collect__publish_wait(c);
 	if (hw_sink__flush(c->out))
 		c->lost_output++;
-	for (int i = 0; i < list->Count; i++) {
-		if (fwd[i] < 0 || (failed && fwd[i] > 0)) {
-			natsMsg_NakWithDelay(list->Msgs[i], NAK_DELAY_NS, NULL);
-			continue;
+	for (int j = 0; j < nheld; j++) {
+		natsMsgList *list = &held[j].list;
+
+		for (int i = 0; i < list->Count; i++) {
+			if (held[j].fwd[i] < 0 || (failed && held[j].fwd[i] > 0)) {
+				natsMsg_NakWithDelay(list->Msgs[i], NAK_DELAY_NS, NULL);
+				continue;
+			}
+			if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
+				c->acked++;
+			else
+				c->ack_errors++;
 		}
-		if (natsMsg_Ack(list->Msgs[i], NULL) == NATS_OK)
-			c->acked++;
-		else
-			c->ack_errors++;
+		natsMsgList_Destroy(list);
 	}
+	nheld = held_msgs = 0;
+	c->fwd.failed = 0;
 }
 
 static void tick(struct collector *c)
@@ -333,8 +357,8 @@ static int fetch_batch(const struct collector *c, const struct hw_consumer *k)
 	return k->fleet == c->sfleet ? HW_STITCH_FETCH : BATCH;
 }
 
-/* Messages of consumer k, at most timeout_ms waited for (0: none). Returns how many were
- * handled, or -1 on an error other than none there. */
+/* Messages of consumer k, at most timeout_ms waited for (0: none), fed. Returns how many, or
+ * -1 on an error other than none there. The caller settles them. */
 static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
 {
 	natsMsgList list = {0};
@@ -356,10 +380,11 @@ static int fetch(struct collector *c, struct hw_consumer *k, int timeout_ms)
 	if (st == NATS_OK && list.Count > 0) {
 		/* the collector's clock: event times are bounded by it */
 		tick(c);
-		handle_batch(c, k, &list);
 		n = list.Count;
+		feed_batch(c, k, &list); /* held until settle() */
+	} else {
+		natsMsgList_Destroy(&list);
 	}
-	natsMsgList_Destroy(&list);
 	if (st != NATS_OK && st != NATS_TIMEOUT && st != NATS_NOT_FOUND) {
 		c->fetch_errors++;
 		return -1;
@@ -375,6 +400,7 @@ static int fetch_round(struct collector *c)
 
 	if (c->ncons == 1) {
 		got = fetch(c, &c->cons[0], FETCH_MS);
+		settle(c);
 		return got < 0 ? -1 : got;
 	}
 	for (int i = 0; i < c->ncons; i++) {
@@ -382,11 +408,15 @@ static int fetch_round(struct collector *c)
 
 		err |= n < 0;
 		got += n > 0 ? n : 0;
+		if (held_msgs >= BATCH)
+			settle(c); /* what is held stays about a fetch's worth */
 	}
+	settle(c);
 	if (got)
 		return got;
 	timeout = FETCH_MS / c->ncons > 50 ? FETCH_MS / c->ncons : 50;
 	got = fetch(c, &c->cons[c->next_cons], timeout);
+	settle(c);
 	c->next_cons = (c->next_cons + 1) % c->ncons;
 	return got < 0 || err ? -1 : got;
 }
