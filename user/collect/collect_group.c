@@ -2,13 +2,13 @@
  * instance's stitcher takes, grouped on their way to the instance that stitches the whole
  * fleet, and read back there once each.
  *
- * Made: the lines of the messages of one fetch go into one buffer, each message's after a
- * source line "#SEQ HOST" (its stream sequence, its host's subject token). A message with many
+ * Made: the lines of the messages of one round of fetches go into one buffer, each message's after
+ * a source line "#SEQ HOST" (its stream sequence, its host's subject token). A message with many
  * lines is cut into parts by its own lines (HW_STITCH_PART_LINES, HW_STITCH_PART_BYTES), the
  * later ones after "#SEQ/K HOST": where a part ends depends only on the message, so a message
  * delivered again is cut the same way whatever it is grouped with. A group is published when
  * it holds HW_STITCH_GROUP_BYTES, when another part might not fit its lines, and at the end of
- * the fetch; the fetch's messages are acknowledged only once the server has every group.
+ * the round; its messages are acknowledged only once the server has every group.
  *
  * Read: each (SEQ, K) is fed once (c->seen, for the stream's duplicates window); the lines of a
  * part fed before are skipped and counted in stitch_repeats. */
@@ -76,7 +76,7 @@ static void publish_group(struct collector *c)
 		return;
 	snprintf(subject, sizeof(subject), "%s.%s.%s", c->cfg->nats_subject, HW_FLEET_STITCH_TOKENS,
 		 HW_STITCH_GROUP_TOKEN);
-	/* the same parts grouped the same way again (a fetch delivered again whole): the
+	/* the same parts grouped the same way again (a round delivered again whole): the
 	 * server keeps one */
 	for (unsigned int i = 0; i < c->fwd.segs; i++)
 		h = hw_fnv__u64(h, c->fwd.keys[i]);

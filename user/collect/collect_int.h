@@ -27,7 +27,7 @@ struct hw_consumer {
 };
 
 /* The second stage's input (collect_group.c, docs/streaming.md): groups of the lines for it of
- * a fetch's messages, on PREFIX.collector.stitch._group, each message's lines after a source
+ * a round of fetches, on PREFIX.collector.stitch._group, each message's lines after a source
  * line "#SEQ HOST" (in parts of at most HW_STITCH_PART_LINES lines and about
  * HW_STITCH_PART_BYTES, the later ones "#SEQ/K HOST"), HW_STITCH_H_SOURCES saying how many
  * source lines; published from HW_STITCH_GROUP_BYTES. The second stage feeds each part once: it
@@ -81,7 +81,7 @@ struct collector {
 		unsigned int seg_lines;	      /* its lines */
 		unsigned long long msg_lines; /* the message's lines forwarded */
 		int bad;    /* its lines cannot go on (out of memory, no sequence) */
-		int failed; /* a group of this fetch was not published */
+		int failed; /* a group of this round was not published */
 	} fwd;
 	struct hw_seqset seen; /* the second stage: source messages whose lines it fed */
 	unsigned long long stitch_repeats; /* segments of source messages fed before, skipped */
@@ -89,7 +89,7 @@ struct collector {
 	int js_checked; /* one alert published and acknowledged: the rest go asynchronously */
 	/* asynchronous publishes refused or never acknowledged (libnats's thread adds) */
 	unsigned long async_alert_errors, async_forward_errors;
-	int fwd_sent; /* messages of the current fetch whose lines went on */
+	int fwd_sent; /* a group was published since the last wait */
 	int rebuilt;  /* the second stage read again what it had acknowledged */
 	unsigned long long rebuilt_lines;
 	int core_publish; /* collect.subject is in no stream: plain NATS publish */
@@ -120,8 +120,8 @@ int hw_collect__partitions(struct collector *c);
 /* Each fetched message's lines for the second stage: begin before it is fed, then end: -1 when
  * its lines could not go on (it was not acknowledged: delivered again after a second), 1 when
  * they are in the group being made, 0 when it had none. flush publishes the group (at the end
- * of a fetch; end publishes it too when it is full): 0, or -1 (fwd.failed set: every message of
- * the fetch that had lines is held back). */
+ * of a round of fetches; end publishes it too when it is full): 0, or -1 (fwd.failed set: every
+ * message of the round that had lines is held back). */
 void hw_collect__forward_begin(struct collector *c, natsMsg *m);
 void hw_collect__forward_line(const char *line, size_t len, void *ctx);
 int hw_collect__forward_end(struct collector *c);
@@ -130,8 +130,8 @@ int hw_collect__forward_flush(struct collector *c);
  * sources): each source message's lines fed to fleet once (c->seen). */
 void hw_collect__stitch_group(struct collector *c, struct hw_fleet *fleet, natsMsg *m,
 			      const char *sources);
-/* after a fetch's messages: every asynchronous publish acknowledged (alerts, forwards).
- * Returns 0, or -1 when a forward failed: the fetch's messages that had lines for the second
+/* after a round's messages: every asynchronous publish acknowledged (alerts, forwards).
+ * Returns 0, or -1 when a forward failed: the round's messages that had lines for the second
  * stage are not acknowledged. */
 int hw_collect__publish_wait(struct collector *c);
 /* The second stage started with a durable that had acknowledged up to stream sequence floor

@@ -6,7 +6,7 @@
  * consumes each partition it takes through its own durable consumer, collect.durable-P, filter
  * PREFIX.*.events.P, and runs the engines of those hosts. The lines the stitcher needs (the
  * connections, listeners and sessions: hw_stitch__wants) are published on to
- * PREFIX.collector.stitch._group, a fetch's messages' lines grouped, each message's after a
+ * PREFIX.collector.stitch._group, a round of fetches' lines grouped, each message's after a
  * line "#SEQ HOST", before those messages are acknowledged; the instance that takes partition 0
  * also consumes those (collect.durable-stitch) into a stitch-only fleet: every hop of the fleet
  * meets there, whichever instances its two ends' hosts are on. A message judged again comes
