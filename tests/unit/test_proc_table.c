@@ -113,6 +113,65 @@ TEST(proc_table_upsert_get_lineage)
 	hw_proc_table__free(t);
 }
 
+/* A forked child shares its parent's image until it execs: the image outlives the parent, and
+ * the child's exec or exit leaves the parent's alone. */
+TEST(proc_table_child_image_outlives_its_parent)
+{
+	struct hw_host h = test_host("m", "b");
+	struct hw_proc_table *t = hw_proc_table__new(&h, 1, 30000000000ULL);
+	struct hw_proc kp = kproc(100, 1000000000, 1, 10000000),
+		       kc = kproc(200, 2000000000, 100, 1000000000),
+		       kg = kproc(300, 3000000000, 200, 2000000000);
+	struct hw_process *parent, *child, *grand;
+	int ok = 1;
+
+	if (!CHECK(t))
+		return;
+	parent = hw_proc_table__upsert(t, &kp);
+	CHECK(!hw_process__set_image(parent, "/usr/sbin/sshd", "/", "sshd\0-D", 8, 0));
+	child = hw_proc_table__upsert(t, &kc);
+	grand = hw_proc_table__upsert(t, &kg);
+	CHECK(!hw_process__inherit(child, parent));
+	CHECK(!hw_process__inherit(grand, child));
+	CHECK(child->exe == parent->exe && grand->args == parent->args); /* shared, not copied */
+	/* the parent exits and is forgotten (one exited process kept): the image stays */
+	hw_proc_table__exit(t, parent, 5000000000ULL, 0);
+	hw_proc_table__exit(
+	    t, hw_proc_table__upsert(t, &(struct hw_proc){.pid = 400, .start_ns = 4000000000ULL}),
+	    6000000000ULL, 0);
+	CHECK_EQ(hw_proc_table__expire(t, 7000000000ULL), 1);
+	CHECK(hw_proc_table__get(t, 100, 1000000000) == NULL);
+	/* other images made meanwhile (the freed memory taken again) */
+	for (unsigned int pid = 500; pid < 600; pid++) {
+		struct hw_proc k = kproc(pid, 8000000000ULL, 1, 10000000);
+		struct hw_process *o = hw_proc_table__upsert(t, &k);
+
+		ok &= o && !hw_process__set_image(o, "/usr/bin/xxxxxxxxxxxxxx", "/yyyyyyyyyyyyyy",
+						  "zzzzzzzzzzzz", 12, 0);
+	}
+	CHECK(ok);
+	CHECK_STREQ(child->exe, "/usr/sbin/sshd");
+	CHECK_STREQ(child->cwd, "/");
+	CHECK_EQ(child->args_len, 8);
+	CHECK(!memcmp(child->args, "sshd\0-D", 8));
+	/* the child execs: its own image; the grandchild keeps the one it inherited */
+	CHECK(!hw_process__set_image(child, "/usr/bin/bash", "/root", "bash", 4, 0));
+	CHECK_STREQ(child->exe, "/usr/bin/bash");
+	CHECK_STREQ(grand->exe, "/usr/sbin/sshd");
+	CHECK(!memcmp(grand->args, "sshd\0-D", 8));
+	/* its own strings given again (copied before its old image goes) */
+	CHECK(
+	    !hw_process__set_image(child, child->exe, child->cwd, child->args, child->args_len, 0));
+	CHECK_STREQ(child->exe, "/usr/bin/bash");
+	CHECK_STREQ(child->cwd, "/root");
+	CHECK(!memcmp(child->args, "bash", 4));
+	/* an image without a cwd or arguments */
+	CHECK(!hw_process__set_image(grand, "/bin/true", NULL, NULL, 0, 0));
+	CHECK_STREQ(grand->exe, "/bin/true");
+	CHECK(grand->cwd == NULL && grand->args_len == 0);
+	hw_proc_table__free(t);
+}
+
 TEST(proc_table_reparent_updates_parent_id)
 {
 	struct hw_host h = test_host("m", "b");

@@ -45,11 +45,24 @@ struct hw_proc_table *hw_proc_table__new(const struct hw_host *host, size_t max_
 	return t;
 }
 
+/* One allocation holds a process's image (exe, cwd and args after this header), shared by
+ * the children it forks until they exec: a fork copies nothing. */
+struct hw_proc_image {
+	unsigned long refs;
+};
+
+static void image_put(struct hw_process *p)
+{
+	if (p->img && !--p->img->refs)
+		free(p->img);
+	p->img = NULL;
+	p->exe = p->cwd = p->args = NULL;
+	p->args_len = 0;
+}
+
 static void process_free(struct hw_process *p)
 {
-	free(p->exe);
-	free(p->cwd);
-	free(p->args);
+	image_put(p);
 	free(p);
 }
 
@@ -146,33 +159,28 @@ struct hw_process *hw_proc_table__upsert(struct hw_proc_table *t, const struct h
 	return p;
 }
 
-static int dup_or_null(char **dst, const char *src)
-{
-	char *s = NULL;
-
-	if (src && !(s = strdup(src)))
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 int hw_process__set_image(struct hw_process *p, const char *exe, const char *cwd, const char *args,
 			  __u32 args_len, __u32 flags)
 {
-	char *a = NULL;
+	size_t le = exe ? strlen(exe) + 1 : 0, lc = cwd ? strlen(cwd) + 1 : 0;
+	struct hw_proc_image *img = malloc(sizeof(*img) + le + lc + args_len);
+	char *at, *x = NULL, *c = NULL, *a = NULL;
 
-	if (args_len) {
-		a = malloc(args_len);
-		if (!a)
-			return -ENOMEM;
-		memcpy(a, args, args_len);
-	}
-	if (dup_or_null(&p->exe, exe) || dup_or_null(&p->cwd, cwd)) {
-		free(a);
+	if (!img)
 		return -ENOMEM;
-	}
-	free(p->args);
+	/* copied before the old image goes: the strings may be p's own */
+	img->refs = 1;
+	at = (char *)(img + 1);
+	if (exe)
+		x = memcpy(at, exe, le);
+	if (cwd)
+		c = memcpy(at + le, cwd, lc);
+	if (args_len)
+		a = memcpy(at + le + lc, args, args_len);
+	image_put(p);
+	p->img = img;
+	p->exe = x;
+	p->cwd = c;
 	p->args = a;
 	p->args_len = args_len;
 	p->flags = (p->flags & ~0xffffu) | (flags & 0xffffu) | HW_PROC_EXEC;
@@ -197,9 +205,18 @@ int hw_process__inherit(struct hw_process *child, const struct hw_process *paren
 {
 	if (child->flags & HW_PROC_EXEC)
 		return 0; /* the child already exec'd: its own image wins */
-	if (hw_process__set_image(child, parent->exe, parent->cwd, parent->args, parent->args_len,
-				  parent->flags & 0xffffu))
-		return -ENOMEM;
+	if (child == parent)
+		return 0;
+	image_put(child);
+	if (parent->img) {
+		parent->img->refs++;
+		child->img = parent->img;
+		child->exe = parent->exe;
+		child->cwd = parent->cwd;
+		child->args = parent->args;
+		child->args_len = parent->args_len;
+	}
+	child->flags = (child->flags & ~0xffffu) | (parent->flags & 0xffffu);
 	hw_process__set_exe_owner(child, parent->exe_uid, parent->exe_mode);
 	child->flags &= ~HW_PROC_EXEC; /* inherited, not its own exec */
 	return 0;

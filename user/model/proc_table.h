@@ -24,9 +24,11 @@ struct hw_process {
 	struct hw_proc k;		  /* identity and credentials as last reported */
 	char entity_id[HW_ENTITY_ID_LEN];
 	char parent_entity_id[HW_ENTITY_ID_LEN];
+	/* its image, read-only: shared with the children it forked until they exec */
 	char *exe;  /* absolute path, or NULL when unknown */
 	char *cwd;  /* NULL when unknown */
 	char *args; /* argv, NUL-separated, args_len bytes (may end without NUL if truncated) */
+	struct hw_proc_image *img; /* the allocation holding them (proc_table.c), NULL none */
 	__u32 args_len;
 	__u32 flags;
 	char session_id[HW_ENTITY_ID_LEN]; /* hopwatch.session.id, "" outside a session */
