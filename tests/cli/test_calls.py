@@ -185,3 +185,30 @@ def test_facts_read_only_listed_members():
                 if re.search(r'hw_jdoc__(str|get)\([^,]+,\s*"', line):
                     bad.append("%s:%d" % (os.path.relpath(path, hw.ROOT), n))
     check_eq(bad, [], "members read past fact_fields.h")
+
+
+def test_the_stitchers_line_carries_what_the_stitcher_reads():
+    """Partitioned instances forward a fact as collect/stitch_line.c writes it, not the agent's
+    line: every member of a fact that the stitcher (collect/stitch*.c) reads must be one the line
+    writes, or the second stage would stitch with it zeroed."""
+    import re
+    src = os.path.join(hw.ROOT, "user", "collect")
+    member = re.compile(r"\bf->([a-z_]+)(?:\.([a-z_]+))?")
+
+    def reads(path, only=None):
+        with open(path) as fh:
+            text = fh.read()
+        if only:
+            m = re.search(only + r".*?^}", text, re.S | re.M)
+            check(m, "%s in %s" % (only, path))
+            text = m.group(0) if m else ""
+        return {a + ("." + b if b else "") for a, b in member.findall(text)}
+
+    stitcher = reads(os.path.join(src, "stitch.c")) | reads(os.path.join(src, "stitch_chain.c"))
+    written = reads(os.path.join(src, "stitch_line.c"), r"^size_t hw_stitch_line__write\(")
+    # a whole endpoint read (make_tuple) is its ip and port
+    for ep in ("src", "dst"):
+        if ep in stitcher:
+            stitcher = (stitcher - {ep}) | {ep + ".ip", ep + ".port"}
+    check(len(stitcher) > 15, "members found in the stitcher: %r" % sorted(stitcher))
+    check_eq(sorted(stitcher - written), [], "members the stitcher reads, not on its line")

@@ -111,6 +111,70 @@ def test_two_instances_stitch_a_chain_across_them_once():
         nc.close()
 
 
+def test_partitioned_stitching_alerts_as_one_collector_does():
+    """The second stage reads what the stitcher needs of each fact (collect/stitch_line.c), not
+    the agents' lines: hop chains whose hops spread over both instances, with users and programs
+    whose names hold tabs, backslashes and UTF-8, give the same hop-chain alerts (message, hosts,
+    user, sessions, related ids, severity) as one collector reading the same lines."""
+    names = [("alice", "/usr/bin/ssh"), ("b\\ob", "/opt/t\tools/ssh"),
+             ("ca\trol", "/usr/bin/sš h"), ("dave\u00e9", "/tmp/x\\y/ssh")]
+    streams = []
+    for i, (user, exe) in enumerate(names):
+        bh, ch = host_in(i % 2, "db%d-" % i), host_in((i // 2 + 1) % 2, "dc%d-" % i)
+        bip, cip, aip = "198.18.4.%d" % (i + 1), "198.18.5.%d" % (i + 1), "198.18.6.%d" % (i + 1)
+        b, c = Stream(bh), Stream(ch)
+        for st in (b, c):
+            st.agent_started()
+            st.sshd()
+        sb = b.ssh_session(10, user, client=(aip, 50022), server=(bip, 22))
+        ssh = b.spawn(15, sb.shell, exe, [exe.rsplit("/", 1)[-1], cip])
+        b.connect(16, ssh, (cip, 22), src=(bip, 41000 + i))
+        c.ssh_session(16, user, client=(bip, 41000 + i), server=(cip, 22))
+        streams += [b, c]
+
+    def chains(alerts):
+        return sorted((get(a, "message"), tuple(get(a, "hopwatch.alert.hosts")),
+                       get(a, "user.name"), get(a, "hopwatch.session.id"),
+                       tuple(get(a, "related.id") or ()), get(a, "event.severity"),
+                       get(a, "hopwatch.alert.count"), get(a, "host.name"))
+                      for a in alerts)
+
+    lines = [l for st in streams for l in st.lines]
+    path = os.path.join(hw.tempdir("scaleout"), "all.ndjson")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = hopwatch("collect", "-o", "json", "--replay", path, *SETS)
+    check_eq(p.returncode, 0, "collect --replay: " + p.stderr)
+    one = [e for e in map(hw.parse_event, p.stdout.splitlines())
+           if get(e, "event.kind") == "alert" and get(e, "rule.id") == "hop-chain"]
+    check_eq(len(one), len(names), "hop chains of one collector")
+    with NatsServer(mappings=partition_mapping(N)) as srv, contextlib.ExitStack() as stack:
+        cols = [stack.enter_context(Collector(srv.url, "--partition", q, *SETS, name="d%d" % i))
+                for i, q in enumerate(HALVES)]
+        nc = Nats(srv.port)
+        for st in streams:
+            publish_host(nc, st)
+        cols[0].wait_for(lambda e: len(cols[0].alerts("hop-chain")) >= len(names), 30)
+        for q in HALVES:
+            for d in durables(q):
+                drained(nc, d)
+        time.sleep(0.5)
+        for col in cols:
+            check_eq(col.stop(), 0, "exit status: " + col.stderr())
+        k0, k1 = cols[0].final(), cols[1].final()
+        check(k0["forwarded"] > 0 and k1["forwarded"] > 0, "both forwarded")
+        check_eq(cols[1].alerts("hop-chain"), [], "chains only on the second stage's instance")
+        check_eq(chains(cols[0].alerts("hop-chain")), chains(one),
+                 "hop chains of two instances against one collector")
+        # what went to the second stage was the stitcher's lines, not the agents'
+        body = [d.decode("utf-8", "replace") if isinstance(d, bytes) else d
+                for _, subj, _, d in srv.dump() if subj == "hopwatch.collector.stitch._group"]
+        body = [l for l in body if l and not l.startswith("#")]
+        check(body and all(l.startswith("~1\t") for l in body),
+              "the second stage's input: %r" % body[:3])
+        nc.close()
+
+
 def test_instance_killed_mid_run_every_host_judged_once():
     """Pairs of hosts spread over both instances, a flood of filler events on the second
     instance's partitions, and that instance killed with SIGKILL while it consumes them. It is

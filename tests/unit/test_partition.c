@@ -76,6 +76,9 @@ static const char fork_line[] =
     "\"action\":\"fork\"},\"host\":{\"name\":\"web-1\",\"id\":\"id1\"},\"process\":{\"pid\":"
     "900,\"entity_id\":\"e900\",\"parent\":{\"pid\":1,\"entity_id\":\"init\"}}}";
 
+static const char stitch_listen[] = "~1\tlisten\t1795773601000000000\tid1\tweb-1\t800\tsshd\t\t\t\t"
+				    "\t198.18.0.2\t22\t\t0\t\t0\t\t0\t\t-";
+
 static int feed(struct hw_fleet *f, const char *subject, const char *line)
 {
 	char err[300];
@@ -99,7 +102,9 @@ TEST(fleet_partition_forwards_the_stitchers_lines)
 	/* the server's mapped subject, and the unmapped one */
 	CHECK_EQ(feed(f, "hopwatch.web-1.events.3", listen_line), 0);
 	CHECK_EQ(nforwarded, 1);
-	CHECK_STREQ(forwarded, listen_line);
+	/* what the stitcher reads of it (collect/stitch_line.h), not the whole line */
+	CHECK_STREQ(forwarded, "~1\tlisten\t1795773601000000000\tid1\tweb-1\t800\tsshd\t\t\t\t\t"
+			       "198.18.0.2\t22\t\t0\t\t0\t\t0\t\t-");
 	CHECK_EQ(feed(f, "hopwatch.web-1.events", fork_line), 0);
 	CHECK_EQ(nforwarded, 1); /* a fork is not the stitcher's */
 	CHECK_EQ(feed(f, "hopwatch.web-1.events.x", fork_line), -EINVAL);
@@ -129,8 +134,13 @@ TEST(fleet_second_stage_only_stitches)
 	CHECK_EQ(feed(f, "hopwatch.web-1.events", listen_line), -EINVAL);
 	CHECK_EQ(feed(f, "hopwatch.collector.stitch.web-2", listen_line), -EINVAL);
 	CHECK_EQ(feed(f, "hopwatch.collector.stitch.web-1.x", listen_line), -EINVAL);
+	/* the stitcher's line of a partitioned instance, as the agents' lines: its host's subject
+	 */
+	CHECK_EQ(feed(f, "hopwatch.collector.stitch.web-1", stitch_listen), 0);
+	CHECK_EQ(feed(f, "hopwatch.collector.stitch.web-2", stitch_listen), -EINVAL);
+	CHECK_EQ(feed(f, "hopwatch.collector.stitch.web-1", "~1\tlisten\t1"), -EINVAL);
 	hw_fleet__stats(f, &st, &ss);
-	CHECK_EQ(st.events, 1);
+	CHECK_EQ(st.events, 2);
 	CHECK_EQ(st.hosts, 0); /* no engines */
 	CHECK_EQ(ss.hosts, 1);
 	hw_fleet__free(f);
@@ -175,7 +185,9 @@ TEST(fleet_partition_forwards_only_possible_hops)
 	connect_line(line, sizeof(line), 80, "s1");
 	CHECK_EQ(feed(f, "hopwatch.web-1.events.0", line), 0);
 	CHECK_EQ(nforwarded, 2);
-	CHECK_STREQ(forwarded, line);
+	CHECK_STREQ(forwarded,
+		    "~1\tconnection_attempted\t1795773602000000000\tid1\tweb-1\t600\tcron\t"
+		    "\t\t\ts1\t198.18.0.2\t30000\t198.18.0.9\t80\tc80\t0\t\t0\t\te");
 	hw_fleet__free(f);
 	hw_config__free(&cfg);
 }

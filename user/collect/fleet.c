@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "collect/fleet.h"
+#include "collect/stitch_line.h"
 #include "detect/factscan.h"
 #include "detect/smap.h"
 #include "lib/hash.h"
@@ -60,8 +61,9 @@ struct hw_fleet {
 	char token[256];
 	hw_fleet_forward_fn fwd; /* engines only: the stitcher's lines go there */
 	void *fwd_ctx;
-	int stitch_only; /* the second stage: no engines */
-	int muted;	 /* input read again: its alerts were raised before */
+	char fwd_line[HW_STITCH_LINE_MAX + 1]; /* the stitcher's line forwarded */
+	int stitch_only;		       /* the second stage: no engines */
+	int muted;			       /* input read again: its alerts were raised before */
 };
 
 static void hash_key(char key[20], const char *token)
@@ -439,7 +441,12 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 		f->st.skipped++; /* blank lines are not events */
 		return 0;
 	}
-	r = hw_factscan__line(&f->scan, line, len, fact, err, errlen);
+	/* the second stage: the stitcher's lines of partitioned instances (older ones forwarded
+	 * the agents' ECS lines: read those too) */
+	if (f->stitch_only && len && line[0] == HW_STITCH_LINE_MARK)
+		r = hw_stitch_line__read(fact, line, len, err, errlen);
+	else
+		r = hw_factscan__line(&f->scan, line, len, fact, err, errlen);
 	if (r)
 		goto malformed;
 	if (fact->kind == HW_F_ALERT) {
@@ -502,8 +509,15 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 	f->st.events++;
 	if (!f->fwd)
 		hw_stitch__feed(f->stitch, fact);
-	else if (hw_stitch__wants(f->stitch, fact))
-		f->fwd(line, len, f->fwd_ctx); /* to the second stage */
+	else if (hw_stitch__wants(f->stitch, fact)) {
+		/* to the second stage: what the stitcher reads of it, not the whole line */
+		size_t n = hw_stitch_line__write(f->fwd_line, fact);
+
+		if (n)
+			f->fwd(f->fwd_line, n, f->fwd_ctx);
+		else
+			f->fwd(line, len, f->fwd_ctx); /* a kind the line does not carry: whole */
+	}
 	f->cur = NULL;
 	if (fact->kind == HW_F_AGENT_STOPPED)
 		engine_free(f, h); /* its next run starts with an agent-started */
