@@ -360,6 +360,10 @@ def run(fleet, ninst, nparts, rate, tmp):
         res["cpu"] = [s[0] for s in stats]
         res["hwm"] = [s[1] for s in stats]
         res["stitched"], res["dups"] = stitched([a for _, a in watch.got], fleet.chains)
+        # what went to the second stage: its messages' bytes (the server's count) and lines
+        stage = [m for m in srv.messages() if m["subject"].startswith("hopwatch.collector.stitch.")]
+        res["stage_bytes"] = sum(m["bytes"] for m in stage)
+        res["stage_lines"] = sum(m["count"] or 0 for m in stage)
         nc.close()
     # latency: the collectors running, the fleet published at rate
     with NatsServer(mappings=partition_mapping(nparts)) as srv:
@@ -457,10 +461,12 @@ def main():
                   and res["lat_stitched"] == len(fleet.chains) and not res["lat_dups"])
             good &= ok
             print("round %d, %d instance(s): %.0f events/s; cpu %s s; peak rss %s MiB; "
+                  "to the second stage %.1f MB in %d lines; "
                   "stitched %d/%d (%d twice); at %.0f ev/s: latency p50 %.0f ms p99 %.0f ms, "
                   "stitched %d/%d%s" % (
                       r + 1, v, res["eps"], "+".join("%.1f" % c for c in res["cpu"]),
-                      "+".join("%.0f" % (m / 2**20) for m in res["hwm"]), res["stitched"],
+                      "+".join("%.0f" % (m / 2**20) for m in res["hwm"]),
+                      res["stage_bytes"] / 1e6, res["stage_lines"], res["stitched"],
                       len(fleet.chains), res["dups"], res["pub_rate"], pct(res["lat"], 50),
                       pct(res["lat"], 99), res["lat_stitched"], len(fleet.chains),
                       "" if ok else "  <-- NOT ALL STITCHED ONCE"), flush=True)
