@@ -514,7 +514,15 @@ static int peek_at(struct hw_spool *s, unsigned long long seg, unsigned long lon
 			want = max_bytes - used + READ_SLACK > need ? max_bytes - used + READ_SLACK
 								    : need;
 		if (used + want + 1 > s->rcap) {
-			size_t cap = (size_t)(used + want + 1);
+			/* doubled, not to the byte, up to what a peek of max_bytes may read: lines
+			 * that pile up a little more each round must not have the buffer copied
+			 * each round, and the largest buffer is what it was */
+			size_t cap = s->rcap * 2, top = max_bytes + READ_SLACK + 1;
+
+			if (cap > top)
+				cap = top;
+			if (cap < (size_t)(used + want + 1))
+				cap = (size_t)(used + want + 1);
 			char *b = realloc(s->rbuf, cap);
 
 			if (!b)
