@@ -23,7 +23,7 @@
 #define HW_STITCH_LINE_MAX  4096 /* bytes of the longest line, newline not included */
 
 /* f's line into out (HW_STITCH_LINE_MAX bytes at least, NUL-terminated); its length, 0 when the
- * fact's kind is none the stitcher takes. */
+ * fact's kind has no event.action (HW_F_OTHER, HW_F_ALERT: never the stitcher's). */
 size_t hw_stitch_line__write(char *out, const struct hw_fact *f);
 
 /* The fact of line (len bytes, no newline): 0, or -EINVAL with err saying what is wrong. f is

@@ -241,6 +241,14 @@ static const struct {
     {"file_mode_changed", HW_F_FILE},
 };
 
+const char *hw_fact__action(enum hw_fact_kind kind)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (actions[i].kind == kind)
+			return actions[i].action;
+	return NULL;
+}
+
 enum hw_fact_kind hw_fact__kind(const char *action)
 {
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)

@@ -130,6 +130,9 @@ struct hw_fact {
 
 /* The kind of an event.action ("exec", "existing_listener", ...); HW_F_OTHER for the rest. */
 enum hw_fact_kind hw_fact__kind(const char *action);
+/* The first event.action of that kind in the same table ("listen", not "existing_listener");
+ * NULL for HW_F_OTHER and HW_F_ALERT. */
+const char *hw_fact__action(enum hw_fact_kind kind);
 
 /* Fills f from a parsed line. Returns 0, or -EINVAL with err naming the missing or bad field
  * (an event without @timestamp, event.action or a readable time is malformed). */
