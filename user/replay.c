@@ -98,7 +98,7 @@ static struct host_engine *engine_for(struct replay *r, const struct hw_fact *f,
 	snprintf(he->id, sizeof(he->id), "%s", f->host_id);
 	snprintf(he->name, sizeof(he->name), "%s", f->host_name);
 	he->e = hw_engine__new(r->cfg, on_alert, r);
-	hw_heap__huge_grown();
+	hw_heap__grown();
 	if (he->e)
 		hw_engine__one_host(he->e); /* keyed by host.id and host.name */
 	if (!he->e || hw_smap__put(&r->hosts, &he->node, key)) {
@@ -143,7 +143,7 @@ static int replay_file(struct replay *r, const char *name, FILE *in, FILE *err,
 		lineno++;
 		r->st->lines++;
 		if (!(lineno & 1023))
-			hw_heap__huge_grown(); /* the models grew */
+			hw_heap__grown(); /* the models grew */
 		hw_progress__line(&pr, (got == -E2BIG ? HW_JREAD_MAX_LINE : n) + 1);
 		if (got == -E2BIG) {
 			snprintf(why, sizeof(why), "line longer than %u bytes", HW_JREAD_MAX_LINE);

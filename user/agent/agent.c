@@ -20,6 +20,7 @@
 #include "caps.h"
 #include "seccomp.h"
 #include "decode.h"
+#include "lib/heap.h"
 #include "loader.h"
 #include "model/host.h"
 #include "model/proc_table.h"
@@ -322,6 +323,9 @@ int hw_agent_run(const struct hw_run_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	/* the tables fill for a while (exited processes kept): the heap's growth is made resident
+	 * a growth at a time, not faulted in a page at a time (lib/heap.h) */
+	hw_heap__populate(1);
 	install_signals();
 	if (hw_loader__preflight(&l) || hw_loader__open(&l, &lo) || hw_loader__load(&l) ||
 	    hw_agent__file_setup(&a, &l) || hw_loader__attach(&l) ||

@@ -252,7 +252,7 @@ static void engine_free(struct hw_fleet *f, struct fhost *h)
 static int engine_make(struct hw_fleet *f, struct fhost *h)
 {
 	h->e = hw_engine__new(f->cfg, on_alert, f);
-	hw_heap__huge_grown();
+	hw_heap__grown();
 	if (!h->e)
 		return -ENOMEM;
 	hw_engine__one_host(h->e); /* host_for refuses any other host.id and host.name */
@@ -433,7 +433,7 @@ int hw_fleet__feed(struct hw_fleet *f, const char *subject, const void *data, si
 	int r;
 
 	if (!(++f->st.messages & 1023))
-		hw_heap__huge_grown(); /* the models grew */
+		hw_heap__grown(); /* the models grew */
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ' ||
 		       line[len - 1] == '\t'))
 		len--;
