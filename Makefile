@@ -153,6 +153,12 @@ $(BUILD)/storm: tests/bench/storm.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
+# the machine's floor beside the agent's CPU in make bench (no agent: wake-ups and writes)
+$(BUILD)/floor: tests/bench/floor.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 # the workload of the kernel matrix, linked against the host's libpam (tests/kernels)
 $(BUILD)/hwguest: tests/kernels/guest.c | deps-build
 	$(Q)mkdir -p $(@D)
@@ -172,7 +178,7 @@ test: deps-test
 		$(FUZZ_BINS)
 	$(Q)python3 tests/run.py
 
-bench: all $(BUILD)/storm $(BUILD)/jsdump
+bench: all $(BUILD)/storm $(BUILD)/floor $(BUILD)/jsdump
 	$(Q)python3 tests/bench/bench.py
 	$(Q)python3 tests/bench/nats_bench.py
 	$(Q)python3 tests/bench/nats_bench.py --profiles --n 2000

@@ -30,6 +30,11 @@ BUILD = os.path.join(ROOT, "build")
 OUTDIR = os.path.join(BUILD, "bench")
 STORM_SRC = os.path.join(ROOT, "tests", "bench", "storm.c")
 STORM = os.path.join(BUILD, "storm")  # the Makefile's `make build/storm`, shared with tests
+FLOOR_SRC = os.path.join(ROOT, "tests", "bench", "floor.c")
+FLOOR = os.path.join(BUILD, "floor")  # `make build/floor`: the machine's floor, no agent
+FLOOR_SECONDS = 3  # each of its two phases
+FLOOR_RUNS = 3
+POLL_MS = 50  # agent.poll_interval's default (docs/configuration.md)
 AGENT = os.path.join(BUILD, "hopwatch")
 TRUE_EXE = "/usr/bin/true"  # what /bin/true resolves to on Debian 12 (merged /usr)
 
@@ -73,14 +78,35 @@ def log(msg):
 
 
 def build_storm():
-    """Compile build/storm as `make build/storm` does, unless it is newer than storm.c."""
+    """Compile build/storm and build/floor as `make build/storm build/floor` do, each unless it
+    is newer than its source."""
     os.makedirs(OUTDIR, exist_ok=True)
-    if os.path.exists(STORM) and os.path.getmtime(STORM) > os.path.getmtime(STORM_SRC):
-        return
-    cc = os.environ.get("CC", "cc")
-    cmd = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", STORM, STORM_SRC]
-    log("bench: " + " ".join(cmd))
-    subprocess.run(cmd, check=True)
+    for out, src in ((STORM, STORM_SRC), (FLOOR, FLOOR_SRC)):
+        if os.path.exists(out) and os.path.getmtime(out) > os.path.getmtime(src):
+            continue
+        cc = os.environ.get("CC", "cc")
+        cmd = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, src]
+        log("bench: " + " ".join(cmd))
+        subprocess.run(cmd, check=True)
+
+
+def run_floor(runner, rate, line_bytes):
+    """The machine's floor at this storm's pace (tests/bench/floor.c): CPU per event of the
+    poll loop's wake-ups alone, and of those writing the events' lines, next to the agent's
+    output file; FLOOR_RUNS runs, each {"wake_us", "write_us"}."""
+    runs = []
+    for _ in range(FLOOR_RUNS):
+        path = runner.tmp("floor", "out")
+        p = subprocess.run([FLOOR, str(max(int(rate), 1)), str(FLOOR_SECONDS),
+                            str(max(int(line_bytes), 2)), str(POLL_MS), path],
+                           capture_output=True, text=True)
+        runner.remove(path)
+        fields = dict(kv.split("=", 1) for kv in p.stdout.split() if "=" in kv)
+        if p.returncode != 0 or "wake_us" not in fields or "write_us" not in fields:
+            raise BenchError(f"floor failed (exit {p.returncode}): {p.stdout.strip()} "
+                             f"{p.stderr.strip()}")
+        runs.append({"wake_us": float(fields["wake_us"]), "write_us": float(fields["write_us"])})
+    return runs
 
 
 def proc_cpu_seconds(pid):
@@ -389,6 +415,9 @@ class Runner:
         res["other_cpu_s"] = max(res["machine_busy_s"] - res["storm_cpu_s"]
                                  - (cpu_before_stop - cpu_started), 0.0)
         res.update(count_events(out, kind, spid, n, st["port"]))
+        with open(out, "rb") as f:
+            data = f.read()
+        res["line_bytes"] = len(data) / max(data.count(b"\n"), 1)
         self.remove(out)
         self.remove(errpath)
         return res
@@ -694,6 +723,18 @@ def print_report(meta, scen):
               f"{fmt_mmm(sm['agent_cpu_stop_s'], '.3f'):<23} "
               f"{fmt_mmm(bns, '.0f') if bns else 'n/a':<23} "
               f"{fmt_mmm({k: v * 100 for k, v in bsh.items()}, '.2f') + ' %' if bsh else 'n/a':<23}")
+    floors = [(name, sm) for name, (sm, _) in scen.items() if sm.get("floor")]
+    if floors:
+        print()
+        print(f"{'scenario':<8} {'floor: wake µs/ev':<23} {'floor: wake+write µs/ev':<24} "
+              f"{'agent CPU µs/ev (storm)':<24} {'agent less the floor':<20} at")
+        for name, sm in floors:
+            fl = sm["floor"]
+            own = sm["agent_cpu_storm_us_per_event"]["median"] - fl["write_us"]["median"]
+            print(f"{name:<8} {fmt_mmm(fl['wake_us'], '.2f'):<23} "
+                  f"{fmt_mmm(fl['write_us'], '.2f'):<24} "
+                  f"{sm['agent_cpu_storm_us_per_event']['median']:<24.2f} {own:<20.2f} "
+                  f"{fl['events_per_s']:.0f} ev/s, {fl['line_bytes']:.0f} B a line")
     for name, (sm, _) in scen.items():
         if sm["lost"] or sm["extra"]:
             exp = {k: v * sm["rounds"] for k, v in sm["expected_per_run"].items()}
@@ -722,7 +763,12 @@ def print_report(meta, scen):
           " CPU = SIGINT to exit. BPF ns/op = run time of the agent's BPF programs over the"
           " storm (kernel run-time statistics) per operation; its share = that over one"
           " operation's wall time without the agent: what the kernel side adds to the storm,"
-          " free of the wall-time noise. The files storm's clean-up is outside both.")
+          " free of the wall-time noise. The files storm's clean-up is outside both."
+          " Floor (tests/bench/floor.c, no agent): the CPU per event of what any agent reading"
+          " events this way must do on this machine at the storm's pace: wake-ups of a poll"
+          " loop every " + str(POLL_MS) + " ms, then those writing the storm's lines (the"
+          " agent's bytes a line) to a file beside the agent's output; the agent less the"
+          " floor is its own work (reading, model, detection, encoding).")
 
 
 # ---------------------------------------------------------------- replay
@@ -898,7 +944,17 @@ def main():
         for kind in kinds:
             n = sizes[kind]
             rows = run_scenario(runner, kind, n, rounds, rng, warmups[kind])
-            scen[kind] = (summarize(kind, n, rows), rows)
+            sm = summarize(kind, n, rows)
+            if sm["storm_events_per_s"]["median"] >= 1:
+                rate = sm["storm_events_per_s"]["median"]
+                lb = median([r["agent"]["line_bytes"] for r in rows])
+                log(f"bench: {kind}: the machine's floor at {rate:.0f} events/s, "
+                    f"{lb:.0f} bytes a line ({FLOOR_RUNS} runs)")
+                fl = run_floor(runner, rate, lb)
+                sm["floor"] = {"events_per_s": rate, "line_bytes": lb,
+                               "wake_us": mmm([x["wake_us"] for x in fl]),
+                               "write_us": mmm([x["write_us"] for x in fl])}
+            scen[kind] = (sm, rows)
         replay = None
         if args.replay_file or replay_lines:
             log(f"bench: replay: {'recording ' + str(replay_lines) + ' lines, then ' if not args.replay_file else ''}"
