@@ -80,7 +80,7 @@ TEST(lib_heap_grows_marked_for_huge_pages)
 	CHECK_EQ(WEXITSTATUS(status), 0);
 }
 
-static void *blocks[65536];
+static void *grown[65536]; /* untouched_resident()'s blocks */
 
 /* the kernel has MADV_POPULATE_WRITE (5.14) */
 static int kernel_populates(void)
@@ -118,17 +118,17 @@ static size_t untouched_resident(size_t *pages)
 
 	*pages = 0;
 	for (;;) {
-		if (n == sizeof(blocks) / sizeof(blocks[0]))
+		if (n == sizeof(grown) / sizeof(grown[0]))
 			goto out;
-		blocks[n] = hw_zalloc(512);
-		if (!blocks[n])
+		grown[n] = hw_zalloc(512);
+		if (!grown[n])
 			goto out;
 		n++;
 		end = (uintptr_t)sbrk(0);
 		if (end > end0)
 			break;
 	}
-	from = ((uintptr_t)blocks[n - 1] + 512 + page - 1) & ~(page - 1);
+	from = ((uintptr_t)grown[n - 1] + 512 + page - 1) & ~(page - 1);
 	if (end <= from + page || (end - from) / page > sizeof(vec))
 		goto out;
 	*pages = (end - from) / page;
@@ -138,7 +138,7 @@ static size_t untouched_resident(size_t *pages)
 		resident += vec[i] & 1;
 out:
 	while (n)
-		free(blocks[--n]);
+		free(grown[--n]);
 	return resident;
 }
 
